@@ -1,0 +1,1 @@
+"""Commit-ordering regression harness for session_core."""

@@ -1,0 +1,52 @@
+"""Manifest discovery, one module per ecosystem.
+
+Each module exposes two functions:
+
+* ``locate(repo: Path) -> list[str]``: every manifest file discovery would read
+  (repository-relative POSIX paths, sorted), cheap enough to run on every invocation: the
+  derived index is cached under the content hash of these files.
+* ``parse(repo: Path, manifests: list[str]) -> Discovery``: the components, edges and errors.
+
+Both are pure reads of the working tree: no cargo, npm or uv needed.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from pathlib import Path
+from typing import Protocol
+
+from lanes.model import Discovery
+
+KINDS: tuple[str, ...] = ("cargo", "python", "npm")
+_ROOT_MARKERS = {"cargo": "Cargo.toml", "python": "pyproject.toml", "npm": "package.json"}
+
+
+class Ecosystem(Protocol):
+    def locate(self, repo: Path) -> list[str]: ...
+
+    def parse(self, repo: Path, manifests: list[str]) -> Discovery: ...
+
+
+def ecosystem(kind: str) -> Ecosystem:
+    """The discovery module for ``kind`` (imported on demand)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown manifest kind {kind!r}; expected one of {', '.join(KINDS)}")
+    module: Ecosystem = import_module(f"lanes.discovery.{kind}")
+    return module
+
+
+def present_kinds(repo: Path) -> list[str]:
+    """The kinds whose root manifest exists: the default for ``discover``."""
+    return [kind for kind in KINDS if (repo / _ROOT_MARKERS[kind]).is_file()]
+
+
+def locate_all(repo: Path, kinds: list[str]) -> dict[str, list[str]]:
+    return {kind: ecosystem(kind).locate(repo) for kind in kinds}
+
+
+def parse_all(repo: Path, located: dict[str, list[str]]) -> Discovery:
+    result = Discovery()
+    for kind, manifests in located.items():
+        result.extend(ecosystem(kind).parse(repo, manifests))
+    return result

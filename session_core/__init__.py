@@ -1,0 +1,1 @@
+"""Session-persistence core: a runtime store (authority) and a projection store."""
