@@ -70,3 +70,20 @@ class Discovery:
         self.edges.extend(other.edges)
         self.errors.extend(other.errors)
         self.manifests.extend(other.manifests)
+
+
+@dataclass
+class ChangeSet:
+    """The changed paths of one run, and how they were obtained.
+
+    ``paths`` are repository-relative POSIX paths (decoded with ``surrogateescape`` so odd bytes
+    survive), sorted and unique, with both sides of every rename or copy. ``uncertain`` holds the
+    reason code when the change could not be determined (``no-base``, ``base-not-found``,
+    ``not-ancestor``, ``git-error`` ...): the engine then selects every lane. ``basis`` records
+    which diff was used (base, merge base, head, depth fetched, fallback, method) for every output.
+    """
+
+    paths: list[str] = field(default_factory=list)
+    basis: dict[str, object] = field(default_factory=dict)
+    uncertain: str | None = None
+    detail: str = ""
