@@ -1,0 +1,259 @@
+"""Helpers shared by the ecosystem modules: member globs, manifest loading, error lines."""
+
+from __future__ import annotations
+
+import glob
+import json
+import posixpath
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lanes.model import Component, Discovery, Edge, EdgeKind, ManifestError
+
+_TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+_GLOB_CHARS = frozenset("*?[")
+
+
+def normdir(path: str) -> str:
+    """A repository-relative directory in canonical form: POSIX, no ``./``, ``""`` for the root."""
+    norm = posixpath.normpath(path.replace("\\", "/")) if path else "."
+    return "" if norm == "." else norm
+
+
+def join_dir(base: str, relative: str) -> str | None:
+    """``relative`` resolved against directory ``base``; ``None`` if it leaves the repository."""
+    if relative.startswith("/") or re.match(r"^[A-Za-z]:", relative):
+        return None
+    joined = normdir(posixpath.join(base, relative.replace("\\", "/")))
+    if joined == ".." or joined.startswith("../"):
+        return None
+    return joined
+
+
+def manifest_path(directory: str, filename: str) -> str:
+    return f"{directory}/{filename}" if directory else filename
+
+
+def dirname(manifest: str) -> str:
+    return normdir(posixpath.dirname(manifest))
+
+
+@dataclass
+class Members:
+    """The directories a workspace's member patterns designate.
+
+    ``dirs`` hold the marker file; ``missing`` are matched directories (or literal members) without
+    it; ``outside`` are patterns that leave the repository.
+    """
+
+    dirs: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(char in _GLOB_CHARS for char in pattern)
+
+
+def _clean_pattern(pattern: str) -> str | None:
+    cleaned = pattern.strip().replace("\\", "/").rstrip("/")
+    while cleaned.startswith("./"):
+        cleaned = cleaned[2:]
+    if cleaned in ("", "."):
+        return ""
+    if join_dir("", cleaned) is None:
+        return None
+    return cleaned
+
+
+def _expand(repo: Path, pattern: str) -> tuple[list[str], bool]:
+    """Directories matched by ``pattern``, and whether it is a literal path."""
+    if not _is_glob(pattern):
+        return [normdir(pattern)], True
+    matches = glob.glob(pattern, root_dir=repo, recursive=True)
+    return [normdir(m) for m in matches if (repo / m).is_dir()], False
+
+
+def _excluded(directory: str, excluded: set[str]) -> bool:
+    if directory in excluded:
+        return True
+    parts = directory.split("/")
+    return any("/".join(parts[:i]) in excluded for i in range(1, len(parts)))
+
+
+def _skip_dir(directory: str, skip_segments: frozenset[str]) -> bool:
+    return bool(skip_segments) and not skip_segments.isdisjoint(directory.split("/"))
+
+
+def expand_members(
+    repo: Path,
+    patterns: Iterable[str],
+    excludes: Iterable[str],
+    marker: str,
+    *,
+    skip_segments: frozenset[str] = frozenset(),
+) -> Members:
+    """Expand member globs (``*``, ``?``, ``[...]``, ``**``) on the filesystem.
+
+    A member is dropped when it equals or lies under a directory an exclude pattern matches.
+    Directories containing one of ``skip_segments`` (e.g. ``node_modules``) are never members.
+    """
+    excluded: set[str] = set()
+    for pattern in excludes:
+        cleaned = _clean_pattern(pattern)
+        if cleaned is not None:
+            excluded.update(_expand(repo, cleaned)[0])
+    result = Members()
+    seen: set[str] = set()
+    for pattern in patterns:
+        cleaned = _clean_pattern(pattern)
+        if cleaned is None:
+            result.outside.append(pattern)
+            continue
+        matched, literal = _expand(repo, cleaned)
+        for directory in sorted(matched):
+            if directory in seen or _excluded(directory, excluded):
+                continue
+            if _skip_dir(directory, skip_segments):
+                continue
+            seen.add(directory)
+            if (repo / directory / marker).is_file():
+                result.dirs.append(directory)
+            elif literal or (repo / directory).is_dir():
+                result.missing.append(directory)
+    return result
+
+
+def line_of_key(text: str, key: str) -> int:
+    """Best-effort 1-based line where ``key`` is defined (``key =``, ``"key":``, a header); 0."""
+    token = rf"""["']?{re.escape(key)}["']?"""
+    for pattern in (
+        rf"^\s*{token}\s*[=:]",
+        rf"^\s*\[+[^\]\n]*(?<![\w-]){token}(?![\w-])[^\]\n]*\]",
+        rf"(?<![\w-]){token}\s*[=:.]",
+    ):
+        match = re.search(pattern, text, re.MULTILINE)
+        if match:
+            return text.count("\n", 0, match.start()) + 1
+    return 0
+
+
+def line_of_text(text: str, needle: str) -> int:
+    """1-based line of the first occurrence of ``needle``; 0 when absent."""
+    index = text.find(needle)
+    return text.count("\n", 0, index) + 1 if index >= 0 else 0
+
+
+def toml_error_line(message: str, text: str) -> int:
+    match = _TOML_LINE.search(message)
+    if match:
+        return int(match.group(1))
+    if "end of document" in message:
+        return max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
+    return 0
+
+
+@dataclass
+class Loaded:
+    """A manifest's text and parsed document (``None`` when it could not be parsed)."""
+
+    path: str
+    text: str
+    data: dict[str, Any] | None
+    error: ManifestError | None = None
+
+
+def read_text(repo: Path, path: str) -> tuple[str | None, ManifestError | None]:
+    try:
+        raw = (repo / path).read_bytes()
+    except OSError as exc:
+        return None, ManifestError(path, 0, f"cannot read manifest: {exc.strerror or exc}")
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return None, ManifestError(path, line, "manifest is not valid UTF-8")
+
+
+def load_toml(repo: Path, path: str) -> Loaded:
+    text, error = read_text(repo, path)
+    if text is None:
+        return Loaded(path, "", None, error)
+    try:
+        return Loaded(path, text, tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        line = toml_error_line(message, text)
+        return Loaded(path, text, None, ManifestError(path, line, f"invalid TOML: {message}"))
+
+
+def load_json(repo: Path, path: str) -> Loaded:
+    text, error = read_text(repo, path)
+    if text is None:
+        return Loaded(path, "", None, error)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return Loaded(path, text, None, ManifestError(path, exc.lineno, f"invalid JSON: {exc.msg}"))
+    except RecursionError:
+        return Loaded(path, text, None, ManifestError(path, 0, "invalid JSON: nested too deeply"))
+    if not isinstance(data, dict):
+        return Loaded(path, text, None, ManifestError(path, 1, "expected a JSON object"))
+    return Loaded(path, text, data)
+
+
+def table(doc: Mapping[str, Any], key: str) -> dict[str, Any] | None:
+    """``doc[key]`` when it is a table, ``{}`` when absent, ``None`` when of another type."""
+    value = doc.get(key, {})
+    return value if isinstance(value, dict) else None
+
+
+def str_list(value: object) -> list[str] | None:
+    """``value`` as a list of strings, or ``None`` if it is not one."""
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return list(value)
+    return None
+
+
+class Collector:
+    """Accumulates one ecosystem's components, edges and errors into a :class:`Discovery`."""
+
+    def __init__(self, manifests: list[str]) -> None:
+        self.result = Discovery(manifests=list(manifests))
+        self._names: dict[str, str] = {}
+        self._edges: dict[tuple[str, str, EdgeKind], bool] = {}
+
+    def error(self, path: str, line: int, message: str) -> None:
+        self.result.errors.append(ManifestError(path, line, message))
+
+    def error_at_key(self, loaded: Loaded, key: str, message: str) -> None:
+        self.error(loaded.path, line_of_key(loaded.text, key), message)
+
+    def component(self, component: Component, loaded: Loaded, name_key: str = "name") -> bool:
+        """Add ``component`` unless its name is already taken (an error then)."""
+        first = self._names.get(component.name)
+        if first is not None:
+            message = f"duplicate component name {component.name!r} (also declared in {first})"
+            self.error_at_key(loaded, name_key, message)
+            return False
+        self._names[component.name] = loaded.path
+        self.result.components.append(component)
+        return True
+
+    def edge(self, source: str, target: str, kind: EdgeKind, optional: bool) -> None:
+        if source == target:
+            return
+        key = (source, target, kind)
+        self._edges[key] = self._edges.get(key, True) and optional
+
+    def finish(self) -> Discovery:
+        self.result.edges = [
+            Edge(source, target, kind, optional)
+            for (source, target, kind), optional in sorted(self._edges.items())
+        ]
+        self.result.errors.sort(key=lambda e: (e.path, e.line, e.message))
+        return self.result

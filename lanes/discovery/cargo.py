@@ -1,0 +1,255 @@
+"""Cargo workspaces: the root ``Cargo.toml``'s members and their path/workspace dependencies."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lanes.discovery._common import (
+    Collector,
+    Loaded,
+    dirname,
+    expand_members,
+    join_dir,
+    line_of_key,
+    load_toml,
+    manifest_path,
+    str_list,
+    table,
+)
+from lanes.model import Component, Discovery, EdgeKind
+
+MANIFEST = "Cargo.toml"
+_PACKAGE_NAME = re.compile(r"""^\[package\][^\[]*?^\s*name\s*=\s*["']([^"'\n]+)["']""", re.M | re.S)
+_DEP_TABLES: tuple[tuple[str, EdgeKind], ...] = (
+    ("dependencies", "normal"),
+    ("dev-dependencies", "dev"),
+    ("dev_dependencies", "dev"),
+    ("build-dependencies", "build"),
+    ("build_dependencies", "build"),
+)
+
+
+@dataclass
+class _Workspace:
+    patterns: list[str] = field(default_factory=list)
+    excludes: list[str] = field(default_factory=list)
+    dependencies: dict[str, Any] = field(default_factory=dict)
+    patches: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Dependency:
+    alias: str
+    kind: EdgeKind
+    spec: object
+    table: str
+
+
+def _workspace(doc: dict[str, Any], root: Loaded, out: Collector | None) -> _Workspace:
+    ws = _Workspace()
+    section = table(doc, "workspace")
+    if section is None:
+        _report(out, root, "workspace", "[workspace] must be a table")
+        return ws
+    for key in ("members", "exclude"):
+        values = str_list(section.get(key, []))
+        if values is None:
+            _report(out, root, key, f"[workspace].{key} must be an array of strings")
+        elif key == "members":
+            ws.patterns = values
+        else:
+            ws.excludes = values
+    deps = table(section, "dependencies")
+    if deps is None:
+        _report(out, root, "dependencies", "[workspace.dependencies] must be a table")
+    else:
+        ws.dependencies = deps
+    ws.patches = _patches(doc)
+    return ws
+
+
+def _patches(doc: dict[str, Any]) -> dict[str, str]:
+    """Package name -> directory for ``[patch.<registry>]`` entries with a ``path``."""
+    patches: dict[str, str] = {}
+    patch = doc.get("patch")
+    if not isinstance(patch, dict):
+        return patches
+    for source in patch.values():
+        if not isinstance(source, dict):
+            continue
+        for alias, spec in source.items():
+            if isinstance(spec, dict) and isinstance(spec.get("path"), str):
+                directory = join_dir("", spec["path"])
+                package = spec.get("package", alias)
+                if directory is not None and isinstance(package, str):
+                    patches[package] = directory
+    return patches
+
+
+def _report(out: Collector | None, loaded: Loaded, key: str, message: str) -> None:
+    if out is not None:
+        out.error_at_key(loaded, key, message)
+
+
+def locate(repo: Path) -> list[str]:
+    if not (repo / MANIFEST).is_file():
+        return []
+    root = load_toml(repo, MANIFEST)
+    if root.data is None or "workspace" not in root.data:
+        return [MANIFEST]
+    ws = _workspace(root.data, root, None)
+    members = expand_members(repo, ws.patterns, ws.excludes, MANIFEST)
+    return sorted({MANIFEST, *(manifest_path(d, MANIFEST) for d in members.dirs)})
+
+
+def _check_members(repo: Path, ws: _Workspace, root: Loaded, out: Collector) -> None:
+    members = expand_members(repo, ws.patterns, ws.excludes, MANIFEST)
+    for directory in members.missing:
+        message = f"workspace member {directory or '.'!r} has no {MANIFEST}"
+        out.error_at_key(root, "members", message)
+
+
+def _dependency_tables(loaded: Loaded, out: Collector) -> Iterator[_Dependency]:
+    assert loaded.data is not None
+    scopes: list[tuple[str, dict[str, Any]]] = [("", loaded.data)]
+    target = loaded.data.get("target", {})
+    if isinstance(target, dict):
+        scopes += [(f"target.{cfg}.", v) for cfg, v in target.items() if isinstance(v, dict)]
+    else:
+        out.error_at_key(loaded, "target", "[target] must be a table")
+    for prefix, scope in scopes:
+        for key, kind in _DEP_TABLES:
+            deps = table(scope, key)
+            if deps is None:
+                out.error_at_key(loaded, key, f"[{prefix}{key}] must be a table")
+                continue
+            for alias, spec in deps.items():
+                yield _Dependency(alias, kind, spec, f"{prefix}{key}")
+
+
+def _guess_name(text: str) -> str | None:
+    """The ``[package].name`` of a manifest TOML could not parse, read line by line."""
+    match = _PACKAGE_NAME.search(text)
+    return match.group(1) if match else None
+
+
+@dataclass
+class _Resolved:
+    directory: str | None
+    package: str
+    optional: bool
+
+
+class _Parser:
+    def __init__(self, repo: Path, manifests: list[str]) -> None:
+        self.repo = repo
+        self.manifests = manifests
+        self.out = Collector(manifests)
+        self.ws = _Workspace()
+        self.members: dict[str, Loaded] = {}
+        self.names: dict[str, str] = {}
+
+    def run(self) -> Discovery:
+        self._load_root()
+        for path in self.manifests:
+            if path != MANIFEST:
+                self.members[dirname(path)] = load_toml(self.repo, path)
+        for directory in sorted(self.members):
+            self._component(directory, self.members[directory])
+        for directory in sorted(self.members):
+            self._edges(directory, self.members[directory])
+        return self.out.finish()
+
+    def _load_root(self) -> None:
+        if MANIFEST not in self.manifests:
+            return
+        root = load_toml(self.repo, MANIFEST)
+        if root.data is None:
+            if root.error is not None:
+                self.out.result.errors.append(root.error)
+            return
+        if "workspace" in root.data:
+            self.ws = _workspace(root.data, root, self.out)
+            _check_members(self.repo, self.ws, root, self.out)
+        if "package" in root.data or "workspace" not in root.data:
+            self.members[""] = root
+
+    def _component(self, directory: str, loaded: Loaded) -> None:
+        if loaded.error is not None:
+            self.out.result.errors.append(loaded.error)
+        name = self._package_name(directory, loaded)
+        if name is None:
+            return
+        component = Component(name, "cargo", directory=directory, manifest=loaded.path)
+        if self.out.component(component, loaded):
+            self.names[directory] = name
+
+    def _package_name(self, directory: str, loaded: Loaded) -> str | None:
+        fallback = _guess_name(loaded.text) or posixpath.basename(directory) or self.repo.name
+        if loaded.data is None:
+            return fallback
+        package = loaded.data.get("package")
+        if not isinstance(package, dict):
+            self.out.error_at_key(loaded, "package", "missing [package] table")
+            return fallback
+        name = package.get("name")
+        if not isinstance(name, str) or not name:
+            self.out.error_at_key(loaded, "name", "[package].name must be a non-empty string")
+            return fallback
+        return name
+
+    def _edges(self, directory: str, loaded: Loaded) -> None:
+        source = self.names.get(directory)
+        if loaded.data is None or source is None:
+            return
+        for dep in _dependency_tables(loaded, self.out):
+            resolved = self._resolve(directory, dep, loaded)
+            if resolved is None:
+                continue
+            target_dir = resolved.directory
+            if target_dir is None:
+                target_dir = self.ws.patches.get(resolved.package)
+            target = self.names.get(target_dir) if target_dir is not None else None
+            if target is not None:
+                self.out.edge(source, target, dep.kind, resolved.optional)
+
+    def _resolve(self, directory: str, dep: _Dependency, loaded: Loaded) -> _Resolved | None:
+        if isinstance(dep.spec, str):
+            return _Resolved(None, dep.alias, False)
+        if not isinstance(dep.spec, dict):
+            self._bad(loaded, dep, "must be a version string or a table")
+            return None
+        optional = dep.spec.get("optional", False)
+        if not isinstance(optional, bool):
+            self._bad(loaded, dep, "optional must be a boolean")
+            optional = False
+        spec, base = dep.spec, directory
+        if spec.get("workspace") is True:
+            inherited = self.ws.dependencies.get(dep.alias)
+            if inherited is None:
+                self._bad(
+                    loaded, dep, "has workspace = true but is not in [workspace.dependencies]"
+                )
+                return None
+            spec = inherited if isinstance(inherited, dict) else {}
+            base = ""
+        package = spec.get("package", dep.alias)
+        path = spec.get("path")
+        if not isinstance(package, str) or not (path is None or isinstance(path, str)):
+            self._bad(loaded, dep, "package and path must be strings")
+            return None
+        target = join_dir(base, path) if path is not None else None
+        return _Resolved(target, package, optional)
+
+    def _bad(self, loaded: Loaded, dep: _Dependency, message: str) -> None:
+        line = line_of_key(loaded.text, dep.alias)
+        self.out.error(loaded.path, line, f"[{dep.table}] {dep.alias}: {message}")
+
+
+def parse(repo: Path, manifests: list[str]) -> Discovery:
+    return _Parser(repo, manifests).run()

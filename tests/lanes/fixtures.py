@@ -1,0 +1,365 @@
+"""Realistic fixture repositories, built as real git repositories (no mocks).
+
+Builders:
+
+* :func:`cargo_workspace` -> ``root / "meerkat"``: a 35-crate Cargo workspace modelled on the
+  repository whose hand-written CI filters missed ``meerkat-session``.
+* :func:`uv_workspace` -> ``root / "acme-py"``: a uv workspace with a root project.
+* :func:`npm_workspace` -> ``root / "acme-js"``: an npm workspace with a named root package.
+
+Each builder writes the files (plus ``extra``: repository-relative path -> text, e.g. a
+``lanes.yml``), runs ``git init`` / ``git add`` / ``git commit`` with a fixed author and date,
+and returns the repository path. :func:`git`, :func:`write_files` and :func:`commit_all` help
+tests make further commits. The ``*_SESSION_DEPENDENTS`` dicts document what a change to each
+fixture's low-level "session" component must reach.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+GIT_ENV: dict[str, str] = {
+    "GIT_AUTHOR_NAME": "Fixture Author",
+    "GIT_AUTHOR_EMAIL": "fixture@example.invalid",
+    "GIT_AUTHOR_DATE": "2026-01-01T12:00:00+00:00",
+    "GIT_COMMITTER_NAME": "Fixture Author",
+    "GIT_COMMITTER_EMAIL": "fixture@example.invalid",
+    "GIT_COMMITTER_DATE": "2026-01-01T12:00:00+00:00",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_TERMINAL_PROMPT": "0",
+}
+
+
+def git(repo: Path, *args: str, stdin: bytes | None = None) -> str:
+    """Run ``git -C repo args...`` with the fixed author environment; return stdout."""
+    env = {**os.environ, **GIT_ENV}
+    completed = subprocess.run(
+        ["git", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", *args],
+        cwd=repo,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        check=True,
+    )
+    return completed.stdout.decode("utf-8", "surrogateescape")
+
+
+def write_files(repo: Path, files: Mapping[str, str]) -> None:
+    for relative, text in files.items():
+        path = repo / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def commit_all(repo: Path, message: str) -> str:
+    """Stage everything, commit, and return the new HEAD sha."""
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def _init_repo(path: Path, files: Mapping[str, str], extra: Mapping[str, str] | None) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q")
+    write_files(path, files)
+    write_files(path, extra or {})
+    commit_all(path, "Initial import")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Cargo
+
+
+@dataclass(frozen=True)
+class Crate:
+    """One crate of the Cargo fixture; dependency entries are raw TOML lines."""
+
+    directory: str
+    name: str
+    deps: tuple[str, ...] = ()
+    dev: tuple[str, ...] = ()
+    build: tuple[str, ...] = ()
+    unix: tuple[str, ...] = ()
+    target_other: tuple[str, str, tuple[str, ...]] | None = None
+    features: tuple[str, ...] = ()
+    binary: bool = False
+
+
+def _ws(name: str, *, optional: bool = False) -> str:
+    return f"{name} = {{ workspace = true{', optional = true' if optional else ''} }}"
+
+
+def _path(name: str, path: str, *, optional: bool = False) -> str:
+    return f'{name} = {{ path = "{path}"{", optional = true" if optional else ""} }}'
+
+
+CARGO_CRATES: tuple[Crate, ...] = (
+    Crate("meerkat-macros", "meerkat-macros", deps=('proc-macro2 = "1"', 'quote = "1"')),
+    Crate("meerkat-core", "meerkat-core", deps=("meerkat-macros.workspace = true", _ws("serde"))),
+    Crate("meerkat-store", "meerkat-store", deps=(_ws("meerkat-core"),)),
+    Crate(
+        "meerkat-session",
+        "meerkat-session",
+        deps=(_ws("meerkat-core"), _ws("mk-store"), _ws("serde")),
+        dev=(_path("meerkat-testkit", "../meerkat-testkit"), _ws("tokio")),
+    ),
+    Crate("meerkat-testkit", "meerkat-testkit", deps=(_ws("meerkat-core"),)),
+    Crate("meerkat-build-support", "meerkat-build-support", deps=('cc = "1"',)),
+    Crate(
+        "meerkat-runtime",
+        "meerkat-runtime",
+        deps=(_ws("meerkat-session"), _ws("meerkat-core"), _ws("meerkat-telemetry"), _ws("tokio")),
+        build=(_path("meerkat-build-support", "../meerkat-build-support"),),
+    ),
+    Crate("meerkat-tools", "meerkat-tools", deps=(_ws("meerkat-core"),)),
+    Crate("meerkat-llm", "meerkat-llm", deps=(_ws("meerkat-core"), 'reqwest = "0.12"')),
+    Crate(
+        "meerkat-client",
+        "meerkat-client",
+        deps=(_ws("meerkat-core"), _path("meerkat-llm", "../meerkat-llm")),
+    ),
+    Crate(
+        "meerkat-rpc",
+        "meerkat-rpc",
+        deps=(_ws("meerkat-runtime"), _ws("meerkat-tools"), _ws("serde")),
+        build=(_path("meerkat-proto", "../crates/meerkat-proto"),),
+    ),
+    Crate("crates/meerkat-proto", "meerkat-proto", deps=('prost = "0.13"',)),
+    Crate("meerkat-skills", "meerkat-skills", deps=(_ws("meerkat-core"),)),
+    Crate(
+        "meerkat-mob",
+        "meerkat-mob",
+        deps=(
+            _ws("meerkat-runtime"),
+            _ws("meerkat-tools"),
+            _path("meerkat-skills", "../meerkat-skills"),
+        ),
+        dev=(_path("meerkat-testkit", "../meerkat-testkit"),),
+    ),
+    Crate(
+        "meerkat",
+        "meerkat",
+        deps=(
+            _ws("meerkat-core"),
+            _ws("meerkat-session"),
+            _ws("meerkat-runtime"),
+            _ws("meerkat-tools"),
+            _path("meerkat-mob", "../meerkat-mob", optional=True),
+        ),
+        features=("default = []", 'mob = ["dep:meerkat-mob"]'),
+    ),
+    Crate(
+        "meerkat-cli",
+        "rkat",
+        deps=(_path("meerkat", "../meerkat", optional=False), _ws("meerkat-rpc"), 'clap = "4"'),
+        binary=True,
+    ),
+    Crate("meerkat-fs", "meerkat-fs", deps=(_ws("meerkat-core"),), unix=(_ws("meerkat-session"),)),
+    Crate("meerkat-http", "meerkat-http", deps=(_ws("meerkat-rpc"), 'axum = "0.8"')),
+    Crate(
+        "meerkat-grpc",
+        "meerkat-grpc",
+        deps=(_ws("meerkat-rpc"),),
+        build=(_path("meerkat-proto", "../crates/meerkat-proto"),),
+    ),
+    Crate("meerkat-openapi", "meerkat-openapi", build=(_ws("meerkat-rpc"),)),
+    Crate(
+        "meerkat-mcp",
+        "meerkat-mcp",
+        deps=(_ws("meerkat-tools"), _path("meerkat-client", "../meerkat-client")),
+    ),
+    Crate("meerkat-auth", "meerkat-auth", deps=(_ws("meerkat-core"),)),
+    Crate("meerkat-config", "meerkat-config", deps=(_ws("meerkat-core"), _ws("serde"))),
+    Crate("crates/meerkat-telemetry", "meerkat-telemetry", deps=('tracing = "0.1"',)),
+    Crate(
+        "meerkat-memory",
+        "meerkat-memory",
+        deps=(_ws("meerkat-core"), _ws("meerkat-session", optional=True)),
+        features=('persistent = ["dep:meerkat-session"]',),
+    ),
+    Crate(
+        "meerkat-sdk-bench", "meerkat-sdk-bench", dev=(_ws("meerkat-session"), 'criterion = "0.5"')
+    ),
+    Crate("meerkat-audit", "meerkat-audit", deps=('cargo-lock = "10"',)),
+    Crate(
+        "meerkat-compat",
+        "meerkat-compat",
+        deps=('legacy-session = { package = "meerkat-session", path = "../meerkat-session" }',),
+    ),
+    Crate("crates/meerkat-crypto", "meerkat-crypto", deps=('sha2 = "0.10"',)),
+    Crate(
+        "crates/meerkat-net",
+        "meerkat-net",
+        deps=(_path("meerkat-crypto", "../meerkat-crypto"), _ws("meerkat-telemetry")),
+    ),
+    Crate(
+        "meerkat-sandbox",
+        "meerkat-sandbox",
+        deps=(_ws("meerkat-core"),),
+        unix=(_ws("meerkat-runtime"),),
+        target_other=("cfg(windows)", "dependencies", ('windows-sys = "0.59"',)),
+    ),
+    Crate("meerkat-eval", "meerkat-eval", deps=(_ws("meerkat-core"),), dev=(_ws("meerkat-mob"),)),
+    Crate(
+        "meerkat-wasm",
+        "meerkat-wasm",
+        deps=(_ws("meerkat-core"),),
+        target_other=('cfg(target_arch = "wasm32")', "dependencies", ('wasm-bindgen = "0.2"',)),
+    ),
+    Crate("xtask", "xtask", deps=(_path("meerkat-config", "../meerkat-config"), _ws("anyhow"))),
+    Crate("crates/meerkat-storage-sqlite", "meerkat-storage-sqlite", deps=(_ws("mk-store"),)),
+)
+
+#: What a change to ``meerkat-session`` must reach in :func:`cargo_workspace`.
+#: ``transitive``: its dependents over normal and build edges (optional edges excluded);
+#: ``optional``: the additional dependents when optional edges count;
+#: ``dev``: crates with a dev-dependency on meerkat-session or on a ``transitive`` crate;
+#: ``unaffected``: every other crate.
+MEERKAT_SESSION_DEPENDENTS: dict[str, frozenset[str]] = {
+    "transitive": frozenset(
+        {
+            "meerkat-runtime",
+            "meerkat-fs",
+            "meerkat-compat",
+            "meerkat",
+            "meerkat-rpc",
+            "meerkat-mob",
+            "meerkat-sandbox",
+            "rkat",
+            "meerkat-http",
+            "meerkat-grpc",
+            "meerkat-openapi",
+        }
+    ),
+    "optional": frozenset({"meerkat-memory"}),
+    "dev": frozenset({"meerkat-sdk-bench", "meerkat-eval"}),
+    "unaffected": frozenset(
+        {
+            "meerkat-macros",
+            "meerkat-core",
+            "meerkat-store",
+            "meerkat-testkit",
+            "meerkat-build-support",
+            "meerkat-tools",
+            "meerkat-llm",
+            "meerkat-client",
+            "meerkat-proto",
+            "meerkat-skills",
+            "meerkat-mcp",
+            "meerkat-auth",
+            "meerkat-config",
+            "meerkat-telemetry",
+            "meerkat-audit",
+            "meerkat-crypto",
+            "meerkat-net",
+            "meerkat-wasm",
+            "xtask",
+            "meerkat-storage-sqlite",
+        }
+    ),
+}
+
+_CARGO_ROOT = """\
+[workspace]
+resolver = "2"
+members = ["meerkat", "meerkat-*", "crates/*", "xtask"]
+exclude = ["crates/experimental"]
+
+[workspace.package]
+version = "0.4.2"
+edition = "2021"
+license = "MIT OR Apache-2.0"
+
+[workspace.dependencies]
+meerkat-core = { path = "meerkat-core", version = "0.4.2" }
+meerkat-macros = { path = "meerkat-macros" }
+meerkat-session = { path = "meerkat-session" }
+mk-store = { path = "meerkat-store", package = "meerkat-store" }
+meerkat-runtime = { path = "meerkat-runtime" }
+meerkat-rpc = { path = "./meerkat-rpc" }
+meerkat-tools = { path = "meerkat-tools" }
+meerkat-mob = { path = "meerkat-mob" }
+meerkat-telemetry = { path = "crates/meerkat-telemetry" }
+serde = { version = "1", features = ["derive"] }
+tokio = { version = "1", features = ["full"] }
+anyhow = "1"
+
+[profile.release]
+lto = "thin"
+"""
+
+
+def _section(header: str, lines: tuple[str, ...]) -> str:
+    return f"\n[{header}]\n" + "".join(f"{line}\n" for line in lines) if lines else ""
+
+
+def _crate_manifest(crate: Crate) -> str:
+    text = (
+        f'[package]\nname = "{crate.name}"\nversion.workspace = true\n'
+        "edition.workspace = true\nlicense.workspace = true\n"
+    )
+    if crate.binary:
+        text += f'\n[[bin]]\nname = "{crate.name}"\npath = "src/main.rs"\n'
+    text += _section("dependencies", crate.deps)
+    text += _section("dev-dependencies", crate.dev)
+    text += _section("build-dependencies", crate.build)
+    text += _section("target.'cfg(unix)'.dependencies", crate.unix)
+    if crate.target_other:
+        cfg, kind, lines = crate.target_other
+        text += _section(f"target.'{cfg}'.{kind}", lines)
+    text += _section("features", crate.features)
+    return text
+
+
+def _crate_files(crate: Crate) -> dict[str, str]:
+    ident = crate.name.replace("-", "_")
+    files = {f"{crate.directory}/Cargo.toml": _crate_manifest(crate)}
+    source = "src/main.rs" if crate.binary else "src/lib.rs"
+    files[f"{crate.directory}/{source}"] = f"//! {crate.name}\n\npub fn {ident}_version() {{}}\n"
+    if crate.build:
+        files[f"{crate.directory}/build.rs"] = "fn main() {}\n"
+    if crate.dev:
+        files[f"{crate.directory}/tests/smoke.rs"] = "#[test]\nfn smoke() {}\n"
+    return files
+
+
+def _cargo_lock() -> str:
+    entries = ["# This file is automatically @generated by Cargo.\n", "version = 4\n"]
+    for crate in sorted(CARGO_CRATES, key=lambda c: c.name):
+        entries.append(f'\n[[package]]\nname = "{crate.name}"\nversion = "0.4.2"\n')
+    return "".join(entries)
+
+
+def cargo_files() -> dict[str, str]:
+    """Every file of the Cargo fixture, without creating anything."""
+    files: dict[str, str] = {"Cargo.toml": _CARGO_ROOT, "Cargo.lock": _cargo_lock()}
+    for crate in CARGO_CRATES:
+        files.update(_crate_files(crate))
+    files["meerkat-session/src/persistent.rs"] = "pub struct PersistentSession;\n"
+    files["meerkat-session/src/lib.rs"] += "pub mod persistent;\n"
+    files["meerkat-skills/SKILL.md"] = "# Skill\n\nCompiled into the crate with include_str!.\n"
+    files["meerkat-skills/src/lib.rs"] += 'pub const SKILL: &str = include_str!("../SKILL.md");\n'
+    files["crates/experimental/Cargo.toml"] = (
+        '[package]\nname = "meerkat-experimental"\nversion = "0.0.0"\n\n[workspace]\n\n'
+        '[dependencies]\nmeerkat-session = { path = "../../meerkat-session" }\n'
+    )
+    files["crates/experimental/src/lib.rs"] = "\n"
+    files["docs/index.md"] = "# Meerkat\n\nArchitecture notes.\n"
+    files["docs/architecture.md"] = "# Architecture\n\nsession -> runtime -> rpc -> sdks\n"
+    files["README.md"] = "# meerkat\n"
+    files["rust-toolchain.toml"] = '[toolchain]\nchannel = "1.86.0"\n'
+    files[".github/workflows/ci.yml"] = "name: ci\non: [push]\njobs: {}\n"
+    files["sdks/python/meerkat_sdk/__init__.py"] = '"""Python SDK over the RPC server."""\n'
+    files["sdks/typescript/src/index.ts"] = "export const version = '0.4.2';\n"
+    return files
+
+
+def cargo_workspace(root: Path, *, extra: Mapping[str, str] | None = None) -> Path:
+    """Build the Cargo fixture as a git repository at ``root / "meerkat"`` and return it."""
+    return _init_repo(root / "meerkat", cargo_files(), extra)
