@@ -1,10 +1,73 @@
-"""The ``lanes`` command line."""
+"""The ``lanes`` command line: one module per subcommand under ``lanes.commands``."""
 
 from __future__ import annotations
 
+import argparse
 import sys
+from importlib import import_module
+
+from lanes import __version__
+
+COMMANDS = ("detect", "explain", "graph", "check")
+DESCRIPTION = """\
+Decide which CI lanes a change must run, from the repository's dependency graph.
+
+A lane covers its root components and everything they depend on; a change to any covered
+component selects the lane. Whenever the detector is unsure (unknown base, git error, bad
+manifest, a path no rule covers) it selects every lane and records a reason code.
+
+exit codes: 0 success (fail-safe included), 1 a check failed, 2 usage or configuration error
+"""
+
+
+class UsageError(Exception):
+    """Bad command-line usage: exit code 2 with a one-line message."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--repo", metavar="DIR", help="repository (default: git top level of .)")
+    common.add_argument(
+        "--config", metavar="FILE", help="configuration (default: <repo>/lanes.yml)"
+    )
+    common.add_argument("--no-cache", action="store_true", help="rebuild the derived index")
+    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser = argparse.ArgumentParser(
+        prog="lanes", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"lanes {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = import_module(f"lanes.commands.{name}")
+        module.add_parser(sub, common)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    print("lanes: not yet implemented", file=sys.stderr)
-    return 2
+    args = build_parser().parse_args(argv)
+    from lanes.config import ConfigError
+
+    try:
+        result: int = import_module(f"lanes.commands.{args.command}").run(args)
+        return result
+    except (ConfigError, UsageError) as error:
+        _report(args, error, "error")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        _report(args, error, f"internal error ({type(error).__name__})")
+        return 1
+
+
+def _report(args: argparse.Namespace, error: BaseException, label: str) -> None:
+    if getattr(args, "debug", False):
+        import traceback
+
+        traceback.print_exception(error)
+    message = str(error).replace("\n", " ")
+    print(f"lanes: {label}: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``lanes`` subcommand; each exposes ``add_parser`` and ``run``."""

@@ -1,0 +1,124 @@
+"""``lanes detect``: select the lanes for a change and write them in one format."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from lanes.commands._shared import lane_runs, workspace_from_args
+from lanes.engine import Selection, select
+from lanes.model import ChangeSet
+
+HELP = "select the lanes a change must run"
+EPILOG = """\
+where the change comes from (first that applies):
+  --paths-from-stdin / --paths-file F   a list of paths (newline or NUL separated)
+  --base REV [--head REV]               git: merge base of REV and HEAD (three-dot) to HEAD
+  (neither)                             working tree, index and untracked files against the
+                                        merge base with the upstream default branch
+
+formats: text (default on a terminal), json, markdown, github (appends to $GITHUB_OUTPUT,
+or stdout when unset, and writes a step summary to $GITHUB_STEP_SUMMARY when set)
+"""
+
+
+def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    parser = sub.add_parser(
+        "detect",
+        parents=[common],
+        help=HELP,
+        description=HELP,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--paths-from-stdin", action="store_true", help="read changed paths")
+    source.add_argument("--paths-file", metavar="F", help="read changed paths from F")
+    source.add_argument("--base", metavar="REV", help="base revision (empty or zeros: unknown)")
+    parser.add_argument("--head", metavar="REV", default="HEAD", help="head revision (HEAD)")
+    parser.add_argument(
+        "--two-dot", action="store_true", help="diff base..head instead of the merge base"
+    )
+    parser.add_argument("--format", choices=("text", "json", "markdown", "github"), default="text")
+
+
+def changes(args: argparse.Namespace, repo: Path) -> ChangeSet:
+    from lanes import gitdiff
+
+    if args.paths_from_stdin:
+        return gitdiff.paths_from_stream(sys.stdin.buffer.read())
+    if args.paths_file:
+        return gitdiff.paths_from_stream(_read_paths_file(args.paths_file))
+    if args.base is not None:
+        return gitdiff.changes_between(repo, args.base, args.head, merge_base=not args.two_dot)
+    return gitdiff.local_changes(repo)
+
+
+def _read_paths_file(name: str) -> bytes:
+    from lanes.cli import UsageError
+
+    try:
+        return Path(name).read_bytes()
+    except OSError as error:
+        raise UsageError(f"--paths-file {name}: {error.strerror or error}") from None
+
+
+def detect(args: argparse.Namespace) -> tuple[Selection, dict[str, str | None]]:
+    workspace = workspace_from_args(args)
+    change = changes(args, workspace.repo)
+    basis = dict(change.basis)
+    if change.uncertain:
+        basis["uncertain"] = change.uncertain
+        basis["detail"] = change.detail
+    basis["config"] = workspace.config.file
+    uncertain = [change.uncertain] if change.uncertain else []
+    selection = select(
+        change.paths, workspace.rules, workspace.index, uncertain=uncertain, basis=basis
+    )
+    return selection, lane_runs(workspace)
+
+
+def run(args: argparse.Namespace) -> int:
+    selection, runs = detect(args)
+    if args.format == "github":
+        _write_github(selection, runs)
+    elif args.format == "json":
+        from lanes.outputs import json_
+
+        print(json_.render(selection, runs))
+    elif args.format == "markdown":
+        from lanes.outputs import markdown
+
+        sys.stdout.write(markdown.render(selection))
+    else:
+        from lanes.outputs import text
+
+        text.render(selection, sys.stdout)
+    if selection.unmatched_error:
+        print(
+            f"lanes: {len(selection.unmatched)} path(s) match no component and no rule "
+            f"(unmatched: error): {', '.join(map(repr, selection.unmatched[:10]))}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _write_github(selection: Selection, runs: dict[str, str | None]) -> None:
+    from lanes.outputs import github, markdown
+
+    _append(os.environ.get("GITHUB_OUTPUT"), github.render(selection, runs))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        _append(summary, markdown.render(selection))
+
+
+def _append(target: str | None, text: str) -> None:
+    if not target:
+        sys.stdout.write(text)
+        return
+    with open(target, "a", encoding="utf-8", errors="surrogateescape") as handle:
+        handle.write(text)

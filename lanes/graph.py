@@ -1,0 +1,136 @@
+"""Build the dependency graph (networkx) and derive the index from it.
+
+Discovered components own their manifest's directory; explicit components from ``lanes.yml`` add
+to them or override them. A lane covers its roots, the roots' dev-dependencies when
+``include_dev`` (one hop: dev-dependencies are not transitive), and everything reachable from
+those over normal and build edges (optional edges only with ``include_optional``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from lanes.config import Config, LaneSpec
+from lanes.index import ExplicitOwner, Index
+from lanes.model import Component, Discovery, Edge
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+RUNTIME_EDGE_KINDS = frozenset({"normal", "build"})
+
+
+def merge_components(config: Config, discovery: Discovery) -> tuple[list[Component], list[Edge]]:
+    """Discovered components with the explicit ones from the configuration laid over them."""
+    components = {c.name: c for c in discovery.components}
+    edges = list(discovery.edges)
+    for spec in config.components.values():
+        base = components.get(spec.name)
+        if base is not None and not spec.paths:
+            components[spec.name] = Component(
+                base.name, base.kind, base.directory, base.manifest, (), spec.exclude
+            )
+        else:
+            components[spec.name] = Component(
+                spec.name, "explicit", paths=spec.paths, exclude=spec.exclude
+            )
+        edges += [Edge(spec.name, target, "normal") for target in spec.depends_on]
+        edges += [Edge(spec.name, target, "dev") for target in spec.dev_depends_on]
+    return sorted(components.values(), key=lambda c: c.name), edges
+
+
+def build_graph(components: Iterable[Component], edges: Iterable[Edge]) -> nx.DiGraph[str]:
+    """A DiGraph whose edge attribute ``kinds`` is the set of ``(kind, optional)`` pairs."""
+    import networkx as nx
+
+    graph: nx.DiGraph[str] = nx.DiGraph()
+    for component in components:
+        graph.add_node(component.name, kind=component.kind)
+    for edge in edges:
+        if graph.has_edge(edge.source, edge.target):
+            graph.edges[edge.source, edge.target]["kinds"].add((edge.kind, edge.optional))
+        else:
+            graph.add_edge(edge.source, edge.target, kinds={(edge.kind, edge.optional)})
+    return graph
+
+
+def _edge_label(
+    kinds: set[tuple[str, bool]], lane: LaneSpec, allowed: frozenset[str]
+) -> str | None:
+    usable = sorted(
+        (optional, kind)
+        for kind, optional in kinds
+        if kind in allowed and (lane.include_optional or not optional)
+    )
+    if not usable:
+        return None
+    optional, kind = usable[0]
+    return f"{kind}+optional" if optional else kind
+
+
+def lane_coverage(graph: nx.DiGraph[str], lane: LaneSpec) -> dict[str, tuple[str, str]]:
+    """A breadth-first tree (component -> (parent, edge)) of what ``lane`` covers."""
+    tree: dict[str, tuple[str, str]] = {}
+    queue: deque[str] = deque()
+    for root in lane.roots:
+        if root in graph and root not in tree:
+            tree[root] = ("", "root")
+            queue.append(root)
+    if lane.include_dev:
+        for root in list(queue):
+            for target in graph.successors(root):
+                label = _edge_label(graph.edges[root, target]["kinds"], lane, frozenset({"dev"}))
+                if label is not None and target not in tree:
+                    tree[target] = (root, label)
+                    queue.append(target)
+    while queue:
+        current = queue.popleft()
+        for target in graph.successors(current):
+            if target in tree:
+                continue
+            label = _edge_label(graph.edges[current, target]["kinds"], lane, RUNTIME_EDGE_KINDS)
+            if label is not None:
+                tree[target] = (current, label)
+                queue.append(target)
+    return tree
+
+
+def _problems(config: Config, graph: nx.DiGraph[str], discovery: Discovery) -> list[str]:
+    problems = [error.code() for error in discovery.errors]
+    for lane in config.lanes.values():
+        problems += [
+            f"unknown-component: {root} (lane {lane.name})"
+            for root in lane.roots
+            if root not in graph
+        ]
+    for spec in config.components.values():
+        for target in (*spec.depends_on, *spec.dev_depends_on):
+            if graph.nodes[target].get("kind") is None:
+                problems.append(f"unknown-component: {target} (component {spec.name})")
+    return problems
+
+
+def build_index(config: Config, discovery: Discovery) -> Index:
+    components, edges = merge_components(config, discovery)
+    graph = build_graph(components, edges)
+    index = Index(problems=_problems(config, graph, discovery))
+    for component in components:
+        index.kinds[component.name] = component.kind
+        if component.manifest:
+            index.manifests[component.name] = component.manifest
+        if component.paths:
+            index.explicit.append(ExplicitOwner(component.name, component.paths, component.exclude))
+        elif component.directory is not None:
+            index.directories[component.directory] = component.name
+            if component.exclude:
+                index.directory_excludes[component.name] = list(component.exclude)
+    for lane in config.lanes.values():
+        index.coverage[lane.name] = lane_coverage(graph, lane)
+        for covered in index.coverage[lane.name]:
+            index.covered_by.setdefault(covered, []).append(lane.name)
+    index.edges = sorted(
+        (edge.source, edge.target, edge.kind, edge.optional) for edge in set(edges)
+    )
+    return index

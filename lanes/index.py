@@ -1,0 +1,125 @@
+"""The derived index: who owns a path and which lanes cover each component.
+
+Built once from the configuration and the discovered manifests (``lanes.graph``), cached on disk
+as JSON (``lanes.cache``), and queried by the pure selection engine. Nothing here imports
+networkx, so a warm run stays fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from lanes.globs import GlobList, literal_prefix_depth
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Owner:
+    component: str
+    rule: str  # "directory <dir>" or "paths <glob>"
+
+
+@dataclass(frozen=True)
+class ExplicitOwner:
+    component: str
+    paths: tuple[str, ...]
+    exclude: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One hop of a coverage chain: ``component`` reached from the previous one over ``edge``."""
+
+    component: str
+    edge: str  # "root", "normal", "build", "dev", with "+optional" when the edge is optional
+
+
+@dataclass
+class Index:
+    """Everything the engine needs, in plain JSON-friendly data."""
+
+    kinds: dict[str, str] = field(default_factory=dict)  # component -> cargo/python/npm/explicit
+    manifests: dict[str, str] = field(default_factory=dict)  # component -> manifest path
+    directories: dict[str, str] = field(default_factory=dict)  # directory -> component
+    directory_excludes: dict[str, list[str]] = field(default_factory=dict)
+    explicit: list[ExplicitOwner] = field(default_factory=list)
+    # lane -> component -> (parent component or "", edge kind): a BFS tree rooted at the lane roots.
+    coverage: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    covered_by: dict[str, list[str]] = field(default_factory=dict)  # component -> lanes
+    edges: list[tuple[str, str, str, bool]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # fail-safe reason codes found while building
+
+    def owner(self, path: str) -> Owner | None:
+        """The deepest owner of ``path``; explicit paths win over directories at equal depth."""
+        best: tuple[int, int, Owner] | None = None
+        directory_owner = self._directory_owner(path)
+        if directory_owner is not None:
+            best = directory_owner
+        for entry in self.explicit:
+            candidate = _explicit_match(entry, path)
+            if candidate is not None and (best is None or candidate[:2] > best[:2]):
+                best = candidate
+        return None if best is None else best[2]
+
+    def _directory_owner(self, path: str) -> tuple[int, int, Owner] | None:
+        parts = path.split("/")[:-1]
+        for depth in range(len(parts), -1, -1):
+            directory = "/".join(parts[:depth])
+            component = self.directories.get(directory)
+            if component is None:
+                continue
+            excludes = self.directory_excludes.get(component)
+            if excludes and GlobList(tuple(excludes)).matches(path):
+                continue
+            return depth, 0, Owner(component, f"directory {directory or '.'}/")
+        return None
+
+    def chain(self, lane: str, component: str) -> list[Step]:
+        """The path of components from a root of ``lane`` down to ``component``."""
+        tree = self.coverage.get(lane, {})
+        steps: list[Step] = []
+        current = component
+        while current and current in tree and len(steps) <= len(tree):
+            parent, edge = tree[current]
+            steps.append(Step(current, edge))
+            current = parent
+        steps.reverse()
+        return steps
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["format"] = FORMAT_VERSION
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Index:
+        if data.get("format") != FORMAT_VERSION:
+            raise ValueError("index format mismatch")
+        return cls(
+            kinds=data["kinds"],
+            manifests=data["manifests"],
+            directories=data["directories"],
+            directory_excludes=data["directory_excludes"],
+            explicit=[
+                ExplicitOwner(e["component"], tuple(e["paths"]), tuple(e["exclude"]))
+                for e in data["explicit"]
+            ],
+            coverage={
+                lane: {c: (p[0], p[1]) for c, p in tree.items()}
+                for lane, tree in data["coverage"].items()
+            },
+            covered_by=data["covered_by"],
+            edges=[(e[0], e[1], e[2], bool(e[3])) for e in data["edges"]],
+            problems=data["problems"],
+        )
+
+
+def _explicit_match(entry: ExplicitOwner, path: str) -> tuple[int, int, Owner] | None:
+    pattern = GlobList(entry.paths).matching_pattern(path)
+    if pattern is None:
+        return None
+    if entry.exclude and GlobList(entry.exclude).matches(path):
+        return None
+    return literal_prefix_depth(pattern), 1, Owner(entry.component, f"paths {pattern}")

@@ -1,0 +1,35 @@
+"""``--format json``: the selection as data."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lanes.engine import Selection
+
+
+def matrix(selection: Selection, runs: dict[str, str | None]) -> dict[str, Any]:
+    """A GitHub Actions matrix: ``{"include": [{"lane": ..., "run": ...}]}``."""
+    return {"include": [{"lane": lane, "run": runs.get(lane) or ""} for lane in selection.selected]}
+
+
+def as_data(selection: Selection, runs: dict[str, str | None]) -> dict[str, Any]:
+    return {
+        "selected": selection.selected,
+        "lanes": selection.lanes,
+        "mode": selection.mode,
+        "failsafe": list(dict.fromkeys(selection.failsafe)),
+        "reasons": {
+            lane: [reason.to_json() for reason in reasons]
+            for lane, reasons in selection.reasons.items()
+            if selection.lanes[lane]
+        },
+        "unmatched": selection.unmatched,
+        "ignored": selection.ignored,
+        "diff": selection.basis,
+        "matrix": matrix(selection, runs),
+    }
+
+
+def render(selection: Selection, runs: dict[str, str | None]) -> str:
+    return json.dumps(as_data(selection, runs), indent=2, ensure_ascii=True, default=str)

@@ -1,0 +1,59 @@
+"""``--format markdown`` and the GitHub step summary."""
+
+from __future__ import annotations
+
+from lanes.engine import Reason, Selection
+
+MAX_SUMMARY_BYTES = 1_000_000  # GitHub's step summary limit is 1 MiB
+
+
+def escape(text: str) -> str:
+    """Neutralise Markdown/HTML in repository-controlled text (paths, rule strings)."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    for char in "\\`*_{}[]<>()#+-!|~":
+        text = text.replace(char, "\\" + char)
+    return text.replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _shortest(reasons: list[Reason]) -> Reason | None:
+    return min(reasons, key=lambda r: (len(r.chain) if r.chain else 0, r.code), default=None)
+
+
+def render(selection: Selection) -> str:
+    lines = [
+        f"## Lanes: {len(selection.selected)} of {len(selection.lanes)} selected"
+        f" ({selection.mode})",
+        "",
+    ]
+    if selection.failsafe:
+        codes = ", ".join(f"`{escape(code)}`" for code in dict.fromkeys(selection.failsafe))
+        lines += [f"**Fail-safe:** every lane selected because of {codes}.", ""]
+    lines += ["| lane | selected | why (shortest chain) |", "| --- | --- | --- |"]
+    for lane, on in selection.lanes.items():
+        reason = _shortest(selection.reasons[lane]) if on else None
+        why = escape(reason.describe()) if reason else ""
+        lines.append(f"| {escape(lane)} | {'yes' if on else 'no'} | {why} |")
+    lines += [
+        "",
+        "**Diff basis:** "
+        + ", ".join(
+            f"{escape(str(k))}=`{escape(str(v))}`"
+            for k, v in selection.basis.items()
+            if v not in (None, "")
+        ),
+    ]
+    if selection.unmatched:
+        lines += [
+            "",
+            f"**Unmatched paths ({len(selection.unmatched)}):** "
+            + ", ".join(escape(p) for p in selection.unmatched[:50]),
+        ]
+    return truncate("\n".join(lines) + "\n")
+
+
+def truncate(text: str, limit: int = MAX_SUMMARY_BYTES) -> str:
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    note = "\n\n_(truncated: the full report exceeded GitHub's 1 MiB summary limit)_\n"
+    return data[: limit - len(note.encode())].decode("utf-8", "ignore") + note

@@ -1,0 +1,31 @@
+"""``--format text``: a rich table for terminals (plain text when piped)."""
+
+from __future__ import annotations
+
+from typing import IO
+
+from lanes.engine import Selection
+
+
+def render(selection: Selection, stream: IO[str]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(file=stream, highlight=False, soft_wrap=True)
+    title = f"{len(selection.selected)} of {len(selection.lanes)} lanes selected ({selection.mode})"
+    table = Table(title=title, title_justify="left")
+    table.add_column("lane")
+    table.add_column("run?")
+    table.add_column("why")
+    for lane, on in selection.lanes.items():
+        reasons = selection.reasons[lane]
+        why = escape(reasons[0].describe()) if on and reasons else ""
+        more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
+        table.add_row(escape(lane), "[green]yes[/]" if on else "no", why + more)
+    console.print(table)
+    if selection.failsafe:
+        codes = ", ".join(dict.fromkeys(selection.failsafe))
+        console.print(f"[yellow]fail-safe:[/] every lane selected because of {escape(codes)}")
+    basis = ", ".join(f"{k}={v}" for k, v in selection.basis.items() if v not in (None, ""))
+    console.print(f"diff: {escape(basis)}")

@@ -1,0 +1,94 @@
+"""The edge between the pure core and the repository: configuration, discovery, cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from lanes import cache, discovery
+from lanes.config import Config, LaneSpec, load_config
+from lanes.engine import Rules
+from lanes.index import Index
+
+DEFAULT_GLOBAL = (
+    "Cargo.toml",
+    "Cargo.lock",
+    "rust-toolchain",
+    "rust-toolchain.toml",
+    ".cargo/config.toml",
+    "package.json",
+    "package-lock.json",
+    "pnpm-lock.yaml",
+    "pnpm-workspace.yaml",
+    "yarn.lock",
+    "pyproject.toml",
+    "uv.lock",
+    ".python-version",
+    ".github/workflows/**",
+)
+DEFAULT_IGNORE = ("**/*.md", "docs/**", "LICENSE*", ".gitignore")
+
+
+@dataclass
+class Workspace:
+    repo: Path
+    config: Config
+    index: Index
+    rules: Rules
+    configured: bool  # False: no lanes.yml, every component acts as its own lane
+    cache_hit: bool
+
+
+def config_path(repo: Path, explicit: Path | None) -> Path:
+    return explicit if explicit is not None else repo / "lanes.yml"
+
+
+def _display(path: Path, repo: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(repo.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def load_workspace(
+    repo: Path, config_file: Path | None = None, *, use_cache: bool = True
+) -> Workspace:
+    """Load the configuration (or the no-config default) and the index, from cache when warm."""
+    path = config_path(repo, config_file)
+    configured = config_file is not None or path.is_file()
+    config = load_config(path, _display(path, repo)) if configured else Config(file="(none)")
+    kinds = list(config.discover) if config.discover is not None else discovery.present_kinds(repo)
+    located = discovery.locate_all(repo, kinds)
+    key = cache.input_key(repo, f"{config.digest}\0{configured}", located)
+    index = cache.load(repo, key) if use_cache else None
+    cache_hit = index is not None
+    if index is None:
+        index = _build(repo, config, located, configured)
+        if use_cache:
+            cache.store(repo, key, index)
+    if not configured:
+        config = _self_lanes(config, index)
+    return Workspace(repo, config, index, Rules.from_config(config), configured, cache_hit)
+
+
+def _build(repo: Path, config: Config, located: dict[str, list[str]], configured: bool) -> Index:
+    from lanes.graph import build_index
+
+    found = discovery.parse_all(repo, located)
+    if not configured:
+        config = _self_lanes(config, None, names=[c.name for c in found.components])
+    return build_index(config, found)
+
+
+def _self_lanes(config: Config, index: Index | None, names: list[str] | None = None) -> Config:
+    """Without a lanes.yml, each discovered component is a lane rooted at itself."""
+    if names is None:
+        names = sorted(index.kinds) if index is not None else []
+    lanes = {name: LaneSpec(name=name, roots=(name,)) for name in names}
+    return Config(
+        file=config.file,
+        lanes=lanes,
+        global_paths=DEFAULT_GLOBAL,
+        ignore=DEFAULT_IGNORE,
+        digest=config.digest,
+    )
