@@ -1,0 +1,637 @@
+"""Changed paths from git, failing safe.
+
+Every function that returns a :class:`~lanes.model.ChangeSet` turns *any* git problem (bad
+revision, corrupt repository, missing ``git``, timeout) into ``uncertain="git-error"`` with the
+message in ``detail``: it never raises and never returns an empty "precise" change set because
+something went wrong (failure mode U5).
+
+Design notes:
+
+* git is run as a subprocess with an argument list (never a shell), ``-z`` output and a timeout.
+  Paths are decoded from bytes as UTF-8 with ``surrogateescape`` (what ``os.fsdecode`` does on
+  POSIX), so spaces, quotes, newlines and non-UTF-8 bytes survive unchanged.
+* Diffs use ``--no-renames`` (a rename is its deletion plus its addition: both paths count, U3;
+  no rename heuristic, no rename limit) and, where copies are requested, a second
+  ``-C --find-copies-harder`` pass adds the *source* of every copy as well.
+* ``--ignore-submodules=none`` makes submodule pointer changes count whatever the config says.
+* Nothing caps the number of paths (U1).
+* Revisions given by callers must not start with ``-`` and are passed after ``--end-of-options``
+  or before ``--``, so nothing from outside can be read as an option.
+* gitpython is deliberately not imported here: ``import git`` costs about 70 ms (it also runs
+  ``git --version``), which alone would exceed the start-up budget of ``lanes detect``; raw
+  ``subprocess`` also gives the exact bytes, timeouts and streaming needed below.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Protocol
+
+from lanes.model import ChangeSet
+
+GIT_TIMEOUT = 60.0
+"""Seconds allowed for one local git command."""
+
+FETCH_TIMEOUT = 300.0
+"""Seconds allowed for one ``git fetch``."""
+
+STREAM_TIMEOUT = 1800.0
+"""Seconds allowed for the whole ``git log`` stream of :func:`iter_first_parent_changes`."""
+
+DEFAULT_MAX_DEEPEN = 2048
+"""Total number of commits a shallow clone may be deepened by before giving up."""
+
+FIRST_DEEPEN = 16
+"""The first ``--deepen`` step; each further step doubles."""
+
+NULL_SHAS = frozenset({"0" * 40, "0" * 64})
+
+# Reason codes stored in ChangeSet.uncertain.
+NO_BASE = "no-base"
+BASE_NOT_FOUND = "base-not-found"
+NOT_ANCESTOR = "not-ancestor"
+NO_MERGE_BASE = "no-merge-base"
+GIT_ERROR = "git-error"
+
+_DIFF_OPTIONS = (
+    "--name-status",
+    "-z",
+    "--no-renames",
+    "--ignore-submodules=none",
+    "--no-ext-diff",
+    "--no-textconv",
+)
+_COPY_OPTIONS = (
+    "--name-status",
+    "-z",
+    "-C",
+    "--find-copies-harder",
+    "--ignore-submodules=none",
+    "--no-ext-diff",
+    "--no-textconv",
+)
+_COMMIT_MARKER = b"\x01"
+_TWO_PATH_STATUSES = (b"R", b"C")
+
+
+class _Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+class GitError(Exception):
+    """A git command failed, timed out, or git is missing."""
+
+
+class NotAGitRepository(GitError):
+    """The directory is not inside a git work tree."""
+
+
+# --------------------------------------------------------------------------- running git
+
+
+def _git_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["GIT_TERMINAL_PROMPT"] = "0"  # a fetch must fail, not wait for a password
+    env["GIT_OPTIONAL_LOCKS"] = "0"  # reading must not take index.lock
+    env["LC_ALL"] = "C"  # stable (English) error messages for `detail`
+    return env
+
+
+def _run(
+    repo: Path, args: Sequence[str], *, timeout: float = GIT_TIMEOUT
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git -C repo args``; raise :class:`GitError` if git is missing or times out."""
+    command = ["git", "-C", os.fspath(repo), *args]
+    try:
+        return subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
+            env=_git_env(),
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise GitError(f"git {args[0]} timed out after {timeout:g}s") from exc
+    except OSError as exc:
+        raise GitError(f"cannot run git: {exc}") from exc
+
+
+def _describe_failure(args: Sequence[str], result: subprocess.CompletedProcess[bytes]) -> str:
+    message = result.stderr.decode("utf-8", "replace").strip().replace("\n", " ")
+    return f"git {args[0]} exited with {result.returncode}: {message}"
+
+
+def _git(repo: Path, args: Sequence[str], *, timeout: float = GIT_TIMEOUT) -> bytes:
+    """Run git and return its stdout; raise :class:`GitError` on a non-zero exit."""
+    result = _run(repo, args, timeout=timeout)
+    if result.returncode != 0:
+        raise GitError(_describe_failure(args, result))
+    return result.stdout
+
+
+def _git_line(repo: Path, args: Sequence[str]) -> str:
+    return _decode(_git(repo, args)).strip()
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _check_rev(rev: str) -> str:
+    if not rev or rev.startswith("-") or "\0" in rev or "\n" in rev:
+        raise GitError(f"refusing revision {rev!r}")
+    return rev
+
+
+def _resolve_commit(repo: Path, rev: str) -> str | None:
+    """The commit SHA ``rev`` names, or None if this clone does not have it."""
+    args = ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{_check_rev(rev)}^{{commit}}"]
+    result = _run(repo, args)
+    if result.returncode == 0:
+        return _decode(result.stdout).strip()
+    if result.returncode == 1 or not result.stderr.strip():
+        return None
+    raise GitError(_describe_failure(args, result))
+
+
+def _require_commit(repo: Path, rev: str) -> str:
+    sha = _resolve_commit(repo, rev)
+    if sha is None:
+        raise GitError(f"unknown revision {rev!r}")
+    return sha
+
+
+def _merge_bases(repo: Path, base: str, head: str) -> list[str]:
+    """Every best common ancestor of two commits (several for criss-cross merges)."""
+    args = ["merge-base", "--all", base, head]
+    result = _run(repo, args)
+    if result.returncode == 0:
+        return _decode(result.stdout).split()
+    if result.returncode == 1 and not result.stderr.strip():
+        return []
+    raise GitError(_describe_failure(args, result))
+
+
+def _is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
+    args = ["merge-base", "--is-ancestor", ancestor, descendant]
+    result = _run(repo, args)
+    if result.returncode in (0, 1) and not result.stderr.strip():
+        return result.returncode == 0
+    raise GitError(_describe_failure(args, result))
+
+
+def _is_shallow(repo: Path) -> bool:
+    return _git_line(repo, ["rev-parse", "--is-shallow-repository"]) == "true"
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _parse_name_status(raw: bytes) -> list[str]:
+    """Paths of ``--name-status -z`` records; both paths of a rename or copy."""
+    tokens = raw.split(b"\0")
+    paths: list[str] = []
+    index = 0
+    while index < len(tokens):
+        status = tokens[index].lstrip(b"\n")
+        if not status:
+            index += 1
+            continue
+        count = 2 if status.startswith(_TWO_PATH_STATUSES) else 1
+        paths.extend(_decode(token) for token in tokens[index + 1 : index + 1 + count])
+        index += 1 + count
+    return paths
+
+
+def _sorted_unique(paths: list[str]) -> list[str]:
+    return sorted(set(paths))
+
+
+# --------------------------------------------------------------------------- diffs
+
+
+def _diff_paths(
+    repo: Path, revs: Sequence[str], *, copies: bool, cached: bool = False
+) -> list[str]:
+    """Changed paths of ``git diff [--cached] revs``; copy sources too if ``copies``."""
+    prefix = ["diff", "--no-relative", *(["--cached"] if cached else [])]
+    paths = _parse_name_status(_git(repo, [*prefix, *_DIFF_OPTIONS, *revs, "--"]))
+    if copies:
+        paths.extend(_parse_name_status(_git(repo, [*prefix, *_COPY_OPTIONS, *revs, "--"])))
+    return paths
+
+
+@dataclass
+class _Basis:
+    """What :func:`changes_between` learned, turned into ``ChangeSet.basis`` at the end."""
+
+    method: str
+    base_ref: str | None
+    head_ref: str
+    base: str | None = None
+    head: str | None = None
+    merge_base: str | None = None
+    merge_bases: list[str] = field(default_factory=list)
+    base_is_ancestor: bool | None = None
+    depth_fetched: int = 0
+    base_fetched: bool = False
+    fallback: str | None = None
+    shallow: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "method": self.method,
+            "base_ref": self.base_ref,
+            "head_ref": self.head_ref,
+            "base": self.base,
+            "head": self.head,
+            "merge_base": self.merge_base,
+            "merge_bases": list(self.merge_bases),
+            "base_is_ancestor": self.base_is_ancestor,
+            "depth_fetched": self.depth_fetched,
+            "base_fetched": self.base_fetched,
+            "fallback": self.fallback,
+            "shallow": self.shallow,
+        }
+
+
+def _uncertain(basis: _Basis, code: str, detail: str) -> ChangeSet:
+    basis.fallback = "all-lanes"
+    notes = "; ".join(basis.notes)
+    full_detail = f"{detail} ({notes})" if notes else detail
+    return ChangeSet(paths=[], basis=basis.as_dict(), uncertain=code, detail=full_detail)
+
+
+def _default_remote(repo: Path) -> str | None:
+    remotes = _decode(_git(repo, ["remote"])).split()
+    if "origin" in remotes:
+        return "origin"
+    return remotes[0] if len(remotes) == 1 else None
+
+
+def _fetch(repo: Path, remote: str, options: Sequence[str], revs: Sequence[str] = ()) -> str | None:
+    """Run ``git fetch``; return None on success, else the error message."""
+    command = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", *options]
+    command += ["--end-of-options", remote, *(_check_rev(rev) for rev in revs)]
+    try:
+        result = _run(repo, command, timeout=FETCH_TIMEOUT)
+    except GitError as exc:
+        return str(exc)
+    return None if result.returncode == 0 else _describe_failure(command, result)
+
+
+def _deepen_until(repo: Path, basis: _Basis, found: bool, max_deepen: int) -> None:
+    """Deepen a shallow clone (doubling steps, at most ``max_deepen`` commits in total)
+    until ``_merge_target_found`` says the history is deep enough."""
+    step = FIRST_DEEPEN
+    while not found and basis.shallow and basis.depth_fetched < max_deepen:
+        remote = _default_remote(repo)
+        if remote is None:
+            basis.notes.append("shallow clone without a remote to deepen from")
+            return
+        step = min(step, max_deepen - basis.depth_fetched)
+        error = _fetch(repo, remote, [f"--deepen={step}"])
+        if error is not None:
+            basis.notes.append(f"deepening failed: {error}")
+            return
+        basis.depth_fetched += step
+        step *= 2
+        basis.shallow = _is_shallow(repo)
+        found = _merge_target_found(repo, basis)
+
+
+def _merge_target_found(repo: Path, basis: _Basis) -> bool:
+    """Whether the history now holds what the requested diff needs."""
+    assert basis.base is not None and basis.head is not None
+    basis.merge_bases = _merge_bases(repo, basis.base, basis.head)
+    if basis.method == "two-dot":
+        return basis.base in basis.merge_bases
+    return bool(basis.merge_bases)
+
+
+def _looks_like_sha(rev: str) -> bool:
+    return len(rev) in (40, 64) and all(char in "0123456789abcdefABCDEF" for char in rev)
+
+
+def _locate_base(repo: Path, basis: _Basis, base: str, fetch: bool) -> str | None:
+    sha = _resolve_commit(repo, base)
+    if sha is None and fetch and (basis.shallow or _looks_like_sha(base)):
+        remote = _default_remote(repo)
+        if remote is None:
+            basis.notes.append("no remote to fetch the base from")
+            return None
+        depth = [f"--depth={FIRST_DEEPEN}"] if basis.shallow else []
+        error = _fetch(repo, remote, depth, [base])
+        if error is not None:
+            basis.notes.append(f"fetching the base failed: {error}")
+            return None
+        sha = _resolve_commit(repo, base)
+        basis.base_fetched = sha is not None
+    return sha
+
+
+def _changes_between(
+    repo: Path, basis: _Basis, *, max_deepen: int, copies: bool, fetch: bool
+) -> ChangeSet:
+    basis.head = _require_commit(repo, basis.head_ref)
+    basis.shallow = _is_shallow(repo)
+    base = basis.base_ref
+    if base is None or not base.strip() or base.strip() in NULL_SHAS:
+        return _uncertain(basis, NO_BASE, f"no base revision given ({base!r})")
+    basis.base = _locate_base(repo, basis, _check_rev(base.strip()), fetch)
+    if basis.base is None:
+        return _uncertain(basis, BASE_NOT_FOUND, f"base {base!r} is not in this clone")
+    found = _merge_target_found(repo, basis)
+    if fetch:
+        _deepen_until(repo, basis, found, max_deepen)
+    if not basis.merge_bases:
+        where = " (shallow clone)" if basis.shallow else ""
+        return _uncertain(
+            basis, NO_MERGE_BASE, f"{base!r} and {basis.head_ref!r} share no history{where}"
+        )
+    basis.merge_base = basis.merge_bases[0]
+    basis.base_is_ancestor = basis.merge_bases == [basis.base]
+    if basis.method == "two-dot":
+        if not basis.base_is_ancestor:
+            return _uncertain(
+                basis, NOT_ANCESTOR, f"{base!r} is not an ancestor of {basis.head_ref!r}"
+            )
+        starts = [basis.base]
+    else:
+        starts = basis.merge_bases
+    paths: list[str] = []
+    for start in starts:
+        paths.extend(_diff_paths(repo, [start, basis.head], copies=copies))
+    return ChangeSet(paths=_sorted_unique(paths), basis=basis.as_dict())
+
+
+def changes_between(
+    repo: Path,
+    base: str | None,
+    head: str = "HEAD",
+    *,
+    merge_base: bool = True,
+    max_deepen: int = DEFAULT_MAX_DEEPEN,
+    copies: bool = True,
+    fetch: bool = True,
+) -> ChangeSet:
+    """The paths changed on ``head`` relative to ``base``.
+
+    With ``merge_base`` (pull requests): the diff from the merge base(s) of ``base`` and ``head``
+    to ``head`` (``git diff base...head``); a base that is not an ancestor of head (force push) is
+    fine as long as they share history. Without it (pushes): ``git diff base..head``, which needs
+    ``base`` to be an ancestor of ``head``.
+
+    A missing base is fetched (by SHA, or in a shallow clone); a shallow clone is deepened by
+    doubling steps, at most ``max_deepen`` commits in total, until the merge base (or, without
+    ``merge_base``, the base as an ancestor) is found. ``fetch=False`` never touches the network.
+    Otherwise the result is uncertain: ``no-base``, ``base-not-found``, ``no-merge-base``,
+    ``not-ancestor``, or ``git-error`` for any git failure.
+    """
+    basis = _Basis(method="merge-base" if merge_base else "two-dot", base_ref=base, head_ref=head)
+    try:
+        return _changes_between(
+            Path(repo), basis, max_deepen=max_deepen, copies=copies, fetch=fetch
+        )
+    except GitError as exc:
+        return _uncertain(basis, GIT_ERROR, str(exc))
+
+
+# --------------------------------------------------------------------------- local changes
+
+
+def repo_root(start: Path) -> Path:
+    """The top level of the git work tree containing ``start``."""
+    args = ["rev-parse", "--show-toplevel"]
+    result = _run(Path(start), args)
+    if result.returncode != 0:
+        raise NotAGitRepository(f"{start}: {_describe_failure(args, result)}")
+    return Path(_decode(result.stdout).rstrip("\n"))
+
+
+_UPSTREAM_CANDIDATES = (
+    "refs/remotes/origin/main",
+    "refs/remotes/origin/master",
+    "refs/heads/main",
+    "refs/heads/master",
+)
+
+
+def _default_upstream(root: Path) -> str | None:
+    """``origin/HEAD``'s target, else origin's main/master, else local main/master."""
+    result = _run(root, ["symbolic-ref", "--quiet", "refs/remotes/origin/HEAD"])
+    origin_head = [_decode(result.stdout).strip()] if result.returncode == 0 else []
+    for ref in [*origin_head, *_UPSTREAM_CANDIDATES]:
+        if _resolve_commit(root, ref) is not None:
+            return ref
+    return None
+
+
+def _untracked(root: Path) -> list[str]:
+    raw = _git(root, ["ls-files", "--others", "--exclude-standard", "-z", "--full-name", "--"])
+    return [_decode(token) for token in raw.split(b"\0") if token]
+
+
+def _local_changes(root: Path, basis: _Basis, copies: bool) -> ChangeSet:
+    basis.shallow = _is_shallow(root)
+    basis.head = _resolve_commit(root, "HEAD")
+    if basis.head is None:
+        return _uncertain(basis, NO_BASE, "the repository has no commit yet")
+    basis.base_ref = basis.base_ref or _default_upstream(root)
+    if basis.base_ref is None:
+        return _uncertain(basis, NO_BASE, "no upstream branch (origin/HEAD, main or master)")
+    basis.base = _resolve_commit(root, basis.base_ref)
+    if basis.base is None:
+        return _uncertain(basis, BASE_NOT_FOUND, f"upstream {basis.base_ref!r} not found")
+    basis.merge_bases = _merge_bases(root, basis.base, basis.head)
+    if not basis.merge_bases:
+        return _uncertain(basis, NO_MERGE_BASE, f"HEAD shares no history with {basis.base_ref!r}")
+    basis.merge_base = basis.merge_bases[0]
+    basis.base_is_ancestor = basis.merge_bases == [basis.base]
+    paths = _untracked(root)
+    for start in basis.merge_bases:
+        paths.extend(_diff_paths(root, [start], copies=copies))
+        paths.extend(_diff_paths(root, [start], copies=copies, cached=True))
+    return ChangeSet(paths=_sorted_unique(paths), basis=basis.as_dict())
+
+
+def local_changes(repo: Path, upstream: str | None = None, *, copies: bool = True) -> ChangeSet:
+    """Pre-merge default: working tree, index and untracked (not ignored) files against the merge
+    base of HEAD with ``upstream`` (default: the remote's default branch, see
+    :func:`_default_upstream`). Method ``local``; the same reason codes as
+    :func:`changes_between`."""
+    basis = _Basis(method="local", base_ref=upstream, head_ref="HEAD")
+    try:
+        if upstream is not None:
+            _check_rev(upstream)
+        return _local_changes(repo_root(repo), basis, copies)
+    except GitError as exc:
+        return _uncertain(basis, GIT_ERROR, str(exc))
+
+
+# --------------------------------------------------------------------------- commits
+
+
+def commit_changes(repo: Path, sha: str, *, copies: bool = False) -> ChangeSet:
+    """The paths one commit changed against its first parent (a root commit: against the empty
+    tree). One ``git diff-tree`` call (two with ``copies``). Method ``commit``."""
+    basis: dict[str, object] = {"method": "commit", "head_ref": sha, "head": None}
+    basis |= {"parent": "first", "fallback": None}
+    try:
+        options = ["--root", "--always", "--diff-merges=first-parent", "-r", "--no-color"]
+        raw = _git(Path(repo), ["diff-tree", *options, *_DIFF_OPTIONS, _check_rev(sha), "--"])
+        commit, _, records = raw.partition(b"\0")
+        basis["head"] = _decode(commit).strip()
+        paths = _parse_name_status(records)
+        if copies:
+            raw = _git(Path(repo), ["diff-tree", *options, *_COPY_OPTIONS, sha, "--"])
+            paths.extend(_parse_name_status(raw.partition(b"\0")[2]))
+    except GitError as exc:
+        basis["fallback"] = "all-lanes"
+        return ChangeSet(paths=[], basis=basis, uncertain=GIT_ERROR, detail=str(exc))
+    return ChangeSet(paths=_sorted_unique(paths), basis=basis)
+
+
+def _stream_tokens(stream: _Readable, chunk_size: int = 1 << 16) -> Iterator[bytes]:
+    """NUL-separated tokens of a byte stream (the text after the last NUL last)."""
+    pending = b""
+    while chunk := stream.read(chunk_size):
+        pending += chunk
+        *tokens, pending = pending.split(b"\0")
+        yield from tokens
+    yield pending
+
+
+def _parse_log(tokens: Iterator[bytes]) -> Iterator[tuple[str, list[str]]]:
+    """(sha, paths) per commit of ``git log -z --name-status --format=%x01%H``.
+
+    The last commit comes only once the stream ended: the caller checks git's exit status first.
+    """
+    sha: str | None = None
+    paths: list[str] = []
+    for token in tokens:
+        status = token.lstrip(b"\n")
+        if status.startswith(_COMMIT_MARKER):
+            if sha is not None:
+                yield sha, paths
+            sha, paths = _decode(status[1:]), []
+        elif status:
+            count = 2 if status.startswith(_TWO_PATH_STATUSES) else 1
+            paths.extend(_decode(next(tokens, b"")) for _ in range(count))
+    if sha is not None:
+        yield sha, paths
+
+
+def _log_command(repo: Path, rev_range: str) -> list[str]:
+    return [
+        "git",
+        "-C",
+        os.fspath(repo),
+        "-c",
+        "log.showRoot=true",
+        "log",
+        "--first-parent",
+        "--diff-merges=first-parent",
+        "--no-show-signature",
+        "--no-color",
+        "--no-relative",
+        "--format=%x01%H",
+        *_DIFF_OPTIONS,
+        "--end-of-options",
+        _check_rev(rev_range),
+        "--",
+    ]
+
+
+def iter_first_parent_changes(
+    repo: Path, rev_range: str, *, timeout: float = STREAM_TIMEOUT
+) -> Iterator[tuple[str, ChangeSet]]:
+    """``(sha, changes)`` for each commit of ``rev_range`` along first parents, newest first,
+    each diffed against its first parent (a root commit against the empty tree), streamed from
+    ONE ``git log`` process. Copy sources are not added (``--no-renames`` only).
+
+    Unlike the other functions this raises :class:`GitError` (after the commits read so far)
+    when git fails or exceeds ``timeout``: a partial history must not look complete.
+    """
+    with tempfile.TemporaryFile() as errors:
+        try:
+            process = subprocess.Popen(
+                _log_command(Path(repo), rev_range),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                env=_git_env(),
+            )
+        except OSError as exc:
+            raise GitError(f"cannot run git: {exc}") from exc
+        timer = threading.Timer(timeout, process.kill)
+        timer.start()
+        try:
+            assert process.stdout is not None
+            held: tuple[str, list[str]] | None = None
+            for item in _parse_log(_stream_tokens(process.stdout)):
+                if held is not None:
+                    yield held[0], _commit_change_set(*held)
+                held = item
+            _check_stream_exit(process, timer, errors)
+            if held is not None:
+                yield held[0], _commit_change_set(*held)
+        finally:
+            timer.cancel()
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
+
+
+def _commit_change_set(sha: str, paths: list[str]) -> ChangeSet:
+    basis: dict[str, object] = {"method": "commit", "head_ref": sha, "head": sha}
+    basis |= {"parent": "first", "fallback": None}
+    return ChangeSet(paths=_sorted_unique(paths), basis=basis)
+
+
+def _check_stream_exit(
+    process: subprocess.Popen[bytes], timer: threading.Timer, errors: IO[bytes]
+) -> None:
+    code = process.wait()
+    if code == 0:
+        return
+    if not timer.is_alive() and code < 0:
+        raise GitError("git log timed out")
+    errors.seek(0)
+    message = errors.read().decode("utf-8", "replace").strip().replace("\n", " ")
+    raise GitError(f"git log exited with {code}: {message}")
+
+
+# --------------------------------------------------------------------------- paths lists
+
+
+def _normalize_listed_path(path: str) -> str:
+    while path.startswith("./"):
+        path = path[2:]
+    return path
+
+
+def paths_from_stream(data: bytes, *, method: str = "stdin") -> ChangeSet:
+    """Paths from a NUL-separated list (if ``data`` holds any NUL) or a newline-separated one
+    (a trailing CR is dropped). Empty entries are dropped and ``./`` prefixes removed."""
+    separator = b"\0" if b"\0" in data else b"\n"
+    paths: list[str] = []
+    for entry in data.split(separator):
+        if separator == b"\n" and entry.endswith(b"\r"):
+            entry = entry[:-1]
+        path = _normalize_listed_path(_decode(entry))
+        if path:
+            paths.append(path)
+    basis: dict[str, object] = {"method": method, "fallback": None}
+    basis["separator"] = "nul" if separator == b"\0" else "newline"
+    return ChangeSet(paths=_sorted_unique(paths), basis=basis)
