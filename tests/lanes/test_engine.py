@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from lanes.config import parse_config
-from lanes.engine import Rules, Selection, resolve_path, select
-from lanes.index import Index
+from lanes.engine import Rules, resolve_path, select
 from lanes.graph import build_index
+from lanes.index import Index
 from lanes.model import Component, Discovery, Edge, ManifestError
 
 CONFIG = """\
@@ -154,7 +154,7 @@ def test_deepest_owner_wins_and_explicit_wins_ties() -> None:
 
 
 def test_explicit_exclude_and_negation() -> None:
-    rules, index = setup()
+    _rules, index = setup()
     assert _owner(index, "tools/gen.py") == "tools"
     assert index.owner("tools/vendor/x.py") is None
 
