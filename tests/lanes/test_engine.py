@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lanes.config import parse_config
-from lanes.engine import Rules, resolve_path, select
+from lanes.engine import Rules, Selection, resolve_path, select
 from lanes.graph import build_index
 from lanes.index import Index
 from lanes.model import Component, Discovery, Edge, ManifestError
@@ -71,7 +71,7 @@ def setup(*errors: ManifestError, text: str = CONFIG) -> tuple[Rules, Index]:
 
 def run(
     paths: list[str], *errors: ManifestError, text: str = CONFIG, uncertain: tuple[str, ...] = ()
-):
+) -> Selection:
     rules, index = setup(*errors, text=text)
     return select(paths, rules, index, uncertain=uncertain)
 
