@@ -9,10 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from lanes.index import FORMAT_VERSION, Index
+
+if TYPE_CHECKING:
+    from lanes.config import Config
 
 
 def cache_dir(repo: Path) -> Path:
@@ -23,8 +26,15 @@ def cache_dir(repo: Path) -> Path:
     git_dir = repo / ".git"
     if git_dir.is_dir():
         return git_dir / "lanes-cache"
+    return user_cache_dir() / hashlib.sha256(str(repo.resolve()).encode()).hexdigest()[:16]
+
+
+def user_cache_dir() -> Path:
+    explicit = os.environ.get("LANES_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "lanes" / hashlib.sha256(str(repo.resolve()).encode()).hexdigest()[:16]
+    return Path(base) / "lanes"
 
 
 def input_key(repo: Path, config_digest: str, manifests: dict[str, list[str]]) -> str:
@@ -41,24 +51,56 @@ def input_key(repo: Path, config_digest: str, manifests: dict[str, list[str]]) -
     return digest.hexdigest()
 
 
-def load(repo: Path, key: str) -> Index | None:
+def _read_json(path: Path) -> Any:
     try:
-        data = json.loads((cache_dir(repo) / f"index-{key}.json").read_text("utf-8"))
-        return Index.from_json(data)
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(directory: Path, name: str, data: Any, keep_prefix: str | None = None) -> None:
+    """Write atomically; drop older entries with ``keep_prefix``; failures are not errors."""
+    import tempfile
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        if keep_prefix:
+            for stale in directory.glob(f"{keep_prefix}*.json"):
+                if stale.name != name:
+                    stale.unlink(missing_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=directory, delete=False, suffix=".tmp") as handle:
+            json.dump(data, handle, separators=(",", ":"))
+        os.replace(handle.name, directory / name)
+    except OSError:
+        return
+
+
+def load(repo: Path, key: str) -> Index | None:
+    data = _read_json(cache_dir(repo) / f"index-{key}.json")
+    try:
+        return None if data is None else Index.from_json(data)
+    except (ValueError, KeyError, TypeError, IndexError):
         return None
 
 
 def store(repo: Path, key: str, index: Index) -> None:
-    """Write atomically; a cache that cannot be written is not an error."""
-    directory = cache_dir(repo)
+    _write_json(cache_dir(repo), f"index-{key}.json", index.to_json(), keep_prefix="index-")
+
+
+def _config_name(digest: str, display: str) -> str:
+    key = hashlib.sha256(f"config-v1\0{digest}\0{display}".encode("utf-8", "surrogateescape"))
+    return f"config-{key.hexdigest()}.json"
+
+
+def load_config(digest: str, display: str) -> Config | None:
+    from lanes.config import Config
+
+    data = _read_json(user_cache_dir() / "configs" / _config_name(digest, display))
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        for stale in directory.glob("index-*.json"):
-            if stale.name != f"index-{key}.json":
-                stale.unlink(missing_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=directory, delete=False, suffix=".tmp") as handle:
-            json.dump(index.to_json(), handle, separators=(",", ":"))
-        os.replace(handle.name, directory / f"index-{key}.json")
-    except OSError:
-        return
+        return None if data is None else Config.from_json(data)
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def store_config(digest: str, display: str, config: Config) -> None:
+    _write_json(user_cache_dir() / "configs", _config_name(digest, display), config.to_json())

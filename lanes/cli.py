@@ -55,9 +55,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
     except Exception as error:
         _report(args, error, f"internal error ({type(error).__name__})")
         return 1
+
+
+def _silence_stdout() -> None:
+    """The reader went away (``| head``): stop writing without a traceback at exit."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _report(args: argparse.Namespace, error: BaseException, label: str) -> None:

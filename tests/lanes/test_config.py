@@ -126,3 +126,16 @@ def test_oversized_and_unreadable_files(tmp_path: Path) -> None:
     bad.write_bytes(b"version: 1\n\xff\n")
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_config(bad)
+
+
+def test_config_round_trips_through_the_json_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LANES_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "lanes.yml"
+    path.write_text(FULL)
+    first = load_config(path, "lanes.yml")
+    assert list((tmp_path / "cache" / "configs").glob("config-*.json"))
+    assert load_config(path, "lanes.yml") == first == parse_config(FULL)
+    path.write_text(FULL.replace("unmatched: all", "unmatched: none"))
+    assert load_config(path, "lanes.yml").unmatched == "none"
