@@ -1,0 +1,420 @@
+"""In-memory backends with an explicit durable/volatile split.
+
+``MemoryDisk`` is the durable state: it survives a simulated crash and is shared by every store
+built over it (like files on a disk). Everything held by a store object is volatile: an
+operation validates and stages its changes in locals, then installs them into the disk in one
+step (its commit point, between the ``.before`` and ``.after`` fault sites). A crash before the
+commit point loses exactly the staged changes. After ``crash()`` (or any ``SimulatedCrash``) a
+restart is modelled by building new stores over the same disk.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+from session_core.codec import check_receipt, decode_session, encode_session
+from session_core.errors import (
+    InputStateConflict,
+    SessionArchived,
+    SessionBusy,
+    SessionExists,
+    SessionNotFound,
+    SnapshotIdentityMismatch,
+    StoreClosed,
+)
+from session_core.faults import NO_FAULTS, FaultPoint
+from session_core.model import (
+    InputRecord,
+    InputState,
+    Lifecycle,
+    Receipt,
+    RewriteCommit,
+    RuntimeState,
+    Session,
+    row_token,
+    validate_session_id,
+)
+from session_core.stores import guards
+from session_core.stores.base import AuditEvent, RowSummary, StoredRow
+
+LOCATION = "<memory>"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RuntimeRecord:
+    snapshot: bytes | None
+    state: RuntimeState
+    run_counter: int = 0
+    active_run: str | None = None
+
+
+@dataclass
+class MemoryDisk:
+    """Durable state of the memory backends. Survives ``crash()``; share it to 'restart'."""
+
+    runtime: dict[str, RuntimeRecord] = field(default_factory=dict)
+    receipts: dict[str, tuple[Receipt, ...]] = field(default_factory=dict)
+    inputs: dict[str, dict[str, InputRecord]] = field(default_factory=dict)
+    tails: dict[str, tuple[tuple[Receipt, bytes], ...]] = field(default_factory=dict)
+    rows: dict[str, bytes] = field(default_factory=dict)
+    audit: dict[str, tuple[AuditEvent, ...]] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+
+class _MemoryBase:
+    location = LOCATION
+    _prefix = ""
+
+    def __init__(self, disk: MemoryDisk | None = None, faults: FaultPoint = NO_FAULTS) -> None:
+        self.disk = disk if disk is not None else MemoryDisk()
+        self.faults = faults
+        self._open = True
+
+    def crash(self) -> None:
+        """Simulated crash: drop volatile state; this object is dead, the disk survives."""
+        self._open = False
+
+    def close(self) -> None:
+        self._open = False
+
+    def _check(self) -> None:
+        if not self._open:
+            raise StoreClosed("store is closed", path=self.location)
+
+    def _read(self, fn: Callable[[], T]) -> T:
+        self._check()
+        with self.disk.lock:
+            return fn()
+
+    def _write(self, op: str, session_id: str | None, fn: Callable[[], T]) -> T:
+        """``fn`` validates first and installs into the disk last (the commit point)."""
+        self._check()
+        self.faults.hit(f"{self._prefix}.{op}.before", session_id)
+        with self.disk.lock:
+            self._check()
+            result = fn()
+        self.faults.hit(f"{self._prefix}.{op}.after", session_id)
+        return result
+
+
+class MemoryRuntimeStore(_MemoryBase):
+    """RuntimeStore (authority) over a ``MemoryDisk``."""
+
+    _prefix = "runtime"
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def _record(self, session_id: str) -> RuntimeRecord:
+        record = self.disk.runtime.get(validate_session_id(session_id))
+        if record is None:
+            raise SessionNotFound("no runtime session", session_id=session_id, path=self.location)
+        return record
+
+    def load_snapshot(self, session_id: str) -> bytes | None:
+        return self._read(lambda: self._record(session_id).snapshot)
+
+    def receipts(self, session_id: str) -> list[Receipt]:
+        return self._read(lambda: list(self.disk.receipts.get(session_id, ())))
+
+    def inputs(self, session_id: str) -> list[InputRecord]:
+        return self._read(lambda: list(self.disk.inputs.get(session_id, {}).values()))
+
+    def runtime_state(self, session_id: str) -> RuntimeState | None:
+        def read() -> RuntimeState | None:
+            record = self.disk.runtime.get(session_id)
+            return None if record is None else record.state
+
+        return self._read(read)
+
+    def active_run(self, session_id: str) -> str | None:
+        return self._read(lambda: self._record(session_id).active_run)
+
+    def provisional(self, session_id: str) -> list[tuple[Receipt, bytes]]:
+        return self._read(lambda: list(self.disk.tails.get(session_id, ())))
+
+    def session_ids(self) -> list[str]:
+        return self._read(lambda: sorted(self.disk.runtime))
+
+    # --- writes --------------------------------------------------------------------------
+
+    def create(self, session_id: str, snapshot: bytes) -> None:
+        validate_session_id(session_id)
+
+        def apply() -> None:
+            if session_id in self.disk.runtime:
+                raise SessionExists("session exists", session_id=session_id, path=self.location)
+            _check_identity(snapshot, session_id, self.location)
+            self.disk.runtime[session_id] = RuntimeRecord(snapshot, RuntimeState.IDLE)
+            self.disk.inputs[session_id] = {}
+
+        self._write("create", session_id, apply)
+
+    def accept_input(self, session_id: str, input_id: str, payload: str) -> None:
+        def apply() -> None:
+            record = self._record(session_id)
+            if record.state is RuntimeState.RETIRED:
+                raise SessionArchived("runtime is retired", session_id=session_id)
+            inputs = self.disk.inputs.setdefault(session_id, {})
+            old = inputs.get(input_id)
+            if old is not None:
+                if old.payload != payload:
+                    raise InputStateConflict(
+                        f"input {input_id!r} exists with another payload", session_id=session_id
+                    )
+                return
+            inputs[input_id] = InputRecord(input_id, payload, InputState.ACCEPTED)
+
+        self._write("accept_input", session_id, apply)
+
+    def begin_run(self, session_id: str, input_ids: Sequence[str]) -> str:
+        def apply() -> str:
+            record = self._record(session_id)
+            _check_can_run(session_id, record.state, record.active_run)
+            inputs = self.disk.inputs.get(session_id, {})
+            guards.check_input_updates(
+                session_id, inputs, {i: InputState.CONSUMED for i in input_ids}
+            )
+            run_id = f"run-{record.run_counter + 1}"
+            staged = {i: replace(inputs[i], run_id=run_id) for i in input_ids}
+            self.disk.runtime[session_id] = replace(
+                record,
+                run_counter=record.run_counter + 1,
+                active_run=run_id,
+                state=RuntimeState.RUNNING,
+            )
+            inputs.update(staged)
+            self.disk.tails[session_id] = ()
+            return run_id
+
+        return self._write("begin_run", session_id, apply)
+
+    def record_checkpoint(self, receipt: Receipt, tail: bytes) -> None:
+        sid = receipt.session_id
+
+        def apply() -> None:
+            record = self._record(sid)
+            check_receipt(tail, receipt, path=self.location)
+            existing = self.disk.receipts.get(sid, ())
+            guards.check_receipt_slot(
+                receipt, record.state, record.active_run, existing, "checkpoint"
+            )
+            self.disk.receipts[sid] = (*existing, receipt)
+            self.disk.tails[sid] = (*self.disk.tails.get(sid, ()), (receipt, tail))
+
+        self._write("record_checkpoint", sid, apply)
+
+    def atomic_apply(
+        self,
+        session_id: str,
+        snapshot: bytes,
+        receipt: Receipt,
+        input_updates: Mapping[str, InputState],
+    ) -> None:
+        def apply() -> None:
+            record = self._record(session_id)
+            if receipt.session_id != session_id:
+                raise SnapshotIdentityMismatch("receipt of another session", session_id=session_id)
+            check_receipt(snapshot, receipt, path=self.location)
+            existing = self.disk.receipts.get(session_id, ())
+            guards.check_receipt_slot(
+                receipt, record.state, record.active_run, existing, "terminal"
+            )
+            inputs = self.disk.inputs.get(session_id, {})
+            guards.check_input_updates(session_id, inputs, input_updates)
+            staged = {i: replace(inputs[i], state=s) for i, s in input_updates.items()}
+            # commit point: install everything
+            self.disk.runtime[session_id] = replace(
+                record, snapshot=snapshot, state=RuntimeState.IDLE, active_run=None
+            )
+            self.disk.receipts[session_id] = (*existing, receipt)
+            inputs.update(staged)
+            self.disk.tails[session_id] = ()
+
+        self._write("atomic_apply", session_id, apply)
+
+    def commit_lifecycle(
+        self,
+        session_id: str,
+        run_id: str | None,
+        state: RuntimeState,
+        input_updates: Mapping[str, InputState],
+    ) -> None:
+        def apply() -> None:
+            record = self._record(session_id)
+            _check_lifecycle_run(session_id, record, run_id, state)
+            inputs = self.disk.inputs.get(session_id, {})
+            guards.check_input_updates(session_id, inputs, input_updates)
+            staged = {i: replace(inputs[i], state=s) for i, s in input_updates.items()}
+            self.disk.runtime[session_id] = replace(record, state=state, active_run=None)
+            inputs.update(staged)
+            self.disk.tails[session_id] = ()
+
+        self._write("commit_lifecycle", session_id, apply)
+
+    def retire(self, session_id: str) -> None:
+        def apply() -> None:
+            record = self._record(session_id)
+            self.disk.runtime[session_id] = replace(
+                record, state=RuntimeState.RETIRED, active_run=None
+            )
+            self.disk.tails[session_id] = ()
+
+        self._write("retire", session_id, apply)
+
+    def clear_snapshot_if_current(self, session_id: str, expected: bytes) -> bool:
+        def apply() -> bool:
+            record = self._record(session_id)
+            if record.snapshot != expected:
+                return False
+            self.disk.runtime[session_id] = replace(record, snapshot=None)
+            return True
+
+        return self._write("clear_snapshot", session_id, apply)
+
+    def replace_snapshot_if_current(self, session_id: str, expected: bytes, new: bytes) -> bool:
+        def apply() -> bool:
+            record = self._record(session_id)
+            _check_identity(new, session_id, self.location)
+            if record.snapshot != expected:
+                return False
+            self.disk.runtime[session_id] = replace(record, snapshot=new)
+            return True
+
+        return self._write("replace_snapshot", session_id, apply)
+
+
+def _check_identity(snapshot: bytes, session_id: str, location: str) -> None:
+    session = decode_session(snapshot, path=location)
+    if session.id != session_id:
+        raise SnapshotIdentityMismatch(
+            f"snapshot belongs to {session.id!r}", session_id=session_id, path=location
+        )
+    guards.check_document(session)
+
+
+def _check_can_run(session_id: str, state: RuntimeState, active_run: str | None) -> None:
+    if state is RuntimeState.RETIRED:
+        raise SessionArchived("runtime is retired", session_id=session_id)
+    if active_run is not None:
+        raise SessionBusy(f"run {active_run} holds the lease", session_id=session_id)
+
+
+def _check_lifecycle_run(
+    session_id: str, record: RuntimeRecord, run_id: str | None, state: RuntimeState
+) -> None:
+    if record.state is RuntimeState.RETIRED and state is not RuntimeState.RETIRED:
+        raise SessionArchived("runtime is retired", session_id=session_id)
+    if state is RuntimeState.RUNNING:
+        raise InputStateConflict("commit_lifecycle cannot start a run", session_id=session_id)
+    if run_id is not None and record.active_run != run_id:
+        raise InputStateConflict(f"run {run_id!r} does not hold the lease", session_id=session_id)
+
+
+class MemorySessionStore(_MemoryBase):
+    """SessionStore (projection) over a ``MemoryDisk``."""
+
+    _prefix = "sessions"
+
+    def _row(self, session_id: str) -> StoredRow | None:
+        data = self.disk.rows.get(validate_session_id(session_id))
+        if data is None:
+            return None
+        session = decode_session(data, session_id=session_id, path=self.location)
+        return StoredRow(session, data, row_token(data))
+
+    def load_row(self, session_id: str) -> StoredRow | None:
+        return self._read(lambda: self._row(session_id))
+
+    def load(self, session_id: str) -> Session | None:
+        row = self.load_row(session_id)
+        return None if row is None else row.session
+
+    def list(self) -> list[RowSummary]:
+        def read() -> list[RowSummary]:
+            rows = [self._row(sid) for sid in sorted(self.disk.rows)]
+            return [_summary(r) for r in rows if r is not None]
+
+        return self._read(read)
+
+    def save(self, session: Session) -> None:
+        guards.check_document(session)
+
+        def apply() -> None:
+            row = self._row(session.id)
+            if row is not None:
+                guards.check_plain_save(row.session, session)
+            self.disk.rows[session.id] = encode_session(session)
+
+        self._write("save", session.id, apply)
+
+    def save_rewrite(self, session: Session, commit: RewriteCommit) -> None:
+        guards.check_document(session)
+
+        def apply() -> None:
+            row = self._row(session.id)
+            guards.check_rewrite_save(None if row is None else row.session, session, commit)
+            self.disk.rows[session.id] = encode_session(session)
+
+        self._write("save_rewrite", session.id, apply)
+
+    def save_if_current(self, session: Session, expected_token: str | None) -> bool:
+        guards.check_document(session)
+
+        def apply() -> bool:
+            row = self._row(session.id)
+            current = None if row is None else row.token
+            if current != expected_token:
+                return False
+            guards.check_lifecycle(None if row is None else row.session, session)
+            self.disk.rows[session.id] = encode_session(session)
+            return True
+
+        return self._write("save_if_current", session.id, apply)
+
+    def delete_if_current(self, session_id: str, token: str) -> bool:
+        def apply() -> bool:
+            data = self.disk.rows.get(validate_session_id(session_id))
+            if data is None or row_token(data) != token:
+                return False
+            del self.disk.rows[session_id]
+            return True
+
+        return self._write("delete_if_current", session_id, apply)
+
+
+def _summary(row: StoredRow) -> RowSummary:
+    s = row.session
+    return RowSummary(s.id, s.revision, len(s.messages), s.lifecycle, row.token)
+
+
+class MemoryAuditLog(_MemoryBase):
+    """AuditLog over a ``MemoryDisk``."""
+
+    _prefix = "audit"
+
+    def append(self, event: AuditEvent) -> None:
+        validate_session_id(event.session_id)
+
+        def apply() -> None:
+            existing = self.disk.audit.get(event.session_id, ())
+            if guards.check_audit(existing, event):
+                self.disk.audit[event.session_id] = (*existing, event)
+
+        self._write("append", event.session_id, apply)
+
+    def events(self, session_id: str) -> list[AuditEvent]:
+        return self._read(lambda: list(self.disk.audit.get(session_id, ())))
+
+
+__all__ = [
+    "LOCATION",
+    "Lifecycle",
+    "MemoryAuditLog",
+    "MemoryDisk",
+    "MemoryRuntimeStore",
+    "MemorySessionStore",
+]
