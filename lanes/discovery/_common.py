@@ -230,8 +230,14 @@ class Collector:
     def error(self, path: str, line: int, message: str) -> None:
         self.result.errors.append(ManifestError(path, line, message))
 
-    def error_at_key(self, loaded: Loaded, key: str, message: str) -> None:
-        self.error(loaded.path, line_of_key(loaded.text, key), message)
+    def error_at_key(
+        self, loaded: Loaded, key: str, message: str, *, parent: str | None = None
+    ) -> None:
+        """An error on the line of ``key``, else of ``parent`` (a missing key's table)."""
+        line = line_of_key(loaded.text, key)
+        if not line and parent is not None:
+            line = line_of_key(loaded.text, parent)
+        self.error(loaded.path, line, message)
 
     def component(self, component: Component, loaded: Loaded, name_key: str = "name") -> bool:
         """Add ``component`` unless its name is already taken (an error then)."""

@@ -199,7 +199,9 @@ class _Parser:
             return fallback
         name = package.get("name")
         if not isinstance(name, str) or not name:
-            self.out.error_at_key(loaded, "name", "[package].name must be a non-empty string")
+            self.out.error_at_key(
+                loaded, "name", "[package].name must be a non-empty string", parent="package"
+            )
             return fallback
         return name
 

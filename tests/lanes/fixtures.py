@@ -16,11 +16,15 @@ fixture's low-level "session" component must reach.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from lanes.model import Edge
 
 GIT_ENV: dict[str, str] = {
     "GIT_AUTHOR_NAME": "Fixture Author",
@@ -61,6 +65,35 @@ def commit_all(repo: Path, message: str) -> str:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "--allow-empty", "-m", message)
     return git(repo, "rev-parse", "HEAD").strip()
+
+
+def reverse_dependents(edges: Iterable[Edge], target: str, *, optional: bool) -> set[str]:
+    """Test oracle: components reaching ``target`` over normal and build edges."""
+    reverse: dict[str, set[str]] = defaultdict(set)
+    for edge in edges:
+        if edge.kind != "dev" and (optional or not edge.optional):
+            reverse[edge.target].add(edge.source)
+    seen: set[str] = set()
+    stack = [target]
+    while stack:
+        for source in reverse[stack.pop()] - seen:
+            seen.add(source)
+            stack.append(source)
+    return seen
+
+
+def check_documented_dependents(
+    edges: list[Edge], target: str, components: set[str], documented: Mapping[str, frozenset[str]]
+) -> None:
+    """Assert that ``documented`` (a ``*_SESSION_DEPENDENTS`` dict) matches ``edges``."""
+    strict = reverse_dependents(edges, target, optional=False)
+    loose = reverse_dependents(edges, target, optional=True)
+    dev = {e.source for e in edges if e.kind == "dev" and e.target in strict | {target}}
+    assert strict == documented["transitive"]
+    assert loose - strict == documented["optional"]
+    assert dev - strict == documented["dev"]
+    assert set().union(*documented.values()) == components - {target}
+    assert documented["unaffected"].isdisjoint(strict | loose | dev)
 
 
 def _init_repo(path: Path, files: Mapping[str, str], extra: Mapping[str, str] | None) -> Path:
@@ -363,3 +396,219 @@ def cargo_files() -> dict[str, str]:
 def cargo_workspace(root: Path, *, extra: Mapping[str, str] | None = None) -> Path:
     """Build the Cargo fixture as a git repository at ``root / "meerkat"`` and return it."""
     return _init_repo(root / "meerkat", cargo_files(), extra)
+
+
+# --------------------------------------------------------------------------------------------
+# uv (Python)
+
+
+def _pyproject(name: str, body: str = "") -> str:
+    return (
+        f'[project]\nname = "{name}"\nversion = "1.0.0"\nrequires-python = ">=3.11"\n{body}'
+        '\n[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+    )
+
+
+_UV_ROOT = """\
+[project]
+name = "acme"
+version = "1.0.0"
+requires-python = ">=3.11"
+dependencies = [
+    "acme-api",
+    "acme-cli[rich] >=1.0 ; python_version >= '3.11'",
+]
+
+[dependency-groups]
+dev = ["pytest>=8", { include-group = "lint" }, "acme-testkit"]
+lint = ["ruff==0.17.6"]
+
+[tool.uv.workspace]
+members = ["packages/*", "services/*"]
+exclude = ["packages/legacy"]
+
+[tool.uv.sources]
+acme-api = { workspace = true }
+acme-cli = { workspace = true }
+acme-testkit = { workspace = true }
+acme-session = { workspace = true }
+acme-core = { workspace = true }
+acme-store = { workspace = true }
+acme-runtime = { workspace = true }
+
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+"""
+
+#: Directory -> project name of every component of :func:`uv_workspace`.
+UV_PROJECTS: dict[str, str] = {
+    "": "acme",
+    "packages/core": "acme-core",
+    "packages/store": "acme-store",
+    "packages/session": "acme-session",
+    "packages/runtime": "acme-runtime",
+    "packages/testkit": "acme-testkit",
+    "packages/plugins": "acme.plugins",
+    "packages/cli": "acme-cli",
+    "packages/docs-tools": "acme-docs-tools",
+    "packages/metrics": "acme-metrics",
+    "packages/bench": "acme-bench",
+    "packages/ext": "acme-ext",
+    "services/api": "acme-api",
+    "services/worker": "acme-worker",
+}
+
+_UV_BODIES: dict[str, str] = {
+    "packages/core": 'dependencies = ["pydantic>=2"]\n',
+    "packages/store": 'dependencies = ["acme-core"]\n',
+    "packages/session": 'dependencies = ["Acme_Core>=0.1", "acme-store"]\n',
+    "packages/runtime": 'dependencies = ["acme-session", "anyio>=4"]\n',
+    "packages/testkit": 'dependencies = ["acme-core", "pytest"]\n',
+    "packages/plugins": (
+        'dependencies = ["acme-core"]\n\n[project.optional-dependencies]\n'
+        'session = ["acme-session"]\n'
+    ),
+    "packages/cli": (
+        'dependencies = ["click>=8"]\n\n[project.optional-dependencies]\n'
+        'rich = ["rich"]\nserver = ["acme-api[uvicorn]"]\n'
+    ),
+    "packages/docs-tools": 'dependencies = ["mkdocs"]\n',
+    "packages/metrics": (
+        'dependencies = ["acme-session"]\n\n[tool.uv.sources]\n'
+        'acme-session = { path = "../session", editable = true }\n'
+    ),
+    "packages/bench": 'dependencies = []\n\n[dependency-groups]\nbench = ["acme-session"]\n',
+    "packages/ext": (
+        'dependencies = ["acme-core"]\n\n[tool.uv.sources]\n'
+        'acme-core = { git = "https://github.com/acme/core", tag = "v1" }\n'
+    ),
+    "services/api": (
+        'dependencies = ["acme-runtime", "fastapi>=0.115"]\n\n[project.optional-dependencies]\n'
+        'uvicorn = ["uvicorn"]\n\n[dependency-groups]\ntest = ["acme-testkit", "httpx"]\n'
+    ),
+    "services/worker": "dependencies = [\"Acme.Runtime ; sys_platform != 'win32'\"]\n",
+}
+
+#: What a change to ``acme-session`` must reach in :func:`uv_workspace` (keys as for Cargo).
+ACME_PY_SESSION_DEPENDENTS: dict[str, frozenset[str]] = {
+    "transitive": frozenset({"acme-runtime", "acme-api", "acme-worker", "acme-metrics", "acme"}),
+    "optional": frozenset({"acme.plugins", "acme-cli"}),
+    "dev": frozenset({"acme-bench"}),
+    "unaffected": frozenset(
+        {"acme-core", "acme-store", "acme-testkit", "acme-docs-tools", "acme-ext"}
+    ),
+}
+
+
+def uv_files() -> dict[str, str]:
+    files = {"pyproject.toml": _UV_ROOT, "uv.lock": 'version = 1\nrequires-python = ">=3.11"\n'}
+    for directory, name in UV_PROJECTS.items():
+        if not directory:
+            continue
+        module = name.replace("-", "_").replace(".", "_")
+        files[f"{directory}/pyproject.toml"] = _pyproject(name, _UV_BODIES[directory])
+        files[f"{directory}/src/{module}/__init__.py"] = f'"""{name}."""\n'
+    files["packages/session/src/acme_session/persistent.py"] = "class PersistentSession: ...\n"
+    files["packages/session/src/acme_session/schema.sql"] = "CREATE TABLE sessions (id TEXT);\n"
+    files["packages/legacy/pyproject.toml"] = _pyproject(
+        "acme-legacy", 'dependencies = ["acme-session"]\n'
+    )
+    files["src/acme/__init__.py"] = '"""The acme application."""\n'
+    files["docs/index.md"] = "# acme\n"
+    files["noxfile.py"] = "import nox\n"
+    files["README.md"] = "# acme (uv workspace)\n"
+    return files
+
+
+def uv_workspace(root: Path, *, extra: Mapping[str, str] | None = None) -> Path:
+    """Build the uv fixture as a git repository at ``root / "acme-py"`` and return it."""
+    return _init_repo(root / "acme-py", uv_files(), extra)
+
+
+# --------------------------------------------------------------------------------------------
+# npm
+
+
+#: Directory -> package name of every component of :func:`npm_workspace`.
+NPM_PACKAGES: dict[str, str] = {
+    "": "acme-monorepo",
+    "packages/core": "@acme/core",
+    "packages/session": "@acme/session",
+    "packages/store": "@acme/store",
+    "packages/runtime": "@acme/runtime",
+    "packages/sdk": "@acme/sdk",
+    "packages/testkit": "@acme/testkit",
+    "packages/ui": "@acme/ui",
+    "packages/telemetry": "@acme/telemetry",
+    "apps/web": "web",
+    "apps/cli": "acme-cli",
+    "apps/docs": "docs",
+    "apps/admin": "admin",
+}
+
+_NPM_DEPS: dict[str, dict[str, dict[str, str]]] = {
+    "": {
+        "devDependencies": {"@acme/testkit": "workspace:*", "typescript": "^5.6.0"},
+    },
+    "packages/core": {"dependencies": {"zod": "^3.23.0"}},
+    "packages/session": {
+        "dependencies": {"@acme/core": "workspace:^"},
+        "devDependencies": {"@acme/testkit": "*"},
+    },
+    "packages/store": {"dependencies": {"@acme/core": "1.0.0"}},
+    "packages/runtime": {
+        "dependencies": {"@acme/session": "workspace:*", "@acme/store": "^1.0.0"},
+    },
+    "packages/sdk": {
+        "dependencies": {"@acme/runtime": "workspace:~"},
+        "peerDependencies": {"react": "^18 || ^19"},
+    },
+    "packages/testkit": {"dependencies": {"@acme/core": "*"}},
+    "packages/ui": {"peerDependencies": {"@acme/session": "*", "react": "^19"}},
+    "packages/telemetry": {"optionalDependencies": {"@acme/sdk": "workspace:*"}},
+    "apps/web": {
+        "dependencies": {"@acme/sdk": "workspace:*", "next": "15.0.0"},
+        "devDependencies": {"@acme/testkit": "workspace:*"},
+    },
+    "apps/cli": {"dependencies": {"sdk": "npm:@acme/sdk@*", "commander": "^12"}},
+    "apps/docs": {"devDependencies": {"@acme/session": "workspace:*"}},
+    "apps/admin": {"dependencies": {"runtime-local": "file:../../packages/runtime"}},
+}
+
+#: What a change to ``@acme/session`` must reach in :func:`npm_workspace` (keys as for Cargo).
+ACME_JS_SESSION_DEPENDENTS: dict[str, frozenset[str]] = {
+    "transitive": frozenset({"@acme/runtime", "@acme/sdk", "web", "acme-cli", "admin"}),
+    "optional": frozenset({"@acme/ui", "@acme/telemetry"}),
+    "dev": frozenset({"docs"}),
+    "unaffected": frozenset({"@acme/core", "@acme/store", "@acme/testkit", "acme-monorepo"}),
+}
+
+
+def _package_json(directory: str, name: str) -> str:
+    document: dict[str, object] = {"name": name, "version": "1.0.0"}
+    if not directory:
+        document["private"] = True
+        document["workspaces"] = ["packages/*", "apps/*"]
+    document.update(_NPM_DEPS.get(directory, {}))
+    return json.dumps(document, indent=2) + "\n"
+
+
+def npm_files() -> dict[str, str]:
+    files: dict[str, str] = {}
+    for directory, name in NPM_PACKAGES.items():
+        prefix = f"{directory}/" if directory else ""
+        files[f"{prefix}package.json"] = _package_json(directory, name)
+        if directory:
+            files[f"{prefix}src/index.ts"] = f"export const name = {json.dumps(name)};\n"
+    files["packages/session/src/persistent.ts"] = "export class PersistentSession {}\n"
+    files["packages/session/README.md"] = "# @acme/session\n"
+    files["package-lock.json"] = '{"lockfileVersion": 3, "packages": {}}\n'
+    files["docs/guide.md"] = "# Guide\n"
+    files["README.md"] = "# acme (npm workspace)\n"
+    return files
+
+
+def npm_workspace(root: Path, *, extra: Mapping[str, str] | None = None) -> Path:
+    """Build the npm fixture as a git repository at ``root / "acme-js"`` and return it."""
+    return _init_repo(root / "acme-js", npm_files(), extra)

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ from tests.lanes.fixtures import (
     CARGO_CRATES,
     MEERKAT_SESSION_DEPENDENTS,
     cargo_workspace,
+    check_documented_dependents,
     git,
     write_files,
 )
@@ -27,20 +26,6 @@ def by_name(result: Discovery) -> dict[str, Component]:
 
 def edge_set(result: Discovery) -> set[tuple[str, str, str, bool]]:
     return {(e.source, e.target, e.kind, e.optional) for e in result.edges}
-
-
-def dependents(edges: Iterable[Edge], target: str, *, optional: bool) -> set[str]:
-    reverse: dict[str, set[str]] = defaultdict(set)
-    for edge in edges:
-        if edge.kind != "dev" and (optional or not edge.optional):
-            reverse[edge.target].add(edge.source)
-    seen: set[str] = set()
-    stack = [target]
-    while stack:
-        for source in reverse[stack.pop()] - seen:
-            seen.add(source)
-            stack.append(source)
-    return seen
 
 
 @pytest.fixture(scope="module")
@@ -105,19 +90,10 @@ def test_fixture_external_crates_are_not_edges(meerkat_result: Discovery) -> Non
 
 
 def test_fixture_session_dependents_match_documentation(meerkat_result: Discovery) -> None:
-    strict = dependents(meerkat_result.edges, "meerkat-session", optional=False)
-    loose = dependents(meerkat_result.edges, "meerkat-session", optional=True)
-    assert strict == MEERKAT_SESSION_DEPENDENTS["transitive"]
-    assert loose - strict == MEERKAT_SESSION_DEPENDENTS["optional"]
-    dev = {
-        e.source
-        for e in meerkat_result.edges
-        if e.kind == "dev" and e.target in strict | {"meerkat-session"}
-    }
-    assert dev == MEERKAT_SESSION_DEPENDENTS["dev"]
-    everything = set(by_name(meerkat_result)) - {"meerkat-session"}
-    documented = set().union(*MEERKAT_SESSION_DEPENDENTS.values())
-    assert documented == everything
+    names = set(by_name(meerkat_result))
+    check_documented_dependents(
+        meerkat_result.edges, "meerkat-session", names, MEERKAT_SESSION_DEPENDENTS
+    )
 
 
 def test_ecosystem_lookup_finds_cargo(meerkat: Path) -> None:

@@ -1,0 +1,362 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lanes.discovery import python
+from lanes.discovery._pep508 import InvalidRequirement, Requirement, parse_requirement
+from lanes.model import Component, Discovery, Edge
+from tests.lanes.fixtures import (
+    ACME_PY_SESSION_DEPENDENTS,
+    UV_PROJECTS,
+    check_documented_dependents,
+    git,
+    uv_workspace,
+    write_files,
+)
+
+
+def discover(repo: Path) -> Discovery:
+    return python.parse(repo, python.locate(repo))
+
+
+def edge_set(result: Discovery) -> set[tuple[str, str, str, bool]]:
+    return {(e.source, e.target, e.kind, e.optional) for e in result.edges}
+
+
+def project(name: str, body: str = "") -> str:
+    return f'[project]\nname = "{name}"\nversion = "0.1.0"\n{body}'
+
+
+def workspace_root(members: str = '["packages/*"]', body: str = "") -> str:
+    return f"[tool.uv.workspace]\nmembers = {members}\n{body}"
+
+
+@pytest.fixture(scope="module")
+def acme(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return uv_workspace(tmp_path_factory.mktemp("uv"))
+
+
+@pytest.fixture(scope="module")
+def acme_result(acme: Path) -> Discovery:
+    return discover(acme)
+
+
+def test_fixture_is_committed_git_repo(acme: Path) -> None:
+    assert git(acme, "status", "--porcelain") == ""
+    assert "packages/session/src/acme_session/persistent.py" in git(acme, "ls-files")
+
+
+def test_fixture_components(acme_result: Discovery) -> None:
+    assert acme_result.errors == []
+    assert {c.directory: c.name for c in acme_result.components} == UV_PROJECTS
+    session = next(c for c in acme_result.components if c.name == "acme-session")
+    assert session == Component(
+        "acme-session",
+        "python",
+        directory="packages/session",
+        manifest="packages/session/pyproject.toml",
+    )
+
+
+def test_fixture_locate_skips_excluded_member(acme: Path) -> None:
+    located = python.locate(acme)
+    assert "pyproject.toml" in located
+    assert "packages/legacy/pyproject.toml" not in located
+    assert len(located) == len(UV_PROJECTS)
+
+
+def test_fixture_edges(acme_result: Discovery) -> None:
+    edges = edge_set(acme_result)
+    assert ("acme-session", "acme-core", "normal", False) in edges
+    assert ("acme-worker", "acme-runtime", "normal", False) in edges
+    assert ("acme-metrics", "acme-session", "normal", False) in edges
+    assert ("acme.plugins", "acme-session", "normal", True) in edges
+    assert ("acme-cli", "acme-api", "normal", True) in edges
+    assert ("acme-bench", "acme-session", "dev", False) in edges
+    assert ("acme", "acme-testkit", "dev", False) in edges
+    assert ("acme", "acme-cli", "normal", False) in edges
+    assert not any(e.source == "acme-ext" for e in acme_result.edges)
+
+
+def test_fixture_session_dependents_match_documentation(acme_result: Discovery) -> None:
+    names = {c.name for c in acme_result.components}
+    check_documented_dependents(
+        acme_result.edges, "acme-session", names, ACME_PY_SESSION_DEPENDENTS
+    )
+
+
+# --- requirement strings ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("acme-core", Requirement("acme-core")),
+        ("  Acme_Core>=1.0 ", Requirement("Acme_Core", specifier=">=1.0")),
+        ("a.b[x, y]~=1.2,!=1.2.5", Requirement("a.b", ("x", "y"), "~=1.2,!=1.2.5")),
+        ("pkg (>=1,<2)", Requirement("pkg", specifier=">=1,<2")),
+        (
+            "pkg==1.*; python_version < '3.12'",
+            Requirement("pkg", (), "==1.*", None, "python_version < '3.12'"),
+        ),
+        (
+            "pkg[e] @ https://example.com/p-1.0.tar.gz ; sys_platform == 'linux'",
+            Requirement(
+                "pkg", ("e",), "", "https://example.com/p-1.0.tar.gz", "sys_platform == 'linux'"
+            ),
+        ),
+        ("pkg@file:///tmp/x.whl", Requirement("pkg", url="file:///tmp/x.whl")),
+        ("pkg ===1.0+local", Requirement("pkg", specifier="===1.0+local")),
+    ],
+)
+def test_parse_requirement(text: str, expected: Requirement) -> None:
+    assert parse_requirement(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        ">=1.0",
+        "-pkg",
+        "pkg[unclosed",
+        "pkg[b@d]",
+        "pkg >= ",
+        "pkg 1.0",
+        "pkg;",
+        "pkg @ ",
+    ],
+)
+def test_parse_requirement_rejects(text: str) -> None:
+    with pytest.raises(InvalidRequirement):
+        parse_requirement(text)
+
+
+def test_requirement_key_is_pep503_normalized() -> None:
+    assert parse_requirement("Foo.Bar__baz-QUX").key == "foo-bar-baz-qux"
+
+
+# --- unit cases -----------------------------------------------------------------------------
+
+
+def test_no_pyproject(tmp_path: Path) -> None:
+    assert python.locate(tmp_path) == []
+    assert python.parse(tmp_path, []) == Discovery()
+
+
+def test_single_project_without_workspace(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": project("solo", 'dependencies = ["requests"]\n'),
+            "sub/pyproject.toml": project("ignored"),
+        },
+    )
+    result = discover(tmp_path)
+    assert result.manifests == ["pyproject.toml"]
+    assert result.components == [
+        Component("solo", "python", directory="", manifest="pyproject.toml")
+    ]
+    assert result.edges == [] and result.errors == []
+
+
+def test_tool_only_pyproject_has_no_component(tmp_path: Path) -> None:
+    write_files(tmp_path, {"pyproject.toml": "[tool.ruff]\nline-length = 100\n"})
+    result = discover(tmp_path)
+    assert result.components == [] and result.errors == []
+
+
+def test_virtual_workspace_root(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": workspace_root(),
+            "packages/a/pyproject.toml": project("a", 'dependencies = ["b"]\n'),
+            "packages/b/pyproject.toml": project("b"),
+        },
+    )
+    result = discover(tmp_path)
+    assert [c.name for c in result.components] == ["a", "b"]
+    assert result.edges == [Edge("a", "b")]
+
+
+def test_normalized_names_extras_markers(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": workspace_root(),
+            "packages/a/pyproject.toml": project(
+                "a", "dependencies = [\"My.Lib[fast] >=1 ; os_name == 'posix'\"]\n"
+            ),
+            "packages/b/pyproject.toml": project("my_lib"),
+        },
+    )
+    assert discover(tmp_path).edges == [Edge("a", "my_lib")]
+
+
+def test_optional_dependencies_and_groups(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": workspace_root(),
+            "packages/a/pyproject.toml": project(
+                "a",
+                'dependencies = []\n[project.optional-dependencies]\nextra = ["b"]\n'
+                '[dependency-groups]\ntest = ["c", {include-group = "lint"}]\nlint = ["d"]\n'
+                '[tool.uv]\ndev-dependencies = ["e"]\n',
+            ),
+            **{f"packages/{n}/pyproject.toml": project(n) for n in "bcde"},
+        },
+    )
+    result = discover(tmp_path)
+    assert result.errors == []
+    assert edge_set(result) == {
+        ("a", "b", "normal", True),
+        ("a", "c", "dev", False),
+        ("a", "d", "dev", False),
+        ("a", "e", "dev", False),
+    }
+
+
+def test_build_system_requirement_on_member_is_build_edge(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": workspace_root(),
+            "packages/a/pyproject.toml": project("a")
+            + '[build-system]\nrequires = ["backend"]\nbuild-backend = "backend.api"\n',
+            "packages/backend/pyproject.toml": project("backend"),
+        },
+    )
+    assert discover(tmp_path).edges == [Edge("a", "backend", "build")]
+
+
+def test_sources_path_workspace_and_external(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": project("root", 'dependencies = ["renamed-dir", "ext"]\n')
+            + workspace_root('["libs/*"]')
+            + '[tool.uv.sources]\nrenamed-dir = { path = "libs/other" }\n'
+            + 'ext = { git = "https://x" }\n',
+            "libs/other/pyproject.toml": project("renamed-dir"),
+            "libs/ext/pyproject.toml": project("ext"),
+            "libs/user/pyproject.toml": project("user", 'dependencies = ["ext", "root"]\n')
+            + "[tool.uv.sources]\next = { workspace = true }\nroot = { workspace = true }\n",
+        },
+    )
+    result = discover(tmp_path)
+    assert edge_set(result) == {
+        ("root", "renamed-dir", "normal", False),
+        ("user", "ext", "normal", False),
+        ("user", "root", "normal", False),
+    }
+
+
+def test_member_source_path_relative_to_member(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": workspace_root(),
+            "packages/a/pyproject.toml": project("a", 'dependencies = ["b"]\n')
+            + '[tool.uv.sources]\nb = [{ index = "x", marker = "sys_platform == \'win32\'" },'
+            ' { path = "../b" }]\n',
+            "packages/b/pyproject.toml": project("b"),
+        },
+    )
+    assert discover(tmp_path).edges == [Edge("a", "b")]
+
+
+def test_exclude_and_missing_member(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": workspace_root(
+                '["packages/*", "tools/cli"]', 'exclude = ["packages/old*"]\n'
+            ),
+            "packages/a/pyproject.toml": project("a"),
+            "packages/old-x/pyproject.toml": project("old"),
+            "packages/empty/README.md": "nothing\n",
+        },
+    )
+    assert python.locate(tmp_path) == ["packages/a/pyproject.toml", "pyproject.toml"]
+    result = discover(tmp_path)
+    assert [c.name for c in result.components] == ["a"]
+    assert sorted((e.path, e.line, e.message) for e in result.errors) == [
+        ("pyproject.toml", 2, "workspace member 'packages/empty' has no pyproject.toml"),
+        ("pyproject.toml", 2, "workspace member 'tools/cli' has no pyproject.toml"),
+    ]
+
+
+def test_invalid_toml_member_keeps_component(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": workspace_root(),
+            "packages/a/pyproject.toml": '[project]\nname = "alpha"\ndependencies = [\n"b",\n',
+            "packages/b/pyproject.toml": project("b", 'dependencies = ["alpha"]\n'),
+        },
+    )
+    result = discover(tmp_path)
+    assert [(e.path, e.line) for e in result.errors] == [("packages/a/pyproject.toml", 4)]
+    assert "end of document" in result.errors[0].message
+    assert [c.name for c in result.components] == ["alpha", "b"]
+    assert result.edges == [Edge("b", "alpha")]
+
+
+def test_invalid_root_is_reported(tmp_path: Path) -> None:
+    write_files(tmp_path, {"pyproject.toml": "[project\nname = 'x'\n"})
+    assert python.locate(tmp_path) == ["pyproject.toml"]
+    result = discover(tmp_path)
+    assert [(e.path, e.line) for e in result.errors] == [("pyproject.toml", 1)]
+
+
+def test_invalid_requirement_and_types_report_lines(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": workspace_root(),
+            "packages/a/pyproject.toml": (
+                '[project]\nname = "a"\ndependencies = [\n  "ok",\n  "bad req!!",\n]\n'
+                "optional-dependencies = 3\n"
+                '[dependency-groups]\ndev = ["x", {include-group = "nope"}]\n'
+            ),
+        },
+    )
+    result = discover(tmp_path)
+    assert [(e.path, e.line) for e in result.errors] == [
+        ("packages/a/pyproject.toml", 5),
+        ("packages/a/pyproject.toml", 7),
+        ("packages/a/pyproject.toml", 9),
+    ]
+    assert [c.name for c in result.components] == ["a"]
+
+
+def test_missing_project_name(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": workspace_root(),
+            "packages/nameless/pyproject.toml": '[project]\nversion = "1"\n',
+        },
+    )
+    result = discover(tmp_path)
+    assert [c.name for c in result.components] == ["nameless"]
+    assert [(e.path, e.line) for e in result.errors] == [("packages/nameless/pyproject.toml", 1)]
+
+
+def test_duplicate_normalized_names(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": workspace_root(),
+            "packages/a/pyproject.toml": project("my-lib"),
+            "packages/b/pyproject.toml": project("My_Lib"),
+        },
+    )
+    result = discover(tmp_path)
+    assert [c.directory for c in result.components] == ["packages/a"]
+    assert [(e.path, e.line) for e in result.errors] == [("packages/b/pyproject.toml", 2)]
