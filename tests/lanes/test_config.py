@@ -139,3 +139,20 @@ def test_config_round_trips_through_the_json_cache(
     assert load_config(path, "lanes.yml") == first == parse_config(FULL)
     path.write_text(FULL.replace("unmatched: all", "unmatched: none"))
     assert load_config(path, "lanes.yml").unmatched == "none"
+
+
+def test_published_schema_matches_the_loader() -> None:
+    import json
+
+    from lanes import config_parse
+
+    schema = json.loads(
+        (Path(config_parse.__file__).parent / "schema" / "lanes.schema.json").read_text()
+    )
+    assert tuple(schema["properties"]) == config_parse.TOP_KEYS
+    component = schema["properties"]["components"]["additionalProperties"]["properties"]
+    assert tuple(component) == config_parse.COMPONENT_KEYS
+    lane = schema["properties"]["lanes"]["additionalProperties"]["properties"]
+    assert tuple(lane) == config_parse.LANE_KEYS
+    contract = schema["properties"]["contracts"]["items"]["properties"]
+    assert tuple(contract) == config_parse.CONTRACT_KEYS
