@@ -25,10 +25,13 @@ Design notes:
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
@@ -66,6 +69,7 @@ _DIFF_OPTIONS = (
     "--ignore-submodules=none",
     "--no-ext-diff",
     "--no-textconv",
+    "--no-color",
 )
 _COPY_OPTIONS = (
     "--name-status",
@@ -75,6 +79,7 @@ _COPY_OPTIONS = (
     "--ignore-submodules=none",
     "--no-ext-diff",
     "--no-textconv",
+    "--no-color",
 )
 _COMMIT_MARKER = b"\x01"
 _TWO_PATH_STATUSES = (b"R", b"C")
@@ -103,24 +108,66 @@ def _git_env() -> dict[str, str]:
     return env
 
 
-def _run(
-    repo: Path, args: Sequence[str], *, timeout: float = GIT_TIMEOUT
-) -> subprocess.CompletedProcess[bytes]:
-    """Run ``git -C repo args``; raise :class:`GitError` if git is missing or times out."""
-    command = ["git", "-C", os.fspath(repo), *args]
+_TIMEOUTS: ContextVar[tuple[float, float]] = ContextVar(
+    "lanes_git_timeouts", default=(GIT_TIMEOUT, FETCH_TIMEOUT)
+)
+"""(local command, fetch) time limits in seconds, set by the public functions."""
+
+
+@contextmanager
+def _timeouts(local: float, fetch: float) -> Iterator[None]:
+    """Time limits for every git command run inside the block."""
+    token = _TIMEOUTS.set((local, fetch))
     try:
-        return subprocess.run(
+        yield
+    finally:
+        _TIMEOUTS.reset(token)
+
+
+def _spawn(command: Sequence[str], stdout: int, stderr: int | IO[bytes]) -> subprocess.Popen[bytes]:
+    """Start git in its own process group, so a timeout can also end what git started (hooks,
+    ssh, credential helpers) instead of waiting for them to close our pipes."""
+    try:
+        return subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
+            stdout=stdout,
+            stderr=stderr,
             env=_git_env(),
-            check=False,
+            process_group=0 if hasattr(os, "killpg") else None,
         )
-    except subprocess.TimeoutExpired as exc:
-        raise GitError(f"git {args[0]} timed out after {timeout:g}s") from exc
     except OSError as exc:
         raise GitError(f"cannot run git: {exc}") from exc
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """Kill git and its process group (git's children included)."""
+    if hasattr(os, "killpg"):
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+    with suppress(ProcessLookupError):
+        process.kill()
+
+
+def _run(
+    repo: Path, args: Sequence[str], *, fetching: bool = False
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git -C repo args``; raise :class:`GitError` if git is missing or times out."""
+    local, fetch = _TIMEOUTS.get()
+    timeout = fetch if fetching else local
+    command = ["git", "-C", os.fspath(repo), *args]
+    process = _spawn(command, subprocess.PIPE, subprocess.PIPE)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        _kill(process)
+        process.communicate()
+        raise GitError(f"git {args[0]} timed out after {timeout:g}s") from exc
+    except BaseException:
+        _kill(process)
+        process.communicate()
+        raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def _describe_failure(args: Sequence[str], result: subprocess.CompletedProcess[bytes]) -> str:
@@ -128,9 +175,9 @@ def _describe_failure(args: Sequence[str], result: subprocess.CompletedProcess[b
     return f"git {args[0]} exited with {result.returncode}: {message}"
 
 
-def _git(repo: Path, args: Sequence[str], *, timeout: float = GIT_TIMEOUT) -> bytes:
+def _git(repo: Path, args: Sequence[str]) -> bytes:
     """Run git and return its stdout; raise :class:`GitError` on a non-zero exit."""
-    result = _run(repo, args, timeout=timeout)
+    result = _run(repo, args)
     if result.returncode != 0:
         raise GitError(_describe_failure(args, result))
     return result.stdout
@@ -282,7 +329,7 @@ def _fetch(repo: Path, remote: str, options: Sequence[str], revs: Sequence[str] 
     command = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", *options]
     command += ["--end-of-options", remote, *(_check_rev(rev) for rev in revs)]
     try:
-        result = _run(repo, command, timeout=FETCH_TIMEOUT)
+        result = _run(repo, command, fetching=True)
     except GitError as exc:
         return str(exc)
     return None if result.returncode == 0 else _describe_failure(command, result)
@@ -382,6 +429,8 @@ def changes_between(
     max_deepen: int = DEFAULT_MAX_DEEPEN,
     copies: bool = True,
     fetch: bool = True,
+    timeout: float = GIT_TIMEOUT,
+    fetch_timeout: float = FETCH_TIMEOUT,
 ) -> ChangeSet:
     """The paths changed on ``head`` relative to ``base``.
 
@@ -394,13 +443,15 @@ def changes_between(
     doubling steps, at most ``max_deepen`` commits in total, until the merge base (or, without
     ``merge_base``, the base as an ancestor) is found. ``fetch=False`` never touches the network.
     Otherwise the result is uncertain: ``no-base``, ``base-not-found``, ``no-merge-base``,
-    ``not-ancestor``, or ``git-error`` for any git failure.
+    ``not-ancestor``, or ``git-error`` for any git failure (including a local git command
+    exceeding ``timeout`` or a fetch exceeding ``fetch_timeout`` seconds).
     """
     basis = _Basis(method="merge-base" if merge_base else "two-dot", base_ref=base, head_ref=head)
     try:
-        return _changes_between(
-            Path(repo), basis, max_deepen=max_deepen, copies=copies, fetch=fetch
-        )
+        with _timeouts(timeout, fetch_timeout):
+            return _changes_between(
+                Path(repo), basis, max_deepen=max_deepen, copies=copies, fetch=fetch
+            )
     except GitError as exc:
         return _uncertain(basis, GIT_ERROR, str(exc))
 
@@ -463,16 +514,19 @@ def _local_changes(root: Path, basis: _Basis, copies: bool) -> ChangeSet:
     return ChangeSet(paths=_sorted_unique(paths), basis=basis.as_dict())
 
 
-def local_changes(repo: Path, upstream: str | None = None, *, copies: bool = True) -> ChangeSet:
+def local_changes(
+    repo: Path, upstream: str | None = None, *, copies: bool = True, timeout: float = GIT_TIMEOUT
+) -> ChangeSet:
     """Pre-merge default: working tree, index and untracked (not ignored) files against the merge
     base of HEAD with ``upstream`` (default: the remote's default branch, see
     :func:`_default_upstream`). Method ``local``; the same reason codes as
-    :func:`changes_between`."""
+    :func:`changes_between` (``git-error`` also when a git command exceeds ``timeout``)."""
     basis = _Basis(method="local", base_ref=upstream, head_ref="HEAD")
     try:
         if upstream is not None:
             _check_rev(upstream)
-        return _local_changes(repo_root(repo), basis, copies)
+        with _timeouts(timeout, FETCH_TIMEOUT):
+            return _local_changes(repo_root(repo), basis, copies)
     except GitError as exc:
         return _uncertain(basis, GIT_ERROR, str(exc))
 
@@ -480,24 +534,41 @@ def local_changes(repo: Path, upstream: str | None = None, *, copies: bool = Tru
 # --------------------------------------------------------------------------- commits
 
 
-def commit_changes(repo: Path, sha: str, *, copies: bool = False) -> ChangeSet:
+_COMMIT_FORMAT = "--format=%H %P"
+
+
+def _commit_basis(sha: str, parents: list[str], head_ref: str | None = None) -> dict[str, object]:
+    """``basis`` of a commit diffed against its first parent (None: a root commit)."""
+    basis = _Basis(method="commit", base_ref=None, head_ref=head_ref or sha, head=sha)
+    basis.base = parents[0] if parents else None
+    return basis.as_dict()
+
+
+def _commit_paths(repo: Path, sha: str, options: Sequence[str]) -> tuple[list[str], list[str]]:
+    """One ``git diff-tree`` of a commit: (its SHA and parents, its changed paths)."""
+    common = ["--root", "--always", "--diff-merges=first-parent", "-r", _COMMIT_FORMAT]
+    raw = _git(repo, ["diff-tree", *common, *options, "--end-of-options", sha, "--"])
+    header, _, records = raw.partition(b"\0")
+    return _decode(header).split(), _parse_name_status(records)
+
+
+def commit_changes(
+    repo: Path, sha: str, *, copies: bool = False, timeout: float = GIT_TIMEOUT
+) -> ChangeSet:
     """The paths one commit changed against its first parent (a root commit: against the empty
-    tree). One ``git diff-tree`` call (two with ``copies``). Method ``commit``."""
-    basis: dict[str, object] = {"method": "commit", "head_ref": sha, "head": None}
-    basis |= {"parent": "first", "fallback": None}
+    tree), in one ``git diff-tree`` call (two with ``copies``, which adds copy sources).
+    Method ``commit``; ``basis["base"]`` is the first parent (None for a root commit)."""
     try:
-        options = ["--root", "--always", "--diff-merges=first-parent", "-r", "--no-color"]
-        raw = _git(Path(repo), ["diff-tree", *options, *_DIFF_OPTIONS, _check_rev(sha), "--"])
-        commit, _, records = raw.partition(b"\0")
-        basis["head"] = _decode(commit).strip()
-        paths = _parse_name_status(records)
-        if copies:
-            raw = _git(Path(repo), ["diff-tree", *options, *_COPY_OPTIONS, sha, "--"])
-            paths.extend(_parse_name_status(raw.partition(b"\0")[2]))
+        with _timeouts(timeout, FETCH_TIMEOUT):
+            ids, paths = _commit_paths(Path(repo), _check_rev(sha), _DIFF_OPTIONS)
+            if copies:
+                paths.extend(_commit_paths(Path(repo), sha, _COPY_OPTIONS)[1])
     except GitError as exc:
-        basis["fallback"] = "all-lanes"
-        return ChangeSet(paths=[], basis=basis, uncertain=GIT_ERROR, detail=str(exc))
-    return ChangeSet(paths=_sorted_unique(paths), basis=basis)
+        return _uncertain(_Basis(method="commit", base_ref=None, head_ref=sha), GIT_ERROR, str(exc))
+    if not ids:
+        failed = _Basis(method="commit", base_ref=None, head_ref=sha)
+        return _uncertain(failed, GIT_ERROR, f"git diff-tree printed no commit for {sha!r}")
+    return ChangeSet(paths=_sorted_unique(paths), basis=_commit_basis(ids[0], ids[1:], sha))
 
 
 def _stream_tokens(stream: _Readable, chunk_size: int = 1 << 16) -> Iterator[bytes]:
@@ -510,24 +581,24 @@ def _stream_tokens(stream: _Readable, chunk_size: int = 1 << 16) -> Iterator[byt
     yield pending
 
 
-def _parse_log(tokens: Iterator[bytes]) -> Iterator[tuple[str, list[str]]]:
-    """(sha, paths) per commit of ``git log -z --name-status --format=%x01%H``.
+def _parse_log(tokens: Iterator[bytes]) -> Iterator[tuple[list[str], list[str]]]:
+    """([sha, parents...], paths) per commit of ``git log -z --name-status --format=%x01%H %P``.
 
     The last commit comes only once the stream ended: the caller checks git's exit status first.
     """
-    sha: str | None = None
+    ids: list[str] | None = None
     paths: list[str] = []
     for token in tokens:
         status = token.lstrip(b"\n")
         if status.startswith(_COMMIT_MARKER):
-            if sha is not None:
-                yield sha, paths
-            sha, paths = _decode(status[1:]), []
+            if ids is not None:
+                yield ids, paths
+            ids, paths = _decode(status[1:]).split(), []
         elif status:
             count = 2 if status.startswith(_TWO_PATH_STATUSES) else 1
             paths.extend(_decode(next(tokens, b"")) for _ in range(count))
-    if sha is not None:
-        yield sha, paths
+    if ids is not None:
+        yield ids, paths
 
 
 def _log_command(repo: Path, rev_range: str) -> list[str]:
@@ -541,9 +612,8 @@ def _log_command(repo: Path, rev_range: str) -> list[str]:
         "--first-parent",
         "--diff-merges=first-parent",
         "--no-show-signature",
-        "--no-color",
         "--no-relative",
-        "--format=%x01%H",
+        "--format=%x01%H %P",
         *_DIFF_OPTIONS,
         "--end-of-options",
         _check_rev(rev_range),
@@ -561,42 +631,33 @@ def iter_first_parent_changes(
     Unlike the other functions this raises :class:`GitError` (after the commits read so far)
     when git fails or exceeds ``timeout``: a partial history must not look complete.
     """
+    command = _log_command(Path(repo), rev_range)
     with tempfile.TemporaryFile() as errors:
-        try:
-            process = subprocess.Popen(
-                _log_command(Path(repo), rev_range),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=errors,
-                env=_git_env(),
-            )
-        except OSError as exc:
-            raise GitError(f"cannot run git: {exc}") from exc
-        timer = threading.Timer(timeout, process.kill)
+        process = _spawn(command, subprocess.PIPE, errors)
+        timer = threading.Timer(timeout, _kill, args=(process,))
         timer.start()
         try:
             assert process.stdout is not None
-            held: tuple[str, list[str]] | None = None
+            held: tuple[list[str], list[str]] | None = None
             for item in _parse_log(_stream_tokens(process.stdout)):
                 if held is not None:
-                    yield held[0], _commit_change_set(*held)
+                    yield _commit_change_set(*held)
                 held = item
             _check_stream_exit(process, timer, errors)
             if held is not None:
-                yield held[0], _commit_change_set(*held)
+                yield _commit_change_set(*held)
         finally:
             timer.cancel()
             if process.poll() is None:
-                process.kill()
+                _kill(process)
             process.wait()
             if process.stdout is not None:
                 process.stdout.close()
 
 
-def _commit_change_set(sha: str, paths: list[str]) -> ChangeSet:
-    basis: dict[str, object] = {"method": "commit", "head_ref": sha, "head": sha}
-    basis |= {"parent": "first", "fallback": None}
-    return ChangeSet(paths=_sorted_unique(paths), basis=basis)
+def _commit_change_set(ids: list[str], paths: list[str]) -> tuple[str, ChangeSet]:
+    changes = ChangeSet(paths=_sorted_unique(paths), basis=_commit_basis(ids[0], ids[1:]))
+    return ids[0], changes
 
 
 def _check_stream_exit(

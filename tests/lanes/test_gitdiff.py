@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -162,6 +163,29 @@ def test_submodule_pointer_change_counts_even_if_config_ignores_it(
     git(repo, "config", "diff.ignoreSubmodules", "all")
 
     assert_precise(changes_between(repo, base), ["vendor/lib"])
+
+
+def test_push_diff_two_dot(repo: Path) -> None:
+    before = git(repo, "rev-parse", "HEAD")
+    commit(repo, "first pushed commit", "core/lib.rs")
+    commit(repo, "second pushed commit", "sdk/main.rs")
+
+    changes = changes_between(repo, before, merge_base=False)
+
+    assert_precise(changes, ["core/lib.rs", "sdk/main.rs"])
+    assert changes.basis["method"] == "two-dot"
+    assert changes.basis["base_is_ancestor"] is True
+    assert changes.basis["fallback"] is None
+
+
+def test_thousands_of_paths_are_not_capped(repo: Path) -> None:
+    base = git(repo, "rev-parse", "HEAD")
+    names = [f"generated/{number // 100}/file{number}.txt" for number in range(3500)]
+    for name in names:
+        write(repo, name)
+    commit(repo, "many files")
+
+    assert_precise(changes_between(repo, base), sorted(names))
 
 
 @pytest.mark.parametrize("base", [None, "", "0" * 40, "0" * 64])
@@ -345,6 +369,8 @@ def test_commit_changes_of_a_merge_diffs_its_first_parent(repo: Path) -> None:
     assert_precise(merge, ["sdk/feature.rs"])
     assert merge.basis["head"] == shas["merge"]
     assert merge.basis["method"] == "commit"
+    assert merge.basis["base"] == shas["main"]  # the first parent
+    assert root.basis["base"] is None
     assert_precise(root, ["README.md", "core/lib.rs", "core/util.rs", "sdk/main.rs"])
     assert_precise(commit_changes(repo, "HEAD"), ["README.md"])
 
@@ -365,6 +391,7 @@ def test_iter_first_parent_changes_streams_the_first_parent_history(repo: Path) 
     for sha, changes in history:
         assert changes.uncertain is None
         assert changes.paths == commit_changes(repo, sha).paths
+        assert changes.basis == commit_changes(repo, sha).basis | {"head_ref": sha}
     by_name = dict(zip(order, (changes.paths for _, changes in history), strict=True))
     assert by_name["merge"] == ["sdk/feature.rs"]
     assert by_name["rename"] == ["core/util.rs", "sdk/util.rs"]
@@ -429,6 +456,20 @@ def test_missing_git_and_non_repository_are_git_errors(
     changes = changes_between(repo, "HEAD")
     assert changes.uncertain == GIT_ERROR
     assert "cannot run git" in changes.detail
+
+
+def test_timeout_is_git_error_and_ends_git_children(repo: Path, tmp_path: Path) -> None:
+    monitor = tmp_path / "slow-fsmonitor"
+    monitor.write_text("#!/bin/sh\nsleep 5\n")
+    monitor.chmod(0o755)
+    git(repo, "config", "core.fsmonitor", str(monitor))
+
+    started = time.monotonic()
+    changes = local_changes(repo, timeout=0.5)
+
+    assert changes.uncertain == GIT_ERROR
+    assert "timed out" in changes.detail
+    assert time.monotonic() - started < 4
 
 
 def test_repo_root(repo: Path, tmp_path: Path) -> None:
