@@ -226,14 +226,6 @@ def _merge_bases(repo: Path, base: str, head: str) -> list[str]:
     raise GitError(_describe_failure(args, result))
 
 
-def _is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
-    args = ["merge-base", "--is-ancestor", ancestor, descendant]
-    result = _run(repo, args)
-    if result.returncode in (0, 1) and not result.stderr.strip():
-        return result.returncode == 0
-    raise GitError(_describe_failure(args, result))
-
-
 def _is_shallow(repo: Path) -> bool:
     return _git_line(repo, ["rev-parse", "--is-shallow-repository"]) == "true"
 
@@ -368,21 +360,49 @@ def _looks_like_sha(rev: str) -> bool:
     return len(rev) in (40, 64) and all(char in "0123456789abcdefABCDEF" for char in rev)
 
 
+def _fetch_plan(base: str, remote: str) -> tuple[str, list[str]] | None:
+    """(refspec to fetch, revisions to try afterwards) for a base this clone lacks: a SHA is
+    fetched as is; a branch (``main``, ``origin/main``, ``refs/heads/main``...) into its
+    remote-tracking ref. None for anything else."""
+    if _looks_like_sha(base):
+        return base, [base]
+    branch = base
+    for prefix in (f"refs/remotes/{remote}/", f"{remote}/", "refs/heads/"):
+        branch = branch.removeprefix(prefix)
+    if not branch or any(char in _NOT_IN_BRANCH for char in branch) or branch.startswith("-"):
+        return None
+    tracking = f"refs/remotes/{remote}/{branch}"
+    return f"+refs/heads/{branch}:{tracking}", [base, tracking]
+
+
+_NOT_IN_BRANCH = frozenset(" ~^:?*[\\\0\n\t")
+
+
 def _locate_base(repo: Path, basis: _Basis, base: str, fetch: bool) -> str | None:
+    """The base's SHA; fetched from the remote if this clone lacks it (and ``fetch``)."""
     sha = _resolve_commit(repo, base)
-    if sha is None and fetch and (basis.shallow or _looks_like_sha(base)):
-        remote = _default_remote(repo)
-        if remote is None:
-            basis.notes.append("no remote to fetch the base from")
-            return None
-        depth = [f"--depth={FIRST_DEEPEN}"] if basis.shallow else []
-        error = _fetch(repo, remote, depth, [base])
-        if error is not None:
-            basis.notes.append(f"fetching the base failed: {error}")
-            return None
-        sha = _resolve_commit(repo, base)
-        basis.base_fetched = sha is not None
-    return sha
+    if sha is not None or not fetch:
+        return sha
+    remote = _default_remote(repo)
+    if remote is None:
+        basis.notes.append("no remote to fetch the base from")
+        return None
+    plan = _fetch_plan(base, remote)
+    if plan is None:
+        basis.notes.append(f"cannot fetch {base!r}: neither a SHA nor a branch name")
+        return None
+    refspec, candidates = plan
+    depth = [f"--depth={FIRST_DEEPEN}"] if basis.shallow else []
+    error = _fetch(repo, remote, depth, [refspec])
+    if error is not None:
+        basis.notes.append(f"fetching the base failed: {error}")
+        return None
+    for candidate in candidates:
+        sha = _resolve_commit(repo, candidate)
+        if sha is not None:
+            basis.base_fetched = True
+            return sha
+    return None
 
 
 def _changes_between(
@@ -439,9 +459,12 @@ def changes_between(
     fine as long as they share history. Without it (pushes): ``git diff base..head``, which needs
     ``base`` to be an ancestor of ``head``.
 
-    A missing base is fetched (by SHA, or in a shallow clone); a shallow clone is deepened by
-    doubling steps, at most ``max_deepen`` commits in total, until the merge base (or, without
-    ``merge_base``, the base as an ancestor) is found. ``fetch=False`` never touches the network.
+    A missing base is fetched from the remote (``origin``, else the only remote): a SHA as is,
+    a branch name (``main``, ``origin/main``) into its remote-tracking ref. A shallow clone is
+    deepened by doubling steps, at most ``max_deepen`` commits in total, until the merge base
+    (or, without ``merge_base``, the base as an ancestor) is found. ``fetch=False`` never
+    touches the network.
+
     Otherwise the result is uncertain: ``no-base``, ``base-not-found``, ``no-merge-base``,
     ``not-ancestor``, or ``git-error`` for any git failure (including a local git command
     exceeding ``timeout`` or a fetch exceeding ``fetch_timeout`` seconds).

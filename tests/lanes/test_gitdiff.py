@@ -255,13 +255,16 @@ def _shallow_feature_clone(origin: Path, target: Path) -> Path:
     return target
 
 
-def test_shallow_clone_is_deepened_until_the_merge_base_is_found(tmp_path: Path) -> None:
+@pytest.mark.parametrize("base_name", ["sha", "origin/main", "main", "refs/heads/main"])
+def test_shallow_clone_is_deepened_until_the_merge_base_is_found(
+    tmp_path: Path, base_name: str
+) -> None:
     origin = init_repo(tmp_path / "origin")
     main_tip, fork = _fork_history(origin, shared=5, on_main=20, on_feature=3)
     clone = _shallow_feature_clone(origin, tmp_path / "clone")
     assert subprocess.run(["git", "-C", str(clone), "cat-file", "-e", main_tip]).returncode != 0
 
-    changes = changes_between(clone, main_tip)
+    changes = changes_between(clone, main_tip if base_name == "sha" else base_name)
 
     assert_precise(changes, ["feature/0.txt", "feature/1.txt", "feature/2.txt"])
     assert changes.basis["merge_base"] == fork
