@@ -88,7 +88,7 @@ class RuntimeStore(Protocol):
         self,
         session_id: str,
         run_id: str | None,
-        state: RuntimeState,
+        state: RuntimeState | None,
         input_updates: Mapping[str, InputState],
     ) -> None:
         """Failed/cancelled run: runtime state and input states only; no snapshot, no receipt."""

@@ -12,6 +12,7 @@ from session_core.errors import (
     ReceiptConflict,
     RevisionConflict,
     SessionArchived,
+    SessionBusy,
 )
 from session_core.model import (
     InputRecord,
@@ -156,3 +157,31 @@ def check_audit(existing: Sequence[AuditEvent], event: AuditEvent) -> bool:
                 session_id=event.session_id,
             )
     return True
+
+
+def check_can_run(session_id: str, state: RuntimeState, active_run: str | None) -> None:
+    if state is RuntimeState.RETIRED:
+        raise SessionArchived("runtime is retired", session_id=session_id)
+    if active_run is not None:
+        raise SessionBusy(f"run {active_run} holds the lease", session_id=session_id)
+
+
+def check_lifecycle_run(
+    session_id: str,
+    current: RuntimeState,
+    active_run: str | None,
+    run_id: str | None,
+    state: RuntimeState | None,
+) -> None:
+    """``commit_lifecycle``: ``run_id`` must hold the lease; ``None`` leaves lease and state.
+
+    ``state=None`` keeps the state; a retired runtime stays retired; no run starts here.
+    """
+    if state is RuntimeState.RUNNING:
+        raise InputStateConflict("commit_lifecycle cannot start a run", session_id=session_id)
+    if current is RuntimeState.RETIRED and state not in (None, RuntimeState.RETIRED):
+        raise SessionArchived("runtime is retired", session_id=session_id)
+    if run_id is not None and active_run != run_id:
+        raise InputStateConflict(f"run {run_id!r} does not hold the lease", session_id=session_id)
+    if run_id is None and state is not None and active_run is not None:
+        raise InputStateConflict("state change while a run holds the lease", session_id=session_id)

@@ -19,7 +19,6 @@ from session_core.codec import check_receipt, decode_session, encode_session
 from session_core.errors import (
     InputStateConflict,
     SessionArchived,
-    SessionBusy,
     SessionExists,
     SessionNotFound,
     SnapshotIdentityMismatch,
@@ -173,7 +172,7 @@ class MemoryRuntimeStore(_MemoryBase):
     def begin_run(self, session_id: str, input_ids: Sequence[str]) -> str:
         def apply() -> str:
             record = self._record(session_id)
-            _check_can_run(session_id, record.state, record.active_run)
+            guards.check_can_run(session_id, record.state, record.active_run)
             inputs = self.disk.inputs.get(session_id, {})
             guards.check_input_updates(
                 session_id, inputs, {i: InputState.CONSUMED for i in input_ids}
@@ -240,18 +239,22 @@ class MemoryRuntimeStore(_MemoryBase):
         self,
         session_id: str,
         run_id: str | None,
-        state: RuntimeState,
+        state: RuntimeState | None,
         input_updates: Mapping[str, InputState],
     ) -> None:
         def apply() -> None:
             record = self._record(session_id)
-            _check_lifecycle_run(session_id, record, run_id, state)
+            guards.check_lifecycle_run(session_id, record.state, record.active_run, run_id, state)
             inputs = self.disk.inputs.get(session_id, {})
             guards.check_input_updates(session_id, inputs, input_updates)
             staged = {i: replace(inputs[i], state=s) for i, s in input_updates.items()}
-            self.disk.runtime[session_id] = replace(record, state=state, active_run=None)
+            if run_id is not None:
+                record = replace(record, active_run=None)
+                self.disk.tails[session_id] = ()
+            if state is not None:
+                record = replace(record, state=state)
+            self.disk.runtime[session_id] = record
             inputs.update(staged)
-            self.disk.tails[session_id] = ()
 
         self._write("commit_lifecycle", session_id, apply)
 
@@ -294,24 +297,6 @@ def _check_identity(snapshot: bytes, session_id: str, location: str) -> None:
             f"snapshot belongs to {session.id!r}", session_id=session_id, path=location
         )
     guards.check_document(session)
-
-
-def _check_can_run(session_id: str, state: RuntimeState, active_run: str | None) -> None:
-    if state is RuntimeState.RETIRED:
-        raise SessionArchived("runtime is retired", session_id=session_id)
-    if active_run is not None:
-        raise SessionBusy(f"run {active_run} holds the lease", session_id=session_id)
-
-
-def _check_lifecycle_run(
-    session_id: str, record: RuntimeRecord, run_id: str | None, state: RuntimeState
-) -> None:
-    if record.state is RuntimeState.RETIRED and state is not RuntimeState.RETIRED:
-        raise SessionArchived("runtime is retired", session_id=session_id)
-    if state is RuntimeState.RUNNING:
-        raise InputStateConflict("commit_lifecycle cannot start a run", session_id=session_id)
-    if run_id is not None and record.active_run != run_id:
-        raise InputStateConflict(f"run {run_id!r} does not hold the lease", session_id=session_id)
 
 
 class MemorySessionStore(_MemoryBase):
