@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 MAX_CONFIG_BYTES = 1 << 20
-NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
+NAME_RE = re.compile(r"(@[A-Za-z0-9_.-]+/)?[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 LANE_NAME_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
 DISCOVER_KINDS = ("cargo", "python", "npm")
 Unmatched = Literal["all", "none", "error"]

@@ -111,7 +111,11 @@ class _Reader:
 
     def name(self, node: yaml.Node, key: str, value: str) -> None:
         if not NAME_RE.match(value):
-            raise self.fail(node, key, "expected a name of letters, digits, '_', '-', '.'")
+            raise self.fail(
+                node,
+                key,
+                "expected a component name (letters, digits, _ - . and an optional @scope/)",
+            )
 
     def lane_name(self, node: yaml.Node, key: str, value: str) -> None:
         if not LANE_NAME_RE.match(value):
