@@ -25,18 +25,18 @@ Design notes:
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import tempfile
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 from lanes.model import ChangeSet
+
+if TYPE_CHECKING:
+    import threading
 
 GIT_TIMEOUT = 60.0
 """Seconds allowed for one local git command."""
@@ -143,6 +143,8 @@ def _spawn(command: Sequence[str], stdout: int, stderr: int | IO[bytes]) -> subp
 def _kill(process: subprocess.Popen[bytes]) -> None:
     """Kill git and its process group (git's children included)."""
     if hasattr(os, "killpg"):
+        import signal
+
         with suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
     with suppress(ProcessLookupError):
@@ -269,11 +271,12 @@ def _diff_paths(
 
 @dataclass
 class _Basis:
-    """What :func:`changes_between` learned, turned into ``ChangeSet.basis`` at the end."""
+    """How a change set was obtained; ``as_dict()`` is ``ChangeSet.basis``, with the same keys
+    for every method (``merge-base``, ``two-dot``, ``local``, ``commit``, ``stdin``/``file``)."""
 
     method: str
     base_ref: str | None
-    head_ref: str
+    head_ref: str | None
     base: str | None = None
     head: str | None = None
     merge_base: str | None = None
@@ -405,35 +408,40 @@ def _locate_base(repo: Path, basis: _Basis, base: str, fetch: bool) -> str | Non
     return None
 
 
-def _changes_between(
-    repo: Path, basis: _Basis, *, max_deepen: int, copies: bool, fetch: bool
-) -> ChangeSet:
-    basis.head = _require_commit(repo, basis.head_ref)
-    basis.shallow = _is_shallow(repo)
-    base = basis.base_ref
-    if base is None or not base.strip() or base.strip() in NULL_SHAS:
-        return _uncertain(basis, NO_BASE, f"no base revision given ({base!r})")
-    basis.base = _locate_base(repo, basis, _check_rev(base.strip()), fetch)
+def _find_history(
+    repo: Path, basis: _Basis, *, max_deepen: int, fetch: bool
+) -> tuple[str, str] | None:
+    """Locate the base and the merge bases (fetching, deepening); ``(code, detail)`` if the
+    requested diff cannot be computed."""
+    base = (basis.base_ref or "").strip()
+    if not base or base in NULL_SHAS:
+        return NO_BASE, f"no base revision given ({basis.base_ref!r})"
+    basis.base = _locate_base(repo, basis, _check_rev(base), fetch)
     if basis.base is None:
-        return _uncertain(basis, BASE_NOT_FOUND, f"base {base!r} is not in this clone")
+        return BASE_NOT_FOUND, f"base {base!r} is not in this clone"
     found = _merge_target_found(repo, basis)
     if fetch:
         _deepen_until(repo, basis, found, max_deepen)
     if not basis.merge_bases:
         where = " (shallow clone)" if basis.shallow else ""
-        return _uncertain(
-            basis, NO_MERGE_BASE, f"{base!r} and {basis.head_ref!r} share no history{where}"
-        )
+        return NO_MERGE_BASE, f"{base!r} and {basis.head_ref!r} share no history{where}"
     basis.merge_base = basis.merge_bases[0]
     basis.base_is_ancestor = basis.merge_bases == [basis.base]
-    if basis.method == "two-dot":
-        if not basis.base_is_ancestor:
-            return _uncertain(
-                basis, NOT_ANCESTOR, f"{base!r} is not an ancestor of {basis.head_ref!r}"
-            )
-        starts = [basis.base]
-    else:
-        starts = basis.merge_bases
+    if basis.method == "two-dot" and not basis.base_is_ancestor:
+        return NOT_ANCESTOR, f"{base!r} is not an ancestor of {basis.head_ref!r}"
+    return None
+
+
+def _changes_between(
+    repo: Path, basis: _Basis, head: str, *, max_deepen: int, copies: bool, fetch: bool
+) -> ChangeSet:
+    basis.head = _require_commit(repo, head)
+    basis.shallow = _is_shallow(repo)
+    problem = _find_history(repo, basis, max_deepen=max_deepen, fetch=fetch)
+    if problem is not None:
+        return _uncertain(basis, *problem)
+    assert basis.base is not None
+    starts = [basis.base] if basis.method == "two-dot" else basis.merge_bases
     paths: list[str] = []
     for start in starts:
         paths.extend(_diff_paths(repo, [start, basis.head], copies=copies))
@@ -473,7 +481,7 @@ def changes_between(
     try:
         with _timeouts(timeout, fetch_timeout):
             return _changes_between(
-                Path(repo), basis, max_deepen=max_deepen, copies=copies, fetch=fetch
+                Path(repo), basis, head, max_deepen=max_deepen, copies=copies, fetch=fetch
             )
     except GitError as exc:
         return _uncertain(basis, GIT_ERROR, str(exc))
@@ -654,6 +662,9 @@ def iter_first_parent_changes(
     Unlike the other functions this raises :class:`GitError` (after the commits read so far)
     when git fails or exceeds ``timeout``: a partial history must not look complete.
     """
+    import tempfile
+    import threading
+
     command = _log_command(Path(repo), rev_range)
     with tempfile.TemporaryFile() as errors:
         process = _spawn(command, subprocess.PIPE, errors)
@@ -716,6 +727,6 @@ def paths_from_stream(data: bytes, *, method: str = "stdin") -> ChangeSet:
         path = _normalize_listed_path(_decode(entry))
         if path:
             paths.append(path)
-    basis: dict[str, object] = {"method": method, "fallback": None}
+    basis = _Basis(method=method, base_ref=None, head_ref=None).as_dict()
     basis["separator"] = "nul" if separator == b"\0" else "newline"
     return ChangeSet(paths=_sorted_unique(paths), basis=basis)

@@ -552,3 +552,26 @@ def test_paths_from_stream_nul_separated_keeps_newlines_in_names() -> None:
 
 def test_paths_from_empty_stream_is_empty() -> None:
     assert_precise(paths_from_stream(b""), [])
+
+
+BASIS_KEYS = {"method", "base", "head", "merge_base", "depth_fetched", "fallback", "shallow"}
+
+
+def test_every_method_records_the_same_basis_keys(repo: Path) -> None:
+    base = git(repo, "rev-parse", "HEAD")
+    commit(repo, "change", "core/lib.rs")
+    change_sets = [
+        changes_between(repo, base),
+        changes_between(repo, base, merge_base=False),
+        changes_between(repo, None),
+        changes_between(repo, base, "no-such-head"),
+        local_changes(repo),
+        commit_changes(repo, "HEAD"),
+        commit_changes(repo, "no-such-commit"),
+        *(changes for _, changes in iter_first_parent_changes(repo, "HEAD")),
+        paths_from_stream(b"core/lib.rs\n"),
+    ]
+
+    for changes in change_sets:
+        assert set(changes.basis) >= BASIS_KEYS, changes.basis["method"]
+        assert (changes.basis["fallback"] is None) == (changes.uncertain is None)
