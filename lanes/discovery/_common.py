@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import glob
+import itertools
 import json
+import os
 import posixpath
 import re
 import tomllib
@@ -26,12 +28,18 @@ def normdir(path: str) -> str:
 
 def join_dir(base: str, relative: str) -> str | None:
     """``relative`` resolved against directory ``base``; ``None`` if it leaves the repository."""
-    if relative.startswith("/") or re.match(r"^[A-Za-z]:", relative):
+    relative = relative.replace("\\", "/")
+    if relative.startswith("/") or relative[1:2] == ":":
         return None
-    joined = normdir(posixpath.join(base, relative.replace("\\", "/")))
-    if joined == ".." or joined.startswith("../"):
-        return None
-    return joined
+    parts = base.split("/") if base else []
+    for segment in relative.split("/"):
+        if segment == "..":
+            if not parts:
+                return None
+            parts.pop()
+        elif segment not in ("", "."):
+            parts.append(segment)
+    return "/".join(parts)
 
 
 def manifest_path(directory: str, filename: str) -> str:
@@ -39,7 +47,8 @@ def manifest_path(directory: str, filename: str) -> str:
 
 
 def dirname(manifest: str) -> str:
-    return normdir(posixpath.dirname(manifest))
+    """The directory of a repository-relative manifest path (already normalized)."""
+    return manifest.rpartition("/")[0]
 
 
 @dataclass
@@ -70,12 +79,52 @@ def _clean_pattern(pattern: str) -> str | None:
     return cleaned
 
 
-def _expand(repo: Path, pattern: str) -> tuple[list[str], bool]:
+def _expand(repo: Path, pattern: str, skip: frozenset[str]) -> tuple[list[str], bool]:
     """Directories matched by ``pattern``, and whether it is a literal path."""
     if not _is_glob(pattern):
         return [normdir(pattern)], True
-    matches = glob.glob(pattern, root_dir=repo, recursive=True)
-    return [normdir(m) for m in matches if (repo / m).is_dir()], False
+    if "**" in pattern:
+        return _walk(repo, pattern, skip), False
+    matches = glob.glob(f"{pattern}/", root_dir=repo)
+    return [normdir(m) for m in matches], False
+
+
+def _segment_regex(segment: str) -> str:
+    """One path segment of a member glob as a regex consuming ``segment/``."""
+    if segment == "**":
+        return "(?:[^/]+/)*"
+    out: list[str] = []
+    index = 0
+    while index < len(segment):
+        char = segment[index]
+        close = segment.find("]", index + 2) if char == "[" else -1
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif close > 0:
+            body = segment[index + 1 : close].replace("\\", "\\\\")
+            out.append("[" + ("^" + body[1:] if body[0] in "!^" else body) + "]")
+            index = close
+        else:
+            out.append(re.escape(char))
+        index += 1
+    return "".join(out) + "/"
+
+
+def _walk(repo: Path, pattern: str, skip: frozenset[str]) -> list[str]:
+    """``**`` patterns: walk below the literal prefix, never into hidden or ``skip`` dirs."""
+    segments = pattern.split("/")
+    literal = list(itertools.takewhile(lambda part: not _is_glob(part), segments))
+    regex = re.compile("".join(_segment_regex(part) for part in segments))
+    start = "/".join(literal)
+    found: list[str] = []
+    for current, dirs, _files in os.walk(repo / start if start else repo):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in skip]
+        relative = normdir(os.path.relpath(current, repo))
+        if regex.fullmatch(f"{relative}/" if relative else ""):
+            found.append(relative)
+    return found
 
 
 def _excluded(directory: str, excluded: set[str]) -> bool:
@@ -96,17 +145,20 @@ def expand_members(
     marker: str,
     *,
     skip_segments: frozenset[str] = frozenset(),
+    known: frozenset[str] = frozenset(),
 ) -> Members:
     """Expand member globs (``*``, ``?``, ``[...]``, ``**``) on the filesystem.
 
     A member is dropped when it equals or lies under a directory an exclude pattern matches.
     Directories containing one of ``skip_segments`` (e.g. ``node_modules``) are never members.
+    ``known`` directories are taken to hold the marker without looking.
     """
+    root = str(repo)
     excluded: set[str] = set()
     for pattern in excludes:
         cleaned = _clean_pattern(pattern)
         if cleaned is not None:
-            excluded.update(_expand(repo, cleaned)[0])
+            excluded.update(_expand(repo, cleaned, skip_segments)[0])
     result = Members()
     seen: set[str] = set()
     for pattern in patterns:
@@ -114,18 +166,34 @@ def expand_members(
         if cleaned is None:
             result.outside.append(pattern)
             continue
-        matched, literal = _expand(repo, cleaned)
+        matched, literal = _expand(repo, cleaned, skip_segments)
         for directory in sorted(matched):
             if directory in seen or _excluded(directory, excluded):
                 continue
             if _skip_dir(directory, skip_segments):
                 continue
             seen.add(directory)
-            if (repo / directory / marker).is_file():
+            if directory in known or os.path.isfile(os.path.join(root, directory, marker)):
                 result.dirs.append(directory)
-            elif literal or (repo / directory).is_dir():
+            elif literal or os.path.isdir(os.path.join(root, directory)):
                 result.missing.append(directory)
     return result
+
+
+def check_members(
+    repo: Path,
+    patterns: list[str],
+    excludes: list[str],
+    marker: str,
+    root: Loaded,
+    out: Collector,
+) -> None:
+    """Report member directories without ``marker``; located manifests are not looked at again."""
+    known = frozenset(dirname(path) for path in out.result.manifests)
+    members = expand_members(repo, patterns, excludes, marker, known=known)
+    for directory in members.missing:
+        message = f"workspace member {directory or '.'!r} has no {marker}"
+        out.error_at_key(root, "members", message)
 
 
 def line_of_key(text: str, key: str) -> int:

@@ -10,6 +10,11 @@ _EXTRA = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
 _CLAUSE = r"\s*(?:===|~=|==|!=|<=|>=|<|>)\s*[A-Za-z0-9_.*+!-]+\s*"
 _SPECIFIER = re.compile(rf"(?:{_CLAUSE}(?:,{_CLAUSE})*)?")
 _URL_END = re.compile(r"\s+;")
+_SIMPLE = re.compile(
+    r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*"
+    rf"({_CLAUSE}(?:,{_CLAUSE})*)?"
+    r"(?:;\s*(\S.*?))?\s*"
+)
 _SEPARATORS = re.compile(r"[-_.]+")
 
 
@@ -37,6 +42,10 @@ class InvalidRequirement(ValueError):
 
 def parse_requirement(text: str) -> Requirement:
     """Split ``name[extras] (specifier | @ url) ; marker``; raise :class:`InvalidRequirement`."""
+    simple = _SIMPLE.fullmatch(text)
+    if simple is not None:
+        name, specifier, marker = simple.groups()
+        return Requirement(name, (), (specifier or "").strip(), None, marker or "")
     match = _NAME.match(text)
     if match is None:
         raise InvalidRequirement("expected a distribution name")

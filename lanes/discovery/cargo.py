@@ -12,6 +12,7 @@ from typing import Any
 from lanes.discovery._common import (
     Collector,
     Loaded,
+    check_members,
     dirname,
     expand_members,
     join_dir,
@@ -107,13 +108,6 @@ def locate(repo: Path) -> list[str]:
     return sorted({MANIFEST, *(manifest_path(d, MANIFEST) for d in members.dirs)})
 
 
-def _check_members(repo: Path, ws: _Workspace, root: Loaded, out: Collector) -> None:
-    members = expand_members(repo, ws.patterns, ws.excludes, MANIFEST)
-    for directory in members.missing:
-        message = f"workspace member {directory or '.'!r} has no {MANIFEST}"
-        out.error_at_key(root, "members", message)
-
-
 def _dependency_tables(loaded: Loaded, out: Collector) -> Iterator[_Dependency]:
     assert loaded.data is not None
     scopes: list[tuple[str, dict[str, Any]]] = [("", loaded.data)]
@@ -175,7 +169,7 @@ class _Parser:
             return
         if "workspace" in root.data:
             self.ws = _workspace(root.data, root, self.out)
-            _check_members(self.repo, self.ws, root, self.out)
+            check_members(self.repo, self.ws.patterns, self.ws.excludes, MANIFEST, root, self.out)
         if "package" in root.data or "workspace" not in root.data:
             self.members[""] = root
 

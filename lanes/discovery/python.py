@@ -12,6 +12,7 @@ from typing import Any
 from lanes.discovery._common import (
     Collector,
     Loaded,
+    check_members,
     dirname,
     expand_members,
     join_dir,
@@ -177,10 +178,7 @@ class _Parser:
         for key, value in (("members", patterns), ("exclude", excludes)):
             if value is None:
                 self.out.error_at_key(root, key, f"[tool.uv.workspace].{key} must be an array")
-        members = expand_members(self.repo, patterns or [], excludes or [], MANIFEST)
-        for directory in members.missing:
-            message = f"workspace member {directory or '.'!r} has no {MANIFEST}"
-            self.out.error_at_key(root, "members", message)
+        check_members(self.repo, patterns or [], excludes or [], MANIFEST, root, self.out)
 
     def _sources(self, loaded: Loaded, base: str) -> dict[str, list[_Source]]:
         assert loaded.data is not None
