@@ -78,10 +78,11 @@ def python_repo(repo: Path, packages: int, rng: random.Random) -> None:
     )
     for i in range(packages):
         deps = [f'"p{d}>=0.1"' for d in _targets(rng, i, 6)]
+        normal = ", ".join([*deps[:4], '"requests>=2"'])
         _write(
             repo / f"packages/p{i}/pyproject.toml",
             f'[project]\nname = "p{i}"\nversion = "0.1.0"\n'
-            f'dependencies = [{", ".join([*deps[:4], chr(34) + "requests>=2" + chr(34)])}]\n'
+            f"dependencies = [{normal}]\n"
             f"[project.optional-dependencies]\nextra = [{', '.join(deps[4:])}]\n"
             f'[dependency-groups]\ndev = ["pytest"]\n',
         )
