@@ -200,9 +200,9 @@ def line_of_key(text: str, key: str) -> int:
     """Best-effort 1-based line where ``key`` is defined (``key =``, ``"key":``, a header); 0."""
     token = rf"""["']?{re.escape(key)}["']?"""
     for pattern in (
-        rf"^\s*{token}\s*[=:]",
-        rf"^\s*\[+[^\]\n]*(?<![\w-]){token}(?![\w-])[^\]\n]*\]",
-        rf"(?<![\w-]){token}\s*[=:.]",
+        rf"^[ \t]*{token}[ \t]*[=:]",
+        rf"^[ \t]*\[+[^\]\n]*(?<![\w-]){token}(?![\w-])[^\]\n]*\]",
+        rf"(?<![\w-]){token}[ \t]*[=:.]",
     ):
         match = re.search(pattern, text, re.MULTILINE)
         if match:
@@ -257,6 +257,8 @@ def load_toml(repo: Path, path: str) -> Loaded:
         message = str(exc)
         line = toml_error_line(message, text)
         return Loaded(path, text, None, ManifestError(path, line, f"invalid TOML: {message}"))
+    except RecursionError:
+        return Loaded(path, text, None, ManifestError(path, 0, "invalid TOML: nested too deeply"))
 
 
 def load_json(repo: Path, path: str) -> Loaded:

@@ -61,6 +61,8 @@ def _load_pnpm(repo: Path) -> tuple[list[str] | None, ManifestError | None]:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 0
         return None, ManifestError(PNPM, line, f"invalid YAML: {exc}".splitlines()[0])
+    except RecursionError:
+        return None, ManifestError(PNPM, 0, "invalid YAML: nested too deeply")
     data = {} if data is None else data
     packages = str_list(data.get("packages", [])) if isinstance(data, dict) else None
     if packages is None:
