@@ -1,0 +1,525 @@
+"""SQLite backends (stdlib ``sqlite3``). Runtime and projection live in separate files by default
+(``runtime.sqlite`` and ``sessions.sqlite3``), as real deployments do: no transaction spans both.
+The audit log lives in the projection file. See ``sqlite_db`` for opening and migrations.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from session_core.codec import check_receipt, decode_session, encode_session
+from session_core.errors import (
+    InputStateConflict,
+    SessionArchived,
+    SessionExists,
+    SessionNotFound,
+    SnapshotIdentityMismatch,
+    UndecodableRow,
+)
+from session_core.faults import NO_FAULTS, FaultPoint
+from session_core.model import (
+    InputRecord,
+    InputState,
+    Lifecycle,
+    Receipt,
+    RewriteCommit,
+    RuntimeState,
+    Session,
+    row_token,
+    validate_session_id,
+)
+from session_core.stores import guards
+from session_core.stores.base import AuditEvent, RowSummary, StoredRow
+from session_core.stores.sqlite_db import SqliteDatabase
+
+RUNTIME_FILE = "runtime.sqlite"
+SESSIONS_FILE = "sessions.sqlite3"
+
+
+class _SqliteBase:
+    component = ""
+
+    def __init__(
+        self, path: str | Path, faults: FaultPoint = NO_FAULTS, *, migrate_to: int | None = None
+    ) -> None:
+        self.db = SqliteDatabase(path, self.component, faults, migrate_to=migrate_to)
+        self.location = self.db.path
+        self.faults = faults
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _undecodable(self, what: str, session_id: str | None) -> UndecodableRow:
+        return UndecodableRow(f"undecodable {what}", session_id=session_id, path=self.location)
+
+
+# --- runtime -----------------------------------------------------------------------------
+
+
+class SqliteRuntimeStore(_SqliteBase):
+    """RuntimeStore (authority) in one SQLite file."""
+
+    component = "runtime"
+
+    def _record(
+        self, conn: sqlite3.Connection, session_id: str
+    ) -> tuple[bytes | None, RuntimeState, int, str | None]:
+        row = conn.execute(
+            "SELECT snapshot, state, run_counter, active_run FROM rt_sessions WHERE session_id = ?",
+            (validate_session_id(session_id),),
+        ).fetchone()
+        if row is None:
+            raise SessionNotFound("no runtime session", session_id=session_id, path=self.location)
+        snapshot, state, counter, active = row
+        try:
+            return (
+                None if snapshot is None else bytes(snapshot),
+                RuntimeState(state),
+                int(counter),
+                None if active is None else str(active),
+            )
+        except (ValueError, TypeError) as exc:
+            raise self._undecodable("runtime record", session_id) from exc
+
+    def _receipts(
+        self, conn: sqlite3.Connection, session_id: str, run_id: str | None = None
+    ) -> list[Receipt]:
+        sql = (
+            "SELECT run_id, sequence, kind, input_ids, digest, message_count FROM rt_receipts"
+            " WHERE session_id = ?"
+        )
+        params: tuple[str, ...] = (session_id,)
+        if run_id is not None:
+            sql += " AND run_id = ?"
+            params = (session_id, run_id)
+        rows = conn.execute(sql + " ORDER BY seq", params).fetchall()
+        return [self._receipt(session_id, r) for r in rows]
+
+    def _receipt(self, session_id: str, row: Sequence[object]) -> Receipt:
+        run_id, sequence, kind, input_ids, digest, count = row
+        try:
+            ids = json.loads(str(input_ids))
+            if kind not in ("checkpoint", "terminal") or not isinstance(ids, list):
+                raise ValueError(kind)
+            return Receipt(
+                session_id,
+                str(run_id),
+                int(str(sequence)),
+                "checkpoint" if kind == "checkpoint" else "terminal",
+                tuple(str(i) for i in ids),
+                str(digest),
+                int(str(count)),
+            )
+        except (ValueError, TypeError) as exc:
+            raise self._undecodable("receipt", session_id) from exc
+
+    def _inputs(self, conn: sqlite3.Connection, session_id: str) -> dict[str, InputRecord]:
+        rows = conn.execute(
+            "SELECT input_id, payload, state, run_id FROM rt_inputs WHERE session_id = ?"
+            " ORDER BY seq",
+            (session_id,),
+        ).fetchall()
+        try:
+            return {
+                str(i): InputRecord(str(i), str(p), InputState(s), None if r is None else str(r))
+                for i, p, s, r in rows
+            }
+        except ValueError as exc:
+            raise self._undecodable("input", session_id) from exc
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def load_snapshot(self, session_id: str) -> bytes | None:
+        return self.db.read(lambda c: self._record(c, session_id)[0], session_id)
+
+    def receipts(self, session_id: str) -> list[Receipt]:
+        return self.db.read(lambda c: self._receipts(c, session_id), session_id)
+
+    def inputs(self, session_id: str) -> list[InputRecord]:
+        return self.db.read(lambda c: list(self._inputs(c, session_id).values()), session_id)
+
+    def runtime_state(self, session_id: str) -> RuntimeState | None:
+        def read(conn: sqlite3.Connection) -> RuntimeState | None:
+            try:
+                return self._record(conn, session_id)[1]
+            except SessionNotFound:
+                return None
+
+        return self.db.read(read, session_id)
+
+    def active_run(self, session_id: str) -> str | None:
+        return self.db.read(lambda c: self._record(c, session_id)[3], session_id)
+
+    def provisional(self, session_id: str) -> list[tuple[Receipt, bytes]]:
+        def read(conn: sqlite3.Connection) -> list[tuple[Receipt, bytes]]:
+            active = self._record(conn, session_id)[3]
+            if active is None:
+                return []
+            receipts = {r.sequence: r for r in self._receipts(conn, session_id, active)}
+            rows = conn.execute(
+                "SELECT sequence, tail FROM rt_tails WHERE session_id = ? AND run_id = ?"
+                " ORDER BY sequence",
+                (session_id, active),
+            ).fetchall()
+            return [(receipts[int(seq)], bytes(tail)) for seq, tail in rows]
+
+        return self.db.read(read, session_id)
+
+    def session_ids(self) -> list[str]:
+        def read(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute("SELECT session_id FROM rt_sessions ORDER BY session_id")
+            return [str(r[0]) for r in rows]
+
+        return self.db.read(read, None)
+
+    # --- writes --------------------------------------------------------------------------
+
+    def create(self, session_id: str, snapshot: bytes) -> None:
+        validate_session_id(session_id)
+        self._check_identity(snapshot, session_id)
+
+        def run(conn: sqlite3.Connection) -> None:
+            exists = conn.execute(
+                "SELECT 1 FROM rt_sessions WHERE session_id = ?", (session_id,)
+            ).fetchone()
+            if exists is not None:
+                raise SessionExists("session exists", session_id=session_id, path=self.location)
+            conn.execute(
+                "INSERT INTO rt_sessions (session_id, snapshot, state) VALUES (?, ?, ?)",
+                (session_id, snapshot, RuntimeState.IDLE.value),
+            )
+
+        self.db.write("runtime.create", session_id, run)
+
+    def accept_input(self, session_id: str, input_id: str, payload: str) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            if self._record(conn, session_id)[1] is RuntimeState.RETIRED:
+                raise SessionArchived("runtime is retired", session_id=session_id)
+            old = conn.execute(
+                "SELECT payload FROM rt_inputs WHERE session_id = ? AND input_id = ?",
+                (session_id, input_id),
+            ).fetchone()
+            if old is not None:
+                if str(old[0]) != payload:
+                    raise InputStateConflict(
+                        f"input {input_id!r} exists with another payload", session_id=session_id
+                    )
+                return
+            conn.execute(
+                "INSERT INTO rt_inputs (session_id, input_id, payload, state) VALUES (?, ?, ?, ?)",
+                (session_id, input_id, payload, InputState.ACCEPTED.value),
+            )
+
+        self.db.write("runtime.accept_input", session_id, run)
+
+    def begin_run(self, session_id: str, input_ids: Sequence[str]) -> str:
+        def run(conn: sqlite3.Connection) -> str:
+            _, state, counter, active = self._record(conn, session_id)
+            guards.check_can_run(session_id, state, active)
+            inputs = self._inputs(conn, session_id)
+            guards.check_input_updates(
+                session_id, inputs, {i: InputState.CONSUMED for i in input_ids}
+            )
+            run_id = f"run-{counter + 1}"
+            conn.execute(
+                "UPDATE rt_sessions SET run_counter = ?, active_run = ?, state = ?"
+                " WHERE session_id = ?",
+                (counter + 1, run_id, RuntimeState.RUNNING.value, session_id),
+            )
+            conn.executemany(
+                "UPDATE rt_inputs SET run_id = ? WHERE session_id = ? AND input_id = ?",
+                [(run_id, session_id, i) for i in input_ids],
+            )
+            conn.execute("DELETE FROM rt_tails WHERE session_id = ?", (session_id,))
+            return run_id
+
+        return self.db.write("runtime.begin_run", session_id, run)
+
+    def _insert_receipt(self, conn: sqlite3.Connection, receipt: Receipt) -> None:
+        conn.execute(
+            "INSERT INTO rt_receipts (session_id, run_id, sequence, kind, input_ids, digest,"
+            " message_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                receipt.session_id,
+                receipt.run_id,
+                receipt.sequence,
+                receipt.kind,
+                json.dumps(list(receipt.input_ids)),
+                receipt.digest,
+                receipt.message_count,
+            ),
+        )
+
+    def record_checkpoint(self, receipt: Receipt, tail: bytes) -> None:
+        sid = receipt.session_id
+        check_receipt(tail, receipt, path=self.location)
+
+        def run(conn: sqlite3.Connection) -> None:
+            _, state, _, active = self._record(conn, sid)
+            existing = self._receipts(conn, sid, receipt.run_id)
+            guards.check_receipt_slot(receipt, state, active, existing, "checkpoint")
+            self._insert_receipt(conn, receipt)
+            conn.execute(
+                "INSERT INTO rt_tails (session_id, run_id, sequence, tail) VALUES (?, ?, ?, ?)",
+                (sid, receipt.run_id, receipt.sequence, tail),
+            )
+
+        self.db.write("runtime.record_checkpoint", sid, run)
+
+    def atomic_apply(
+        self,
+        session_id: str,
+        snapshot: bytes,
+        receipt: Receipt,
+        input_updates: Mapping[str, InputState],
+    ) -> None:
+        if receipt.session_id != session_id:
+            raise SnapshotIdentityMismatch("receipt of another session", session_id=session_id)
+        check_receipt(snapshot, receipt, path=self.location)
+
+        def run(conn: sqlite3.Connection) -> None:
+            _, state, _, active = self._record(conn, session_id)
+            existing = self._receipts(conn, session_id, receipt.run_id)
+            guards.check_receipt_slot(receipt, state, active, existing, "terminal")
+            guards.check_input_updates(session_id, self._inputs(conn, session_id), input_updates)
+            conn.execute(
+                "UPDATE rt_sessions SET snapshot = ?, state = ?, active_run = NULL"
+                " WHERE session_id = ?",
+                (snapshot, RuntimeState.IDLE.value, session_id),
+            )
+            self._insert_receipt(conn, receipt)
+            self._update_inputs(conn, session_id, input_updates)
+            conn.execute("DELETE FROM rt_tails WHERE session_id = ?", (session_id,))
+
+        self.db.write("runtime.atomic_apply", session_id, run)
+
+    def _update_inputs(
+        self, conn: sqlite3.Connection, session_id: str, updates: Mapping[str, InputState]
+    ) -> None:
+        conn.executemany(
+            "UPDATE rt_inputs SET state = ? WHERE session_id = ? AND input_id = ?",
+            [(state.value, session_id, input_id) for input_id, state in updates.items()],
+        )
+
+    def commit_lifecycle(
+        self,
+        session_id: str,
+        run_id: str | None,
+        state: RuntimeState | None,
+        input_updates: Mapping[str, InputState],
+    ) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            _, current, _, active = self._record(conn, session_id)
+            guards.check_lifecycle_run(session_id, current, active, run_id, state)
+            guards.check_input_updates(session_id, self._inputs(conn, session_id), input_updates)
+            if run_id is not None:
+                conn.execute(
+                    "UPDATE rt_sessions SET active_run = NULL WHERE session_id = ?", (session_id,)
+                )
+                conn.execute("DELETE FROM rt_tails WHERE session_id = ?", (session_id,))
+            if state is not None:
+                conn.execute(
+                    "UPDATE rt_sessions SET state = ? WHERE session_id = ?",
+                    (state.value, session_id),
+                )
+            self._update_inputs(conn, session_id, input_updates)
+
+        self.db.write("runtime.commit_lifecycle", session_id, run)
+
+    def retire(self, session_id: str) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            self._record(conn, session_id)
+            conn.execute(
+                "UPDATE rt_sessions SET state = ?, active_run = NULL WHERE session_id = ?",
+                (RuntimeState.RETIRED.value, session_id),
+            )
+            conn.execute("DELETE FROM rt_tails WHERE session_id = ?", (session_id,))
+
+        self.db.write("runtime.retire", session_id, run)
+
+    def clear_snapshot_if_current(self, session_id: str, expected: bytes) -> bool:
+        def run(conn: sqlite3.Connection) -> bool:
+            if self._record(conn, session_id)[0] != expected:
+                return False
+            conn.execute(
+                "UPDATE rt_sessions SET snapshot = NULL WHERE session_id = ?", (session_id,)
+            )
+            return True
+
+        return self.db.write("runtime.clear_snapshot", session_id, run)
+
+    def replace_snapshot_if_current(self, session_id: str, expected: bytes, new: bytes) -> bool:
+        self._check_identity(new, session_id)
+
+        def run(conn: sqlite3.Connection) -> bool:
+            if self._record(conn, session_id)[0] != expected:
+                return False
+            conn.execute(
+                "UPDATE rt_sessions SET snapshot = ? WHERE session_id = ?", (new, session_id)
+            )
+            return True
+
+        return self.db.write("runtime.replace_snapshot", session_id, run)
+
+    def _check_identity(self, snapshot: bytes, session_id: str) -> None:
+        session = decode_session(snapshot, path=self.location)
+        if session.id != session_id:
+            raise SnapshotIdentityMismatch(
+                f"snapshot belongs to {session.id!r}", session_id=session_id, path=self.location
+            )
+        guards.check_document(session)
+
+
+# --- projection --------------------------------------------------------------------------
+
+
+class SqliteSessionStore(_SqliteBase):
+    """SessionStore (projection) in one SQLite file."""
+
+    component = "sessions"
+
+    def _row(self, conn: sqlite3.Connection, session_id: str) -> StoredRow | None:
+        found = conn.execute(
+            "SELECT row FROM ss_rows WHERE session_id = ?", (validate_session_id(session_id),)
+        ).fetchone()
+        if found is None:
+            return None
+        data = bytes(found[0])
+        session = decode_session(data, session_id=session_id, path=self.location)
+        return StoredRow(session, data, row_token(data))
+
+    def load_row(self, session_id: str) -> StoredRow | None:
+        return self.db.read(lambda c: self._row(c, session_id), session_id)
+
+    def load(self, session_id: str) -> Session | None:
+        row = self.load_row(session_id)
+        return None if row is None else row.session
+
+    def list(self) -> list[RowSummary]:
+        def read(conn: sqlite3.Connection) -> list[RowSummary]:
+            rows = conn.execute(
+                "SELECT session_id, revision, message_count, lifecycle, token FROM ss_rows"
+                " ORDER BY session_id"
+            ).fetchall()
+            return [self._summary(r) for r in rows]
+
+        return self.db.read(read, None)
+
+    def _summary(self, row: Sequence[object]) -> RowSummary:
+        sid, revision, count, lifecycle, token = row
+        try:
+            return RowSummary(
+                str(sid), str(revision), int(str(count)), Lifecycle(str(lifecycle)), str(token)
+            )
+        except ValueError as exc:
+            raise self._undecodable("row summary", str(sid)) from exc
+
+    def _put(self, conn: sqlite3.Connection, session: Session) -> None:
+        data = encode_session(session)
+        conn.execute(
+            "INSERT INTO ss_rows (session_id, row, token, revision, lifecycle, message_count)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET"
+            " row = excluded.row, token = excluded.token, revision = excluded.revision,"
+            " lifecycle = excluded.lifecycle, message_count = excluded.message_count",
+            (
+                session.id,
+                data,
+                row_token(data),
+                session.revision,
+                session.lifecycle.value,
+                len(session.messages),
+            ),
+        )
+
+    def save(self, session: Session) -> None:
+        guards.check_document(session)
+
+        def run(conn: sqlite3.Connection) -> None:
+            row = self._row(conn, session.id)
+            if row is not None:
+                guards.check_plain_save(row.session, session)
+            self._put(conn, session)
+
+        self.db.write("sessions.save", session.id, run)
+
+    def save_rewrite(self, session: Session, commit: RewriteCommit) -> None:
+        guards.check_document(session)
+
+        def run(conn: sqlite3.Connection) -> None:
+            row = self._row(conn, session.id)
+            guards.check_rewrite_save(None if row is None else row.session, session, commit)
+            self._put(conn, session)
+
+        self.db.write("sessions.save_rewrite", session.id, run)
+
+    def save_if_current(self, session: Session, expected_token: str | None) -> bool:
+        guards.check_document(session)
+
+        def run(conn: sqlite3.Connection) -> bool:
+            found = conn.execute(
+                "SELECT row, token FROM ss_rows WHERE session_id = ?", (session.id,)
+            ).fetchone()
+            current = None if found is None else str(found[1])
+            if current != expected_token:
+                return False
+            if found is not None:
+                stored = decode_session(bytes(found[0]), session_id=session.id, path=self.location)
+                guards.check_lifecycle(stored, session)
+            self._put(conn, session)
+            return True
+
+        return self.db.write("sessions.save_if_current", session.id, run)
+
+    def delete_if_current(self, session_id: str, token: str) -> bool:
+        validate_session_id(session_id)
+
+        def run(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "DELETE FROM ss_rows WHERE session_id = ? AND token = ?", (session_id, token)
+            )
+            return cursor.rowcount == 1
+
+        return self.db.write("sessions.delete_if_current", session_id, run)
+
+
+class SqliteAuditLog(_SqliteBase):
+    """AuditLog in the projection file (table ``ss_audit``)."""
+
+    component = "sessions"
+
+    def append(self, event: AuditEvent) -> None:
+        validate_session_id(event.session_id)
+
+        def run(conn: sqlite3.Connection) -> None:
+            if guards.check_audit(self._events(conn, event.session_id), event):
+                conn.execute(
+                    "INSERT INTO ss_audit (session_id, idx, parent_revision, revision, reason,"
+                    " commit_digest) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        event.session_id,
+                        event.index,
+                        event.parent_revision,
+                        event.revision,
+                        event.reason,
+                        event.commit_digest,
+                    ),
+                )
+
+        self.db.write("audit.append", event.session_id, run)
+
+    def _events(self, conn: sqlite3.Connection, session_id: str) -> list[AuditEvent]:
+        rows = conn.execute(
+            "SELECT idx, parent_revision, revision, reason, commit_digest FROM ss_audit"
+            " WHERE session_id = ? ORDER BY idx",
+            (session_id,),
+        ).fetchall()
+        return [
+            AuditEvent(session_id, int(i), str(p), str(r), str(why), str(d))
+            for i, p, r, why, d in rows
+        ]
+
+    def events(self, session_id: str) -> list[AuditEvent]:
+        return self.db.read(lambda c: self._events(c, session_id), session_id)
