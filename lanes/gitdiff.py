@@ -235,20 +235,23 @@ def _is_shallow(repo: Path) -> bool:
 # --------------------------------------------------------------------------- parsing
 
 
-def _parse_name_status(raw: bytes) -> list[str]:
-    """Paths of ``--name-status -z`` records; both paths of a rename or copy."""
+def _parse_name_status(raw: bytes) -> tuple[list[str], bool]:
+    """Paths of ``--name-status -z`` records (both paths of a rename or copy), and whether any
+    record is an addition (only then can a copy detection pass find anything)."""
     tokens = raw.split(b"\0")
     paths: list[str] = []
+    added = False
     index = 0
     while index < len(tokens):
         status = tokens[index].lstrip(b"\n")
         if not status:
             index += 1
             continue
+        added = added or status.startswith(b"A")
         count = 2 if status.startswith(_TWO_PATH_STATUSES) else 1
         paths.extend(_decode(token) for token in tokens[index + 1 : index + 1 + count])
         index += 1 + count
-    return paths
+    return paths, added
 
 
 def _sorted_unique(paths: list[str]) -> list[str]:
@@ -261,11 +264,12 @@ def _sorted_unique(paths: list[str]) -> list[str]:
 def _diff_paths(
     repo: Path, revs: Sequence[str], *, copies: bool, cached: bool = False
 ) -> list[str]:
-    """Changed paths of ``git diff [--cached] revs``; copy sources too if ``copies``."""
+    """Changed paths of ``git diff [--cached] revs``; with ``copies``, a second pass (only if
+    something was added) adds the source of every copy."""
     prefix = ["diff", "--no-relative", *(["--cached"] if cached else [])]
-    paths = _parse_name_status(_git(repo, [*prefix, *_DIFF_OPTIONS, *revs, "--"]))
-    if copies:
-        paths.extend(_parse_name_status(_git(repo, [*prefix, *_COPY_OPTIONS, *revs, "--"])))
+    paths, added = _parse_name_status(_git(repo, [*prefix, *_DIFF_OPTIONS, *revs, "--"]))
+    if copies and added:
+        paths.extend(_parse_name_status(_git(repo, [*prefix, *_COPY_OPTIONS, *revs, "--"]))[0])
     return paths
 
 
@@ -541,7 +545,7 @@ def _local_changes(root: Path, basis: _Basis, copies: bool) -> ChangeSet:
     paths = _untracked(root)
     for start in basis.merge_bases:
         paths.extend(_diff_paths(root, [start], copies=copies))
-        paths.extend(_diff_paths(root, [start], copies=copies, cached=True))
+        paths.extend(_diff_paths(root, [start], copies=False, cached=True))
     return ChangeSet(paths=_sorted_unique(paths), basis=basis.as_dict())
 
 
@@ -575,12 +579,15 @@ def _commit_basis(sha: str, parents: list[str], head_ref: str | None = None) -> 
     return basis.as_dict()
 
 
-def _commit_paths(repo: Path, sha: str, options: Sequence[str]) -> tuple[list[str], list[str]]:
-    """One ``git diff-tree`` of a commit: (its SHA and parents, its changed paths)."""
+def _commit_paths(
+    repo: Path, sha: str, options: Sequence[str]
+) -> tuple[list[str], list[str], bool]:
+    """One ``git diff-tree`` of a commit: its SHA and parents, its changed paths, and whether
+    it added a file."""
     common = ["--root", "--always", "--diff-merges=first-parent", "-r", _COMMIT_FORMAT]
     raw = _git(repo, ["diff-tree", *common, *options, "--end-of-options", sha, "--"])
     header, _, records = raw.partition(b"\0")
-    return _decode(header).split(), _parse_name_status(records)
+    return _decode(header).split(), *_parse_name_status(records)
 
 
 def commit_changes(
@@ -591,8 +598,8 @@ def commit_changes(
     Method ``commit``; ``basis["base"]`` is the first parent (None for a root commit)."""
     try:
         with _timeouts(timeout, FETCH_TIMEOUT):
-            ids, paths = _commit_paths(Path(repo), _check_rev(sha), _DIFF_OPTIONS)
-            if copies:
+            ids, paths, added = _commit_paths(Path(repo), _check_rev(sha), _DIFF_OPTIONS)
+            if copies and added:
                 paths.extend(_commit_paths(Path(repo), sha, _COPY_OPTIONS)[1])
     except GitError as exc:
         return _uncertain(_Basis(method="commit", base_ref=None, head_ref=sha), GIT_ERROR, str(exc))

@@ -120,6 +120,8 @@ def test_copy_counts_source_and_destination(repo: Path) -> None:
 
     assert_precise(changes_between(repo, base), ["core/lib.rs", "sdk/lib_copy.rs"])
     assert_precise(changes_between(repo, base, copies=False), ["sdk/lib_copy.rs"])
+    assert_precise(commit_changes(repo, "HEAD", copies=True), ["core/lib.rs", "sdk/lib_copy.rs"])
+    assert_precise(commit_changes(repo, "HEAD"), ["sdk/lib_copy.rs"])
 
 
 def test_mode_only_change_counts(repo: Path) -> None:
