@@ -45,10 +45,8 @@ class Reason:
     def describe(self) -> str:
         """A one-line human explanation: path -> rule/owner -> edges -> lane root."""
         if self.code == "dependency" and self.chain:
-            hops = " <- ".join(
-                f"{c} ({e})" if e != "root" else f"{c} (root)" for c, e in self.chain
-            )
-            return f"{self.path} owned by {self.component} [{self.rule}]; covered via {hops}"
+            hops = " -> ".join(f"{c} ({e})" for c, e in self.chain)
+            return f"{self.path} owned by {self.component} [{self.rule}]; lane {hops}"
         if self.code in ("global", "lane-path"):
             return f"{self.path} matches {self.code} rule {self.rule}"
         if self.code == "unmatched":

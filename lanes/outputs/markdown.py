@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lanes.engine import Reason, Selection
+from lanes.outputs import shown_basis
 
 MAX_SUMMARY_BYTES = 1_000_000  # GitHub's step summary limit is 1 MiB
 
@@ -36,11 +37,7 @@ def render(selection: Selection) -> str:
     lines += [
         "",
         "**Diff basis:** "
-        + ", ".join(
-            f"{escape(str(k))}=`{escape(str(v))}`"
-            for k, v in selection.basis.items()
-            if v not in (None, "")
-        ),
+        + ", ".join(f"{escape(k)}={escape(v)}" for k, v in shown_basis(selection)),
     ]
     if selection.unmatched:
         lines += [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import IO
 
 from lanes.engine import Selection
+from lanes.outputs import shown_basis
 
 
 def render(selection: Selection, stream: IO[str]) -> None:
@@ -27,5 +28,5 @@ def render(selection: Selection, stream: IO[str]) -> None:
     if selection.failsafe:
         codes = ", ".join(dict.fromkeys(selection.failsafe))
         console.print(f"[yellow]fail-safe:[/] every lane selected because of {escape(codes)}")
-    basis = ", ".join(f"{k}={v}" for k, v in selection.basis.items() if v not in (None, ""))
+    basis = ", ".join(f"{k}={v}" for k, v in shown_basis(selection))
     console.print(f"diff: {escape(basis)}")
