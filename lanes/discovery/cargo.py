@@ -177,27 +177,28 @@ class _Parser:
         if loaded.error is not None:
             self.out.result.errors.append(loaded.error)
         name = self._package_name(directory, loaded)
-        if name is None:
-            return
         component = Component(name, "cargo", directory=directory, manifest=loaded.path)
         if self.out.component(component, loaded):
             self.names[directory] = name
 
-    def _package_name(self, directory: str, loaded: Loaded) -> str | None:
-        fallback = _guess_name(loaded.text) or posixpath.basename(directory) or self.repo.name
+    def _package_name(self, directory: str, loaded: Loaded) -> str:
         if loaded.data is None:
-            return fallback
+            return self._fallback_name(directory, loaded)
         package = loaded.data.get("package")
         if not isinstance(package, dict):
             self.out.error_at_key(loaded, "package", "missing [package] table")
-            return fallback
+            return self._fallback_name(directory, loaded)
         name = package.get("name")
         if not isinstance(name, str) or not name:
             self.out.error_at_key(
                 loaded, "name", "[package].name must be a non-empty string", parent="package"
             )
-            return fallback
+            return self._fallback_name(directory, loaded)
         return name
+
+    def _fallback_name(self, directory: str, loaded: Loaded) -> str:
+        """What is known of a broken manifest's name: a ``name =`` line, else the directory."""
+        return _guess_name(loaded.text) or posixpath.basename(directory) or self.repo.name
 
     def _edges(self, directory: str, loaded: Loaded) -> None:
         source = self.names.get(directory)

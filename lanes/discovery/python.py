@@ -216,22 +216,26 @@ class _Parser:
 
     def _project_name(self, project: _Project) -> str:
         loaded = project.loaded
-        match = _PROJECT_NAME.search(loaded.text)
-        fallback = match.group(1) if match else posixpath.basename(project.directory)
-        fallback = fallback or self.repo.name
         if loaded.data is None:
-            return fallback
+            return self._fallback_name(project)
         section = loaded.data.get("project")
         if not isinstance(section, dict):
             self.out.error_at_key(loaded, "project", "missing [project] table")
-            return fallback
+            return self._fallback_name(project)
         name = section.get("name")
         if not isinstance(name, str) or not name:
             self.out.error_at_key(
                 loaded, "name", "[project].name must be a non-empty string", parent="project"
             )
-            return fallback
+            return self._fallback_name(project)
         return name
+
+    def _fallback_name(self, project: _Project) -> str:
+        """What is known of a broken manifest's name: a ``name =`` line, else the directory."""
+        match = _PROJECT_NAME.search(project.loaded.text)
+        if match:
+            return match.group(1)
+        return posixpath.basename(project.directory) or self.repo.name
 
     def _edges(self, project: _Project) -> None:
         if project.loaded.data is None or project.name is None:

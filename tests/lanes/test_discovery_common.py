@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from lanes.discovery import _common, cargo, python
+from lanes.discovery import _common, cargo, ecosystem, python
 from lanes.discovery._common import expand_members, join_dir, line_of_key, normdir
 from tests.lanes.fixtures import write_files
 
@@ -108,3 +111,36 @@ def test_missing_package_name_points_at_table(tmp_path: Path) -> None:
     result = cargo.parse(tmp_path, cargo.locate(tmp_path))
     assert [c.name for c in result.components] == ["nameless"]
     assert [(e.path, e.line) for e in result.errors] == [("crates/nameless/Cargo.toml", 2)]
+
+
+_LAYOUTS = {
+    "cargo": ("Cargo.toml", '[workspace]\nmembers = ["m"]\n', "m/Cargo.toml"),
+    "python": ("pyproject.toml", '[tool.uv.workspace]\nmembers = ["m"]\n', "m/pyproject.toml"),
+    "npm": ("package.json", '{"workspaces": ["m"]}', "m/package.json"),
+}
+_MANIFEST_TEXT = st.one_of(
+    st.text(max_size=200),
+    st.sampled_from(
+        [
+            '[package]\nname = "m"\n[dependencies]\nx = { path = 3 }\n',
+            "[project]\nname = 'm'\ndependencies = [1]\n[tool.uv]\nsources = []\n",
+            '{"name": "m", "dependencies": {"x": {}}, "peerDependencies": []}',
+            '{"name": 7, "workspaces": {"packages": 1}}',
+            "[target]\n'cfg(unix)' = 1\n[dependency-groups]\ndev = [{include-group = 1}]\n",
+        ]
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(kind=st.sampled_from(sorted(_LAYOUTS)), text=_MANIFEST_TEXT)
+def test_any_member_manifest_yields_component_or_error(kind: str, text: str) -> None:
+    root_name, root_text, member = _LAYOUTS[kind]
+    module = ecosystem(kind)
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp)
+        write_files(repo, {root_name: root_text, member: text})
+        result = module.parse(repo, module.locate(repo))
+    owned = [c for c in result.components if c.directory == "m"]
+    assert len(owned) == 1
+    assert all(e.line >= 0 for e in result.errors)

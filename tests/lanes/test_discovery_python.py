@@ -3,6 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lanes.discovery import python
 from lanes.discovery._pep508 import InvalidRequirement, Requirement, parse_requirement
@@ -360,3 +362,41 @@ def test_duplicate_normalized_names(tmp_path: Path) -> None:
     result = discover(tmp_path)
     assert [c.directory for c in result.components] == ["packages/a"]
     assert [(e.path, e.line) for e in result.errors] == [("packages/b/pyproject.toml", 2)]
+
+
+_NAMES = st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,10}[A-Za-z0-9])?", fullmatch=True)
+_VERSIONS = st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,3}){0,2}(\.\*)?", fullmatch=True)
+_CLAUSES = st.builds(
+    "{}{}".format, st.sampled_from(["==", "!=", ">=", "<=", "<", ">", "~=", "==="]), _VERSIONS
+)
+
+
+@given(
+    name=_NAMES,
+    extras=st.lists(_NAMES, max_size=3),
+    clauses=st.lists(_CLAUSES, max_size=3),
+    marker=st.sampled_from(["", "python_version >= '3.11'", "extra == 'x' and os_name == 'nt'"]),
+    space=st.sampled_from(["", " ", "  "]),
+)
+def test_parse_requirement_roundtrip(
+    name: str, extras: list[str], clauses: list[str], marker: str, space: str
+) -> None:
+    text = name
+    if extras:
+        text += f"{space}[{', '.join(extras)}]"
+    text += space + ",".join(clauses)
+    if marker:
+        text += f"{space}; {marker}"
+    parsed = parse_requirement(text)
+    assert (parsed.name, parsed.extras) == (name, tuple(extras))
+    assert parsed.specifier == ",".join(clauses)
+    assert parsed.marker == marker
+
+
+@given(st.text(max_size=40))
+def test_parse_requirement_never_raises_anything_else(text: str) -> None:
+    try:
+        parsed = parse_requirement(text)
+    except InvalidRequirement:
+        return
+    assert parsed.name and text.strip().startswith(parsed.name)
