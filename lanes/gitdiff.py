@@ -526,7 +526,9 @@ def _untracked(root: Path) -> list[str]:
     return [_decode(token) for token in raw.split(b"\0") if token]
 
 
-def _local_changes(root: Path, basis: _Basis, copies: bool) -> ChangeSet:
+def _local_changes(
+    root: Path, basis: _Basis, *, copies: bool, fetch: bool, max_deepen: int
+) -> ChangeSet:
     basis.shallow = _is_shallow(root)
     basis.head = _resolve_commit(root, "HEAD")
     if basis.head is None:
@@ -537,7 +539,9 @@ def _local_changes(root: Path, basis: _Basis, copies: bool) -> ChangeSet:
     basis.base = _resolve_commit(root, basis.base_ref)
     if basis.base is None:
         return _uncertain(basis, BASE_NOT_FOUND, f"upstream {basis.base_ref!r} not found")
-    basis.merge_bases = _merge_bases(root, basis.base, basis.head)
+    found = _merge_target_found(root, basis)
+    if fetch:
+        _deepen_until(root, basis, found, max_deepen)
     if not basis.merge_bases:
         return _uncertain(basis, NO_MERGE_BASE, f"HEAD shares no history with {basis.base_ref!r}")
     basis.merge_base = basis.merge_bases[0]
@@ -550,18 +554,27 @@ def _local_changes(root: Path, basis: _Basis, copies: bool) -> ChangeSet:
 
 
 def local_changes(
-    repo: Path, upstream: str | None = None, *, copies: bool = True, timeout: float = GIT_TIMEOUT
+    repo: Path,
+    upstream: str | None = None,
+    *,
+    copies: bool = True,
+    fetch: bool = True,
+    max_deepen: int = DEFAULT_MAX_DEEPEN,
+    timeout: float = GIT_TIMEOUT,
+    fetch_timeout: float = FETCH_TIMEOUT,
 ) -> ChangeSet:
     """Pre-merge default: working tree, index and untracked (not ignored) files against the merge
     base of HEAD with ``upstream`` (default: the remote's default branch, see
-    :func:`_default_upstream`). Method ``local``; the same reason codes as
-    :func:`changes_between` (``git-error`` also when a git command exceeds ``timeout``)."""
+    :func:`_default_upstream`). Method ``local``. A shallow clone is deepened as in
+    :func:`changes_between` (unless ``fetch=False``); the same reason codes, ``git-error`` also
+    when a git command exceeds its timeout."""
     basis = _Basis(method="local", base_ref=upstream, head_ref="HEAD")
     try:
         if upstream is not None:
             _check_rev(upstream)
-        with _timeouts(timeout, FETCH_TIMEOUT):
-            return _local_changes(repo_root(repo), basis, copies)
+        with _timeouts(timeout, fetch_timeout):
+            root = repo_root(repo)
+            return _local_changes(root, basis, copies=copies, fetch=fetch, max_deepen=max_deepen)
     except GitError as exc:
         return _uncertain(basis, GIT_ERROR, str(exc))
 

@@ -524,6 +524,58 @@ def test_local_changes_sees_a_staged_change_reverted_in_the_work_tree(repo: Path
     assert local_changes(repo).basis["base_ref"] == "refs/heads/main"
 
 
+def test_local_changes_deepens_a_shallow_clone(tmp_path: Path) -> None:
+    origin = init_repo(tmp_path / "origin")
+    _, fork = _fork_history(origin, shared=4, on_main=10, on_feature=3)
+    clone = tmp_path / "clone"
+    url = f"file://{origin}"
+    git(
+        tmp_path,
+        "clone",
+        "--quiet",
+        "--depth=1",
+        "--no-single-branch",
+        "-b",
+        "feature",
+        url,
+        str(clone),
+    )
+    write(clone, "sdk/local.rs", "untracked\n")
+
+    changes = local_changes(clone, "origin/main")
+    without_fetch = local_changes(clone / "feature", "origin/main", fetch=False)
+
+    assert_precise(changes, ["feature/0.txt", "feature/1.txt", "feature/2.txt", "sdk/local.rs"])
+    assert changes.basis["merge_base"] == fork
+    depth = changes.basis["depth_fetched"]
+    assert isinstance(depth, int) and depth > 0
+    assert without_fetch.uncertain is None  # the first call deepened the clone for good
+
+
+def test_local_changes_in_a_shallow_clone_without_fetching_is_uncertain(tmp_path: Path) -> None:
+    origin = init_repo(tmp_path / "origin")
+    _fork_history(origin, shared=4, on_main=10, on_feature=3)
+    clone = tmp_path / "clone"
+    url = f"file://{origin}"
+    git(
+        tmp_path,
+        "clone",
+        "--quiet",
+        "--depth=1",
+        "--no-single-branch",
+        "-b",
+        "feature",
+        url,
+        str(clone),
+    )
+
+    changes = local_changes(clone, fetch=False)
+
+    assert changes.uncertain == NO_MERGE_BASE
+    assert changes.basis["base_ref"] == "refs/remotes/origin/main"
+    assert changes.basis["shallow"] is True
+
+
 def test_local_changes_without_upstream_is_no_base(tmp_path: Path) -> None:
     trunk = init_repo(tmp_path / "trunk", branch="trunk")
     commit(trunk, "initial", "a.txt")
