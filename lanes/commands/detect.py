@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from lanes.commands._shared import lane_runs, workspace_from_args
 from lanes.engine import Selection, select
@@ -43,6 +43,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "--two-dot", action="store_true", help="diff base..head instead of the merge base"
     )
     parser.add_argument("--format", choices=("text", "json", "markdown", "github"), default="text")
+    parser.add_argument(
+        "--output", metavar="FILE", help="write to FILE instead of stdout (not with github)"
+    )
 
 
 def changes(args: argparse.Namespace, repo: Path) -> ChangeSet:
@@ -85,18 +88,11 @@ def run(args: argparse.Namespace) -> int:
     selection, runs = detect(args)
     if args.format == "github":
         _write_github(selection, runs)
-    elif args.format == "json":
-        from lanes.outputs import json_
-
-        print(json_.render(selection, runs))
-    elif args.format == "markdown":
-        from lanes.outputs import markdown
-
-        sys.stdout.write(markdown.render(selection))
+    elif args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            render(args.format, selection, runs, handle)
     else:
-        from lanes.outputs import text
-
-        text.render(selection, sys.stdout)
+        render(args.format, selection, runs, sys.stdout)
     if selection.unmatched_error:
         print(
             f"lanes: {len(selection.unmatched)} path(s) match no component and no rule "
@@ -105,6 +101,21 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def render(fmt: str, selection: Selection, runs: dict[str, str | None], stream: IO[str]) -> None:
+    if fmt == "json":
+        from lanes.outputs import json_
+
+        stream.write(json_.render(selection, runs) + "\n")
+    elif fmt == "markdown":
+        from lanes.outputs import markdown
+
+        stream.write(markdown.render(selection))
+    else:
+        from lanes.outputs import text
+
+        text.render(selection, stream)
 
 
 def _write_github(selection: Selection, runs: dict[str, str | None]) -> None:
