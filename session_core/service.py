@@ -409,9 +409,10 @@ class SessionService:
     ) -> TurnOutcome:
         try:
             base = self.load_authority(session_id)
+            self.checkpointer.begin(session_id, base)
             live, _ = base.rewrite(start, end, replacement, reason)
             self.faults.hit("rewrite.commit", session_id)
-            self.projector.project(live)
+            self.save_runtime_less(live, RunContext(session_id, None, ()))
         except SessionCoreError as exc:
             return _not_committed(session_id, None, exc)
         return Completed(session_id, None, None, "", live.revision)

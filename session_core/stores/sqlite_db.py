@@ -157,11 +157,16 @@ class SqliteDatabase:
             raise ForeignDatabase(
                 f"not a session_core database (application_id={app:#x})", path=self.path
             )
+        if has_tables:
+            result = [str(r[0]) for r in conn.execute("PRAGMA quick_check(5)")]
+            if result != ["ok"]:
+                raise CorruptDatabase(f"integrity check failed: {result}", path=self.path)
 
     def _prepare(self, target: int) -> None:
         def run(conn: sqlite3.Connection) -> None:
             self._check_owner(conn)
             current = self._version(conn)
+            self._check_tables(conn, current)
             supported = latest(self.component)
             if current > supported:
                 raise SchemaTooNew(current, supported, path=self.path)
@@ -191,6 +196,18 @@ class SqliteDatabase:
         if app != APPLICATION_ID or not tables <= OWN_TABLES or "schema_version" not in tables:
             raise ForeignDatabase(
                 f"not a session_core database (application_id={app:#x})", path=self.path
+            )
+
+    def _check_tables(self, conn: sqlite3.Connection, version: int) -> None:
+        """Tables of this component without a recorded version: damaged, not fresh."""
+        prefix = "rt_" if self.component == "runtime" else "ss_"
+        names = conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 3) = ?",
+            (prefix,),
+        ).fetchall()
+        if version == 0 and names:
+            raise CorruptDatabase(
+                f"{self.component} tables exist but no schema version is recorded", path=self.path
             )
 
     def _version(self, conn: sqlite3.Connection) -> int:
