@@ -18,6 +18,7 @@ from lanes.model import Component, Discovery, Edge, EdgeKind, ManifestError
 
 _TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 _GLOB_CHARS = frozenset("*?[")
+_HEADER = re.compile(r"^[ \t]*\[([^\[\]\n]+)\][ \t]*(?:#.*)?$", re.MULTILINE)
 
 
 def normdir(path: str) -> str:
@@ -196,17 +197,34 @@ def check_members(
         out.error_at_key(root, "members", message)
 
 
-def line_of_key(text: str, key: str) -> int:
-    """Best-effort 1-based line where ``key`` is defined (``key =``, ``"key":``, a header); 0."""
+def line_of_key(text: str, key: str, *, section: tuple[str, ...] = ()) -> int:
+    """Best-effort 1-based line where ``key`` is defined (``key =``, ``"key":``, a header); 0.
+
+    With ``section`` (a table name, after the names of tables it nests in), the first definition
+    after that table's header wins; otherwise the first in the file.
+    """
+    start = _header_offset(text, section) if section else 0
     token = rf"""["']?{re.escape(key)}["']?"""
     for pattern in (
         rf"^[ \t]*{token}[ \t]*[=:]",
         rf"^[ \t]*\[+[^\]\n]*(?<![\w-]){token}(?![\w-])[^\]\n]*\]",
         rf"(?<![\w-]){token}[ \t]*[=:.]",
     ):
-        match = re.search(pattern, text, re.MULTILINE)
+        match = re.compile(pattern, re.MULTILINE).search(text, start)
         if match:
             return text.count("\n", 0, match.start()) + 1
+    return line_of_key(text, key) if start else 0
+
+
+def _header_offset(text: str, words: tuple[str, ...]) -> int:
+    """Offset of the table header named ``words[-1]``, nested under the other ``words``."""
+    *parents, last = words
+    for match in _HEADER.finditer(text):
+        name = match.group(1).strip()
+        if parents and name.endswith(f".{last}") and all(p in name for p in parents):
+            return match.start()
+        if not parents and name == last:
+            return match.start()
     return 0
 
 

@@ -49,6 +49,7 @@ class _Dependency:
     kind: EdgeKind
     spec: object
     table: str
+    header: tuple[str, ...]
 
 
 def _workspace(doc: dict[str, Any], root: Loaded, out: Collector | None) -> _Workspace:
@@ -113,17 +114,19 @@ def _dependency_tables(loaded: Loaded, out: Collector) -> Iterator[_Dependency]:
     scopes: list[tuple[str, dict[str, Any]]] = [("", loaded.data)]
     target = loaded.data.get("target", {})
     if isinstance(target, dict):
-        scopes += [(f"target.{cfg}.", v) for cfg, v in target.items() if isinstance(v, dict)]
+        scopes += [(cfg, v) for cfg, v in target.items() if isinstance(v, dict)]
     else:
         out.error_at_key(loaded, "target", "[target] must be a table")
-    for prefix, scope in scopes:
+    for cfg, scope in scopes:
         for key, kind in _DEP_TABLES:
+            header = (cfg, key) if cfg else (key,)
+            name = f"target.{cfg}.{key}" if cfg else key
             deps = table(scope, key)
             if deps is None:
-                out.error_at_key(loaded, key, f"[{prefix}{key}] must be a table")
+                out.error(loaded.path, line_of_key(loaded.text, key), f"[{name}] must be a table")
                 continue
             for alias, spec in deps.items():
-                yield _Dependency(alias, kind, spec, f"{prefix}{key}")
+                yield _Dependency(alias, kind, spec, name, header)
 
 
 def _guess_name(text: str) -> str | None:
@@ -244,7 +247,7 @@ class _Parser:
         return _Resolved(target, package, optional)
 
     def _bad(self, loaded: Loaded, dep: _Dependency, message: str) -> None:
-        line = line_of_key(loaded.text, dep.alias)
+        line = line_of_key(loaded.text, dep.alias, section=dep.header)
         self.out.error(loaded.path, line, f"[{dep.table}] {dep.alias}: {message}")
 
 

@@ -144,3 +144,31 @@ def test_any_member_manifest_yields_component_or_error(kind: str, text: str) -> 
     owned = [c for c in result.components if c.directory == "m"]
     assert len(owned) == 1
     assert all(e.line >= 0 for e in result.errors)
+
+
+def test_line_of_key_in_section() -> None:
+    text = (
+        "[dependencies]\nb = 1\n\n[dev-dependencies]\nb = 2\n"
+        "[target.'cfg(unix)'.dependencies]\nb = 3\n[target.'cfg(windows)'.dependencies]\nb = 4\n"
+    )
+    assert line_of_key(text, "b", section=("dependencies",)) == 2
+    assert line_of_key(text, "b", section=("dev-dependencies",)) == 5
+    assert line_of_key(text, "b", section=("cfg(windows)", "dependencies")) == 9
+    assert line_of_key(text, "b", section=("build-dependencies",)) == 2
+    assert line_of_key("[a]\nx = 1\n[b]\n", "x", section=("b",)) == 2
+
+
+def test_bad_dependency_error_points_into_its_table(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "Cargo.toml": '[workspace]\nmembers = ["a"]\n',
+            "a/Cargo.toml": (
+                '[package]\nname = "a"\n[dependencies]\nb = "1"\n'
+                "[target.'cfg(unix)'.dependencies]\nb = 5\n"
+            ),
+        },
+    )
+    result = cargo.parse(tmp_path, cargo.locate(tmp_path))
+    assert [(e.path, e.line) for e in result.errors] == [("a/Cargo.toml", 6)]
+    assert result.errors[0].message.startswith("[target.cfg(unix).dependencies] b:")
