@@ -11,12 +11,14 @@ Design notes:
   Paths are decoded from bytes as UTF-8 with ``surrogateescape`` (what ``os.fsdecode`` does on
   POSIX), so spaces, quotes, newlines and non-UTF-8 bytes survive unchanged.
 * Diffs use ``--no-renames`` (a rename is its deletion plus its addition: both paths count, U3;
-  no rename heuristic, no rename limit) and, where copies are requested, a second
-  ``-C --find-copies-harder`` pass adds the *source* of every copy as well.
+  no rename heuristic, no rename limit) and, where copies are requested and something was
+  added, a second ``-C --find-copies-harder`` pass adds the *source* of every copy as well
+  (git itself limits that pass on very large trees, see ``diff.renameLimit``).
 * ``--ignore-submodules=none`` makes submodule pointer changes count whatever the config says.
 * Nothing caps the number of paths (U1).
 * Revisions given by callers must not start with ``-`` and are passed after ``--end-of-options``
   or before ``--``, so nothing from outside can be read as an option.
+* Needs git >= 2.31 (``--diff-merges=first-parent``, ``--no-write-fetch-head``).
 * gitpython is deliberately not imported here: ``import git`` costs about 70 ms (it also runs
   ``git --version``), which alone would exceed the start-up budget of ``lanes detect``; raw
   ``subprocess`` also gives the exact bytes, timeouts and streaming needed below.
