@@ -327,12 +327,12 @@ class Collector:
             line = line_of_key(loaded.text, parent)
         self.error(loaded.path, line, message)
 
-    def component(self, component: Component, loaded: Loaded, name_key: str = "name") -> bool:
+    def component(self, component: Component, loaded: Loaded) -> bool:
         """Add ``component`` unless its name is already taken (an error then)."""
         first = self._names.get(component.name)
         if first is not None:
             message = f"duplicate component name {component.name!r} (also declared in {first})"
-            self.error_at_key(loaded, name_key, message)
+            self.error_at_key(loaded, "name", message)
             return False
         self._names[component.name] = loaded.path
         self.result.components.append(component)
