@@ -53,7 +53,6 @@ class SessionView:
     def to_json(self) -> dict[str, object]:
         return {
             "id": self.session_id,
-            "lifecycle": self.lifecycle.value,
             "authority": {
                 "revision": self.authority.revision,
                 "turns": self.authority.turns,
