@@ -103,7 +103,7 @@ def _lane_security(session: nox.Session) -> None:
         _junit("security", "scenarios"),
     )
     session.run("bandit", "-q", "-r", *PACKAGES, "-c", "pyproject.toml")
-    session.run("python", "-m", "lanes.tools.pip_audit_or_skip")
+    session.run("python", "tools/pip_audit_or_skip.py")
     session.run("zizmor", "--offline", *WORKFLOWS, "action.yml")
     session.run("actionlint", *WORKFLOWS)
 

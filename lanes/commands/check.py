@@ -59,26 +59,31 @@ def run_contracts(workspace: Workspace) -> list[ContractResult]:
     return results
 
 
-def problems(workspace: Workspace) -> list[str]:
-    """Configuration problems that make every run fail-safe, plus lanes nothing can run."""
+def problems(workspace: Workspace) -> tuple[list[str], list[str]]:
+    """Problems that make runs fail-safe or let lanes drift, and what could not be verified."""
+    from lanes import drift
+
     found = list(workspace.index.problems)
-    found += [
-        f"lane {name} has no 'run' command"
-        for name, lane in workspace.config.lanes.items()
-        if workspace.configured and not (lane.run or "").strip()
-    ]
-    return found
+    if not workspace.configured:
+        return found, []
+    runs = {name: lane.run for name, lane in workspace.config.lanes.items()}
+    runner, warnings = drift.runner_problems(workspace.repo, runs)
+    found += runner
+    found += drift.workflow_problems(workspace.repo, list(workspace.config.lanes))
+    return found, warnings
 
 
 def run(args: argparse.Namespace) -> int:
     workspace = workspace_from_args(args)
     results = run_contracts(workspace)
-    found = problems(workspace)
+    found, warnings = problems(workspace)
     for result in results:
         if not (args.quiet and result.ok):
             print(result.describe(workspace.config.file))
     for problem in found:
         print(f"FAIL {workspace.config.file}: {problem}")
+    for warning in warnings:
+        print(f"warn {workspace.config.file}: {warning}", file=sys.stderr)
     failed = sum(not r.ok for r in results) + len(found)
     summary = f"{len(results)} contract(s), {failed} failure(s)"
     print(summary, file=sys.stderr if failed else sys.stdout)
