@@ -22,6 +22,18 @@ if TYPE_CHECKING:
 RUNTIME_EDGE_KINDS = frozenset({"normal", "build"})
 
 
+def duplicate_names(discovery: Discovery) -> list[str]:
+    """Names two ecosystems both discovered (a crate and an npm package called ``core``)."""
+    kinds: dict[str, set[str]] = {}
+    for component in discovery.components:
+        kinds.setdefault(component.name, set()).add(component.kind)
+    return [
+        f"duplicate-component: {name} ({', '.join(sorted(found))})"
+        for name, found in sorted(kinds.items())
+        if len(found) > 1
+    ]
+
+
 def merge_components(config: Config, discovery: Discovery) -> tuple[list[Component], list[Edge]]:
     """Discovered components with the explicit ones from the configuration laid over them."""
     components = {c.name: c for c in discovery.components}
@@ -98,7 +110,7 @@ def lane_coverage(graph: nx.DiGraph[str], lane: LaneSpec) -> dict[str, tuple[str
 
 
 def _problems(config: Config, graph: nx.DiGraph[str], discovery: Discovery) -> list[str]:
-    problems = [error.code() for error in discovery.errors]
+    problems = [error.code() for error in discovery.errors] + duplicate_names(discovery)
     for lane in config.lanes.values():
         problems += [
             f"unknown-component: {root} (lane {lane.name})"

@@ -19,7 +19,11 @@ from typing import Protocol
 from lanes.model import Discovery
 
 KINDS: tuple[str, ...] = ("cargo", "python", "npm")
-_ROOT_MARKERS = {"cargo": "Cargo.toml", "python": "pyproject.toml", "npm": "package.json"}
+_ROOT_MARKERS = {
+    "cargo": ("Cargo.toml",),
+    "python": ("pyproject.toml",),
+    "npm": ("package.json", "pnpm-workspace.yaml"),
+}
 
 
 class Ecosystem(Protocol):
@@ -38,7 +42,7 @@ def ecosystem(kind: str) -> Ecosystem:
 
 def present_kinds(repo: Path) -> list[str]:
     """The kinds whose root manifest exists: the default for ``discover``."""
-    return [kind for kind in KINDS if (repo / _ROOT_MARKERS[kind]).is_file()]
+    return [kind for kind in KINDS if any((repo / m).is_file() for m in _ROOT_MARKERS[kind])]
 
 
 def locate_all(repo: Path, kinds: list[str]) -> dict[str, list[str]]:

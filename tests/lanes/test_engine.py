@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from lanes.config import parse_config
+from lanes.discovery import present_kinds
 from lanes.engine import Rules, Selection, resolve_path, select
 from lanes.graph import build_index
 from lanes.index import Index
@@ -188,3 +191,17 @@ def test_index_round_trips_through_json() -> None:
     _, index = setup()
     restored = Index.from_json(index.to_json())
     assert restored == index
+
+
+def test_same_name_in_two_ecosystems_goes_fail_safe() -> None:
+    found = discovered()
+    found.components.append(Component("core", "npm", "web/core", "web/core/package.json"))
+    config = parse_config(CONFIG)
+    selection = select(["docs/a.md"], Rules.from_config(config), build_index(config, found))
+    assert selection.mode == "fail-safe"
+    assert selection.failsafe == ["duplicate-component: core (cargo, npm)"]
+
+
+def test_pnpm_only_repository_is_discovered_as_npm(tmp_path: Path) -> None:
+    (tmp_path / "pnpm-workspace.yaml").write_text("packages: ['packages/*']\n")
+    assert present_kinds(tmp_path) == ["npm"]
