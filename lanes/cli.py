@@ -8,7 +8,7 @@ from importlib import import_module
 
 from lanes import __version__
 
-COMMANDS = ("detect", "explain", "graph", "check")
+COMMANDS = ("detect", "explain", "graph", "check", "audit")
 DESCRIPTION = """\
 Decide which CI lanes a change must run, from the repository's dependency graph.
 

@@ -1,0 +1,110 @@
+"""What the audits read from git: tracked files, a file at a revision, commit subjects.
+
+git runs as a subprocess with an argument list (never a shell), ``-z`` output where paths are
+involved and a timeout. Paths are decoded as UTF-8 with ``surrogateescape`` like
+:mod:`lanes.gitdiff`. Every failure raises :class:`GitReadError`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+GIT_TIMEOUT = 120.0
+
+
+class GitReadError(Exception):
+    """git failed, timed out, or is missing."""
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _git_env() -> dict[str, str]:
+    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+
+
+def check_rev(rev: str) -> str:
+    """Refuse anything git could read as an option or that holds control characters."""
+    if not rev or rev.startswith("-") or any(char in rev for char in "\0\n\r"):
+        raise GitReadError(f"refusing revision {rev!r}")
+    return rev
+
+
+def git_output(repo: Path, args: list[str], *, timeout: float = GIT_TIMEOUT) -> bytes:
+    """``git -C repo args`` stdout; :class:`GitReadError` on failure or timeout."""
+    try:
+        result = subprocess.run(
+            ["git", "-C", os.fspath(repo), *args],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            env=_git_env(),
+            timeout=timeout,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise GitReadError(f"git {args[0]}: {error}") from None
+    if result.returncode != 0:
+        message = _decode(result.stderr).strip().replace("\n", " ")
+        raise GitReadError(f"git {args[0]} exited with {result.returncode}: {message}")
+    return result.stdout
+
+
+def _nul_split(raw: bytes) -> list[str]:
+    return [_decode(token) for token in raw.split(b"\0") if token]
+
+
+def tracked_files(repo: Path, rev: str | None = None) -> list[str]:
+    """Every file git tracks: the index (``git ls-files``) or the tree of ``rev``."""
+    if rev is None:
+        return _nul_split(git_output(repo, ["ls-files", "-z", "--full-name", "--"]))
+    args = ["ls-tree", "-r", "-z", "--name-only", "--full-tree", "--end-of-options"]
+    return _nul_split(git_output(repo, [*args, f"{check_rev(rev)}^{{tree}}"]))
+
+
+def file_at(repo: Path, rev: str, path: str) -> bytes:
+    """The content of ``path`` (repository-relative) at ``rev`` (``git show REV:PATH``)."""
+    return git_output(repo, ["show", "--no-textconv", f"{check_rev(rev)}:{path}"])
+
+
+def commit_count(repo: Path, rev_range: str) -> int:
+    """How many first-parent commits ``rev_range`` holds (for a progress bar)."""
+    args = ["rev-list", "--count", "--first-parent", "--end-of-options", check_rev(rev_range)]
+    return int(_decode(git_output(repo, args)).strip() or 0)
+
+
+def iter_subjects(repo: Path, rev_range: str) -> Iterator[tuple[str, str]]:
+    """``(sha, subject)`` per first-parent commit of ``rev_range``, newest first, streamed
+    from one ``git log`` (the same order as :func:`lanes.gitdiff.iter_first_parent_changes`)."""
+    command = ["git", "-C", os.fspath(repo), "log", "--first-parent", "--no-show-signature"]
+    command += ["-z", "--format=%H %s", "--end-of-options", check_rev(rev_range), "--"]
+    try:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=_git_env(),
+        )
+    except OSError as error:
+        raise GitReadError(f"git log: {error}") from None
+    assert process.stdout is not None
+    try:
+        pending = b""
+        while chunk := process.stdout.read(1 << 16):
+            pending += chunk
+            *records, pending = pending.split(b"\0")
+            for record in records:
+                sha, _, subject = _decode(record).partition(" ")
+                yield sha, subject
+        if pending:
+            sha, _, subject = _decode(pending).partition(" ")
+            yield sha, subject
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        process.stdout.close()

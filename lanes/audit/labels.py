@@ -1,0 +1,61 @@
+"""Words and symbols shared by the text, Markdown and HTML renderers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from lanes.audit.coverage import CoverageReport
+
+T = TypeVar("T")
+
+CONDITION_TEXT = {
+    "uncovered": "files or components no lane covers",
+    "stale": "globs that match no tracked file",
+    "dead": "lanes no file can select",
+    "contracts": "failed contracts, missing references or fail-safe problems",
+    "missed": "commits that ran fewer lanes than the graph requires (under-trigger)",
+    "extra": "commits that ran more lanes than the graph requires (over-trigger)",
+}
+
+EDGE_SYMBOLS = {"root": "R", "normal": "●", "build": "B", "dev": "D", "paths": "P"}
+EDGE_LEGEND = (
+    ("R", "root of the lane"),
+    ("●", "reached over normal dependencies"),
+    ("B", "reached over a build dependency"),
+    ("D", "a root's dev-dependency"),
+    ("O", "reached over an optional dependency"),
+    ("P", "selected by the lane's paths"),
+)
+
+
+def printable(text: str) -> str:
+    """Undecodable bytes (surrogate escapes) as ``\\x..`` so every output can be written."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def edge_symbol(edge: str) -> str:
+    """One character for how a lane reaches a component (see :data:`EDGE_LEGEND`)."""
+    if edge.endswith("+optional"):
+        return "O"
+    return EDGE_SYMBOLS.get(edge, "●")
+
+
+def short_sha(sha: str) -> str:
+    return sha[:10]
+
+
+def listing(items: Sequence[T], limit: int) -> tuple[list[T], int]:
+    """The first ``limit`` items and how many were left out."""
+    return list(items[:limit]), max(0, len(items) - limit)
+
+
+def contract_text(describe: str) -> str:
+    """``ContractResult.describe()`` without its ``ok``/``FAIL`` status word."""
+    return describe.split(" ", 1)[-1].lstrip()
+
+
+def uncovered_components(report: CoverageReport) -> list[str]:
+    """``name (N files)`` for each component no lane covers."""
+    return [f"{row.name} ({row.files} files)" for row in report.uncovered_components]

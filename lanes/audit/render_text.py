@@ -1,0 +1,196 @@
+"""``--format text``: rich tables for a terminal (plain text when written to a file)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import IO, TYPE_CHECKING
+
+from lanes.audit.coverage import CoverageReport
+from lanes.audit.history import CommitAudit, HistorySummary
+from lanes.audit.labels import (
+    CONDITION_TEXT,
+    contract_text,
+    edge_symbol,
+    listing,
+    printable,
+    short_sha,
+    uncovered_components,
+)
+from lanes.audit.release import ReleaseReport
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+MAX_ROWS = 200
+PLAIN_WIDTH = 160
+
+
+def _console(stream: IO[str]) -> Console:
+    from rich.console import Console
+
+    terminal = stream.isatty()
+    return Console(file=stream, highlight=False, width=None if terminal else PLAIN_WIDTH)
+
+
+def _text(value: str) -> Text:
+    from rich.text import Text
+
+    return Text(printable(value))
+
+
+def _table(title: str, *columns: str) -> Table:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    return table
+
+
+def _print_list(console: Console, title: str, items: Sequence[str], column: str = "path") -> None:
+    if not items:
+        return
+    shown, hidden = listing(items, MAX_ROWS)
+    table = _table(f"{title} ({len(items)})", column)
+    for item in shown:
+        table.add_row(_text(item))
+    if hidden:
+        table.add_row(_text(f"... and {hidden} more"))
+    console.print(table)
+
+
+def _print_conditions(console: Console, conditions: dict[str, bool]) -> None:
+    table = _table("Conditions (--fail-on)", "condition", "holds", "meaning")
+    for name, holds in conditions.items():
+        table.add_row(name, "[red]yes[/]" if holds else "[green]no[/]", CONDITION_TEXT[name])
+    console.print(table)
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+def coverage(report: CoverageReport, stream: IO[str]) -> None:
+    console = _console(stream)
+    where = f" at {report.revision}" if report.revision else ""
+    console.print(
+        _text(
+            f"Coverage of {report.files_total} files{where} under {report.config_file}: "
+            f"{len(report.components)} components, {len(report.lanes)} lanes"
+        )
+    )
+    _print_coverage_findings(console, report)
+    _print_matrix(console, report)
+    _print_conditions(console, report.conditions())
+
+
+def _print_coverage_findings(console: Console, report: CoverageReport) -> None:
+    _print_list(console, f"Unmatched files (policy: {report.unmatched_policy})", report.unmatched)
+    _print_list(console, "Ignored files", report.ignored)
+    if report.stale_globs:
+        table = _table(f"Stale globs ({len(report.stale_globs)})", "glob", "listed under")
+        for rule in report.stale_globs:
+            table.add_row(_text(rule.pattern), _text(f"{rule.key} (line {rule.line})"))
+        console.print(table)
+    if report.dead_lanes:
+        table = _table(f"Dead lanes ({len(report.dead_lanes)})", "lane", "why")
+        for lane in report.dead_lanes:
+            table.add_row(_text(lane.lane), _text(lane.why))
+        console.print(table)
+    _print_list(console, "Components no lane covers", uncovered_components(report), "component")
+    if report.missing or report.problems:
+        table = _table("Missing references and problems", "what", "where")
+        for reference in report.missing:
+            table.add_row(_text(f"{reference.kind} {reference.name}"), _text(reference.key))
+        for problem in report.problems:
+            table.add_row(_text(problem), "index")
+        console.print(table)
+    _print_contracts(console, report)
+
+
+def _print_contracts(console: Console, report: CoverageReport) -> None:
+    if not report.contracts:
+        return
+    table = _table("Contracts", "result", "contract")
+    for result in report.contracts:
+        status = "[green]ok[/]" if result.ok else "[red]FAIL[/]"
+        table.add_row(status, _text(contract_text(result.describe(report.config_file))))
+    console.print(table)
+
+
+def _print_matrix(console: Console, report: CoverageReport) -> None:
+    shown, hidden = listing(report.components, MAX_ROWS)
+    table = _table("Coverage matrix", "component", "files", *map(printable, report.lanes))
+    for row in shown:
+        cells = [edge_symbol(row.lanes[lane]) if lane in row.lanes else "" for lane in report.lanes]
+        name = _text(row.name)
+        if not row.covered:
+            name.stylize("red")
+        table.add_row(name, str(row.files), *cells)
+    if hidden:
+        table.add_row(_text(f"... and {hidden} more components"), "")
+    console.print(table)
+    console.print("R root, ● normal, B build, D dev, O optional, P lane paths")
+
+
+# --------------------------------------------------------------------------- history
+
+
+def history(commits: Sequence[CommitAudit], summary: HistorySummary, stream: IO[str]) -> None:
+    console = _console(stream)
+    _print_commits(console, commits, summary.against is not None)
+    _print_summary(console, summary)
+
+
+def _print_commits(console: Console, commits: Sequence[CommitAudit], compared: bool) -> None:
+    columns = ["commit", "subject", "selected", "why"]
+    columns += ["against", "missed", "extra"] if compared else []
+    table = _table(f"Commits ({len(commits)}, newest first)", *columns)
+    shown, hidden = listing(commits, MAX_ROWS)
+    for commit in shown:
+        why = "; ".join(f"{lane}: {reason.describe()}" for lane, reason in commit.why.items())
+        row = [short_sha(commit.sha), commit.subject, ", ".join(commit.selected) or "-", why]
+        if compared:
+            row += [
+                commit.against_error or ", ".join(commit.against or []) or "-",
+                "; ".join(f"{f.lane} ({', '.join(f.paths)})" for f in commit.missed),
+                ", ".join(f.lane for f in commit.extra),
+            ]
+        table.add_row(*map(_text, row))
+    if hidden:
+        table.add_row(_text(f"... and {hidden} more"))
+    console.print(table)
+
+
+def _print_summary(console: Console, summary: HistorySummary) -> None:
+    table = _table("Summary", "measure", "value")
+    data = summary.to_json()
+    for key in ("range", "against", "commits", "under_triggered", "over_triggered", "fail_safe"):
+        table.add_row(key, _text(str(data[key])))
+    for key in ("missed_by_lane", "extra_by_lane", "selected_by_lane"):
+        counts = ", ".join(f"{lane} {n}" for lane, n in data[key].items()) or "-"
+        table.add_row(key, _text(counts))
+    if summary.against_errors:
+        table.add_row("against_errors", str(summary.against_errors))
+    if summary.unmapped:
+        table.add_row("unmapped outputs", _text(", ".join(sorted(summary.unmapped))))
+    console.print(table)
+
+
+# --------------------------------------------------------------------------- release
+
+
+def release(report: ReleaseReport, stream: IO[str]) -> None:
+    console = _console(stream)
+    console.print(
+        _text(
+            f"Release {report.rev_range}: {report.summary.commits} commits, lanes run: "
+            f"{', '.join(report.lanes_selected) or 'none'}; components changed: "
+            f"{', '.join(report.changed_components) or 'none'}"
+        )
+    )
+    _print_commits(console, report.commits, report.summary.against is not None)
+    _print_summary(console, report.summary)
+    _print_coverage_findings(console, report.coverage)
+    _print_conditions(console, report.conditions())
