@@ -144,23 +144,53 @@ def history(commits: Sequence[CommitAudit], summary: HistorySummary, stream: IO[
 
 
 def _print_commits(console: Console, commits: Sequence[CommitAudit], compared: bool) -> None:
-    columns = ["commit", "subject", "selected", "why"]
+    columns = ["commit", "subject", "components", "selected"]
     columns += ["against", "missed", "extra"] if compared else []
     table = _table(f"Commits ({len(commits)}, newest first)", *columns)
     shown, hidden = listing(commits, MAX_ROWS)
     for commit in shown:
-        why = "; ".join(f"{lane}: {reason.describe()}" for lane, reason in commit.why.items())
-        row = [short_sha(commit.sha), commit.subject, ", ".join(commit.selected) or "-", why]
+        row = [
+            short_sha(commit.sha),
+            commit.subject,
+            ", ".join(commit.components) or "-",
+            ", ".join(commit.selected) or "-",
+        ]
         if compared:
             row += [
                 commit.against_error or ", ".join(commit.against or []) or "-",
-                "; ".join(f"{f.lane} ({', '.join(f.paths)})" for f in commit.missed),
+                ", ".join(f.lane for f in commit.missed),
                 ", ".join(f.lane for f in commit.extra),
             ]
         table.add_row(*map(_text, row))
     if hidden:
         table.add_row(_text(f"... and {hidden} more"))
     console.print(table)
+    if compared:
+        _print_findings(console, commits)
+
+
+def _print_findings(console: Console, commits: Sequence[CommitAudit]) -> None:
+    """One row per missed or extra lane: the paths responsible and our explanation."""
+    from rich.table import Table
+
+    table = Table(
+        title="Findings (missed: under-trigger, extra: over-trigger)", title_justify="left"
+    )
+    for column in ("commit", "finding", "lane"):
+        table.add_column(column)
+    table.add_column("paths responsible", no_wrap=True)
+    table.add_column("why we select it")
+    rows = 0
+    for commit in commits:
+        for kind, findings in (("missed", commit.missed), ("extra", commit.extra)):
+            for finding in findings:
+                reason = commit.why.get(finding.lane)
+                why = reason.describe() if reason is not None else "-"
+                cells = [short_sha(commit.sha), kind, finding.lane, "\n".join(finding.paths), why]
+                table.add_row(*map(_text, cells))
+                rows += 1
+    if rows:
+        console.print(table)
 
 
 def _print_summary(console: Console, summary: HistorySummary) -> None:
