@@ -31,6 +31,7 @@ from session_core.checkpointer import RunContext, StoreCheckpointer
 from session_core.codec import decode_session, derive_receipt, encode_session
 from session_core.errors import (
     CommitIndeterminate,
+    InputStateConflict,
     OperationCancelled,
     ProjectionCancelled,
     SessionArchived,
@@ -222,8 +223,22 @@ class SessionService:
                 self.faults.hit("turn.accept_input", session_id)
                 self.runtime.accept_input(session_id, input_id, text)
             except SessionCoreError as exc:
-                return _not_committed(session_id, None, exc)
+                return self.reject_input(session_id, input_id, exc)
             return self.execute(session_id, (input_id,), text, opts)
+
+    def reject_input(self, session_id: str, input_id: str, exc: SessionCoreError) -> TurnOutcome:
+        """``accept_input`` raised: it may be durable anyway, so abandon it (never redeliver)."""
+        assert self.runtime is not None
+        try:
+            self.runtime.commit_lifecycle(session_id, None, None, {input_id: InputState.ABANDONED})
+        except InputStateConflict:
+            pass  # never accepted (or already final): nothing to undo
+        except SessionCoreError as undo:
+            cause = CommitIndeterminate(
+                f"accept failed ({exc}) and could not be undone ({undo})", session_id=session_id
+            )
+            return Failed(session_id, None, cause)
+        return _not_committed(session_id, None, exc)
 
     def execute(
         self, session_id: str, input_ids: tuple[str, ...], text: str, opts: TurnOptions
@@ -321,11 +336,11 @@ class SessionService:
             self.faults.hit("turn.after_commit", session_id)
             self.faults.hit("turn.project", session_id)
             self.post_commit(session_id, snapshot)
+            self.faults.hit("turn.resolve", session_id)
         except SessionCoreError as exc:
             return CompletedWithFinalizationFailure(
                 session_id, run_id, receipt, text, revision, exc
             )
-        self.faults.hit("turn.resolve", session_id)
         return Completed(session_id, run_id, receipt, text, revision)
 
     def post_commit(self, session_id: str, snapshot: bytes) -> Session:
