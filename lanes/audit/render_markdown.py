@@ -57,12 +57,12 @@ def coverage(report: CoverageReport) -> str:
     return truncate("\n".join(lines) + "\n")
 
 
-def _coverage_sections(report: CoverageReport) -> list[str]:
+def _coverage_sections(report: CoverageReport, *, with_conditions: bool = True) -> list[str]:
     lines = [
         f"Configuration `{escape(report.config_file)}`, {len(report.components)} components, "
         f"{len(report.lanes)} lanes, unmatched policy `{report.unmatched_policy}`.",
         "",
-        *_conditions(report.conditions()),
+        *(_conditions(report.conditions()) if with_conditions else []),
     ]
     lines += _bullets("Unmatched files", report.unmatched)
     lines += _bullets(
@@ -201,5 +201,10 @@ def release(report: ReleaseReport) -> str:
         *_summary(summary),
         *_conditions(report.conditions()),
     ]
-    tail = ["## Coverage at " + escape(report.head), "", *_coverage_sections(report.coverage)]
+    tail = [
+        "## Coverage at " + escape(report.head),
+        "",
+        *_coverage_sections(report.coverage, with_conditions=False),
+    ]
+    tail += _matrix(report.coverage)
     return _with_commits(head, report.commits, summary.against is not None, tail)
