@@ -52,9 +52,23 @@ contracts:
 """
 
 
+CI_YML = """\
+name: ci
+on: [push]
+jobs:
+  lane:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix: ${{ fromJSON(needs.detect.outputs.matrix) }}
+    steps:
+      - run: make "$LANE"
+"""
+
+
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return cargo_workspace(tmp_path_factory.mktemp("cargo"), extra={"lanes.yml": LANES_YML})
+    files = {"lanes.yml": LANES_YML, ".github/workflows/ci.yml": CI_YML}
+    return cargo_workspace(tmp_path_factory.mktemp("cargo"), extra=files)
 
 
 @pytest.fixture
