@@ -24,7 +24,8 @@ class UsageError(Exception):
     """Bad command-line usage: exit code 2 with a one-line message."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only``, just that subcommand (start-up imports one command module)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--repo", metavar="DIR", help="repository (default: git top level of .)")
     common.add_argument(
@@ -37,14 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"lanes {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in (only,) if only in COMMANDS else COMMANDS:
         module = import_module(f"lanes.commands.{name}")
         module.add_parser(sub, common)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    first = arguments[0] if arguments else None
+    args = build_parser(first).parse_args(arguments)
     from lanes.config import ConfigError
 
     try:
