@@ -1,0 +1,301 @@
+"""Actions: one function per scenario step kind. Each records an invoke and exactly one
+completion (ok / fail / info) in the history; none of them checks anything."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from harness.history import EventType
+from harness.scenario import Step
+from harness.world import PLAIN_MODEL, TOOL_MODEL, World, agent_steps
+from session_core.errors import CommitIndeterminate, SessionCoreError, SimulatedCrash
+from session_core.model import Receipt
+from session_core.outcomes import (
+    Cancelled,
+    Completed,
+    CompletedWithFinalizationFailure,
+    Failed,
+    TurnOutcome,
+)
+from session_core.service import TurnOptions
+
+Result = tuple[EventType, dict[str, object], tuple[dict[str, object], ...]]
+Body = Callable[[], Result]
+INDETERMINATE_ON_ERROR = frozenset({"archive", "recover", "late_checkpoint", "quarantine"})
+
+
+def classify(outcome: TurnOutcome) -> Result:
+    """Map a session_core outcome onto a Jepsen completion."""
+    receipts = _receipts(getattr(outcome, "receipt", None))
+    name = type(outcome).__name__
+    if isinstance(outcome, Completed):
+        return (
+            "ok",
+            {"outcome": name, "run": outcome.run_id, "revision": outcome.revision},
+            receipts,
+        )
+    if isinstance(outcome, CompletedWithFinalizationFailure):
+        value: dict[str, object] = {
+            "outcome": name,
+            "run": outcome.run_id,
+            "revision": outcome.revision,
+            "cause": type(outcome.cause).__name__,
+        }
+        return "ok", value, receipts
+    if isinstance(outcome, Cancelled):
+        return "fail", {"outcome": name, "run": outcome.run_id, "cause": "Cancelled"}, ()
+    assert isinstance(outcome, Failed)
+    cause = type(outcome.cause).__name__
+    kind: EventType = "info" if isinstance(outcome.cause, CommitIndeterminate) else "fail"
+    return kind, {"outcome": name, "run": outcome.run_id, "cause": cause}, ()
+
+
+def _receipts(receipt: Receipt | None) -> tuple[dict[str, object], ...]:
+    return () if receipt is None else (receipt.to_json(),)
+
+
+class Executor:
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.lock = threading.Lock()
+
+    def perform(
+        self, process: str, step: Step, op: str, value: dict[str, object], body: Body
+    ) -> None:
+        history = self.world.history
+        event = history.invoke(process, op, step.session, value, step.label)
+        try:
+            kind, result, receipts = body()
+        except SimulatedCrash as exc:
+            self.world.crashed = True
+            kind, result, receipts = "info", {"error": "SimulatedCrash", "site": exc.site}, ()
+        except SessionCoreError as exc:
+            kind = "info" if op in INDETERMINATE_ON_ERROR else "fail"
+            result, receipts = {"error": type(exc).__name__}, ()
+        except Exception as exc:  # an untyped error escaping session_core is itself a finding
+            kind, result, receipts = "info", {"error": type(exc).__name__, "untyped": True}, ()
+        history.complete(event, kind, result, receipts)
+
+    # --- dispatch ----------------------------------------------------------------------------
+
+    def run(self, step: Step, process: str = "p0") -> None:
+        handler = getattr(self, f"do_{step.action}")
+        handler(step, process)
+
+    def do_create(self, step: Step, process: str) -> None:
+        sid = _sid(step)
+        system = step.arg("system")
+
+        def body() -> Result:
+            svc = self.world.service(sid)
+            return classify(
+                svc.create(sid, system_prompt=system if isinstance(system, str) else None)
+            )
+
+        self.perform(process, step, "create", {}, body)
+
+    def do_turn(self, step: Step, process: str, tools: bool = False) -> None:
+        sid = _sid(step)
+        given = step.arg("input")
+        input_id = given if isinstance(given, str) else self.world.next_input(sid)
+        given_text = step.arg("text")
+        text = given_text if isinstance(given_text, str) else f"{sid} says {input_id}"
+        model = step.model or (TOOL_MODEL if tools else PLAIN_MODEL)
+        self.world.plans[text] = agent_steps(model, text)
+        refresh, compact = step.arg("refresh"), step.arg("compact")
+        opts = TurnOptions(
+            refresh_system=refresh if isinstance(refresh, str) else None,
+            compact_keep_last=compact if isinstance(compact, int) else None,
+        )
+
+        def body() -> Result:
+            svc = self.world.service(sid)
+            return classify(svc.run_turn(sid, text, input_id=input_id, options=opts))
+
+        self.perform(process, step, "turn", {"input": input_id, "text": text}, body)
+
+    def do_tool_turn(self, step: Step, process: str) -> None:
+        self.do_turn(step, process, tools=True)
+
+    def do_compact(self, step: Step, process: str) -> None:
+        sid = _sid(step)
+        keep = step.arg("keep_last", 2)
+        keep_last = keep if isinstance(keep, int) else 2
+        self.perform(
+            process,
+            step,
+            "compact",
+            {"keep_last": keep_last},
+            lambda: classify(self.world.service(sid).compact(sid, keep_last)),
+        )
+
+    def do_refresh(self, step: Step, process: str) -> None:
+        sid = _sid(step)
+        given = step.arg("text")
+        text = given if isinstance(given, str) else f"system prompt {next(self.world.counter)}"
+        self.perform(
+            process,
+            step,
+            "refresh",
+            {"text": text},
+            lambda: classify(self.world.service(sid).refresh_system(sid, text)),
+        )
+
+    def do_cancel(self, step: Step, process: str) -> None:
+        sid = _sid(step)
+
+        def body() -> Result:
+            self.world.service(sid).checkpointer.cancel(sid)
+            return "ok", {}, ()
+
+        self.perform(process, step, "cancel", {}, body)
+
+    def do_archive(self, step: Step, process: str) -> None:
+        sid = _sid(step)
+
+        def body() -> Result:
+            self.world.service(sid).archive(sid)
+            return "ok", {}, ()
+
+        self.perform(process, step, "archive", {}, body)
+
+    def do_read(self, step: Step, process: str) -> None:
+        sid = _sid(step)
+        source = step.arg("source", "projection")
+
+        def body() -> Result:
+            reader = self.world.service(sid).reader
+            doc = reader.read_transcript(
+                sid, "authority" if source == "authority" else "projection"
+            )
+            view = reader.view(sid)
+            value: dict[str, object] = {
+                "turns": doc.user_input_ids(),
+                "revision": doc.revision,
+                "lifecycle": doc.lifecycle.value,
+                "lag": view.lag,
+            }
+            return "ok", value, ()
+
+        self.perform(process, step, "read", {"source": source}, body)
+
+    def do_stash(self, step: Step, process: str) -> None:
+        sid, name = _sid(step), str(step.arg("as"))
+
+        def body() -> Result:
+            svc = self.world.service(sid)
+            if svc.runtime is not None:
+                data = svc.runtime.load_snapshot(sid)
+            else:
+                row = svc.sessions.load_row(sid)
+                data = None if row is None else row.data
+            if data is None:
+                return "fail", {"error": "NothingToStash"}, ()
+            self.world.stash[name] = data
+            return "ok", {"name": name}, ()
+
+        self.perform(process, step, "stash", {"name": name}, body)
+
+    def do_late_checkpoint(self, step: Step, process: str) -> None:
+        sid, name = _sid(step), str(step.arg("stash"))
+
+        def body() -> Result:
+            stored = self.world.service(sid).post_commit(sid, self.world.stash[name])
+            return "ok", {"revision": stored.revision, "lifecycle": stored.lifecycle.value}, ()
+
+        self.perform(process, step, "late_checkpoint", {"stash": name}, body)
+
+    def do_quarantine(self, step: Step, process: str) -> None:
+        sid, name = _sid(step), str(step.arg("stash"))
+
+        def body() -> Result:
+            runtime = self.world.service(sid).runtime
+            assert runtime is not None
+            cleared = runtime.clear_snapshot_if_current(sid, self.world.stash[name])
+            return "ok", {"cleared": cleared}, ()
+
+        self.perform(process, step, "quarantine", {"stash": name}, body)
+
+    def do_corrupt(self, step: Step, process: str) -> None:
+        file, how = str(step.arg("file")), str(step.arg("how"))
+
+        def body() -> Result:
+            self.world.close_stores()
+            digest = self.world.backend.corrupt(file, how)
+            return "ok", {"file": file, "how": how, "digest": digest}, ()
+
+        self.perform("harness", step, "corrupt", {"file": file, "how": how}, body)
+
+    def do_corrupt_row(self, step: Step, process: str) -> None:
+        sid = _sid(step)
+
+        def body() -> Result:
+            self.world.backend.corrupt_row(sid)
+            return "ok", {}, ()
+
+        self.perform("harness", step, "corrupt_row", {}, body)
+
+    def do_crash(self, step: Step, process: str) -> None:
+        def body() -> Result:
+            self.world.crash()
+            return "ok", {}, ()
+
+        self.perform("harness", step, "crash", {}, body)
+
+    def do_restart(self, step: Step, process: str) -> None:
+        def body() -> Result:
+            try:
+                self.world.restart()
+            except SessionCoreError as exc:
+                digests = {f: self.world.backend.file_digest(f) for f in ("runtime", "sessions")}
+                return "fail", {"error": type(exc).__name__, "digests": digests}, ()
+            return "ok", {}, ()
+
+        self.perform("harness", step, "restart", {}, body)
+
+    def do_recover(self, step: Step, process: str) -> None:
+        redeliver = step.arg("redeliver", True) is not False
+
+        def body() -> Result:
+            reports = self.world.recover(redeliver=redeliver)
+            errors = sorted(
+                f"{s.session_id}:{type(s.error).__name__}"
+                for r in reports
+                for s in r.errors
+                if s.error is not None
+            )
+            redelivered = [list(item) for r in reports for item in r.redelivered]
+            return "ok", {"errors": errors, "redelivered": redelivered}, ()
+
+        self.perform("harness", step, "recover", {}, body)
+
+    def do_concurrent(self, step: Step, process: str) -> None:
+        if step.threads:
+            with ThreadPoolExecutor(max_workers=len(step.processes)) as pool:
+                futures = [
+                    pool.submit(self._process, steps, f"p{i + 1}")
+                    for i, steps in enumerate(step.processes)
+                ]
+                for future in futures:
+                    future.result()
+            return
+        queues = [list(p) for p in step.processes]
+        while any(queues):
+            for index, queue in enumerate(queues):
+                if queue and not self.world.crashed:
+                    self.run(queue.pop(0), f"p{index + 1}")
+                elif queue:
+                    queue.clear()
+
+    def _process(self, steps: tuple[Step, ...], process: str) -> None:
+        for sub in steps:
+            if self.world.crashed:
+                return
+            self.run(sub, process)
+
+
+def _sid(step: Step) -> str:
+    assert step.session is not None
+    return step.session

@@ -1,0 +1,56 @@
+"""How the harness builds a session_core service; mutants swap in subclasses (never edits)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from session_core.agent import Agent
+from session_core.checkpointer import StoreCheckpointer
+from session_core.factory import Stores
+from session_core.faults import FaultPoint
+from session_core.projection import Projector
+from session_core.service import SessionService
+from session_core.stores.base import RuntimeStore, SessionStore
+
+RuntimeWrapper = Callable[[RuntimeStore, SessionStore], RuntimeStore]
+
+
+def zero_clock() -> float:
+    return 0.0
+
+
+@dataclass(frozen=True)
+class Core:
+    """The classes a service is assembled from. The default is the unmodified session_core."""
+
+    name: str = "session_core"
+    service_cls: type[SessionService] = SessionService
+    projector_cls: type[Projector] = Projector
+    checkpointer_cls: type[StoreCheckpointer] = StoreCheckpointer
+    wrap_runtime: RuntimeWrapper | None = None
+
+    def service(
+        self, stores: Stores, faults: FaultPoint, *, runtime_backed: bool, agent: Agent
+    ) -> SessionService:
+        runtime: RuntimeStore | None = stores.runtime if runtime_backed else None
+        if runtime is not None and self.wrap_runtime is not None:
+            runtime = self.wrap_runtime(runtime, stores.sessions)
+        projector = self.projector_cls(stores.sessions, stores.audit, runtime, faults)
+        checkpointer = self.checkpointer_cls(stores.sessions, projector, runtime, faults)
+        counter = itertools.count(1)
+        return self.service_cls(
+            stores.sessions,
+            stores.audit,
+            runtime,
+            agent=agent,
+            projector=projector,
+            checkpointer=checkpointer,
+            faults=faults,
+            clock=zero_clock,
+            new_input_id=lambda: f"auto-{next(counter)}",
+        )
+
+
+CORRECT = Core()

@@ -1,0 +1,87 @@
+"""The harness fault point: ``session_core.faults.FaultInjector`` plus power loss and a
+schedule that survives restarts.
+
+* ``power-loss`` at a store's ``<op>.after`` site: the process dies there *and* the in-flight
+  write is lost (the durable state is put back as it was at the matching ``<op>.before``).
+  Elsewhere it behaves like ``crash``.
+* ``restart()`` forgets the crash but keeps rules that have not fired yet: the exploration
+  schedule covers the whole run, including steps after a restart. ``disarm()`` stops all faults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+from harness.scenario import FaultSpec
+from session_core.faults import FaultInjector, FaultRule
+
+PERSISTENT_TIMES = 1 << 30
+
+
+@dataclass
+class HarnessFaults(FaultInjector):
+    power_ops: dict[str, str | None] = field(default_factory=dict)
+    """``runtime.atomic_apply`` -> session filter, for armed power-loss rules."""
+    snapshot: Callable[[], object] | None = None
+    taken: object | None = None
+    power_fired: bool = False
+    kinds: dict[int, str] = field(default_factory=dict)
+
+    def arm_spec(self, spec: FaultSpec) -> FaultRule:
+        kind = spec.kind
+        action = "crash" if kind == "power-loss" else kind
+        times = PERSISTENT_TIMES if spec.mode == "persistent" else 1
+        rule = self.arm(
+            spec.site,
+            action,  # type: ignore[arg-type]
+            session_id=spec.session,
+            skip=spec.skip,
+            times=times,
+        )
+        self.kinds[id(rule)] = kind
+        if kind == "power-loss" and spec.site.endswith(".after"):
+            self.power_ops[spec.site[: -len(".after")]] = spec.session
+        return rule
+
+    def hit(self, site: str, session_id: str | None = None) -> None:
+        if self.power_ops and site.endswith(".before") and self.snapshot is not None:
+            op = site[: -len(".before")]
+            if op in self.power_ops:
+                wanted = self.power_ops[op]
+                if wanted is None or wanted == session_id:
+                    self.taken = self.snapshot()
+        fired_before = self._fired()
+        try:
+            super().hit(site, session_id)
+        except BaseException:
+            if self.crashed_at == site and self._fired() > fired_before:
+                self._note_power(site)
+            raise
+
+    def _fired(self) -> int:
+        return sum(rule.fired for rule in self.rules)
+
+    def _note_power(self, site: str) -> None:
+        for rule in self.rules:
+            same_site = rule.site == site or fnmatchcase(site, rule.site)
+            if self.kinds.get(id(rule)) == "power-loss" and rule.fired and same_site:
+                self.power_fired = site.endswith(".after") and self.taken is not None
+                return
+
+    def restart(self) -> None:
+        with self._lock:
+            self.crashed_at = None
+            self.rules = [r for r in self.rules if r.fired < r.times]
+            self.power_fired = False
+
+    def disarm(self) -> None:
+        super().disarm()
+        self.power_ops.clear()
+        self.taken = None
+        self.power_fired = False
+
+    def fired_total(self) -> int:
+        with self._lock:
+            return sum(rule.fired for rule in self.rules)

@@ -1,0 +1,556 @@
+"""Invariant checkers: small named functions over a history and the captured store states.
+
+Each checker looks at the latest state (and, where the property is about change, earlier
+ones) and returns a message when the property is violated. ``CHECKERS`` is the registry; the
+runner calls ``check`` after every step, on every crashed state, before and after recovery.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from harness.history import History, Operation
+from harness.state import SessionState, WorldState
+from session_core.errors import HistoryError
+from session_core.model import Message, Session, history_steps, same_messages
+
+ALWAYS = frozenset({"step", "crashed", "restarted", "recovered", "final", "idempotent"})
+TURN_OPS = frozenset({"turn"})
+BAD_FILE_ERRORS = frozenset({"CorruptDatabase", "ForeignDatabase", "SchemaTooNew"})
+
+
+@dataclass
+class CheckContext:
+    history: History
+    states: list[WorldState]
+
+    @cached_property
+    def ops(self) -> list[Operation]:
+        return self.history.operations()
+
+    @property
+    def latest(self) -> WorldState:
+        return self.states[-1]
+
+    def readable(self) -> list[WorldState]:
+        return [s for s in self.states if s.error is None]
+
+    def done_before(self, state: WorldState) -> list[Operation]:
+        return [op for op in self.ops if op.done is not None and op.done.index < state.events]
+
+    def previous(self) -> WorldState | None:
+        earlier = [s for s in self.states[:-1] if s.error is None]
+        return earlier[-1] if earlier else None
+
+
+Check = Callable[[CheckContext], str | None]
+
+
+@dataclass(frozen=True)
+class Checker:
+    name: str
+    fn: Check
+    doc: str
+    phases: frozenset[str] = ALWAYS
+    opt_in: bool = False
+
+
+@dataclass(frozen=True)
+class Violation:
+    checker: str
+    message: str
+    state: int = -1
+    label: str = ""
+    phase: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "checker": self.checker,
+            "message": self.message,
+            "state": self.state,
+            "label": self.label,
+            "phase": self.phase,
+        }
+
+
+CHECKERS: dict[str, Checker] = {}
+
+
+def register(
+    name: str, *, phases: frozenset[str] = ALWAYS, opt_in: bool = False
+) -> Callable[[Check], Check]:
+    def wrap(fn: Check) -> Check:
+        CHECKERS[name] = Checker(name, fn, (fn.__doc__ or "").strip(), phases, opt_in)
+        return fn
+
+    return wrap
+
+
+def check(ctx: CheckContext, extra: Iterable[str] = ()) -> list[Violation]:
+    """Run every applicable checker on the latest state (plus opt-in ``extra`` checkers)."""
+    state = ctx.latest
+    if state.error is not None:
+        return []
+    wanted = set(extra)
+    found = []
+    for checker in CHECKERS.values():
+        if checker.opt_in and checker.name not in wanted:
+            continue
+        if state.phase not in checker.phases:
+            continue
+        message = checker.fn(ctx)
+        if message is not None:
+            found.append(Violation(checker.name, message, state.index, state.label, state.phase))
+    return found
+
+
+def _runtime(state: WorldState) -> list[SessionState]:
+    return [s for s in state.sessions.values() if s.runtime_backed]
+
+
+# --- the checkers ----------------------------------------------------------------------------
+
+
+@register("projection_not_ahead")
+def projection_not_ahead(ctx: CheckContext) -> str | None:
+    """The projection never shows a turn the authority has not committed (I1, I2)."""
+    for s in _runtime(ctx.latest):
+        extra = Counter(s.projection_turns) - Counter(s.authority_turns)
+        if extra:
+            return f"{s.id}: projection shows uncommitted turns {sorted(extra)}"
+        if s.row is not None and s.authority is None:
+            return f"{s.id}: projection row exists but the authority has no committed snapshot"
+    return None
+
+
+def _reference(authority: Session, known: int) -> tuple[Message, ...] | None:
+    try:
+        steps = history_steps(authority)
+    except HistoryError:
+        return None
+    return steps[known].parent if known < len(steps) else authority.messages
+
+
+@register("projection_prefix")
+def projection_prefix(ctx: CheckContext) -> str | None:
+    """The projection is a prefix of the authority's history: lag allowed, divergence not."""
+    for s in _runtime(ctx.latest):
+        a, p = s.authority, s.row
+        if a is None or p is None:
+            continue
+        known = len(p.rewrites)
+        head = [c.digest for c in a.rewrites[:known]]
+        if known > len(a.rewrites) or head != [c.digest for c in p.rewrites]:
+            return f"{s.id}: projection rewrite history diverges from the authority"
+        ref = _reference(a, known)
+        if ref is None:
+            return f"{s.id}: authority history is broken"
+        n = len(p.messages)
+        if n > len(ref) or not same_messages(p.messages, ref[:n]):
+            return f"{s.id}: projection messages diverge from the authority ({n} vs {len(ref)})"
+    return None
+
+
+@register("acknowledged_durable")
+def acknowledged_durable(ctx: CheckContext) -> str | None:
+    """An acknowledged (ok) operation is durable in every later state, across crashes."""
+    state = ctx.latest
+    for op in ctx.done_before(state):
+        if op.type != "ok" or op.session not in state.sessions:
+            continue
+        s = state.sessions[op.session]
+        if op.op == "create" and s.authority is None:
+            return f"{s.id}: acknowledged create is not durable"
+        if op.op == "turn" and op.input_id not in s.authority_turns:
+            return f"{s.id}: acknowledged turn {op.input_id} is not durable"
+        if op.done is not None and s.runtime_backed:
+            have = [r.to_json() for r in s.receipts]
+            for receipt in op.done.receipts:
+                if receipt not in have:
+                    return f"{s.id}: receipt {receipt.get('run_id')} of an ok op is not durable"
+    return None
+
+
+@register("definite_failure_no_effect")
+def definite_failure_no_effect(ctx: CheckContext) -> str | None:
+    """A turn that failed definitely leaves no trace: not in the authority, the projection or
+    any terminal receipt, now or later (recovery must not redeliver it)."""
+    state = ctx.latest
+    for op in ctx.done_before(state):
+        if op.type != "fail" or op.op not in TURN_OPS or op.session not in state.sessions:
+            continue
+        s, iid = state.sessions[op.session], op.input_id
+        if iid in s.authority_turns or iid in s.projection_turns:
+            return f"{s.id}: turn {iid} reported {op.outcome or 'failed'} but took effect"
+        if any(r.kind == "terminal" and iid in r.input_ids for r in s.receipts):
+            return f"{s.id}: failed turn {iid} has a terminal receipt"
+    return None
+
+
+@register("indeterminate_resolves_once")
+def indeterminate_resolves_once(ctx: CheckContext) -> str | None:
+    """Once a turn is seen committed it stays committed; after recovery every indeterminate
+    (info) turn is resolved exactly once: committed at most once, its input no longer pending."""
+    state = ctx.latest
+    for earlier in ctx.readable()[:-1]:
+        for sid, old in earlier.sessions.items():
+            now = state.sessions.get(sid)
+            if now is None:
+                continue
+            lost = set(old.authority_turns) - set(now.authority_turns)
+            if lost:
+                return f"{sid}: committed turns {sorted(lost)} disappeared from the authority"
+    if state.phase not in ("final", "idempotent"):
+        return None
+    for op in ctx.ops:
+        if op.type != "info" or op.op not in TURN_OPS or op.session not in state.sessions:
+            continue
+        s = state.sessions[op.session]
+        if s.authority_turns.count(op.input_id or "") > 1:
+            return f"{s.id}: indeterminate turn {op.input_id} resolved more than once"
+        pending = [i for i in s.inputs if i.input_id == op.input_id and i.state == "accepted"]
+        if pending:
+            return f"{s.id}: indeterminate turn {op.input_id} never resolved (still accepted)"
+    return None
+
+
+def _segments(messages: tuple[Message, ...]) -> Iterable[list[Message]]:
+    current: list[Message] | None = None
+    for message in messages:
+        if message.role == "user":
+            if current is not None:
+                yield current
+            current = [message]
+        elif current is not None:
+            current.append(message)
+    if current is not None:
+        yield current
+
+
+def _partial_turn(doc: Session) -> str | None:
+    for segment in _segments(doc.messages):
+        last = segment[-1]
+        if last.role != "assistant" or last.tool_calls:
+            return f"turn {segment[0].id} is partial (ends with {last.role})"
+        calls = {c.id for m in segment for c in m.tool_calls}
+        results = {m.tool_call_id for m in segment if m.role == "tool"}
+        if calls - results:
+            return f"turn {segment[0].id} has tool calls without results"
+    return None
+
+
+@register("turns_atomic")
+def turns_atomic(ctx: CheckContext) -> str | None:
+    """Turns are all or nothing: no partial turn and no message of an uncommitted run is
+    visible in either store."""
+    for s in ctx.latest.sessions.values():
+        terminal = {r.run_id for r in s.receipts if r.kind == "terminal"}
+        for name, doc in (("authority", s.authority), ("projection", s.row)):
+            if doc is None:
+                continue
+            partial = _partial_turn(doc)
+            if partial is not None:
+                return f"{s.id}: {name} {partial}"
+            if not s.runtime_backed:
+                continue
+            for message in doc.messages:
+                run = message.id.split(".", 1)[0]
+                if message.role != "user" and run.startswith("run-") and run not in terminal:
+                    return f"{s.id}: {name} shows message {message.id} of uncommitted {run}"
+    return None
+
+
+@register("receipts_dense_unique")
+def receipts_dense_unique(ctx: CheckContext) -> str | None:
+    """Receipts per run are checkpoints 1..k then terminal k+1, never reused (also across
+    restarts), and the last terminal receipt's facts match the committed bytes."""
+    for s in _runtime(ctx.latest):
+        message = _receipt_problem(s)
+        if message is not None:
+            return f"{s.id}: {message}"
+    runs: Counter[tuple[str | None, object]] = Counter()
+    for op in ctx.ops:
+        if op.type == "ok" and op.done is not None and op.done.value.get("run") is not None:
+            runs[(op.session, op.done.value.get("run"))] += 1
+    reused = [key for key, n in runs.items() if n > 1]
+    if reused:
+        return f"run id reused by two acknowledged operations: {reused[0]}"
+    return None
+
+
+def _receipt_problem(s: SessionState) -> str | None:
+    by_run: dict[str, list[tuple[int, str]]] = {}
+    for r in s.receipts:
+        by_run.setdefault(r.run_id, []).append((r.sequence, r.kind))
+    for run, entries in by_run.items():
+        sequences = [seq for seq, _ in entries]
+        if sequences != list(range(1, len(entries) + 1)):
+            return f"receipts of {run} are not dense and unique: {sequences}"
+        kinds = [kind for _, kind in entries]
+        if "terminal" in kinds and kinds.index("terminal") != len(kinds) - 1:
+            return f"terminal receipt of {run} is not the last one"
+    terminals = [r for r in s.receipts if r.kind == "terminal"]
+    if terminals and s.authority is not None:
+        last = terminals[-1]
+        a = s.authority
+        if last.digest != a.revision or last.message_count != len(a.messages):
+            return f"last terminal receipt {last.run_id} does not match the committed snapshot"
+    return None
+
+
+@register("sessions_isolated")
+def sessions_isolated(ctx: CheckContext) -> str | None:
+    """A session's documents hold only that session's own inputs; no unknown sessions appear."""
+    state = ctx.latest
+    submitted: dict[str, set[str]] = {}
+    for op in ctx.ops:
+        if op.op in TURN_OPS and op.session is not None and op.input_id is not None:
+            submitted.setdefault(op.session, set()).add(op.input_id)
+    for s in state.sessions.values():
+        for name, doc in (("authority", s.authority), ("projection", s.row)):
+            if doc is None:
+                continue
+            if doc.id != s.id:
+                return f"{s.id}: {name} holds the document of {doc.id}"
+            foreign = set(doc.user_input_ids()) - submitted.get(s.id, set())
+            if foreign:
+                return f"{s.id}: {name} holds inputs never submitted to it: {sorted(foreign)}"
+    if state.extra_ids:
+        return f"unknown sessions appeared in the stores: {list(state.extra_ids)}"
+    return None
+
+
+@register("reads_monotonic")
+def reads_monotonic(ctx: CheckContext) -> str | None:
+    """Projection reads never go backwards unless the read reports lag."""
+    last: dict[tuple[str, str | None], list[str]] = {}
+    for op in ctx.ops:
+        if op.op != "read" or op.type != "ok" or op.done is None:
+            continue
+        if op.invoke.value.get("source") != "projection":
+            continue
+        turns = op.done.value.get("turns")
+        lag = op.done.value.get("lag")
+        if not isinstance(turns, list):
+            continue
+        key = (op.invoke.process, op.session)
+        before = last.get(key, [])
+        if not set(before) <= set(turns) and not (isinstance(lag, int) and lag > 0):
+            return f"{op.session}: a read went backwards without reporting lag"
+        last[key] = [str(t) for t in turns]
+    prev = ctx.previous()
+    if prev is None:
+        return None
+    for sid, now in ctx.latest.sessions.items():
+        old = prev.sessions.get(sid)
+        if old is None or now.row is None:
+            continue
+        if not set(old.projection_turns) <= set(now.projection_turns) and now.lag <= 0:
+            return f"{sid}: projection went backwards without lag"
+    return None
+
+
+def _first_state_after(ctx: CheckContext, op: Operation) -> bool:
+    prev = ctx.previous()
+    done = op.done
+    if done is None or done.index >= ctx.latest.events:
+        return False
+    return prev is None or done.index >= prev.events
+
+
+def _completed_but_lagging(value: dict[str, object], s: SessionState) -> bool:
+    a = s.authority
+    if value.get("outcome") != "Completed" or a is None or a.revision != value.get("revision"):
+        return False
+    return s.row is None or s.row.revision != a.revision
+
+
+@register("errors_not_swallowed")
+def errors_not_swallowed(ctx: CheckContext) -> str | None:
+    """No untyped error escapes; a ``Completed`` outcome is never returned while its
+    projection is missing, and an ok archive really archived: failures are reported."""
+    state = ctx.latest
+    for op in ctx.ops:
+        done = op.done
+        if done is None:
+            continue
+        if done.value.get("untyped"):
+            return f"{op.op} raised an untyped {done.value.get('error')}"
+        if not _first_state_after(ctx, op) or op.session not in state.sessions:
+            continue
+        s = state.sessions[op.session]
+        if _completed_but_lagging(done.value, s):
+            return f"{s.id}: {op.op} returned Completed but the projection lags"
+        if op.op == "archive" and op.type == "ok":
+            if s.row is not None and not s.row.archived:
+                return f"{s.id}: archive returned ok but the document is Active"
+            if s.runtime_backed and s.runtime_state not in (None, "retired"):
+                return f"{s.id}: archive returned ok but the runtime is not retired"
+    return None
+
+
+@register("archived_absorbing")
+def archived_absorbing(ctx: CheckContext) -> str | None:
+    """Archived is absorbing: retired implies an Archived document, an Archived document
+    never turns Active again, and nothing is acknowledged on a session after its archive."""
+    state = ctx.latest
+    for s in state.sessions.values():
+        if s.runtime_state == "retired" and s.row is not None and not s.row.archived:
+            return f"{s.id}: runtime retired while the document is Active"
+    prev = ctx.previous()
+    if prev is not None:
+        for sid, old in prev.sessions.items():
+            now = state.sessions.get(sid)
+            if now is None:
+                continue
+            was, now_row = old.row, now.row
+            if was is not None and was.archived and now_row is not None and not now_row.archived:
+                return f"{sid}: Archived document became Active again"
+            if old.runtime_state == "retired" and now.runtime_state not in ("retired", None):
+                return f"{sid}: retired runtime revived"
+    archived: set[str] = set()
+    for op in ctx.ops:
+        if op.session is None or op.done is None:
+            continue
+        if op.op == "archive" and op.type == "ok":
+            archived.add(op.session)
+        elif op.session in archived and op.type == "ok" and _revives(op):
+            return f"{op.session}: {op.op} acknowledged after archive"
+    return None
+
+
+def _revives(op: Operation) -> bool:
+    if op.op == "turn":
+        return True
+    value = {} if op.done is None else op.done.value
+    return op.op == "late_checkpoint" and value.get("lifecycle") != "archived"
+
+
+@register("liveness_converged", phases=frozenset({"final", "idempotent"}))
+def liveness_converged(ctx: CheckContext) -> str | None:
+    """Once faults stop and recovery ran: projection == authority for every session, nothing
+    pending, no lease held, every row audited."""
+    for s in ctx.latest.sessions.values():
+        problem = _converged(s)
+        if problem is not None:
+            return f"{s.id}: {problem}"
+    return None
+
+
+def _converged(s: SessionState) -> str | None:
+    if s.row_error is not None:
+        return f"projection row unreadable ({s.row_error})"
+    if s.unaudited:
+        return "projection row carries an unaudited rewrite"
+    if not s.runtime_backed:
+        return None
+    a, p = s.authority, s.row
+    if a is None:
+        return None if p is None else "projection row without an authority"
+    if p is None:
+        return "no projection row for a committed session"
+    if p.revision != a.revision or [c.digest for c in p.rewrites] != [c.digest for c in a.rewrites]:
+        return f"projection ({len(p.messages)} msgs) != authority ({len(a.messages)} msgs)"
+    if p.archived != (s.runtime_state == "retired"):
+        return f"lifecycle {p.lifecycle.value} but runtime {s.runtime_state}"
+    if any(i.state == "accepted" for i in s.inputs):
+        return "inputs still pending after recovery"
+    if s.active_run is not None:
+        return f"run lease {s.active_run} still held after recovery"
+    return None
+
+
+@register("recovery_idempotent", phases=frozenset({"idempotent"}))
+def recovery_idempotent(ctx: CheckContext) -> str | None:
+    """Running recovery again changes nothing."""
+    prev = ctx.previous()
+    if prev is None:
+        return None
+    if prev.fingerprint()["sessions"] != ctx.latest.fingerprint()["sessions"]:
+        changed = [
+            sid
+            for sid, s in ctx.latest.sessions.items()
+            if sid not in prev.sessions or prev.sessions[sid].fingerprint() != s.fingerprint()
+        ]
+        return f"a second recovery changed {changed}"
+    return None
+
+
+@register("turns_exactly_once")
+def turns_exactly_once(ctx: CheckContext) -> str | None:
+    """No turn appears twice (by input id or by its text) in either store."""
+    for s in ctx.latest.sessions.values():
+        for name, doc in (("authority", s.authority), ("projection", s.row)):
+            if doc is None:
+                continue
+            ids = Counter(doc.user_input_ids())
+            texts = Counter(m.content for m in doc.messages if m.role == "user")
+            dup = [k for k, n in (ids + texts).items() if n > 1]
+            if dup:
+                return f"{s.id}: {name} holds duplicated turn {dup[0]!r}"
+    return None
+
+
+@register("reader_sees_every_turn")
+def reader_sees_every_turn(ctx: CheckContext) -> str | None:
+    """A consumer reading the projection after a Completed turn sees that turn (per-turn
+    saves are visible to projection readers: the SDK / orchestrator view)."""
+    completed: dict[str, list[tuple[int, str]]] = {}
+    for op in ctx.ops:
+        done = op.done
+        if done is None or op.session is None:
+            continue
+        if op.op == "turn" and done.value.get("outcome") == "Completed" and op.input_id:
+            completed.setdefault(op.session, []).append((done.index, op.input_id))
+        if op.op == "read" and op.type == "ok" and op.invoke.value.get("source") == "projection":
+            turns = done.value.get("turns")
+            seen = set(turns) if isinstance(turns, list) else set()
+            for index, iid in completed.get(op.session, []):
+                if index < op.invoke.index and iid not in seen:
+                    return f"{op.session}: reader did not see completed turn {iid}"
+    return None
+
+
+@register("bad_input_refused")
+def bad_input_refused(ctx: CheckContext) -> str | None:
+    """A damaged or foreign file is refused with a typed error and left byte-for-byte as it
+    was; an undecodable row is never served."""
+    damaged: dict[str, object] = {}
+    rows: set[str] = set()
+    for op in ctx.ops:
+        done = op.done
+        if done is None:
+            continue
+        if op.op == "corrupt" and op.type == "ok":
+            damaged[str(done.value.get("file"))] = done.value.get("digest")
+        elif op.op == "corrupt_row" and op.session is not None:
+            rows.add(op.session)
+        elif op.op == "restart" and damaged:
+            if op.type == "ok":
+                return f"stores opened over a damaged file {sorted(damaged)}"
+            if done.value.get("error") not in BAD_FILE_ERRORS:
+                return f"damaged file refused with {done.value.get('error')}"
+            digests = done.value.get("digests")
+            for file, digest in damaged.items():
+                if isinstance(digests, dict) and digests.get(file) != digest:
+                    return f"damaged {file} file was modified"
+        elif op.op == "read" and op.session in rows and op.type == "ok":
+            return f"{op.session}: an undecodable row was served"
+    return None
+
+
+@register("per_turn_sync", phases=frozenset({"step"}), opt_in=True)
+def per_turn_sync(ctx: CheckContext) -> str | None:
+    """(opt-in, fault-free scenarios) after every step the projection equals the authority."""
+    for s in _runtime(ctx.latest):
+        if s.authority is None:
+            continue
+        if s.row is None or s.row.revision != s.authority.revision:
+            return f"{s.id}: projection not saved for the committed state"
+    return None
+
+
+__all__ = ["CHECKERS", "CheckContext", "Checker", "Violation", "check", "field"]

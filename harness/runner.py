@@ -1,0 +1,252 @@
+"""Run one scenario on a fresh core: arm faults, execute steps, capture both stores after
+every step and every crash (before and after recovery), check every invariant, then stop the
+faults, restart, recover (twice) and check liveness and idempotence."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from harness.actions import Executor
+from harness.backends import make_backend
+from harness.core import CORRECT, Core
+from harness.faults import HarnessFaults
+from harness.history import History, Operation
+from harness.invariants import CHECKERS, CheckContext, Violation, check
+from harness.scenario import FaultSpec, Scenario, Step
+from harness.state import Capturer, WorldState
+from harness.world import World
+from session_core.errors import SessionCoreError, SimulatedCrash
+from session_core.faults import FaultRule
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    scenario: Scenario
+    backend: str = "memory"
+    core: Core = CORRECT
+    schedule: tuple[FaultSpec, ...] = ()
+    """Extra faults (exploration), armed from the start."""
+    deep: FaultSpec | None = None
+    """A fault armed during the final recovery (``explore --deep``)."""
+    check_expect: bool = True
+    """Check the scenario's ``expect`` (off for exploration: faults change outcomes)."""
+
+
+@dataclass
+class RunResult:
+    config: RunConfig
+    history: History
+    states: list[WorldState]
+    violations: list[Violation]
+    hits: list[tuple[str, str | None]]
+    fired: list[bool]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+class _Stop(Exception):
+    pass
+
+
+@dataclass
+class Runner:
+    config: RunConfig
+    history: History = field(default_factory=History)
+    states: list[WorldState] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        cfg = self.config
+        self.faults = HarnessFaults()
+        self.backend = make_backend(cfg.backend)
+        runtime_backed = {s.id: s.runtime for s in cfg.scenario.sessions}
+        self.capturer = Capturer(runtime_backed)
+        self.world = World(cfg.scenario, self.backend, cfg.core, self.faults, self.history)
+        self.executor = Executor(self.world)
+        self.extra = cfg.scenario.expect.invariants if cfg.check_expect else ()
+        self.rules: list[FaultRule] = []
+
+    # --- run -----------------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        start = time.perf_counter()
+        try:
+            self._arm(f for f in self.config.scenario.faults if f.step is None)
+            self.rules = [self.faults.arm_spec(f) for f in self.config.schedule]
+            self._steps(self.config.scenario.steps)
+            if self.config.check_expect:
+                self._expect()
+            self._converge()
+        except _Stop:
+            pass
+        finally:
+            self.world.close_stores()
+            self.backend.cleanup()
+        return RunResult(
+            self.config,
+            self.history,
+            self.states,
+            self.violations,
+            list(self.faults.hits),
+            [rule.fired > 0 for rule in self.rules],
+            time.perf_counter() - start,
+        )
+
+    def _arm(self, specs: Iterable[FaultSpec]) -> None:
+        for spec in specs:
+            self.faults.arm_spec(spec)
+
+    def _steps(self, steps: Iterable[Step]) -> None:
+        for step in steps:
+            self._arm(f for f in self.config.scenario.faults if f.step == step.label)
+            if self.world.crashed and step.action not in ("restart", "crash"):
+                self._come_back(f"before {step.label}")
+            self.executor.run(step)
+            if self.world.crashed:
+                self.world.apply_power_loss()
+                self._capture(step.label, "crashed")
+            else:
+                self._capture(step.label, "step")
+
+    def _come_back(self, label: str) -> None:
+        """The crashed process restarts and recovers before serving the next step."""
+        self._restart(label)
+        self._recover(label)
+
+    def _restart(self, label: str) -> None:
+        try:
+            self.world.restart()
+        except SessionCoreError:
+            self._capture(label, "restarted")
+            return
+        self._capture(label, "restarted")
+
+    def _recover(self, label: str) -> None:
+        try:
+            self.world.recover()
+        except SimulatedCrash:
+            self.world.crashed = True
+            self.world.apply_power_loss()
+            self._capture(label, "crashed")
+            self._restart(label)
+            self.world.recover()
+        except SessionCoreError:
+            pass
+        self._capture(label, "recovered")
+
+    def _converge(self) -> None:
+        """Faults stop; the operator repairs damaged files; restart; recover; recover again."""
+        self.faults.disarm()
+        self.backend.repair()
+        self._restart("final")
+        if self.config.deep is not None:
+            self.rules.append(self.faults.arm_spec(self.config.deep))
+            try:
+                self.world.recover()
+            except SimulatedCrash:
+                self.world.crashed = True
+                self.world.apply_power_loss()
+            except SessionCoreError:
+                pass
+            self._capture("deep", "crashed" if self.world.crashed else "recovered")
+            self.faults.disarm()
+            self._restart("deep")
+        self.world.recover()
+        self._capture("final", "final")
+        self.world.recover()
+        self._capture("final", "idempotent")
+
+    # --- observation -----------------------------------------------------------------------
+
+    def _capture(self, label: str, phase: str) -> None:
+        state = self.capturer.capture(
+            self.backend.observer(), len(self.states), label, phase, len(self.history)
+        ) if self._observable() else WorldState(len(self.states), label, phase,
+                                                len(self.history), {}, "unreadable")  # fmt: skip
+        self.states.append(state)
+        found = check(CheckContext(self.history, self.states), self.extra)
+        if found:
+            self.violations.extend(found[:1])
+            raise _Stop
+
+    def _observable(self) -> bool:
+        try:
+            self.backend.observer()
+        except SessionCoreError:
+            return False
+        return True
+
+    def _expect(self) -> None:
+        for problem in expectation_problems(self.config.scenario, self.history, self.states):
+            state = self.states[-1] if self.states else None
+            index = -1 if state is None else state.index
+            self.violations.append(Violation(problem[0], problem[1], index, "expect", "expect"))
+            raise _Stop
+
+
+def expectation_problems(
+    scenario: Scenario, history: History, states: list[WorldState]
+) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    for label, wanted in scenario.expected_outcomes().items():
+        got = [_names(op) for op in history.operations() if op.invoke.step == label]
+        if not got:
+            problems.append(("expect.outcome", f"step {label} never ran"))
+        elif not all(wanted in names for names in got):
+            problems.append(("expect.outcome", f"step {label}: expected {wanted}, got {got}"))
+    readable = [s for s in states if s.error is None]
+    if scenario.expect.final and readable:
+        last = readable[-1]
+        for sid, fields in scenario.expect.final.items():
+            actual = _final_facts(last, sid)
+            for key, value in fields.items():
+                if actual.get(key) != value:
+                    problems.append(
+                        (
+                            "expect.final",
+                            f"{sid}.{key}: expected {value!r}, got {actual.get(key)!r}",
+                        )
+                    )
+    return problems
+
+
+def _names(op: Operation) -> list[str]:
+    names: list[str] = [op.type]
+    if op.done is not None:
+        for key in ("outcome", "error", "cause"):
+            value = op.done.value.get(key)
+            if isinstance(value, str):
+                names.append(value)
+    return names
+
+
+def _final_facts(state: WorldState, sid: str) -> dict[str, object]:
+    s = state.sessions.get(sid)
+    if s is None:
+        return {}
+    a, p = s.authority, s.row
+    return {
+        "turns": len(s.authority_turns),
+        "projection_turns": len(s.projection_turns),
+        "lifecycle": "none" if p is None else p.lifecycle.value,
+        "in_sync": a is not None and p is not None and a.revision == p.revision,
+        "row": "absent" if p is None else "present",
+        "receipts": len(s.receipts),
+        "runtime_state": s.runtime_state,
+    }
+
+
+def run(config: RunConfig) -> RunResult:
+    return Runner(config).run()
+
+
+def run_scenario(scenario: Scenario, backend: str = "memory", core: Core = CORRECT) -> RunResult:
+    return run(RunConfig(scenario, backend, core))
+
+
+__all__ = ["CHECKERS", "RunConfig", "RunResult", "run", "run_scenario"]

@@ -1,0 +1,167 @@
+"""Snapshots of both stores (authority and projection) taken between steps and after crashes.
+
+Captured through an observer over the same durable state (no faults armed), so a crashed
+process can still be inspected. Decoded documents are cached by their bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from session_core.codec import decode_session
+from session_core.errors import InvalidSessionId, SessionCoreError, UndecodableRow
+from session_core.factory import Stores
+from session_core.model import InputRecord, Receipt, Session, validate_session_id
+from session_core.projection import unaudited_index
+
+
+@dataclass(frozen=True)
+class SessionState:
+    id: str
+    runtime_backed: bool
+    authority: Session | None
+    runtime_state: str | None
+    active_run: str | None
+    receipts: tuple[Receipt, ...]
+    inputs: tuple[InputRecord, ...]
+    row: Session | None
+    row_error: str | None = None
+    unaudited: bool = False
+
+    @property
+    def authority_turns(self) -> list[str]:
+        return [] if self.authority is None else self.authority.user_input_ids()
+
+    @property
+    def projection_turns(self) -> list[str]:
+        return [] if self.row is None else self.row.user_input_ids()
+
+    @property
+    def lag(self) -> int:
+        return len(self.authority_turns) - len(self.projection_turns)
+
+    def fingerprint(self) -> dict[str, object]:
+        return {
+            "authority": None if self.authority is None else _doc_print(self.authority),
+            "state": self.runtime_state,
+            "active_run": self.active_run,
+            "receipts": [r.to_json() for r in self.receipts],
+            "inputs": [[i.input_id, i.state.value, i.run_id] for i in self.inputs],
+            "row": None if self.row is None else _doc_print(self.row),
+            "row_error": self.row_error,
+            "unaudited": self.unaudited,
+        }
+
+
+def _doc_print(session: Session) -> dict[str, object]:
+    return {
+        "revision": session.revision,
+        "lifecycle": session.lifecycle.value,
+        "messages": len(session.messages),
+        "rewrites": [c.digest for c in session.rewrites],
+        "turns": session.user_input_ids(),
+    }
+
+
+@dataclass(frozen=True)
+class WorldState:
+    index: int
+    label: str
+    phase: str
+    """``step``, ``crashed``, ``restarted``, ``recovered``, ``final``, ``idempotent``."""
+    events: int
+    """How many history events had been recorded when this state was captured."""
+    sessions: dict[str, SessionState] = field(default_factory=dict)
+    error: str | None = None
+    """Set when the stores could not be read (a damaged file): invariants skip the state."""
+    extra_ids: tuple[str, ...] = ()
+
+    def fingerprint(self) -> dict[str, object]:
+        return {
+            "phase": self.phase,
+            "error": self.error,
+            "sessions": {sid: s.fingerprint() for sid, s in sorted(self.sessions.items())},
+            "extra": list(self.extra_ids),
+        }
+
+    def digest(self) -> str:
+        data = json.dumps(self.fingerprint(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(data.encode()).hexdigest()
+
+
+def _valid(session_id: str) -> bool:
+    try:
+        validate_session_id(session_id)
+    except InvalidSessionId:
+        return False
+    return True
+
+
+class Capturer:
+    def __init__(self, runtime_backed: dict[str, bool]) -> None:
+        self.runtime_backed = runtime_backed
+        self._cache: dict[bytes, Session] = {}
+
+    def decode(self, data: bytes) -> Session:
+        session = self._cache.get(data)
+        if session is None:
+            session = decode_session(data)
+            if len(self._cache) > 512:
+                self._cache.clear()
+            self._cache[data] = session
+        return session
+
+    def capture(
+        self, stores: Stores, index: int, label: str, phase: str, events: int
+    ) -> WorldState:
+        try:
+            sessions = {sid: self.session(stores, sid, rb) for sid, rb in self._ids()}
+            extra = self._extra(stores)
+        except SessionCoreError as exc:
+            return WorldState(index, label, phase, events, {}, f"{type(exc).__name__}: {exc}")
+        return WorldState(index, label, phase, events, sessions, None, extra)
+
+    def _ids(self) -> Iterable[tuple[str, bool]]:
+        return [(sid, rb) for sid, rb in sorted(self.runtime_backed.items()) if _valid(sid)]
+
+    def _extra(self, stores: Stores) -> tuple[str, ...]:
+        ids = set(stores.runtime.session_ids())
+        with contextlib.suppress(UndecodableRow):
+            ids |= {r.session_id for r in stores.sessions.list()}
+        return tuple(sorted(ids - set(self.runtime_backed)))
+
+    def session(self, stores: Stores, sid: str, runtime_backed: bool) -> SessionState:
+        rt = stores.runtime
+        row, row_error = self._row(stores, sid)
+        unaudited = row is not None and unaudited_index(row, stores.audit.events(sid)) is not None
+        state = rt.runtime_state(sid)
+        if not runtime_backed or state is None:
+            authority = row if not runtime_backed else None
+            return SessionState(sid, runtime_backed, authority, None, None, (), (), row,
+                                row_error, unaudited)  # fmt: skip
+        data = rt.load_snapshot(sid)
+        return SessionState(
+            sid,
+            runtime_backed,
+            None if data is None else self.decode(data),
+            state.value,
+            rt.active_run(sid),
+            tuple(rt.receipts(sid)),
+            tuple(rt.inputs(sid)),
+            row,
+            row_error,
+            unaudited,
+        )
+
+    def _row(self, stores: Stores, sid: str) -> tuple[Session | None, str | None]:
+        try:
+            found = stores.sessions.load_row(sid)
+        except SessionCoreError as exc:
+            return None, type(exc).__name__
+        if found is None:
+            return None, None
+        return self.decode(found.data), None

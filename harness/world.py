@@ -1,0 +1,136 @@
+"""One simulated deployment: a backend's durable state, the current process (stores and
+services) and the scripted model. Crash, restart and recover act on it."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+
+from harness.backends import Backend
+from harness.core import Core, zero_clock
+from harness.faults import HarnessFaults
+from harness.history import History
+from harness.scenario import ModelStep, Scenario
+from session_core.agent import Agent, CallTools, Say, ScriptedModel, Step
+from session_core.errors import StoreClosed
+from session_core.factory import Stores
+from session_core.recovery import RecoveryReport
+from session_core.service import SessionService
+
+PLAIN_MODEL = (ModelStep(say="done"),)
+TOOL_MODEL = (ModelStep(tools=("add", "echo")), ModelStep(tools=("echo",)), ModelStep(say="done"))
+
+
+def _tool_add(args: Mapping[str, object]) -> str:
+    a, b = args.get("a", 0), args.get("b", 0)
+    return str(a + b) if isinstance(a, int) and isinstance(b, int) else "0"
+
+
+def _tool_echo(args: Mapping[str, object]) -> str:
+    return str(args.get("text", ""))
+
+
+def _tool_fail(args: Mapping[str, object]) -> str:
+    raise RuntimeError("tool failed on purpose")
+
+
+TOOLS = {"add": _tool_add, "echo": _tool_echo, "fail": _tool_fail}
+
+
+def agent_steps(model: Sequence[ModelStep], text: str) -> list[Step]:
+    steps: list[Step] = []
+    for item in model:
+        if item.say is not None:
+            steps.append(Say(f"{item.say}: {text}"))
+        else:
+            args = {"a": 1, "b": 2, "text": text}
+            steps.append(CallTools(tuple((name, dict(args)) for name in item.tools)))
+    return steps
+
+
+class World:
+    def __init__(
+        self,
+        scenario: Scenario,
+        backend: Backend,
+        core: Core,
+        faults: HarnessFaults,
+        history: History,
+    ) -> None:
+        self.scenario = scenario
+        self.backend = backend
+        self.core = core
+        self.faults = faults
+        self.history = history
+        self.runtime_backed = {s.id: s.runtime for s in scenario.sessions}
+        self.plans: dict[str, list[Step]] = {}
+        self.agent = Agent(model=ScriptedModel(self._script), tools=TOOLS, clock=zero_clock)
+        self.stores: Stores | None = None
+        self.services: dict[bool, SessionService] = {}
+        self.crashed = False
+        self.stash: dict[str, bytes] = {}
+        self.counter = itertools.count(1)
+        faults.snapshot = backend.snapshot
+        self.open()
+
+    def _script(self, text: str, turn_index: int) -> list[Step]:
+        return self.plans.get(text) or [Say(f"done: {text}")]
+
+    # --- process lifecycle -------------------------------------------------------------------
+
+    def open(self) -> None:
+        self.services = {}
+        self.stores = None
+        self.stores = self.backend.open(self.faults)
+
+    def service(self, session_id: str) -> SessionService:
+        return self.service_for(self.runtime_backed.get(session_id, True))
+
+    def service_for(self, runtime_backed: bool) -> SessionService:
+        if self.stores is None:
+            raise StoreClosed("no process is running (stores could not be opened)")
+        svc = self.services.get(runtime_backed)
+        if svc is None:
+            svc = self.core.service(
+                self.stores, self.faults, runtime_backed=runtime_backed, agent=self.agent
+            )
+            self.services[runtime_backed] = svc
+        return svc
+
+    def close_stores(self) -> None:
+        if self.stores is not None:
+            self.stores.close()
+        self.stores = None
+        self.services = {}
+
+    def crash(self) -> None:
+        self.close_stores()
+        self.crashed = True
+
+    def restart(self) -> None:
+        """A new process over the same durable state (power loss first undoes the torn write)."""
+        self.close_stores()
+        if self.faults.power_fired and self.faults.taken is not None:
+            self.backend.restore(self.faults.taken)
+        self.faults.taken = None
+        self.faults.restart()
+        self.crashed = False
+        self.open()
+
+    def apply_power_loss(self) -> None:
+        """Called right after a crash: the in-flight write of a power loss never hit the disk."""
+        if self.faults.power_fired and self.faults.taken is not None:
+            self.close_stores()
+            self.backend.restore(self.faults.taken)
+            self.faults.taken = None
+            self.faults.power_fired = False
+
+    def recover(self, *, redeliver: bool = True) -> list[RecoveryReport]:
+        reports = []
+        kinds = sorted(set(self.runtime_backed.values()), reverse=True)
+        for runtime_backed in kinds:
+            reports.append(self.service_for(runtime_backed).recover(redeliver=redeliver))
+        return reports
+
+    def next_input(self, session_id: str) -> str:
+        return f"{session_id}.{next(self.counter)}"
