@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 from session_core.errors import ReceiptMismatch, SnapshotIdentityMismatch, UndecodableRow
 from session_core.model import (
     ROLES,
+    SESSION_ID_RE,
     Lifecycle,
     Message,
     Receipt,
@@ -27,16 +30,50 @@ class DecodeError(ValueError):
     """Internal: turned into ``UndecodableRow`` (with file and session) by the stores."""
 
 
+def session_json(session: Session) -> dict[str, object]:
+    """The document as plain JSON data (``encode_session`` is its canonical JSON)."""
+    return {
+        "format": FORMAT,
+        "id": session.id,
+        "lifecycle": session.lifecycle.value,
+        "metadata": dict(session.metadata),
+        "messages": [m.to_json() for m in session.messages],
+        "rewrites": [c.to_json() for c in session.rewrites],
+    }
+
+
 def encode_session(session: Session) -> bytes:
-    return canonical_json(
-        {
-            "format": FORMAT,
-            "id": session.id,
-            "lifecycle": session.lifecycle.value,
-            "metadata": dict(session.metadata),
-            "messages": [m.to_json() for m in session.messages],
-            "rewrites": [c.to_json() for c in session.rewrites],
-        }
+    """``canonical_json(session_json(session))``, assembled from cached per-message bytes.
+
+    Keys in sorted order: format, id, lifecycle, messages, metadata, rewrites. The result is
+    remembered by the decode cache (decoding it yields an equal document).
+    """
+    data = b"".join(
+        (
+            b'{"format":',
+            canonical_json(FORMAT),
+            b',"id":',
+            canonical_json(session.id),
+            b',"lifecycle":',
+            canonical_json(session.lifecycle.value),
+            b',"messages":[',
+            b",".join(m.full_bytes for m in session.messages),
+            b'],"metadata":',
+            canonical_json(dict(session.metadata)),
+            b',"rewrites":',
+            canonical_json([c.to_json() for c in session.rewrites]),
+            b"}",
+        )
+    )
+    if _decodable(session):
+        _remember(data, session)
+    return data
+
+
+def _decodable(session: Session) -> bool:
+    """What ``_decode`` would accept beyond the JSON shape (checked before priming the cache)."""
+    return SESSION_ID_RE.fullmatch(session.id) is not None and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in session.metadata.items()
     )
 
 
@@ -45,7 +82,7 @@ def decode_session(
 ) -> Session:
     """Decode a row/snapshot; ``UndecodableRow`` naming file and session on any defect."""
     try:
-        session = _decode(data)
+        session = _cached_decode(data)
     except (DecodeError, ValueError, TypeError, KeyError) as exc:
         raise UndecodableRow(
             f"undecodable session row: {exc}", session_id=session_id, path=path
@@ -53,6 +90,31 @@ def decode_session(
     if session_id is not None and session.id != session_id:
         raise UndecodableRow(f"row holds session {session.id!r}", session_id=session_id, path=path)
     return session
+
+
+_CACHE: OrderedDict[bytes, Session] = OrderedDict()
+_CACHE_SIZE = 64
+_CACHE_LOCK = threading.Lock()
+
+
+def _cached_decode(data: bytes) -> Session:
+    """Sessions are immutable, so identical bytes may share one decoded value (bounded LRU)."""
+    with _CACHE_LOCK:
+        hit = _CACHE.get(data)
+        if hit is not None:
+            _CACHE.move_to_end(data)
+            return hit
+    session = _decode(data)
+    _remember(data, session)
+    return session
+
+
+def _remember(data: bytes, session: Session) -> None:
+    with _CACHE_LOCK:
+        _CACHE[data] = session
+        _CACHE.move_to_end(data)
+        if len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
 
 
 def _decode(data: bytes) -> Session:

@@ -63,6 +63,12 @@ class ToolCall:
     name: str
     arguments: Mapping[str, object] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # JSON-normal arguments (lists, dicts, str/int/float/bool/None), so a decoded document
+        # equals the one that was encoded.
+        normal = json.loads(json.dumps(dict(self.arguments), sort_keys=True))
+        object.__setattr__(self, "arguments", normal)
+
     def to_json(self) -> dict[str, object]:
         return {"id": self.id, "name": self.name, "arguments": dict(self.arguments)}
 
@@ -83,6 +89,10 @@ class Message:
     id: str = ""
     created_at: float = 0.0
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.created_at, float):
+            object.__setattr__(self, "created_at", float(self.created_at))
+
     def content_json(self) -> dict[str, object]:
         data: dict[str, object] = {"role": self.role, "content": self.content}
         if self.tool_calls:
@@ -99,13 +109,26 @@ class Message:
         data["created_at"] = self.created_at
         return data
 
+    @cached_property
+    def content_bytes(self) -> bytes:
+        """Canonical JSON of the content (cached: messages are immutable)."""
+        return canonical_json(self.content_json())
+
+    @cached_property
+    def full_bytes(self) -> bytes:
+        """Canonical JSON including id and timestamp (cached)."""
+        return canonical_json(self.to_json())
+
     def same_content(self, other: Message) -> bool:
-        return self.content_json() == other.content_json()
+        return self.content_bytes == other.content_bytes
 
 
 def revision_of(messages: Sequence[Message]) -> str:
-    """Content-addressed revision of a transcript."""
-    return sha256_hex(canonical_json([m.content_json() for m in messages]))
+    """Content-addressed revision: SHA-256 of ``canonical_json([content of each message])``.
+
+    Built from the cached per-message canonical bytes; byte-identical to encoding the list.
+    """
+    return sha256_hex(b"[" + b",".join(m.content_bytes for m in messages) + b"]")
 
 
 def same_messages(left: Sequence[Message], right: Sequence[Message]) -> bool:

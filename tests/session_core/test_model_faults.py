@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from session_core.codec import decode_session, encode_session
+from session_core.codec import decode_session, encode_session, session_json
 from session_core.errors import (
     HistoryError,
     InjectedStorageError,
@@ -18,10 +18,12 @@ from session_core.model import (
     Message,
     Session,
     ToolCall,
+    canonical_json,
     history_steps,
     invert_rewrite,
     revision_of,
     row_token,
+    sha256_hex,
     validate_session_id,
 )
 
@@ -41,6 +43,18 @@ def test_revision_covers_tool_calls() -> None:
     a = (Message("assistant", "", tool_calls=(ToolCall("c1", "add", {"a": 1}),)),)
     b = (Message("assistant", "", tool_calls=(ToolCall("c1", "add", {"a": 2}),)),)
     assert revision_of(a) != revision_of(b)
+
+
+def test_fast_encodings_equal_canonical_json() -> None:
+    session = Session("s1", _msgs("a", "é", 'q"uote'), {"z": "1", "a": "2"})
+    session = session.append(
+        Message("assistant", "", tool_calls=(ToolCall("c1", "add", {"b": 1, "a": [1, 2]}),))
+    )
+    session, _ = session.rewrite(0, 2, (Message("system", "summary"),), "compaction")
+    assert encode_session(session) == canonical_json(session_json(session))
+    messages = [m.content_json() for m in session.messages]
+    assert revision_of(session.messages) == sha256_hex(canonical_json(messages))
+    assert revision_of(()) == sha256_hex(b"[]")
 
 
 def test_codec_round_trip_and_row_token() -> None:
@@ -110,3 +124,17 @@ def test_unknown_site_rejected() -> None:
     with pytest.raises(ValueError, match="unknown fault site"):
         FaultInjector().arm("runtime.atomic_aply.before", "error")
     assert "runtime.atomic_apply.after" in SITES
+
+
+def test_decode_cache_never_bypasses_validation() -> None:
+    bad = Session("../escape", _msgs("a"))
+    data = encode_session(bad)
+    with pytest.raises(UndecodableRow):
+        decode_session(data)
+
+
+def test_decoded_equals_encoded_even_with_tuple_arguments() -> None:
+    call = ToolCall("c1", "add", {"xs": (1, 2), "n": 3})
+    session = Session("s1", (Message("assistant", "", tool_calls=(call,), created_at=1),))
+    assert decode_session(encode_session(session)) == session
+    assert call.arguments == {"xs": [1, 2], "n": 3}
