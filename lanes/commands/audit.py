@@ -18,6 +18,7 @@ from lanes.audit.history import CommitAudit, HistorySummary, replay
 from lanes.audit.release import FAIL_ON_CONDITIONS as RELEASE_CONDITIONS
 from lanes.audit.release import ReleaseReport, split_range
 from lanes.commands._shared import workspace_from_args
+from lanes.gitdiff import GitError
 from lanes.index import Index
 from lanes.workspace import Workspace
 
@@ -122,12 +123,8 @@ def run(args: argparse.Namespace) -> int:
         conditions = runners[args.audit](args)
     except (gitsource.GitReadError, AgainstError) as error:
         raise UsageError(str(error)) from None
-    except Exception as error:
-        from lanes.gitdiff import GitError
-
-        if isinstance(error, GitError):
-            raise UsageError(f"git: {error}") from None
-        raise
+    except GitError as error:
+        raise UsageError(f"git: {error}") from None
     return _exit_code(conditions, args.fail_on)
 
 

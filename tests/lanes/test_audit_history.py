@@ -198,3 +198,35 @@ def test_usage_errors_exit_2(repo: Path, args: list[str]) -> None:
 def test_no_progress_bar_when_stderr_is_not_a_terminal(repo: Path) -> None:
     result = lanes(repo, "audit", "history", RANGE, "--format", "json")
     assert result.returncode == 0 and result.stderr == ""
+
+
+def test_a_progress_bar_is_drawn_when_stderr_is_a_terminal(repo: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.lanes.audit_helpers import MAIN
+
+    leader, follower = pty.openpty()
+    with open(os.devnull, "w") as devnull:
+        process = subprocess.Popen(
+            [sys.executable, "-c", MAIN, "audit", "history", RANGE, "--format", "json"],
+            cwd=repo,
+            stdout=devnull,
+            stderr=follower,
+            env={**os.environ, "LANES_CACHE_DIR": str(repo / ".git" / "audit-cache")},
+        )
+        os.close(follower)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            drawn += chunk
+        assert process.wait(timeout=120) == 0
+    os.close(leader)
+    assert b"replaying commits" in drawn
