@@ -22,12 +22,10 @@ from typing import Protocol
 
 from lanes.audit import gitsource
 from lanes.config import ConfigError
-from lanes.engine import select
+from lanes.engine import Reason, select
 from lanes.workspace import Workspace, load_workspace
 
 COMMAND_TIMEOUT = 60.0
-TRUE_VALUES = frozenset({"true"})
-FALSE_VALUES = frozenset({"false"})
 
 
 class AgainstError(Exception):
@@ -54,10 +52,9 @@ class Against(Protocol):
     def close(self) -> None: ...
 
 
-def responsible_paths(reasons: Sequence[object]) -> list[str]:
+def responsible_paths(reasons: Sequence[Reason]) -> list[str]:
     """The distinct paths among engine reasons (fail-safe codes carry none)."""
-    paths = [getattr(reason, "path", None) for reason in reasons]
-    return list(dict.fromkeys(path for path in paths if path is not None))
+    return list(dict.fromkeys(reason.path for reason in reasons if reason.path is not None))
 
 
 class EngineAgainst:
@@ -123,8 +120,8 @@ def parse_outputs(text: str) -> dict[str, bool]:
     for line in text.splitlines():
         name, sep, value = line.strip().partition("=")
         value = value.strip().lower()
-        if sep and name and value in TRUE_VALUES | FALSE_VALUES:
-            outputs[name.strip()] = value in TRUE_VALUES
+        if sep and name and value in ("true", "false"):
+            outputs[name.strip()] = value == "true"
     return outputs
 
 
