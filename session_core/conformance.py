@@ -157,6 +157,17 @@ class StoreConformance:
             stores.runtime.create("s1", encode_session(doc("s1", "x")))
         assert stores.runtime.load_snapshot("s1") == encode_session(doc("s1"))
 
+    def test_errors_name_store_and_session(self, stores: Stores) -> None:
+        stores.runtime.create("s1", encode_session(doc("s1")))
+        with pytest.raises(SessionExists) as info:
+            stores.runtime.create("s1", encode_session(doc("s1")))
+        assert info.value.session_id == "s1" and info.value.path == stores.runtime.location
+        assert "s1" in str(info.value) and stores.runtime.location in str(info.value)
+        stores.sessions.save(doc("s1", "a", "b"))
+        with pytest.raises(MonotonicityViolation) as shrink:
+            stores.sessions.save(doc("s1", "a"))
+        assert shrink.value.session_id == "s1" and shrink.value.path == stores.sessions.location
+
     def test_create_with_other_sessions_bytes(self, stores: Stores) -> None:
         with pytest.raises(SnapshotIdentityMismatch):
             stores.runtime.create("s1", encode_session(doc("s2")))

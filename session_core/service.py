@@ -98,6 +98,9 @@ class _Hooks:
 
 
 class SessionService:
+    recovery_cls: type[Recovery] = Recovery
+    """Swap in a ``Recovery`` subclass (e.g. a seeded mutant) by subclassing the service."""
+
     def __init__(
         self,
         sessions: SessionStore,
@@ -473,7 +476,7 @@ class SessionService:
 
     def recovery(self) -> Recovery:
         assert self.runtime is not None
-        return Recovery(
+        return self.recovery_cls(
             self.runtime, self.sessions, self.audit, self.projector, self.checkpointer, self.faults
         )
 

@@ -11,7 +11,8 @@ restart is modelled by building new stores over the same disk.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -19,6 +20,7 @@ from session_core.codec import check_receipt, decode_session, encode_session
 from session_core.errors import (
     InputStateConflict,
     SessionArchived,
+    SessionCoreError,
     SessionExists,
     SessionNotFound,
     SnapshotIdentityMismatch,
@@ -86,18 +88,30 @@ class _MemoryBase:
 
     def _read(self, fn: Callable[[], T]) -> T:
         self._check()
-        with self.disk.lock:
+        with self.disk.lock, _located(self.location):
             return fn()
 
     def _write(self, op: str, session_id: str | None, fn: Callable[[], T]) -> T:
         """``fn`` validates first and installs into the disk last (the commit point)."""
         self._check()
         self.faults.hit(f"{self._prefix}.{op}.before", session_id)
-        with self.disk.lock:
+        with self.disk.lock, _located(self.location):
             self._check()
             result = fn()
         self.faults.hit(f"{self._prefix}.{op}.after", session_id)
         return result
+
+
+@contextmanager
+def _located(location: str) -> Iterator[None]:
+    """Typed errors name the store they came from."""
+    try:
+        yield
+    except SessionCoreError as exc:
+        if exc.path is None:
+            exc.path = location
+            exc.args = (exc._render(),)
+        raise
 
 
 class MemoryRuntimeStore(_MemoryBase):
