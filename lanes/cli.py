@@ -84,4 +84,7 @@ def _report(args: argparse.Namespace, error: BaseException, label: str) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module, not this __main__ copy, so the commands' UsageError is caught.
+    from lanes.cli import main as imported_main
+
+    sys.exit(imported_main())
