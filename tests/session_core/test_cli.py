@@ -126,7 +126,7 @@ def test_help_mentions_every_command(capsys: pytest.CaptureFixture[str]) -> None
 
 def _read_lines(proc: subprocess.Popen[str], count: int) -> list[dict[str, Any]]:
     assert proc.stdout is not None
-    lines = []
+    lines: list[dict[str, Any]] = []
     while len(lines) < count:
         line = proc.stdout.readline()
         if not line:
