@@ -292,3 +292,10 @@ def test_without_config_components_act_as_lanes(repo: Path) -> None:
     (repo / "lanes.yml").unlink()
     data = detect_json(repo, "--paths-from-stdin", stdin=b"meerkat-session/src/lib.rs\n")
     assert set(data["selected"]) == {"meerkat-session"} | MEERKAT_SESSION_DEPENDENTS["transitive"]
+
+
+def test_usage_error_exits_2_without_traceback(repo: Path) -> None:
+    result = lanes(repo, "detect", "--paths-file", "missing.txt")
+    assert result.returncode == 2
+    assert result.stderr.startswith("lanes: error: --paths-file missing.txt:")
+    assert "Traceback" not in result.stderr
