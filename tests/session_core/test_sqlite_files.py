@@ -13,6 +13,7 @@ from session_core.errors import (
     CorruptDatabase,
     ForeignDatabase,
     SchemaTooNew,
+    SessionArchived,
     UndecodableRow,
 )
 from session_core.factory import sqlite_service, sqlite_stores
@@ -143,4 +144,29 @@ def test_undecodable_snapshot(tmp_path: Path) -> None:
     outcome = svc.run_turn("s1", "hello")
     assert type(outcome).__name__ == "Failed"
     assert isinstance(outcome.cause, UndecodableRow)  # type: ignore[union-attr]
+    svc.close()
+
+
+def test_migration_never_revives_an_archived_session(tmp_path: Path) -> None:
+    """Bug 16: opening (and migrating) an old file keeps an archived session archived."""
+    from session_core.service import SessionService
+    from session_core.stores.sqlite import SqliteAuditLog
+
+    sessions_path = tmp_path / "sessions.sqlite3"
+    old = SessionService(
+        SqliteSessionStore(sessions_path, migrate_to=1),
+        SqliteAuditLog(sessions_path, migrate_to=1),
+        SqliteRuntimeStore(tmp_path / "runtime.sqlite", migrate_to=1),
+    )
+    old.create("s1")
+    old.run_turn("s1", "hello")
+    old.archive("s1")
+    old.close()
+    svc = sqlite_service(tmp_path)
+    assert svc.recover().ok
+    row = svc.sessions.load("s1")
+    assert row is not None and row.archived
+    with pytest.raises(SessionArchived):
+        svc.run_turn("s1", "again")
+    assert svc.reader.view("s1").authority.turns == 1
     svc.close()
