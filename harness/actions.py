@@ -24,6 +24,23 @@ from session_core.service import TurnOptions
 Result = tuple[EventType, dict[str, object], tuple[dict[str, object], ...]]
 Body = Callable[[], Result]
 INDETERMINATE_ON_ERROR = frozenset({"archive", "recover", "late_checkpoint", "quarantine"})
+DEFINITE_ERRORS = frozenset(
+    {
+        "InvalidSessionId",
+        "SessionNotFound",
+        "SessionArchived",
+        "SessionExists",
+        "SessionBusy",
+        "StoreClosed",
+        "NoSuchStash",
+    }
+)
+"""Errors raised before anything is written: a definite failure. Any other error escaping an
+operation may come after a durable write, so it is indeterminate (Jepsen ``info``)."""
+
+
+class NoSuchStash(SessionCoreError):
+    """A step names a stash that was never taken (its session was never committed)."""
 
 
 def classify(outcome: TurnOutcome) -> Result:
@@ -60,6 +77,8 @@ class Executor:
     def __init__(self, world: World) -> None:
         self.world = world
         self.lock = threading.Lock()
+        steps = world.scenario.all_steps()
+        self.numbers = {step.label: number for number, step in enumerate(steps, 1)}
 
     def perform(
         self, process: str, step: Step, op: str, value: dict[str, object], body: Body
@@ -72,11 +91,19 @@ class Executor:
             self.world.crashed = True
             kind, result, receipts = "info", {"error": "SimulatedCrash", "site": exc.site}, ()
         except SessionCoreError as exc:
-            kind = "info" if op in INDETERMINATE_ON_ERROR else "fail"
-            result, receipts = {"error": type(exc).__name__}, ()
+            name = type(exc).__name__
+            definite = name in DEFINITE_ERRORS and op not in INDETERMINATE_ON_ERROR
+            kind = "fail" if definite else "info"
+            result, receipts = {"error": name}, ()
         except Exception as exc:  # an untyped error escaping session_core is itself a finding
             kind, result, receipts = "info", {"error": type(exc).__name__, "untyped": True}, ()
         history.complete(event, kind, result, receipts)
+
+    def _stash(self, name: str) -> bytes:
+        data = self.world.stash.get(name)
+        if data is None:
+            raise NoSuchStash(f"no stash named {name!r}")
+        return data
 
     # --- dispatch ----------------------------------------------------------------------------
 
@@ -99,7 +126,9 @@ class Executor:
     def do_turn(self, step: Step, process: str, tools: bool = False) -> None:
         sid = _sid(step)
         given = step.arg("input")
-        input_id = given if isinstance(given, str) else self.world.next_input(sid)
+        number = self.numbers.get(step.label)
+        default = f"{sid}.{number}" if number is not None else self.world.next_input(sid)
+        input_id = given if isinstance(given, str) else default
         given_text = step.arg("text")
         text = given_text if isinstance(given_text, str) else f"{sid} says {input_id}"
         model = step.model or (TOOL_MODEL if tools else PLAIN_MODEL)
@@ -202,7 +231,7 @@ class Executor:
         sid, name = _sid(step), str(step.arg("stash"))
 
         def body() -> Result:
-            stored = self.world.service(sid).post_commit(sid, self.world.stash[name])
+            stored = self.world.service(sid).post_commit(sid, self._stash(name))
             return "ok", {"revision": stored.revision, "lifecycle": stored.lifecycle.value}, ()
 
         self.perform(process, step, "late_checkpoint", {"stash": name}, body)
@@ -213,7 +242,11 @@ class Executor:
         def body() -> Result:
             runtime = self.world.service(sid).runtime
             assert runtime is not None
-            cleared = runtime.clear_snapshot_if_current(sid, self.world.stash[name])
+            rejected = self._stash(name)
+            if runtime.load_snapshot(sid) == rejected:
+                # nothing newer landed: this step only tests byte-CAS against a newer commit
+                return "ok", {"cleared": False, "skipped": True}, ()
+            cleared = runtime.clear_snapshot_if_current(sid, rejected)
             return "ok", {"cleared": cleared}, ()
 
         self.perform(process, step, "quarantine", {"stash": name}, body)

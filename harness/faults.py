@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from harness.scenario import FaultSpec
+from session_core.errors import SimulatedCrash
 from session_core.faults import FaultInjector, FaultRule
 
 PERSISTENT_TIMES = 1 << 30
@@ -46,6 +47,8 @@ class HarnessFaults(FaultInjector):
         return rule
 
     def hit(self, site: str, session_id: str | None = None) -> None:
+        if self.crashed_at is not None:
+            raise SimulatedCrash(self.crashed_at)
         if self.power_ops and site.endswith(".before") and self.snapshot is not None:
             op = site[: -len(".before")]
             if op in self.power_ops:

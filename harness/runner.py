@@ -41,8 +41,11 @@ class RunResult:
     states: list[WorldState]
     violations: list[Violation]
     hits: list[tuple[str, str | None]]
+    """Fault sites passed while the scenario's steps ran (before the final convergence)."""
     fired: list[bool]
     seconds: float
+    recovery_hits: list[tuple[str, str | None]] = field(default_factory=list)
+    """Fault sites passed by the first recovery of the final convergence (``--deep`` points)."""
 
     @property
     def ok(self) -> bool:
@@ -70,6 +73,8 @@ class Runner:
         self.executor = Executor(self.world)
         self.extra = cfg.scenario.expect.invariants if cfg.check_expect else ()
         self.rules: list[FaultRule] = []
+        self.step_hits = -1
+        self.recovery_span = (0, 0)
 
     # --- run -----------------------------------------------------------------------------
 
@@ -87,14 +92,17 @@ class Runner:
         finally:
             self.world.close_stores()
             self.backend.cleanup()
+        hits = self.faults.hits
+        first, last = self.recovery_span
         return RunResult(
             self.config,
             self.history,
             self.states,
             self.violations,
-            list(self.faults.hits),
+            list(hits if self.step_hits < 0 else hits[: self.step_hits]),
             [rule.fired > 0 for rule in self.rules],
             time.perf_counter() - start,
+            list(hits[first:last]),
         )
 
     def _arm(self, specs: Iterable[FaultSpec]) -> None:
@@ -141,9 +149,15 @@ class Runner:
 
     def _converge(self) -> None:
         """Faults stop; the operator repairs damaged files; restart; recover; recover again."""
+        self.step_hits = len(self.faults.hits)
         self.faults.disarm()
         self.backend.repair()
         self._restart("final")
+        if self.world.stores is None:
+            self.violations.append(
+                Violation("liveness_converged", "stores cannot be opened after repair", -1)
+            )
+            raise _Stop
         if self.config.deep is not None:
             self.rules.append(self.faults.arm_spec(self.config.deep))
             try:
@@ -156,7 +170,9 @@ class Runner:
             self._capture("deep", "crashed" if self.world.crashed else "recovered")
             self.faults.disarm()
             self._restart("deep")
+        first = len(self.faults.hits)
         self.world.recover()
+        self.recovery_span = (first, len(self.faults.hits))
         self._capture("final", "final")
         self.world.recover()
         self._capture("final", "idempotent")
@@ -164,10 +180,13 @@ class Runner:
     # --- observation -----------------------------------------------------------------------
 
     def _capture(self, label: str, phase: str) -> None:
-        state = self.capturer.capture(
-            self.backend.observer(), len(self.states), label, phase, len(self.history)
-        ) if self._observable() else WorldState(len(self.states), label, phase,
-                                                len(self.history), {}, "unreadable")  # fmt: skip
+        state = (
+            self.capturer.capture(
+                self.backend.observer(), len(self.states), label, phase, len(self.history)
+            )
+            if self._observable()
+            else WorldState(len(self.states), label, phase, len(self.history), {}, "unreadable")
+        )
         self.states.append(state)
         found = check(CheckContext(self.history, self.states), self.extra)
         if found:

@@ -141,8 +141,9 @@ class Capturer:
         state = rt.runtime_state(sid)
         if not runtime_backed or state is None:
             authority = row if not runtime_backed else None
-            return SessionState(sid, runtime_backed, authority, None, None, (), (), row,
-                                row_error, unaudited)  # fmt: skip
+            return SessionState(
+                sid, runtime_backed, authority, None, None, (), (), row, row_error, unaudited
+            )
         data = rt.load_snapshot(sid)
         return SessionState(
             sid,

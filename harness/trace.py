@@ -40,19 +40,25 @@ def trace_data(result: RunResult) -> dict[str, object]:
 
 
 def trace_hash(result: RunResult) -> str:
-    data = trace_data(result)
-    data.pop("scenario_file")
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hash_of(trace_data(result))
+
+
+def hash_of(data: dict[str, object]) -> str:
+    body = {k: v for k, v in data.items() if k not in ("scenario_file", "hash")}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def write_trace(result: RunResult, path: str | Path) -> Path:
+def write_trace_data(data: dict[str, object], path: str | Path) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    data = trace_data(result)
-    data["hash"] = trace_hash(result)
-    target.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    body = {**data, "hash": hash_of(data)}
+    target.write_text(json.dumps(body, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return target
+
+
+def write_trace(result: RunResult, path: str | Path) -> Path:
+    return write_trace_data(trace_data(result), path)
 
 
 def replay_command(path: str | Path) -> str:
@@ -92,7 +98,11 @@ def config_from_trace(data: dict[str, object]) -> RunConfig:
 
 
 def _scenario(data: dict[str, object]) -> Scenario:
+    from harness.swarm import SWARM_PREFIX, swarm_scenario
+
     wanted = str(data.get("scenario"))
+    if wanted.startswith(SWARM_PREFIX) and wanted[len(SWARM_PREFIX) :].isdigit():
+        return swarm_scenario(int(wanted[len(SWARM_PREFIX) :]))[0]
     for scenario in load_all():
         if scenario.id == wanted:
             return scenario
