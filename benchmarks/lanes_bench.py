@@ -180,6 +180,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
         env = {**os.environ, "LANES_CACHE_DIR": str(tmp / "cache")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # installed packages run from bytecode
         results = bench_small(tmp, args.runs, env)
         crates, files = (500, 20) if args.quick else (5000, 20)
         results |= bench_large(tmp, max(3, args.runs // 2), env, crates, files)
