@@ -21,7 +21,7 @@ from session_core.errors import (
     SessionNotFound,
     SimulatedCrash,
 )
-from session_core.faults import SITES, FaultInjector
+from session_core.faults import SITES, FaultAction, FaultInjector
 from session_core.model import RuntimeState
 from session_core.outcomes import Failed, committed
 from session_core.service import SessionService, TurnOptions
@@ -93,7 +93,9 @@ def check(svc: SessionService, ledger: Ledger) -> None:
 
 def _arm_random(faults: FaultInjector, rng: random.Random, prefix: tuple[str, ...]) -> None:
     sites = sorted(s for s in SITES if s.startswith(prefix))
-    faults.arm(rng.choice(sites), "error", skip=rng.randint(0, 6), times=rng.randint(1, 3))
+    actions: tuple[FaultAction, ...] = ("error", "error", "cancel")
+    action = rng.choice(actions)
+    faults.arm(rng.choice(sites), action, skip=rng.randint(0, 6), times=rng.randint(1, 3))
     faults.arm(rng.choice(sites), "crash", skip=rng.randint(0, 12))
 
 
