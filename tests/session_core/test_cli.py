@@ -16,7 +16,7 @@ import pytest
 
 from session_core.cli import main
 from session_core.codec import decode_session
-from session_core.factory import sqlite_stores
+from session_core.factory import sqlite_service, sqlite_stores
 
 CLI = [sys.executable, "-m", "session_core"]
 
@@ -181,3 +181,56 @@ def test_concurrent_demo_processes_never_lose_acknowledged_turns(tmp_path: Path)
     assert run_cli("recover", "--data", str(data)).returncode == 0
     check_converged(data, printed)
     assert all(v["authority"]["turns"] == 4 * 12 for v in status(data))
+
+
+def _lagging_sessions(data: Path, count: int) -> None:
+    """Committed turns whose projections failed: recovery has real work to do."""
+    from session_core.faults import FaultInjector
+
+    faults = FaultInjector(record=False)
+    svc = sqlite_service(data, faults)
+    for n in range(count):
+        svc.create(f"lag-{n}")
+    faults.arm("project.*", "error", times=1 << 30)
+    for n in range(count):
+        svc.run_turn(f"lag-{n}", "one")
+        svc.compact(f"lag-{n}", keep_last=1)
+        svc.run_turn(f"lag-{n}", "two")
+    svc.close()
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_sigkill_inside_recover_then_recover_again(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    data = tmp_path / "data"
+    _lagging_sessions(data, 150)
+    assert any(v["lag"] for v in status(data))
+    proc = subprocess.Popen(
+        [*CLI, "recover", "--data", str(data)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.1 + rng.random() * 0.15)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL  # killed inside recovery, not after it
+    result = run_cli("recover", "--data", str(data))
+    assert result.returncode == 0, result.stdout + result.stderr
+    check_converged(data, [])
+
+
+def test_benchmark_script_quick_run() -> None:
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "session_core_bench.py"
+    if not script.exists():
+        pytest.skip("benchmarks/ not shipped with this checkout")
+    result = subprocess.run(
+        [sys.executable, str(script), "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["sqlite_fsync"]["turns_per_s"] > 0
+    assert figures["recovery_in_sync"]["sessions"] == 500
