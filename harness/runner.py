@@ -52,8 +52,8 @@ class RunResult:
         return not self.violations
 
 
-class _Stop(Exception):
-    pass
+class Stop(Exception):
+    """Raised by ``Runner.step`` / ``finish`` when an invariant is violated."""
 
 
 @dataclass
@@ -81,17 +81,44 @@ class Runner:
     def run(self) -> RunResult:
         start = time.perf_counter()
         try:
-            self._arm(f for f in self.config.scenario.faults if f.step is None)
-            self.rules = [self.faults.arm_spec(f) for f in self.config.schedule]
-            self._steps(self.config.scenario.steps)
-            if self.config.check_expect:
-                self._expect()
-            self._converge()
-        except _Stop:
+            self.start()
+            for step in self.config.scenario.steps:
+                self.step(step)
+            self.finish()
+        except Stop:
             pass
         finally:
-            self.world.close_stores()
-            self.backend.cleanup()
+            self.close()
+        return self.result(time.perf_counter() - start)
+
+    def start(self) -> None:
+        """Arm the scenario's start-of-run faults and the exploration schedule."""
+        self._arm(f for f in self.config.scenario.faults if f.step is None)
+        self.rules = [self.faults.arm_spec(f) for f in self.config.schedule]
+
+    def step(self, step: Step) -> None:
+        """Execute one step, capture both stores, check every invariant (``Stop`` on a
+        violation)."""
+        self._arm(f for f in self.config.scenario.faults if f.step == step.label)
+        if self.world.crashed and step.action not in ("restart", "crash"):
+            self._come_back(f"before {step.label}")
+        self.executor.run(step)
+        if self.world.crashed:
+            self.world.apply_power_loss()
+            self._capture(step.label, "crashed")
+        else:
+            self._capture(step.label, "step")
+
+    def finish(self) -> None:
+        if self.config.check_expect:
+            self._expect()
+        self._converge()
+
+    def close(self) -> None:
+        self.world.close_stores()
+        self.backend.cleanup()
+
+    def result(self, seconds: float) -> RunResult:
         hits = self.faults.hits
         first, last = self.recovery_span
         return RunResult(
@@ -101,25 +128,13 @@ class Runner:
             self.violations,
             list(hits if self.step_hits < 0 else hits[: self.step_hits]),
             [rule.fired > 0 for rule in self.rules],
-            time.perf_counter() - start,
+            seconds,
             list(hits[first:last]),
         )
 
     def _arm(self, specs: Iterable[FaultSpec]) -> None:
         for spec in specs:
             self.faults.arm_spec(spec)
-
-    def _steps(self, steps: Iterable[Step]) -> None:
-        for step in steps:
-            self._arm(f for f in self.config.scenario.faults if f.step == step.label)
-            if self.world.crashed and step.action not in ("restart", "crash"):
-                self._come_back(f"before {step.label}")
-            self.executor.run(step)
-            if self.world.crashed:
-                self.world.apply_power_loss()
-                self._capture(step.label, "crashed")
-            else:
-                self._capture(step.label, "step")
 
     def _come_back(self, label: str) -> None:
         """The crashed process restarts and recovers before serving the next step."""
@@ -157,7 +172,7 @@ class Runner:
             self.violations.append(
                 Violation("liveness_converged", "stores cannot be opened after repair", -1)
             )
-            raise _Stop
+            raise Stop
         if self.config.deep is not None:
             self.rules.append(self.faults.arm_spec(self.config.deep))
             try:
@@ -191,7 +206,7 @@ class Runner:
         found = check(CheckContext(self.history, self.states), self.extra)
         if found:
             self.violations.extend(found[:1])
-            raise _Stop
+            raise Stop
 
     def _observable(self) -> bool:
         try:
@@ -205,7 +220,7 @@ class Runner:
             state = self.states[-1] if self.states else None
             index = -1 if state is None else state.index
             self.violations.append(Violation(problem[0], problem[1], index, "expect", "expect"))
-            raise _Stop
+            raise Stop
 
 
 def expectation_problems(

@@ -1,0 +1,237 @@
+"""Every invariant checker fails on a hand-built bad history (and passes the good twin)."""
+
+from __future__ import annotations
+
+from harness.invariants import CHECKERS, CheckContext, check
+from harness.state import WorldState
+from tests.harness.builders import Hist, accepted, doc, receipts_for, sess, world
+
+TESTED: set[str] = set()
+
+
+def verdict(name: str, hist: Hist, *states: WorldState) -> str | None:
+    TESTED.add(name)
+    return CHECKERS[name].fn(CheckContext(hist.history, list(states)))
+
+
+def test_projection_not_ahead() -> None:
+    a, ahead = doc("s1", "a"), doc("s1", "a", "b")
+    h = Hist().turn("s1", "a").turn("s1", "b", "fail")
+    assert verdict("projection_not_ahead", h, world(0, 4, sess("s1", a, ahead)))
+    assert verdict("projection_not_ahead", h, world(0, 4, sess("s1", ahead, a))) is None
+
+
+def test_projection_prefix() -> None:
+    a = doc("s1", "a", "b")
+    diverged = doc("s1", "a", "x")
+    h = Hist().turn("s1", "a").turn("s1", "b").turn("s1", "x")
+    assert verdict("projection_prefix", h, world(0, 6, sess("s1", a, diverged)))
+    assert verdict("projection_prefix", h, world(0, 6, sess("s1", a, doc("s1", "a")))) is None
+
+
+def test_acknowledged_durable() -> None:
+    h = Hist().turn("s1", "a", outcome="Completed").turn("s1", "b", outcome="Completed")
+    lost = sess("s1", doc("s1", "a"), doc("s1", "a"))
+    assert verdict("acknowledged_durable", h, world(0, len(h), lost))
+    kept = sess("s1", doc("s1", "a", "b"), doc("s1", "a", "b"))
+    assert verdict("acknowledged_durable", h, world(0, len(h), kept)) is None
+
+
+def test_definite_failure_no_effect() -> None:
+    h = Hist().turn("s1", "a").turn("s1", "b", "fail", outcome="Failed")
+    leaked = sess("s1", doc("s1", "a", "b"), doc("s1", "a"))
+    assert verdict("definite_failure_no_effect", h, world(0, len(h), leaked))
+    clean = sess("s1", doc("s1", "a"), doc("s1", "a"))
+    assert verdict("definite_failure_no_effect", h, world(0, len(h), clean)) is None
+
+
+def test_indeterminate_resolves_once_committed_turn_never_disappears() -> None:
+    h = Hist().turn("s1", "a").turn("s1", "b", "info", error="SimulatedCrash")
+    before = world(0, 4, sess("s1", doc("s1", "a", "b"), doc("s1", "a")))
+    after = world(1, 4, sess("s1", doc("s1", "a"), doc("s1", "a")))
+    assert verdict("indeterminate_resolves_once", h, before, after)
+    assert verdict("indeterminate_resolves_once", h, after, before) is None
+
+
+def test_indeterminate_resolves_once_pending_after_recovery() -> None:
+    h = Hist().turn("s1", "a", "info", error="SimulatedCrash")
+    pending = sess("s1", doc("s1"), doc("s1"), inputs=(accepted("a"),))
+    assert verdict("indeterminate_resolves_once", h, world(0, 2, pending, phase="final"))
+    resolved = sess("s1", doc("s1", "a"), doc("s1", "a"))
+    assert verdict("indeterminate_resolves_once", h, world(0, 2, resolved, phase="final")) is None
+
+
+def test_turns_atomic_partial_turn() -> None:
+    from dataclasses import replace
+
+    from session_core.model import Message, ToolCall
+
+    base = doc("s1", "a")
+    partial = replace(
+        base,
+        messages=(
+            *base.messages,
+            Message("user", "text b", id="b"),
+            Message("assistant", "", tool_calls=(ToolCall("c1", "add"),), id="run-2.0"),
+        ),
+    )
+    h = Hist().turn("s1", "a").turn("s1", "b", "info")
+    assert verdict("turns_atomic", h, world(0, 4, sess("s1", partial, base)))
+    assert verdict("turns_atomic", h, world(0, 4, sess("s1", base, base))) is None
+
+
+def test_turns_atomic_message_of_uncommitted_run() -> None:
+    a = doc("s1", "a")
+    h = Hist().turn("s1", "a")
+    no_receipt = sess("s1", a, a, receipts=())
+    assert verdict("turns_atomic", h, world(0, 2, no_receipt))
+
+
+def test_receipts_dense_unique() -> None:
+    from dataclasses import replace
+
+    a = doc("s1", "a", "b")
+    good = receipts_for(a)
+    gap = (good[0], replace(good[1], sequence=3))
+    h = Hist().turn("s1", "a").turn("s1", "b")
+    assert verdict("receipts_dense_unique", h, world(0, 4, sess("s1", a, a, receipts=gap)))
+    assert verdict("receipts_dense_unique", h, world(0, 4, sess("s1", a, a))) is None
+    stale = receipts_for(a, count=1)
+    assert verdict("receipts_dense_unique", h, world(0, 4, sess("s1", a, a, receipts=stale)))
+
+
+def test_receipts_run_id_reused_across_restarts() -> None:
+    a = doc("s1", "a", "b")
+    h = Hist().turn("s1", "a", run="run-1").turn("s1", "b", run="run-1")
+    assert verdict("receipts_dense_unique", h, world(0, 4, sess("s1", a, a)))
+
+
+def test_sessions_isolated() -> None:
+    h = Hist().turn("s1", "a").turn("s2", "b")
+    foreign = sess("s1", doc("s1", "a", "b"), doc("s1", "a"))
+    assert verdict("sessions_isolated", h, world(0, 4, foreign))
+    own = sess("s1", doc("s1", "a"), doc("s1", "a"))
+    assert verdict("sessions_isolated", h, world(0, 4, own)) is None
+
+
+def test_reads_monotonic() -> None:
+    proj = {"source": "projection"}
+    h = (
+        Hist()
+        .op("read", "s1", "ok", invoke=proj, turns=["a", "b"], lag=0)
+        .op("read", "s1", "ok", invoke=proj, turns=["a"], lag=0)
+    )
+    s = world(0, len(h), sess("s1", doc("s1", "a", "b"), doc("s1", "a", "b")))
+    assert verdict("reads_monotonic", h, s)
+    lagging = (
+        Hist()
+        .op("read", "s1", "ok", invoke=proj, turns=["a", "b"], lag=0)
+        .op("read", "s1", "ok", invoke=proj, turns=["a"], lag=1)
+    )
+    assert verdict("reads_monotonic", lagging, s) is None
+
+
+def test_errors_not_swallowed_completed_while_projection_lags() -> None:
+    a = doc("s1", "a")
+    h = Hist().turn("s1", "a", outcome="Completed", revision=a.revision)
+    assert verdict("errors_not_swallowed", h, world(0, len(h), sess("s1", a, doc("s1"))))
+    assert verdict("errors_not_swallowed", h, world(0, len(h), sess("s1", a, a))) is None
+
+
+def test_errors_not_swallowed_untyped_error() -> None:
+    h = Hist().turn("s1", "a", "info", error="KeyError", untyped=True)
+    assert verdict("errors_not_swallowed", h, world(0, len(h), sess("s1", doc("s1"), doc("s1"))))
+
+
+def test_archived_absorbing() -> None:
+    a = doc("s1", "a")
+    h = Hist().turn("s1", "a")
+    retired_active = sess("s1", a, a, runtime_state="retired")
+    assert verdict("archived_absorbing", h, world(0, 2, retired_active))
+    archived = doc("s1", "a", archived=True)
+    fine = sess("s1", a, archived, runtime_state="retired")
+    assert verdict("archived_absorbing", h, world(0, 2, fine)) is None
+    revived = Hist().turn("s1", "a").op("archive", "s1", "ok").turn("s1", "b")
+    assert verdict("archived_absorbing", revived, world(0, len(revived), fine))
+
+
+def test_liveness_converged() -> None:
+    a = doc("s1", "a", "b")
+    h = Hist().turn("s1", "a").turn("s1", "b")
+    lagging = sess("s1", a, doc("s1", "a"))
+    assert verdict("liveness_converged", h, world(0, 4, lagging, phase="final"))
+    assert verdict("liveness_converged", h, world(0, 4, sess("s1", a, a), phase="final")) is None
+
+
+def test_recovery_idempotent() -> None:
+    a = doc("s1", "a")
+    h = Hist().turn("s1", "a")
+    first = world(0, 2, sess("s1", a, a), phase="final")
+    changed = world(1, 2, sess("s1", doc("s1", "a", "a2"), a), phase="idempotent")
+    assert verdict("recovery_idempotent", h, first, changed)
+    same = world(1, 2, sess("s1", a, a), phase="idempotent")
+    assert verdict("recovery_idempotent", h, first, same) is None
+
+
+def test_turns_exactly_once() -> None:
+    h = Hist().turn("s1", "a")
+    twice = doc("s1", "a", "a")
+    assert verdict("turns_exactly_once", h, world(0, 2, sess("s1", twice, None)))
+    once = doc("s1", "a")
+    assert verdict("turns_exactly_once", h, world(0, 2, sess("s1", once, once))) is None
+
+
+def test_reader_sees_every_turn() -> None:
+    proj = {"source": "projection"}
+    h = Hist().turn("s1", "a", outcome="Completed").op("read", "s1", "ok", invoke=proj, turns=[])
+    s = world(0, len(h), sess("s1", doc("s1", "a"), doc("s1", "a")))
+    assert verdict("reader_sees_every_turn", h, s)
+    ok = (
+        Hist().turn("s1", "a", outcome="Completed").op("read", "s1", "ok", invoke=proj, turns=["a"])
+    )
+    assert verdict("reader_sees_every_turn", ok, s) is None
+
+
+def test_bad_input_refused() -> None:
+    damaged = Hist().op("corrupt", None, "ok", file="sessions", digest="d1")
+    opened = (
+        Hist().op("corrupt", None, "ok", file="sessions", digest="d1").op("restart", None, "ok")
+    )
+    s = world(0, 2)
+    assert verdict("bad_input_refused", opened, s)
+    modified = (
+        Hist()
+        .op("corrupt", None, "ok", file="sessions", digest="d1")
+        .op("restart", None, "fail", error="CorruptDatabase", digests={"sessions": "d2"})
+    )
+    assert verdict("bad_input_refused", modified, s)
+    refused = (
+        Hist()
+        .op("corrupt", None, "ok", file="sessions", digest="d1")
+        .op("restart", None, "fail", error="CorruptDatabase", digests={"sessions": "d1"})
+    )
+    assert verdict("bad_input_refused", refused, s) is None
+    assert verdict("bad_input_refused", damaged, s) is None
+
+
+def test_per_turn_sync() -> None:
+    h = Hist().turn("s1", "a")
+    lag = sess("s1", doc("s1", "a"), doc("s1"))
+    assert verdict("per_turn_sync", h, world(0, 2, lag))
+    assert verdict("per_turn_sync", h, world(0, 2, sess("s1", doc("s1"), doc("s1")))) is None
+
+
+def test_opt_in_checkers_only_run_when_asked() -> None:
+    h = Hist().turn("s1", "a", outcome="CompletedWithFinalizationFailure")
+    ctx = CheckContext(h.history, [world(0, 2, sess("s1", doc("s1", "a"), doc("s1")))])
+    assert "per_turn_sync" not in {v.checker for v in check(ctx)}
+    assert "per_turn_sync" in {v.checker for v in check(ctx, ["per_turn_sync"])}
+
+
+def test_unreadable_states_are_skipped() -> None:
+    bad = WorldState(0, "x", "step", 0, {}, "CorruptDatabase")
+    assert check(CheckContext(Hist().history, [bad])) == []
+
+
+def test_zz_every_checker_has_a_failing_case() -> None:
+    assert set(CHECKERS) == TESTED
