@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from session_core.errors import ReceiptMismatch, SnapshotIdentityMismatch, UndecodableRow
 from session_core.model import (
     ROLES,
-    SESSION_ID_RE,
     Lifecycle,
     Message,
     Receipt,
@@ -21,6 +20,9 @@ from session_core.model import (
     ToolCall,
     canonical_json,
     validate_session_id,
+)
+from session_core.model import (
+    SESSION_ID_RE as _SESSION_ID_RE,
 )
 
 FORMAT = 1
@@ -72,7 +74,7 @@ def encode_session(session: Session) -> bytes:
 
 def _decodable(session: Session) -> bool:
     """What ``_decode`` would accept beyond the JSON shape (checked before priming the cache)."""
-    return SESSION_ID_RE.fullmatch(session.id) is not None and all(
+    return _SESSION_ID_RE.fullmatch(session.id) is not None and all(
         isinstance(k, str) and isinstance(v, str) for k, v in session.metadata.items()
     )
 
