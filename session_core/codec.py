@@ -32,7 +32,7 @@ class DecodeError(ValueError):
     """Internal: turned into ``UndecodableRow`` (with file and session) by the stores."""
 
 
-def session_json(session: Session) -> dict[str, object]:
+def _session_json(session: Session) -> dict[str, object]:
     """The document as plain JSON data (``encode_session`` is its canonical JSON)."""
     return {
         "format": FORMAT,
@@ -45,7 +45,7 @@ def session_json(session: Session) -> dict[str, object]:
 
 
 def encode_session(session: Session) -> bytes:
-    """``canonical_json(session_json(session))``, assembled from cached per-message bytes.
+    """``canonical_json(_session_json(session))``, assembled from cached per-message bytes.
 
     Keys in sorted order: format, id, lifecycle, messages, metadata, rewrites. The result is
     remembered by the decode cache (decoding it yields an equal document).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from session_core.codec import decode_session, encode_session, session_json
+from session_core.codec import _session_json, decode_session, encode_session
 from session_core.errors import (
     HistoryError,
     InjectedStorageError,
@@ -51,7 +51,7 @@ def test_fast_encodings_equal_canonical_json() -> None:
         Message("assistant", "", tool_calls=(ToolCall("c1", "add", {"b": 1, "a": [1, 2]}),))
     )
     session, _ = session.rewrite(0, 2, (Message("system", "summary"),), "compaction")
-    assert encode_session(session) == canonical_json(session_json(session))
+    assert encode_session(session) == canonical_json(_session_json(session))
     messages = [m.content_json() for m in session.messages]
     assert revision_of(session.messages) == sha256_hex(canonical_json(messages))
     assert revision_of(()) == sha256_hex(b"[]")
