@@ -113,7 +113,7 @@ class SqliteBackend(Backend):
     files = {"runtime": "runtime.sqlite", "sessions": "sessions.sqlite3"}
 
     def __init__(self, base: str | None = None) -> None:
-        root = base or os.environ.get("HARNESS_TMPDIR") or None
+        root = base or os.environ.get("HARNESS_TMPDIR") or _default_tmp()
         self.dir = Path(tempfile.mkdtemp(prefix="harness-", dir=root))
         self._observer: Stores | None = None
         self._backups: dict[str, bytes | None] = {}
@@ -207,6 +207,14 @@ class SqliteBackend(Backend):
     def cleanup(self) -> None:
         self.close_observer()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _default_tmp() -> str | None:
+    """``/dev/shm`` (tmpfs: real files, no disk flush wait) when usable, else the system tmp."""
+    shm = Path("/dev/shm")  # noqa: S108 (only a parent for mkdtemp, which is private)
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return str(shm)
+    return None
 
 
 def _put(path: Path, data: bytes | None) -> None:

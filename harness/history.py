@@ -112,6 +112,7 @@ class Operation:
 class History:
     events: list[Event] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _ops: tuple[int, list[Operation]] | None = field(default=None, repr=False)
 
     def invoke(
         self, process: str, op: str, session: str | None, value: dict[str, object], step: str
@@ -144,6 +145,15 @@ class History:
             return event
 
     def operations(self) -> list[Operation]:
+        """Invokes paired with completions (cached until the next event is recorded)."""
+        cached = self._ops
+        if cached is not None and cached[0] == len(self.events):
+            return cached[1]
+        ops = self._pair()
+        self._ops = (len(self.events), ops)
+        return ops
+
+    def _pair(self) -> list[Operation]:
         pending: dict[str, Event] = {}
         ops: list[Operation] = []
         slots: dict[int, int] = {}

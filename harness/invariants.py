@@ -18,6 +18,8 @@ from session_core.errors import HistoryError
 from session_core.model import Message, Session, history_steps, same_messages
 
 ALWAYS = frozenset({"step", "crashed", "restarted", "recovered", "final", "idempotent"})
+END = frozenset({"final", "idempotent"})
+"""Checkers over the history alone run once the run is complete (the history only grows)."""
 TURN_OPS = frozenset({"turn"})
 BAD_FILE_ERRORS = frozenset({"CorruptDatabase", "ForeignDatabase", "SchemaTooNew"})
 
@@ -195,7 +197,8 @@ def indeterminate_resolves_once(ctx: CheckContext) -> str | None:
     """Once a turn is seen committed it stays committed; after recovery every indeterminate
     (info) turn is resolved exactly once: committed at most once, its input no longer pending."""
     state = ctx.latest
-    for earlier in ctx.readable()[:-1]:
+    earlier = ctx.previous()
+    if earlier is not None:
         for sid, old in earlier.sessions.items():
             now = state.sessions.get(sid)
             if now is None:
@@ -429,7 +432,7 @@ def _revives(op: Operation) -> bool:
     return op.op == "late_checkpoint" and value.get("lifecycle") != "archived"
 
 
-@register("liveness_converged", phases=frozenset({"final", "idempotent"}))
+@register("liveness_converged", phases=END)
 def liveness_converged(ctx: CheckContext) -> str | None:
     """Once faults stop and recovery ran: projection == authority for every session, nothing
     pending, no lease held, every row audited."""
@@ -494,7 +497,7 @@ def turns_exactly_once(ctx: CheckContext) -> str | None:
     return None
 
 
-@register("reader_sees_every_turn")
+@register("reader_sees_every_turn", phases=END)
 def reader_sees_every_turn(ctx: CheckContext) -> str | None:
     """A consumer reading the projection after a Completed turn sees that turn (per-turn
     saves are visible to projection readers: the SDK / orchestrator view)."""
@@ -514,7 +517,7 @@ def reader_sees_every_turn(ctx: CheckContext) -> str | None:
     return None
 
 
-@register("bad_input_refused")
+@register("bad_input_refused", phases=END)
 def bad_input_refused(ctx: CheckContext) -> str | None:
     """A damaged or foreign file is refused with a typed error and left byte-for-byte as it
     was; an undecodable row is never served."""

@@ -11,12 +11,14 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from session_core.codec import decode_session
 from session_core.errors import InvalidSessionId, SessionCoreError, UndecodableRow
 from session_core.factory import Stores
 from session_core.model import InputRecord, Receipt, Session, validate_session_id
 from session_core.projection import unaudited_index
+from session_core.stores.memory import MemoryDisk
 
 
 @dataclass(frozen=True)
@@ -32,11 +34,11 @@ class SessionState:
     row_error: str | None = None
     unaudited: bool = False
 
-    @property
+    @cached_property
     def authority_turns(self) -> list[str]:
         return [] if self.authority is None else self.authority.user_input_ids()
 
-    @property
+    @cached_property
     def projection_turns(self) -> list[str]:
         return [] if self.row is None else self.row.user_input_ids()
 
@@ -118,12 +120,54 @@ class Capturer:
     def capture(
         self, stores: Stores, index: int, label: str, phase: str, events: int
     ) -> WorldState:
+        disk = getattr(stores.runtime, "disk", None)
+        if isinstance(disk, MemoryDisk):
+            return self.capture_disk(disk, index, label, phase, events)
         try:
             sessions = {sid: self.session(stores, sid, rb) for sid, rb in self._ids()}
             extra = self._extra(stores)
         except SessionCoreError as exc:
             return WorldState(index, label, phase, events, {}, f"{type(exc).__name__}: {exc}")
         return WorldState(index, label, phase, events, sessions, None, extra)
+
+    def capture_disk(
+        self, disk: MemoryDisk, index: int, label: str, phase: str, events: int
+    ) -> WorldState:
+        """Fast path for the memory backend: read the durable dicts in one lock."""
+        with disk.lock:
+            sessions = {sid: self._disk_session(disk, sid, rb) for sid, rb in self._ids()}
+            extra = (set(disk.runtime) | set(disk.rows)) - set(self.runtime_backed)
+        return WorldState(index, label, phase, events, sessions, None, tuple(sorted(extra)))
+
+    def _disk_session(self, disk: MemoryDisk, sid: str, runtime_backed: bool) -> SessionState:
+        data = disk.rows.get(sid)
+        row, row_error = None, None
+        if data is not None:
+            try:
+                row = self.decode(data)
+            except SessionCoreError as exc:
+                row_error = type(exc).__name__
+        unaudited = (
+            row is not None and unaudited_index(row, list(disk.audit.get(sid, ()))) is not None
+        )
+        record = disk.runtime.get(sid)
+        if not runtime_backed or record is None:
+            authority = row if not runtime_backed else None
+            return SessionState(
+                sid, runtime_backed, authority, None, None, (), (), row, row_error, unaudited
+            )
+        return SessionState(
+            sid,
+            runtime_backed,
+            None if record.snapshot is None else self.decode(record.snapshot),
+            record.state.value,
+            record.active_run,
+            tuple(disk.receipts.get(sid, ())),
+            tuple(disk.inputs.get(sid, {}).values()),
+            row,
+            row_error,
+            unaudited,
+        )
 
     def _ids(self) -> Iterable[tuple[str, bool]]:
         return [(sid, rb) for sid, rb in sorted(self.runtime_backed.items()) if _valid(sid)]
