@@ -100,17 +100,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def open_service(data: Path, *, create: bool) -> SessionService:
+    """``create``: demo may create DIR and its files. Otherwise DIR and the runtime file must
+    exist; a missing projection file is rebuilt by ``recover`` (``status`` checks first)."""
     from session_core.factory import sqlite_service
     from session_core.stores.sqlite import RUNTIME_FILE
 
     if not create:
-        if not data.is_dir():
-            raise UsageError(f"no such directory: {data}")
-        if not (data / RUNTIME_FILE).exists():
-            raise UsageError(f"no session_core database in {data} (missing {RUNTIME_FILE})")
+        _require(data, RUNTIME_FILE)
     elif data.exists() and not data.is_dir():
         raise UsageError(f"not a directory: {data}")
     return sqlite_service(data)
+
+
+def _require(data: Path, name: str) -> None:
+    if not data.is_dir():
+        raise UsageError(f"no such directory: {data}")
+    if not (data / name).exists():
+        raise UsageError(f"no session_core database in {data} (missing {name})")
 
 
 # --- demo ----------------------------------------------------------------------------------
@@ -212,6 +218,9 @@ def run_recover(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def run_status(args: argparse.Namespace, out: TextIO) -> int:
+    from session_core.stores.sqlite import SESSIONS_FILE
+
+    _require(args.data, SESSIONS_FILE)  # a read-only command never creates files
     svc = open_service(args.data, create=False)
     try:
         views = svc.reader.list_sessions()

@@ -106,13 +106,25 @@ def test_bad_input_exit_2_one_line(tmp_path: Path, args: list[str]) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_status_never_creates_files(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert run_cli("demo", "--data", str(data), "--turns", "1").returncode == 0
+    for suffix in ("", "-wal", "-shm"):
+        (data / f"sessions.sqlite3{suffix}").unlink(missing_ok=True)
+    result = run_cli("status", "--data", str(data))
+    assert result.returncode == 2 and "sessions.sqlite3" in result.stderr
+    assert not (data / "sessions.sqlite3").exists()
+    assert run_cli("recover", "--data", str(data)).returncode == 0  # rebuilds the projection
+    check_converged(data, [])
+
+
 def test_corrupt_file_is_exit_2_naming_file(tmp_path: Path) -> None:
     (tmp_path / "runtime.sqlite").write_bytes(b"garbage" * 500)
-    result = run_cli("status", "--data", str(tmp_path))
+    result = run_cli("recover", "--data", str(tmp_path))
     assert result.returncode == 2
     assert str(tmp_path / "runtime.sqlite") in result.stderr
     assert "Traceback" not in result.stderr
-    debug = run_cli("status", "--data", str(tmp_path), "--debug")
+    debug = run_cli("recover", "--data", str(tmp_path), "--debug")
     assert "Traceback" in debug.stderr
 
 
