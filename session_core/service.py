@@ -257,6 +257,10 @@ class SessionService:
             self.faults.hit("turn.commit", session_id)
         except SessionCoreError as exc:
             return self.abort(run, _not_committed(session_id, run.run_id, exc))
+        except Exception as exc:
+            # an untyped error from agent/tool code: release the run, then let it propagate
+            self.abort(run, Failed(session_id, run.run_id, SessionCoreError(repr(exc))))
+            raise
         return self.commit(run, live, reply)
 
     def begin(self, session_id: str, input_ids: tuple[str, ...]) -> RunContext | TurnOutcome:

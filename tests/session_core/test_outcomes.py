@@ -144,3 +144,19 @@ def test_tool_failure_is_failed(backend: Backend) -> None:
     assert "nope" in str(outcome.cause)
     assert svc.reader.view("s1").authority.turns == 0
     svc.close()
+
+
+def test_untyped_agent_error_propagates_and_releases_the_run(backend: Backend) -> None:
+    from session_core.agent import Agent
+
+    class Broken(Agent):
+        def run(self, *args: object, **kwargs: object) -> tuple[object, str]:  # type: ignore[override]
+            raise RuntimeError("bug in agent code")
+
+    svc = open_service(backend, agent=Broken())
+    svc.create("s1")
+    with pytest.raises(RuntimeError, match="bug in agent code"):
+        svc.run_turn("s1", "hello")
+    assert svc.runtime is not None
+    assert svc.runtime.active_run("s1") is None
+    assert svc.runtime.inputs("s1")[0].state is InputState.ABANDONED
