@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -69,8 +70,10 @@ def test_follow_yields_every_per_turn_save(backend: Backend) -> None:
     for n in range(3):
         outcome = svc.run_turn("s1", f"turn {n}")
         revisions.append(outcome.revision)  # type: ignore[union-attr]
+        deadline = time.monotonic() + 20
         while not seen or seen[-1].revision != revisions[-1]:
-            threading.Event().wait(0.001)
+            assert time.monotonic() < deadline, "follow() did not yield the saved turn"
+            time.sleep(0.001)
     done.set()
     thread.join(timeout=30)
     assert [s.revision for s in seen] == revisions
