@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from harness import report
+from harness.runner import RunResult
 from harness.scenario import BACKENDS, LANES, Scenario, load_all, select
 from harness.yamlnodes import ScenarioError
 
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, junit=False)
     p = sub.add_parser("run", help="run scenarios on a fresh core")
     _selection(p, "all")
+    p.add_argument("--history", metavar="DIR", help="write every run's history as JSONL")
     _common(p)
     p = sub.add_parser("explore", help="one run per (fault point, fault kind)")
     _selection(p, "memory")
@@ -134,6 +136,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             if backend not in scenario.backends:
                 continue
             result = run(RunConfig(scenario, backend))
+            _write_history(args, result, f"{scenario.id}-{backend}")
             entry: dict[str, object] = {
                 "scenario": scenario.id,
                 "backend": backend,
@@ -175,6 +178,14 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         )
     )
     return VIOLATION if failed else PASS
+
+
+def _write_history(args: argparse.Namespace, result: RunResult, name: str) -> None:
+    directory = args.history or (None if result.ok else args.trace_dir)
+    if directory is not None:
+        target = Path(directory) / f"history-{name}.jsonl"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(result.history.to_jsonl(), encoding="utf-8")
 
 
 def cmd_explore(args: argparse.Namespace, out: TextIO) -> int:

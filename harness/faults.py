@@ -55,6 +55,9 @@ class HarnessFaults(FaultInjector):
                 wanted = self.power_ops[op]
                 if wanted is None or wanted == session_id:
                     self.taken = self.snapshot()
+        if not self.power_ops:
+            super().hit(site, session_id)
+            return
         fired_before = self._fired()
         try:
             super().hit(site, session_id)

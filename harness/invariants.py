@@ -96,6 +96,8 @@ def check(ctx: CheckContext, extra: Iterable[str] = ()) -> list[Violation]:
     state = ctx.latest
     if state.error is not None:
         return []
+    before = ctx.states[-2] if len(ctx.states) > 1 else None
+    unchanged = before is not None and state.same_as(before)
     wanted = set(extra)
     found = []
     for checker in CHECKERS.values():
@@ -103,6 +105,8 @@ def check(ctx: CheckContext, extra: Iterable[str] = ()) -> list[Violation]:
             continue
         if state.phase not in checker.phases:
             continue
+        if unchanged and before is not None and before.phase in checker.phases:
+            continue  # same stores, same history: this checker already passed on them
         message = checker.fn(ctx)
         if message is not None:
             found.append(Violation(checker.name, message, state.index, state.label, state.phase))

@@ -46,6 +46,19 @@ class SessionState:
     def lag(self) -> int:
         return len(self.authority_turns) - len(self.projection_turns)
 
+    def same_as(self, other: SessionState) -> bool:
+        """Cheap equality (decoded documents are shared through the decode cache)."""
+        return (
+            self.authority is other.authority
+            and self.row is other.row
+            and self.runtime_state == other.runtime_state
+            and self.active_run == other.active_run
+            and self.receipts == other.receipts
+            and self.inputs == other.inputs
+            and self.row_error == other.row_error
+            and self.unaudited == other.unaudited
+        )
+
     def fingerprint(self) -> dict[str, object]:
         return {
             "authority": None if self.authority is None else _doc_print(self.authority),
@@ -81,6 +94,13 @@ class WorldState:
     error: str | None = None
     """Set when the stores could not be read (a damaged file): invariants skip the state."""
     extra_ids: tuple[str, ...] = ()
+
+    def same_as(self, other: WorldState) -> bool:
+        if self.error is not None or other.error is not None or self.events != other.events:
+            return False
+        if self.extra_ids != other.extra_ids or self.sessions.keys() != other.sessions.keys():
+            return False
+        return all(s.same_as(other.sessions[sid]) for sid, s in self.sessions.items())
 
     def fingerprint(self) -> dict[str, object]:
         return {
