@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from harness.history import History
 from harness.state import SessionState, WorldState
 from session_core.codec import derive_receipt, encode_session
@@ -76,7 +78,7 @@ class Hist:
         kind: str,
         *,
         process: str = "p0",
-        invoke: dict[str, object] | None = None,
+        invoke: Mapping[str, object] | None = None,
         receipts: tuple[dict[str, object], ...] = (),
         **done: object,
     ) -> Hist:
@@ -85,7 +87,9 @@ class Hist:
         return self
 
     def turn(self, session: str, iid: str, kind: str = "ok", **done: object) -> Hist:
-        return self.op("turn", session, kind, invoke={"input": iid}, **done)
+        start = self.history.invoke("p0", "turn", session, {"input": iid}, "turn")
+        self.history.complete(start, kind, dict(done))  # type: ignore[arg-type]
+        return self
 
     def __len__(self) -> int:
         return len(self.history)

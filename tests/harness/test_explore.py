@@ -43,7 +43,7 @@ def test_exploration_finds_a_mutant_with_the_shortest_counterexample_first() -> 
     report = Explorer(scenarios, core="storage-error-swallowed").run()
     assert report.violations
     orders = [v["order"] for v in report.violations]
-    assert orders[0][0] == 1
+    assert isinstance(orders[0], list) and orders[0][0] == 1
     assert all(v["checker"] for v in report.violations)
 
 
