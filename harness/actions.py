@@ -306,13 +306,17 @@ class Executor:
 
     def do_concurrent(self, step: Step, process: str) -> None:
         if step.threads:
-            with ThreadPoolExecutor(max_workers=len(step.processes)) as pool:
-                futures = [
-                    pool.submit(self._process, steps, f"p{i + 1}")
-                    for i, steps in enumerate(step.processes)
-                ]
-                for future in futures:
-                    future.result()
+            self.world.faults.threaded = True
+            try:
+                with ThreadPoolExecutor(max_workers=len(step.processes)) as pool:
+                    futures = [
+                        pool.submit(self._process, steps, f"p{i + 1}")
+                        for i, steps in enumerate(step.processes)
+                    ]
+                    for future in futures:
+                        future.result()
+            finally:
+                self.world.faults.threaded = False
             return
         queues = [list(p) for p in step.processes]
         while any(queues):

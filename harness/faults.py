@@ -3,7 +3,9 @@ schedule that survives restarts.
 
 * ``power-loss`` at a store's ``<op>.after`` site: the process dies there *and* the in-flight
   write is lost (the durable state is put back as it was at the matching ``<op>.before``).
-  Elsewhere it behaves like ``crash``.
+  Elsewhere it behaves like ``crash``, and so it does inside a real-thread ``concurrent``
+  block (a snapshot of several files is not atomic against other threads) or when another
+  durable write completed in between (restoring would also undo an acknowledged write).
 * ``restart()`` forgets the crash but keeps rules that have not fired yet: the exploration
   schedule covers the whole run, including steps after a restart. ``disarm()`` stops all faults.
 """
@@ -29,6 +31,11 @@ class HarnessFaults(FaultInjector):
     taken: object | None = None
     power_fired: bool = False
     kinds: dict[int, str] = field(default_factory=dict)
+    threaded: bool = False
+    """Set while real threads run: snapshots are not atomic then, power loss acts as a crash."""
+    writes: int = 0
+    """Durable operations that reached their ``.after`` site (only counted under power loss)."""
+    taken_at: int = 0
 
     def arm_spec(self, spec: FaultSpec) -> FaultRule:
         kind = spec.kind
@@ -49,15 +56,20 @@ class HarnessFaults(FaultInjector):
     def hit(self, site: str, session_id: str | None = None) -> None:
         if self.crashed_at is not None:
             raise SimulatedCrash(self.crashed_at)
-        if self.power_ops and site.endswith(".before") and self.snapshot is not None:
+        if self.threaded:
+            self.taken = None
+        elif self.power_ops and site.endswith(".before") and self.snapshot is not None:
             op = site[: -len(".before")]
             if op in self.power_ops:
                 wanted = self.power_ops[op]
                 if wanted is None or wanted == session_id:
                     self.taken = self.snapshot()
+                    self.taken_at = self.writes
         if not self.power_ops:
             super().hit(site, session_id)
             return
+        if site.endswith(".after"):
+            self.writes += 1
         fired_before = self._fired()
         try:
             super().hit(site, session_id)
@@ -73,7 +85,10 @@ class HarnessFaults(FaultInjector):
         for rule in self.rules:
             same_site = rule.site == site or fnmatchcase(site, rule.site)
             if self.kinds.get(id(rule)) == "power-loss" and rule.fired and same_site:
-                self.power_fired = site.endswith(".after") and self.taken is not None
+                # Undo the torn write only if no other durable write completed since the
+                # snapshot (threads): otherwise it degrades to a crash, never losing an ack.
+                alone = self.writes == self.taken_at + 1
+                self.power_fired = site.endswith(".after") and self.taken is not None and alone
                 return
 
     def restart(self) -> None:
