@@ -149,17 +149,20 @@ class Runner:
             return
         self._capture(label, "restarted")
 
-    def _recover(self, label: str) -> None:
-        try:
-            self.world.recover()
-        except SimulatedCrash:
-            self.world.crashed = True
-            self.world.apply_power_loss()
-            self._capture(label, "crashed")
-            self._restart(label)
-            self.world.recover()
-        except SessionCoreError:
-            pass
+    def _recover(self, label: str, attempts: int = 3) -> None:
+        """Recovery after a crash; a crash inside recovery is itself restarted and recovered."""
+        for _ in range(attempts):
+            try:
+                self.world.recover()
+            except SimulatedCrash:
+                self.world.crashed = True
+                self.world.apply_power_loss()
+                self._capture(label, "crashed")
+                self._restart(label)
+                continue
+            except SessionCoreError:
+                pass
+            break
         self._capture(label, "recovered")
 
     def _converge(self) -> None:
@@ -186,11 +189,20 @@ class Runner:
             self.faults.disarm()
             self._restart("deep")
         first = len(self.faults.hits)
-        self.world.recover()
+        self._final_recover()
         self.recovery_span = (first, len(self.faults.hits))
         self._capture("final", "final")
-        self.world.recover()
+        self._final_recover()
         self._capture("final", "idempotent")
+
+    def _final_recover(self) -> None:
+        """With faults stopped, recovery itself must not fail (liveness)."""
+        try:
+            self.world.recover()
+        except SessionCoreError as exc:
+            message = f"recovery raised {type(exc).__name__} with faults stopped: {exc}"
+            self.violations.append(Violation("liveness_converged", message, -1, "final"))
+            raise Stop from exc
 
     # --- observation -----------------------------------------------------------------------
 
