@@ -336,3 +336,6 @@ class Executor:
 def _sid(step: Step) -> str:
     assert step.session is not None
     return step.session
+
+
+__all__ = ["DEFINITE_ERRORS", "Executor", "NoSuchStash", "classify"]

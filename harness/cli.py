@@ -421,5 +421,8 @@ def _fail(exc: Exception) -> int:
     return USAGE
 
 
+__all__ = ["COMMANDS", "PASS", "USAGE", "VIOLATION", "build_parser", "main"]
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -63,3 +63,6 @@ def run_conformance(spec: str, out: TextIO) -> int:
             [str(suite), "-q", "-p", "no:cacheprovider", "--rootdir", tmp, "-W", "ignore"]
         )
     return 0 if code == 0 else 1 if code == 1 else 2
+
+
+__all__ = ["ConformanceError", "resolve", "run_conformance"]

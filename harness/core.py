@@ -54,3 +54,5 @@ class Core:
 
 
 CORRECT = Core()
+
+__all__ = ["CORRECT", "Core", "RuntimeWrapper", "zero_clock"]

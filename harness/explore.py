@@ -305,3 +305,20 @@ class Explorer:
 
 def default_jobs() -> int:
     return max(1, os.cpu_count() or 1)
+
+
+__all__ = [
+    "Explorer",
+    "Job",
+    "Outcome",
+    "Point",
+    "Report",
+    "deep_jobs",
+    "default_jobs",
+    "discover",
+    "in_shard",
+    "kinds_for",
+    "points_of",
+    "run_job",
+    "single_jobs",
+]

@@ -106,3 +106,6 @@ class HarnessFaults(FaultInjector):
     def fired_total(self) -> int:
         with self._lock:
             return sum(rule.fired for rule in self.rules)
+
+
+__all__ = ["PERSISTENT_TIMES", "HarnessFaults"]

@@ -184,3 +184,6 @@ class History:
             if line.strip():
                 history.events.append(Event.from_json(json.loads(line)))
         return history
+
+
+__all__ = ["Event", "EventType", "History", "Operation"]

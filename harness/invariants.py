@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from harness.history import History, Operation
@@ -560,4 +560,4 @@ def per_turn_sync(ctx: CheckContext) -> str | None:
     return None
 
 
-__all__ = ["CHECKERS", "CheckContext", "Checker", "Violation", "check", "field"]
+__all__ = ["ALWAYS", "CHECKERS", "END", "CheckContext", "Checker", "Violation", "check", "register"]

@@ -61,3 +61,6 @@ def known_issue(scenario: Scenario, violation: dict[str, object]) -> KnownIssue 
         if issue.matches(scenario, violation):
             return issue
     return None
+
+
+__all__ = ["KNOWN", "KnownIssue", "known_issue"]

@@ -96,3 +96,6 @@ def summary(results: list[MutantResult]) -> dict[str, object]:
         "total": len(results),
         "mutants": [r.to_json() for r in results],
     }
+
+
+__all__ = ["MutantResult", "hunt", "ordered", "run_mutants", "summary"]

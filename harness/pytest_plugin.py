@@ -63,3 +63,6 @@ def check_scenario(scenario: Scenario, backend: str = "memory") -> None:
         f"{violation.checker}: {violation.message}\nreplay: {replay_command(where)}",
         pytrace=False,
     )
+
+
+__all__ = ["LANE_HELP", "check_scenario", "pytest_configure", "register_markers", "scenario_params"]

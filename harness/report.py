@@ -136,3 +136,15 @@ class Progress:
 
             assert isinstance(self._progress, RichProgress)
             self._progress.stop()
+
+
+__all__ = [
+    "Case",
+    "Progress",
+    "emit_json",
+    "junit",
+    "markdown_table",
+    "print_table",
+    "step_summary",
+    "write_junit",
+]

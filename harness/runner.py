@@ -13,7 +13,7 @@ from harness.backends import make_backend
 from harness.core import CORRECT, Core
 from harness.faults import HarnessFaults
 from harness.history import History, Operation
-from harness.invariants import CHECKERS, CheckContext, Violation, check
+from harness.invariants import CheckContext, Violation, check
 from harness.scenario import FaultSpec, Scenario, Step
 from harness.state import Capturer, WorldState
 from harness.world import World
@@ -295,4 +295,12 @@ def run_scenario(scenario: Scenario, backend: str = "memory", core: Core = CORRE
     return run(RunConfig(scenario, backend, core))
 
 
-__all__ = ["CHECKERS", "RunConfig", "RunResult", "run", "run_scenario"]
+__all__ = [
+    "RunConfig",
+    "RunResult",
+    "Runner",
+    "Stop",
+    "expectation_problems",
+    "run",
+    "run_scenario",
+]

@@ -458,3 +458,25 @@ def select(
 ) -> list[Scenario]:
     result = [s for s in scenarios if lane is None or lane in s.lanes]
     return [s for s in result if scenario_id is None or s.id == scenario_id]
+
+
+__all__ = [
+    "ACTIONS",
+    "BACKENDS",
+    "FAULT_KINDS",
+    "FAULT_MODES",
+    "LANES",
+    "SCENARIO_DIR",
+    "Expect",
+    "FaultSpec",
+    "ModelStep",
+    "Scenario",
+    "ScenarioError",
+    "SessionSpec",
+    "Step",
+    "load_all",
+    "load_scenario",
+    "parse_scenario",
+    "scenario_files",
+    "select",
+]

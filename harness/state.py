@@ -230,3 +230,6 @@ class Capturer:
         if found is None:
             return None, None
         return self.decode(found.data), None
+
+
+__all__ = ["Capturer", "SessionState", "WorldState"]

@@ -114,3 +114,6 @@ def swarm(seeds: Iterable[int], backend: str = "memory", jobs: int = 1) -> Itera
         return
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         yield from pool.map(run_seed, work, chunksize=16)
+
+
+__all__ = ["SWARM_PREFIX", "SwarmOutcome", "run_seed", "swarm", "swarm_config", "swarm_scenario"]

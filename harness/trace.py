@@ -127,3 +127,18 @@ def determinism_check(config: RunConfig, times: int = 2) -> tuple[bool, list[str
     """Run the same configuration ``times`` times and compare trace hashes."""
     hashes = [trace_hash(run(config)) for _ in range(times)]
     return len(set(hashes)) == 1, hashes
+
+
+__all__ = [
+    "TraceError",
+    "config_from_trace",
+    "determinism_check",
+    "hash_of",
+    "load_trace",
+    "replay",
+    "replay_command",
+    "trace_data",
+    "trace_hash",
+    "write_trace",
+    "write_trace_data",
+]

@@ -134,3 +134,6 @@ class World:
 
     def next_input(self, session_id: str) -> str:
         return f"{session_id}.{next(self.counter)}"
+
+
+__all__ = ["PLAIN_MODEL", "TOOLS", "TOOL_MODEL", "World", "agent_steps"]

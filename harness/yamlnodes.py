@@ -143,3 +143,6 @@ def _convert(node: yaml.Node, loader: _Loader, file: str) -> Located:
     if isinstance(node, yaml.SequenceNode):
         return Located([_convert(item, loader, file) for item in node.value], line, file)
     return Located(loader.construct_object(node), line, file)
+
+
+__all__ = ["Located", "ScenarioError", "load_located"]

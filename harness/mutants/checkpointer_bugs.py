@@ -45,3 +45,11 @@ class SilentCancelCheckpointer(StoreCheckpointer):
         if self.gate(session_id).cancelled:
             return decode_session(snapshot)
         return super().project_committed(session_id, snapshot)
+
+
+__all__ = [
+    "LengthDedupeCheckpointer",
+    "RuntimeGatedCheckpointer",
+    "SilentCancelCheckpointer",
+    "UncancelledGateCheckpointer",
+]

@@ -23,3 +23,6 @@ class AppendOnlyProjector(Projector):
         raise ContinuityViolation(
             "append-only guard: transcript diverges from the stored row", session_id=target.id
         )
+
+
+__all__ = ["AppendOnlyProjector"]

@@ -76,3 +76,6 @@ class RuntimeProxy:
 
     def close(self) -> None:
         self.inner.close()
+
+
+__all__ = ["RuntimeProxy"]

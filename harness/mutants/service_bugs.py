@@ -85,3 +85,13 @@ class DuplicatingRecoveryService(SessionService):
         for record in result.pending:
             outcome = self.run_turn(result.session_id, record.payload)
             report.redelivered.append((result.session_id, record.input_id, outcome_name(outcome)))
+
+
+__all__ = [
+    "DuplicatingRecoveryService",
+    "PreCommitProjectionService",
+    "RetireFirstArchiveService",
+    "ReusedTerminalSequenceService",
+    "RewritePathNoHookService",
+    "SwallowedCommitErrorService",
+]

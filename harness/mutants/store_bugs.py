@@ -38,3 +38,6 @@ class BlindClearRuntime(RuntimeProxy):
         if current is None:
             return False
         return self.inner.clear_snapshot_if_current(session_id, current)
+
+
+__all__ = ["BlindClearRuntime", "RowWritingRuntime"]
