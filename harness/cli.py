@@ -7,6 +7,7 @@ Exit codes: 0 pass, 1 violation (or a surviving mutant, or discovered != enumera
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +31,9 @@ class UsageError(Exception):
 
 def _common(parser: argparse.ArgumentParser, *, junit: bool = True) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--scenarios", metavar="DIR", help="scenario directory (default: the bundled catalogue)"
+    )
     if junit:
         parser.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -401,6 +405,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return USAGE if exc.code not in (0, None) else PASS
+    if args.scenarios:
+        os.environ["HARNESS_SCENARIOS"] = args.scenarios
     try:
         return COMMANDS[args.command](args, sys.stdout)
     except Exception as exc:

@@ -6,6 +6,7 @@ exits 2). See docs/harness.md for the format.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -438,8 +439,14 @@ def _expect(node: Located | None, known: set[str], labels: set[str]) -> Expect:
     return Expect(outcomes, final, invariants)
 
 
-def scenario_files(directory: Path = SCENARIO_DIR) -> list[Path]:
-    return sorted(directory.glob("*.yml"))
+def scenario_dir() -> Path:
+    """The catalogue: ``$HARNESS_SCENARIOS`` if set (``harness --scenarios DIR``), else the
+    bundled ``harness/scenarios``."""
+    return Path(os.environ.get("HARNESS_SCENARIOS") or SCENARIO_DIR)
+
+
+def scenario_files(directory: Path | None = None) -> list[Path]:
+    return sorted((directory or scenario_dir()).glob("*.yml"))
 
 
 def load_all(paths: Sequence[Path] | None = None) -> list[Scenario]:
@@ -477,6 +484,7 @@ __all__ = [
     "load_all",
     "load_scenario",
     "parse_scenario",
+    "scenario_dir",
     "scenario_files",
     "select",
 ]

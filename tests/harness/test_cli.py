@@ -159,3 +159,26 @@ def test_conformance_bad_store_spec() -> None:
         ).returncode
         == 2
     )
+
+
+def test_bad_scenario_file_exits_2_naming_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "bad.yml").write_text(
+        "id: bad-one\ntitle: t\nlanes: [minimal]\npins: p\nsteps:\n  - teleport: s1\n"
+    )
+    proc = run_cli("list", "--scenarios", str(tmp_path))
+    assert proc.returncode == 2
+    assert f"{tmp_path / 'bad.yml'}:6:" in proc.stderr
+    assert "exactly one action key" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_custom_scenario_directory_runs_and_explores(tmp_path: Path) -> None:
+    (tmp_path / "mine.yml").write_text(
+        "id: mine\ntitle: t\nlanes: [sdk]\npins: p\nsteps:\n  - create: s1\n  - turn: s1\n"
+    )
+    proc = run_cli("run", "--scenarios", str(tmp_path), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["runs"] == 2
+    proc = run_cli("explore", "--scenarios", str(tmp_path), "--jobs", "2", "--format", "json")
+    data = json.loads(proc.stdout)
+    assert proc.returncode == 0 and data["scenarios"] == 1
+    assert data["discovered"] == data["enumerated"] > 10
