@@ -7,8 +7,9 @@ import time
 import pytest
 
 from harness.invariants import CHECKERS
-from harness.mutants import MUTANTS, core_by_name
+from harness.mutants import MUTANTS, Mutant, core_by_name
 from harness.mutation import run_mutants, summary
+from harness.runner import RunConfig, run
 from harness.scenario import load_all
 
 MANDATORY = {
@@ -57,3 +58,10 @@ def result_killers(name: str) -> tuple[str, ...]:
 def test_unknown_core_name_is_refused() -> None:
     with pytest.raises(KeyError):
         core_by_name("no-such-mutant")
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
+def test_tied_scenario_kills_the_mutant_on_sqlite_too(mutant: Mutant) -> None:
+    scenario = next(s for s in load_all() if s.id == mutant.killers[0])
+    result = run(RunConfig(scenario, "sqlite", mutant.core))
+    assert result.violations, mutant.name
