@@ -30,7 +30,9 @@ class UsageError(Exception):
 
 
 def _common(parser: argparse.ArgumentParser, *, junit: bool = True) -> None:
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (text)"
+    )
     parser.add_argument(
         "--scenarios", metavar="DIR", help="scenario directory (default: the bundled catalogue)"
     )
@@ -40,10 +42,20 @@ def _common(parser: argparse.ArgumentParser, *, junit: bool = True) -> None:
 
 
 def _selection(parser: argparse.ArgumentParser, default_backend: str) -> None:
-    parser.add_argument("--lane", choices=LANES)
-    parser.add_argument("--scenario", metavar="ID")
-    parser.add_argument("--backend", choices=(*BACKENDS, "all"), default=default_backend)
-    parser.add_argument("--trace-dir", default="harness-traces", metavar="DIR")
+    parser.add_argument("--lane", choices=LANES, help="only the scenarios of this CI lane")
+    parser.add_argument("--scenario", metavar="ID", help="only this scenario (see harness list)")
+    parser.add_argument(
+        "--backend",
+        choices=(*BACKENDS, "all"),
+        default=default_backend,
+        help=f"store backend to run on ({default_backend})",
+    )
+    parser.add_argument(
+        "--trace-dir",
+        default="harness-traces",
+        metavar="DIR",
+        help="where failing runs write trace.json (harness-traces)",
+    )
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -57,10 +69,12 @@ def _shard(text: str) -> tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="harness", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="harness", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("list", help="list scenarios")
-    p.add_argument("--lane", choices=LANES)
+    p.add_argument("--lane", choices=LANES, help="only the scenarios of this CI lane")
     _common(p, junit=False)
     p = sub.add_parser("run", help="run scenarios on a fresh core")
     _selection(p, "all")
@@ -69,26 +83,35 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("explore", help="one run per (fault point, fault kind)")
     _selection(p, "memory")
     p.add_argument("--deep", action="store_true", help="add a second fault during recovery")
-    p.add_argument("--jobs", type=int, default=1, metavar="N")
-    p.add_argument("--shard", type=_shard, metavar="i/n")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (1)")
+    p.add_argument(
+        "--shard", type=_shard, metavar="i/n", help="run only shard i of n (a CI matrix job)"
+    )
     _common(p)
     p = sub.add_parser("swarm", help="seeded random scenarios and faults")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--runs", type=int, default=200)
-    p.add_argument("--backend", choices=BACKENDS, default="memory")
-    p.add_argument("--jobs", type=int, default=1, metavar="N")
+    p.add_argument("--seed", type=int, default=0, help="first seed (0)")
+    p.add_argument("--runs", type=int, default=200, help="number of seeds (200)")
+    p.add_argument("--backend", choices=BACKENDS, default="memory", help="store backend (memory)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (1)")
     p.add_argument("--twice", action="store_true", help="determinism: run each seed twice")
-    p.add_argument("--trace-dir", default="harness-traces", metavar="DIR")
+    p.add_argument("--trace-dir", default="harness-traces", metavar="DIR", help="where traces go")
     _common(p)
     p = sub.add_parser("mutants", help="seeded historical bugs; all must be killed")
-    p.add_argument("--jobs", type=int, default=2, metavar="N")
-    p.add_argument("--mutant", action="append", metavar="NAME")
+    p.add_argument("--jobs", type=int, default=2, metavar="N", help="worker processes (2)")
+    p.add_argument(
+        "--mutant", action="append", metavar="NAME", help="only this mutant (repeatable)"
+    )
     _common(p)
     p = sub.add_parser("replay", help="re-run a trace.json and compare its hash")
-    p.add_argument("trace")
+    p.add_argument("trace", help="a trace.json written by a failing run")
     _common(p, junit=False)
     p = sub.add_parser("conformance", help="session_core's store conformance suite")
-    p.add_argument("--store", required=True, metavar="module:factory")
+    p.add_argument(
+        "--store",
+        required=True,
+        metavar="module:factory",
+        help="a callable returning your backend's stores (see docs/harness.md)",
+    )
     _common(p, junit=False)
     return parser
 
