@@ -104,3 +104,24 @@ def load_config(digest: str, display: str) -> Config | None:
 
 def store_config(digest: str, display: str, config: Config) -> None:
     _write_json(user_cache_dir() / "configs", _config_name(digest, display), config.to_json())
+
+
+def content_key(kind: str, text: str) -> str:
+    return hashlib.sha256(
+        f"{kind}\0".encode() + text.encode("utf-8", "surrogateescape")
+    ).hexdigest()
+
+
+def load_document(key: str) -> Any:
+    """A parsed document cached under ``key`` (None when absent or unreadable)."""
+    return _read_json(user_cache_dir() / "documents" / f"{key}.json")
+
+
+def store_document(key: str, data: Any) -> None:
+    """Cache ``data`` only when JSON round-trips it exactly (TOML dates do not)."""
+    try:
+        if json.loads(json.dumps(data)) != data:
+            return
+    except (TypeError, ValueError):
+        return
+    _write_json(user_cache_dir() / "documents", f"{key}.json", data)

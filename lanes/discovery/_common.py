@@ -8,7 +8,6 @@ import json
 import os
 import posixpath
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -269,6 +268,8 @@ def load_toml(repo: Path, path: str) -> Loaded:
     text, error = read_text(repo, path)
     if text is None:
         return Loaded(path, "", None, error)
+    import tomllib  # imported on demand: warm runs read root manifests from the cache
+
     try:
         return Loaded(path, text, tomllib.loads(text))
     except tomllib.TOMLDecodeError as exc:
@@ -277,6 +278,27 @@ def load_toml(repo: Path, path: str) -> Loaded:
         return Loaded(path, text, None, ManifestError(path, line, f"invalid TOML: {message}"))
     except RecursionError:
         return Loaded(path, text, None, ManifestError(path, 0, "invalid TOML: nested too deeply"))
+
+
+def load_toml_cached(repo: Path, path: str) -> Loaded:
+    """``load_toml`` for the root manifests read on every run, cached by content hash.
+
+    A warm ``lanes detect`` then needs neither tomllib nor a parse to find the workspace members.
+    Documents that JSON cannot represent exactly (TOML dates) are simply not cached.
+    """
+    from lanes import cache
+
+    text, error = read_text(repo, path)
+    if text is None:
+        return Loaded(path, "", None, error)
+    key = cache.content_key("toml", text)
+    data = cache.load_document(key)
+    if isinstance(data, dict):
+        return Loaded(path, text, data)
+    loaded = load_toml(repo, path)
+    if loaded.data is not None:
+        cache.store_document(key, loaded.data)
+    return loaded
 
 
 def load_json(repo: Path, path: str) -> Loaded:

@@ -18,6 +18,7 @@ from lanes.discovery._common import (
     join_dir,
     line_of_key,
     load_toml,
+    load_toml_cached,
     manifest_path,
     str_list,
     table,
@@ -101,7 +102,7 @@ def _report(out: Collector | None, loaded: Loaded, key: str, message: str) -> No
 def locate(repo: Path) -> list[str]:
     if not (repo / MANIFEST).is_file():
         return []
-    root = load_toml(repo, MANIFEST)
+    root = load_toml_cached(repo, MANIFEST)
     if root.data is None or "workspace" not in root.data:
         return [MANIFEST]
     ws = _workspace(root.data, root, None)

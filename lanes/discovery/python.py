@@ -19,6 +19,7 @@ from lanes.discovery._common import (
     line_of_key,
     line_of_text,
     load_toml,
+    load_toml_cached,
     manifest_path,
     str_list,
     table,
@@ -72,7 +73,7 @@ def _patterns(workspace: dict[str, Any], key: str) -> list[str] | None:
 def locate(repo: Path) -> list[str]:
     if not (repo / MANIFEST).is_file():
         return []
-    root = load_toml(repo, MANIFEST)
+    root = load_toml_cached(repo, MANIFEST)
     workspace = _workspace_table(root.data) if root.data is not None else None
     if workspace is None:
         return [MANIFEST]

@@ -1,0 +1,63 @@
+"""The on-disk caches: keyed by content, so an edit is never served stale."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lanes.discovery._common import load_toml_cached
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "cache"
+    monkeypatch.setenv("LANES_CACHE_DIR", str(directory))
+    return directory
+
+
+def test_root_manifest_is_served_from_the_cache_and_follows_edits(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    (tmp_path / "Cargo.toml").write_text('[workspace]\nmembers = ["a"]\n')
+    first = load_toml_cached(tmp_path, "Cargo.toml")
+    assert first.data == {"workspace": {"members": ["a"]}}
+    assert len(list((cache_dir / "documents").glob("*.json"))) == 1
+    assert load_toml_cached(tmp_path, "Cargo.toml").data == first.data
+    (tmp_path / "Cargo.toml").write_text('[workspace]\nmembers = ["b"]\n')
+    assert load_toml_cached(tmp_path, "Cargo.toml").data == {"workspace": {"members": ["b"]}}
+
+
+def test_documents_json_cannot_represent_are_not_cached(tmp_path: Path, cache_dir: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.x]\nwhen = 2026-01-01\n")
+    loaded = load_toml_cached(tmp_path, "pyproject.toml")
+    assert loaded.data is not None and str(loaded.data["tool"]["x"]["when"]) == "2026-01-01"
+    assert not list((cache_dir / "documents").glob("*.json"))
+
+
+def test_invalid_manifest_is_reported_not_cached(tmp_path: Path, cache_dir: Path) -> None:
+    (tmp_path / "Cargo.toml").write_text("[workspace\n")
+    loaded = load_toml_cached(tmp_path, "Cargo.toml")
+    assert loaded.data is None and loaded.error is not None and loaded.error.line == 1
+    assert not (cache_dir / "documents").exists()
+
+
+def test_warm_detect_does_not_import_yaml_toml_or_networkx(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "Cargo.toml").write_text('[workspace]\nmembers = ["core"]\n')
+    (tmp_path / "core").mkdir()
+    (tmp_path / "core" / "Cargo.toml").write_text('[package]\nname = "core"\n')
+    (tmp_path / "lanes.yml").write_text("version: 1\nlanes:\n  unit: {roots: [core]}\n")
+    probe = (
+        "import sys, io\n"
+        "from lanes.cli import main\n"
+        "sys.stdin = io.TextIOWrapper(io.BytesIO(b'core/src/lib.rs\\n'))\n"
+        "code = main(['detect', '--paths-from-stdin', '--format', 'json'])\n"
+        "print(sorted(m for m in ('yaml', 'tomllib', 'networkx', 'rich') if m in sys.modules))\n"
+    )
+    run = [sys.executable, "-c", probe]
+    subprocess.run(run, cwd=tmp_path, check=True, capture_output=True)  # cold: fills the caches
+    warm = subprocess.run(run, cwd=tmp_path, check=True, capture_output=True, text=True)
+    assert warm.stdout.strip().splitlines()[-1] == "[]", warm.stdout
