@@ -211,7 +211,7 @@ class SqliteBackend(Backend):
 
 def _default_tmp() -> str | None:
     """``/dev/shm`` (tmpfs: real files, no disk flush wait) when usable, else the system tmp."""
-    shm = Path("/dev/shm")  # noqa: S108 (only a parent for mkdtemp, which is private)
+    shm = Path("/dev/shm")  # noqa: S108 (only a parent for a private mkdtemp)  # nosec B108
     if shm.is_dir() and os.access(shm, os.W_OK):
         return str(shm)
     return None

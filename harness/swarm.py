@@ -42,7 +42,7 @@ SWARM_PREFIX = "swarm-"
 
 
 def swarm_scenario(seed: int, length: int = 10) -> tuple[Scenario, tuple[FaultSpec, ...]]:
-    rng = random.Random(seed)  # noqa: S311 (deterministic simulation, not crypto)
+    rng = random.Random(seed)  # noqa: S311 (deterministic simulation)  # nosec B311
     sessions = tuple(
         SessionSpec(f"w{i}", runtime=rng.random() > 0.2) for i in range(rng.randint(1, 3))
     )
