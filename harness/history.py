@@ -68,6 +68,37 @@ class Event:
         return value if isinstance(value, str) else None
 
 
+@dataclass
+class _Pairing:
+    """Incremental invoke/completion pairing over a growing event list."""
+
+    seen: int = 0
+    ops: list[Operation] = field(default_factory=list)
+    pending: dict[str, Event] = field(default_factory=dict)
+    slots: dict[int, int] = field(default_factory=dict)
+    view: list[Operation] | None = None
+
+    def update(self, events: list[Event]) -> list[Operation]:
+        if self.seen < len(events):
+            for event in events[self.seen :]:
+                self._add(event)
+            self.seen = len(events)
+            self.view = None
+        if self.view is None:
+            self.view = list(self.ops)
+        return self.view
+
+    def _add(self, event: Event) -> None:
+        if event.type == "invoke":
+            self.pending[event.process] = event
+            self.slots[event.index] = len(self.ops)
+            self.ops.append(Operation(event, None))
+            return
+        start = self.pending.pop(event.process, None)
+        if start is not None:
+            self.ops[self.slots[start.index]] = Operation(start, event)
+
+
 def _event_type(value: object) -> EventType:
     if value == "invoke":
         return "invoke"
@@ -112,7 +143,7 @@ class Operation:
 class History:
     events: list[Event] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _ops: tuple[int, list[Operation]] | None = field(default=None, repr=False)
+    _pairing: _Pairing | None = field(default=None, init=False, repr=False)
 
     def invoke(
         self, process: str, op: str, session: str | None, value: dict[str, object], step: str
@@ -145,28 +176,12 @@ class History:
             return event
 
     def operations(self) -> list[Operation]:
-        """Invokes paired with completions (cached until the next event is recorded)."""
-        cached = self._ops
-        if cached is not None and cached[0] == len(self.events):
-            return cached[1]
-        ops = self._pair()
-        self._ops = (len(self.events), ops)
-        return ops
-
-    def _pair(self) -> list[Operation]:
-        pending: dict[str, Event] = {}
-        ops: list[Operation] = []
-        slots: dict[int, int] = {}
-        for event in self.events:
-            if event.type == "invoke":
-                pending[event.process] = event
-                slots[event.index] = len(ops)
-                ops.append(Operation(event, None))
-                continue
-            start = pending.pop(event.process, None)
-            if start is not None:
-                ops[slots[start.index]] = Operation(start, event)
-        return ops
+        """Invokes paired with completions. Pairing is incremental (only events recorded
+        since the last call are read); the list returned is a fresh copy when it changed."""
+        pairing = self._pairing
+        if pairing is None or pairing.seen > len(self.events):
+            pairing = self._pairing = _Pairing()
+        return pairing.update(self.events)
 
     def __iter__(self) -> Iterator[Event]:
         return iter(list(self.events))

@@ -3,14 +3,19 @@
 Each checker looks at the latest state (and, where the property is about change, earlier
 ones) and returns a message when the property is violated. ``CHECKERS`` is the registry; the
 runner calls ``check`` after every step, on every crashed state, before and after recovery.
+
+Checks that depend on one session's state alone go through ``_each``, which keeps each verdict
+in the (immutable, interned) ``SessionState.memo``: a state shared by several captures, or by
+several runs in one process, is judged once per checker. Everything that involves the history
+or an earlier state is evaluated on every capture.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from harness.history import History, Operation
 from harness.state import SessionState, WorldState
@@ -24,14 +29,25 @@ TURN_OPS = frozenset({"turn"})
 BAD_FILE_ERRORS = frozenset({"CorruptDatabase", "ForeignDatabase", "SchemaTooNew"})
 
 
+_UNSET: Any = object()
+
+
 @dataclass
 class CheckContext:
+    """The history and the states captured so far; derived views are computed once."""
+
     history: History
     states: list[WorldState]
+    _ops: list[Operation] | None = field(default=None, init=False, repr=False)
+    _done_latest: list[Operation] | None = field(default=None, init=False, repr=False)
+    _previous: WorldState | None = field(default=_UNSET, init=False, repr=False)
 
-    @cached_property
+    @property
     def ops(self) -> list[Operation]:
-        return self.history.operations()
+        ops = self._ops
+        if ops is None:
+            ops = self._ops = self.history.operations()
+        return ops
 
     @property
     def latest(self) -> WorldState:
@@ -41,11 +57,21 @@ class CheckContext:
         return [s for s in self.states if s.error is None]
 
     def done_before(self, state: WorldState) -> list[Operation]:
-        return [op for op in self.ops if op.done is not None and op.done.index < state.events]
+        if state is not self.latest:
+            return self._done(state.events)
+        done = self._done_latest
+        if done is None:
+            done = self._done_latest = self._done(state.events)
+        return done
+
+    def _done(self, events: int) -> list[Operation]:
+        return [op for op in self.ops if op.done is not None and op.done.index < events]
 
     def previous(self) -> WorldState | None:
-        earlier = [s for s in self.states[:-1] if s.error is None]
-        return earlier[-1] if earlier else None
+        """The last readable state before the latest one."""
+        if self._previous is _UNSET:
+            self._previous = next((s for s in reversed(self.states[:-1]) if s.error is None), None)
+        return self._previous
 
 
 Check = Callable[[CheckContext], str | None]
@@ -79,6 +105,8 @@ class Violation:
 
 
 CHECKERS: dict[str, Checker] = {}
+_PLANS: dict[tuple[str, tuple[str, ...]], tuple[Checker, ...]] = {}
+"""The checkers that apply to a phase (given the opt-ins); reset by ``register``."""
 
 
 def register(
@@ -86,9 +114,24 @@ def register(
 ) -> Callable[[Check], Check]:
     def wrap(fn: Check) -> Check:
         CHECKERS[name] = Checker(name, fn, (fn.__doc__ or "").strip(), phases, opt_in)
+        _PLANS.clear()
         return fn
 
     return wrap
+
+
+def _plan(phase: str, extra: Iterable[str] = ()) -> tuple[Checker, ...]:
+    """Every registered checker for ``phase``, in registration order: the default ones plus
+    the opt-in checkers named in ``extra``."""
+    key = (phase, tuple(extra))
+    found = _PLANS.get(key)
+    if found is None:
+        wanted = set(key[1])
+        found = tuple(
+            c for c in CHECKERS.values() if phase in c.phases and (not c.opt_in or c.name in wanted)
+        )
+        _PLANS[key] = found
+    return found
 
 
 def check(ctx: CheckContext, extra: Iterable[str] = ()) -> list[Violation]:
@@ -97,16 +140,13 @@ def check(ctx: CheckContext, extra: Iterable[str] = ()) -> list[Violation]:
     if state.error is not None:
         return []
     before = ctx.states[-2] if len(ctx.states) > 1 else None
-    unchanged = before is not None and state.same_as(before)
-    wanted = set(extra)
+    # Same stores and same history as the state just checked: a checker that already
+    # passed on ``before`` would pass again.
+    skip = before.phase if before is not None and state.same_as(before) else None
     found = []
-    for checker in CHECKERS.values():
-        if checker.opt_in and checker.name not in wanted:
+    for checker in _plan(state.phase, extra):
+        if skip is not None and skip in checker.phases:
             continue
-        if state.phase not in checker.phases:
-            continue
-        if unchanged and before is not None and before.phase in checker.phases:
-            continue  # same stores, same history: this checker already passed on them
         message = checker.fn(ctx)
         if message is not None:
             found.append(Violation(checker.name, message, state.index, state.label, state.phase))
@@ -117,18 +157,39 @@ def _runtime(state: WorldState) -> list[SessionState]:
     return [s for s in state.sessions.values() if s.runtime_backed]
 
 
+SessionCheck = Callable[[SessionState], str | None]
+
+
+def _each(sessions: Iterable[SessionState], fn: SessionCheck) -> str | None:
+    """The first problem ``fn`` finds in ``sessions``. ``fn`` depends on the session state
+    alone, so its verdict is kept in the state's ``memo`` (the state is immutable)."""
+    name = fn.__name__
+    for s in sessions:
+        memo = s.memo
+        if name in memo:
+            message = memo[name]
+        else:
+            message = memo[name] = fn(s)
+        if message is not None:
+            return message
+    return None
+
+
 # --- the checkers ----------------------------------------------------------------------------
 
 
 @register("projection_not_ahead")
 def projection_not_ahead(ctx: CheckContext) -> str | None:
     """The projection never shows a turn the authority has not committed (I1, I2)."""
-    for s in _runtime(ctx.latest):
-        extra = Counter(s.projection_turns) - Counter(s.authority_turns)
-        if extra:
-            return f"{s.id}: projection shows uncommitted turns {sorted(extra)}"
-        if s.row is not None and s.authority is None:
-            return f"{s.id}: projection row exists but the authority has no committed snapshot"
+    return _each(_runtime(ctx.latest), _ahead)
+
+
+def _ahead(s: SessionState) -> str | None:
+    extra = Counter(s.projection_turns) - Counter(s.authority_turns)
+    if extra:
+        return f"{s.id}: projection shows uncommitted turns {sorted(extra)}"
+    if s.row is not None and s.authority is None:
+        return f"{s.id}: projection row exists but the authority has no committed snapshot"
     return None
 
 
@@ -143,20 +204,23 @@ def _reference(authority: Session, known: int) -> tuple[Message, ...] | None:
 @register("projection_prefix")
 def projection_prefix(ctx: CheckContext) -> str | None:
     """The projection is a prefix of the authority's history: lag allowed, divergence not."""
-    for s in _runtime(ctx.latest):
-        a, p = s.authority, s.row
-        if a is None or p is None:
-            continue
-        known = len(p.rewrites)
-        head = [c.digest for c in a.rewrites[:known]]
-        if known > len(a.rewrites) or head != [c.digest for c in p.rewrites]:
-            return f"{s.id}: projection rewrite history diverges from the authority"
-        ref = _reference(a, known)
-        if ref is None:
-            return f"{s.id}: authority history is broken"
-        n = len(p.messages)
-        if n > len(ref) or not same_messages(p.messages, ref[:n]):
-            return f"{s.id}: projection messages diverge from the authority ({n} vs {len(ref)})"
+    return _each(_runtime(ctx.latest), _diverged)
+
+
+def _diverged(s: SessionState) -> str | None:
+    a, p = s.authority, s.row
+    if a is None or p is None:
+        return None
+    known = len(p.rewrites)
+    head = [c.digest for c in a.rewrites[:known]]
+    if known > len(a.rewrites) or head != [c.digest for c in p.rewrites]:
+        return f"{s.id}: projection rewrite history diverges from the authority"
+    ref = _reference(a, known)
+    if ref is None:
+        return f"{s.id}: authority history is broken"
+    n = len(p.messages)
+    if n > len(ref) or not same_messages(p.messages, ref[:n]):
+        return f"{s.id}: projection messages diverge from the authority ({n} vs {len(ref)})"
     return None
 
 
@@ -170,10 +234,10 @@ def acknowledged_durable(ctx: CheckContext) -> str | None:
         s = state.sessions[op.session]
         if op.op == "create" and s.authority is None:
             return f"{s.id}: acknowledged create is not durable"
-        if op.op == "turn" and op.input_id not in s.authority_turns:
+        if op.op == "turn" and op.input_id not in s.authority_turn_set:
             return f"{s.id}: acknowledged turn {op.input_id} is not durable"
         if op.done is not None and s.runtime_backed:
-            have = [r.to_json() for r in s.receipts]
+            have = s.receipt_jsons
             for receipt in op.done.receipts:
                 if receipt not in have:
                     return f"{s.id}: receipt {receipt.get('run_id')} of an ok op is not durable"
@@ -189,7 +253,7 @@ def definite_failure_no_effect(ctx: CheckContext) -> str | None:
         if op.type != "fail" or op.op not in TURN_OPS or op.session not in state.sessions:
             continue
         s, iid = state.sessions[op.session], op.input_id
-        if iid in s.authority_turns or iid in s.projection_turns:
+        if iid in s.authority_turn_set or iid in s.projection_turn_set:
             return f"{s.id}: turn {iid} reported {op.outcome or 'failed'} but took effect"
         if any(r.kind == "terminal" and iid in r.input_ids for r in s.receipts):
             return f"{s.id}: failed turn {iid} has a terminal receipt"
@@ -205,9 +269,9 @@ def indeterminate_resolves_once(ctx: CheckContext) -> str | None:
     if earlier is not None:
         for sid, old in earlier.sessions.items():
             now = state.sessions.get(sid)
-            if now is None:
+            if now is None or now is old:
                 continue
-            lost = set(old.authority_turns) - set(now.authority_turns)
+            lost = old.authority_turn_set - now.authority_turn_set
             if lost:
                 return f"{sid}: committed turns {sorted(lost)} disappeared from the authority"
     if state.phase not in ("final", "idempotent"):
@@ -253,20 +317,23 @@ def _partial_turn(doc: Session) -> str | None:
 def turns_atomic(ctx: CheckContext) -> str | None:
     """Turns are all or nothing: no partial turn and no message of an uncommitted run is
     visible in either store."""
-    for s in ctx.latest.sessions.values():
-        terminal = {r.run_id for r in s.receipts if r.kind == "terminal"}
-        for name, doc in (("authority", s.authority), ("projection", s.row)):
-            if doc is None:
-                continue
-            partial = _partial_turn(doc)
-            if partial is not None:
-                return f"{s.id}: {name} {partial}"
-            if not s.runtime_backed:
-                continue
-            for message in doc.messages:
-                run = message.id.split(".", 1)[0]
-                if message.role != "user" and run.startswith("run-") and run not in terminal:
-                    return f"{s.id}: {name} shows message {message.id} of uncommitted {run}"
+    return _each(ctx.latest.sessions.values(), _not_atomic)
+
+
+def _not_atomic(s: SessionState) -> str | None:
+    terminal = {r.run_id for r in s.receipts if r.kind == "terminal"}
+    for name, doc in (("authority", s.authority), ("projection", s.row)):
+        if doc is None:
+            continue
+        partial = _partial_turn(doc)
+        if partial is not None:
+            return f"{s.id}: {name} {partial}"
+        if not s.runtime_backed:
+            continue
+        for message in doc.messages:
+            run = message.id.split(".", 1)[0]
+            if message.role != "user" and run.startswith("run-") and run not in terminal:
+                return f"{s.id}: {name} shows message {message.id} of uncommitted {run}"
     return None
 
 
@@ -274,10 +341,9 @@ def turns_atomic(ctx: CheckContext) -> str | None:
 def receipts_dense_unique(ctx: CheckContext) -> str | None:
     """Receipts per run are checkpoints 1..k then terminal k+1, never reused (also across
     restarts), and the last terminal receipt's facts match the committed bytes."""
-    for s in _runtime(ctx.latest):
-        message = _receipt_problem(s)
-        if message is not None:
-            return f"{s.id}: {message}"
+    message = _each(_runtime(ctx.latest), _receipts_wrong)
+    if message is not None:
+        return message
     runs: Counter[tuple[str | None, object]] = Counter()
     for op in ctx.ops:
         if op.type == "ok" and op.done is not None and op.done.value.get("run") is not None:
@@ -286,6 +352,11 @@ def receipts_dense_unique(ctx: CheckContext) -> str | None:
     if reused:
         return f"run id reused by two acknowledged operations: {reused[0]}"
     return None
+
+
+def _receipts_wrong(s: SessionState) -> str | None:
+    message = _receipt_problem(s)
+    return None if message is None else f"{s.id}: {message}"
 
 
 def _receipt_problem(s: SessionState) -> str | None:
@@ -317,17 +388,25 @@ def sessions_isolated(ctx: CheckContext) -> str | None:
         if op.op in TURN_OPS and op.session is not None and op.input_id is not None:
             submitted.setdefault(op.session, set()).add(op.input_id)
     for s in state.sessions.values():
-        for name, doc in (("authority", s.authority), ("projection", s.row)):
+        for name, doc, ids in _documents(s):
             if doc is None:
                 continue
             if doc.id != s.id:
                 return f"{s.id}: {name} holds the document of {doc.id}"
-            foreign = set(doc.user_input_ids()) - submitted.get(s.id, set())
+            foreign = ids - submitted.get(s.id, set())
             if foreign:
                 return f"{s.id}: {name} holds inputs never submitted to it: {sorted(foreign)}"
     if state.extra_ids:
         return f"unknown sessions appeared in the stores: {list(state.extra_ids)}"
     return None
+
+
+def _documents(s: SessionState) -> Sequence[tuple[str, Session | None, frozenset[str]]]:
+    """Both documents of a session with the input ids each holds."""
+    return (
+        ("authority", s.authority, s.authority_turn_set),
+        ("projection", s.row, s.projection_turn_set),
+    )
 
 
 @register("reads_monotonic")
@@ -353,9 +432,9 @@ def reads_monotonic(ctx: CheckContext) -> str | None:
         return None
     for sid, now in ctx.latest.sessions.items():
         old = prev.sessions.get(sid)
-        if old is None or now.row is None:
+        if old is None or old is now or now.row is None:
             continue
-        if not set(old.projection_turns) <= set(now.projection_turns) and now.lag <= 0:
+        if not old.projection_turn_set <= now.projection_turn_set and now.lag <= 0:
             return f"{sid}: projection went backwards without lag"
     return None
 
@@ -411,7 +490,7 @@ def archived_absorbing(ctx: CheckContext) -> str | None:
     if prev is not None:
         for sid, old in prev.sessions.items():
             now = state.sessions.get(sid)
-            if now is None:
+            if now is None or now is old:
                 continue
             was, now_row = old.row, now.row
             if was is not None and was.archived and now_row is not None and not now_row.archived:
@@ -440,11 +519,12 @@ def _revives(op: Operation) -> bool:
 def liveness_converged(ctx: CheckContext) -> str | None:
     """Once faults stop and recovery ran: projection == authority for every session, nothing
     pending, no lease held, every row audited."""
-    for s in ctx.latest.sessions.values():
-        problem = _converged(s)
-        if problem is not None:
-            return f"{s.id}: {problem}"
-    return None
+    return _each(ctx.latest.sessions.values(), _not_converged)
+
+
+def _not_converged(s: SessionState) -> str | None:
+    problem = _converged(s)
+    return None if problem is None else f"{s.id}: {problem}"
 
 
 def _converged(s: SessionState) -> str | None:
@@ -474,7 +554,7 @@ def _converged(s: SessionState) -> str | None:
 def recovery_idempotent(ctx: CheckContext) -> str | None:
     """Running recovery again changes nothing."""
     prev = ctx.previous()
-    if prev is None:
+    if prev is None or _same_sessions(prev, ctx.latest):
         return None
     if prev.fingerprint()["sessions"] != ctx.latest.fingerprint()["sessions"]:
         changed = [
@@ -486,18 +566,28 @@ def recovery_idempotent(ctx: CheckContext) -> str | None:
     return None
 
 
+def _same_sessions(a: WorldState, b: WorldState) -> bool:
+    """The very same (interned) session states: equal fingerprints without computing them."""
+    return a.sessions.keys() == b.sessions.keys() and all(
+        s is b.sessions[sid] for sid, s in a.sessions.items()
+    )
+
+
 @register("turns_exactly_once")
 def turns_exactly_once(ctx: CheckContext) -> str | None:
     """No turn appears twice (by input id or by its text) in either store."""
-    for s in ctx.latest.sessions.values():
-        for name, doc in (("authority", s.authority), ("projection", s.row)):
-            if doc is None:
-                continue
-            ids = Counter(doc.user_input_ids())
-            texts = Counter(m.content for m in doc.messages if m.role == "user")
-            dup = [k for k, n in (ids + texts).items() if n > 1]
-            if dup:
-                return f"{s.id}: {name} holds duplicated turn {dup[0]!r}"
+    return _each(ctx.latest.sessions.values(), _duplicated)
+
+
+def _duplicated(s: SessionState) -> str | None:
+    for name, doc, _ in _documents(s):
+        if doc is None:
+            continue
+        ids = Counter(doc.user_input_ids())
+        texts = Counter(m.content for m in doc.messages if m.role == "user")
+        dup = [k for k, n in (ids + texts).items() if n > 1]
+        if dup:
+            return f"{s.id}: {name} holds duplicated turn {dup[0]!r}"
     return None
 
 
@@ -560,4 +650,13 @@ def per_turn_sync(ctx: CheckContext) -> str | None:
     return None
 
 
-__all__ = ["ALWAYS", "CHECKERS", "END", "CheckContext", "Checker", "Violation", "check", "register"]
+__all__ = [
+    "ALWAYS",
+    "CHECKERS",
+    "END",
+    "CheckContext",
+    "Checker",
+    "Violation",
+    "check",
+    "register",
+]

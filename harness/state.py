@@ -1,7 +1,13 @@
 """Snapshots of both stores (authority and projection) taken between steps and after crashes.
 
 Captured through an observer over the same durable state (no faults armed), so a crashed
-process can still be inspected. Decoded documents are cached by their bytes.
+process can still be inspected.
+
+Everything here is immutable, so it is shared instead of recomputed: decoded documents are
+cached by their bytes, and on the memory backend a ``SessionState`` is interned by the exact
+durable data it was built from (row bytes, runtime record, receipts, inputs, audit events), in
+one bounded table per process. Identical data gives the very same object, so facts derived
+from it (turn lists, receipt JSON, fingerprints, ``memo``) are computed once, also across runs.
 """
 
 from __future__ import annotations
@@ -9,16 +15,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 
 from session_core.codec import decode_session
 from session_core.errors import InvalidSessionId, SessionCoreError, UndecodableRow
 from session_core.factory import Stores
 from session_core.model import InputRecord, Receipt, Session, validate_session_id
 from session_core.projection import unaudited_index
-from session_core.stores.memory import MemoryDisk
+from session_core.stores.base import AuditEvent
+from session_core.stores.memory import MemoryDisk, RuntimeRecord
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,27 @@ class SessionState:
     def projection_turns(self) -> list[str]:
         return [] if self.row is None else self.row.user_input_ids()
 
+    @cached_property
+    def authority_turn_set(self) -> frozenset[str]:
+        return frozenset(self.authority_turns)
+
+    @cached_property
+    def projection_turn_set(self) -> frozenset[str]:
+        return frozenset(self.projection_turns)
+
+    @cached_property
+    def receipt_jsons(self) -> tuple[dict[str, object], ...]:
+        """The receipts as the history records them (``Receipt.to_json``); read-only."""
+        return tuple(r.to_json() for r in self.receipts)
+
+    @cached_property
+    def memo(self) -> dict[str, str | None]:
+        """Verdicts of checks that depend on this session state alone, by checker name.
+
+        The state is immutable, so a verdict computed once holds for every capture that
+        shares this object (see ``Capturer``)."""
+        return {}
+
     @property
     def lag(self) -> int:
         return len(self.authority_turns) - len(self.projection_turns)
@@ -60,11 +91,15 @@ class SessionState:
         )
 
     def fingerprint(self) -> dict[str, object]:
+        return dict(self._fingerprint)
+
+    @cached_property
+    def _fingerprint(self) -> dict[str, object]:
         return {
             "authority": None if self.authority is None else _doc_print(self.authority),
             "state": self.runtime_state,
             "active_run": self.active_run,
-            "receipts": [r.to_json() for r in self.receipts],
+            "receipts": list(self.receipt_jsons),
             "inputs": [[i.input_id, i.state.value, i.run_id] for i in self.inputs],
             "row": None if self.row is None else _doc_print(self.row),
             "row_error": self.row_error,
@@ -123,18 +158,37 @@ def _valid(session_id: str) -> bool:
     return True
 
 
+CACHE_LIMIT = 4096
+"""Entries per shared table (decoded documents, interned session states) before it is reset."""
+
+_DOCS: dict[bytes, Session] = {}
+_STATES: dict[tuple[object, ...], SessionState] = {}
+
+
+def _remember(table: dict[K, V], key: K, value: V) -> None:
+    if len(table) >= CACHE_LIMIT:
+        table.clear()
+    table[key] = value
+
+
+def clear_caches() -> None:
+    """Forget every shared decoded document and interned session state."""
+    _DOCS.clear()
+    _STATES.clear()
+
+
 class Capturer:
     def __init__(self, runtime_backed: dict[str, bool]) -> None:
         self.runtime_backed = runtime_backed
-        self._cache: dict[bytes, Session] = {}
+        self.names = frozenset(runtime_backed)
+        self.ids = [(sid, rb) for sid, rb in sorted(runtime_backed.items()) if _valid(sid)]
+        self._last: dict[str, tuple[tuple[object, ...], SessionState]] = {}
 
     def decode(self, data: bytes) -> Session:
-        session = self._cache.get(data)
+        session = _DOCS.get(data)
         if session is None:
             session = decode_session(data)
-            if len(self._cache) > 512:
-                self._cache.clear()
-            self._cache[data] = session
+            _remember(_DOCS, data, session)
         return session
 
     def capture(
@@ -144,7 +198,7 @@ class Capturer:
         if isinstance(disk, MemoryDisk):
             return self.capture_disk(disk, index, label, phase, events)
         try:
-            sessions = {sid: self.session(stores, sid, rb) for sid, rb in self._ids()}
+            sessions = {sid: self.session(stores, sid, rb) for sid, rb in self.ids}
             extra = self._extra(stores)
         except SessionCoreError as exc:
             return WorldState(index, label, phase, events, {}, f"{type(exc).__name__}: {exc}")
@@ -155,22 +209,48 @@ class Capturer:
     ) -> WorldState:
         """Fast path for the memory backend: read the durable dicts in one lock."""
         with disk.lock:
-            sessions = {sid: self._disk_session(disk, sid, rb) for sid, rb in self._ids()}
-            extra = (set(disk.runtime) | set(disk.rows)) - set(self.runtime_backed)
+            sessions = {sid: self._disk_session(disk, sid, rb) for sid, rb in self.ids}
+            extra = {*disk.runtime, *disk.rows} - self.names
         return WorldState(index, label, phase, events, sessions, None, tuple(sorted(extra)))
 
     def _disk_session(self, disk: MemoryDisk, sid: str, runtime_backed: bool) -> SessionState:
-        data = disk.rows.get(sid)
+        """The session's state, interned by the durable data it is built from."""
+        key = (
+            sid,
+            runtime_backed,
+            disk.rows.get(sid),
+            disk.runtime.get(sid),
+            tuple(disk.receipts.get(sid, ())),
+            tuple(disk.inputs.get(sid, {}).values()),
+            tuple(disk.audit.get(sid, ())),
+        )
+        last = self._last.get(sid)
+        if last is not None and last[0] == key:  # mostly the very same objects: no hashing
+            return last[1]
+        state = _STATES.get(key)
+        if state is None:
+            state = self._build(*key)
+            _remember(_STATES, key, state)
+        self._last[sid] = (key, state)
+        return state
+
+    def _build(
+        self,
+        sid: str,
+        runtime_backed: bool,
+        data: bytes | None,
+        record: RuntimeRecord | None,
+        receipts: tuple[Receipt, ...],
+        inputs: tuple[InputRecord, ...],
+        audit: tuple[AuditEvent, ...],
+    ) -> SessionState:
         row, row_error = None, None
         if data is not None:
             try:
                 row = self.decode(data)
             except SessionCoreError as exc:
                 row_error = type(exc).__name__
-        unaudited = (
-            row is not None and unaudited_index(row, list(disk.audit.get(sid, ()))) is not None
-        )
-        record = disk.runtime.get(sid)
+        unaudited = row is not None and unaudited_index(row, list(audit)) is not None
         if not runtime_backed or record is None:
             authority = row if not runtime_backed else None
             return SessionState(
@@ -182,21 +262,18 @@ class Capturer:
             None if record.snapshot is None else self.decode(record.snapshot),
             record.state.value,
             record.active_run,
-            tuple(disk.receipts.get(sid, ())),
-            tuple(disk.inputs.get(sid, {}).values()),
+            receipts,
+            inputs,
             row,
             row_error,
             unaudited,
         )
 
-    def _ids(self) -> Iterable[tuple[str, bool]]:
-        return [(sid, rb) for sid, rb in sorted(self.runtime_backed.items()) if _valid(sid)]
-
     def _extra(self, stores: Stores) -> tuple[str, ...]:
         ids = set(stores.runtime.session_ids())
         with contextlib.suppress(UndecodableRow):
             ids |= {r.session_id for r in stores.sessions.list()}
-        return tuple(sorted(ids - set(self.runtime_backed)))
+        return tuple(sorted(ids - self.names))
 
     def session(self, stores: Stores, sid: str, runtime_backed: bool) -> SessionState:
         rt = stores.runtime
