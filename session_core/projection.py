@@ -195,8 +195,21 @@ class Projector:
             self.faults.hit("project.audit", child.id)
             self.audit.append(event)
         except SessionCoreError as exc:
+            if self.audit_stands(event):
+                return
             self.rollback_unaudited(child, last_audited)
             raise AuditFailure(f"audit append failed: {exc}", session_id=child.id) from exc
+
+    def audit_stands(self, event: AuditEvent) -> bool:
+        """After an append error: is the event durable anyway (an error after the write)?
+
+        Then the row is audited and must not be rolled back: a rolled-back rewrite would leave
+        its event behind, and a different commit at that index would be refused
+        (``AuditConflict``) forever in a runtime-less session."""
+        try:
+            return event in self.audit.events(event.session_id)
+        except SessionCoreError:
+            return False
 
     def advance(self, current: Session | None, target: Session) -> None:
         self.faults.hit("project.advance", target.id)
@@ -240,6 +253,8 @@ class Projector:
                 self.faults.hit("project.audit", row.session.id)
                 self.audit.append(event)
             except SessionCoreError as exc:
+                if self.audit_stands(event):
+                    continue
                 self.rollback_row(row, parent)
                 raise AuditFailure(f"audit append failed: {exc}", session_id=child.id) from exc
 

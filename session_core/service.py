@@ -35,6 +35,7 @@ from session_core.errors import (
     OperationCancelled,
     ProjectionCancelled,
     SessionArchived,
+    SessionBusy,
     SessionCoreError,
     SessionExists,
     SessionNotFound,
@@ -57,10 +58,11 @@ from session_core.outcomes import (
     TurnOutcome,
     outcome_name,
 )
-from session_core.projection import Projector
+from session_core.projection import Projector, unaudited_index
 from session_core.readapi import SessionReader
-from session_core.recovery import Recovery, RecoveryReport, SessionRecovery, check_row
+from session_core.recovery import Recovery, RecoveryReport, SessionRecovery
 from session_core.stores.base import AuditLog, RuntimeStore, SessionStore
+from session_core.stores.guards import same_rewrites
 
 
 @dataclass(frozen=True)
@@ -265,14 +267,49 @@ class SessionService:
 
     def begin(self, session_id: str, input_ids: tuple[str, ...]) -> RunContext | TurnOutcome:
         assert self.runtime is not None
+        holder: str | None = None
         try:
             self.faults.hit("turn.begin_run", session_id)
+            if not input_ids:
+                holder = self.runtime.active_run(session_id)
             run_id = self.runtime.begin_run(session_id, input_ids)
-        except SessionCoreError as exc:
+        except (SessionBusy, SessionArchived) as exc:
+            # refused by the lease / retired guard: nothing was written
             return self.abort(
                 RunContext(session_id, None, input_ids), _not_committed(session_id, None, exc)
             )
+        except SessionCoreError as exc:
+            try:
+                taken = self.lease_taken(session_id, input_ids, holder)
+            except SessionCoreError as check:
+                cause = CommitIndeterminate(
+                    f"begin_run failed ({exc}); lease check failed: {check}",
+                    session_id=session_id,
+                )
+                return Failed(session_id, None, cause)
+            return self.abort(
+                RunContext(session_id, taken, input_ids), _not_committed(session_id, taken, exc)
+            )
         return RunContext(session_id, run_id, input_ids)
+
+    def lease_taken(
+        self, session_id: str, input_ids: tuple[str, ...], holder: str | None
+    ) -> str | None:
+        """After ``begin_run`` raised: the run whose lease it took anyway (durable before the
+        error, e.g. at ``runtime.begin_run.after``), so the abort releases it; else ``None``.
+
+        A run with inputs is recognized by its inputs (``begin_run`` tags them with the run id);
+        a run without inputs (a rewrite) by a lease that was free (``holder``) before the call.
+        """
+        assert self.runtime is not None
+        run_id = self.runtime.active_run(session_id)
+        if run_id is None or run_id == holder:
+            return None
+        if input_ids:
+            tagged = {r.input_id: r.run_id for r in self.runtime.inputs(session_id)}
+            if any(tagged.get(i) != run_id for i in input_ids):
+                return None
+        return run_id
 
     def run_agent(
         self, base: Session, input_id: str, text: str, run: RunContext, opts: TurnOptions
@@ -391,11 +428,55 @@ class SessionService:
             self.checkpointer.begin(session_id, base)
             live, reply = self.run_agent(base, input_id, text, run, opts)
             self.faults.hit("turn.commit", session_id)
-            self.save_runtime_less(live, run)
         except SessionCoreError as exc:
             return _not_committed(session_id, None, exc)
+        try:
+            self.save_runtime_less(live, run)
+        except SessionCoreError as exc:
+            return self.saved_anyway(base, live, input_id, reply, exc)
         self.faults.hit("turn.resolve", session_id)
         return Completed(session_id, None, None, reply, live.revision)
+
+    def saved_anyway(
+        self, base: Session, live: Session, input_id: str | None, text: str, exc: SessionCoreError
+    ) -> TurnOutcome:
+        """Runtime-less: the save raised, but part of it may be durable (``sessions.save.after``,
+        a bridge save before a failed rewrite). The row is the authority, so it decides, once:
+        ``Completed`` if it holds ``live`` (audited), ``CompletedWithFinalizationFailure`` if it
+        holds the run's effect otherwise (the turn without its compaction, or a rewrite still
+        waiting for its audit event, which the next write or recovery completes), else the
+        definite ``Failed`` / ``Cancelled``."""
+        sid = live.id
+        try:
+            row = self.row_stands(base, live, input_id)
+            complete = (
+                row is not None
+                and row.revision == live.revision
+                and same_rewrites(row.rewrites, live.rewrites)
+                and unaudited_index(row, self.audit.events(sid)) is None
+            )
+        except SessionCoreError as check:
+            cause = CommitIndeterminate(
+                f"save failed ({exc}); check failed: {check}", session_id=sid
+            )
+            return Failed(sid, None, cause)
+        if row is None:
+            return _not_committed(sid, None, exc)
+        if complete:
+            return Completed(sid, None, None, text, row.revision)
+        return CompletedWithFinalizationFailure(sid, None, None, text, row.revision, exc)
+
+    def row_stands(self, base: Session, live: Session, input_id: str | None) -> Session | None:
+        """The runtime-less analogue of ``commit_stands``: the stored row if it holds the run's
+        effect (the turn ``input_id``; for a rewrite, ``live`` itself), else ``None``."""
+        row = self.sessions.load(live.id)
+        if row is None:
+            return None
+        if input_id is None:
+            same = row.revision == live.revision and same_rewrites(row.rewrites, live.rewrites)
+            return row if same else None
+        held = row.user_input_ids().count(input_id) > base.user_input_ids().count(input_id)
+        return row if held else None
 
     def save_runtime_less(self, live: Session, run: RunContext) -> None:
         """The row is the authority: saved right after the turn, through the checkpointer."""
@@ -434,9 +515,12 @@ class SessionService:
             self.checkpointer.begin(session_id, base)
             live, _ = base.rewrite(start, end, replacement, reason)
             self.faults.hit("rewrite.commit", session_id)
-            self.save_runtime_less(live, RunContext(session_id, None, ()))
         except SessionCoreError as exc:
             return _not_committed(session_id, None, exc)
+        try:
+            self.save_runtime_less(live, RunContext(session_id, None, ()))
+        except SessionCoreError as exc:
+            return self.saved_anyway(base, live, None, "", exc)
         return Completed(session_id, None, None, "", live.revision)
 
     def compact(self, session_id: str, keep_last: int = 2) -> TurnOutcome:
@@ -513,8 +597,24 @@ class SessionService:
     def _recover_runtime_less(self) -> RecoveryReport:
         report = RecoveryReport()
         for row in self.sessions.list():
-            report.sessions.append(check_row(self.sessions, self.audit, row.session_id))
+            report.sessions.append(self.repair_row(row.session_id))
         return report
+
+    def repair_row(self, session_id: str) -> SessionRecovery:
+        """Runtime-less recovery of one row (the authority): a rewrite left unaudited by a fault
+        between ``save_rewrite`` and its audit append gets its audit event
+        (``Projector.ensure_audited``); if that append fails the row goes back by CAS to the
+        last audited row (quarantined if even that fails) and the error is reported.
+        Idempotent; serialized with turns and archive of the session."""
+        result = SessionRecovery(session_id, projection_only=True)
+        try:
+            with self.session_lock(session_id), self.checkpointer.locked(session_id):
+                row = self.sessions.load_row(session_id)
+                if row is not None:
+                    self.projector.ensure_audited(row, row.session)
+        except SessionCoreError as exc:
+            result.error = exc
+        return result
 
     def read(self, session_id: str) -> Session:
         """The authority's view (runtime snapshot, or the row for runtime-less sessions)."""

@@ -74,7 +74,7 @@ def test_mutants_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
 def test_violation_prints_replay_command_and_replay_reproduces(tmp_path: Path) -> None:
     trace_dir = tmp_path / "traces"
     proc = run_cli("swarm", "--seed", "1252", "--runs", "1", "--trace-dir", str(trace_dir))
-    assert proc.returncode == 0, proc.stdout + proc.stderr  # a known finding, not a violation
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     from harness.mutants import core_by_name
     from harness.runner import RunConfig, run
     from harness.scenario import load_all
