@@ -267,17 +267,17 @@ class SessionService:
 
     def begin(self, session_id: str, input_ids: tuple[str, ...]) -> RunContext | TurnOutcome:
         assert self.runtime is not None
-        holder: str | None = None
+        not_begun = RunContext(session_id, None, input_ids)
         try:
             self.faults.hit("turn.begin_run", session_id)
-            if not input_ids:
-                holder = self.runtime.active_run(session_id)
+            holder = None if input_ids else self.runtime.active_run(session_id)
+        except SessionCoreError as exc:
+            return self.abort(not_begun, _not_committed(session_id, None, exc))
+        try:
             run_id = self.runtime.begin_run(session_id, input_ids)
         except (SessionBusy, SessionArchived) as exc:
             # refused by the lease / retired guard: nothing was written
-            return self.abort(
-                RunContext(session_id, None, input_ids), _not_committed(session_id, None, exc)
-            )
+            return self.abort(not_begun, _not_committed(session_id, None, exc))
         except SessionCoreError as exc:
             try:
                 taken = self.lease_taken(session_id, input_ids, holder)
@@ -287,9 +287,8 @@ class SessionService:
                     session_id=session_id,
                 )
                 return Failed(session_id, None, cause)
-            return self.abort(
-                RunContext(session_id, taken, input_ids), _not_committed(session_id, taken, exc)
-            )
+            run = RunContext(session_id, taken, input_ids)
+            return self.abort(run, _not_committed(session_id, taken, exc))
         return RunContext(session_id, run_id, input_ids)
 
     def lease_taken(

@@ -275,9 +275,10 @@ def test_error_after_begin_run_of_a_rewrite_releases_the_lease(backend: Backend)
     _lease_free_and_usable(svc)
 
 
+@pytest.mark.parametrize("site", ["turn.begin_run", "runtime.begin_run.before"])
 @pytest.mark.parametrize("with_input", [True, False])
 def test_begin_run_failure_never_releases_another_runs_lease(
-    backend: Backend, with_input: bool
+    backend: Backend, with_input: bool, site: str
 ) -> None:
     """An error *before* ``begin_run`` wrote anything leaves another holder's lease alone."""
     faults = FaultInjector()
@@ -286,7 +287,7 @@ def test_begin_run_failure_never_releases_another_runs_lease(
     svc.run_turn("s1", "a")
     assert svc.runtime is not None
     other = svc.runtime.begin_run("s1", ())  # another process's run
-    rule = faults.arm("runtime.begin_run.before", "error", session_id="s1")
+    rule = faults.arm(site, "error", session_id="s1")
     outcome = svc.run_turn("s1", "b") if with_input else svc.compact("s1", keep_last=1)
     assert rule.fired == 1
     assert isinstance(outcome, Failed), outcome
