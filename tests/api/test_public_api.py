@@ -14,8 +14,11 @@ import pkgutil
 import re
 from pathlib import Path
 
+_Feature = type(annotations)
+
 PACKAGES = ("session_core", "lanes", "harness")
 SNAPSHOT = Path(__file__).with_name("public_api.json")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _exported(module_name: str) -> list[str]:
@@ -25,7 +28,7 @@ def _exported(module_name: str) -> list[str]:
         return sorted(str(name) for name in declared)
     names = []
     for name, value in vars(module).items():
-        if name.startswith("_") or inspect.ismodule(value):
+        if name.startswith("_") or inspect.ismodule(value) or isinstance(value, _Feature):
             continue
         if getattr(value, "__module__", module_name) == module_name or not callable(value):
             names.append(name)
@@ -37,7 +40,7 @@ def _signature(value: object) -> str:
         text = str(inspect.signature(value))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return ""
-    return re.sub(r" at 0x[0-9a-f]+", "", text)
+    return re.sub(r" at 0x[0-9a-f]+", "", text).replace(str(ROOT), "<repository>")
 
 
 def public_api() -> dict[str, dict[str, str]]:
