@@ -40,7 +40,14 @@ def _signature(value: object) -> str:
         text = str(inspect.signature(value))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return ""
-    return re.sub(r" at 0x[0-9a-f]+", "", text).replace(str(ROOT), "<repository>")
+    text = re.sub(r" at 0x[0-9a-f]+", "", text).replace(str(ROOT), "<repository>")
+    return re.sub(r"(frozen)?set\(\{([^}]*)\}\)", _sorted_set, text)
+
+
+def _sorted_set(match: re.Match[str]) -> str:
+    """Set reprs follow hash randomization; sort their items so the snapshot is stable."""
+    items = sorted(item.strip() for item in match.group(2).split(","))
+    return f"{match.group(1) or ''}set({{{', '.join(items)}}})"
 
 
 def public_api() -> dict[str, dict[str, str]]:
