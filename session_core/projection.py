@@ -236,6 +236,13 @@ class Projector:
         self.quarantine(unaudited.id, token)
 
     def quarantine(self, session_id: str, token: str) -> None:
+        """Delete-if-current an unaudited projection row: the authority can rebuild it.
+
+        A runtime-less row is the session's only copy, so it is never deleted: it stays unserved
+        (reads refuse an unaudited row) until recovery completes its audit.
+        """
+        if self.runtime is None:
+            return
         self.faults.hit("project.quarantine", session_id)
         self.sessions.delete_if_current(session_id, token)
 

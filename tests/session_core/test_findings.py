@@ -235,6 +235,35 @@ def test_runtime_less_recovery_rolls_back_when_the_audit_cannot_be_completed(
     assert svc.recover().ok and _row(svc) == row
 
 
+def test_runtime_less_row_is_never_deleted_when_audit_and_rollback_both_fail(
+    backend: Backend,
+) -> None:
+    """The runtime-less row is the session's only copy: when recovery can neither complete the
+    audit nor roll back, the row stays (unserved while unaudited) and a later recovery repairs
+    it. Nothing of the session is lost."""
+    faults = FaultInjector()
+    svc = _runtime_less(backend, faults)
+    svc.create("r1")
+    svc.run_turn("r1", "first", input_id="in-1")
+    faults.arm("project.audit", "crash", session_id="r1")
+    with pytest.raises(SimulatedCrash):
+        svc.run_turn("r1", "second", input_id="in-2", options=TurnOptions(compact_keep_last=1))
+    faults.restart()
+    svc = _runtime_less(backend, faults)
+    faults.arm("audit.append.before", "error", session_id="r1")
+    faults.arm("project.rollback", "error", session_id="r1")
+    assert not svc.recover().ok
+    kept = _row(svc)
+    assert kept.user_input_ids() == ["in-1", "in-2"] and not _audited(svc, kept)
+    with pytest.raises(SessionCoreError):
+        svc.reader.read_transcript("r1")
+    report = svc.recover()
+    assert report.ok, report
+    row = _row(svc)
+    assert row.user_input_ids() == ["in-1", "in-2"] and _audited(svc, row)
+    assert svc.reader.read_transcript("r1").revision == row.revision
+
+
 # --- 3. the run lease after an error at runtime.begin_run.after ---------------------------
 
 
