@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar, cast
 
 EventType = Literal["invoke", "ok", "fail", "info"]
+T = TypeVar("T")
+A = TypeVar("A")
 
 
 @dataclass(frozen=True)
@@ -68,37 +70,6 @@ class Event:
         return value if isinstance(value, str) else None
 
 
-@dataclass
-class _Pairing:
-    """Incremental invoke/completion pairing over a growing event list."""
-
-    seen: int = 0
-    ops: list[Operation] = field(default_factory=list)
-    pending: dict[str, Event] = field(default_factory=dict)
-    slots: dict[int, int] = field(default_factory=dict)
-    view: list[Operation] | None = None
-
-    def update(self, events: list[Event]) -> list[Operation]:
-        if self.seen < len(events):
-            for event in events[self.seen :]:
-                self._add(event)
-            self.seen = len(events)
-            self.view = None
-        if self.view is None:
-            self.view = list(self.ops)
-        return self.view
-
-    def _add(self, event: Event) -> None:
-        if event.type == "invoke":
-            self.pending[event.process] = event
-            self.slots[event.index] = len(self.ops)
-            self.ops.append(Operation(event, None))
-            return
-        start = self.pending.pop(event.process, None)
-        if start is not None:
-            self.ops[self.slots[start.index]] = Operation(start, event)
-
-
 def _event_type(value: object) -> EventType:
     if value == "invoke":
         return "invoke"
@@ -113,30 +84,68 @@ def _event_type(value: object) -> EventType:
 
 @dataclass(frozen=True)
 class Operation:
-    """An invoke paired with its completion (``None`` while pending)."""
+    """An invoke paired with its completion (``None`` while pending).
+
+    ``type``, ``op``, ``session``, ``input_id`` and ``outcome`` are read by every checker, so
+    they are plain attributes, set once from the two events."""
 
     invoke: Event
     done: Event | None
+    type: EventType = field(init=False, repr=False, compare=False)
+    op: str = field(init=False, repr=False, compare=False)
+    session: str | None = field(init=False, repr=False, compare=False)
+    input_id: str | None = field(init=False, repr=False, compare=False)
+    outcome: str | None = field(init=False, repr=False, compare=False)
 
-    @property
-    def type(self) -> EventType:
-        return "info" if self.done is None else self.done.type
+    def __post_init__(self) -> None:
+        invoke, done = self.invoke, self.done
+        facts = self.__dict__
+        facts["type"] = "info" if done is None else done.type
+        facts["op"] = invoke.op
+        facts["session"] = invoke.session
+        facts["input_id"] = invoke.input_id
+        facts["outcome"] = None if done is None else done.outcome
 
-    @property
-    def op(self) -> str:
-        return self.invoke.op
 
-    @property
-    def session(self) -> str | None:
-        return self.invoke.session
+@dataclass
+class _Pairing:
+    """Incremental invoke/completion pairing over a growing event list: only new events are
+    read, and an ``Operation`` is built once per change of its pair."""
 
-    @property
-    def input_id(self) -> str | None:
-        return self.invoke.input_id
+    seen: int = 0
+    pairs: list[tuple[Event, Event | None]] = field(default_factory=list)
+    pending: dict[str, int] = field(default_factory=dict)
+    """Process -> position (in ``pairs``) of its latest invoke still waiting for completion."""
+    ops: list[Operation] = field(default_factory=list)
+    view: list[Operation] | None = None
 
-    @property
-    def outcome(self) -> str | None:
-        return None if self.done is None else self.done.outcome
+    def update(self, events: list[Event]) -> list[Operation]:
+        if self.seen < len(events):
+            changed = {self._add(event) for event in events[self.seen :]}
+            changed.discard(-1)
+            self.seen = len(events)
+            for position in sorted(changed):
+                op = Operation(*self.pairs[position])
+                if position < len(self.ops):
+                    self.ops[position] = op
+                else:
+                    self.ops.append(op)
+            self.view = None
+        if self.view is None:
+            self.view = list(self.ops)
+        return self.view
+
+    def _add(self, event: Event) -> int:
+        """Pair ``event``; the position of the pair it changed (-1: none)."""
+        if event.type == "invoke":
+            self.pending[event.process] = len(self.pairs)
+            self.pairs.append((event, None))
+            return len(self.pairs) - 1
+        position = self.pending.pop(event.process, None)
+        if position is None:
+            return -1
+        self.pairs[position] = (self.pairs[position][0], event)
+        return position
 
 
 @dataclass
@@ -144,6 +153,7 @@ class History:
     events: list[Event] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _pairing: _Pairing | None = field(default=None, init=False, repr=False)
+    _derived: dict[str, tuple[int, object]] = field(default_factory=dict, init=False, repr=False)
 
     def invoke(
         self, process: str, op: str, session: str | None, value: dict[str, object], step: str
@@ -182,6 +192,16 @@ class History:
         if pairing is None or pairing.seen > len(self.events):
             pairing = self._pairing = _Pairing()
         return pairing.update(self.events)
+
+    def derived(self, name: str, compute: Callable[[A], T], arg: A) -> T:
+        """``compute(arg)``, a function of the events alone, kept until the next event."""
+        count = len(self.events)
+        kept = self._derived.get(name)
+        if kept is not None and kept[0] == count:
+            return cast(T, kept[1])
+        value = compute(arg)
+        self._derived[name] = (count, value)
+        return value
 
     def __iter__(self) -> Iterator[Event]:
         return iter(list(self.events))

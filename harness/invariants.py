@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from harness.history import History, Operation
 from harness.state import SessionState, WorldState
@@ -26,6 +26,7 @@ ALWAYS = frozenset({"step", "crashed", "restarted", "recovered", "final", "idemp
 END = frozenset({"final", "idempotent"})
 """Checkers over the history alone run once the run is complete (the history only grows)."""
 TURN_OPS = frozenset({"turn"})
+T = TypeVar("T")
 BAD_FILE_ERRORS = frozenset({"CorruptDatabase", "ForeignDatabase", "SchemaTooNew"})
 
 
@@ -67,6 +68,11 @@ class CheckContext:
     def _done(self, events: int) -> list[Operation]:
         return [op for op in self.ops if op.done is not None and op.done.index < events]
 
+    def over_history(self, fn: Callable[[CheckContext], T]) -> T:
+        """``fn(self)`` for an ``fn`` that reads the history alone (``ops``): computed once
+        per history length and shared by every capture until the next event."""
+        return self.history.derived(fn.__name__, fn, self)
+
     def previous(self) -> WorldState | None:
         """The last readable state before the latest one."""
         if self._previous is _UNSET:
@@ -105,8 +111,9 @@ class Violation:
 
 
 CHECKERS: dict[str, Checker] = {}
-_PLANS: dict[tuple[str, tuple[str, ...]], tuple[Checker, ...]] = {}
-"""The checkers that apply to a phase (given the opt-ins); reset by ``register``."""
+_PLANS: dict[tuple[str, tuple[str, ...], str | None], tuple[Checker, ...]] = {}
+"""The checkers to run in a phase (given the opt-ins and the phase of an identical state
+checked just before); reset by ``register``."""
 
 
 def register(
@@ -120,15 +127,19 @@ def register(
     return wrap
 
 
-def _plan(phase: str, extra: Iterable[str] = ()) -> tuple[Checker, ...]:
-    """Every registered checker for ``phase``, in registration order: the default ones plus
-    the opt-in checkers named in ``extra``."""
-    key = (phase, tuple(extra))
+def _plan(phase: str, extra: Iterable[str], skip: str | None) -> tuple[Checker, ...]:
+    """Every registered checker for ``phase`` in registration order (the default ones plus
+    the opt-in checkers named in ``extra``), except those that ran in phase ``skip``."""
+    key = (phase, tuple(extra), skip)
     found = _PLANS.get(key)
     if found is None:
         wanted = set(key[1])
         found = tuple(
-            c for c in CHECKERS.values() if phase in c.phases and (not c.opt_in or c.name in wanted)
+            c
+            for c in CHECKERS.values()
+            if phase in c.phases
+            and (not c.opt_in or c.name in wanted)
+            and (skip is None or skip not in c.phases)
         )
         _PLANS[key] = found
     return found
@@ -144,9 +155,7 @@ def check(ctx: CheckContext, extra: Iterable[str] = ()) -> list[Violation]:
     # passed on ``before`` would pass again.
     skip = before.phase if before is not None and state.same_as(before) else None
     found = []
-    for checker in _plan(state.phase, extra):
-        if skip is not None and skip in checker.phases:
-            continue
+    for checker in _plan(state.phase, extra, skip):
         message = checker.fn(ctx)
         if message is not None:
             found.append(Violation(checker.name, message, state.index, state.label, state.phase))
@@ -160,11 +169,11 @@ def _runtime(state: WorldState) -> list[SessionState]:
 SessionCheck = Callable[[SessionState], str | None]
 
 
-def _each(sessions: Iterable[SessionState], fn: SessionCheck) -> str | None:
-    """The first problem ``fn`` finds in ``sessions``. ``fn`` depends on the session state
-    alone, so its verdict is kept in the state's ``memo`` (the state is immutable)."""
+def _each(state: WorldState, fn: SessionCheck) -> str | None:
+    """The first problem ``fn`` finds in the sessions of ``state``. ``fn`` depends on the
+    session state alone, so its verdict is kept in the state's ``memo`` (it is immutable)."""
     name = fn.__name__
-    for s in sessions:
+    for s in state.sessions.values():
         memo = s.memo
         if name in memo:
             message = memo[name]
@@ -181,10 +190,12 @@ def _each(sessions: Iterable[SessionState], fn: SessionCheck) -> str | None:
 @register("projection_not_ahead")
 def projection_not_ahead(ctx: CheckContext) -> str | None:
     """The projection never shows a turn the authority has not committed (I1, I2)."""
-    return _each(_runtime(ctx.latest), _ahead)
+    return _each(ctx.latest, _ahead)
 
 
 def _ahead(s: SessionState) -> str | None:
+    if not s.runtime_backed:
+        return None
     extra = Counter(s.projection_turns) - Counter(s.authority_turns)
     if extra:
         return f"{s.id}: projection shows uncommitted turns {sorted(extra)}"
@@ -204,10 +215,12 @@ def _reference(authority: Session, known: int) -> tuple[Message, ...] | None:
 @register("projection_prefix")
 def projection_prefix(ctx: CheckContext) -> str | None:
     """The projection is a prefix of the authority's history: lag allowed, divergence not."""
-    return _each(_runtime(ctx.latest), _diverged)
+    return _each(ctx.latest, _diverged)
 
 
 def _diverged(s: SessionState) -> str | None:
+    if not s.runtime_backed:
+        return None
     a, p = s.authority, s.row
     if a is None or p is None:
         return None
@@ -317,7 +330,7 @@ def _partial_turn(doc: Session) -> str | None:
 def turns_atomic(ctx: CheckContext) -> str | None:
     """Turns are all or nothing: no partial turn and no message of an uncommitted run is
     visible in either store."""
-    return _each(ctx.latest.sessions.values(), _not_atomic)
+    return _each(ctx.latest, _not_atomic)
 
 
 def _not_atomic(s: SessionState) -> str | None:
@@ -341,13 +354,18 @@ def _not_atomic(s: SessionState) -> str | None:
 def receipts_dense_unique(ctx: CheckContext) -> str | None:
     """Receipts per run are checkpoints 1..k then terminal k+1, never reused (also across
     restarts), and the last terminal receipt's facts match the committed bytes."""
-    message = _each(_runtime(ctx.latest), _receipts_wrong)
+    message = _each(ctx.latest, _receipts_wrong)
     if message is not None:
         return message
-    runs: Counter[tuple[str | None, object]] = Counter()
+    return ctx.over_history(_run_reused)
+
+
+def _run_reused(ctx: CheckContext) -> str | None:
+    runs: dict[tuple[str | None, object], int] = {}
     for op in ctx.ops:
         if op.type == "ok" and op.done is not None and op.done.value.get("run") is not None:
-            runs[(op.session, op.done.value.get("run"))] += 1
+            key = (op.session, op.done.value.get("run"))
+            runs[key] = runs.get(key, 0) + 1
     reused = [key for key, n in runs.items() if n > 1]
     if reused:
         return f"run id reused by two acknowledged operations: {reused[0]}"
@@ -355,6 +373,8 @@ def receipts_dense_unique(ctx: CheckContext) -> str | None:
 
 
 def _receipts_wrong(s: SessionState) -> str | None:
+    if not s.runtime_backed:
+        return None
     message = _receipt_problem(s)
     return None if message is None else f"{s.id}: {message}"
 
@@ -383,10 +403,7 @@ def _receipt_problem(s: SessionState) -> str | None:
 def sessions_isolated(ctx: CheckContext) -> str | None:
     """A session's documents hold only that session's own inputs; no unknown sessions appear."""
     state = ctx.latest
-    submitted: dict[str, set[str]] = {}
-    for op in ctx.ops:
-        if op.op in TURN_OPS and op.session is not None and op.input_id is not None:
-            submitted.setdefault(op.session, set()).add(op.input_id)
+    submitted = ctx.over_history(_submitted)
     for s in state.sessions.values():
         for name, doc, ids in _documents(s):
             if doc is None:
@@ -401,6 +418,15 @@ def sessions_isolated(ctx: CheckContext) -> str | None:
     return None
 
 
+def _submitted(ctx: CheckContext) -> dict[str, set[str]]:
+    """The input ids submitted to each session (read-only)."""
+    submitted: dict[str, set[str]] = {}
+    for op in ctx.ops:
+        if op.op in TURN_OPS and op.session is not None and op.input_id is not None:
+            submitted.setdefault(op.session, set()).add(op.input_id)
+    return submitted
+
+
 def _documents(s: SessionState) -> Sequence[tuple[str, Session | None, frozenset[str]]]:
     """Both documents of a session with the input ids each holds."""
     return (
@@ -412,6 +438,22 @@ def _documents(s: SessionState) -> Sequence[tuple[str, Session | None, frozenset
 @register("reads_monotonic")
 def reads_monotonic(ctx: CheckContext) -> str | None:
     """Projection reads never go backwards unless the read reports lag."""
+    message = ctx.over_history(_read_went_back)
+    if message is not None:
+        return message
+    prev = ctx.previous()
+    if prev is None:
+        return None
+    for sid, now in ctx.latest.sessions.items():
+        old = prev.sessions.get(sid)
+        if old is None or old is now or now.row is None:
+            continue
+        if not old.projection_turn_set <= now.projection_turn_set and now.lag <= 0:
+            return f"{sid}: projection went backwards without lag"
+    return None
+
+
+def _read_went_back(ctx: CheckContext) -> str | None:
     last: dict[tuple[str, str | None], list[str]] = {}
     for op in ctx.ops:
         if op.op != "read" or op.type != "ok" or op.done is None:
@@ -427,15 +469,6 @@ def reads_monotonic(ctx: CheckContext) -> str | None:
         if not set(before) <= set(turns) and not (isinstance(lag, int) and lag > 0):
             return f"{op.session}: a read went backwards without reporting lag"
         last[key] = [str(t) for t in turns]
-    prev = ctx.previous()
-    if prev is None:
-        return None
-    for sid, now in ctx.latest.sessions.items():
-        old = prev.sessions.get(sid)
-        if old is None or old is now or now.row is None:
-            continue
-        if not old.projection_turn_set <= now.projection_turn_set and now.lag <= 0:
-            return f"{sid}: projection went backwards without lag"
     return None
 
 
@@ -497,6 +530,10 @@ def archived_absorbing(ctx: CheckContext) -> str | None:
                 return f"{sid}: Archived document became Active again"
             if old.runtime_state == "retired" and now.runtime_state not in ("retired", None):
                 return f"{sid}: retired runtime revived"
+    return ctx.over_history(_acknowledged_after_archive)
+
+
+def _acknowledged_after_archive(ctx: CheckContext) -> str | None:
     archived: set[str] = set()
     for op in ctx.ops:
         if op.session is None or op.done is None:
@@ -519,7 +556,7 @@ def _revives(op: Operation) -> bool:
 def liveness_converged(ctx: CheckContext) -> str | None:
     """Once faults stop and recovery ran: projection == authority for every session, nothing
     pending, no lease held, every row audited."""
-    return _each(ctx.latest.sessions.values(), _not_converged)
+    return _each(ctx.latest, _not_converged)
 
 
 def _not_converged(s: SessionState) -> str | None:
@@ -576,7 +613,7 @@ def _same_sessions(a: WorldState, b: WorldState) -> bool:
 @register("turns_exactly_once")
 def turns_exactly_once(ctx: CheckContext) -> str | None:
     """No turn appears twice (by input id or by its text) in either store."""
-    return _each(ctx.latest.sessions.values(), _duplicated)
+    return _each(ctx.latest, _duplicated)
 
 
 def _duplicated(s: SessionState) -> str | None:

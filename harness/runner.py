@@ -207,25 +207,18 @@ class Runner:
     # --- observation -----------------------------------------------------------------------
 
     def _capture(self, label: str, phase: str) -> None:
-        state = (
-            self.capturer.capture(
-                self.backend.observer(), len(self.states), label, phase, len(self.history)
-            )
-            if self._observable()
-            else WorldState(len(self.states), label, phase, len(self.history), {}, "unreadable")
-        )
+        index, events = len(self.states), len(self.history)
+        try:
+            observer = self.backend.observer()
+        except SessionCoreError:
+            state = WorldState(index, label, phase, events, {}, "unreadable")
+        else:
+            state = self.capturer.capture(observer, index, label, phase, events)
         self.states.append(state)
         found = check(CheckContext(self.history, self.states), self.extra)
         if found:
             self.violations.extend(found[:1])
             raise Stop
-
-    def _observable(self) -> bool:
-        try:
-            self.backend.observer()
-        except SessionCoreError:
-            return False
-        return True
 
     def _expect(self) -> None:
         for problem in expectation_problems(self.config.scenario, self.history, self.states):

@@ -79,6 +79,8 @@ class SessionState:
 
     def same_as(self, other: SessionState) -> bool:
         """Cheap equality (decoded documents are shared through the decode cache)."""
+        if self is other:
+            return True
         return (
             self.authority is other.authority
             and self.row is other.row
@@ -135,7 +137,11 @@ class WorldState:
             return False
         if self.extra_ids != other.extra_ids or self.sessions.keys() != other.sessions.keys():
             return False
-        return all(s.same_as(other.sessions[sid]) for sid, s in self.sessions.items())
+        theirs = other.sessions
+        for sid, s in self.sessions.items():
+            if s is not theirs[sid] and not s.same_as(theirs[sid]):
+                return False
+        return True
 
     def fingerprint(self) -> dict[str, object]:
         return {
