@@ -8,6 +8,7 @@ and the receipts returned. Histories serialize to JSONL, one event per line.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -107,6 +108,33 @@ class Operation:
         facts["outcome"] = None if done is None else done.outcome
 
 
+_EVENT_IDS: dict[str, int] = {}
+_NEXT_ID = itertools.count(1)
+
+
+def _event_id(event: Event) -> int:
+    """One number per distinct event content (events hold plain data: str, int, bool, None,
+    lists and dicts of them, so ``repr`` tells them apart). Numbers are never reused."""
+    text = repr(
+        (
+            event.index,
+            event.process,
+            event.type,
+            event.op,
+            event.session,
+            event.value,
+            event.receipts,
+            event.step,
+        )
+    )
+    found = _EVENT_IDS.get(text)
+    if found is None:
+        if len(_EVENT_IDS) >= 65536:
+            _EVENT_IDS.clear()
+        found = _EVENT_IDS[text] = next(_NEXT_ID)
+    return found
+
+
 @dataclass
 class _Pairing:
     """Incremental invoke/completion pairing over a growing event list: only new events are
@@ -154,6 +182,7 @@ class History:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _pairing: _Pairing | None = field(default=None, init=False, repr=False)
     _derived: dict[str, tuple[int, object]] = field(default_factory=dict, init=False, repr=False)
+    _content: tuple[list[Event], list[int]] | None = field(default=None, init=False, repr=False)
 
     def invoke(
         self, process: str, op: str, session: str | None, value: dict[str, object], step: str
@@ -192,6 +221,17 @@ class History:
         if pairing is None or pairing.seen > len(self.events):
             pairing = self._pairing = _Pairing()
         return pairing.update(self.events)
+
+    def content_key(self) -> tuple[int, ...]:
+        """The events as numbers, equal (in this process) only for equal events: a cheap key
+        for results computed from the history alone. Only new events are encoded."""
+        content = self._content
+        if content is None or content[0] is not self.events or len(content[1]) > len(self.events):
+            content = self._content = (self.events, [])
+        ids = content[1]
+        for event in self.events[len(ids) :]:
+            ids.append(_event_id(event))
+        return tuple(ids)
 
     def derived(self, name: str, compute: Callable[[A], T], arg: A) -> T:
         """``compute(arg)``, a function of the events alone, kept until the next event."""

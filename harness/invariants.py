@@ -122,6 +122,7 @@ def register(
     def wrap(fn: Check) -> Check:
         CHECKERS[name] = Checker(name, fn, (fn.__doc__ or "").strip(), phases, opt_in)
         _PLANS.clear()
+        _VERDICTS.clear()
         return fn
 
     return wrap
@@ -154,12 +155,50 @@ def check(ctx: CheckContext, extra: Iterable[str] = ()) -> list[Violation]:
     # Same stores and same history as the state just checked: a checker that already
     # passed on ``before`` would pass again.
     skip = before.phase if before is not None and state.same_as(before) else None
+    opted = tuple(extra)
+    key = _verdict_key(ctx, opted, skip)
+    verdicts = _VERDICTS.get(key)
+    if verdicts is None:
+        verdicts = _verdicts(ctx, _plan(state.phase, opted, skip))
+        if len(_VERDICTS) >= 65536:
+            _VERDICTS.clear()
+        _VERDICTS[key] = verdicts
+    return [Violation(name, msg, state.index, state.label, state.phase) for name, msg in verdicts]
+
+
+def _verdicts(ctx: CheckContext, plan: tuple[Checker, ...]) -> tuple[tuple[str, str], ...]:
     found = []
-    for checker in _plan(state.phase, extra, skip):
+    for checker in plan:
         message = checker.fn(ctx)
         if message is not None:
-            found.append(Violation(checker.name, message, state.index, state.label, state.phase))
-    return found
+            found.append((checker.name, message))
+    return tuple(found)
+
+
+_VERDICTS: dict[tuple[object, ...], tuple[tuple[str, str], ...]] = {}
+"""Checker verdicts by everything the checkers read: the plan (phase, opt-ins, skipped
+phase), the whole history (as event numbers), and the latest and previous readable states
+(events seen, unknown sessions, each session state by serial). Checkers are deterministic
+functions of these, so equal inputs (the same prefix in another run of a scenario) are
+judged once. Reset by ``register``."""
+
+
+def _verdict_key(ctx: CheckContext, opted: tuple[str, ...], skip: str | None) -> tuple[object, ...]:
+    state, prev = ctx.latest, ctx.previous()
+    return (
+        state.phase,
+        opted,
+        skip,
+        ctx.history.content_key(),
+        state.events,
+        state.extra_ids,
+        _serials(state),
+        None if prev is None else (prev.events, prev.extra_ids, _serials(prev)),
+    )
+
+
+def _serials(state: WorldState) -> tuple[tuple[str, int], ...]:
+    return tuple((sid, s.serial) for sid, s in state.sessions.items())
 
 
 def _runtime(state: WorldState) -> list[SessionState]:

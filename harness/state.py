@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,6 +30,7 @@ from session_core.stores.memory import MemoryDisk, RuntimeRecord
 
 K = TypeVar("K")
 V = TypeVar("V")
+_SERIALS = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,12 @@ class SessionState:
     def receipt_jsons(self) -> tuple[dict[str, object], ...]:
         """The receipts as the history records them (``Receipt.to_json``); read-only."""
         return tuple(r.to_json() for r in self.receipts)
+
+    @cached_property
+    def serial(self) -> int:
+        """A number no other ``SessionState`` of this process has: a key for this (immutable)
+        object that is never reused, unlike ``id()``."""
+        return next(_SERIALS)
 
     @cached_property
     def memo(self) -> dict[str, str | None]:
