@@ -108,6 +108,8 @@ class Operation:
         facts["outcome"] = None if done is None else done.outcome
 
 
+CACHE_LIMIT = 4096
+"""Distinct event contents numbered before the table is reset (numbers are never reused)."""
 _EVENT_IDS: dict[str, int] = {}
 _NEXT_ID = itertools.count(1)
 
@@ -129,7 +131,7 @@ def _event_id(event: Event) -> int:
     )
     found = _EVENT_IDS.get(text)
     if found is None:
-        if len(_EVENT_IDS) >= 65536:
+        if len(_EVENT_IDS) >= CACHE_LIMIT:
             _EVENT_IDS.clear()
         found = _EVENT_IDS[text] = next(_NEXT_ID)
     return found

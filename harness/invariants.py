@@ -160,7 +160,7 @@ def check(ctx: CheckContext, extra: Iterable[str] = ()) -> list[Violation]:
     verdicts = _VERDICTS.get(key)
     if verdicts is None:
         verdicts = _verdicts(ctx, _plan(state.phase, opted, skip))
-        if len(_VERDICTS) >= 65536:
+        if len(_VERDICTS) >= VERDICT_LIMIT:
             _VERDICTS.clear()
         _VERDICTS[key] = verdicts
     return [Violation(name, msg, state.index, state.label, state.phase) for name, msg in verdicts]
@@ -175,6 +175,7 @@ def _verdicts(ctx: CheckContext, plan: tuple[Checker, ...]) -> tuple[tuple[str, 
     return tuple(found)
 
 
+VERDICT_LIMIT = 4096
 _VERDICTS: dict[tuple[object, ...], tuple[tuple[str, str], ...]] = {}
 """Checker verdicts by everything the checkers read: the plan (phase, opt-ins, skipped
 phase), the whole history (as event numbers), and the latest and previous readable states

@@ -172,7 +172,7 @@ def _valid(session_id: str) -> bool:
     return True
 
 
-CACHE_LIMIT = 4096
+CACHE_LIMIT = 1024
 """Entries per shared table (decoded documents, interned session states) before it is reset."""
 
 _DOCS: dict[bytes, Session] = {}
