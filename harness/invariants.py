@@ -4,10 +4,15 @@ Each checker looks at the latest state (and, where the property is about change,
 ones) and returns a message when the property is violated. ``CHECKERS`` is the registry; the
 runner calls ``check`` after every step, on every crashed state, before and after recovery.
 
-Checks that depend on one session's state alone go through ``_each``, which keeps each verdict
-in the (immutable, interned) ``SessionState.memo``: a state shared by several captures, or by
-several runs in one process, is judged once per checker. Everything that involves the history
-or an earlier state is evaluated on every capture.
+Every capture is checked; what was already computed is not computed again:
+
+* checks over one session's state alone go through ``_each``, which keeps each verdict in the
+  (immutable, interned) ``SessionState.memo``;
+* history-only parts of checkers go through ``CheckContext.over_history`` (kept per history
+  length);
+* ``check`` keeps the verdicts of a whole capture by everything the checkers read (see
+  ``_VERDICTS``), so a capture equal to an earlier one, in this run or another run of the
+  process (every exploration run of a scenario repeats its prefix), is judged once.
 """
 
 from __future__ import annotations
@@ -26,10 +31,9 @@ ALWAYS = frozenset({"step", "crashed", "restarted", "recovered", "final", "idemp
 END = frozenset({"final", "idempotent"})
 """Checkers over the history alone run once the run is complete (the history only grows)."""
 TURN_OPS = frozenset({"turn"})
-T = TypeVar("T")
 BAD_FILE_ERRORS = frozenset({"CorruptDatabase", "ForeignDatabase", "SchemaTooNew"})
 
-
+T = TypeVar("T")
 _UNSET: Any = object()
 
 

@@ -185,12 +185,6 @@ def _remember(table: dict[K, V], key: K, value: V) -> None:
     table[key] = value
 
 
-def clear_caches() -> None:
-    """Forget every shared decoded document and interned session state."""
-    _DOCS.clear()
-    _STATES.clear()
-
-
 class Capturer:
     def __init__(self, runtime_backed: dict[str, bool]) -> None:
         self.runtime_backed = runtime_backed
