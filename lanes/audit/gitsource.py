@@ -1,6 +1,7 @@
 """What the audits read from git: tracked files, a file at a revision, commit subjects.
 
-git runs as a subprocess with an argument list (never a shell), ``-z`` output where paths are
+git runs through gitpython's command wrapper (``git.Git.execute``: an argument list, never a
+shell; imported on demand, audits are not start-up bound), with ``-z`` output where paths are
 involved and a timeout. Paths are decoded as UTF-8 with ``surrogateescape`` like
 :mod:`lanes.gitdiff`. Every failure raises :class:`GitReadError`.
 """
@@ -35,22 +36,25 @@ def check_rev(rev: str) -> str:
 
 
 def git_output(repo: Path, args: list[str], *, timeout: float = GIT_TIMEOUT) -> bytes:
-    """``git -C repo args`` stdout; :class:`GitReadError` on failure or timeout."""
+    """``git args`` stdout, run in ``repo``; :class:`GitReadError` on failure or timeout."""
+    import git
+
     try:
-        result = subprocess.run(
-            ["git", "-C", os.fspath(repo), *args],
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
+        status, stdout, stderr = git.Git(os.fspath(repo)).execute(
+            ["git", *args],
+            with_extended_output=True,
+            with_exceptions=False,
+            stdout_as_string=False,
+            strip_newline_in_stdout=False,
+            kill_after_timeout=timeout,
             env=_git_env(),
-            timeout=timeout,
-            check=False,
         )
-    except (OSError, subprocess.TimeoutExpired) as error:
+    except (OSError, git.GitCommandError) as error:
         raise GitReadError(f"git {args[0]}: {error}") from None
-    if result.returncode != 0:
-        message = _decode(result.stderr).strip().replace("\n", " ")
-        raise GitReadError(f"git {args[0]} exited with {result.returncode}: {message}")
-    return result.stdout
+    if status != 0:
+        message = _decode(stderr if isinstance(stderr, bytes) else stderr.encode()).strip()
+        raise GitReadError(f"git {args[0]} exited with {status}: {message.replace(chr(10), ' ')}")
+    return stdout if isinstance(stdout, bytes) else stdout.encode()
 
 
 def _nul_split(raw: bytes) -> list[str]:
@@ -84,7 +88,6 @@ def iter_subjects(repo: Path, rev_range: str) -> Iterator[tuple[str, str]]:
     try:
         process = subprocess.Popen(
             command,
-            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env=_git_env(),
