@@ -51,3 +51,25 @@ def test_every_tracked_file_is_covered_or_ignored(tmp_path: Path) -> None:
     ).stdout
     data = detect(tracked, tmp_path)
     assert data["unmatched"] == [] and data["mode"] == "precise"
+
+
+def test_coverage_audit_of_this_repository_is_clean(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lanes",
+            "audit",
+            "coverage",
+            "--format",
+            "json",
+            "--fail-on",
+            "uncovered,stale,dead,contracts",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LANES_CACHE_DIR": str(tmp_path)},
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
