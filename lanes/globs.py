@@ -8,7 +8,7 @@ what earlier entries matched. ``Cargo.toml`` is the root file only; ``**/Cargo.t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -112,5 +112,7 @@ class GlobList:
         return [p for p in self.patterns if p in remaining]
 
 
-def globlist(patterns: Sequence[str]) -> GlobList:
-    return GlobList(tuple(patterns))
+@lru_cache(maxsize=4096)
+def globlist(patterns: tuple[str, ...]) -> GlobList:
+    """A shared, compiled ``GlobList`` for ``patterns`` (hot paths build them once)."""
+    return GlobList(patterns)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from lanes.globs import GlobList, literal_prefix_depth
+from lanes.globs import globlist, literal_prefix_depth
 
 FORMAT_VERSION = 1
 
@@ -71,7 +71,7 @@ class Index:
             if component is None:
                 continue
             excludes = self.directory_excludes.get(component)
-            if excludes and GlobList(tuple(excludes)).matches(path):
+            if excludes and globlist(tuple(excludes)).matches(path):
                 continue
             return depth, 0, Owner(component, f"directory {directory or '.'}/")
         return None
@@ -117,9 +117,9 @@ class Index:
 
 
 def _explicit_match(entry: ExplicitOwner, path: str) -> tuple[int, int, Owner] | None:
-    pattern = GlobList(entry.paths).matching_pattern(path)
+    pattern = globlist(entry.paths).matching_pattern(path)
     if pattern is None:
         return None
-    if entry.exclude and GlobList(entry.exclude).matches(path):
+    if entry.exclude and globlist(entry.exclude).matches(path):
         return None
     return literal_prefix_depth(pattern), 1, Owner(entry.component, f"paths {pattern}")
