@@ -340,6 +340,16 @@ class Collector:
     def error(self, path: str, line: int, message: str) -> None:
         self.result.errors.append(ManifestError(path, line, message))
 
+    def root_toml(self, repo: Path, path: str) -> tuple[Loaded, dict[str, Any]] | None:
+        """The root manifest and its document when it parses, else None with its error
+        recorded. Read through the content-hash cache: ``locate`` has just parsed the file."""
+        root = load_toml_cached(repo, path)
+        if root.data is None:
+            if root.error is not None:
+                self.result.errors.append(root.error)
+            return None
+        return root, root.data
+
     def error_at_key(
         self, loaded: Loaded, key: str, message: str, *, parent: str | None = None
     ) -> None:

@@ -166,15 +166,14 @@ class _Parser:
     def _load_root(self) -> None:
         if MANIFEST not in self.manifests:
             return
-        root = load_toml(self.repo, MANIFEST)
-        if root.data is None:
-            if root.error is not None:
-                self.out.result.errors.append(root.error)
+        found = self.out.root_toml(self.repo, MANIFEST)
+        if found is None:
             return
-        if "workspace" in root.data:
-            self.ws = _workspace(root.data, root, self.out)
+        root, data = found
+        if "workspace" in data:
+            self.ws = _workspace(data, root, self.out)
             check_members(self.repo, self.ws.patterns, self.ws.excludes, MANIFEST, root, self.out)
-        if "package" in root.data or "workspace" not in root.data:
+        if "package" in data or "workspace" not in data:
             self.members[""] = root
 
     def _component(self, directory: str, loaded: Loaded) -> None:

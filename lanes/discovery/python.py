@@ -161,16 +161,15 @@ class _Parser:
     def _load_root(self) -> None:
         if MANIFEST not in self.manifests:
             return
-        root = load_toml(self.repo, MANIFEST)
-        if root.data is None:
-            if root.error is not None:
-                self.out.result.errors.append(root.error)
+        found = self.out.root_toml(self.repo, MANIFEST)
+        if found is None:
             return
-        workspace = _workspace_table(root.data)
+        root, data = found
+        workspace = _workspace_table(data)
         if workspace is not None:
             self._check_workspace(root, workspace)
         self.root_sources = self._sources(root, "")
-        if "project" in root.data:
+        if "project" in data:
             self.projects[""] = _Project("", root)
 
     def _check_workspace(self, root: Loaded, workspace: dict[str, Any]) -> None:
