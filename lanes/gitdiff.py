@@ -102,7 +102,8 @@ class NotAGitRepository(GitError):
 # --------------------------------------------------------------------------- running git
 
 
-def _git_env() -> dict[str, str]:
+def git_env() -> dict[str, str]:
+    """The environment every git command of lanes runs with (also used by the audits)."""
     env = dict(os.environ)
     env["GIT_TERMINAL_PROMPT"] = "0"  # a fetch must fail, not wait for a password
     env["GIT_OPTIONAL_LOCKS"] = "0"  # reading must not take index.lock
@@ -135,7 +136,7 @@ def _spawn(command: Sequence[str], stdout: int, stderr: int | IO[bytes]) -> subp
             stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=stderr,
-            env=_git_env(),
+            env=git_env(),
             process_group=0 if hasattr(os, "killpg") else None,
         )
     except OSError as exc:
@@ -188,10 +189,11 @@ def _git(repo: Path, args: Sequence[str]) -> bytes:
 
 
 def _git_line(repo: Path, args: Sequence[str]) -> str:
-    return _decode(_git(repo, args)).strip()
+    return decode_path(_git(repo, args)).strip()
 
 
-def _decode(raw: bytes) -> str:
+def decode_path(raw: bytes) -> str:
+    """git's bytes as text; undecodable bytes survive round trips (``surrogateescape``)."""
     return raw.decode("utf-8", "surrogateescape")
 
 
@@ -206,7 +208,7 @@ def _resolve_commit(repo: Path, rev: str) -> str | None:
     args = ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{_check_rev(rev)}^{{commit}}"]
     result = _run(repo, args)
     if result.returncode == 0:
-        return _decode(result.stdout).strip()
+        return decode_path(result.stdout).strip()
     if result.returncode == 1 or not result.stderr.strip():
         return None
     raise GitError(_describe_failure(args, result))
@@ -224,7 +226,7 @@ def _merge_bases(repo: Path, base: str, head: str) -> list[str]:
     args = ["merge-base", "--all", base, head]
     result = _run(repo, args)
     if result.returncode == 0:
-        return _decode(result.stdout).split()
+        return decode_path(result.stdout).split()
     if result.returncode == 1 and not result.stderr.strip():
         return []
     raise GitError(_describe_failure(args, result))
@@ -251,7 +253,7 @@ def _parse_name_status(raw: bytes) -> tuple[list[str], bool]:
             continue
         added = added or status.startswith(b"A")
         count = 2 if status.startswith(_TWO_PATH_STATUSES) else 1
-        paths.extend(_decode(token) for token in tokens[index + 1 : index + 1 + count])
+        paths.extend(decode_path(token) for token in tokens[index + 1 : index + 1 + count])
         index += 1 + count
     return paths, added
 
@@ -319,7 +321,7 @@ def _uncertain(basis: _Basis, code: str, detail: str) -> ChangeSet:
 
 
 def _default_remote(repo: Path) -> str | None:
-    remotes = _decode(_git(repo, ["remote"])).split()
+    remotes = decode_path(_git(repo, ["remote"])).split()
     if "origin" in remotes:
         return "origin"
     return remotes[0] if len(remotes) == 1 else None
@@ -502,7 +504,7 @@ def repo_root(start: Path) -> Path:
     result = _run(Path(start), args)
     if result.returncode != 0:
         raise NotAGitRepository(f"{start}: {_describe_failure(args, result)}")
-    return Path(_decode(result.stdout).rstrip("\n"))
+    return Path(decode_path(result.stdout).rstrip("\n"))
 
 
 _UPSTREAM_CANDIDATES = (
@@ -516,7 +518,7 @@ _UPSTREAM_CANDIDATES = (
 def _default_upstream(root: Path) -> str | None:
     """``origin/HEAD``'s target, else origin's main/master, else local main/master."""
     result = _run(root, ["symbolic-ref", "--quiet", "refs/remotes/origin/HEAD"])
-    origin_head = [_decode(result.stdout).strip()] if result.returncode == 0 else []
+    origin_head = [decode_path(result.stdout).strip()] if result.returncode == 0 else []
     for ref in [*origin_head, *_UPSTREAM_CANDIDATES]:
         if _resolve_commit(root, ref) is not None:
             return ref
@@ -525,7 +527,7 @@ def _default_upstream(root: Path) -> str | None:
 
 def _untracked(root: Path) -> list[str]:
     raw = _git(root, ["ls-files", "--others", "--exclude-standard", "-z", "--full-name", "--"])
-    return [_decode(token) for token in raw.split(b"\0") if token]
+    return [decode_path(token) for token in raw.split(b"\0") if token]
 
 
 def _local_changes(
@@ -602,7 +604,7 @@ def _commit_paths(
     common = ["--root", "--always", "--diff-merges=first-parent", "-r", _COMMIT_FORMAT]
     raw = _git(repo, ["diff-tree", *common, *options, "--end-of-options", sha, "--"])
     header, _, records = raw.partition(b"\0")
-    return _decode(header).split(), *_parse_name_status(records)
+    return decode_path(header).split(), *_parse_name_status(records)
 
 
 def commit_changes(
@@ -646,10 +648,10 @@ def _parse_log(tokens: Iterator[bytes]) -> Iterator[tuple[list[str], list[str]]]
         if status.startswith(_COMMIT_MARKER):
             if ids is not None:
                 yield ids, paths
-            ids, paths = _decode(status[1:]).split(), []
+            ids, paths = decode_path(status[1:]).split(), []
         elif status:
             count = 2 if status.startswith(_TWO_PATH_STATUSES) else 1
-            paths.extend(_decode(next(tokens, b"")) for _ in range(count))
+            paths.extend(decode_path(next(tokens, b"")) for _ in range(count))
     if ids is not None:
         yield ids, paths
 
@@ -746,7 +748,7 @@ def paths_from_stream(data: bytes, *, method: str = "stdin") -> ChangeSet:
     for entry in data.split(separator):
         if separator == b"\n" and entry.endswith(b"\r"):
             entry = entry[:-1]
-        path = _normalize_listed_path(_decode(entry))
+        path = _normalize_listed_path(decode_path(entry))
         if path:
             paths.append(path)
     basis = _Basis(method=method, base_ref=None, head_ref=None).as_dict()

@@ -13,19 +13,13 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+from lanes.gitdiff import decode_path, git_env
+
 GIT_TIMEOUT = 120.0
 
 
 class GitReadError(Exception):
     """git failed, timed out, or is missing."""
-
-
-def _decode(raw: bytes) -> str:
-    return raw.decode("utf-8", "surrogateescape")
-
-
-def _git_env() -> dict[str, str]:
-    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
 
 
 def check_rev(rev: str) -> str:
@@ -47,18 +41,18 @@ def git_output(repo: Path, args: list[str], *, timeout: float = GIT_TIMEOUT) -> 
             stdout_as_string=False,
             strip_newline_in_stdout=False,
             kill_after_timeout=timeout,
-            env=_git_env(),
+            env=git_env(),
         )
     except (OSError, git.GitCommandError) as error:
         raise GitReadError(f"git {args[0]}: {error}") from None
     if status != 0:
-        message = _decode(stderr if isinstance(stderr, bytes) else stderr.encode()).strip()
+        message = decode_path(stderr if isinstance(stderr, bytes) else stderr.encode()).strip()
         raise GitReadError(f"git {args[0]} exited with {status}: {message.replace(chr(10), ' ')}")
     return stdout if isinstance(stdout, bytes) else stdout.encode()
 
 
 def _nul_split(raw: bytes) -> list[str]:
-    return [_decode(token) for token in raw.split(b"\0") if token]
+    return [decode_path(token) for token in raw.split(b"\0") if token]
 
 
 def tracked_files(repo: Path, rev: str | None = None) -> list[str]:
@@ -77,7 +71,7 @@ def file_at(repo: Path, rev: str, path: str) -> bytes:
 def commit_count(repo: Path, rev_range: str) -> int:
     """How many first-parent commits ``rev_range`` holds (for a progress bar)."""
     args = ["rev-list", "--count", "--first-parent", "--end-of-options", check_rev(rev_range)]
-    return int(_decode(git_output(repo, args)).strip() or 0)
+    return int(decode_path(git_output(repo, args)).strip() or 0)
 
 
 def iter_subjects(repo: Path, rev_range: str) -> Iterator[tuple[str, str]]:
@@ -90,7 +84,7 @@ def iter_subjects(repo: Path, rev_range: str) -> Iterator[tuple[str, str]]:
             command,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env=_git_env(),
+            env=git_env(),
         )
     except OSError as error:
         raise GitReadError(f"git log: {error}") from None
@@ -101,10 +95,10 @@ def iter_subjects(repo: Path, rev_range: str) -> Iterator[tuple[str, str]]:
             pending += chunk
             *records, pending = pending.split(b"\0")
             for record in records:
-                sha, _, subject = _decode(record).partition(" ")
+                sha, _, subject = decode_path(record).partition(" ")
                 yield sha, subject
         if pending:
-            sha, _, subject = _decode(pending).partition(" ")
+            sha, _, subject = decode_path(pending).partition(" ")
             yield sha, subject
     finally:
         if process.poll() is None:
