@@ -729,28 +729,3 @@ def _check_stream_exit(
     errors.seek(0)
     message = errors.read().decode("utf-8", "replace").strip().replace("\n", " ")
     raise GitError(f"git log exited with {code}: {message}")
-
-
-# --------------------------------------------------------------------------- paths lists
-
-
-def _normalize_listed_path(path: str) -> str:
-    while path.startswith("./"):
-        path = path[2:]
-    return path
-
-
-def paths_from_stream(data: bytes, *, method: str = "stdin") -> ChangeSet:
-    """Paths from a NUL-separated list (if ``data`` holds any NUL) or a newline-separated one
-    (a trailing CR is dropped). Empty entries are dropped and ``./`` prefixes removed."""
-    separator = b"\0" if b"\0" in data else b"\n"
-    paths: list[str] = []
-    for entry in data.split(separator):
-        if separator == b"\n" and entry.endswith(b"\r"):
-            entry = entry[:-1]
-        path = _normalize_listed_path(decode_path(entry))
-        if path:
-            paths.append(path)
-    basis = _Basis(method=method, base_ref=None, head_ref=None).as_dict()
-    basis["separator"] = "nul" if separator == b"\0" else "newline"
-    return ChangeSet(paths=_sorted_unique(paths), basis=basis)

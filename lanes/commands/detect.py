@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+from lanes import pathlist
 from lanes.commands._shared import lane_runs, workspace_from_args
 from lanes.engine import Selection, select
 from lanes.model import ChangeSet
@@ -49,12 +50,12 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def changes(args: argparse.Namespace, repo: Path) -> ChangeSet:
+    if args.paths_from_stdin:
+        return pathlist.paths_from_stream(sys.stdin.buffer.read())
+    if args.paths_file:
+        return pathlist.paths_from_stream(_read_paths_file(args.paths_file), method="file")
     from lanes import gitdiff
 
-    if args.paths_from_stdin:
-        return gitdiff.paths_from_stream(sys.stdin.buffer.read())
-    if args.paths_file:
-        return gitdiff.paths_from_stream(_read_paths_file(args.paths_file))
     if args.base is not None:
         return gitdiff.changes_between(repo, args.base, args.head, merge_base=not args.two_dot)
     return gitdiff.local_changes(repo)

@@ -22,10 +22,10 @@ from lanes.gitdiff import (
     commit_changes,
     iter_first_parent_changes,
     local_changes,
-    paths_from_stream,
     repo_root,
 )
 from lanes.model import ChangeSet
+from lanes.pathlist import paths_from_stream
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -583,29 +583,6 @@ def test_local_changes_without_upstream_is_no_base(tmp_path: Path) -> None:
     assert local_changes(trunk).uncertain == NO_BASE
     assert local_changes(trunk, "refs/heads/nope").uncertain == BASE_NOT_FOUND
     assert local_changes(trunk, "trunk").uncertain is None
-
-
-# --------------------------------------------------------------------------- listed paths
-
-
-def test_paths_from_stream_newline_separated() -> None:
-    changes = paths_from_stream(b"./core/lib.rs\nsdk/main.rs\r\n\n././docs/a b.md\ncore/lib.rs\n")
-
-    assert_precise(changes, ["core/lib.rs", "docs/a b.md", "sdk/main.rs"])
-    assert changes.basis["method"] == "stdin"
-    assert changes.basis["separator"] == "newline"
-
-
-def test_paths_from_stream_nul_separated_keeps_newlines_in_names() -> None:
-    changes = paths_from_stream(b"core/x\nsdk=false\0./caf\xe9.txt\0\0", method="file")
-
-    assert_precise(changes, ["caf\udce9.txt", "core/x\nsdk=false"])
-    assert changes.basis["method"] == "file"
-    assert changes.basis["separator"] == "nul"
-
-
-def test_paths_from_empty_stream_is_empty() -> None:
-    assert_precise(paths_from_stream(b""), [])
 
 
 BASIS_KEYS = {"method", "base", "head", "merge_base", "depth_fetched", "fallback", "shallow"}
