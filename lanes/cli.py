@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib import import_module
+from typing import Any
 
 from lanes import __version__
 
@@ -24,18 +26,44 @@ class UsageError(Exception):
     """Bad command-line usage: exit code 2 with a one-line message."""
 
 
+def terminal_width() -> int:
+    """``$COLUMNS``, else the terminal's width, else 80 (what ``shutil.get_terminal_size`` does)."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and epilogs keep their line breaks. The width is passed in because argparse
+    otherwise imports ``shutil`` (and with it bz2, lzma, zlib) on every run just to ask."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24) -> None:
+        super().__init__(prog, indent_increment, max_help_position, terminal_width() - 2)
+
+
+class Parser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` with :class:`HelpFormatter` (subcommands inherit it)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(**kwargs)
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with ``only``, just that subcommand (start-up imports one command module)."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument("--repo", metavar="DIR", help="repository (default: git top level of .)")
     common.add_argument(
         "--config", metavar="FILE", help="configuration (default: <repo>/lanes.yml)"
     )
     common.add_argument("--no-cache", action="store_true", help="rebuild the derived index")
     common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    parser = argparse.ArgumentParser(
-        prog="lanes", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = Parser(prog="lanes", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"lanes {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in (only,) if only in COMMANDS else COMMANDS:

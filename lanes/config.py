@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple
 
 MAX_CONFIG_BYTES = 1 << 20
 NAME_RE = re.compile(r"(@[A-Za-z0-9_.-]+/)?[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 LANE_NAME_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
 DISCOVER_KINDS = ("cargo", "python", "npm")
 Unmatched = Literal["all", "none", "error"]
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
 
 
 class ConfigError(Exception):
@@ -34,8 +36,7 @@ class ConfigError(Exception):
         super().__init__(f"{where}: {key}: {expected}" if key else f"{where}: {expected}")
 
 
-@dataclass(frozen=True)
-class ComponentSpec:
+class ComponentSpec(NamedTuple):
     name: str
     paths: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
@@ -43,8 +44,7 @@ class ComponentSpec:
     exclude: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class LaneSpec:
+class LaneSpec(NamedTuple):
     name: str
     roots: tuple[str, ...] = ()
     description: str = ""
@@ -54,35 +54,41 @@ class LaneSpec:
     run: str | None = None
 
 
-@dataclass(frozen=True)
-class Contract:
+class Contract(NamedTuple):
     path: str
     selects: tuple[str, ...] = ()
     not_selects: tuple[str, ...] = ()
     line: int = 0
 
 
-@dataclass(frozen=True)
-class Config:
-    """A validated configuration. ``marks`` maps dotted keys to their (line, column)."""
+class Config(NamedTuple):
+    """A validated configuration. ``marks`` maps dotted keys to their (line, column).
+
+    Named tuples, not dataclasses, because a warm run builds these from the cache on start-up
+    (see ``lanes.model``)."""
 
     file: str = "lanes.yml"
     version: int = 1
     discover: tuple[str, ...] | None = None
-    components: dict[str, ComponentSpec] = field(default_factory=dict)
+    components: Mapping[str, ComponentSpec] = _NOTHING
     global_paths: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
-    lanes: dict[str, LaneSpec] = field(default_factory=dict)
+    lanes: Mapping[str, LaneSpec] = _NOTHING
     unmatched: Unmatched = "all"
     contracts: tuple[Contract, ...] = ()
     digest: str = ""
-    marks: dict[str, tuple[int, int]] = field(default_factory=dict)
+    marks: Mapping[str, tuple[int, int]] = _NOTHING
 
     def mark(self, key: str) -> tuple[int, int]:
         return self.marks.get(key, (0, 0))
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = self._asdict()
+        data["components"] = {n: c._asdict() for n, c in self.components.items()}
+        data["lanes"] = {n: lane._asdict() for n, lane in self.lanes.items()}
+        data["contracts"] = [c._asdict() for c in self.contracts]
+        data["marks"] = dict(self.marks)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Config:

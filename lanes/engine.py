@@ -10,8 +10,7 @@ path under ``all``) selects every lane and records a reason code.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from lanes.config import Config
 from lanes.globs import GlobList
@@ -20,8 +19,7 @@ from lanes.index import Index, Owner
 Mode = Literal["precise", "fail-safe"]
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):
     """Why one lane was selected: a reason code plus the explanation chain as data."""
 
     code: str  # global | lane-path | dependency | unmatched | fail-safe codes
@@ -54,35 +52,32 @@ class Reason:
         return self.code if self.path is None else f"{self.code}: {self.path}"
 
 
-@dataclass
-class PathResolution:
+class PathResolution(NamedTuple):
     """How one path resolved, for ``explain`` and the audits."""
 
     path: str
     kind: Literal["global", "matched", "ignored", "unmatched"]
-    owner: Owner | None = None
-    rule: str | None = None
-    lanes: dict[str, Reason] = field(default_factory=dict)
+    owner: Owner | None
+    rule: str | None
+    lanes: dict[str, Reason]
 
 
-@dataclass
-class Selection:
+class Selection(NamedTuple):
     lanes: dict[str, bool]
     mode: Mode
     reasons: dict[str, list[Reason]]
-    failsafe: list[str] = field(default_factory=list)
-    unmatched: list[str] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)
-    basis: dict[str, Any] = field(default_factory=dict)
-    unmatched_error: bool = False
+    failsafe: list[str]
+    unmatched: list[str]
+    ignored: list[str]
+    basis: dict[str, Any]
+    unmatched_error: bool
 
     @property
     def selected(self) -> list[str]:
         return [lane for lane, on in self.lanes.items() if on]
 
 
-@dataclass(frozen=True)
-class Rules:
+class Rules(NamedTuple):
     """The path rules of a configuration, compiled once."""
 
     global_paths: GlobList
@@ -108,26 +103,25 @@ def resolve_path(path: str, rules: Rules, index: Index) -> PathResolution:
     if global_rule is not None:
         reason = Reason("global", path, global_rule)
         return PathResolution(
-            path, "global", rule=global_rule, lanes=dict.fromkeys(rules.lane_names, reason)
+            path, "global", None, global_rule, dict.fromkeys(rules.lane_names, reason)
         )
-    result = PathResolution(path, "matched", owner=index.owner(path))
+    owner = index.owner(path)
+    lanes: dict[str, Reason] = {}
     for lane, globs in rules.lane_paths.items():
         pattern = globs.matching_pattern(path)
         if pattern is not None:
-            result.lanes[lane] = Reason("lane-path", path, pattern)
-    if result.owner is not None:
-        for lane in index.covered_by.get(result.owner.component, []):
-            result.lanes.setdefault(lane, _dependency_reason(path, result.owner, lane, index))
-    if result.lanes or result.owner is not None:
-        return result
+            lanes[lane] = Reason("lane-path", path, pattern)
+    if owner is not None:
+        for lane in index.covered_by.get(owner.component, []):
+            lanes.setdefault(lane, _dependency_reason(path, owner, lane, index))
+    if lanes or owner is not None:
+        return PathResolution(path, "matched", owner, None, lanes)
     ignore_rule = rules.ignore.matching_pattern(path)
     if ignore_rule is not None:
-        return PathResolution(path, "ignored", rule=ignore_rule)
-    result.kind = "unmatched"
+        return PathResolution(path, "ignored", None, ignore_rule, {})
     if rules.unmatched == "all":
-        reason = Reason("unmatched", path)
-        result.lanes = dict.fromkeys(rules.lane_names, reason)
-    return result
+        lanes = dict.fromkeys(rules.lane_names, Reason("unmatched", path))
+    return PathResolution(path, "unmatched", None, None, lanes)
 
 
 def _dependency_reason(path: str, owner: Owner, lane: str, index: Index) -> Reason:
@@ -145,36 +139,42 @@ def select(
     reasons_per_lane: int = 20,
 ) -> Selection:
     """Select lanes for ``paths``. ``uncertain`` reason codes force every lane (fail-safe)."""
-    selection = Selection(
-        lanes=dict.fromkeys(rules.lane_names, False),
-        mode="precise",
-        reasons={lane: [] for lane in rules.lane_names},
-        basis=dict(basis or {}),
-    )
-    selection.failsafe = [*uncertain, *index.problems]
+    selected = dict.fromkeys(rules.lane_names, False)
+    reasons: dict[str, list[Reason]] = {lane: [] for lane in rules.lane_names}
+    failsafe = [*uncertain, *index.problems]
+    unmatched: list[str] = []
+    ignored: list[str] = []
     for path in paths:
         resolution = resolve_path(path, rules, index)
         if resolution.kind == "ignored":
-            selection.ignored.append(path)
+            ignored.append(path)
         elif resolution.kind == "unmatched":
-            selection.unmatched.append(path)
+            unmatched.append(path)
         for lane, reason in resolution.lanes.items():
-            selection.lanes[lane] = True
-            if len(selection.reasons[lane]) < reasons_per_lane:
-                selection.reasons[lane].append(reason)
-    if selection.unmatched and rules.unmatched == "all":
-        selection.failsafe.append("unmatched")
-    if selection.unmatched and rules.unmatched == "error":
-        selection.unmatched_error = True
-        selection.failsafe.append("unmatched")
-    if selection.failsafe:
-        _fail_safe(selection)
-    return selection
+            selected[lane] = True
+            if len(reasons[lane]) < reasons_per_lane:
+                reasons[lane].append(reason)
+    if unmatched and rules.unmatched in ("all", "error"):
+        failsafe.append("unmatched")
+    if failsafe:
+        _fail_safe(selected, reasons, failsafe)
+    return Selection(
+        lanes=selected,
+        mode="fail-safe" if failsafe else "precise",
+        reasons=reasons,
+        failsafe=failsafe,
+        unmatched=unmatched,
+        ignored=ignored,
+        basis=dict(basis or {}),
+        unmatched_error=bool(unmatched) and rules.unmatched == "error",
+    )
 
 
-def _fail_safe(selection: Selection) -> None:
-    selection.mode = "fail-safe"
-    codes = [code for code in dict.fromkeys(selection.failsafe) if code != "unmatched"]
-    for lane in selection.lanes:
-        selection.lanes[lane] = True
-        selection.reasons[lane][:0] = [Reason(code) for code in codes]
+def _fail_safe(
+    selected: dict[str, bool], reasons: dict[str, list[Reason]], failsafe: list[str]
+) -> None:
+    """Every lane on, each led by the fail-safe reason codes (``unmatched`` paths have theirs)."""
+    codes = [code for code in dict.fromkeys(failsafe) if code != "unmatched"]
+    for lane in selected:
+        selected[lane] = True
+        reasons[lane][:0] = [Reason(code) for code in codes]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 
 
@@ -73,15 +72,25 @@ def literal_prefix_depth(pattern: str) -> int:
     return depth
 
 
-@dataclass(frozen=True)
 class GlobList:
-    """An ordered list of globs where ``!pattern`` removes earlier matches."""
+    """An ordered list of globs where ``!pattern`` removes earlier matches (compiled eagerly, so
+    a bad pattern raises :class:`GlobError` here)."""
 
-    patterns: tuple[str, ...]
+    __slots__ = ("patterns",)
 
-    def __post_init__(self) -> None:
-        for pattern in self.patterns:
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        for pattern in patterns:
             compile_glob(pattern.removeprefix("!"))
+        self.patterns = patterns
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GlobList) and other.patterns == self.patterns
+
+    def __hash__(self) -> int:
+        return hash(self.patterns)
+
+    def __repr__(self) -> str:
+        return f"GlobList({self.patterns!r})"
 
     def matches(self, path: str) -> bool:
         matched = False

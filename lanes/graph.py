@@ -127,22 +127,20 @@ def _problems(config: Config, graph: nx.DiGraph[str], discovery: Discovery) -> l
 def build_index(config: Config, discovery: Discovery) -> Index:
     components, edges = merge_components(config, discovery)
     graph = build_graph(components, edges)
-    index = Index(problems=_problems(config, graph, discovery))
-    for component in components:
-        index.kinds[component.name] = component.kind
-        if component.manifest:
-            index.manifests[component.name] = component.manifest
-        if component.paths:
-            index.explicit.append(ExplicitOwner(component.name, component.paths, component.exclude))
-        elif component.directory is not None:
-            index.directories[component.directory] = component.name
-            if component.exclude:
-                index.directory_excludes[component.name] = list(component.exclude)
-    for lane in config.lanes.values():
-        index.coverage[lane.name] = lane_coverage(graph, lane)
-        for covered in index.coverage[lane.name]:
-            index.covered_by.setdefault(covered, []).append(lane.name)
-    index.edges = sorted(
-        (edge.source, edge.target, edge.kind, edge.optional) for edge in set(edges)
+    coverage = {lane.name: lane_coverage(graph, lane) for lane in config.lanes.values()}
+    covered_by: dict[str, list[str]] = {}
+    for lane, tree in coverage.items():
+        for covered in tree:
+            covered_by.setdefault(covered, []).append(lane)
+    by_directory = {c.directory: c for c in components if not c.paths and c.directory is not None}
+    return Index(
+        kinds={c.name: c.kind for c in components},
+        manifests={c.name: c.manifest for c in components if c.manifest},
+        directories={directory: c.name for directory, c in by_directory.items()},
+        directory_excludes={c.name: list(c.exclude) for c in by_directory.values() if c.exclude},
+        explicit=[ExplicitOwner(c.name, c.paths, c.exclude) for c in components if c.paths],
+        coverage=coverage,
+        covered_by=covered_by,
+        edges=sorted((e.source, e.target, e.kind, e.optional) for e in set(edges)),
+        problems=_problems(config, graph, discovery),
     )
-    return index

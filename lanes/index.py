@@ -7,49 +7,44 @@ networkx, so a warm run stays fast.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from lanes.globs import globlist, literal_prefix_depth
 
 FORMAT_VERSION = 1
 
 
-@dataclass(frozen=True)
-class Owner:
+class Owner(NamedTuple):
     component: str
     rule: str  # "directory <dir>" or "paths <glob>"
 
 
-@dataclass(frozen=True)
-class ExplicitOwner:
+class ExplicitOwner(NamedTuple):
     component: str
     paths: tuple[str, ...]
     exclude: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """One hop of a coverage chain: ``component`` reached from the previous one over ``edge``."""
 
     component: str
     edge: str  # "root", "normal", "build", "dev", with "+optional" when the edge is optional
 
 
-@dataclass
-class Index:
-    """Everything the engine needs, in plain JSON-friendly data."""
+class Index(NamedTuple):
+    """Everything the engine needs, in plain JSON-friendly data (built by ``lanes.graph``)."""
 
-    kinds: dict[str, str] = field(default_factory=dict)  # component -> cargo/python/npm/explicit
-    manifests: dict[str, str] = field(default_factory=dict)  # component -> manifest path
-    directories: dict[str, str] = field(default_factory=dict)  # directory -> component
-    directory_excludes: dict[str, list[str]] = field(default_factory=dict)
-    explicit: list[ExplicitOwner] = field(default_factory=list)
+    kinds: dict[str, str]  # component -> cargo/python/npm/explicit
+    manifests: dict[str, str]  # component -> manifest path
+    directories: dict[str, str]  # directory -> component
+    directory_excludes: dict[str, list[str]]
+    explicit: list[ExplicitOwner]
     # lane -> component -> (parent component or "", edge kind): a BFS tree rooted at the lane roots.
-    coverage: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
-    covered_by: dict[str, list[str]] = field(default_factory=dict)  # component -> lanes
-    edges: list[tuple[str, str, str, bool]] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # fail-safe reason codes found while building
+    coverage: dict[str, dict[str, tuple[str, str]]]
+    covered_by: dict[str, list[str]]  # component -> lanes
+    edges: list[tuple[str, str, str, bool]]
+    problems: list[str]  # fail-safe reason codes found while building
 
     def owner(self, path: str) -> Owner | None:
         """The deepest owner of ``path``; explicit paths win over directories at equal depth."""
@@ -89,7 +84,8 @@ class Index:
         return steps
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = self._asdict()
+        data["explicit"] = [entry._asdict() for entry in self.explicit]
         data["format"] = FORMAT_VERSION
         return data
 

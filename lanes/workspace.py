@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from lanes import cache, discovery
@@ -29,14 +28,25 @@ DEFAULT_GLOBAL = (
 DEFAULT_IGNORE = ("**/*.md", "docs/**", "LICENSE*", ".gitignore")
 
 
-@dataclass
 class Workspace:
-    repo: Path
-    config: Config
-    index: Index
-    rules: Rules
-    configured: bool  # False: no lanes.yml, every component acts as its own lane
-    cache_hit: bool
+    """A loaded repository. ``configured`` is False without a lanes.yml (every component is
+    then its own lane); ``cache_hit`` tells whether the index came from the cache."""
+
+    def __init__(
+        self,
+        repo: Path,
+        config: Config,
+        index: Index,
+        rules: Rules,
+        configured: bool,
+        cache_hit: bool,
+    ) -> None:
+        self.repo = repo
+        self.config = config
+        self.index = index
+        self.rules = rules
+        self.configured = configured
+        self.cache_hit = cache_hit
 
 
 def config_path(repo: Path, explicit: Path | None) -> Path:

@@ -17,6 +17,7 @@ from lanes.audit.history import FAIL_ON_CONDITIONS as HISTORY_CONDITIONS
 from lanes.audit.history import CommitAudit, HistorySummary, replay
 from lanes.audit.release import FAIL_ON_CONDITIONS as RELEASE_CONDITIONS
 from lanes.audit.release import ReleaseReport, split_range
+from lanes.cli import Parser
 from lanes.commands._shared import workspace_from_args
 from lanes.gitdiff import GitError
 from lanes.index import Index
@@ -44,7 +45,6 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help=HELP,
         description=HELP,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     audits = parser.add_subparsers(dest="audit", metavar="AUDIT", required=True)
     output = _output_options()
@@ -67,14 +67,14 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _output_options() -> argparse.ArgumentParser:
-    output = argparse.ArgumentParser(add_help=False)
+    output = Parser(add_help=False)
     output.add_argument("--format", choices=FORMATS, default="text")
     output.add_argument("--output", metavar="FILE", help="write the report to FILE")
     return output
 
 
 def _comparison_options() -> argparse.ArgumentParser:
-    options = argparse.ArgumentParser(add_help=False)
+    options = Parser(add_help=False)
     group = options.add_mutually_exclusive_group()
     group.add_argument("--against-rev", metavar="REV", help="lanes.yml as it was at REV")
     group.add_argument("--against-config", metavar="FILE", help="another configuration")

@@ -33,7 +33,6 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help=HELP,
         description=HELP,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--paths-from-stdin", action="store_true", help="read changed paths")

@@ -9,9 +9,8 @@ import os
 import posixpath
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from lanes.model import Component, Discovery, Edge, EdgeKind, ManifestError
 
@@ -51,17 +50,16 @@ def dirname(manifest: str) -> str:
     return manifest.rpartition("/")[0]
 
 
-@dataclass
-class Members:
+class Members(NamedTuple):
     """The directories a workspace's member patterns designate.
 
     ``dirs`` hold the marker file; ``missing`` are matched directories (or literal members) without
     it; ``outside`` are patterns that leave the repository.
     """
 
-    dirs: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    outside: list[str] = field(default_factory=list)
+    dirs: list[str]
+    missing: list[str]
+    outside: list[str]
 
 
 def _is_glob(pattern: str) -> bool:
@@ -159,7 +157,7 @@ def expand_members(
         cleaned = _clean_pattern(pattern)
         if cleaned is not None:
             excluded.update(_expand(repo, cleaned, skip_segments)[0])
-    result = Members()
+    result = Members([], [], [])
     seen: set[str] = set()
     for pattern in patterns:
         cleaned = _clean_pattern(pattern)
@@ -242,8 +240,7 @@ def toml_error_line(message: str, text: str) -> int:
     return 0
 
 
-@dataclass
-class Loaded:
+class Loaded(NamedTuple):
     """A manifest's text and parsed document (``None`` when it could not be parsed)."""
 
     path: str

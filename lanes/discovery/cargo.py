@@ -5,9 +5,8 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from lanes.discovery._common import (
     Collector,
@@ -36,16 +35,14 @@ _DEP_TABLES: tuple[tuple[str, EdgeKind], ...] = (
 )
 
 
-@dataclass
-class _Workspace:
-    patterns: list[str] = field(default_factory=list)
-    excludes: list[str] = field(default_factory=list)
-    dependencies: dict[str, Any] = field(default_factory=dict)
-    patches: dict[str, str] = field(default_factory=dict)
+class _Workspace(NamedTuple):
+    patterns: list[str]
+    excludes: list[str]
+    dependencies: dict[str, Any]
+    patches: dict[str, str]
 
 
-@dataclass
-class _Dependency:
+class _Dependency(NamedTuple):
     alias: str
     kind: EdgeKind
     spec: object
@@ -54,26 +51,20 @@ class _Dependency:
 
 
 def _workspace(doc: dict[str, Any], root: Loaded, out: Collector | None) -> _Workspace:
-    ws = _Workspace()
     section = table(doc, "workspace")
     if section is None:
         _report(out, root, "workspace", "[workspace] must be a table")
-        return ws
+        return _Workspace([], [], {}, {})
+    lists: dict[str, list[str]] = {}
     for key in ("members", "exclude"):
         values = str_list(section.get(key, []))
         if values is None:
             _report(out, root, key, f"[workspace].{key} must be an array of strings")
-        elif key == "members":
-            ws.patterns = values
-        else:
-            ws.excludes = values
+        lists[key] = values or []
     deps = table(section, "dependencies")
     if deps is None:
         _report(out, root, "dependencies", "[workspace.dependencies] must be a table")
-    else:
-        ws.dependencies = deps
-    ws.patches = _patches(doc)
-    return ws
+    return _Workspace(lists["members"], lists["exclude"], deps or {}, _patches(doc))
 
 
 def _patches(doc: dict[str, Any]) -> dict[str, str]:
@@ -136,8 +127,7 @@ def _guess_name(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-@dataclass
-class _Resolved:
+class _Resolved(NamedTuple):
     directory: str | None
     package: str
     optional: bool
@@ -148,7 +138,7 @@ class _Parser:
         self.repo = repo
         self.manifests = manifests
         self.out = Collector(manifests)
-        self.ws = _Workspace()
+        self.ws = _Workspace([], [], {}, {})
         self.members: dict[str, Loaded] = {}
         self.names: dict[str, str] = {}
 

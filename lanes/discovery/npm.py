@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from lanes.discovery._common import (
     Collector,
@@ -34,8 +34,7 @@ _PATH_PROTOCOLS = ("file:", "link:", "portal:")
 _NPM_NAME = re.compile(r"(?:@[\w.~-]+/)?[\w.~-]+")
 
 
-@dataclass
-class _Patterns:
+class _Patterns(NamedTuple):
     include: list[str]
     exclude: list[str]
 

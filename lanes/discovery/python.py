@@ -5,9 +5,8 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from lanes.discovery._common import (
     Collector,
@@ -31,28 +30,28 @@ MANIFEST = "pyproject.toml"
 _PROJECT_NAME = re.compile(r"""^\[project\][^\[]*?^\s*name\s*=\s*["']([^"'\n]+)["']""", re.M | re.S)
 
 
-@dataclass
-class _Source:
+class _Source(NamedTuple):
     """One ``[tool.uv.sources]`` entry and the directory of the manifest declaring it."""
 
     base: str
     spec: dict[str, Any]
 
 
-@dataclass
-class _Requirement:
+class _Requirement(NamedTuple):
     text: str
     kind: EdgeKind
     optional: bool
     where: str
 
 
-@dataclass
 class _Project:
-    directory: str
-    loaded: Loaded
-    name: str | None = None
-    sources: dict[str, list[_Source]] = field(default_factory=dict)
+    """A project being read: its name and sources are filled in once it is a component."""
+
+    def __init__(self, directory: str, loaded: Loaded) -> None:
+        self.directory = directory
+        self.loaded = loaded
+        self.name: str | None = None
+        self.sources: dict[str, list[_Source]] = {}
 
 
 def _uv(doc: dict[str, Any]) -> dict[str, Any]:
