@@ -97,36 +97,52 @@ class Rules(NamedTuple):
         )
 
 
+class _Resolver:
+    """Resolves paths against one (rules, index) pair, walking each lane's chain to a
+    component once however many changed files that component owns."""
+
+    def __init__(self, rules: Rules, index: Index) -> None:
+        self.rules = rules
+        self.index = index
+        self.chains: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+
+    def resolve(self, path: str) -> PathResolution:
+        rules = self.rules
+        global_rule = rules.global_paths.matching_pattern(path)
+        if global_rule is not None:
+            reason = Reason("global", path, global_rule)
+            return PathResolution(
+                path, "global", None, global_rule, dict.fromkeys(rules.lane_names, reason)
+            )
+        owner = self.index.owner(path)
+        lanes: dict[str, Reason] = {}
+        for lane, globs in rules.lane_paths.items():
+            pattern = globs.matching_pattern(path)
+            if pattern is not None:
+                lanes[lane] = Reason("lane-path", path, pattern)
+        if owner is not None:
+            for lane in self.index.covered_by.get(owner.component, []):
+                lanes.setdefault(lane, self._dependency_reason(path, owner, lane))
+        if lanes or owner is not None:
+            return PathResolution(path, "matched", owner, None, lanes)
+        ignore_rule = rules.ignore.matching_pattern(path)
+        if ignore_rule is not None:
+            return PathResolution(path, "ignored", None, ignore_rule, {})
+        if rules.unmatched == "all":
+            lanes = dict.fromkeys(rules.lane_names, Reason("unmatched", path))
+        return PathResolution(path, "unmatched", None, None, lanes)
+
+    def _dependency_reason(self, path: str, owner: Owner, lane: str) -> Reason:
+        key = (lane, owner.component)
+        chain = self.chains.get(key)
+        if chain is None:
+            chain = self.chains[key] = tuple(self.index.chain(lane, owner.component))
+        return Reason("dependency", path, owner.rule, owner.component, chain)
+
+
 def resolve_path(path: str, rules: Rules, index: Index) -> PathResolution:
     """Steps (1)-(4) for one path."""
-    global_rule = rules.global_paths.matching_pattern(path)
-    if global_rule is not None:
-        reason = Reason("global", path, global_rule)
-        return PathResolution(
-            path, "global", None, global_rule, dict.fromkeys(rules.lane_names, reason)
-        )
-    owner = index.owner(path)
-    lanes: dict[str, Reason] = {}
-    for lane, globs in rules.lane_paths.items():
-        pattern = globs.matching_pattern(path)
-        if pattern is not None:
-            lanes[lane] = Reason("lane-path", path, pattern)
-    if owner is not None:
-        for lane in index.covered_by.get(owner.component, []):
-            lanes.setdefault(lane, _dependency_reason(path, owner, lane, index))
-    if lanes or owner is not None:
-        return PathResolution(path, "matched", owner, None, lanes)
-    ignore_rule = rules.ignore.matching_pattern(path)
-    if ignore_rule is not None:
-        return PathResolution(path, "ignored", None, ignore_rule, {})
-    if rules.unmatched == "all":
-        lanes = dict.fromkeys(rules.lane_names, Reason("unmatched", path))
-    return PathResolution(path, "unmatched", None, None, lanes)
-
-
-def _dependency_reason(path: str, owner: Owner, lane: str, index: Index) -> Reason:
-    chain = tuple((step.component, step.edge) for step in index.chain(lane, owner.component))
-    return Reason("dependency", path, owner.rule, owner.component, chain)
+    return _Resolver(rules, index).resolve(path)
 
 
 def select(
@@ -144,8 +160,9 @@ def select(
     failsafe = [*uncertain, *index.problems]
     unmatched: list[str] = []
     ignored: list[str] = []
+    resolver = _Resolver(rules, index)
     for path in paths:
-        resolution = resolve_path(path, rules, index)
+        resolution = resolver.resolve(path)
         if resolution.kind == "ignored":
             ignored.append(path)
         elif resolution.kind == "unmatched":

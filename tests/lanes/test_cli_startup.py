@@ -1,0 +1,80 @@
+"""Start-up of the ``lanes`` process: what it imports and how it treats the garbage collector."""
+
+from __future__ import annotations
+
+import gc
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lanes.cli import main
+
+PROBE = """\
+import gc, io, json, sys
+from lanes.cli import main
+sys.argv = ["lanes", "detect", "--paths-from-stdin", "--format", "json"]
+sys.stdin = io.TextIOWrapper(io.BytesIO(b"core/src/lib.rs\\n"))
+sys.stdout, real = io.StringIO(), sys.stdout
+code = main()
+real.write(json.dumps({
+    "code": code,
+    "frozen": gc.get_freeze_count(),
+    "enabled": gc.isenabled(),
+    "imported": sorted(m for m in MODULES if m in sys.modules),
+}))
+"""
+# Modules a warm ``detect`` of listed paths has no use for, each costing milliseconds.
+NOT_AT_STARTUP = ("dataclasses", "inspect", "shutil", "subprocess", "tempfile", "git")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "Cargo.toml").write_text('[workspace]\nmembers = ["core"]\n')
+    (tmp_path / "core").mkdir()
+    (tmp_path / "core" / "Cargo.toml").write_text('[package]\nname = "core"\n')
+    return tmp_path
+
+
+def probe(repo: Path, cache: Path) -> dict[str, object]:
+    code = PROBE.replace("MODULES", repr(NOT_AT_STARTUP))
+    env = {"LANES_CACHE_DIR": str(cache), "PATH": "/usr/bin:/bin"}
+    run = [sys.executable, "-c", code]
+    subprocess.run(run, cwd=repo, env=env, check=True, capture_output=True)  # fills the caches
+    result = subprocess.run(run, cwd=repo, env=env, check=True, capture_output=True, text=True)
+    data: dict[str, object] = json.loads(result.stdout)
+    return data
+
+
+def test_a_warm_process_imports_nothing_it_does_not_need(workspace: Path, tmp_path: Path) -> None:
+    result = probe(workspace, tmp_path / "cache")
+
+    assert result["code"] == 0
+    assert result["imported"] == []
+
+
+def test_a_process_freezes_its_start_up_objects_and_keeps_collecting(
+    workspace: Path, tmp_path: Path
+) -> None:
+    result = probe(workspace, tmp_path / "cache")
+
+    assert result["frozen"] > 1000  # type: ignore[operator]
+    assert result["enabled"] is True
+
+
+def test_an_in_process_call_leaves_the_collector_alone(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LANES_CACHE_DIR", str(workspace / "cache"))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"core/src/lib.rs\n")))
+    frozen = gc.get_freeze_count()
+
+    code = main(["detect", "--repo", str(workspace), "--paths-from-stdin", "--format", "json"])
+
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["selected"] == ["core"]
+    assert gc.get_freeze_count() == frozen
