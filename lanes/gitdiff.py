@@ -7,9 +7,11 @@ something went wrong (failure mode U5).
 
 Design notes:
 
-* git is run as a subprocess with an argument list (never a shell), ``-z`` output and a timeout.
-  Paths are decoded from bytes as UTF-8 with ``surrogateescape`` (what ``os.fsdecode`` does on
-  POSIX), so spaces, quotes, newlines and non-UTF-8 bytes survive unchanged.
+* git is driven through GitPython's command wrapper (``git.Git.execute``): an argument list
+  (never a shell), ``-z`` output and a timeout. Paths are decoded from bytes as UTF-8 with
+  ``surrogateescape`` (what ``os.fsdecode`` does on POSIX), so spaces, quotes, newlines and
+  non-UTF-8 bytes survive unchanged; the ``-z`` output is parsed here, not by GitPython's
+  ``Diff`` objects.
 * Diffs use ``--no-renames`` (a rename is its deletion plus its addition: both paths count, U3;
   no rename heuristic, no rename limit) and, where copies are requested and something was
   added, a second ``-C --find-copies-harder`` pass adds the *source* of every copy as well
@@ -19,9 +21,20 @@ Design notes:
 * Revisions given by callers must not start with ``-`` and are passed after ``--end-of-options``
   or before ``--``, so nothing from outside can be read as an option.
 * Needs git >= 2.31 (``--diff-merges=first-parent``, ``--no-write-fetch-head``).
-* gitpython is deliberately not imported here: ``import git`` costs about 70 ms (it also runs
-  ``git --version``), which alone would exceed the start-up budget of ``lanes detect``; raw
-  ``subprocess`` also gives the exact bytes, timeouts and streaming needed below.
+* ``import git`` is lazy: :func:`_git_command` imports it on the first git command. The import
+  costs about 65 ms (mostly its own modules; it also runs ``git version``), so only runs that
+  really read git pay for it; listed paths (``--paths-from-stdin``, ``--paths-file``:
+  :mod:`lanes.pathlist`) never import it, and a test checks that.
+* Each command is started by ``Git.execute(..., as_process=True)`` in its own process group and
+  waited for here with a timeout; on timeout the whole group is killed (hooks, ssh, credential
+  helpers included). GitPython's ``kill_after_timeout`` is not used: it kills only the
+  descendants it can enumerate when it fires, then waits for pipes that an orphaned grandchild
+  may still hold open (a test has such a hook).
+* GitPython's higher-level calls are not used: they cannot take that timeout; ``Diff`` decodes
+  ``diff-tree`` output as UTF-8 in a reader thread, so one non-UTF-8 path yields an *empty* diff
+  and no exception; ``Remote.fetch`` opens and parses ``FETCH_HEAD``, which the fetches here
+  do not write (``--no-write-fetch-head``); ``Repo.commit`` resolves revisions in Python
+  instead of asking git.
 """
 
 from __future__ import annotations
@@ -39,6 +52,8 @@ from lanes.model import ChangeSet
 
 if TYPE_CHECKING:
     import threading
+
+    from git.cmd import Git
 
 GIT_TIMEOUT = 60.0
 """Seconds allowed for one local git command."""
@@ -127,20 +142,43 @@ def _timeouts(local: float, fetch: float) -> Iterator[None]:
         _TIMEOUTS.reset(token)
 
 
-def _spawn(command: Sequence[str], stdout: int, stderr: int | IO[bytes]) -> subprocess.Popen[bytes]:
-    """Start git in its own process group, so a timeout can also end what git started (hooks,
-    ssh, credential helpers) instead of waiting for them to close our pipes."""
+def _git_command() -> Git:
+    """GitPython's command wrapper. ``import git`` happens here, on the first git command (see
+    the module notes); that first import runs ``git version`` and fails if git is missing."""
     try:
-        return subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            stderr=stderr,
+        import git
+    except ImportError as exc:
+        first_line = str(exc).strip().partition("\n")[0]
+        raise GitError(f"cannot run git: GitPython: {first_line}") from exc
+    return git.Git()
+
+
+def _start(repo: Path, args: Sequence[str]) -> Git.AutoInterrupt:
+    """Start ``git -C repo args`` through GitPython, reading nothing yet. The process runs in
+    its own process group, so a timeout can also end what git started (hooks, ssh, credential
+    helpers) instead of waiting for them to close our pipes. ``-C`` rather than GitPython's
+    working directory: that one silently falls back to the current directory if ``repo`` is
+    missing. Keep the handle referenced while the process runs: GitPython terminates the
+    process when the handle is garbage collected."""
+    runner = _git_command()
+    from git.exc import GitCommandNotFound
+
+    executable = os.fspath(runner.GIT_PYTHON_GIT_EXECUTABLE or "git")
+    try:
+        return runner.execute(
+            [executable, "-C", os.fspath(repo), *args],
+            as_process=True,
             env=git_env(),
             process_group=0 if hasattr(os, "killpg") else None,
         )
-    except OSError as exc:
-        raise GitError(f"cannot run git: {exc}") from exc
+    except (GitCommandNotFound, OSError) as exc:
+        raise GitError(f"cannot run git: {exc.__cause__ or exc}") from exc
+
+
+def _process(handle: Git.AutoInterrupt) -> subprocess.Popen[bytes]:
+    process: subprocess.Popen[bytes] | None = handle.proc
+    assert process is not None, "GitPython already ended this git process"
+    return process
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
@@ -160,8 +198,8 @@ def _run(
     """Run ``git -C repo args``; raise :class:`GitError` if git is missing or times out."""
     local, fetch = _TIMEOUTS.get()
     timeout = fetch if fetching else local
-    command = ["git", "-C", os.fspath(repo), *args]
-    process = _spawn(command, subprocess.PIPE, subprocess.PIPE)
+    handle = _start(repo, args)
+    process = _process(handle)
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as exc:
@@ -172,7 +210,7 @@ def _run(
         _kill(process)
         process.communicate()
         raise
-    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 def _describe_failure(args: Sequence[str], result: subprocess.CompletedProcess[bytes]) -> str:
@@ -656,11 +694,8 @@ def _parse_log(tokens: Iterator[bytes]) -> Iterator[tuple[list[str], list[str]]]
         yield ids, paths
 
 
-def _log_command(repo: Path, rev_range: str) -> list[str]:
+def _log_args(rev_range: str) -> list[str]:
     return [
-        "git",
-        "-C",
-        os.fspath(repo),
         "-c",
         "log.showRoot=true",
         "log",
@@ -686,31 +721,59 @@ def iter_first_parent_changes(
     Unlike the other functions this raises :class:`GitError` (after the commits read so far)
     when git fails or exceeds ``timeout``: a partial history must not look complete.
     """
-    import tempfile
     import threading
 
-    command = _log_command(Path(repo), rev_range)
-    with tempfile.TemporaryFile() as errors:
-        process = _spawn(command, subprocess.PIPE, errors)
-        timer = threading.Timer(timeout, _kill, args=(process,))
-        timer.start()
-        try:
-            assert process.stdout is not None
-            held: tuple[list[str], list[str]] | None = None
-            for item in _parse_log(_stream_tokens(process.stdout)):
-                if held is not None:
-                    yield _commit_change_set(*held)
-                held = item
-            _check_stream_exit(process, timer, errors)
+    handle = _start(Path(repo), _log_args(rev_range))
+    process = _process(handle)
+    assert process.stdout is not None and process.stderr is not None
+    errors = _StderrReader(process.stderr)
+    timer = threading.Timer(timeout, _kill, args=(process,))
+    timer.start()
+    try:
+        held: tuple[list[str], list[str]] | None = None
+        for item in _parse_log(_stream_tokens(process.stdout)):
             if held is not None:
                 yield _commit_change_set(*held)
-        finally:
-            timer.cancel()
-            if process.poll() is None:
-                _kill(process)
-            process.wait()
-            if process.stdout is not None:
-                process.stdout.close()
+            held = item
+        _check_stream_exit(process, timer, errors)
+        if held is not None:
+            yield _commit_change_set(*held)
+    finally:
+        timer.cancel()
+        if process.poll() is None:
+            _kill(process)
+        process.wait()
+        process.stdout.close()
+        errors.wait()
+
+
+class _StderrReader:
+    """Reads a process's stderr in a thread, so that git never blocks on a full stderr pipe
+    while we read its stdout. Waits at most ``grace`` seconds for the end of the stream once
+    git ended (something git started might still hold the pipe open)."""
+
+    def __init__(self, stream: IO[bytes], grace: float = 2.0) -> None:
+        import threading
+
+        self._stream = stream
+        self._grace = grace
+        self._chunks: list[bytes] = []
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        with suppress(OSError, ValueError), self._stream:
+            while chunk := self._stream.read(1 << 16):
+                self._chunks.append(chunk)
+
+    def text(self) -> str:
+        """What git wrote to stderr, on one line (call once git ended)."""
+        self.wait()
+        message = b"".join(self._chunks).decode("utf-8", "replace")
+        return message.strip().replace("\n", " ")
+
+    def wait(self) -> None:
+        self._thread.join(self._grace)
 
 
 def _commit_change_set(ids: list[str], paths: list[str]) -> tuple[str, ChangeSet]:
@@ -719,13 +782,11 @@ def _commit_change_set(ids: list[str], paths: list[str]) -> tuple[str, ChangeSet
 
 
 def _check_stream_exit(
-    process: subprocess.Popen[bytes], timer: threading.Timer, errors: IO[bytes]
+    process: subprocess.Popen[bytes], timer: threading.Timer, errors: _StderrReader
 ) -> None:
     code = process.wait()
     if code == 0:
         return
     if not timer.is_alive() and code < 0:
         raise GitError("git log timed out")
-    errors.seek(0)
-    message = errors.read().decode("utf-8", "replace").strip().replace("\n", " ")
-    raise GitError(f"git log exited with {code}: {message}")
+    raise GitError(f"git log exited with {code}: {errors.text()}")

@@ -45,6 +45,7 @@ def test_invalid_manifest_is_reported_not_cached(tmp_path: Path, cache_dir: Path
 
 
 def test_warm_detect_does_not_import_yaml_toml_or_networkx(tmp_path: Path) -> None:
+    """Nor GitPython: listed paths need no git (``import git`` alone costs ~70 ms)."""
     (tmp_path / ".git").mkdir()
     (tmp_path / "Cargo.toml").write_text('[workspace]\nmembers = ["core"]\n')
     (tmp_path / "core").mkdir()
@@ -55,7 +56,8 @@ def test_warm_detect_does_not_import_yaml_toml_or_networkx(tmp_path: Path) -> No
         "from lanes.cli import main\n"
         "sys.stdin = io.TextIOWrapper(io.BytesIO(b'core/src/lib.rs\\n'))\n"
         "code = main(['detect', '--paths-from-stdin', '--format', 'json'])\n"
-        "print(sorted(m for m in ('yaml', 'tomllib', 'networkx', 'rich') if m in sys.modules))\n"
+        "heavy = ('yaml', 'tomllib', 'networkx', 'rich', 'git')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     run = [sys.executable, "-c", probe]
     subprocess.run(run, cwd=tmp_path, check=True, capture_output=True)  # cold: fills the caches

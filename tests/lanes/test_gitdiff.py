@@ -463,9 +463,17 @@ def test_missing_git_and_non_repository_are_git_errors(
     assert "cannot run git" in changes.detail
 
 
-def test_timeout_is_git_error_and_ends_git_children(repo: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "hook",
+    [
+        "sleep 5",
+        # the subshell exits at once: its sleep is no longer below git, but in git's group
+        "(sleep 5 &)\nsleep 5",
+    ],
+)
+def test_timeout_is_git_error_and_ends_git_children(repo: Path, tmp_path: Path, hook: str) -> None:
     monitor = tmp_path / "slow-fsmonitor"
-    monitor.write_text("#!/bin/sh\nsleep 5\n")
+    monitor.write_text(f"#!/bin/sh\n{hook}\n")
     monitor.chmod(0o755)
     git(repo, "config", "core.fsmonitor", str(monitor))
 
