@@ -4,7 +4,6 @@ Parsing lives in ``lanes.config_parse`` (PyYAML); a parsed configuration is cach
 under the hash of its text, so a warm run does not import YAML at all.
 """
 
-from __future__ import annotations
 
 import hashlib
 import re
@@ -91,7 +90,7 @@ class Config(NamedTuple):
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Config:
+    def from_json(cls, data: dict[str, Any]) -> "Config":
         def tup(value: Any) -> tuple[str, ...]:
             return tuple(value)
 

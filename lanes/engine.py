@@ -7,7 +7,6 @@ applies. Any uncertainty (unknown base, git error, manifest error, unknown compo
 path under ``all``) selects every lane and records a reason code.
 """
 
-from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any, Literal, NamedTuple
@@ -87,7 +86,7 @@ class Rules(NamedTuple):
     unmatched: str
 
     @classmethod
-    def from_config(cls, config: Config) -> Rules:
+    def from_config(cls, config: Config) -> "Rules":
         return cls(
             global_paths=GlobList(config.global_paths),
             ignore=GlobList(config.ignore),

@@ -5,7 +5,6 @@ as JSON (``lanes.cache``), and queried by the pure selection engine. Nothing her
 networkx, so a warm run stays fast.
 """
 
-from __future__ import annotations
 
 from typing import Any, NamedTuple
 
@@ -90,7 +89,7 @@ class Index(NamedTuple):
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Index:
+    def from_json(cls, data: dict[str, Any]) -> "Index":
         if data.get("format") != FORMAT_VERSION:
             raise ValueError("index format mismatch")
         return cls(

@@ -4,9 +4,12 @@ Nothing here does I/O: discovery modules produce these records, the engine consu
 Records are named tuples rather than dataclasses: this module is on the start-up path of
 every ``lanes`` run, and a dataclass costs about 0.4 ms to create (plus 7 ms to import
 ``dataclasses``) against 0.06 ms for a named tuple (see docs/benchmarks.md).
+
+The modules defining such records (this one, config, index, engine, discovery._common and
+discovery.cargo) do not use ``from __future__ import annotations``: ``typing.NamedTuple`` turns
+string annotations into ``ForwardRef`` objects, and the first of those costs about 1 ms.
 """
 
-from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
@@ -76,7 +79,7 @@ class Discovery:
     def __repr__(self) -> str:
         return f"Discovery({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
 
-    def extend(self, other: Discovery) -> None:
+    def extend(self, other: "Discovery") -> None:
         self.components.extend(other.components)
         self.edges.extend(other.edges)
         self.errors.extend(other.errors)

@@ -1,6 +1,5 @@
 """Helpers shared by the ecosystem modules: member globs, manifest loading, error lines."""
 
-from __future__ import annotations
 
 import glob
 import itertools
@@ -183,8 +182,8 @@ def check_members(
     patterns: list[str],
     excludes: list[str],
     marker: str,
-    root: Loaded,
-    out: Collector,
+    root: "Loaded",
+    out: "Collector",
 ) -> None:
     """Report member directories without ``marker``; located manifests are not looked at again."""
     known = frozenset(dirname(path) for path in out.result.manifests)

@@ -1,6 +1,5 @@
 """Cargo workspaces: the root ``Cargo.toml``'s members and their path/workspace dependencies."""
 
-from __future__ import annotations
 
 import posixpath
 import re
