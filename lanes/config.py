@@ -4,7 +4,6 @@ Parsing lives in ``lanes.config_parse`` (PyYAML); a parsed configuration is cach
 under the hash of its text, so a warm run does not import YAML at all.
 """
 
-
 import hashlib
 import re
 from collections.abc import Mapping

@@ -7,7 +7,6 @@ applies. Any uncertainty (unknown base, git error, manifest error, unknown compo
 path under ``all``) selects every lane and records a reason code.
 """
 
-
 from collections.abc import Iterable
 from typing import Any, Literal, NamedTuple
 

@@ -5,7 +5,6 @@ as JSON (``lanes.cache``), and queried by the pure selection engine. Nothing her
 networkx, so a warm run stays fast.
 """
 
-
 from typing import Any, NamedTuple
 
 from lanes.globs import globlist, literal_prefix_depth

@@ -10,7 +10,6 @@ discovery.cargo) do not use ``from __future__ import annotations``: ``typing.Nam
 string annotations into ``ForwardRef`` objects, and the first of those costs about 1 ms.
 """
 
-
 from typing import Literal, NamedTuple
 
 EdgeKind = Literal["normal", "build", "dev"]

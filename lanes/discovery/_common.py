@@ -1,6 +1,5 @@
 """Helpers shared by the ecosystem modules: member globs, manifest loading, error lines."""
 
-
 import glob
 import itertools
 import json

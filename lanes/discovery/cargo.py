@@ -1,6 +1,5 @@
 """Cargo workspaces: the root ``Cargo.toml``'s members and their path/workspace dependencies."""
 
-
 import posixpath
 import re
 from collections.abc import Iterator
