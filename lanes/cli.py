@@ -6,14 +6,15 @@ import argparse
 import gc
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from functools import cache
 from importlib import import_module
 from typing import Any
 
 from lanes import __version__
 
 COMMANDS = ("detect", "explain", "graph", "check", "audit")
+LONG_RUNNING = frozenset({"audit"})
+"""Commands that may replay thousands of commits: the cyclic collector stays on for them."""
 DESCRIPTION = """\
 Decide which CI lanes a change must run, from the repository's dependency graph.
 
@@ -29,6 +30,7 @@ class UsageError(Exception):
     """Bad command-line usage: exit code 2 with a one-line message."""
 
 
+@cache  # argparse makes a formatter for every argument it adds
 def terminal_width() -> int:
     """``$COLUMNS``, else the terminal's width, else 80 (what ``shutil.get_terminal_size`` does)."""
     try:
@@ -80,8 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     script), and only then is the garbage collector tuned for a short-lived process."""
     arguments = sys.argv[1:] if argv is None else argv
     first = arguments[0] if arguments else None
-    with _startup_without_gc() if argv is None else nullcontext():
-        args = build_parser(first).parse_args(arguments)
+    if argv is None:
+        gc.disable()  # see _tune_gc
+    args = build_parser(first).parse_args(arguments)
+    if argv is None:
+        _tune_gc(args.command)
     from lanes.config import ConfigError
 
     try:
@@ -100,21 +105,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-@contextmanager
-def _startup_without_gc() -> Iterator[None]:
-    """Start-up creates thousands of long-lived objects (modules, classes, the parser) and next
-    to no garbage, yet the cyclic collector would run about twenty times during it and rescan
-    all of it at every later full collection: about 5 ms of a 45 ms ``lanes detect`` (see
-    docs/benchmarks.md). Collect nothing until the command is loaded, then freeze what exists
-    into the permanent generation so later collections skip it."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.freeze()
-            gc.enable()
+def _tune_gc(command: str) -> None:
+    """Called once the command is loaded, with the cyclic collector off since start-up.
+
+    Start-up creates thousands of long-lived objects (modules, classes, the parser) and next to
+    no garbage, yet the collector would run about twenty times during it and rescan all of it
+    at every later full collection: about 6 ms of a 45 ms ``lanes detect`` (docs/benchmarks.md).
+    So what exists now is frozen into the permanent generation. A short command then runs to
+    the end without collecting (its garbage is bounded by its input and freed by reference
+    counting); a long-running one collects as usual."""
+    gc.freeze()
+    if command in LONG_RUNNING:
+        gc.enable()
 
 
 def _silence_stdout() -> None:

@@ -5,15 +5,12 @@ under the hash of its text, so a warm run does not import YAML at all.
 """
 
 import hashlib
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
 MAX_CONFIG_BYTES = 1 << 20
-NAME_RE = re.compile(r"(@[A-Za-z0-9_.-]+/)?[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
-LANE_NAME_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
 DISCOVER_KINDS = ("cargo", "python", "npm")
 Unmatched = Literal["all", "none", "error"]
 _NOTHING: Mapping[str, Any] = MappingProxyType({})

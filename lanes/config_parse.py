@@ -8,6 +8,7 @@ no document can expand without limit. Imported only when a configuration is not 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -15,9 +16,7 @@ import yaml
 
 from lanes.config import (
     DISCOVER_KINDS,
-    LANE_NAME_RE,
     MAX_CONFIG_BYTES,
-    NAME_RE,
     ComponentSpec,
     Config,
     ConfigError,
@@ -26,6 +25,9 @@ from lanes.config import (
     Unmatched,
 )
 from lanes.globs import GlobError, compile_glob
+
+NAME_RE = re.compile(r"(@[A-Za-z0-9_.-]+/)?[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
+LANE_NAME_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
 
 
 class _NoAliasLoader(yaml.SafeLoader):

@@ -12,9 +12,10 @@ from typing import Any, NamedTuple
 
 from lanes.model import Component, Discovery, Edge, EdgeKind, ManifestError
 
-_TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+# Patterns used only on errors or while parsing are compiled on first use (re caches them).
+_TOML_LINE = r"\(at line (\d+), column \d+\)"
 _GLOB_CHARS = frozenset("*?[")
-_HEADER = re.compile(r"^[ \t]*\[([^\[\]\n]+)\][ \t]*(?:#.*)?$", re.MULTILINE)
+_HEADER = r"(?m)^[ \t]*\[([^\[\]\n]+)\][ \t]*(?:#.*)?$"
 
 
 def normdir(path: str) -> str:
@@ -214,7 +215,7 @@ def line_of_key(text: str, key: str, *, section: tuple[str, ...] = ()) -> int:
 def _header_offset(text: str, words: tuple[str, ...]) -> int:
     """Offset of the table header named ``words[-1]``, nested under the other ``words``."""
     *parents, last = words
-    for match in _HEADER.finditer(text):
+    for match in re.finditer(_HEADER, text):
         name = match.group(1).strip()
         if parents and name.endswith(f".{last}") and all(p in name for p in parents):
             return match.start()
@@ -230,7 +231,7 @@ def line_of_text(text: str, needle: str) -> int:
 
 
 def toml_error_line(message: str, text: str) -> int:
-    match = _TOML_LINE.search(message)
+    match = re.search(_TOML_LINE, message)
     if match:
         return int(match.group(1))
     if "end of document" in message:

@@ -23,7 +23,7 @@ from lanes.discovery._common import (
 from lanes.model import Component, Discovery, EdgeKind
 
 MANIFEST = "Cargo.toml"
-_PACKAGE_NAME = re.compile(r"""^\[package\][^\[]*?^\s*name\s*=\s*["']([^"'\n]+)["']""", re.M | re.S)
+_PACKAGE_NAME = r"""(?ms)^\[package\][^\[]*?^\s*name\s*=\s*["']([^"'\n]+)["']"""  # compiled on use
 _DEP_TABLES: tuple[tuple[str, EdgeKind], ...] = (
     ("dependencies", "normal"),
     ("dev-dependencies", "dev"),
@@ -121,7 +121,7 @@ def _dependency_tables(loaded: Loaded, out: Collector) -> Iterator[_Dependency]:
 
 def _guess_name(text: str) -> str | None:
     """The ``[package].name`` of a manifest TOML could not parse, read line by line."""
-    match = _PACKAGE_NAME.search(text)
+    match = re.search(_PACKAGE_NAME, text)
     return match.group(1) if match else None
 
 

@@ -16,7 +16,7 @@ from lanes.cli import main
 PROBE = """\
 import gc, io, json, sys
 from lanes.cli import main
-sys.argv = ["lanes", "detect", "--paths-from-stdin", "--format", "json"]
+sys.argv = ["lanes", *ARGS]
 sys.stdin = io.TextIOWrapper(io.BytesIO(b"core/src/lib.rs\\n"))
 sys.stdout, real = io.StringIO(), sys.stdout
 code = main()
@@ -33,15 +33,18 @@ NOT_AT_STARTUP = ("dataclasses", "inspect", "shutil", "subprocess", "tempfile", 
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
-    (tmp_path / ".git").mkdir()
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / "Cargo.toml").write_text('[workspace]\nmembers = ["core"]\n')
     (tmp_path / "core").mkdir()
     (tmp_path / "core" / "Cargo.toml").write_text('[package]\nname = "core"\n')
     return tmp_path
 
 
-def probe(repo: Path, cache: Path) -> dict[str, object]:
-    code = PROBE.replace("MODULES", repr(NOT_AT_STARTUP))
+DETECT = ("detect", "--paths-from-stdin", "--format", "json")
+
+
+def probe(repo: Path, cache: Path, args: tuple[str, ...] = DETECT) -> dict[str, object]:
+    code = PROBE.replace("MODULES", repr(NOT_AT_STARTUP)).replace("ARGS", repr(args))
     env = {"LANES_CACHE_DIR": str(cache), "PATH": "/usr/bin:/bin"}
     run = [sys.executable, "-c", code]
     subprocess.run(run, cwd=repo, env=env, check=True, capture_output=True)  # fills the caches
@@ -57,11 +60,21 @@ def test_a_warm_process_imports_nothing_it_does_not_need(workspace: Path, tmp_pa
     assert result["imported"] == []
 
 
-def test_a_process_freezes_its_start_up_objects_and_keeps_collecting(
+def test_a_short_command_freezes_its_start_up_objects_and_does_not_collect(
     workspace: Path, tmp_path: Path
 ) -> None:
     result = probe(workspace, tmp_path / "cache")
 
+    assert result["frozen"] > 1000  # type: ignore[operator]
+    assert result["enabled"] is False
+
+
+def test_an_audit_freezes_its_start_up_objects_and_keeps_collecting(
+    workspace: Path, tmp_path: Path
+) -> None:
+    result = probe(workspace, tmp_path / "cache", ("audit", "coverage", "--format", "json"))
+
+    assert result["code"] in (0, 1)
     assert result["frozen"] > 1000  # type: ignore[operator]
     assert result["enabled"] is True
 
