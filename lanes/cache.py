@@ -6,44 +6,47 @@ rebuilds the index and a warm run skips discovery parsing and graph building ent
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lanes.index import FORMAT_VERSION, Index
+from lanes.model import StrPath
 
 if TYPE_CHECKING:
     from lanes.config import Config
 
 
-def cache_dir(repo: Path) -> Path:
+def cache_dir(repo: StrPath) -> str:
     """``$LANES_CACHE_DIR``, else ``<repo>/.git/lanes-cache``, else the user cache directory."""
     explicit = os.environ.get("LANES_CACHE_DIR")
     if explicit:
-        return Path(explicit)
-    git_dir = repo / ".git"
-    if git_dir.is_dir():
-        return git_dir / "lanes-cache"
-    return user_cache_dir() / hashlib.sha256(str(repo.resolve()).encode()).hexdigest()[:16]
+        return explicit
+    git_dir = os.path.join(repo, ".git")
+    if os.path.isdir(git_dir):
+        return os.path.join(git_dir, "lanes-cache")
+    name = hashlib.sha256(os.fsencode(os.path.realpath(repo))).hexdigest()[:16]
+    return os.path.join(user_cache_dir(), name)
 
 
-def user_cache_dir() -> Path:
+def user_cache_dir() -> str:
     explicit = os.environ.get("LANES_CACHE_DIR")
     if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "lanes"
+        return explicit
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "lanes")
 
 
-def input_key(repo: Path, config_digest: str, manifests: dict[str, list[str]]) -> str:
+def input_key(repo: StrPath, config_digest: str, manifests: dict[str, list[str]]) -> str:
     digest = hashlib.sha256(f"index-v{FORMAT_VERSION}\0{config_digest}\0".encode())
     for kind in sorted(manifests):
         digest.update(f"kind\0{kind}\0".encode())
         for manifest in manifests[kind]:
             try:
-                content = (repo / manifest).read_bytes()
+                with open(os.path.join(repo, manifest), "rb") as handle:
+                    content = handle.read()
             except OSError as error:
                 content = f"<unreadable: {error.strerror}>".encode()
             digest.update(manifest.encode("utf-8", "surrogateescape") + b"\0")
@@ -51,39 +54,45 @@ def input_key(repo: Path, config_digest: str, manifests: dict[str, list[str]]) -
     return digest.hexdigest()
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(path: str) -> Any:
     try:
-        return json.loads(path.read_text("utf-8"))
+        with open(path, encoding="utf-8") as handle:
+            return json.loads(handle.read())
     except (OSError, ValueError):
         return None
 
 
-def _write_json(directory: Path, name: str, data: Any, keep_prefix: str | None = None) -> None:
+def _write_json(directory: str, name: str, data: Any, keep_prefix: str | None = None) -> None:
     """Write atomically; drop older entries with ``keep_prefix``; failures are not errors."""
     import tempfile
 
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        os.makedirs(directory, exist_ok=True)
         if keep_prefix:
-            for stale in directory.glob(f"{keep_prefix}*.json"):
-                if stale.name != name:
-                    stale.unlink(missing_ok=True)
+            _remove_stale(directory, keep_prefix, name)
         with tempfile.NamedTemporaryFile("w", dir=directory, delete=False, suffix=".tmp") as handle:
             json.dump(data, handle, separators=(",", ":"))
-        os.replace(handle.name, directory / name)
+        os.replace(handle.name, os.path.join(directory, name))
     except OSError:
         return
 
 
-def load(repo: Path, key: str) -> Index | None:
-    data = _read_json(cache_dir(repo) / f"index-{key}.json")
+def _remove_stale(directory: str, prefix: str, keep: str) -> None:
+    for entry in os.listdir(directory):
+        if entry.startswith(prefix) and entry.endswith(".json") and entry != keep:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(directory, entry))
+
+
+def load(repo: StrPath, key: str) -> Index | None:
+    data = _read_json(os.path.join(cache_dir(repo), f"index-{key}.json"))
     try:
         return None if data is None else Index.from_json(data)
     except (ValueError, KeyError, TypeError, IndexError):
         return None
 
 
-def store(repo: Path, key: str, index: Index) -> None:
+def store(repo: StrPath, key: str, index: Index) -> None:
     _write_json(cache_dir(repo), f"index-{key}.json", index.to_json(), keep_prefix="index-")
 
 
@@ -95,7 +104,7 @@ def _config_name(digest: str, display: str) -> str:
 def load_config(digest: str, display: str) -> Config | None:
     from lanes.config import Config
 
-    data = _read_json(user_cache_dir() / "configs" / _config_name(digest, display))
+    data = _read_json(os.path.join(user_cache_dir(), "configs", _config_name(digest, display)))
     try:
         return None if data is None else Config.from_json(data)
     except (ValueError, KeyError, TypeError, IndexError):
@@ -103,7 +112,8 @@ def load_config(digest: str, display: str) -> Config | None:
 
 
 def store_config(digest: str, display: str, config: Config) -> None:
-    _write_json(user_cache_dir() / "configs", _config_name(digest, display), config.to_json())
+    directory = os.path.join(user_cache_dir(), "configs")
+    _write_json(directory, _config_name(digest, display), config.to_json())
 
 
 def content_key(kind: str, text: str) -> str:
@@ -114,7 +124,7 @@ def content_key(kind: str, text: str) -> str:
 
 def load_document(key: str) -> Any:
     """A parsed document cached under ``key`` (None when absent or unreadable)."""
-    return _read_json(user_cache_dir() / "documents" / f"{key}.json")
+    return _read_json(os.path.join(user_cache_dir(), "documents", f"{key}.json"))
 
 
 def store_document(key: str, data: Any) -> None:
@@ -124,4 +134,4 @@ def store_document(key: str, data: Any) -> None:
             return
     except (TypeError, ValueError):
         return
-    _write_json(user_cache_dir() / "documents", f"{key}.json", data)
+    _write_json(os.path.join(user_cache_dir(), "documents"), f"{key}.json", data)

@@ -5,10 +5,12 @@ under the hash of its text, so a warm run does not import YAML at all.
 """
 
 import hashlib
+import os
 from collections.abc import Mapping
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
+
+from lanes.model import StrPath
 
 MAX_CONFIG_BYTES = 1 << 20
 DISCOVER_KINDS = ("cargo", "python", "npm")
@@ -135,11 +137,12 @@ def parse_config(text: str, file: str = "lanes.yml") -> Config:
     return parse_text(text, file)
 
 
-def load_config(path: Path, display: str | None = None) -> Config:
+def load_config(path: StrPath, display: str | None = None) -> Config:
     """Read and validate ``path``; errors name ``display`` (default: the path as given)."""
-    name = display or str(path)
+    name = display or os.fspath(path)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)  # enough to tell it is too large
     except OSError as error:
         raise ConfigError(name, 0, 0, "", f"cannot read: {error.strerror or error}") from None
     if len(data) > MAX_CONFIG_BYTES:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
+from typing import TYPE_CHECKING
 
 from lanes import cache, discovery
 from lanes.config import Config, LaneSpec, load_config
 from lanes.engine import Rules
 from lanes.index import Index
+from lanes.model import StrPath
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DEFAULT_GLOBAL = (
     "Cargo.toml",
@@ -34,38 +39,46 @@ class Workspace:
 
     def __init__(
         self,
-        repo: Path,
+        repo: StrPath,
         config: Config,
         index: Index,
         rules: Rules,
         configured: bool,
         cache_hit: bool,
     ) -> None:
-        self.repo = repo
+        self.root = os.fspath(repo)
         self.config = config
         self.index = index
         self.rules = rules
         self.configured = configured
         self.cache_hit = cache_hit
 
+    @property
+    def repo(self) -> Path:
+        """The repository root (``pathlib`` is imported only by commands that use this)."""
+        from pathlib import Path
 
-def config_path(repo: Path, explicit: Path | None) -> Path:
-    return explicit if explicit is not None else repo / "lanes.yml"
+        return Path(self.root)
 
 
-def _display(path: Path, repo: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(repo.resolve()))
-    except ValueError:
-        return str(path)
+def config_path(repo: StrPath, explicit: StrPath | None) -> str:
+    return os.fspath(explicit) if explicit is not None else os.path.join(repo, "lanes.yml")
+
+
+def _display(path: str, repo: StrPath) -> str:
+    """``path`` relative to the repository when it lies inside it, else as given."""
+    real, root = os.path.realpath(path), os.path.realpath(repo)
+    if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
+        return os.path.relpath(real, root)
+    return path
 
 
 def load_workspace(
-    repo: Path, config_file: Path | None = None, *, use_cache: bool = True
+    repo: StrPath, config_file: StrPath | None = None, *, use_cache: bool = True
 ) -> Workspace:
     """Load the configuration (or the no-config default) and the index, from cache when warm."""
     path = config_path(repo, config_file)
-    configured = config_file is not None or path.is_file()
+    configured = config_file is not None or os.path.isfile(path)
     config = load_config(path, _display(path, repo)) if configured else Config(file="(none)")
     kinds = list(config.discover) if config.discover is not None else discovery.present_kinds(repo)
     located = discovery.locate_all(repo, kinds)
@@ -81,7 +94,7 @@ def load_workspace(
     return Workspace(repo, config, index, Rules.from_config(config), configured, cache_hit)
 
 
-def _build(repo: Path, config: Config, located: dict[str, list[str]], configured: bool) -> Index:
+def _build(repo: StrPath, config: Config, located: dict[str, list[str]], configured: bool) -> Index:
     from lanes.graph import build_index
 
     found = discovery.parse_all(repo, located)

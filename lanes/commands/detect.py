@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from lanes import pathlist
 from lanes.commands._shared import lane_runs, workspace_from_args
 from lanes.engine import Selection, select
 from lanes.model import ChangeSet
+
+if TYPE_CHECKING:
+    from lanes.workspace import Workspace
 
 HELP = "select the lanes a change must run"
 EPILOG = """\
@@ -48,7 +50,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     )
 
 
-def changes(args: argparse.Namespace, repo: Path) -> ChangeSet:
+def changes(args: argparse.Namespace, workspace: Workspace) -> ChangeSet:
     if args.paths_from_stdin:
         return pathlist.paths_from_stream(sys.stdin.buffer.read())
     if args.paths_file:
@@ -56,22 +58,25 @@ def changes(args: argparse.Namespace, repo: Path) -> ChangeSet:
     from lanes import gitdiff
 
     if args.base is not None:
-        return gitdiff.changes_between(repo, args.base, args.head, merge_base=not args.two_dot)
-    return gitdiff.local_changes(repo)
+        return gitdiff.changes_between(
+            workspace.repo, args.base, args.head, merge_base=not args.two_dot
+        )
+    return gitdiff.local_changes(workspace.repo)
 
 
 def _read_paths_file(name: str) -> bytes:
     from lanes.cli import UsageError
 
     try:
-        return Path(name).read_bytes()
+        with open(name, "rb") as handle:
+            return handle.read()
     except OSError as error:
         raise UsageError(f"--paths-file {name}: {error.strerror or error}") from None
 
 
 def detect(args: argparse.Namespace) -> tuple[Selection, dict[str, str | None]]:
     workspace = workspace_from_args(args)
-    change = changes(args, workspace.repo)
+    change = changes(args, workspace)
     basis = dict(change.basis)
     if change.uncertain:
         basis["uncertain"] = change.uncertain

@@ -2,21 +2,21 @@
 
 Each module exposes two functions:
 
-* ``locate(repo: Path) -> list[str]``: every manifest file discovery would read
+* ``locate(repo: StrPath) -> list[str]``: every manifest file discovery would read
   (repository-relative POSIX paths, sorted), cheap enough to run on every invocation: the
   derived index is cached under the content hash of these files.
-* ``parse(repo: Path, manifests: list[str]) -> Discovery``: the components, edges and errors.
+* ``parse(repo: StrPath, manifests: list[str]) -> Discovery``: the components, edges and errors.
 
 Both are pure reads of the working tree: no cargo, npm or uv needed.
 """
 
 from __future__ import annotations
 
+import os
 from importlib import import_module
-from pathlib import Path
 from typing import Protocol
 
-from lanes.model import Discovery
+from lanes.model import Discovery, StrPath
 
 KINDS: tuple[str, ...] = ("cargo", "python", "npm")
 _ROOT_MARKERS = {
@@ -27,9 +27,9 @@ _ROOT_MARKERS = {
 
 
 class Ecosystem(Protocol):
-    def locate(self, repo: Path) -> list[str]: ...
+    def locate(self, repo: StrPath) -> list[str]: ...
 
-    def parse(self, repo: Path, manifests: list[str]) -> Discovery: ...
+    def parse(self, repo: StrPath, manifests: list[str]) -> Discovery: ...
 
 
 def ecosystem(kind: str) -> Ecosystem:
@@ -40,16 +40,20 @@ def ecosystem(kind: str) -> Ecosystem:
     return module
 
 
-def present_kinds(repo: Path) -> list[str]:
+def present_kinds(repo: StrPath) -> list[str]:
     """The kinds whose root manifest exists: the default for ``discover``."""
-    return [kind for kind in KINDS if any((repo / m).is_file() for m in _ROOT_MARKERS[kind])]
+    return [
+        kind
+        for kind in KINDS
+        if any(os.path.isfile(os.path.join(repo, m)) for m in _ROOT_MARKERS[kind])
+    ]
 
 
-def locate_all(repo: Path, kinds: list[str]) -> dict[str, list[str]]:
+def locate_all(repo: StrPath, kinds: list[str]) -> dict[str, list[str]]:
     return {kind: ecosystem(kind).locate(repo) for kind in kinds}
 
 
-def parse_all(repo: Path, located: dict[str, list[str]]) -> Discovery:
+def parse_all(repo: StrPath, located: dict[str, list[str]]) -> Discovery:
     result = Discovery()
     for kind, manifests in located.items():
         result.extend(ecosystem(kind).parse(repo, manifests))

@@ -7,10 +7,9 @@ import os
 import posixpath
 import re
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any, NamedTuple
 
-from lanes.model import Component, Discovery, Edge, EdgeKind, ManifestError
+from lanes.model import Component, Discovery, Edge, EdgeKind, ManifestError, StrPath
 
 # Patterns used only on errors or while parsing are compiled on first use (re caches them).
 _TOML_LINE = r"\(at line (\d+), column \d+\)"
@@ -42,6 +41,11 @@ def join_dir(base: str, relative: str) -> str | None:
 
 def manifest_path(directory: str, filename: str) -> str:
     return f"{directory}/{filename}" if directory else filename
+
+
+def repo_name(repo: StrPath) -> str:
+    """The name of the repository's directory: the last resort for naming a root package."""
+    return os.path.basename(os.path.realpath(repo))
 
 
 def dirname(manifest: str) -> str:
@@ -76,7 +80,7 @@ def _clean_pattern(pattern: str) -> str | None:
     return cleaned
 
 
-def _expand(repo: Path, pattern: str, skip: frozenset[str]) -> tuple[list[str], bool]:
+def _expand(repo: StrPath, pattern: str, skip: frozenset[str]) -> tuple[list[str], bool]:
     """Directories matched by ``pattern``, and whether it is a literal path."""
     if not _is_glob(pattern):
         return [normdir(pattern)], True
@@ -109,14 +113,14 @@ def _segment_regex(segment: str) -> str:
     return "".join(out) + "/"
 
 
-def _walk(repo: Path, pattern: str, skip: frozenset[str]) -> list[str]:
+def _walk(repo: StrPath, pattern: str, skip: frozenset[str]) -> list[str]:
     """``**`` patterns: walk below the literal prefix, never into hidden or ``skip`` dirs."""
     segments = pattern.split("/")
     literal = list(itertools.takewhile(lambda part: not _is_glob(part), segments))
     regex = re.compile("".join(_segment_regex(part) for part in segments))
     start = "/".join(literal)
     found: list[str] = []
-    for current, dirs, _files in os.walk(repo / start if start else repo):
+    for current, dirs, _files in os.walk(os.path.join(repo, start) if start else repo):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in skip]
         relative = normdir(os.path.relpath(current, repo))
         if regex.fullmatch(f"{relative}/" if relative else ""):
@@ -136,7 +140,7 @@ def _skip_dir(directory: str, skip_segments: frozenset[str]) -> bool:
 
 
 def expand_members(
-    repo: Path,
+    repo: StrPath,
     patterns: Iterable[str],
     excludes: Iterable[str],
     marker: str,
@@ -178,7 +182,7 @@ def expand_members(
 
 
 def check_members(
-    repo: Path,
+    repo: StrPath,
     patterns: list[str],
     excludes: list[str],
     marker: str,
@@ -248,9 +252,10 @@ class Loaded(NamedTuple):
     error: ManifestError | None = None
 
 
-def read_text(repo: Path, path: str) -> tuple[str | None, ManifestError | None]:
+def read_text(repo: StrPath, path: str) -> tuple[str | None, ManifestError | None]:
     try:
-        raw = (repo / path).read_bytes()
+        with open(os.path.join(repo, path), "rb") as handle:
+            raw = handle.read()
     except OSError as exc:
         return None, ManifestError(path, 0, f"cannot read manifest: {exc.strerror or exc}")
     try:
@@ -260,7 +265,7 @@ def read_text(repo: Path, path: str) -> tuple[str | None, ManifestError | None]:
         return None, ManifestError(path, line, "manifest is not valid UTF-8")
 
 
-def load_toml(repo: Path, path: str) -> Loaded:
+def load_toml(repo: StrPath, path: str) -> Loaded:
     text, error = read_text(repo, path)
     if text is None:
         return Loaded(path, "", None, error)
@@ -276,7 +281,7 @@ def load_toml(repo: Path, path: str) -> Loaded:
         return Loaded(path, text, None, ManifestError(path, 0, "invalid TOML: nested too deeply"))
 
 
-def load_toml_cached(repo: Path, path: str) -> Loaded:
+def load_toml_cached(repo: StrPath, path: str) -> Loaded:
     """``load_toml`` for the root manifests read on every run, cached by content hash.
 
     A warm ``lanes detect`` then needs neither tomllib nor a parse to find the workspace members.
@@ -297,7 +302,7 @@ def load_toml_cached(repo: Path, path: str) -> Loaded:
     return loaded
 
 
-def load_json(repo: Path, path: str) -> Loaded:
+def load_json(repo: StrPath, path: str) -> Loaded:
     text, error = read_text(repo, path)
     if text is None:
         return Loaded(path, "", None, error)
@@ -336,7 +341,7 @@ class Collector:
     def error(self, path: str, line: int, message: str) -> None:
         self.result.errors.append(ManifestError(path, line, message))
 
-    def root_toml(self, repo: Path, path: str) -> tuple[Loaded, dict[str, Any]] | None:
+    def root_toml(self, repo: StrPath, path: str) -> tuple[Loaded, dict[str, Any]] | None:
         """The root manifest and its document when it parses, else None with its error
         recorded. Read through the content-hash cache: ``locate`` has just parsed the file."""
         root = load_toml_cached(repo, path)

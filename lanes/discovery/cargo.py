@@ -1,9 +1,9 @@
 """Cargo workspaces: the root ``Cargo.toml``'s members and their path/workspace dependencies."""
 
+import os
 import posixpath
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from lanes.discovery._common import (
@@ -17,10 +17,11 @@ from lanes.discovery._common import (
     load_toml,
     load_toml_cached,
     manifest_path,
+    repo_name,
     str_list,
     table,
 )
-from lanes.model import Component, Discovery, EdgeKind
+from lanes.model import Component, Discovery, EdgeKind, StrPath
 
 MANIFEST = "Cargo.toml"
 _PACKAGE_NAME = r"""(?ms)^\[package\][^\[]*?^\s*name\s*=\s*["']([^"'\n]+)["']"""  # compiled on use
@@ -88,8 +89,8 @@ def _report(out: Collector | None, loaded: Loaded, key: str, message: str) -> No
         out.error_at_key(loaded, key, message)
 
 
-def locate(repo: Path) -> list[str]:
-    if not (repo / MANIFEST).is_file():
+def locate(repo: StrPath) -> list[str]:
+    if not os.path.isfile(os.path.join(repo, MANIFEST)):
         return []
     root = load_toml_cached(repo, MANIFEST)
     if root.data is None or "workspace" not in root.data:
@@ -132,7 +133,7 @@ class _Resolved(NamedTuple):
 
 
 class _Parser:
-    def __init__(self, repo: Path, manifests: list[str]) -> None:
+    def __init__(self, repo: StrPath, manifests: list[str]) -> None:
         self.repo = repo
         self.manifests = manifests
         self.out = Collector(manifests)
@@ -189,7 +190,7 @@ class _Parser:
 
     def _fallback_name(self, directory: str, loaded: Loaded) -> str:
         """What is known of a broken manifest's name: a ``name =`` line, else the directory."""
-        return _guess_name(loaded.text) or posixpath.basename(directory) or self.repo.name
+        return _guess_name(loaded.text) or posixpath.basename(directory) or repo_name(self.repo)
 
     def _edges(self, directory: str, loaded: Loaded) -> None:
         source = self.names.get(directory)
@@ -239,5 +240,5 @@ class _Parser:
         self.out.error(loaded.path, line, f"[{dep.table}] {dep.alias}: {message}")
 
 
-def parse(repo: Path, manifests: list[str]) -> Discovery:
+def parse(repo: StrPath, manifests: list[str]) -> Discovery:
     return _Parser(repo, manifests).run()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
-from pathlib import Path
 from typing import NamedTuple
 
 from lanes.discovery._common import (
@@ -19,7 +19,7 @@ from lanes.discovery._common import (
     read_text,
     str_list,
 )
-from lanes.model import Component, Discovery, EdgeKind, ManifestError
+from lanes.model import Component, Discovery, EdgeKind, ManifestError, StrPath
 
 MANIFEST = "package.json"
 PNPM = "pnpm-workspace.yaml"
@@ -48,7 +48,7 @@ def _package_json_patterns(loaded: Loaded) -> list[str] | None:
     return str_list(workspaces)
 
 
-def _load_pnpm(repo: Path) -> tuple[list[str] | None, ManifestError | None]:
+def _load_pnpm(repo: StrPath) -> tuple[list[str] | None, ManifestError | None]:
     text, error = read_text(repo, PNPM)
     if text is None:
         return None, error
@@ -76,7 +76,9 @@ def _split(patterns: list[str]) -> _Patterns:
     return _Patterns(include, exclude)
 
 
-def _workspace_patterns(repo: Path, root: Loaded | None, errors: list[ManifestError]) -> _Patterns:
+def _workspace_patterns(
+    repo: StrPath, root: Loaded | None, errors: list[ManifestError]
+) -> _Patterns:
     patterns: list[str] = []
     if root is not None and root.data is not None:
         found = _package_json_patterns(root)
@@ -85,20 +87,20 @@ def _workspace_patterns(repo: Path, root: Loaded | None, errors: list[ManifestEr
                 ManifestError(MANIFEST, line_of_key(root.text, "workspaces"), "invalid workspaces")
             )
         patterns += found or []
-    if (repo / PNPM).is_file():
+    if os.path.isfile(os.path.join(repo, PNPM)):
         pnpm, error = _load_pnpm(repo)
         errors.extend([error] if error else [])
         patterns += pnpm or []
     return _split(patterns)
 
 
-def _root(repo: Path) -> Loaded | None:
-    return load_json(repo, MANIFEST) if (repo / MANIFEST).is_file() else None
+def _root(repo: StrPath) -> Loaded | None:
+    return load_json(repo, MANIFEST) if os.path.isfile(os.path.join(repo, MANIFEST)) else None
 
 
-def locate(repo: Path) -> list[str]:
+def locate(repo: StrPath) -> list[str]:
     root = _root(repo)
-    has_pnpm = (repo / PNPM).is_file()
+    has_pnpm = os.path.isfile(os.path.join(repo, PNPM))
     if root is None and not has_pnpm:
         return []
     patterns = _workspace_patterns(repo, root, [])
@@ -111,7 +113,7 @@ def locate(repo: Path) -> list[str]:
 
 
 class _Parser:
-    def __init__(self, repo: Path, manifests: list[str]) -> None:
+    def __init__(self, repo: StrPath, manifests: list[str]) -> None:
         self.repo = repo
         self.manifests = manifests
         self.out = Collector(manifests)
@@ -210,5 +212,5 @@ def _alias_name(spec: str, *, require_range: bool) -> str | None:
     return name if _NPM_NAME.fullmatch(name) else None
 
 
-def parse(repo: Path, manifests: list[str]) -> Discovery:
+def parse(repo: StrPath, manifests: list[str]) -> Discovery:
     return _Parser(repo, manifests).run()

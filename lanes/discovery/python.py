@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from lanes.discovery._common import (
@@ -24,7 +24,7 @@ from lanes.discovery._common import (
     table,
 )
 from lanes.discovery._pep508 import InvalidRequirement, normalize, parse_requirement
-from lanes.model import Component, Discovery, EdgeKind
+from lanes.model import Component, Discovery, EdgeKind, StrPath
 
 MANIFEST = "pyproject.toml"
 _PROJECT_NAME = re.compile(r"""^\[project\][^\[]*?^\s*name\s*=\s*["']([^"'\n]+)["']""", re.M | re.S)
@@ -69,8 +69,8 @@ def _patterns(workspace: dict[str, Any], key: str) -> list[str] | None:
     return str_list(workspace.get(key, []))
 
 
-def locate(repo: Path) -> list[str]:
-    if not (repo / MANIFEST).is_file():
+def locate(repo: StrPath) -> list[str]:
+    if not os.path.isfile(os.path.join(repo, MANIFEST)):
         return []
     root = load_toml_cached(repo, MANIFEST)
     workspace = _workspace_table(root.data) if root.data is not None else None
@@ -138,7 +138,7 @@ def _valid_include(entry: object, known: set[str]) -> bool:
 
 
 class _Parser:
-    def __init__(self, repo: Path, manifests: list[str]) -> None:
+    def __init__(self, repo: StrPath, manifests: list[str]) -> None:
         self.repo = repo
         self.manifests = manifests
         self.out = Collector(manifests)
@@ -234,7 +234,9 @@ class _Parser:
         match = _PROJECT_NAME.search(project.loaded.text)
         if match:
             return match.group(1)
-        return posixpath.basename(project.directory) or self.repo.name
+        return posixpath.basename(project.directory) or os.path.basename(
+            os.path.realpath(self.repo)
+        )
 
     def _edges(self, project: _Project) -> None:
         if project.loaded.data is None or project.name is None:
@@ -277,5 +279,5 @@ class _Parser:
         return project.name if project is not None else None
 
 
-def parse(repo: Path, manifests: list[str]) -> Discovery:
+def parse(repo: StrPath, manifests: list[str]) -> Discovery:
     return _Parser(repo, manifests).run()

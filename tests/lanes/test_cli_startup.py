@@ -28,7 +28,7 @@ real.write(json.dumps({
 }))
 """
 # Modules a warm ``detect`` of listed paths has no use for, each costing milliseconds.
-NOT_AT_STARTUP = ("dataclasses", "inspect", "shutil", "subprocess", "tempfile", "git")
+NOT_AT_STARTUP = ("dataclasses", "inspect", "pathlib", "shutil", "subprocess", "tempfile", "git")
 
 
 @pytest.fixture
