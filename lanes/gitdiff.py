@@ -29,7 +29,8 @@ Design notes:
   waited for here with a timeout; on timeout the whole group is killed (hooks, ssh, credential
   helpers included). GitPython's ``kill_after_timeout`` is not used: it kills only the
   descendants it can enumerate when it fires, then waits for pipes that an orphaned grandchild
-  may still hold open (a test has such a hook).
+  may still hold open (a test has such a hook). :func:`run_git` and :func:`stream_git` run
+  other modules' git commands (the audits') the same way.
 * GitPython's higher-level calls are not used: they cannot take that timeout; ``Diff`` decodes
   ``diff-tree`` output as UTF-8 in a reader thread, so one non-UTF-8 path yields an *empty* diff
   and no exception; ``Remote.fetch`` opens and parses ``FETCH_HEAD``, which the fetches here
@@ -46,7 +47,7 @@ from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING
 
 from lanes.model import ChangeSet
 
@@ -102,10 +103,6 @@ _COMMIT_MARKER = b"\x01"
 _TWO_PATH_STATUSES = (b"R", b"C")
 
 
-class _Readable(Protocol):
-    def read(self, size: int, /) -> bytes: ...
-
-
 class GitError(Exception):
     """A git command failed, timed out, or git is missing."""
 
@@ -118,7 +115,7 @@ class NotAGitRepository(GitError):
 
 
 def git_env() -> dict[str, str]:
-    """The environment every git command of lanes runs with (also used by the audits)."""
+    """The environment every git command of lanes runs with (the audits' too)."""
     env = dict(os.environ)
     env["GIT_TERMINAL_PROMPT"] = "0"  # a fetch must fail, not wait for a password
     env["GIT_OPTIONAL_LOCKS"] = "0"  # reading must not take index.lock
@@ -205,7 +202,7 @@ def _run(
     except subprocess.TimeoutExpired as exc:
         _kill(process)
         process.communicate()
-        raise GitError(f"git {args[0]} timed out after {timeout:g}s") from exc
+        raise GitError(_timed_out(args, timeout)) from exc
     except BaseException:
         _kill(process)
         process.communicate()
@@ -213,9 +210,25 @@ def _run(
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
+def _subcommand(args: Sequence[str]) -> str:
+    """The git command ``args`` runs (after any ``-c name=value``), for messages."""
+    index = 0
+    while index + 2 < len(args) and args[index] == "-c":
+        index += 2
+    return args[index]
+
+
+def _timed_out(args: Sequence[str], timeout: float) -> str:
+    return f"git {_subcommand(args)} timed out after {timeout:g}s"
+
+
+def _exited(args: Sequence[str], code: int, stderr: str) -> str:
+    message = stderr.strip().replace("\n", " ")
+    return f"git {_subcommand(args)} exited with {code}: {message}"
+
+
 def _describe_failure(args: Sequence[str], result: subprocess.CompletedProcess[bytes]) -> str:
-    message = result.stderr.decode("utf-8", "replace").strip().replace("\n", " ")
-    return f"git {args[0]} exited with {result.returncode}: {message}"
+    return _exited(args, result.returncode, result.stderr.decode("utf-8", "replace"))
 
 
 def _git(repo: Path, args: Sequence[str]) -> bytes:
@@ -224,6 +237,62 @@ def _git(repo: Path, args: Sequence[str]) -> bytes:
     if result.returncode != 0:
         raise GitError(_describe_failure(args, result))
     return result.stdout
+
+
+def run_git(repo: Path, args: Sequence[str], *, timeout: float = GIT_TIMEOUT) -> bytes:
+    """The stdout of ``git -C repo args``, run like every git command of lanes: an argument
+    list, :func:`git_env`, its own process group, which is killed as a whole (hooks and what
+    they left behind included) when git exceeds ``timeout`` seconds.
+
+    Raises :class:`GitError` when git is missing, exits non-zero (the message holds its
+    stderr) or times out.
+    """
+    with _timeouts(timeout, FETCH_TIMEOUT):
+        return _git(repo, args)
+
+
+def stream_git(repo: Path, args: Sequence[str], *, timeout: float) -> Iterator[bytes]:
+    """The NUL-separated tokens of the stdout of ``git -C repo args`` (``-z`` output), as git
+    writes them; run like :func:`run_git`, ``timeout`` being for the whole stream.
+
+    Raises :class:`GitError` when git fails or times out, after the tokens read so far but
+    before the text after the last NUL: a record that was cut short is never yielded, and a
+    partial output does not look complete.
+    """
+    import threading
+
+    handle = _start(Path(repo), args)
+    process = _process(handle)
+    assert process.stdout is not None and process.stderr is not None
+    errors = _StderrReader(process.stderr)
+    expired = threading.Event()
+    timer = threading.Timer(timeout, _expire, args=(process, expired))
+    timer.start()
+    try:
+        pending = b""
+        while chunk := process.stdout.read(1 << 16):
+            pending += chunk
+            *tokens, pending = pending.split(b"\0")
+            yield from tokens
+        code = process.wait()
+        if code != 0:
+            timed_out = expired.is_set() and code < 0
+            raise GitError(
+                _timed_out(args, timeout) if timed_out else _exited(args, code, errors.text())
+            )
+        yield pending
+    finally:
+        timer.cancel()
+        if process.poll() is None:
+            _kill(process)
+        process.wait()
+        process.stdout.close()
+        errors.wait()
+
+
+def _expire(process: subprocess.Popen[bytes], expired: threading.Event) -> None:
+    expired.set()
+    _kill(process)
 
 
 def _git_line(repo: Path, args: Sequence[str]) -> str:
@@ -664,20 +733,11 @@ def commit_changes(
     return ChangeSet(paths=_sorted_unique(paths), basis=_commit_basis(ids[0], ids[1:], sha))
 
 
-def _stream_tokens(stream: _Readable, chunk_size: int = 1 << 16) -> Iterator[bytes]:
-    """NUL-separated tokens of a byte stream (the text after the last NUL last)."""
-    pending = b""
-    while chunk := stream.read(chunk_size):
-        pending += chunk
-        *tokens, pending = pending.split(b"\0")
-        yield from tokens
-    yield pending
-
-
 def _parse_log(tokens: Iterator[bytes]) -> Iterator[tuple[list[str], list[str]]]:
     """([sha, parents...], paths) per commit of ``git log -z --name-status --format=%x01%H %P``.
 
-    The last commit comes only once the stream ended: the caller checks git's exit status first.
+    The last commit comes only once the tokens ended, which :func:`stream_git` allows only once
+    git exited successfully.
     """
     ids: list[str] | None = None
     paths: list[str] = []
@@ -721,30 +781,8 @@ def iter_first_parent_changes(
     Unlike the other functions this raises :class:`GitError` (after the commits read so far)
     when git fails or exceeds ``timeout``: a partial history must not look complete.
     """
-    import threading
-
-    handle = _start(Path(repo), _log_args(rev_range))
-    process = _process(handle)
-    assert process.stdout is not None and process.stderr is not None
-    errors = _StderrReader(process.stderr)
-    timer = threading.Timer(timeout, _kill, args=(process,))
-    timer.start()
-    try:
-        held: tuple[list[str], list[str]] | None = None
-        for item in _parse_log(_stream_tokens(process.stdout)):
-            if held is not None:
-                yield _commit_change_set(*held)
-            held = item
-        _check_stream_exit(process, timer, errors)
-        if held is not None:
-            yield _commit_change_set(*held)
-    finally:
-        timer.cancel()
-        if process.poll() is None:
-            _kill(process)
-        process.wait()
-        process.stdout.close()
-        errors.wait()
+    for ids, paths in _parse_log(stream_git(Path(repo), _log_args(rev_range), timeout=timeout)):
+        yield _commit_change_set(ids, paths)
 
 
 class _StderrReader:
@@ -779,14 +817,3 @@ class _StderrReader:
 def _commit_change_set(ids: list[str], paths: list[str]) -> tuple[str, ChangeSet]:
     changes = ChangeSet(paths=_sorted_unique(paths), basis=_commit_basis(ids[0], ids[1:]))
     return ids[0], changes
-
-
-def _check_stream_exit(
-    process: subprocess.Popen[bytes], timer: threading.Timer, errors: _StderrReader
-) -> None:
-    code = process.wait()
-    if code == 0:
-        return
-    if not timer.is_alive() and code < 0:
-        raise GitError("git log timed out")
-    raise GitError(f"git log exited with {code}: {errors.text()}")

@@ -1,25 +1,25 @@
 """What the audits read from git: tracked files, a file at a revision, commit subjects.
 
-git runs through gitpython's command wrapper (``git.Git.execute``: an argument list, never a
-shell; imported on demand, audits are not start-up bound), with ``-z`` output where paths are
-involved and a timeout. Paths are decoded as UTF-8 with ``surrogateescape`` like
-:mod:`lanes.gitdiff`. Every failure raises :class:`GitReadError`.
+git runs through :func:`lanes.gitdiff.run_git` and :func:`lanes.gitdiff.stream_git`, like every
+git command of lanes: an argument list (never a shell), ``-z`` output where paths are involved,
+a time limit after which git's whole process group is killed (hooks and what they left behind
+included). Paths are decoded as UTF-8 with ``surrogateescape`` like :mod:`lanes.gitdiff`. Every
+failure raises :class:`GitReadError`.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from lanes.gitdiff import decode_path, git_env
+from lanes.gitdiff import STREAM_TIMEOUT as _STREAM_TIMEOUT
+from lanes.gitdiff import GitError, decode_path, run_git, stream_git
 
 GIT_TIMEOUT = 120.0
 
 
-class GitReadError(Exception):
-    """git failed, timed out, or is missing."""
+class GitReadError(GitError):
+    """git failed, timed out, or is missing (or a revision was refused)."""
 
 
 def check_rev(rev: str) -> str:
@@ -31,24 +31,10 @@ def check_rev(rev: str) -> str:
 
 def git_output(repo: Path, args: list[str], *, timeout: float = GIT_TIMEOUT) -> bytes:
     """``git args`` stdout, run in ``repo``; :class:`GitReadError` on failure or timeout."""
-    import git
-
     try:
-        status, stdout, stderr = git.Git(os.fspath(repo)).execute(
-            ["git", *args],
-            with_extended_output=True,
-            with_exceptions=False,
-            stdout_as_string=False,
-            strip_newline_in_stdout=False,
-            kill_after_timeout=timeout,
-            env=git_env(),
-        )
-    except (OSError, git.GitCommandError) as error:
-        raise GitReadError(f"git {args[0]}: {error}") from None
-    if status != 0:
-        message = decode_path(stderr if isinstance(stderr, bytes) else stderr.encode()).strip()
-        raise GitReadError(f"git {args[0]} exited with {status}: {message.replace(chr(10), ' ')}")
-    return stdout if isinstance(stdout, bytes) else stdout.encode()
+        return run_git(repo, args, timeout=timeout)
+    except GitError as error:
+        raise GitReadError(str(error)) from error
 
 
 def _nul_split(raw: bytes) -> list[str]:
@@ -74,34 +60,19 @@ def commit_count(repo: Path, rev_range: str) -> int:
     return int(decode_path(git_output(repo, args)).strip() or 0)
 
 
-def iter_subjects(repo: Path, rev_range: str) -> Iterator[tuple[str, str]]:
+def iter_subjects(
+    repo: Path, rev_range: str, *, timeout: float = _STREAM_TIMEOUT
+) -> Iterator[tuple[str, str]]:
     """``(sha, subject)`` per first-parent commit of ``rev_range``, newest first, streamed
-    from one ``git log`` (the same order as :func:`lanes.gitdiff.iter_first_parent_changes`)."""
-    command = ["git", "-C", os.fspath(repo), "log", "--first-parent", "--no-show-signature"]
-    command += ["-z", "--format=%H %s", "--end-of-options", check_rev(rev_range), "--"]
+    from one ``git log`` (the same order as :func:`lanes.gitdiff.iter_first_parent_changes`).
+    :class:`GitReadError`, after the subjects read so far, when git fails or the whole stream
+    exceeds ``timeout`` seconds."""
+    args = ["log", "--first-parent", "--no-show-signature", "-z", "--format=%H %s"]
+    args += ["--end-of-options", check_rev(rev_range), "--"]
     try:
-        process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=git_env(),
-        )
-    except OSError as error:
-        raise GitReadError(f"git log: {error}") from None
-    assert process.stdout is not None
-    try:
-        pending = b""
-        while chunk := process.stdout.read(1 << 16):
-            pending += chunk
-            *records, pending = pending.split(b"\0")
-            for record in records:
+        for record in stream_git(repo, args, timeout=timeout):
+            if record:
                 sha, _, subject = decode_path(record).partition(" ")
                 yield sha, subject
-        if pending:
-            sha, _, subject = decode_path(pending).partition(" ")
-            yield sha, subject
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        process.stdout.close()
+    except GitError as error:
+        raise GitReadError(str(error)) from error
