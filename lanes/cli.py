@@ -121,8 +121,6 @@ def _tune_gc(command: str) -> None:
 
 def _silence_stdout() -> None:
     """The reader went away (``| head``): stop writing without a traceback at exit."""
-    import os
-
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
 
