@@ -241,13 +241,14 @@ def _fork_history(origin: Path, shared: int, on_main: int, on_feature: int) -> t
     return git(origin, "rev-parse", "HEAD"), fork
 
 
-def _shallow_feature_clone(origin: Path, target: Path) -> Path:
+def _shallow_feature_clone(origin: Path, target: Path, *, all_branches: bool = False) -> Path:
     git(
         target.parent,
         "clone",
         "--quiet",
         "--depth",
         "1",
+        *(["--no-single-branch"] if all_branches else []),
         "--branch",
         "feature",
         f"file://{origin}",
@@ -535,19 +536,7 @@ def test_local_changes_sees_a_staged_change_reverted_in_the_work_tree(repo: Path
 def test_local_changes_deepens_a_shallow_clone(tmp_path: Path) -> None:
     origin = init_repo(tmp_path / "origin")
     _, fork = _fork_history(origin, shared=4, on_main=10, on_feature=3)
-    clone = tmp_path / "clone"
-    url = f"file://{origin}"
-    git(
-        tmp_path,
-        "clone",
-        "--quiet",
-        "--depth=1",
-        "--no-single-branch",
-        "-b",
-        "feature",
-        url,
-        str(clone),
-    )
+    clone = _shallow_feature_clone(origin, tmp_path / "clone", all_branches=True)
     write(clone, "sdk/local.rs", "untracked\n")
 
     changes = local_changes(clone, "origin/main")
@@ -563,19 +552,7 @@ def test_local_changes_deepens_a_shallow_clone(tmp_path: Path) -> None:
 def test_local_changes_in_a_shallow_clone_without_fetching_is_uncertain(tmp_path: Path) -> None:
     origin = init_repo(tmp_path / "origin")
     _fork_history(origin, shared=4, on_main=10, on_feature=3)
-    clone = tmp_path / "clone"
-    url = f"file://{origin}"
-    git(
-        tmp_path,
-        "clone",
-        "--quiet",
-        "--depth=1",
-        "--no-single-branch",
-        "-b",
-        "feature",
-        url,
-        str(clone),
-    )
+    clone = _shallow_feature_clone(origin, tmp_path / "clone", all_branches=True)
 
     changes = local_changes(clone, fetch=False)
 
