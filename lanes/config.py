@@ -151,7 +151,8 @@ class Config(NamedTuple):
 
 
 def _selector(value: Any) -> Selector:
-    return tuple(value) if isinstance(value, list) else value  # type: ignore[no-any-return]
+    selector: Selector = tuple(value) if isinstance(value, list) else value
+    return selector
 
 
 def parse_config(text: str, file: str = "lanes.yml") -> Config:

@@ -252,9 +252,10 @@ def _selector(
     expected = f"expected one of {', '.join(words)} or a list of names"
     if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:str":
         raise reader.fail(node, key, f"{expected}, got {_describe(node)}")
-    if node.value not in words:
-        raise reader.fail(node, key, expected)
-    return node.value  # type: ignore[return-value]
+    for word in ("default", "all", "none"):
+        if node.value == word and word in words:
+            return word
+    raise reader.fail(node, key, expected)
 
 
 def _contract(reader: _Reader, index: int, node: yaml.Node) -> Contract:

@@ -7,7 +7,6 @@ to them or override them. A lane covers what its build compiles and installs, re
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
