@@ -24,11 +24,14 @@ from lanes.model import Component, Discovery, EdgeKind, ManifestError, StrPath
 MANIFEST = "package.json"
 PNPM = "pnpm-workspace.yaml"
 _SKIP = frozenset({"node_modules", ".git"})
-_DEP_FIELDS: tuple[tuple[str, EdgeKind, bool], ...] = (
-    ("dependencies", "normal", False),
-    ("devDependencies", "dev", False),
-    ("peerDependencies", "normal", True),
-    ("optionalDependencies", "normal", True),
+# Every field is installed by default (npm >= 7 installs peers and optionals; devDependencies for
+# the package's own build and tests): none is feature-gated, so no edge is ``optional``. Dev edges
+# keep their kind: ``lanes.features`` follows them at every hop for npm components.
+_DEP_FIELDS: tuple[tuple[str, EdgeKind], ...] = (
+    ("dependencies", "normal"),
+    ("devDependencies", "dev"),
+    ("peerDependencies", "normal"),
+    ("optionalDependencies", "normal"),
 )
 _PATH_PROTOCOLS = ("file:", "link:", "portal:")
 _NPM_NAME = re.compile(r"(?:@[\w.~-]+/)?[\w.~-]+")
@@ -167,7 +170,7 @@ class _Parser:
         source = self.names.get(directory)
         if loaded.data is None or source is None:
             return
-        for field_name, kind, optional in _DEP_FIELDS:
+        for field_name, kind in _DEP_FIELDS:
             deps = loaded.data.get(field_name, {})
             if not isinstance(deps, dict):
                 self.out.error_at_key(loaded, field_name, f"{field_name} must be an object")
@@ -179,7 +182,7 @@ class _Parser:
                     continue
                 target = self._target(directory, alias, spec)
                 if target is not None:
-                    self.out.edge(source, target, kind, optional)
+                    self.out.edge(source, target, kind, False)
 
     def _target(self, directory: str, alias: str, spec: str) -> str | None:
         spec = spec.strip()

@@ -64,8 +64,8 @@ def test_fixture_edges(acme_result: Discovery) -> None:
     assert ("@acme/runtime", "@acme/session", "normal", False) in edges
     assert ("@acme/store", "@acme/core", "normal", False) in edges
     assert ("@acme/session", "@acme/testkit", "dev", False) in edges
-    assert ("@acme/ui", "@acme/session", "normal", True) in edges
-    assert ("@acme/telemetry", "@acme/sdk", "normal", True) in edges
+    assert ("@acme/ui", "@acme/session", "normal", False) in edges  # peerDependencies
+    assert ("@acme/telemetry", "@acme/sdk", "normal", False) in edges  # optionalDependencies
     assert ("acme-cli", "@acme/sdk", "normal", False) in edges
     assert ("admin", "@acme/runtime", "normal", False) in edges
     assert ("acme-monorepo", "@acme/testkit", "dev", False) in edges
@@ -148,8 +148,8 @@ def test_pnpm_workspace_with_negation(tmp_path: Path) -> None:
     ]
     assert edge_set(discover(tmp_path)) == {
         ("root", "a", "normal", False),
-        ("a", "b", "normal", True),
-        ("b", "a", "normal", True),
+        ("a", "b", "normal", False),
+        ("b", "a", "normal", False),
     }
 
 
@@ -205,7 +205,7 @@ def test_dependency_and_peer_on_same_package(tmp_path: Path) -> None:
             "p/b/package.json": pkg("b"),
         },
     )
-    assert edge_set(discover(tmp_path)) == {("a", "b", "dev", False), ("a", "b", "normal", True)}
+    assert edge_set(discover(tmp_path)) == {("a", "b", "dev", False), ("a", "b", "normal", False)}
 
 
 def test_invalid_json_member_reports_line_and_keeps_component(tmp_path: Path) -> None:
