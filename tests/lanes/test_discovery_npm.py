@@ -47,7 +47,10 @@ def test_fixture_is_committed_git_repo(acme: Path) -> None:
 
 def test_fixture_components(acme_result: Discovery) -> None:
     assert acme_result.errors == []
-    assert {c.directory: c.name for c in acme_result.components} == NPM_PACKAGES
+    assert {c.directory or "": c.name for c in acme_result.components} == NPM_PACKAGES
+    # The private workspace root owns no file (its manifest and lockfile are global inputs).
+    assert Component("acme-monorepo", "npm", manifest="package.json") in acme_result.components
+    assert acme_result.global_inputs == ["package-lock.json", "package.json"]
     assert (
         Component(
             "@acme/session",
@@ -119,9 +122,14 @@ def test_yarn_object_form_and_recursive_glob(tmp_path: Path) -> None:
             "libs/empty/index.js": "\n",
         },
     )
+    # Directories the pattern matches without a package.json are located too (one appearing
+    # there makes a new member), but are no members.
     assert npm.locate(tmp_path) == [
         "libs/a/package.json",
+        "libs/empty/package.json",
         "libs/group/b/package.json",
+        "libs/group/package.json",
+        "libs/package.json",
         "package.json",
     ]
     result = discover(tmp_path)
