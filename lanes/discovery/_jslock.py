@@ -288,10 +288,10 @@ def _yarn_links(
                 descriptor = f"{name}@{spec}"
                 if descriptor in descriptors:
                     target = descriptors[descriptor]
-                elif str(spec).startswith("workspace:"):
+                elif field == "dependencies" and str(spec).startswith("workspace:"):
                     target = None  # a workspace descriptor the lock does not resolve
                 else:
-                    continue
+                    continue  # a registry package, or a peer the parent provides
                 kind = _KIND[field]
                 links.append(LockLink(path, workspace.line, workspace.path, target, name, kind))
     return links
