@@ -175,7 +175,7 @@ class _Parser:
         self.by_name: dict[str, str] = {}
         self.patterns = _Patterns([], [])
         self.workspace_root = False
-        self.lock_edges: list[Edge] = []
+        self.root: Loaded | None = None
 
     def run(self) -> Discovery:
         self._load_root()
@@ -188,7 +188,7 @@ class _Parser:
                 self.packages[directory] = load_json(self.repo, path)
             elif directory in literal:
                 message = f"workspace member {directory!r} has no {MANIFEST}"
-                self._unresolved(MANIFEST, line_of_text(self._root_text(), directory), message)
+                self._unresolved(*self._listed_at(directory), message)
         for directory in sorted(self.packages):
             self._component(directory, self.packages[directory])
         for directory in sorted(self.packages):
@@ -200,15 +200,19 @@ class _Parser:
         ]
         return result
 
-    def _root_text(self) -> str:
-        root = self.packages.get("")
-        return root.text if root is not None else ""
+    def _listed_at(self, directory: str) -> tuple[str, int]:
+        """The file and line listing member ``directory`` (package.json or pnpm-workspace)."""
+        line = line_of_text(self.root.text, directory) if self.root is not None else 0
+        if line or PNPM not in self.manifests:
+            return MANIFEST, line
+        text, _error = read_text(self.repo, PNPM)
+        return PNPM, line_of_text(text or "", directory)
 
     def _unresolved(self, path: str, line: int, message: str) -> None:
         self.out.result.errors.append(ManifestError(path, line, message, "unresolved-dependency"))
 
     def _load_root(self) -> None:
-        root = _root(self.repo) if MANIFEST in self.manifests else None
+        root = self.root = _root(self.repo) if MANIFEST in self.manifests else None
         if root is not None and root.error is not None:
             self.out.result.errors.append(root.error)
         if PNPM in self.manifests or root is not None:

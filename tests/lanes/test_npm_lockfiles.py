@@ -376,8 +376,22 @@ def test_literal_member_without_manifest_is_unresolved(tmp_path: Path) -> None:
     assert "packages/gone/package.json" in npm.locate(tmp_path)
     assert "libs/not-a-package/package.json" in npm.locate(tmp_path)
     errors = discover(tmp_path).errors
-    assert [(e.path, e.reason) for e in errors] == [("package.json", "unresolved-dependency")]
+    assert [(e.path, e.line, e.reason) for e in errors] == [
+        ("package.json", 5, "unresolved-dependency")
+    ]
     assert "packages/gone" in errors[0].message
+
+
+def test_literal_pnpm_member_without_manifest_is_unresolved(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pnpm-workspace.yaml": "packages:\n  - packages/a\n  - packages/gone\n",
+            "packages/a/package.json": pkg("a"),
+        },
+    )
+    errors = discover(tmp_path).errors
+    assert [(e.path, e.line) for e in errors] == [("pnpm-workspace.yaml", 3)]
 
 
 # --- ownership of the workspace root ----------------------------------------------------------
