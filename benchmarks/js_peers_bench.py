@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -110,9 +111,21 @@ def git(repo: Path, *args: str) -> None:
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str], stdin: bytes = b"") -> float:
+    return timed_cpu(command, cwd, env, stdin)[0]
+
+
+def timed_cpu(
+    command: list[str], cwd: Path, env: dict[str, str], stdin: bytes = b""
+) -> tuple[float, float]:
+    """Wall time, and the CPU time (user + system) of the process and the children it waited
+    for: on a loaded machine the wall time also counts waiting for a core."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, cwd=cwd, env=env, input=stdin, capture_output=True, check=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def answers(
@@ -173,12 +186,16 @@ def scenario(
     for tool, command in commands.items():  # warm every cache once
         run(command, repo, envs[tool])
     samples: dict[str, list[float]] = {tool: [] for tool in commands}
+    cpu: dict[str, list[float]] = {tool: [] for tool in commands}
     order = list(commands)
     for index in range(runs):
         rotated = order[index % len(order) :] + order[: index % len(order)]
         for tool in rotated:
-            samples[tool].append(timed(commands[tool], repo, envs[tool]))
+            wall, used = timed_cpu(commands[tool], repo, envs[tool])
+            samples[tool].append(wall)
+            cpu[tool].append(used)
     medians = {tool: statistics.median(values) for tool, values in samples.items()}
+    cpu_medians = {tool: statistics.median(values) for tool, values in cpu.items()}
     selected = answers(repo, commands, envs)
     return {
         "scenario": name,
@@ -186,6 +203,8 @@ def scenario(
         "medians_s": medians,
         "ratio_lanes_turbo": medians["lanes"] / medians["turbo"],
         "ratio_lanes_nx": medians["lanes"] / medians["nx"],
+        "cpu_medians_s": cpu_medians,
+        "min_s": {tool: min(values) for tool, values in samples.items()},
         "selected": {tool: len(selected[tool]) for tool in ("lanes", "turbo", "nx")},
         "agree": selected["lanes"] == selected["turbo"] == selected["nx"],
         "lanes_mode": selected["lanes_mode"],
