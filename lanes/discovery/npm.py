@@ -42,6 +42,7 @@ MANIFEST = "package.json"
 PNPM = "pnpm-workspace.yaml"
 _SKIP = frozenset({"node_modules", ".git"})
 MAX_WORKSPACE_BYTES = 1 << 20
+MAX_WILDCARDS = 4  # in a path the root package owns (see _simple)
 # Every field is installed by default (npm >= 7 installs peers and optionals; devDependencies for
 # the package's own build and tests): none is feature-gated, so no edge is ``optional``. Dev edges
 # keep their kind: ``lanes.features`` follows them at every hop for npm components.
@@ -267,7 +268,7 @@ class _Parser:
                 if target is not None:
                     self.out.edge(source, target, kind, False)
                 elif self._must_link(directory, spec):
-                    message = f"{field_name}.{alias}: {spec!r} lands on no workspace package"
+                    message = f"{field_name}.{alias!r}: {spec!r} lands on no workspace package"
                     line = line_of_key(loaded.text, alias)
                     self._unresolved(loaded.path, line, message)
 
@@ -319,7 +320,7 @@ class _Parser:
                     where = link.source if source is None else f"{link.source}:{link.name}"
                     if (lockfile, where) not in reported:
                         reported.add((lockfile, where))
-                        message = f"{link.name}: lockfile link from {link.source or '.'!r} "
+                        message = f"{link.name!r}: lockfile link from {link.source or '.'!r} "
                         self._unresolved(lockfile, link.line, message + "lands on no package")
                     continue
                 if source != target and (source, target) not in known:
@@ -362,7 +363,9 @@ def root_paths(
             top, slash, _rest = clean.partition("/")
             paths.append(f"{top}/**" if slash else clean)
     valid: list[str] = []
-    for pattern in dict.fromkeys(paths):
+    for pattern in dict.fromkeys(_simple(p) for p in paths):
+        if not pattern:
+            continue
         try:
             compile_glob(pattern.removeprefix("!"))
         except GlobError as exc:
@@ -374,6 +377,19 @@ def root_paths(
         valid.pop(0)
     exclude = (".*", ".*/**", *(f"{m}/**" for m in members if m))
     return (tuple(valid), exclude, problems) if valid else ((), (), problems)
+
+
+def _simple(pattern: str) -> str:
+    """``pattern``, or the literal directory it starts with when it has more wildcards than
+    :data:`MAX_WILDCARDS` (backtracking stays bounded); ``""`` when nothing literal is left."""
+    if pattern.removesuffix("/**").count("*") <= MAX_WILDCARDS and len(pattern) <= 256:
+        return pattern
+    literal = []
+    for segment in pattern.removeprefix("!").split("/"):
+        if set(segment) & set("*?["):
+            break
+        literal.append(segment)
+    return f"{'!' if pattern.startswith('!') else ''}{'/'.join(literal)}/**" if literal else ""
 
 
 def _relative(path: str) -> str | None:

@@ -437,3 +437,11 @@ def test_single_package_repository_still_owns_its_directory(tmp_path: Path) -> N
     write_files(tmp_path, {"package.json": pkg("solo")})
     (solo,) = discover(tmp_path).components
     assert (solo.directory, solo.paths) == ("", ())
+
+
+def test_root_paths_with_many_wildcards_are_widened_to_their_literal_directory() -> None:
+    paths, _exclude, problems = npm.root_paths(
+        {"files": ["lib/*a*a*a*a*a*b", "*x*x*x*x*x*", "dist"], "main": "dist/index.js"}, []
+    )
+    assert problems == []
+    assert paths == ("lib/**", "dist", "dist/**")
