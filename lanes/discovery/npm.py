@@ -35,12 +35,14 @@ from lanes.discovery._common import (
     read_text,
     str_list,
 )
-from lanes.discovery._jslock import LOCKFILES, read_lockfile
 from lanes.model import Component, Discovery, Edge, EdgeKind, ManifestError, StrPath
 
 MANIFEST = "package.json"
 PNPM = "pnpm-workspace.yaml"
 _SKIP = frozenset({"node_modules", ".git"})
+# The lockfiles read as a second source of edges (by lanes.discovery._jslock, imported only when
+# parsing: a warm run locates them and hashes them, nothing more).
+LOCKFILES = ("pnpm-lock.yaml", "package-lock.json", "npm-shrinkwrap.json", "yarn.lock")
 MAX_WORKSPACE_BYTES = 1 << 20
 MAX_WILDCARDS = 4  # in a path the root package owns (see _simple)
 # Every field is installed by default (npm >= 7 installs peers and optionals; devDependencies for
@@ -306,6 +308,8 @@ class _Parser:
 
     def _lockfile_edges(self, result: Discovery) -> None:
         """Links the lockfiles record that no manifest edge states (``lockfile-edge:<name>``)."""
+        from lanes.discovery._jslock import read_lockfile
+
         known = {(e.source, e.target) for e in result.edges}
         reported: set[tuple[str, str]] = set()
         for lockfile in (path for path in self.manifests if path in LOCKFILES):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lanes.discovery import npm
-from lanes.discovery._jslock import MAX_LOCK_BYTES
+from lanes.discovery._jslock import LOCKFILES, MAX_LOCK_BYTES
 from lanes.model import Discovery, Edge
 from tests.lanes.fixtures import write_files
 
@@ -445,3 +445,7 @@ def test_root_paths_with_many_wildcards_are_widened_to_their_literal_directory()
     )
     assert problems == []
     assert paths == ("lib/**", "dist", "dist/**")
+
+
+def test_npm_locates_the_lockfiles_the_reader_understands() -> None:
+    assert set(npm.LOCKFILES) == set(LOCKFILES)
