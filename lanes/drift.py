@@ -22,7 +22,6 @@ is a warning unless ``strict``).
 
 from __future__ import annotations
 
-import difflib
 import re
 import shlex
 import shutil
@@ -32,6 +31,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from lanes.suggest import did_you_mean
 
 LANE_CALL = re.compile(r"lane\(([A-Za-z0-9_-]+)\)")
 DYNAMIC_MATRIX = re.compile(r"fromJSON\(\s*needs\.[A-Za-z0-9_-]+\.outputs\.matrix\s*\)")
@@ -248,12 +249,6 @@ def _fans_out(job: dict[str, Any], name: str, sources: _Sources) -> bool:
     return False
 
 
-def suggestion(name: str, known: Iterable[str]) -> str:
-    """`` (did you mean X?)`` for a near miss among ``known``, else ``""``."""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]}?)" if close else ""
-
-
 def workflow_problems(
     repo: Path, lanes: list[str], found: WorkflowLanes | None = None
 ) -> list[str]:
@@ -265,7 +260,7 @@ def workflow_problems(
         if name not in lanes:
             problems.append(
                 f"lane {name} is named in {', '.join(files)} but not in lanes.yml"
-                + suggestion(name, lanes)
+                + did_you_mean(name, lanes)
             )
     if not found.dynamic:
         problems += [
