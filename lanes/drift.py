@@ -35,7 +35,6 @@ from typing import Any
 from lanes.suggest import did_you_mean
 
 LANE_CALL = re.compile(r"lane\(([A-Za-z0-9_-]+)\)")
-DYNAMIC_MATRIX = re.compile(r"fromJSON\(\s*needs\.[A-Za-z0-9_-]+\.outputs\.matrix\s*\)")
 NOX_TIMEOUT = 60.0
 AGGREGATE_OUTPUTS = frozenset({"lanes", "matrix", "mode", "reasons", "diff", "flags", "count"})
 """The outputs of ``lanes detect --format github`` that are not per-lane booleans."""
