@@ -18,6 +18,7 @@ from lanes.model import Component, Discovery, Edge
 if TYPE_CHECKING:
     import networkx as nx
 
+
 def duplicate_names(discovery: Discovery) -> list[str]:
     """Names two ecosystems both discovered (a crate and an npm package called ``core``)."""
     kinds: dict[str, set[str]] = {}
