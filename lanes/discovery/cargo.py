@@ -41,6 +41,7 @@ from lanes.discovery._common import (
     str_list,
     table,
 )
+from lanes.features import LOCKFILE_EDGE
 from lanes.model import Component, Discovery, Edge, EdgeKind, ManifestError, StrPath
 
 MANIFEST = "Cargo.toml"
@@ -57,8 +58,6 @@ GLOBAL_INPUTS = (
 a change to every lane too)."""
 ROOT_SOURCES = ("src/**", "build.rs", "tests/**", "benches/**", "examples/**", MANIFEST)
 """What a root package owns besides the files its manifest names (targets, build script, readme)."""
-LOCK_EDGE = "lockfile-edge:"
-"""``Edge.dep`` prefix of an edge only Cargo.lock records."""
 UNRESOLVED = "unresolved-dependency"
 _README_DEFAULTS = ("README.md", "README.txt", "README")
 _TARGET_TABLES = ("lib", "bin", "test", "bench", "example")
@@ -572,7 +571,7 @@ class _Parser:
                 continue
             for target in self._lock_targets(package, local):
                 if target in members and target != name and (name, target) not in linked:
-                    self._add(Edge(name, target, "normal", dep=f"{LOCK_EDGE}{target}"))
+                    self._add(Edge(name, target, "normal", dep=f"{LOCKFILE_EDGE}{target}"))
 
     def _lock_targets(self, package: dict[str, Any], local: set[str]) -> Iterator[str]:
         """The path packages among ``package``'s lock dependencies (``name [version] [(src)]``)."""

@@ -178,3 +178,159 @@ def test_lane_features_none_and_all(features_repo: Path, tmp_path: Path) -> None
     mobc = {"default", "everything", "listed", "legacy"}
     assert selected(clone, "crates/mobc/src/lib.rs") == mobc
     assert selected(clone, "crates/tele/src/lib.rs") == {"everything", "listed", "deep"}
+
+
+# --- discovery: implicit members, absolute and symlinked paths, unresolved dependencies --------
+
+
+@pytest.fixture(scope="module")
+def paths_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("paths") / "repo"
+    files = {
+        "Cargo.toml": '[workspace]\nmembers = ["app"]\n',
+        "app/Cargo.toml": package(
+            "app",
+            "[dependencies]\n"
+            'y = { path = "../vendor/y" }\n'
+            f'z = {{ path = "{root}/libs/z" }}\n'
+            'l = { path = "../links/l" }\n',
+        ),
+        # Implicit members are found recursively: vendor/w is a member through vendor/y.
+        "vendor/y/Cargo.toml": package("y", '[dependencies]\nw = { path = "../w" }\n'),
+        "vendor/w/Cargo.toml": package("w"),
+        "libs/z/Cargo.toml": package("z"),
+        "real/l/Cargo.toml": package("l"),
+    }
+    (root / "links").mkdir(parents=True)
+    (root / "links" / "l").symlink_to("../real/l", target_is_directory=True)
+    return make_repo(root, files)
+
+
+def test_implicit_members_are_discovered_recursively(paths_repo: Path) -> None:
+    assert selected(paths_repo, "vendor/w/src/lib.rs") == {"w", "y", "app"}
+    assert selected(paths_repo, "vendor/y/src/lib.rs") == {"y", "app"}
+
+
+def test_absolute_and_symlinked_path_dependencies_resolve_inside_the_repository(
+    paths_repo: Path,
+) -> None:
+    assert selected(paths_repo, "libs/z/src/lib.rs") == {"z", "app"}
+    assert selected(paths_repo, "real/l/src/lib.rs") == {"l", "app"}
+
+
+UNRESOLVED_CASES = {
+    "outside the repository": (
+        {"app/Cargo.toml": package("app", '[dependencies]\nx = { path = "../../outside" }\n')},
+        "unresolved-dependency: app/Cargo.toml:6",
+    ),
+    "an absent directory": (
+        {"app/Cargo.toml": package("app", '[dependencies]\ng = { path = "../gone" }\n')},
+        "unresolved-dependency: app/Cargo.toml:6",
+    ),
+    "an excluded directory": (
+        {
+            "Cargo.toml": '[workspace]\nmembers = ["app"]\nexclude = ["side"]\n',
+            "app/Cargo.toml": package("app", '[dependencies]\ns = { path = "../side" }\n'),
+            "side/Cargo.toml": package("s", "[workspace]\n"),
+        },
+        "unresolved-dependency: app/Cargo.toml:6",
+    ),
+    "a member that is not checked out": (
+        {"Cargo.toml": '[workspace]\nmembers = [\n  "app",\n  "sparse",\n]\n'},
+        "unresolved-dependency: Cargo.toml:2",
+    ),
+    "a lockfile path package that is not checked out": (
+        {
+            "Cargo.lock": (
+                'version = 4\n\n[[package]]\nname = "app"\nversion = "0.1.0"\n\n'
+                '[[package]]\nname = "sparse"\nversion = "0.1.0"\n'
+            )
+        },
+        "unresolved-dependency: Cargo.lock:8",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNRESOLVED_CASES))
+def test_a_dependency_that_lands_nowhere_is_fail_safe(case: str, tmp_path: Path) -> None:
+    files, code = UNRESOLVED_CASES[case]
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "Cargo.toml": '[workspace]\nmembers = ["app"]\n',
+            "app/Cargo.toml": package("app"),
+            **files,
+        },
+    )
+    data = detect(repo, "app/src/lib.rs")
+    assert data["mode"] == "fail-safe"
+    assert code in data["failsafe"]
+
+
+# --- Cargo.lock: a second source of edges; workspace inputs -----------------------------------
+
+
+LOCKED = {
+    "Cargo.toml": '[workspace]\nmembers = ["crates/*"]\n',
+    "crates/a/Cargo.toml": package("a"),
+    "crates/b/Cargo.toml": package("b"),
+    "Cargo.lock": (
+        'version = 4\n\n[[package]]\nname = "a"\nversion = "0.1.0"\ndependencies = [\n'
+        ' "b",\n "serde",\n]\n\n[[package]]\nname = "b"\nversion = "0.1.0"\n\n'
+        '[[package]]\nname = "serde"\nversion = "1.0.0"\n'
+        'source = "registry+https://github.com/rust-lang/crates.io-index"\n'
+    ),
+    "lanes.yml": (
+        "version: 1\nlanes:\n  a:\n    roots: [a]\n  b:\n    roots: [b]\n"
+        "  audit:\n    paths: [deny.toml]\n"
+    ),
+}
+
+
+def test_an_edge_only_the_lockfile_records_is_followed_and_explained(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", dict(LOCKED))
+    assert selected(repo, "crates/b/src/lib.rs") == {"a", "b"}
+    result = lanes(repo, "explain", "--format", "json", "crates/b/src/lib.rs")
+    chain = json.loads(result.stdout)[0]["selects"]["a"]["chain"]
+    assert chain[-1] == {"component": "b", "edge": "normal+lockfile-edge"}
+
+
+@pytest.mark.parametrize(
+    "path", ["Cargo.lock", "Cargo.toml", "rust-toolchain.toml", ".cargo/config.toml"]
+)
+def test_workspace_inputs_select_every_lane_without_a_global_rule(
+    path: str, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo", dict(LOCKED))
+    data = detect(repo, path)
+    assert data["selected"] == ["a", "b", "audit"] and data["mode"] == "precise"
+    assert data["reasons"]["audit"][0]["rule"] == "workspace input"
+
+
+# --- ownership: a root package owns its own sources only ----------------------------------------
+
+
+def test_root_package_owns_its_sources_not_the_repository(tmp_path: Path) -> None:
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "Cargo.toml": package(
+                "rootpkg",
+                '[workspace]\nmembers = ["crates/*"]\n\n[[bin]]\nname = "tool"\n'
+                'path = "tools/tool.rs"\n\n[dependencies]\na = { path = "crates/a" }\n',
+            ),
+            "crates/a/Cargo.toml": package("a"),
+            "src/main.rs": "fn main() {}\n",
+            "build.rs": "fn main() {}\n",
+            "tools/tool.rs": "fn main() {}\n",
+            "deny.toml": "[licenses]\n",
+            "scripts/release.sh": "echo\n",
+            "lanes.yml": "version: 1\nlanes:\n  root:\n    roots: [rootpkg]\n  a:\n    roots: [a]\n",
+        },
+    )
+    for path in ("src/main.rs", "build.rs", "tools/tool.rs", "README.md"):
+        assert selected(repo, path) == {"root"}, path
+    assert selected(repo, "crates/a/src/lib.rs") == {"root", "a"}
+    for path in ("deny.toml", "scripts/release.sh"):
+        data = detect(repo, path)
+        assert data["mode"] == "fail-safe" and data["unmatched"] == [path], path
