@@ -112,7 +112,8 @@ FEATURE_FILES = {
     # Optional and off by default: only an --all-features build compiles it.
     "crates/optional-off/Cargo.toml": package(
         "optional-off",
-        '[dependencies]\nmobc = { path = "../mobc", optional = true }\n[features]\nextra = ["mobc"]\n',
+        '[dependencies]\nmobc = { path = "../mobc", optional = true }\n'
+        '[features]\nextra = ["mobc"]\n',
     ),
 }
 
@@ -325,7 +326,9 @@ def test_root_package_owns_its_sources_not_the_repository(tmp_path: Path) -> Non
             "tools/tool.rs": "fn main() {}\n",
             "deny.toml": "[licenses]\n",
             "scripts/release.sh": "echo\n",
-            "lanes.yml": "version: 1\nlanes:\n  root:\n    roots: [rootpkg]\n  a:\n    roots: [a]\n",
+            "lanes.yml": (
+                "version: 1\nlanes:\n  root:\n    roots: [rootpkg]\n  a:\n    roots: [a]\n"
+            ),
         },
     )
     for path in ("src/main.rs", "build.rs", "tools/tool.rs", "README.md"):
