@@ -337,3 +337,21 @@ def test_root_package_owns_its_sources_not_the_repository(tmp_path: Path) -> Non
     for path in ("deny.toml", "scripts/release.sh"):
         data = detect(repo, path)
         assert data["mode"] == "fail-safe" and data["unmatched"] == [path], path
+
+
+def test_root_package_named_in_lanes_yml_keeps_owning_only_its_sources(tmp_path: Path) -> None:
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "Cargo.toml": package("rootpkg", '[workspace]\nmembers = ["crates/*"]\n'),
+            "crates/a/Cargo.toml": package("a"),
+            "deny.toml": "[licenses]\n",
+            "lanes.yml": (
+                "version: 1\ncomponents:\n  rootpkg:\n    depends_on: [a]\n"
+                "lanes:\n  root:\n    roots: [rootpkg]\n"
+            ),
+        },
+    )
+    assert selected(repo, "src/lib.rs") == {"root"}
+    assert selected(repo, "crates/a/src/lib.rs") == {"root"}
+    assert detect(repo, "deny.toml")["unmatched"] == ["deny.toml"]
