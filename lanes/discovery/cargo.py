@@ -97,7 +97,7 @@ class _Resolved(NamedTuple):
     optional: bool
     features: tuple[str, ...]
     default_features: bool
-    implicit: bool  # a path dependency (makes its directory a member), not a patch
+    patched: bool  # built from a [patch]/[replace] entry, not a path dependency
 
 
 class _Patch(NamedTuple):
@@ -302,13 +302,14 @@ class _Parser:
 
     def _implicit_members(self, source: str) -> Iterator[str]:
         """Directories of ``source``'s path dependencies Cargo makes members (inside the
-        repository, not excluded, with a manifest)."""
+        repository, not excluded, with a manifest), and of the ``[patch]`` entries it uses:
+        Cargo builds those from the repository too, so they are components (not members)."""
         for found in self.deps[source]:
             directory = found.directory
-            if not found.implicit or directory is None or directory in self.members:
+            if directory is None or directory in self.members:
                 continue
             manifest = manifest_path(directory, MANIFEST)
-            if self._is_excluded(directory):
+            if not found.patched and self._is_excluded(directory):
                 continue
             if not os.path.isfile(os.path.join(self.repo, manifest)):
                 continue
@@ -485,11 +486,11 @@ class _Parser:
             default = True
         flags = (optional, tuple(dict.fromkeys(features)), default)
         if path is not None:
-            return _Resolved(dep, self.paths.directory(base, path), path, *flags, implicit=True)
+            return _Resolved(dep, self.paths.directory(base, path), path, *flags, patched=False)
         patch = self.patches.get(package)
         if patch is None:
             return None
-        return _Resolved(dep, patch.directory, patch.path, *flags, implicit=False)
+        return _Resolved(dep, patch.directory, patch.path, *flags, patched=True)
 
     def _edges(self, directory: str) -> None:
         source = self.names.get(directory)
@@ -533,7 +534,7 @@ class _Parser:
             why = "is outside the repository"
         elif not os.path.isfile(os.path.join(self.repo, manifest_path(found.directory, MANIFEST))):
             why = f"has no {MANIFEST} (directory absent or not checked out?)"
-        elif self._is_excluded(found.directory):
+        elif self._is_excluded(found.directory) and not found.patched:
             why = "is excluded from the workspace"
         else:
             why = "is not a workspace member"

@@ -262,6 +262,39 @@ def test_patch_makes_registry_dependency_internal(tmp_path: Path) -> None:
     assert discover(tmp_path).edges == [Edge("a", "b")]
 
 
+def test_patch_and_replace_to_a_directory_no_member_lists_are_components(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "Cargo.toml": (
+                '[workspace]\nmembers = ["a"]\nexclude = ["vendor"]\n'
+                '[patch.crates-io]\nb = { path = "vendor/b" }\n'
+                '[replace]\n"c:1.0.0" = { path = "vendor/c" }\n'
+                '[patch."https://github.com/x/y"]\nd = { path = "../outside/d" }\n'
+            ),
+            "a/Cargo.toml": package(
+                "a",
+                '[dependencies]\nb = "1.0"\nc = "1.0"\nd = { git = "https://github.com/x/y" }\n',
+            ),
+            "vendor/b/Cargo.toml": package("b"),
+            "vendor/c/Cargo.toml": package("c"),
+        },
+    )
+    result = discover(tmp_path)
+    assert result.edges == [Edge("a", "b"), Edge("a", "c")]
+    assert {c.name: c.directory for c in result.components} == {
+        "a": "a",
+        "b": "vendor/b",
+        "c": "vendor/c",
+    }
+    assert [(e.code(), e.message) for e in result.errors] == [
+        (
+            "unresolved-dependency: a/Cargo.toml:7",
+            "[dependencies] d: path '../outside/d' is outside the repository",
+        )
+    ]
+
+
 def test_optional_and_required_edge_keeps_required(tmp_path: Path) -> None:
     write_files(
         tmp_path,
