@@ -130,17 +130,40 @@ def _report(out: Collector | None, loaded: Loaded, key: str, message: str) -> No
 
 class _Paths:
     """Path dependencies to repository directories: joined lexically (as Cargo does), then
-    resolved through symlinks; ``None`` for a directory outside the repository."""
+    resolved through symlinks; ``None`` for a directory outside the repository. Memoized, and
+    ``realpath`` only runs where a symlink is on the way (``locate`` runs on every invocation)."""
 
     def __init__(self, repo: StrPath) -> None:
         self.repo = os.fspath(repo)
         self.real = os.path.realpath(self.repo)
         self.prefix = self.real.rstrip(os.sep) + os.sep
+        self.resolved: dict[str, str | None] = {}
+        self.links: dict[str, bool] = {}
 
     def directory(self, base: str, path: str) -> str | None:
         path = path.replace("\\", "/")
-        joined = path if os.path.isabs(path) else os.path.join(self.repo, base, path)
-        real = os.path.realpath(os.path.normpath(joined))
+        if os.path.isabs(path):
+            return self._real(path)
+        relative = join_dir(base, path)
+        if relative is None:  # above the root, perhaps back into it (``../repo/x``)
+            return self._real(os.path.join(self.repo, base, path))
+        if relative not in self.resolved:
+            self.resolved[relative] = self._follow(relative)
+        return self.resolved[relative]
+
+    def _follow(self, relative: str) -> str | None:
+        parts = relative.split("/") if relative else []
+        for depth in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:depth])
+            link = self.links.get(prefix)
+            if link is None:
+                link = self.links[prefix] = os.path.islink(os.path.join(self.repo, prefix))
+            if link:
+                return self._real(os.path.join(self.repo, relative))
+        return relative
+
+    def _real(self, path: str) -> str | None:
+        real = os.path.realpath(os.path.normpath(path))
         if real == self.real:
             return ""
         if not real.startswith(self.prefix):
@@ -149,9 +172,11 @@ class _Paths:
 
 
 def _path_values(text: str) -> Iterator[str]:
+    if "path" not in text:  # most members inherit their paths from [workspace.dependencies]
+        return
     for match in re.finditer(_PATH_VALUE, text):
         literal = match.group(1)
-        if literal.startswith("'"):
+        if literal.startswith("'") or "\\" not in literal:
             yield literal[1:-1]
             continue
         try:
