@@ -2,11 +2,11 @@
 
 Each workspace has 20-40 crates in a layered DAG: members by glob (``crates/*``) and by literal
 path, implicit members (``vendor/*``, reached only through path dependencies), an excluded
-directory, sometimes a root package; normal, build and dev dependencies, optional ones behind
-features (``dep:x`` or the implicit feature), renames, ``workspace = true`` with
-``default-features`` and ``features`` to merge, ``[target.'cfg(...)'.*]`` tables, and features
-that use ``x/feat``, weak ``x?/feat`` and request features of their dependencies. No registry
-dependencies, so ``cargo --offline`` works on them. Every generated manifest is valid for Cargo.
+directory, sometimes a root package; normal, build and dev dependencies (dev cycles too),
+optional ones behind features (``dep:x`` or the implicit feature), renames, ``workspace = true``
+with ``default-features`` and ``features`` to merge, ``[target.'cfg(...)'.*]`` tables, and
+features that use ``x/feat``, weak ``x?/feat`` and request features of their dependencies. No
+registry dependencies, so ``cargo --offline`` works on them. Every manifest is valid for Cargo.
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ def generate(seed: int) -> GenWorkspace:
         _add_dependencies(crate, crates, workspace_deps, rng)
         _add_features(crate, rng)
     _reach_implicit_members(crates, rng)
+    _add_dev_cycles(crates, rng)
     root = None
     if rng.random() < 0.5:
         root = GenCrate(count, "gen-root", "", False)
@@ -169,6 +170,18 @@ def _reach_implicit_members(crates: list[GenCrate], rng: random.Random) -> None:
             continue
         listed = [c for c in crates[crate.index + 1 :] if not c.implicit]
         rng.choice(listed).deps.append(GenDep(crate.name, crate, "dev"))
+
+
+def _add_dev_cycles(crates: list[GenCrate], rng: random.Random) -> None:
+    """Dev-dependencies on crates above (a core whose tests use a testkit built on it): Cargo
+    allows these cycles, and only the tested crate builds them."""
+    for crate in crates:
+        above = [c for c in crates[crate.index + 1 :] if all(d.target is not c for d in crate.deps)]
+        if above and rng.random() < 0.2:
+            target = rng.choice(above)
+            names = target.feature_names()
+            features = rng.sample(names, min(len(names), rng.choice([0, 1])))
+            crate.deps.append(GenDep(target.name, target, "dev", features=features))
 
 
 def _value(value: object) -> str:
