@@ -7,7 +7,8 @@
   and their ``[target.'cfg(...)'.*]`` variants that lands on a member is an edge carrying its
   table key, ``optional``, ``features`` and ``default-features`` (``workspace = true`` merged as
   Cargo merges it); ``[features]`` become ``Component.features``; ``[patch]`` and ``[replace]``
-  entries with a ``path`` make registry dependencies internal.
+  entries with a ``path`` make registry dependencies internal (a patched directory no member
+  lists becomes a component: Cargo builds it from the repository).
 * ``Cargo.lock`` is a second source of edges: one the lock records between members and the
   manifests lack is added with ``dep="lockfile-edge:<name>"``.
 * A dependency that lands on no member (outside the repository, an absent or excluded directory)
