@@ -64,8 +64,10 @@ _README_DEFAULTS = ("README.md", "README.txt", "README")
 _TARGET_TABLES = ("lib", "bin", "test", "bench", "example")
 _PACKAGE_NAME = r"""(?ms)^\[package\][^\[]*?^\s*name\s*=\s*["']([^"'\n]+)["']"""  # compiled on use
 # Every ``path = "..."`` value (bare, quoted and dotted keys, inline tables): how ``locate`` finds
-# implicit members without parsing TOML. ``parse`` checks that it missed nothing it reads.
-_PATH_VALUE = r"""(?m)(?:^|[{,.\s])["']?path["']?[ \t]*=[ \t]*("(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
+# implicit members without parsing TOML; ``parse`` checks that it missed nothing it reads. The
+# pattern starts with a literal (fast to search for); the character before the key is checked apart.
+_PATH_VALUE = r"""path["']?[ \t]*=[ \t]*("(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
+_BEFORE_KEY = frozenset("{,. \t\n")
 _DEP_TABLES: tuple[tuple[str, EdgeKind], ...] = (
     ("dependencies", "normal"),
     ("dev-dependencies", "dev"),
@@ -176,6 +178,11 @@ def _path_values(text: str) -> Iterator[str]:
     if "path" not in text:  # most members inherit their paths from [workspace.dependencies]
         return
     for match in re.finditer(_PATH_VALUE, text):
+        start = match.start()
+        if start and text[start - 1] in "\"'":
+            start -= 1
+        if start and text[start - 1] not in _BEFORE_KEY:
+            continue  # another key ending in "path" (``xpath = ...``)
         literal = match.group(1)
         if literal.startswith("'") or "\\" not in literal:
             yield literal[1:-1]
