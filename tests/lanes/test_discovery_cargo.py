@@ -463,3 +463,21 @@ def test_absent_member_is_unresolved(tmp_path: Path) -> None:
     result = cargo.parse(tmp_path, ["Cargo.toml", "a/Cargo.toml"])
     assert [e.code() for e in result.errors] == ["unresolved-dependency: Cargo.toml:2"]
     assert result.components == []
+
+
+def test_a_path_the_locate_scan_cannot_read_is_an_error_not_a_stale_cache(tmp_path: Path) -> None:
+    # A multi-line string is valid TOML that locate()'s scan does not read: the implicit member
+    # it names would be missing from the cache key, so parse() says so (fail-safe).
+    write_files(
+        tmp_path,
+        {
+            "Cargo.toml": '[workspace]\nmembers = ["a"]\n',
+            "a/Cargo.toml": package("a", '[dependencies]\nx = { path = """../x""" }\n'),
+            "x/Cargo.toml": package("x"),
+        },
+    )
+    assert "x/Cargo.toml" not in cargo.locate(tmp_path)
+    result = discover(tmp_path)
+    assert result.edges == [Edge("a", "x")]
+    assert [e.code() for e in result.errors] == ["manifest-error: a/Cargo.toml:5"]
+    assert "manifest scan missed" in result.errors[0].message
