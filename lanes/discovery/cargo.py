@@ -22,7 +22,7 @@ import os
 import posixpath
 import re
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 from lanes.discovery._common import (
@@ -37,7 +37,6 @@ from lanes.discovery._common import (
     load_toml_cached,
     manifest_path,
     normdir,
-    read_text,
     repo_name,
     str_list,
     table,
@@ -136,23 +135,26 @@ class _Paths:
     resolved through symlinks; ``None`` for a directory outside the repository. Memoized, and
     ``realpath`` only runs where a symlink is on the way (``locate`` runs on every invocation)."""
 
-    def __init__(self, repo: StrPath) -> None:
+    def __init__(self, repo: StrPath, members: Iterable[str] = ()) -> None:
         self.repo = os.fspath(repo)
         self.real = os.path.realpath(self.repo)
         self.prefix = self.real.rstrip(os.sep) + os.sep
-        self.resolved: dict[str, str | None] = {}
+        # Member directories stand as the member globs found them (no symlink check).
+        self.resolved: dict[str, str | None] = {directory: directory for directory in members}
         self.links: dict[str, bool] = {}
 
     def directory(self, base: str, path: str) -> str | None:
-        path = path.replace("\\", "/")
-        if os.path.isabs(path):
+        if "\\" in path:
+            path = path.replace("\\", "/")
+        if path[:1] == "/" or path[1:3] == ":/":
             return self._real(path)
         relative = join_dir(base, path)
         if relative is None:  # above the root, perhaps back into it (``../repo/x``)
             return self._real(os.path.join(self.repo, base, path))
-        if relative not in self.resolved:
-            self.resolved[relative] = self._follow(relative)
-        return self.resolved[relative]
+        found = self.resolved.get(relative, self)
+        if found is self:
+            found = self.resolved[relative] = self._follow(relative)
+        return found  # type: ignore[return-value]
 
     def _follow(self, relative: str) -> str | None:
         parts = relative.split("/") if relative else []
@@ -193,6 +195,24 @@ def _path_values(text: str) -> Iterator[str]:
             yield literal[1:-1]
 
 
+def _read_quietly(repo: str, path: str) -> str:
+    """A manifest's text for the scan of ``locate`` ("" when unreadable: ``parse`` reports it).
+    Plain ``os.read``: this runs for every member on every invocation."""
+    try:
+        handle = os.open(os.path.join(repo, path), os.O_RDONLY)
+    except OSError:
+        return ""
+    chunks = []
+    try:
+        while chunk := os.read(handle, 1 << 16):
+            chunks.append(chunk)
+    except OSError:
+        return ""
+    finally:
+        os.close(handle)
+    return b"".join(chunks).decode("utf-8", "surrogateescape")
+
+
 def locate(repo: StrPath) -> list[str]:
     """The root manifest, Cargo.lock, every member's manifest (the expected path when absent)
     and the manifests of every directory a ``path`` value names, recursively."""
@@ -202,18 +222,19 @@ def locate(repo: StrPath) -> list[str]:
     found = {MANIFEST, LOCKFILE}
     if root.data is None:
         return sorted(found)
-    pending: deque[tuple[str, str]] = deque([("", root.text)])
+    pending: deque[tuple[str, str | None]] = deque([("", root.text)])
     if "workspace" in root.data:
         ws = _workspace(root.data, root, None)
         members = expand_members(repo, ws.patterns, ws.excludes, MANIFEST)
         found.update(manifest_path(d, MANIFEST) for d in (*members.dirs, *members.missing))
-        pending.extend((d, "") for d in members.dirs if d)
-    paths = _Paths(repo)
+        pending.extend((d, None) for d in members.dirs if d)
     scanned = {directory for directory, _ in pending}
+    paths = _Paths(repo, scanned)
+    top = os.fspath(repo)
     while pending:
         directory, text = pending.popleft()
-        if not text:
-            text = read_text(repo, manifest_path(directory, MANIFEST))[0] or ""
+        if text is None:
+            text = _read_quietly(top, manifest_path(directory, MANIFEST))
         for value in _path_values(text):
             target = paths.directory(directory, value)
             if target is None:
@@ -221,7 +242,7 @@ def locate(repo: StrPath) -> list[str]:
             found.add(manifest_path(target, MANIFEST))
             if target not in scanned:
                 scanned.add(target)
-                pending.append((target, ""))
+                pending.append((target, None))
     return sorted(found)
 
 
@@ -304,11 +325,13 @@ class _Parser:
         if found is None:
             return
         root, data = found
-        self.patches = self._patches(root)
         if "package" in data or "workspace" not in data:
             self.members[""] = root
-        if "workspace" not in data:
-            return
+        if "workspace" in data:
+            self._load_members(root, data)
+        self.patches = self._patches(root)
+
+    def _load_members(self, root: Loaded, data: dict[str, Any]) -> None:
         self.ws = _workspace(data, root, self.out)
         excluded = (join_dir("", e.strip().rstrip("/")) for e in self.ws.excludes)
         self.excluded = [e for e in excluded if e]
@@ -318,6 +341,7 @@ class _Parser:
         members = expand_members(
             self.repo, self.ws.patterns, self.ws.excludes, MANIFEST, known=known
         )
+        self.paths = _Paths(self.repo, members.dirs)  # as locate() resolves them
         for directory in members.dirs:
             if directory:
                 self.members[directory] = load_toml(self.repo, manifest_path(directory, MANIFEST))
