@@ -280,6 +280,12 @@ def _glob_literal(path: str) -> str:
     return re.sub(r"([\[*?])", r"[\1]", path)
 
 
+def _features_of(spec: dict[str, Any]) -> list[str] | None:
+    """A dependency's ``features`` (``[]`` when absent, ``None`` when not a list of strings)."""
+    features = spec.get("features")
+    return [] if features is None else str_list(features)
+
+
 def _default_features(spec: dict[str, Any]) -> object:
     """``default-features`` (or the old ``default_features``) as written; ``None`` if absent."""
     return spec.get("default-features", spec.get("default_features"))
@@ -510,44 +516,58 @@ class _Parser:
         if not isinstance(optional, bool):
             self._bad(loaded, dep, "optional must be a boolean")
             optional = False
-        features = str_list(spec.get("features", []))
-        if features is None:
-            self._bad(loaded, dep, "features must be an array of strings")
-            features = []
-        default = _default_features(spec)
-        base, where = directory, spec
+        inherited: dict[str, Any] | None = None
         if spec.get("workspace") is True:
-            inherited = self.ws.dependencies.get(dep.alias)
-            if isinstance(inherited, str):
-                inherited = {"version": inherited}
+            found = self.ws.dependencies.get(dep.alias)
+            inherited = {"version": found} if isinstance(found, str) else found
             if not isinstance(inherited, dict):
                 self._bad(
                     loaded, dep, "has workspace = true but is not in [workspace.dependencies]"
                 )
                 return None
-            features = [*(str_list(inherited.get("features", [])) or []), *features]
+        where = spec if inherited is None else inherited
+        package, path = where.get("package", dep.alias), where.get("path")
+        if not isinstance(package, str) or not (path is None or isinstance(path, str)):
+            self._bad(loaded, dep, "package and path must be strings")
+            return None
+        if path is not None:
+            target, patched = (
+                self.paths.directory(directory if inherited is None else "", path),
+                False,
+            )
+        elif package in self.patches:
+            patch = self.patches[package]
+            target, path, patched = patch.directory, patch.path, True
+        else:
+            return None
+        features, default = self._requested(dep, spec, inherited, loaded)
+        return _Resolved(dep, target, path, optional, features, default, patched)
+
+    def _requested(
+        self,
+        dep: _Dependency,
+        spec: dict[str, Any],
+        inherited: dict[str, Any] | None,
+        loaded: Loaded,
+    ) -> tuple[tuple[str, ...], bool]:
+        """The features an internal dependency requests, and whether with the defaults."""
+        features = _features_of(spec)
+        if features is None:
+            self._bad(loaded, dep, "features must be an array of strings")
+            features = []
+        default = _default_features(spec)
+        if inherited is not None:
+            features = [*(_features_of(inherited) or []), *features]
             # Cargo: a member may turn default features back on, not off.
             if _default_features(inherited) is not False:
                 default = True
             elif default is None:
                 default = False
-            base, where = "", inherited
-        package = where.get("package", dep.alias)
-        path = where.get("path")
-        if not isinstance(package, str) or not (path is None or isinstance(path, str)):
-            self._bad(loaded, dep, "package and path must be strings")
-            return None
         if not isinstance(default, bool):
             if default is not None:
                 self._bad(loaded, dep, "default-features must be a boolean")
             default = True
-        flags = (optional, tuple(dict.fromkeys(features)), default)
-        if path is not None:
-            return _Resolved(dep, self.paths.directory(base, path), path, *flags, patched=False)
-        patch = self.patches.get(package)
-        if patch is None:
-            return None
-        return _Resolved(dep, patch.directory, patch.path, *flags, patched=True)
+        return tuple(dict.fromkeys(features)) if features else (), default
 
     def _edges(self, directory: str) -> None:
         source = self.names.get(directory)
