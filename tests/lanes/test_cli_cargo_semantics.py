@@ -355,3 +355,23 @@ def test_root_package_named_in_lanes_yml_keeps_owning_only_its_sources(tmp_path:
     assert selected(repo, "src/lib.rs") == {"root"}
     assert selected(repo, "crates/a/src/lib.rs") == {"root"}
     assert detect(repo, "deny.toml")["unmatched"] == ["deny.toml"]
+
+
+def test_a_dev_dependency_on_itself_turns_on_features_for_its_tests(tmp_path: Path) -> None:
+    # ``cargo test -p me`` builds me with ``extra`` (cargo tree shows opt), ``cargo build`` of
+    # a dependent does not.
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "Cargo.toml": '[workspace]\nmembers = ["me", "opt", "user"]\n',
+            "me/Cargo.toml": package(
+                "me",
+                '[dependencies]\nopt = { path = "../opt", optional = true }\n'
+                '[dev-dependencies]\nme = { path = ".", features = ["extra"] }\n'
+                '[features]\nextra = ["dep:opt"]\n',
+            ),
+            "opt/Cargo.toml": package("opt"),
+            "user/Cargo.toml": package("user", '[dependencies]\nme = { path = "../me" }\n'),
+        },
+    )
+    assert selected(repo, "opt/src/lib.rs") == {"me", "opt"}
