@@ -105,7 +105,6 @@ class _Resolved(NamedTuple):
 class _Patch(NamedTuple):
     directory: str | None
     path: str
-    line: int
 
 
 def _workspace(doc: dict[str, Any], root: Loaded, out: Collector | None) -> _Workspace:
@@ -413,8 +412,7 @@ class _Parser:
                 package = spec.get("package", alias)
                 if isinstance(package, str):
                     directory = self.paths.directory("", spec["path"])
-                    line = line_of_text(root.text, spec["path"])
-                    patches[package] = _Patch(directory, spec["path"], line)
+                    patches[package] = _Patch(directory, spec["path"])
         return patches
 
     # --- components -------------------------------------------------------------------------
