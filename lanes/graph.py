@@ -38,7 +38,7 @@ def merge_components(config: Config, discovery: Discovery) -> tuple[list[Compone
     for spec in config.components.values():
         base = components.get(spec.name)
         if base is not None and not spec.paths:
-            components[spec.name] = base._replace(paths=(), exclude=spec.exclude)
+            components[spec.name] = base._replace(exclude=spec.exclude)  # keeps its ownership
         else:
             components[spec.name] = Component(
                 spec.name, "explicit", paths=spec.paths, exclude=spec.exclude
