@@ -344,7 +344,8 @@ def root_paths(
     file named by ``main`` (``index.js`` when absent), ``module``, ``browser``, ``types``,
     ``typings``, ``bin``, ``man``, ``exports`` and ``directories``: the file itself at the top
     level, otherwise the whole top-level directory holding it (sources beside a built entry point
-    count). Top-level hidden paths (``.github/``) and member directories are never the root's.
+    count). Top-level hidden paths (``.github/``) and member directories are never the root's
+    (negated at the end of ``paths``).
     """
     from lanes.globs import GlobError, compile_glob
 
@@ -379,8 +380,12 @@ def root_paths(
             valid.append(pattern)
     while valid and valid[0].startswith("!"):
         valid.pop(0)
-    exclude = (".*", ".*/**", *(f"{m}/**" for m in members if m))
-    return (tuple(valid), exclude, problems) if valid else ((), (), problems)
+    if not valid:
+        return (), (), problems
+    # Negations at the end of the list rather than ``exclude``: a ``components`` entry in
+    # lanes.yml replaces a component's exclude, and these must hold whatever the file says.
+    never = ("!.*", "!.*/**", *(f"!{m}/**" for m in members if m))
+    return (*valid, *never), (), problems
 
 
 def _simple(pattern: str) -> str:

@@ -169,6 +169,26 @@ def test_public_root_owns_only_the_files_its_manifest_names(public_root_repo: Pa
     assert (member["mode"], member["selected"]) == ("precise", ["app"])
 
 
+def test_root_owning_everything_still_leaves_workflows_and_members(tmp_path: Path) -> None:
+    """``files: ["**"]``, and a lanes.yml entry for the root that replaces its exclude."""
+    lanes_yml = ROOT_LANES + "components:\n  monorepo:\n    exclude: ['notes/**']\n"
+    files = {
+        **CORE_WORKSPACE,
+        "package.json": pkg("monorepo", workspaces=["packages/*", "apps/*"], files=["**"]),
+        ".github/workflows/ci.yml": "on: push\n",
+        "lanes.yml": lanes_yml,
+    }
+    del files["pnpm-workspace.yaml"]
+    repo = make_repo(tmp_path / "greedy-root", files)
+    workflow = detect_json(repo, "--paths-from-stdin", stdin=b".github/workflows/ci.yml\n")
+    assert workflow["unmatched"] == [".github/workflows/ci.yml"]
+    assert workflow["mode"] == "fail-safe"
+    member = detect_json(repo, "--paths-from-stdin", stdin=b"packages/core/src/index.ts\n")
+    assert member["reasons"]["core"][0]["component"] == "core"
+    own = detect_json(repo, "--paths-from-stdin", stdin=b"tools/gen.js\n")
+    assert (own["mode"], own["selected"]) == ("precise", ["tool"])
+
+
 # --- the cache key covers everything parse reads ----------------------------------------------
 
 
