@@ -11,6 +11,7 @@ restart is modelled by building new stores over the same disk.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -27,6 +28,7 @@ from session_core.errors import (
     StoreClosed,
 )
 from session_core.faults import NO_FAULTS, FaultPoint
+from session_core.lease import LEASE_TTL, LeaseOwner, lease_free
 from session_core.model import (
     InputRecord,
     InputState,
@@ -51,6 +53,8 @@ class RuntimeRecord:
     state: RuntimeState
     run_counter: int = 0
     active_run: str | None = None
+    lease_owner: str | None = None
+    lease_expires: float | None = None
 
 
 @dataclass
@@ -115,9 +119,37 @@ def _located(location: str) -> Iterator[None]:
 
 
 class MemoryRuntimeStore(_MemoryBase):
-    """RuntimeStore (authority) over a ``MemoryDisk``."""
+    """RuntimeStore (authority) over a ``MemoryDisk``. Run leases name this store object as
+    holder (``LeaseOwner``): a lease of a closed or crashed store, or of a run this store
+    already ended, is taken over by the next ``begin_run``, as is an expired one."""
 
     _prefix = "runtime"
+    lease_ttl = LEASE_TTL
+    clock = staticmethod(time.time)
+
+    def __init__(self, disk: MemoryDisk | None = None, faults: FaultPoint = NO_FAULTS) -> None:
+        super().__init__(disk, faults)
+        self.owner = LeaseOwner()
+
+    def crash(self) -> None:
+        self.owner.close()
+        super().crash()
+
+    def close(self) -> None:
+        self.owner.close()
+        super().close()
+
+    def _lease_free(self, session_id: str, record: RuntimeRecord) -> bool:
+        if record.active_run is None:
+            return False
+        return lease_free(
+            self.owner,
+            record.lease_owner,
+            record.lease_expires,
+            self.clock(),
+            session_id,
+            record.active_run,
+        )
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -186,7 +218,8 @@ class MemoryRuntimeStore(_MemoryBase):
     def begin_run(self, session_id: str, input_ids: Sequence[str]) -> str:
         def apply() -> str:
             record = self._record(session_id)
-            guards.check_can_run(session_id, record.state, record.active_run)
+            active = None if self._lease_free(session_id, record) else record.active_run
+            guards.check_can_run(session_id, record.state, active)
             inputs = self.disk.inputs.get(session_id, {})
             guards.check_input_updates(
                 session_id, inputs, {i: InputState.CONSUMED for i in input_ids}
@@ -198,12 +231,16 @@ class MemoryRuntimeStore(_MemoryBase):
                 run_counter=record.run_counter + 1,
                 active_run=run_id,
                 state=RuntimeState.RUNNING,
+                lease_owner=self.owner.token,
+                lease_expires=self.clock() + self.lease_ttl,
             )
             inputs.update(staged)
             self.disk.tails[session_id] = ()
             return run_id
 
-        return self._write("begin_run", session_id, apply)
+        run_id = self._write("begin_run", session_id, apply)
+        self.owner.began(session_id, run_id)
+        return run_id
 
     def record_checkpoint(self, receipt: Receipt, tail: bytes) -> None:
         sid = receipt.session_id
@@ -217,6 +254,7 @@ class MemoryRuntimeStore(_MemoryBase):
             )
             self.disk.receipts[sid] = (*existing, receipt)
             self.disk.tails[sid] = (*self.disk.tails.get(sid, ()), (receipt, tail))
+            self.disk.runtime[sid] = replace(record, lease_expires=self.clock() + self.lease_ttl)
 
         self._write("record_checkpoint", sid, apply)
 
@@ -241,13 +279,19 @@ class MemoryRuntimeStore(_MemoryBase):
             staged = {i: replace(inputs[i], state=s) for i, s in input_updates.items()}
             # commit point: install everything
             self.disk.runtime[session_id] = replace(
-                record, snapshot=snapshot, state=RuntimeState.IDLE, active_run=None
+                record,
+                snapshot=snapshot,
+                state=RuntimeState.IDLE,
+                active_run=None,
+                lease_owner=None,
+                lease_expires=None,
             )
             self.disk.receipts[session_id] = (*existing, receipt)
             inputs.update(staged)
             self.disk.tails[session_id] = ()
 
         self._write("atomic_apply", session_id, apply)
+        self.owner.ended(session_id, receipt.run_id)
 
     def commit_lifecycle(
         self,
@@ -263,20 +307,27 @@ class MemoryRuntimeStore(_MemoryBase):
             guards.check_input_updates(session_id, inputs, input_updates)
             staged = {i: replace(inputs[i], state=s) for i, s in input_updates.items()}
             if run_id is not None:
-                record = replace(record, active_run=None)
+                record = replace(record, active_run=None, lease_owner=None, lease_expires=None)
                 self.disk.tails[session_id] = ()
             if state is not None:
                 record = replace(record, state=state)
             self.disk.runtime[session_id] = record
             inputs.update(staged)
 
-        self._write("commit_lifecycle", session_id, apply)
+        try:
+            self._write("commit_lifecycle", session_id, apply)
+        finally:
+            self.owner.ended(session_id, run_id)
 
     def retire(self, session_id: str) -> None:
         def apply() -> None:
             record = self._record(session_id)
             self.disk.runtime[session_id] = replace(
-                record, state=RuntimeState.RETIRED, active_run=None
+                record,
+                state=RuntimeState.RETIRED,
+                active_run=None,
+                lease_owner=None,
+                lease_expires=None,
             )
             self.disk.tails[session_id] = ()
 
