@@ -321,6 +321,16 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 1
+    except OSError as exc:
+        if debug:
+            raise
+        return _fail(f"{type(exc).__name__}: {_one_line(exc)}", 2)
+    except Exception as exc:  # a bug: still one line, the traceback only with --debug
+        if debug:
+            raise
+        return _fail(
+            f"internal error {type(exc).__name__}: {_one_line(exc)} (--debug shows where)", 2
+        )
 
 
 def _one_line(exc: BaseException) -> str:

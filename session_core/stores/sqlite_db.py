@@ -230,7 +230,10 @@ def wal_check(path: str, expected: Identity) -> None:
     wal = Path(f"{path}-wal")
     if open_in_process(path) or not wal.is_file() or wal.stat().st_size == 0:
         return
-    data = wal.read_bytes()
+    try:
+        data = wal.read_bytes()
+    except OSError as exc:
+        raise StoreFileInvalid(f"cannot read {wal}: {exc.strerror}", path=path) from exc
     marker = expected.marker.encode()
     try:
         transactions = wal_transactions(data)
@@ -352,10 +355,15 @@ class SqliteDatabase:
 
     def _check_path(self) -> None:
         path = Path(self.path)
-        if path.is_dir():
-            raise StoreFileInvalid("is a directory, expected a SQLite file", path=self.path)
-        if self.mode != "create" and (not path.exists() or path.stat().st_size == 0):
-            raise StoreFileInvalid("missing or empty", path=self.path)
+        if self.path == ":memory:":
+            return
+        try:
+            if path.is_dir():
+                raise StoreFileInvalid("is a directory, expected a SQLite file", path=self.path)
+            if self.mode != "create" and (not path.exists() or path.stat().st_size == 0):
+                raise StoreFileInvalid("missing or empty", path=self.path)
+        except OSError as exc:
+            raise StoreFileInvalid(f"cannot inspect: {exc.strerror}", path=self.path) from exc
         if path.exists() and not os.access(path, os.R_OK):
             raise StoreFileInvalid("permission denied (not readable)", path=self.path)
 
@@ -598,9 +606,11 @@ class SqliteDatabase:
 
     def write(self, site: str, session_id: str | None, fn: Callable[[sqlite3.Connection], T]) -> T:
         """A durable operation between its ``.before`` and ``.after`` fault sites."""
-        self.faults.hit(f"{site}.before", session_id)
+        with self._errors(session_id):  # an injected error names the file too
+            self.faults.hit(f"{site}.before", session_id)
         result = self.transaction(fn, session_id)
-        self.faults.hit(f"{site}.after", session_id)
+        with self._errors(session_id):
+            self.faults.hit(f"{site}.after", session_id)
         return result
 
     @contextmanager

@@ -73,8 +73,11 @@ def has_data(path: Path) -> bool:
     if path.is_dir():
         raise StoreFileInvalid("is a directory, expected a SQLite file", path=str(path))
     wal = Path(f"{path}-wal")
-    size = path.stat().st_size if path.exists() else 0
-    return size > 0 or (wal.is_file() and wal.stat().st_size > 0)
+    try:
+        size = path.stat().st_size if path.exists() else 0
+        return size > 0 or (wal.is_file() and wal.stat().st_size > 0)
+    except OSError as exc:
+        raise StoreFileInvalid(f"cannot inspect: {exc.strerror}", path=str(path)) from exc
 
 
 @contextlib.contextmanager
@@ -105,7 +108,12 @@ def check_root(root: Path, mode: OpenMode) -> None:
                 files=Layout(root).files(),
                 advice=f"run `session-core init --data {root}` to create it",
             )
-        root.mkdir(parents=True, exist_ok=True)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreFileInvalid(
+                f"cannot create the data directory: {exc.strerror}", path=str(root)
+            ) from exc
 
 
 def expected_identities(layout: Layout, mode: OpenMode) -> Expected | None:
