@@ -18,7 +18,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from session_core.codec import decode_session, derive_receipt, encode_session
-from session_core.errors import ChecksumMismatch, ProjectionCancelled, SnapshotIdentityMismatch
+from session_core.errors import (
+    ChecksumMismatch,
+    ProjectionCancelled,
+    SnapshotIdentityMismatch,
+    UndecodableRow,
+)
 from session_core.faults import NO_FAULTS, FaultPoint
 from session_core.model import Receipt, RuntimeState, Session
 from session_core.projection import Projector
@@ -76,7 +81,7 @@ class StoreCheckpointer:
         gate = Gate(session_id)
         try:
             row = self.sessions.load(session_id)
-        except ChecksumMismatch:
+        except (ChecksumMismatch, UndecodableRow):
             if self.runtime is None:
                 raise  # the row is the only copy
             row = None  # quarantined and rebuilt by the projection; retired says archived

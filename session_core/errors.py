@@ -99,9 +99,11 @@ class SchemaTooNew(StorageError):
 
 
 class UndecodableRow(StorageError):
-    """A stored row or snapshot could not be decoded."""
+    """A stored row or snapshot could not be decoded. ``stored_token`` is the row's stored
+    CAS token when known (a runtime-backed row is quarantined by it and rebuilt)."""
 
     retryable = False
+    stored_token: str | None = None
 
 
 class StorageIndeterminate(StorageError):

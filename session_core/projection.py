@@ -24,6 +24,7 @@ from session_core.errors import (
     RevisionConflict,
     SessionCoreError,
     UnauditedRow,
+    UndecodableRow,
 )
 from session_core.faults import NO_FAULTS, FaultPoint
 from session_core.model import (
@@ -107,13 +108,13 @@ class Projector:
         ) from last
 
     def load_verified(self, session_id: str) -> StoredRow | None:
-        """The row, checksum-verified. A runtime-backed row that fails its checksum is
-        quarantined (delete-if-current by its stored token) and rebuilt from the verified
-        authority; a runtime-less row is the only copy: the error propagates, nothing is
-        deleted."""
+        """The row, checksum-verified. A runtime-backed row that fails its checksum or does
+        not decode is quarantined (delete-if-current by its stored token; the store keeps the
+        bytes) and rebuilt from the verified authority; a runtime-less row is the only copy:
+        the error propagates, nothing is deleted."""
         try:
             return self.sessions.load_row(session_id)
-        except ChecksumMismatch as exc:
+        except (ChecksumMismatch, UndecodableRow) as exc:
             if self.runtime is None or exc.stored_token is None:
                 raise
             self.quarantine_corrupt(session_id, exc.stored_token)

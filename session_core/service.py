@@ -42,6 +42,7 @@ from session_core.errors import (
     SessionExists,
     SessionNotFound,
     StorageIndeterminate,
+    UndecodableRow,
 )
 from session_core.faults import NO_FAULTS, FaultPoint
 from session_core.model import (
@@ -174,7 +175,7 @@ class SessionService:
                 raise SessionArchived("session is archived", session_id=session_id)
         try:
             row = self.sessions.load(session_id)
-        except ChecksumMismatch:
+        except (ChecksumMismatch, UndecodableRow):
             if self.runtime is None:
                 raise  # runtime-less: the row is the only copy
             row = None  # runtime-backed: the projection rebuilds it from the authority

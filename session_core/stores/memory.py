@@ -26,6 +26,7 @@ from session_core.errors import (
     SessionNotFound,
     SnapshotIdentityMismatch,
     StoreClosed,
+    UndecodableRow,
 )
 from session_core.faults import NO_FAULTS, FaultPoint
 from session_core.lease import LEASE_TTL, LeaseOwner, lease_free
@@ -67,6 +68,8 @@ class MemoryDisk:
     tails: dict[str, tuple[tuple[Receipt, bytes], ...]] = field(default_factory=dict)
     rows: dict[str, bytes] = field(default_factory=dict)
     audit: dict[str, tuple[AuditEvent, ...]] = field(default_factory=dict)
+    quarantine: list[tuple[str, bytes]] = field(default_factory=list)
+    """Rows removed by ``delete_if_current`` (quarantine, rebuild), kept for inspection."""
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
 
@@ -373,7 +376,11 @@ class MemorySessionStore(_MemoryBase):
         data = self.disk.rows.get(validate_session_id(session_id))
         if data is None:
             return None
-        session = decode_session(data, session_id=session_id, path=self.location)
+        try:
+            session = decode_session(data, session_id=session_id, path=self.location)
+        except UndecodableRow as exc:
+            exc.stored_token = row_token(data)
+            raise
         return StoredRow(session, data, row_token(data))
 
     def load_row(self, session_id: str) -> StoredRow | None:
@@ -430,6 +437,7 @@ class MemorySessionStore(_MemoryBase):
             data = self.disk.rows.get(validate_session_id(session_id))
             if data is None or row_token(data) != token:
                 return False
+            self.disk.quarantine.append((session_id, data))
             del self.disk.rows[session_id]
             return True
 

@@ -41,6 +41,8 @@ from session_core.stores.sqlite_db import Identity, OpenMode, SqliteDatabase, sh
 
 class _SqliteBase:
     component = ""
+    database_cls: type[SqliteDatabase] = SqliteDatabase
+    """Opens the file (a harness may seed a file-level bug by subclassing)."""
 
     def __init__(
         self,
@@ -52,7 +54,7 @@ class _SqliteBase:
         identity: Identity | None = None,
         shared_layout: bool = False,
     ) -> None:
-        self.db = SqliteDatabase(
+        self.db = self.database_cls(
             path,
             self.component,
             faults,
@@ -476,6 +478,10 @@ class SqliteSessionStore(_SqliteBase):
 
     component = "sessions"
 
+    def __init__(self, path: str | Path, faults: FaultPoint = NO_FAULTS, **kwargs: object) -> None:
+        super().__init__(path, faults, **kwargs)  # type: ignore[arg-type]
+        self._keeps_deleted = self.db.schema_version() >= 3
+
     def _row(self, conn: sqlite3.Connection, session_id: str) -> StoredRow | None:
         found = conn.execute(
             "SELECT row, token, revision FROM ss_rows WHERE session_id = ?",
@@ -484,7 +490,11 @@ class SqliteSessionStore(_SqliteBase):
         if found is None:
             return None
         data = bytes(found[0])
-        session = decode_session(data, session_id=session_id, path=self.location)
+        try:
+            session = decode_session(data, session_id=session_id, path=self.location)
+        except UndecodableRow as exc:
+            exc.stored_token = str(found[1])
+            raise
         token = row_token(data)
         if token != str(found[1]) or session.revision != str(found[2]):
             raise ChecksumMismatch(
@@ -584,6 +594,12 @@ class SqliteSessionStore(_SqliteBase):
         validate_session_id(session_id)
 
         def run(conn: sqlite3.Connection) -> bool:
+            if self._keeps_deleted:  # a deleted row is kept for inspection
+                conn.execute(
+                    "INSERT INTO ss_quarantine (session_id, row, token) SELECT session_id, row,"
+                    " token FROM ss_rows WHERE session_id = ? AND token = ?",
+                    (session_id, token),
+                )
             cursor = conn.execute(
                 "DELETE FROM ss_rows WHERE session_id = ? AND token = ?", (session_id, token)
             )

@@ -112,7 +112,14 @@ MIGRATIONS: dict[str, list[Migration]] = {
             ),
         ),
         (2, ("CREATE INDEX ss_rows_lifecycle ON ss_rows (lifecycle)",)),
-        (3, IDENTITY_TABLES),
+        (
+            3,
+            (
+                *IDENTITY_TABLES,
+                "CREATE TABLE ss_quarantine (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                " session_id TEXT NOT NULL, row BLOB NOT NULL, token TEXT NOT NULL)",
+            ),
+        ),
     ],
 }
 
@@ -128,6 +135,7 @@ OWN_TABLES = frozenset(
         "sqlite_sequence",
         "sc_identity",
         "sc_stamp",
+        "ss_quarantine",
     }
 )
 
