@@ -65,6 +65,10 @@ class _SqliteBase:
         )
         self.location = self.db.path
         self.faults = faults
+        self._opened()
+
+    def _opened(self) -> None:
+        """Per-store state that depends on the opened file's schema."""
 
     def close(self) -> None:
         self.db.close()
@@ -83,8 +87,7 @@ class SqliteRuntimeStore(_SqliteBase):
     lease_ttl = LEASE_TTL
     clock = staticmethod(time.time)
 
-    def __init__(self, path: str | Path, faults: FaultPoint = NO_FAULTS, **kwargs: object) -> None:
-        super().__init__(path, faults, **kwargs)  # type: ignore[arg-type]
+    def _opened(self) -> None:
         self.owner = LeaseOwner()
         self._digests = self.db.schema_version() >= 3
 
@@ -478,8 +481,7 @@ class SqliteSessionStore(_SqliteBase):
 
     component = "sessions"
 
-    def __init__(self, path: str | Path, faults: FaultPoint = NO_FAULTS, **kwargs: object) -> None:
-        super().__init__(path, faults, **kwargs)  # type: ignore[arg-type]
+    def _opened(self) -> None:
         self._keeps_deleted = self.db.schema_version() >= 3
 
     def _row(self, conn: sqlite3.Connection, session_id: str) -> StoredRow | None:
