@@ -178,7 +178,14 @@ _REGISTRY_LOCK = threading.Lock()
 
 
 def _key(path: str) -> str:
-    return os.path.realpath(path)
+    """The file's identity in this process: its real path and inode (a file replaced on disk
+    is a new file; its old connection is never handed out for it)."""
+    real = os.path.realpath(path)
+    try:
+        inode = os.stat(real).st_ino
+    except OSError:
+        inode = 0
+    return f"{real}\0{inode}"
 
 
 def open_in_process(path: str | Path) -> bool:
@@ -384,7 +391,9 @@ class SqliteDatabase:
                 if shared is not None:
                     shared.refs += 1
                     return shared
-            shared = _Shared(key, self._connect(read_only), read_only)
+            conn = self._connect(read_only)
+            key = _key(self.path)  # the file exists now (SQLite creates it when it opens)
+            shared = _Shared(key, conn, read_only)
             _REGISTRY[(key, read_only)] = shared
             return shared
 

@@ -110,12 +110,19 @@ def test_open_stores_keep_their_fcntl_locks(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+def _inode(path: Path) -> set[int]:
+    try:
+        return {path.stat().st_ino}
+    except FileNotFoundError:
+        return set()
+
+
 def test_writers_and_polling_status_never_corrupt_the_files(tmp_path: Path) -> None:
     """F1: several writer processes and a `status` poller on one directory: no malformed
     database, every acknowledged turn present once, both files pass integrity_check."""
     data = tmp_path / "data"
     assert run_cli("init", "--data", str(data)).returncode == 0
-    args = ["demo", "--data", str(data), "--sessions", "2", "--turns", "15"]
+    args = ["demo", "--data", str(data), "--sessions", "2", "--turns", "25"]
     writers = [
         subprocess.Popen(
             [*CLI, *args, "--prefix", prefix],
@@ -126,14 +133,20 @@ def test_writers_and_polling_status_never_corrupt_the_files(tmp_path: Path) -> N
         for prefix in ("a", "b", "a")
     ]
     polls: list[subprocess.CompletedProcess[str]] = []
+    wal_inodes: set[int] = set()
     while any(w.poll() is None for w in writers):
+        alive = all(w.poll() is None for w in writers)
         polls.append(run_cli("status", "--data", str(data)))
+        if alive and all(w.poll() is None for w in writers):
+            # while every writer is connected, nobody may delete (and so recreate) the WAL
+            wal_inodes |= _inode(data / "sessions.sqlite3-wal")
     printed: list[dict[str, Any]] = []
     for writer in writers:
         out, err = writer.communicate(timeout=120)
         assert writer.returncode == 0, err
         printed += [json.loads(line) for line in out.splitlines()]
     assert polls
+    assert len(wal_inodes) <= 1, "the live WAL was deleted under running writers"
     for result in polls:
         assert "malformed" not in result.stderr, result.stderr
         assert result.returncode == 0, result.stderr
