@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import NoReturn, TextIO
 
 from session_core import __version__
 from session_core.errors import SessionBusy, SessionCoreError, SessionExists
@@ -27,9 +27,7 @@ from session_core.model import validate_session_id
 from session_core.outcomes import Failed, Indeterminate, TurnOutcome, committed, outcome_name
 from session_core.readapi import SessionView
 from session_core.service import SessionService
-
-if TYPE_CHECKING:
-    from session_core.stores.sqlite_db import OpenMode
+from session_core.stores.sqlite_db import OpenMode
 
 PROG = "session-core"
 BUSY_RETRIES = 200

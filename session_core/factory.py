@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from session_core.faults import NO_FAULTS, FaultPoint
 from session_core.service import SessionService
@@ -15,9 +15,7 @@ from session_core.stores.memory import (
     MemoryRuntimeStore,
     MemorySessionStore,
 )
-
-if TYPE_CHECKING:
-    from session_core.stores.sqlite_db import OpenMode
+from session_core.stores.sqlite_db import OpenMode
 
 
 @dataclass

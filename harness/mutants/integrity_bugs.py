@@ -35,9 +35,7 @@ from session_core.outcomes import Failed, TurnOutcome
 from session_core.projection import Projector
 from session_core.service import SessionService
 from session_core.stores.base import StoredRow
-from session_core.stores.sqlite_db import SqliteDatabase
-
-SQLITE_MAGIC = b"SQLite format 3\x00"
+from session_core.stores.sqlite_db import SQLITE_MAGIC, SqliteDatabase
 
 
 class FailedAfterSyncService(SessionService):

@@ -37,6 +37,8 @@ from session_core.model import (
 from session_core.stores import guards
 from session_core.stores.base import AuditEvent, RowSummary, StoredRow
 from session_core.stores.sqlite_db import Identity, OpenMode, SqliteDatabase, sha256_hex
+from session_core.stores.sqlite_dir import RUNTIME_FILE as RUNTIME_FILE
+from session_core.stores.sqlite_dir import SESSIONS_FILE as SESSIONS_FILE
 
 
 class _SqliteBase:

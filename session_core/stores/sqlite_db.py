@@ -51,6 +51,8 @@ from session_core.errors import (
 from session_core.faults import NO_FAULTS, FaultPoint
 
 APPLICATION_ID = 0x53436F72  # "SCor"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+"""The first bytes of a SQLite file (never read with a plain descriptor once connected)."""
 BUSY_TIMEOUT_MS = 30_000
 T = TypeVar("T")
 OpenMode = Literal["create", "open", "read-only"]
