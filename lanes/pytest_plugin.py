@@ -78,10 +78,10 @@ def selected_lanes(requested: list[str], workspace: Workspace) -> list[str]:
 
 
 def _affected(workspace: Workspace) -> list[str]:
-    from lanes import gitdiff
     from lanes.engine import select
+    from lanes.git.local import local_changes
 
-    change = gitdiff.local_changes(workspace.repo)
+    change = local_changes(workspace.repo)
     uncertain = [change.uncertain] if change.uncertain else []
     return select(change.paths, workspace.rules, workspace.index, uncertain=uncertain).selected
 

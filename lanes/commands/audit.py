@@ -19,7 +19,7 @@ from lanes.audit.release import FAIL_ON_CONDITIONS as RELEASE_CONDITIONS
 from lanes.audit.release import ReleaseReport, split_range
 from lanes.cli import Parser
 from lanes.commands._shared import workspace_from_args
-from lanes.gitdiff import GitError
+from lanes.git.runner import GitError
 from lanes.index import Index
 from lanes.workspace import Workspace
 
@@ -225,7 +225,7 @@ def _check_range(rev_range: str) -> tuple[str, str]:
 def _replay(
     workspace: Workspace, rev_range: str, against: Against | None, summary: HistorySummary
 ) -> Iterator[CommitAudit]:
-    from lanes.gitdiff import iter_first_parent_changes
+    from lanes.git.commits import iter_first_parent_changes
 
     commits = iter_first_parent_changes(workspace.repo, rev_range)
     subjects = gitsource.iter_subjects(workspace.repo, rev_range)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lanes.audit.gitsource import GitReadError, git_output, iter_subjects
-from lanes.gitdiff import GitError
+from lanes.git.runner import GitError
 from tests.lanes.fixtures import GIT_ENV, commit_all, git, write_files
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
