@@ -11,8 +11,10 @@ Each returns, per commit, the lanes it selects and, where it can tell, the paths
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -23,6 +25,7 @@ from typing import Protocol
 from lanes.audit import gitsource
 from lanes.config import ConfigError
 from lanes.engine import Reason, select
+from lanes.git.runner import kill
 from lanes.workspace import Workspace, load_workspace
 
 COMMAND_TIMEOUT = 60.0
@@ -44,10 +47,15 @@ class OtherSelection:
 
 class Against(Protocol):
     description: str
+    runs: int  # successful runs of a command (0 for a configuration)
 
     def select(
         self, sha: str, paths: Sequence[str], uncertain: Sequence[str]
     ) -> OtherSelection: ...
+
+    def never_printed(self) -> list[str]:
+        """``--against-map`` names no run printed (a misspelt key reads as "never ran")."""
+        ...
 
     def close(self) -> None: ...
 
@@ -63,6 +71,7 @@ class EngineAgainst:
     def __init__(self, workspace: Workspace, description: str) -> None:
         self.workspace = workspace
         self.description = description
+        self.runs = 0
 
     def select(self, sha: str, paths: Sequence[str], uncertain: Sequence[str]) -> OtherSelection:
         selection = select(paths, self.workspace.rules, self.workspace.index, uncertain=uncertain)
@@ -70,6 +79,9 @@ class EngineAgainst:
         return OtherSelection(
             chosen, {lane: responsible_paths(selection.reasons[lane]) for lane in chosen}
         )
+
+    def never_printed(self) -> list[str]:
+        return []
 
     def close(self) -> None:
         return None
@@ -126,7 +138,15 @@ def parse_outputs(text: str) -> dict[str, bool]:
 
 
 class CommandAgainst:
-    """A legacy detector: run per commit with the changed paths on stdin (never a shell)."""
+    """A legacy detector: run with changed paths on stdin (never a shell), in its own process
+    group (killed as a whole on timeout).
+
+    A run that exits non-zero, times out or prints no ``name=true|false`` line is an error for
+    that commit, never "no lane". Answers are cached for the run by the detector's own content
+    (the command line and every file it names, the program included) and the exact paths: the
+    detector is assumed to judge paths only (``LANES_AUDIT_COMMIT`` is the first commit that
+    asked). ``use_cache=False`` runs it for every question.
+    """
 
     def __init__(
         self,
@@ -136,6 +156,7 @@ class CommandAgainst:
         mapping: dict[str, set[str]] | None = None,
         *,
         timeout: float = COMMAND_TIMEOUT,
+        use_cache: bool = True,
     ) -> None:
         try:
             self.argv = shlex.split(command)
@@ -145,31 +166,60 @@ class CommandAgainst:
             raise AgainstError("--against-command: empty command")
         self.repo, self.lanes, self.mapping, self.timeout = repo, set(lanes), mapping, timeout
         self.description = f"command {command}"
+        self.printed: set[str] = set()  # every output name any run printed
+        self.runs = 0  # runs that succeeded
+        self._identity = _detector_identity(self.argv, repo)
+        self._answers: dict[str, OtherSelection] | None = {} if use_cache else None
         self._directory = tempfile.TemporaryDirectory(prefix="lanes-audit-")
         self._output_file = Path(self._directory.name) / "github_output"
 
     def select(self, sha: str, paths: Sequence[str], uncertain: Sequence[str]) -> OtherSelection:
+        if self._answers is None:
+            return self._run(sha, paths)
+        key = _paths_key(self._identity, paths)
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = self._answers[key] = self._run(sha, paths)
+        return answer
+
+    def never_printed(self) -> list[str]:
+        """``--against-map`` names no successful run printed so far."""
+        return sorted(set(self.mapping or {}) - self.printed)
+
+    def _run(self, sha: str, paths: Sequence[str]) -> OtherSelection:
         self._output_file.write_bytes(b"")
         stdin = "".join(f"{path}\n" for path in paths).encode("utf-8", "surrogateescape")
         try:
-            result = subprocess.run(
+            process = subprocess.Popen(
                 self.argv,
-                input=stdin,
-                capture_output=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 cwd=self.repo,
                 env=self._environment(sha),
-                timeout=self.timeout,
-                check=False,
+                start_new_session=True,
             )
-        except FileNotFoundError as error:
+        except OSError as error:
             raise AgainstError(f"--against-command: cannot run {self.argv[0]!r}: {error}") from None
+        try:
+            stdout, stderr = process.communicate(stdin, timeout=self.timeout)
         except subprocess.TimeoutExpired:
+            kill(process)
+            process.communicate()
             return OtherSelection(set(), error=f"timed out after {self.timeout:g}s")
-        if result.returncode != 0:
-            last = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
-            return OtherSelection(set(), error=f"exit {result.returncode}: {''.join(last)}")
-        text = result.stdout.decode("utf-8", "replace") + "\n" + self._github_output()
-        return self._to_lanes(parse_outputs(text))
+        except BaseException:
+            kill(process)
+            process.communicate()
+            raise
+        if process.returncode != 0:
+            last = stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+            return OtherSelection(set(), error=f"exit {process.returncode}: {''.join(last)}")
+        outputs = parse_outputs(stdout.decode("utf-8", "replace") + "\n" + self._github_output())
+        if not outputs:
+            return OtherSelection(set(), error="printed no name=true|false line")
+        self.runs += 1
+        self.printed.update(outputs)
+        return self._to_lanes(outputs)
 
     def _environment(self, sha: str) -> dict[str, str]:
         return {**os.environ, "GITHUB_OUTPUT": str(self._output_file), "LANES_AUDIT_COMMIT": sha}
@@ -195,3 +245,25 @@ class CommandAgainst:
 
     def close(self) -> None:
         self._directory.cleanup()
+
+
+def _detector_identity(argv: Sequence[str], repo: Path) -> bytes:
+    """The command line and the content of every file it names (the program found on PATH
+    included): a changed detector script never answers from an old cache entry."""
+    digest = hashlib.sha256("\0".join(argv).encode("utf-8", "surrogateescape"))
+    program = shutil.which(argv[0], path=os.environ.get("PATH"))
+    for word in [*argv, *([program] if program else [])]:
+        candidate = Path(repo, word)
+        try:
+            if candidate.is_file():
+                digest.update(b"\0file\0" + hashlib.sha256(candidate.read_bytes()).digest())
+        except (OSError, ValueError):
+            continue
+    return digest.digest()
+
+
+def _paths_key(identity: bytes, paths: Sequence[str]) -> str:
+    digest = hashlib.sha256(identity)
+    for path in sorted(paths):
+        digest.update(b"\0" + path.encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()

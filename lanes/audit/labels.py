@@ -16,7 +16,10 @@ CONDITION_TEXT = {
     "dead": "lanes no file can select",
     "contracts": "failed contracts, missing references or fail-safe problems",
     "missed": "commits that ran fewer lanes than the graph requires (under-trigger)",
+    "graph-missed": "commits that missed a lane a dependency edge selects (the misses that matter)",
+    "latent": "components whose own paths never select a lane the graph says covers them",
     "extra": "commits that ran more lanes than the graph requires (over-trigger)",
+    "against-errors": "commits on which the comparison failed, timed out or printed nothing",
 }
 
 EDGE_SYMBOLS = {"root": "R", "normal": "●", "build": "B", "dev": "D", "paths": "P"}

@@ -17,6 +17,7 @@ from lanes.git.runner import (
     STREAM_TIMEOUT,
     GitError,
     output,
+    run_git,
     stream_git,
     timeouts,
 )
@@ -99,3 +100,9 @@ def iter_first_parent_changes(
 ) -> Iterator[tuple[str, ChangeSet]]:
     """:func:`iter_changes` along first parents."""
     return iter_changes(repo, rev_range, first_parent=True, timeout=timeout)
+
+
+def commit_list(repo: Path, rev_range: str, *, first_parent: bool = True) -> list[str]:
+    """The SHAs of ``rev_range`` in the order :func:`iter_changes` streams them (newest first)."""
+    args = ["rev-list", *log_walk(first_parent), "--end-of-options", check_rev(rev_range), "--"]
+    return decode_path(run_git(Path(repo), args)).split()

@@ -158,10 +158,10 @@ def _git_command() -> Git:
     return command
 
 
-def start(repo: Path, args: Sequence[str]) -> Git.AutoInterrupt:
+def start(repo: Path, args: Sequence[str], *, stdin: bool = False) -> Git.AutoInterrupt:
     """Start ``git -C repo args`` through GitPython, reading nothing yet, in its own process
-    group. Keep the handle referenced while the process runs: GitPython terminates the process
-    when the handle is garbage collected."""
+    group (with a pipe to its stdin if ``stdin``). Keep the handle referenced while the process
+    runs: GitPython terminates the process when the handle is garbage collected."""
     runner = _git_command()
     from git.exc import GitCommandNotFound
 
@@ -170,6 +170,7 @@ def start(repo: Path, args: Sequence[str]) -> Git.AutoInterrupt:
             [git_executable(), "-C", os.fspath(repo), *args],
             as_process=True,
             env=git_env(),
+            istream=subprocess.PIPE if stdin else None,
             process_group=0 if hasattr(os, "killpg") else None,
         )
     except (GitCommandNotFound, OSError) as exc:
@@ -194,15 +195,16 @@ def kill(process: subprocess.Popen[bytes]) -> None:
 
 
 def run(
-    repo: Path, args: Sequence[str], *, fetching: bool = False
+    repo: Path, args: Sequence[str], *, fetching: bool = False, stdin: bytes | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run ``git -C repo args``; raise :class:`GitError` if git is missing or times out."""
+    """Run ``git -C repo args`` (``stdin`` written to its standard input); raise
+    :class:`GitError` if git is missing or times out."""
     local, fetch = _TIMEOUTS.get()
     timeout = _checked(fetch if fetching else local)
-    handle = start(repo, args)
+    handle = start(repo, args, stdin=stdin is not None)
     process = _process(handle)
     try:
-        stdout, stderr = process.communicate(timeout=timeout)
+        stdout, stderr = process.communicate(stdin, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         kill(process)
         process.communicate()
@@ -235,9 +237,9 @@ def describe_failure(args: Sequence[str], result: subprocess.CompletedProcess[by
     return exited(args, result.returncode, result.stderr.decode("utf-8", "replace"))
 
 
-def output(repo: Path, args: Sequence[str]) -> bytes:
+def output(repo: Path, args: Sequence[str], *, stdin: bytes | None = None) -> bytes:
     """Run git and return its stdout; raise :class:`GitError` on a non-zero exit."""
-    result = run(repo, args)
+    result = run(repo, args, stdin=stdin)
     if result.returncode != 0:
         raise GitError(describe_failure(args, result))
     return result.stdout
@@ -247,7 +249,9 @@ def output_line(repo: Path, args: Sequence[str]) -> str:
     return decode_path(output(repo, args)).strip()
 
 
-def run_git(repo: Path, args: Sequence[str], *, timeout: float = GIT_TIMEOUT) -> bytes:
+def run_git(
+    repo: Path, args: Sequence[str], *, timeout: float = GIT_TIMEOUT, stdin: bytes | None = None
+) -> bytes:
     """The stdout of ``git -C repo args``, run like every git command of lanes: an argument
     list, :func:`git_env`, its own process group, which is killed as a whole (hooks and what
     they left behind included) when git exceeds ``timeout`` seconds.
@@ -256,7 +260,7 @@ def run_git(repo: Path, args: Sequence[str], *, timeout: float = GIT_TIMEOUT) ->
     stderr) or times out.
     """
     with timeouts(timeout, FETCH_TIMEOUT):
-        return output(repo, args)
+        return output(repo, args, stdin=stdin)
 
 
 def stream_git(repo: Path, args: Sequence[str], *, timeout: float) -> Iterator[bytes]:

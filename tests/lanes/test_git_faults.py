@@ -138,7 +138,7 @@ def test_a_bad_time_limit_is_a_git_error_not_an_unbounded_git(repo: Path, value:
 def test_gitpython_is_imported_without_running_git(tmp_path: Path) -> None:
     """In-process: the probe finds no git, the environment is restored, GitPython works."""
     marker = tmp_path / "ran"
-    bin_dir = fake_git(tmp_path / "bin", f"#!/bin/sh\ntouch {marker}\nexec {REAL_GIT} \"$@\"\n")
+    bin_dir = fake_git(tmp_path / "bin", f'#!/bin/sh\ntouch {marker}\nexec {REAL_GIT} "$@"\n')
     code = (
         "import os, sys; from lanes.git.runner import gitpython; git = gitpython();"
         "print(json.dumps([os.environ.get('GIT_PYTHON_GIT_EXECUTABLE'),"
