@@ -12,12 +12,15 @@ Each returns, per commit, the lanes it selects and, where it can tell, the paths
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import shlex
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -29,6 +32,8 @@ from lanes.git.runner import kill
 from lanes.workspace import Workspace, load_workspace
 
 COMMAND_TIMEOUT = 60.0
+PARALLEL_RUNS = 4
+"""Legacy detector runs at a time for the owner groups of one commit."""
 
 
 class AgainstError(Exception):
@@ -52,6 +57,10 @@ class Against(Protocol):
     def select(
         self, sha: str, paths: Sequence[str], uncertain: Sequence[str]
     ) -> OtherSelection: ...
+
+    def select_each(self, sha: str, groups: Sequence[Sequence[str]]) -> list[OtherSelection]:
+        """:meth:`select` for each group of paths of one commit (no uncertainty), in order."""
+        ...
 
     def never_printed(self) -> list[str]:
         """``--against-map`` names no run printed (a misspelt key reads as "never ran")."""
@@ -80,6 +89,9 @@ class EngineAgainst:
             chosen, {lane: responsible_paths(selection.reasons[lane]) for lane in chosen}
         )
 
+    def select_each(self, sha: str, groups: Sequence[Sequence[str]]) -> list[OtherSelection]:
+        return [self.select(sha, group, ()) for group in groups]
+
     def never_printed(self) -> list[str]:
         return []
 
@@ -101,9 +113,9 @@ def against_rev(
         text = gitsource.file_at(repo, rev, config_path)
     except gitsource.GitReadError as error:
         raise AgainstError(f"--against-rev {rev}: {error}") from None
-    with tempfile.TemporaryDirectory(prefix="lanes-audit-") as directory:
-        copy = Path(directory) / "lanes.yml"
-        copy.write_bytes(text)
+    from lanes.audit.configs import config_copy
+
+    with config_copy(text, use_cache=use_cache) as copy:
         try:
             workspace = load_workspace(repo, copy, use_cache=use_cache)
         except ConfigError as error:
@@ -171,7 +183,8 @@ class CommandAgainst:
         self._identity = _detector_identity(self.argv, repo)
         self._answers: dict[str, OtherSelection] | None = {} if use_cache else None
         self._directory = tempfile.TemporaryDirectory(prefix="lanes-audit-")
-        self._output_file = Path(self._directory.name) / "github_output"
+        self._runs_started = itertools.count()
+        self._lock = threading.Lock()
 
     def select(self, sha: str, paths: Sequence[str], uncertain: Sequence[str]) -> OtherSelection:
         if self._answers is None:
@@ -182,12 +195,31 @@ class CommandAgainst:
             answer = self._answers[key] = self._run(sha, paths)
         return answer
 
+    def select_each(self, sha: str, groups: Sequence[Sequence[str]]) -> list[OtherSelection]:
+        """The groups' answers; the runs a cache does not answer go ``PARALLEL_RUNS`` at a
+        time (each its own process, its own ``$GITHUB_OUTPUT``)."""
+        if len(groups) < 2:
+            return [self.select(sha, group, ()) for group in groups]
+        from concurrent.futures import ThreadPoolExecutor
+
+        workers = min(PARALLEL_RUNS, len(groups))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(lambda group: self.select(sha, group, ()), groups))
+
     def never_printed(self) -> list[str]:
         """``--against-map`` names no successful run printed so far."""
         return sorted(set(self.mapping or {}) - self.printed)
 
     def _run(self, sha: str, paths: Sequence[str]) -> OtherSelection:
-        self._output_file.write_bytes(b"")
+        output_file = Path(self._directory.name, f"github_output_{next(self._runs_started)}")
+        output_file.write_bytes(b"")
+        try:
+            return self._run_with(sha, paths, output_file)
+        finally:
+            with suppress(OSError):
+                output_file.unlink()
+
+    def _run_with(self, sha: str, paths: Sequence[str], output_file: Path) -> OtherSelection:
         stdin = "".join(f"{path}\n" for path in paths).encode("utf-8", "surrogateescape")
         try:
             process = subprocess.Popen(
@@ -196,7 +228,7 @@ class CommandAgainst:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 cwd=self.repo,
-                env=self._environment(sha),
+                env=self._environment(sha, output_file),
                 start_new_session=True,
             )
         except OSError as error:
@@ -214,21 +246,17 @@ class CommandAgainst:
         if process.returncode != 0:
             last = stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
             return OtherSelection(set(), error=f"exit {process.returncode}: {''.join(last)}")
-        outputs = parse_outputs(stdout.decode("utf-8", "replace") + "\n" + self._github_output())
+        written = _read_text(output_file)
+        outputs = parse_outputs(stdout.decode("utf-8", "replace") + "\n" + written)
         if not outputs:
             return OtherSelection(set(), error="printed no name=true|false line")
-        self.runs += 1
-        self.printed.update(outputs)
+        with self._lock:
+            self.runs += 1
+            self.printed.update(outputs)
         return self._to_lanes(outputs)
 
-    def _environment(self, sha: str) -> dict[str, str]:
-        return {**os.environ, "GITHUB_OUTPUT": str(self._output_file), "LANES_AUDIT_COMMIT": sha}
-
-    def _github_output(self) -> str:
-        try:
-            return self._output_file.read_text("utf-8", "replace")
-        except OSError:
-            return ""
+    def _environment(self, sha: str, output_file: Path) -> dict[str, str]:
+        return {**os.environ, "GITHUB_OUTPUT": str(output_file), "LANES_AUDIT_COMMIT": sha}
 
     def _to_lanes(self, outputs: dict[str, bool]) -> OtherSelection:
         chosen: set[str] = set()
@@ -245,6 +273,13 @@ class CommandAgainst:
 
     def close(self) -> None:
         self._directory.cleanup()
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 def _detector_identity(argv: Sequence[str], repo: Path) -> bytes:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lanes.audit.against import Against, OtherSelection
+from lanes.audit.against import OtherSelection
 from lanes.workspace import Workspace
 
 
@@ -83,7 +83,7 @@ def owner_groups(paths: Sequence[str], workspace: Workspace) -> dict[str, list[s
     (global paths and unowned paths left out)."""
     rules, index = workspace.rules, workspace.index
     groups: dict[str, list[str]] = {}
-    for path in paths:
+    for path in sorted(paths):
         if rules.global_paths.matching_pattern(path) is not None:
             continue
         owner = index.owner(path)
@@ -92,19 +92,25 @@ def owner_groups(paths: Sequence[str], workspace: Workspace) -> dict[str, list[s
     return groups
 
 
+def questions(paths: Sequence[str], groups: dict[str, list[str]]) -> list[list[str]]:
+    """The groups to ask about besides the whole commit (a group holding every path is the
+    whole commit's question already)."""
+    return [group for group in groups.values() if len(group) != len(paths)]
+
+
 def attribute(
-    sha: str,
     paths: Sequence[str],
-    workspace: Workspace,
-    against: Against,
+    groups: dict[str, list[str]],
+    answers: Sequence[OtherSelection],
     whole: OtherSelection,
+    workspace: Workspace,
 ) -> Attribution:
-    """Ask ``against`` about each owner group of ``paths``; ``whole`` is its answer for the
-    commit (reused when one group holds every path)."""
+    """The latent findings of one commit: ``answers`` are the other selection's answers to
+    :func:`questions` (in order), ``whole`` its answer for the commit."""
     result = Attribution()
-    groups = owner_groups(paths, workspace)
-    for component, group in sorted(groups.items()):
-        answer = whole if len(group) == len(paths) else against.select(sha, group, ())
+    asked = iter(answers)
+    for component, group in groups.items():
+        answer = whole if len(group) == len(paths) else next(asked)
         if answer.error is not None:
             result.errors.append(f"{component} ({len(group)} paths): {answer.error}")
             continue

@@ -14,8 +14,10 @@ workspace read from each commit's tree (manifests at that revision) plugs in lat
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -89,9 +91,7 @@ class ConfigAtCommit:
         content = self._contents[blob]
         if hashlib.sha256(content).hexdigest() == self._checked_out:
             return self._fixed
-        with tempfile.TemporaryDirectory(prefix="lanes-audit-") as directory:
-            copy = Path(directory) / "lanes.yml"
-            copy.write_bytes(content)
+        with config_copy(content, use_cache=self._use_cache) as copy:
             try:
                 workspace = load_workspace(self._fixed.root, copy, use_cache=self._use_cache)
             except ConfigError as error:
@@ -100,6 +100,33 @@ class ConfigAtCommit:
                 return f"{where} is invalid:{key} {error.expected}"
         workspace.config = workspace.config._replace(file=self._path)
         return workspace
+
+
+@contextmanager
+def config_copy(content: bytes, *, use_cache: bool = True) -> Iterator[Path]:
+    """A file holding ``content`` to load a configuration from. With the cache, a stable
+    content-addressed path under the user cache directory (so the parsed configuration, cached
+    under its path and text, is found again by the next run), else a temporary file."""
+    if use_cache:
+        from lanes.cache import user_cache_dir
+
+        name = hashlib.sha256(content).hexdigest()
+        stable = Path(user_cache_dir(), "configs-at-revisions", name, "lanes.yml")
+        try:
+            if not stable.is_file() or stable.read_bytes() != content:
+                stable.parent.mkdir(parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile(dir=stable.parent, delete=False) as handle:
+                    handle.write(content)
+                os.replace(handle.name, stable)  # atomic: a concurrent run reads all or nothing
+        except OSError:
+            pass
+        else:
+            yield stable
+            return
+    with tempfile.TemporaryDirectory(prefix="lanes-audit-") as directory:
+        copy = Path(directory) / "lanes.yml"
+        copy.write_bytes(content)
+        yield copy
 
 
 def _file_digest(path: Path) -> str | None:

@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lanes.audit.against import Against, OtherSelection, responsible_paths
-from lanes.audit.attribution import Attribution, LatentFinding, LatentGap, attribute
+from lanes.audit.attribution import (
+    Attribution,
+    LatentFinding,
+    LatentGap,
+    attribute,
+    owner_groups,
+    questions,
+)
 from lanes.audit.configs import FixedConfig, Judge, WorkspaceAt
 from lanes.engine import Reason, Selection, select
 from lanes.model import ChangeSet
@@ -252,10 +259,18 @@ def audit_commit(
     )
     if against is None:
         return audit, None
-    other = against.select(sha, change.paths, uncertain)
+    groups = owner_groups(change.paths, space) if attribution else {}
+    asked = questions(change.paths, groups)
+    if uncertain:
+        other, answers = (
+            against.select(sha, change.paths, uncertain),
+            against.select_each(sha, asked),
+        )
+    else:
+        other, *answers = against.select_each(sha, [change.paths, *asked])
     _compare(audit, ours, other)
     if attribution:
-        _add_attribution(audit, attribute(sha, change.paths, space, against, other))
+        _add_attribution(audit, attribute(change.paths, groups, answers, other, space))
     return audit, other
 
 

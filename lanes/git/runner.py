@@ -280,6 +280,7 @@ def stream_git(repo: Path, args: Sequence[str], *, timeout: float) -> Iterator[b
     errors = _StderrReader(process.stderr)
     expired = threading.Event()
     timer = threading.Timer(timeout, _expire, args=(process, expired))
+    timer.daemon = True  # a stream left unfinished must not keep the interpreter from exiting
     timer.start()
     try:
         pending = b""
