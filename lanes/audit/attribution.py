@@ -119,3 +119,13 @@ def attribute(
                 hidden = whole.error is None and lane in whole.lanes
                 result.findings.append(LatentFinding(component, lane, group[0], hidden))
     return result
+
+
+def latent_text(findings: Sequence[LatentFinding]) -> str:
+    """``meerkat-session: sdk, minimal``: the latent findings the commit's lanes hid (a latent
+    finding the commit missed anyway is already a miss)."""
+    lanes: dict[str, list[str]] = {}
+    for finding in findings:
+        if finding.hidden:
+            lanes.setdefault(finding.component, []).append(finding.lane)
+    return "; ".join(f"{component}: {', '.join(names)}" for component, names in lanes.items())

@@ -439,8 +439,14 @@ def _run_release(args: argparse.Namespace) -> dict[str, bool]:
     finally:
         if against is not None:
             against.close()
-    coverage = _coverage(workspace, head)
-    report = ReleaseReport(args.range, head, commits, summary, coverage, workspace.index)
+    from lanes.audit.tree_at import workspace_at
+
+    config_path = _config_in_repo(args, workspace.repo)
+    explicit = Path(args.config).resolve() if args.config and config_path is None else None
+    with workspace_at(workspace.repo, head, config_path, explicit) as at_head:
+        files = gitsource.tracked_files(workspace.repo, head)
+        coverage = audit_coverage(files, at_head, revision=head)
+    report = ReleaseReport(args.range, head, commits, summary, coverage, at_head.index)
     with _output(args.output) as out:
         _render_release(report, args.format, out)
     return report.conditions()
