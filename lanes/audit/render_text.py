@@ -188,7 +188,7 @@ def _print_commits(console: Console, commits: Sequence[CommitAudit], compared: b
     for commit in shown:
         selected = lanes_text(commit.selected)
         if commit.mode == "fail-safe":
-            selected += f" [fail-safe: {failsafe_text(commit.failsafe, commit.failsafe_paths)}]"
+            selected += " (fail-safe)"
         row = [short_sha(commit.sha), commit.subject, lanes_text(commit.components), selected]
         if compared:
             row += [
@@ -202,8 +202,25 @@ def _print_commits(console: Console, commits: Sequence[CommitAudit], compared: b
     if hidden:
         table.add_row(_text(f"... and {hidden} more"))
     console.print(table)
+    _print_failsafe(console, commits)
     if compared:
         _print_findings(console, commits)
+
+
+def _print_failsafe(console: Console, commits: Sequence[CommitAudit]) -> None:
+    """One row per fail-safe code of a commit, with the paths (or git's message) behind it."""
+    from rich.table import Table
+
+    table = Table(title="Fail-safe commits (every lane selected)", title_justify="left")
+    for column in ("commit", "code"):
+        table.add_column(column)
+    table.add_column("behind it", no_wrap=True)
+    for commit in commits:
+        for code in commit.failsafe:
+            behind = failsafe_text([code], commit.failsafe_paths).removeprefix(code).strip()
+            table.add_row(*map(_text, (short_sha(commit.sha), code, behind.strip("()") or "-")))
+    if table.row_count:
+        console.print(table)
 
 
 def _against(commit: CommitAudit) -> str:
