@@ -62,7 +62,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     history = audits.add_parser(
         "history", parents=[common, output, comparison], help="replay commits A..B"
     )
-    history.add_argument("range", metavar="A..B", help="first-parent commits to replay")
+    history.add_argument(
+        "range", metavar="A..B", help="commits to replay (first parents unless --all-commits)"
+    )
     _fail_on(history, HISTORY_CONDITIONS)
     release = audits.add_parser(
         "release", parents=[common, output, comparison], help="one report for a release A..B"
