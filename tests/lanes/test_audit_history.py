@@ -271,3 +271,15 @@ def test_a_progress_bar_is_drawn_when_stderr_is_a_terminal(repo: Path) -> None:
         assert process.wait(timeout=120) == 0
     os.close(leader)
     assert b"replaying commits" in drawn
+
+
+def test_plain_progress_is_periodic(capsys: pytest.CaptureFixture[str]) -> None:
+    from lanes.commands.audit import _plain_progress
+
+    assert list(_plain_progress(iter(range(60)), 60)) == list(range(60))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[:2] == [
+        "lanes audit: replayed 25/60 commits",
+        "lanes audit: replayed 50/60 commits",
+    ]
+    assert len(lines) == 3 and lines[2].startswith("lanes audit: replayed 60 commits in ")
