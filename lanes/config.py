@@ -42,14 +42,32 @@ class ComponentSpec(NamedTuple):
     exclude: tuple[str, ...] = ()
 
 
+IncludeDev = bool | Literal["roots"]
+Selector = Literal["default", "all", "none"] | tuple[str, ...]
+
+
 class LaneSpec(NamedTuple):
+    """One lane. What its build compiles and installs is resolved by ``lanes.features``:
+
+    * ``include_dev``: ``True`` (default) builds the roots' dev-dependencies (Cargo, Python: one
+      hop) and, in JS workspaces, every package's devDependencies (a package is built with them
+      before its dependents consume it); ``"roots"`` only the roots' own; ``False`` none.
+    * ``features``: the Cargo features the roots are built with: ``default``, ``all``, ``none``
+      or a list of root features and ``crate/feature`` entries (``include_optional: true`` in the
+      file means ``all``, ``false`` means ``none``).
+    * ``extras`` and ``groups``: the roots' own Python extras and dependency groups installed:
+      ``all`` (default), ``none`` or a list.
+    """
+
     name: str
     roots: tuple[str, ...] = ()
     description: str = ""
-    include_dev: bool = False
-    include_optional: bool = False
+    include_dev: IncludeDev = True
+    features: Selector = "default"
     paths: tuple[str, ...] = ()
     run: str | None = None
+    extras: Selector = "all"
+    groups: Selector = "all"
 
 
 class Contract(NamedTuple):
@@ -115,9 +133,11 @@ class Config(NamedTuple):
                     tup(v["roots"]),
                     v["description"],
                     v["include_dev"],
-                    v["include_optional"],
+                    _selector(v["features"]),
                     tup(v["paths"]),
                     v["run"],
+                    _selector(v["extras"]),
+                    _selector(v["groups"]),
                 )
                 for n, v in data["lanes"].items()
             },
@@ -129,6 +149,11 @@ class Config(NamedTuple):
             digest=data["digest"],
             marks={k: (v[0], v[1]) for k, v in data["marks"].items()},
         )
+
+
+def _selector(value: Any) -> Selector:
+    selector: Selector = tuple(value) if isinstance(value, list) else value
+    return selector
 
 
 def read_config(path: StrPath, display: str | None = None) -> tuple[str, str]:

@@ -21,13 +21,16 @@ from lanes.config import (
     Config,
     ConfigError,
     Contract,
+    IncludeDev,
     LaneSpec,
+    Selector,
     Unmatched,
 )
 from lanes.globs import GlobError, compile_glob
 
 NAME_RE = re.compile(r"(@[A-Za-z0-9_.-]+/)?[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 LANE_NAME_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
+FEATURE_RE = re.compile(r"(?:(?:@[A-Za-z0-9_.-]+/)?[A-Za-z0-9_.-]+/)?[A-Za-z0-9_.+-]+\Z")
 
 
 class _NoAliasLoader(yaml.SafeLoader):
@@ -119,6 +122,12 @@ class _Reader:
                 "expected a component name (letters, digits, _ - . and an optional @scope/)",
             )
 
+    def feature_name(self, node: yaml.Node, key: str, value: str) -> None:
+        if not FEATURE_RE.match(value):
+            raise self.fail(
+                node, key, "expected a feature, extra or group name, optionally as component/name"
+            )
+
     def lane_name(self, node: yaml.Node, key: str, value: str) -> None:
         if not LANE_NAME_RE.match(value):
             raise self.fail(node, key, "expected a lane name matching [A-Za-z0-9_-]+")
@@ -146,7 +155,17 @@ TOP_KEYS = (
     "contracts",
 )
 COMPONENT_KEYS = ("paths", "depends_on", "dev_depends_on", "exclude")
-LANE_KEYS = ("description", "roots", "include_dev", "include_optional", "paths", "run")
+LANE_KEYS = (
+    "description",
+    "roots",
+    "include_dev",
+    "include_optional",
+    "features",
+    "extras",
+    "groups",
+    "paths",
+    "run",
+)
 CONTRACT_KEYS = ("path", "selects", "not")
 
 
@@ -178,19 +197,65 @@ def _lane(reader: _Reader, name: str, node: yaml.Node) -> LaneSpec:
         raise reader.fail(node, key, "expected at least one of 'roots' or 'paths'")
     run = fields.get("run")
     description = fields.get("description")
-    include_dev, include_optional = fields.get("include_dev"), fields.get("include_optional")
     return LaneSpec(
         name=name,
         roots=_names(reader, fields.get("roots"), f"{key}.roots"),
         description=""
         if description is None
         else reader.scalar_str(description, f"{key}.description"),
-        include_dev=include_dev is not None and reader.boolean(include_dev, f"{key}.include_dev"),
-        include_optional=include_optional is not None
-        and reader.boolean(include_optional, f"{key}.include_optional"),
+        include_dev=_include_dev(reader, fields.get("include_dev"), f"{key}.include_dev"),
+        features=_features(reader, fields, key),
         paths=_globs(reader, fields.get("paths"), f"{key}.paths"),
         run=None if run is None else reader.scalar_str(run, f"{key}.run"),
+        extras=_selector(reader, fields.get("extras"), f"{key}.extras", "all", ("all", "none")),
+        groups=_selector(reader, fields.get("groups"), f"{key}.groups", "all", ("all", "none")),
     )
+
+
+def _include_dev(reader: _Reader, node: yaml.Node | None, key: str) -> IncludeDev:
+    if node is None:
+        return True
+    if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:str":
+        if node.value == "roots":
+            return "roots"
+        raise reader.fail(node, key, "expected true, false or roots")
+    if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:bool":
+        raise reader.fail(node, key, f"expected true, false or roots, got {_describe(node)}")
+    return reader.boolean(node, key)
+
+
+def _features(reader: _Reader, fields: dict[str, yaml.Node], key: str) -> Selector:
+    """``features``, or its older spelling ``include_optional`` (true: all, false: none)."""
+    legacy = fields.get("include_optional")
+    if legacy is not None:
+        if "features" in fields:
+            raise reader.fail(
+                legacy, f"{key}.include_optional", "expected either 'features' or this, not both"
+            )
+        return "all" if reader.boolean(legacy, f"{key}.include_optional") else "none"
+    words = ("default", "all", "none")
+    return _selector(reader, fields.get("features"), f"{key}.features", "default", words)
+
+
+def _selector(
+    reader: _Reader,
+    node: yaml.Node | None,
+    key: str,
+    default: Selector,
+    words: tuple[str, ...],
+) -> Selector:
+    """One of ``words`` or a list of names (features, extras, groups)."""
+    if node is None:
+        return default
+    if isinstance(node, yaml.SequenceNode):
+        return reader.str_list(node, key, reader.feature_name)
+    expected = f"expected one of {', '.join(words)} or a list of names"
+    if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:str":
+        raise reader.fail(node, key, f"{expected}, got {_describe(node)}")
+    for word in ("default", "all", "none"):
+        if node.value == word and word in words:
+            return word
+    raise reader.fail(node, key, expected)
 
 
 def _contract(reader: _Reader, index: int, node: yaml.Node) -> Contract:

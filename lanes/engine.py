@@ -1,6 +1,7 @@
 """The pure selection core: (changed paths, index, configuration) -> selection.
 
-No I/O. Resolving one changed path, in order: (1) ``global`` selects every lane; (2) every lane
+No I/O. Resolving one changed path, in order: (1) ``global`` (and the workspace inputs discovery
+found: root manifests, lockfiles) selects every lane; (2) every lane
 whose ``paths`` match it; (3) its owner component selects every lane whose coverage contains it;
 (4) if neither (2) nor (3) applied: ``ignore`` selects nothing, otherwise the ``unmatched`` policy
 applies. Any uncertainty (unknown base, git error, manifest error, unknown component, unmatched
@@ -15,6 +16,9 @@ from lanes.globs import GlobList
 from lanes.index import Index, Owner
 
 Mode = Literal["precise", "fail-safe"]
+WORKSPACE_INPUT = "workspace input"
+"""The ``global`` rule of a file discovery found every build reads (a workspace root manifest,
+a lockfile), whether or not the configuration lists it."""
 
 
 class Reason(NamedTuple):
@@ -103,10 +107,13 @@ class _Resolver:
         self.rules = rules
         self.index = index
         self.chains: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+        self.global_inputs = frozenset(index.global_inputs)
 
     def resolve(self, path: str) -> PathResolution:
         rules = self.rules
         global_rule = rules.global_paths.matching_pattern(path)
+        if global_rule is None and path in self.global_inputs:
+            global_rule = WORKSPACE_INPUT
         if global_rule is not None:
             reason = Reason("global", path, global_rule)
             return PathResolution(

@@ -1,25 +1,22 @@
 """Build the dependency graph (networkx) and derive the index from it.
 
 Discovered components own their manifest's directory; explicit components from ``lanes.yml`` add
-to them or override them. A lane covers its roots, the roots' dev-dependencies when
-``include_dev`` (one hop: dev-dependencies are not transitive), and everything reachable from
-those over normal and build edges (optional edges only with ``include_optional``).
+to them or override them. A lane covers what its build compiles and installs, resolved by
+``lanes.features`` (features, extras, groups and dev-dependencies as the package managers do).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from lanes.config import Config, LaneSpec
+from lanes.features import Graph, lane_tree, unknown_features
 from lanes.index import ExplicitOwner, Index
 from lanes.model import Component, Discovery, Edge
 
 if TYPE_CHECKING:
     import networkx as nx
-
-RUNTIME_EDGE_KINDS = frozenset({"normal", "build"})
 
 
 def duplicate_names(discovery: Discovery) -> list[str]:
@@ -41,9 +38,7 @@ def merge_components(config: Config, discovery: Discovery) -> tuple[list[Compone
     for spec in config.components.values():
         base = components.get(spec.name)
         if base is not None and not spec.paths:
-            components[spec.name] = Component(
-                base.name, base.kind, base.directory, base.manifest, (), spec.exclude
-            )
+            components[spec.name] = base._replace(paths=(), exclude=spec.exclude)
         else:
             components[spec.name] = Component(
                 spec.name, "explicit", paths=spec.paths, exclude=spec.exclude
@@ -68,48 +63,14 @@ def build_graph(components: Iterable[Component], edges: Iterable[Edge]) -> nx.Di
     return graph
 
 
-def _edge_label(
-    kinds: set[tuple[str, bool]], lane: LaneSpec, allowed: frozenset[str]
-) -> str | None:
-    usable = sorted(
-        (optional, kind)
-        for kind, optional in kinds
-        if kind in allowed and (lane.include_optional or not optional)
-    )
-    if not usable:
-        return None
-    optional, kind = usable[0]
-    return f"{kind}+optional" if optional else kind
+def lane_coverage(graph: Graph, lane: LaneSpec) -> dict[str, tuple[str, str]]:
+    """What ``lane`` builds (component -> (parent, edge label)); see ``lanes.features``."""
+    return lane_tree(graph, lane)
 
 
-def lane_coverage(graph: nx.DiGraph[str], lane: LaneSpec) -> dict[str, tuple[str, str]]:
-    """A breadth-first tree (component -> (parent, edge)) of what ``lane`` covers."""
-    tree: dict[str, tuple[str, str]] = {}
-    queue: deque[str] = deque()
-    for root in lane.roots:
-        if root in graph and root not in tree:
-            tree[root] = ("", "root")
-            queue.append(root)
-    if lane.include_dev:
-        for root in list(queue):
-            for target in graph.successors(root):
-                label = _edge_label(graph.edges[root, target]["kinds"], lane, frozenset({"dev"}))
-                if label is not None and target not in tree:
-                    tree[target] = (root, label)
-                    queue.append(target)
-    while queue:
-        current = queue.popleft()
-        for target in graph.successors(current):
-            if target in tree:
-                continue
-            label = _edge_label(graph.edges[current, target]["kinds"], lane, RUNTIME_EDGE_KINDS)
-            if label is not None:
-                tree[target] = (current, label)
-                queue.append(target)
-    return tree
-
-
-def _problems(config: Config, graph: nx.DiGraph[str], discovery: Discovery) -> list[str]:
+def _problems(
+    config: Config, graph: nx.DiGraph[str], features: Graph, discovery: Discovery
+) -> list[str]:
     problems = [error.code() for error in discovery.errors] + duplicate_names(discovery)
     for lane in config.lanes.values():
         problems += [
@@ -117,6 +78,7 @@ def _problems(config: Config, graph: nx.DiGraph[str], discovery: Discovery) -> l
             for root in lane.roots
             if root not in graph
         ]
+        problems += unknown_features(features, lane)
     for spec in config.components.values():
         for target in (*spec.depends_on, *spec.dev_depends_on):
             if graph.nodes[target].get("kind") is None:
@@ -127,7 +89,8 @@ def _problems(config: Config, graph: nx.DiGraph[str], discovery: Discovery) -> l
 def build_index(config: Config, discovery: Discovery) -> Index:
     components, edges = merge_components(config, discovery)
     graph = build_graph(components, edges)
-    coverage = {lane.name: lane_coverage(graph, lane) for lane in config.lanes.values()}
+    features = Graph.build(components, edges)
+    coverage = {lane.name: lane_coverage(features, lane) for lane in config.lanes.values()}
     covered_by: dict[str, list[str]] = {}
     for lane, tree in coverage.items():
         for covered in tree:
@@ -141,6 +104,7 @@ def build_index(config: Config, discovery: Discovery) -> Index:
         explicit=[ExplicitOwner(c.name, c.paths, c.exclude) for c in components if c.paths],
         coverage=coverage,
         covered_by=covered_by,
-        edges=sorted((e.source, e.target, e.kind, e.optional) for e in set(edges)),
-        problems=_problems(config, graph, discovery),
+        edges=sorted({(e.source, e.target, e.kind, e.optional) for e in edges}),
+        problems=_problems(config, graph, features, discovery),
+        global_inputs=tuple(sorted(set(discovery.global_inputs))),
     )

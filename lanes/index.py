@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 from lanes.globs import globlist, literal_prefix_depth
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class Owner(NamedTuple):
@@ -27,7 +27,7 @@ class Step(NamedTuple):
     """One hop of a coverage chain: ``component`` reached from the previous one over ``edge``."""
 
     component: str
-    edge: str  # "root", "normal", "build", "dev", with "+optional" when the edge is optional
+    edge: str  # "root", "normal", "build", "dev"; optional ones "normal+optional via c/feature"
 
 
 class Index(NamedTuple):
@@ -43,6 +43,7 @@ class Index(NamedTuple):
     covered_by: dict[str, list[str]]  # component -> lanes
     edges: list[tuple[str, str, str, bool]]
     problems: list[str]  # fail-safe reason codes found while building
+    global_inputs: tuple[str, ...] = ()  # files every build reads (root manifests, lockfiles)
 
     def owner(self, path: str) -> Owner | None:
         """The deepest owner of ``path``; explicit paths win over directories at equal depth."""
@@ -107,6 +108,7 @@ class Index(NamedTuple):
             covered_by=data["covered_by"],
             edges=[(e[0], e[1], e[2], bool(e[3])) for e in data["edges"]],
             problems=data["problems"],
+            global_inputs=tuple(data["global_inputs"]),
         )
 
 

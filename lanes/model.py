@@ -35,31 +35,52 @@ class Component(NamedTuple):
     manifest: str | None = None
     paths: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    features: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Named features and what each enables, in Cargo's syntax: ``"f"`` (another feature of this
+    component, or the implicit feature of an optional dependency named ``f``), ``"dep:d"`` (the
+    optional dependency whose ``Edge.dep`` is ``d``), ``"d/f"`` (dependency ``d``, enabling it
+    if optional, with its feature ``f``) and ``"d?/f"`` (feature ``f`` of ``d`` only if ``d`` is
+    enabled anyway). Cargo features map as written; Python extras are features whose values are
+    ``dep:`` entries, and dependency groups are features named ``group:<name>``."""
 
 
 class Edge(NamedTuple):
     """``source`` depends on ``target``.
 
-    ``optional`` edges (Cargo ``optional = true``, PEP 621 optional-dependencies, npm
-    ``optionalDependencies``/``peerDependencies``) count only for lanes with ``include_optional``.
+    An ``optional`` edge is built only when a feature of ``source`` enables ``dep:<dep>`` (Cargo
+    optional dependencies, Python extras and dependency groups); which features a lane enables is
+    resolved by ``lanes.features``. ``dep`` is the dependency's key in the source manifest (the
+    table key of a renamed Cargo dependency; ``""`` means ``target``). ``features`` are requested
+    on the target whenever the edge is built (Cargo ``features = [...]``, Python ``pkg[extra]``),
+    and so is the target's ``default`` feature unless ``default_features`` is false.
     """
 
     source: str
     target: str
     kind: EdgeKind = "normal"
     optional: bool = False
+    dep: str = ""
+    features: tuple[str, ...] = ()
+    default_features: bool = True
+
+    @property
+    def key(self) -> str:
+        """The name features use for this dependency (``dep:<key>``, ``<key>/feature``)."""
+        return self.dep or self.target
 
 
 class ManifestError(NamedTuple):
-    """A manifest that could not be read or understood. ``line`` is 1-based, 0 when unknown."""
+    """A manifest that could not be read or understood, or an edge it states that lands nowhere
+    (``reason`` ``unresolved-dependency``). ``line`` is 1-based, 0 when unknown."""
 
     path: str
     line: int
     message: str
+    reason: str = "manifest-error"
 
     def code(self) -> str:
         """The reason code recorded by the fail-safe: ``manifest-error: path:line``."""
-        return f"manifest-error: {self.path}:{self.line}"
+        return f"{self.reason}: {self.path}:{self.line}"
 
 
 class Discovery:
@@ -71,11 +92,16 @@ class Discovery:
         edges: list[Edge] | None = None,
         errors: list[ManifestError] | None = None,
         manifests: list[str] | None = None,
+        global_inputs: list[str] | None = None,
     ) -> None:
         self.components: list[Component] = components if components is not None else []
         self.edges: list[Edge] = edges if edges is not None else []
         self.errors: list[ManifestError] = errors if errors is not None else []
         self.manifests: list[str] = manifests if manifests is not None else []
+        # Files every component's build reads (workspace root manifests, lockfiles): a change to
+        # one selects every lane, as a ``global`` rule would (reason ``global``, rule
+        # ``workspace input``).
+        self.global_inputs: list[str] = global_inputs if global_inputs is not None else []
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Discovery) and vars(self) == vars(other)
@@ -88,6 +114,7 @@ class Discovery:
         self.edges.extend(other.edges)
         self.errors.extend(other.errors)
         self.manifests.extend(other.manifests)
+        self.global_inputs.extend(other.global_inputs)
 
 
 class ChangeSet(NamedTuple):
