@@ -172,3 +172,32 @@ def test_the_summary_names_the_resolved_shas(repo: Path) -> None:
     summary = lanes_json(repo, "audit", "history", "HEAD~2..HEAD")["summary"]
     assert summary["base"] == git(repo, "rev-parse", "HEAD~2").strip()
     assert summary["head"] == git(repo, "rev-parse", "HEAD").strip()
+
+
+def test_one_question_per_owner_group_cached_by_paths(repo: Path, tmp_path: Path) -> None:
+    """The detector sees the whole commit, then each owner group once; the same paths are asked
+    once per run (``--no-cache``: every time)."""
+    log = tmp_path / "questions.log"
+    script = tmp_path / "logging.sh"
+    script.write_text(
+        "#!/usr/bin/env bash\n"
+        f'paths=$(cat | sort | paste -sd " " -); echo "$paths" >> {log}\n'
+        "echo rest_changed=true\n"
+    )
+    rpc, wasm = "meerkat-rpc/src/lib.rs", "meerkat-wasm/src/lib.rs"
+    write_files(repo, {rpc: "// 1\n", wasm: "// 1\n"})
+    commit_all(repo, "rpc and wasm")
+    write_files(repo, {rpc: "// 2\n"})
+    commit_all(repo, "rpc")
+    write_files(repo, {rpc: "// 3\n"})
+    commit_all(repo, "rpc again")
+    args = ["audit", "history", "HEAD~3..HEAD", "--against-command", f"bash {script}"]
+    args += ["--against-map", "rest_changed=rest"]
+
+    lanes_json(repo, *args)
+    asked = sorted(log.read_text().splitlines())
+    assert asked == sorted([f"{rpc} {wasm}", rpc, wasm])  # rpc alone: asked once, then cached
+
+    log.unlink()
+    lanes_json(repo, *args, "--no-cache")
+    assert sorted(log.read_text().splitlines()) == sorted([f"{rpc} {wasm}", rpc, wasm, rpc, rpc])
