@@ -60,7 +60,10 @@ def pytest_configure(config: pytest.Config) -> None:
         lanes = list(workspace.config.lanes)
     for lane in lanes:
         description = workspace.config.lanes[lane].description if workspace else ""
-        config.addinivalue_line("markers", f"{lane}: lane {lane}. {description}".strip())
+        from lanes.render import shown
+
+        line = f"{lane}: lane {lane}. {shown(description)}".strip()
+        config.addinivalue_line("markers", line)
 
 
 def selected_lanes(requested: list[str], workspace: Workspace) -> list[str]:

@@ -10,6 +10,7 @@ from typing import Any
 from lanes.commands._shared import workspace_from_args
 from lanes.config import Contract
 from lanes.engine import select
+from lanes.render import shown, shown_all
 from lanes.workspace import Workspace
 
 HELP = "validate lanes.yml and run its contracts"
@@ -32,16 +33,17 @@ class ContractResult:
         return not self.missing and not self.forbidden
 
     def describe(self, file: str) -> str:
-        where = f"{file}:{self.contract.line}"
+        where = f"{shown(file)}:{self.contract.line}"
+        path = shown(self.contract.path)
         if self.ok:
-            return f"ok   {where}: {self.contract.path} -> {', '.join(self.selected) or '(none)'}"
+            return f"ok   {where}: {path} -> {shown_all(self.selected) or '(none)'}"
         parts = []
         if self.missing:
-            parts.append(f"does not select {', '.join(self.missing)}")
+            parts.append(f"does not select {shown_all(self.missing)}")
         if self.forbidden:
-            parts.append(f"selects forbidden {', '.join(self.forbidden)}")
-        selected = ", ".join(self.selected) or "none"
-        return f"FAIL {where}: {self.contract.path} {' and '.join(parts)} (selected: {selected})"
+            parts.append(f"selects forbidden {shown_all(self.forbidden)}")
+        selected = shown_all(self.selected) or "none"
+        return f"FAIL {where}: {path} {' and '.join(parts)} (selected: {selected})"
 
 
 def run_contracts(workspace: Workspace) -> list[ContractResult]:
@@ -80,10 +82,11 @@ def run(args: argparse.Namespace) -> int:
     for result in results:
         if not (args.quiet and result.ok):
             print(result.describe(workspace.config.file))
+    file = shown(workspace.config.file)
     for problem in found:
-        print(f"FAIL {workspace.config.file}: {problem}")
+        print(f"FAIL {file}: {shown(problem)}")
     for warning in warnings:
-        print(f"warn {workspace.config.file}: {warning}", file=sys.stderr)
+        print(f"warn {file}: {shown(warning)}", file=sys.stderr)
     failed = sum(not r.ok for r in results) + len(found)
     summary = f"{len(results)} contract(s), {failed} failure(s)"
     print(summary, file=sys.stderr if failed else sys.stdout)

@@ -11,6 +11,7 @@ from lanes import pathlist
 from lanes.commands._shared import lane_runs, workspace_from_args
 from lanes.engine import Selection, select
 from lanes.model import ChangeSet
+from lanes.render import shown_all
 
 if TYPE_CHECKING:
     from lanes.workspace import Workspace
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     if selection.unmatched_error:
         print(
             f"lanes: {len(selection.unmatched)} path(s) match no component and no rule "
-            f"(unmatched: error): {', '.join(map(repr, selection.unmatched[:10]))}",
+            f"(unmatched: error): {shown_all(selection.unmatched[:10])}",
             file=sys.stderr,
         )
         return 1

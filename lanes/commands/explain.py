@@ -9,6 +9,7 @@ from typing import Any
 
 from lanes.commands._shared import workspace_from_args
 from lanes.engine import PathResolution, resolve_path
+from lanes.render import shown
 from lanes.workspace import Workspace
 
 HELP = "explain which lanes each path selects and why"
@@ -69,9 +70,11 @@ def run(args: argparse.Namespace) -> int:
 def _print_text(report: dict[str, Any]) -> None:
     out = sys.stdout
     owner = report["owner"]
-    owned = f"owned by {owner['component']} ({owner['rule']})" if owner else "no owner"
-    out.write(f"{report['path']!r}: {report['resolution']}, {owned}\n")
+    owned = "no owner"
+    if owner:
+        owned = f"owned by {shown(owner['component'])} ({shown(owner['rule'])})"
+    out.write(f"'{shown(report['path'])}': {report['resolution']}, {owned}\n")
     for lane, text in report["explanations"].items():
-        out.write(f"  + {lane}: {text}\n")
+        out.write(f"  + {shown(lane)}: {shown(text)}\n")
     for lane, text in report["not_selected"].items():
-        out.write(f"  - {lane}: {text}\n")
+        out.write(f"  - {shown(lane)}: {shown(text)}\n")

@@ -9,6 +9,7 @@ from typing import Any
 
 from lanes.commands._shared import workspace_from_args
 from lanes.index import Index
+from lanes.render import shown
 
 HELP = "print the component graph and lane coverage"
 
@@ -30,14 +31,16 @@ def as_json(index: Index) -> dict[str, Any]:
 
 
 def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """A DOT string: control characters escaped visibly first (their backslashes then
+    escaped again, so DOT shows ``\\n`` as text rather than breaking the label)."""
+    return '"' + shown(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def as_dot(index: Index) -> str:
     lines = ["digraph lanes {", "  rankdir=LR;"]
     for name, kind in sorted(index.kinds.items()):
         lanes = ", ".join(sorted(index.covered_by.get(name, [])))
-        label = _quote(name)[:-1] + (f"\\n[{lanes}]" if lanes else "") + '"'
+        label = _quote(name)[:-1] + (f"\\n[{_quote(lanes)[1:-1]}]" if lanes else "") + '"'
         lines.append(f"  {_quote(name)} [label={label}, tooltip={_quote(kind)}];")
     for source, target, kind, optional in index.edges:
         style = ' style="dashed"' if kind == "dev" or optional else ""
@@ -50,11 +53,17 @@ def _mermaid_id(name: str, ids: dict[str, str]) -> str:
     return ids.setdefault(name, f"c{len(ids)}_{re.sub(r'[^A-Za-z0-9_]', '_', name)}")
 
 
+def _mermaid_label(name: str) -> str:
+    """A Mermaid node label: control characters escaped, quotes and entities neutralised."""
+    text = shown(name).replace("#", "#35;")
+    return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+
+
 def as_mermaid(index: Index) -> str:
     ids: dict[str, str] = {}
     lines = ["graph LR"]
     for name in sorted(index.kinds):
-        label = name.replace('"', "#quot;")
+        label = _mermaid_label(name)
         lines.append(f'  {_mermaid_id(name, ids)}["{label}"]')
     for source, target, kind, optional in index.edges:
         arrow = "-.->" if kind == "dev" or optional else "-->"

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from lanes.engine import Reason, Selection
 from lanes.outputs import shown_basis
+from lanes.render import shown
 
 MAX_SUMMARY_BYTES = 1_000_000  # GitHub's step summary limit is 1 MiB
 
 
 def escape(text: str) -> str:
-    """Neutralise Markdown/HTML in repository-controlled text (paths, rule strings)."""
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    """Neutralise control characters (:func:`lanes.render.shown`) and Markdown/HTML in
+    repository-controlled text (paths, rule strings)."""
+    text = shown(text)
     for char in "\\`*_{}[]<>()#+-!|~":
         text = text.replace(char, "\\" + char)
-    return text.replace("\n", "\\n").replace("\r", "\\r")
+    return text
 
 
 def _shortest(reasons: list[Reason]) -> Reason | None:

@@ -6,12 +6,16 @@ from typing import IO
 
 from lanes.engine import Selection
 from lanes.outputs import shown_basis
+from lanes.render import shown
 
 
 def render(selection: Selection, stream: IO[str]) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    def safe(text: str) -> str:
+        return escape(shown(text))
 
     console = Console(file=stream, highlight=False, soft_wrap=True)
     title = f"{len(selection.selected)} of {len(selection.lanes)} lanes selected ({selection.mode})"
@@ -21,12 +25,12 @@ def render(selection: Selection, stream: IO[str]) -> None:
     table.add_column("why")
     for lane, on in selection.lanes.items():
         reasons = selection.reasons[lane]
-        why = escape(reasons[0].describe()) if on and reasons else ""
+        why = safe(reasons[0].describe()) if on and reasons else ""
         more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
-        table.add_row(escape(lane), "[green]yes[/]" if on else "no", why + more)
+        table.add_row(safe(lane), "[green]yes[/]" if on else "no", why + more)
     console.print(table)
     if selection.failsafe:
-        codes = ", ".join(dict.fromkeys(selection.failsafe))
-        console.print(f"[yellow]fail-safe:[/] every lane selected because of {escape(codes)}")
-    basis = ", ".join(f"{k}={v}" for k, v in shown_basis(selection))
-    console.print(f"diff: {escape(basis)}")
+        codes = ", ".join(safe(code) for code in dict.fromkeys(selection.failsafe))
+        console.print(f"[yellow]fail-safe:[/] every lane selected because of {codes}")
+    basis = ", ".join(f"{safe(k)}={safe(v)}" for k, v in shown_basis(selection))
+    console.print(f"diff: {basis}")
