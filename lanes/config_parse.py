@@ -30,14 +30,30 @@ NAME_RE = re.compile(r"(@[A-Za-z0-9_.-]+/)?[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 LANE_NAME_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
 
 
+MAX_DEPTH = 32
+"""How deeply collections may nest (the schema needs 4); the composer recurses per level."""
+DECIMAL_RE = re.compile(r"[-+]?(?:0|[1-9][0-9]{0,8})\Z")
+
+
 class _NoAliasLoader(yaml.SafeLoader):
+    depth = 0
+
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()  # type: ignore[no-untyped-call]
             raise yaml.MarkedYAMLError(
                 None, None, "anchors and aliases are not allowed in lanes.yml", event.start_mark
             )
-        return super().compose_node(parent, index)
+        if self.depth >= MAX_DEPTH:
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.MarkedYAMLError(
+                None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark
+            )
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 class _Reader:
@@ -86,8 +102,13 @@ class _Reader:
         return bool(yaml.safe_load(node.value))
 
     def integer(self, node: yaml.Node, key: str) -> int:
+        """A plain decimal integer: YAML 1.1's other forms (``0x1``, ``0b1``, octal ``01``,
+        ``1_000``, sexagesimal ``1:00``) and very long numbers are refused, not converted."""
         if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:int":
             raise self.fail(node, key, f"expected an integer, got {_describe(node)}")
+        if not DECIMAL_RE.match(node.value):
+            shown = node.value if len(node.value) <= 20 else f"{node.value[:20]}..."
+            raise self.fail(node, key, f"expected a plain decimal integer, got {shown!r}")
         return int(node.value)
 
     def str_list(
@@ -263,6 +284,15 @@ def parse_text(text: str, file: str = "lanes.yml") -> Config:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         raise ConfigError(file, line, column, "", f"invalid YAML: {error.problem}") from None
+    except yaml.reader.ReaderError as error:
+        line, column = _text_position(text, error.position)
+        raise ConfigError(
+            file,
+            line,
+            column,
+            "",
+            f"invalid YAML: character #x{error.character:04x}: {error.reason}",
+        ) from None
     except yaml.YAMLError as error:
         raise ConfigError(file, 0, 0, "", f"invalid YAML: {error}") from None
     if root is None:
@@ -275,6 +305,11 @@ def parse_text(text: str, file: str = "lanes.yml") -> Config:
     config = _build(reader, top, file, text)
     _check_references(reader, config)
     return config
+
+
+def _text_position(text: str, offset: int) -> tuple[int, int]:
+    start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - start + 1
 
 
 def _keyed(

@@ -11,7 +11,7 @@ from lanes.commands._shared import workspace_from_args
 from lanes.config import Contract
 from lanes.engine import select
 from lanes.render import shown, shown_all
-from lanes.workspace import Workspace
+from lanes.workspace import Workspace, no_lanes
 
 HELP = "validate lanes.yml and run its contracts"
 
@@ -66,6 +66,9 @@ def problems(workspace: Workspace) -> tuple[list[str], list[str]]:
     from lanes import drift
 
     found = list(workspace.index.problems)
+    error = no_lanes(workspace)
+    if error is not None:
+        found.append(f"{error.key}: {error.expected}" if error.key else error.expected)
     if not workspace.configured:
         return found, []
     runs = {name: lane.run for name, lane in workspace.config.lanes.items()}

@@ -12,6 +12,7 @@ from lanes.commands._shared import lane_runs, workspace_from_args
 from lanes.engine import Selection, select
 from lanes.model import ChangeSet
 from lanes.render import shown_all
+from lanes.workspace import no_lanes
 
 if TYPE_CHECKING:
     from lanes.workspace import Workspace
@@ -77,6 +78,9 @@ def _read_paths_file(name: str) -> bytes:
 
 def detect(args: argparse.Namespace) -> tuple[Selection, dict[str, str | None]]:
     workspace = workspace_from_args(args)
+    error = no_lanes(workspace)
+    if error is not None:
+        raise error
     change = changes(args, workspace)
     basis = dict(change.basis)
     if change.uncertain:
