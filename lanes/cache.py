@@ -97,7 +97,9 @@ def store(repo: StrPath, key: str, index: Index) -> None:
 
 
 def _config_name(digest: str, display: str) -> str:
-    key = hashlib.sha256(f"config-v1\0{digest}\0{display}".encode("utf-8", "surrogateescape"))
+    # v2: stricter validation (reserved lane names, plain integers, glob classes), so a
+    # configuration accepted by an older lanes is parsed again.
+    key = hashlib.sha256(f"config-v2\0{digest}\0{display}".encode("utf-8", "surrogateescape"))
     return f"config-{key.hexdigest()}.json"
 
 

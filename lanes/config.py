@@ -18,6 +18,9 @@ MAX_CONFIG_BYTES = 1 << 20
 DISCOVER_KINDS = ("cargo", "python", "npm")
 Unmatched = Literal["all", "none", "error"]
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
+RESERVED_OUTPUTS = ("mode", "lanes", "matrix", "reasons", "diff", "flags", "count")
+"""``$GITHUB_OUTPUT`` names lanes writes itself; a lane of that name would be overwritten.
+GitHub compares output names case-insensitively, so ``Mode`` is reserved too."""
 
 
 class ConfigError(Exception):

@@ -17,6 +17,7 @@ import yaml
 from lanes.config import (
     DISCOVER_KINDS,
     MAX_CONFIG_BYTES,
+    RESERVED_OUTPUTS,
     ComponentSpec,
     Config,
     ConfigError,
@@ -253,6 +254,29 @@ def _unmatched(reader: _Reader, node: yaml.Node) -> Unmatched:
     raise reader.fail(node, "unmatched", "expected one of all, none, error")
 
 
+def _check_output_names(reader: _Reader, config: Config) -> None:
+    """Each lane writes ``<lane>=true|false`` to ``$GITHUB_OUTPUT``, whose names GitHub compares
+    case-insensitively: a reserved name or two names equal but for case would overwrite."""
+    seen: dict[str, str] = {}
+    for name in config.lanes:
+        key = f"lanes.{name}"
+        line, column = config.mark(key)
+        folded = name.lower()
+        if folded in RESERVED_OUTPUTS:
+            expected = (
+                f"reserved: lanes writes the output {folded!r} itself; expected a lane name "
+                f"other than {', '.join(RESERVED_OUTPUTS)} (in any case)"
+            )
+            raise ConfigError(reader.file, line, column, key, expected)
+        if folded in seen:
+            expected = (
+                f"same GitHub output name as lane {seen[folded]!r} (output names are "
+                "case-insensitive); expected names that differ by more than case"
+            )
+            raise ConfigError(reader.file, line, column, key, expected)
+        seen[folded] = name
+
+
 def _check_references(reader: _Reader, config: Config) -> None:
     known = ", ".join(config.lanes) or "(no lanes defined)"
     for index, contract in enumerate(config.contracts):
@@ -303,6 +327,7 @@ def parse_text(text: str, file: str = "lanes.yml") -> Config:
     if reader.integer(top["version"], "version") != 1:
         raise reader.fail(top["version"], "version", "expected 1 (the only supported version)")
     config = _build(reader, top, file, text)
+    _check_output_names(reader, config)
     _check_references(reader, config)
     return config
 

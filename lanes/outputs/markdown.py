@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lanes.engine import Reason, Selection
 from lanes.outputs import shown_basis
+from lanes.outputs.keys import output_keys
 from lanes.render import shown
 
 MAX_SUMMARY_BYTES = 1_000_000  # GitHub's step summary limit is 1 MiB
@@ -41,6 +42,7 @@ def render(selection: Selection) -> str:
         "**Diff basis:** "
         + ", ".join(f"{escape(k)}={escape(v)}" for k, v in shown_basis(selection)),
     ]
+    lines += _renamed_outputs(selection)
     if selection.unmatched:
         lines += [
             "",
@@ -48,6 +50,15 @@ def render(selection: Selection) -> str:
             + ", ".join(escape(p) for p in selection.unmatched[:50]),
         ]
     return truncate("\n".join(lines) + "\n")
+
+
+def _renamed_outputs(selection: Selection) -> list[str]:
+    """Which lanes' ``$GITHUB_OUTPUT`` keys differ from their names (no-config mode)."""
+    renamed = [(lane, key) for lane, key in output_keys(selection.lanes).items() if lane != key]
+    if not renamed:
+        return []
+    pairs = ", ".join(f"{escape(lane)} → `{key}`" for lane, key in renamed)
+    return ["", f"**Output keys** (names that are not usable as GitHub outputs): {pairs}"]
 
 
 def truncate(text: str, limit: int = MAX_SUMMARY_BYTES) -> str:

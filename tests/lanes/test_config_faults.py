@@ -4,6 +4,7 @@ internal error."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -176,3 +177,88 @@ def test_a_symlink_to_a_regular_config_still_loads(tmp_path: Path) -> None:
 
     assert code == 0, err
     assert '"app": true' in out
+
+
+# --- output names -----------------------------------------------------------------------------
+
+RESERVED = ["mode", "lanes", "matrix", "reasons", "diff", "flags", "count", "Mode", "MATRIX"]
+
+
+@pytest.mark.parametrize("name", RESERVED)
+def test_a_lane_named_after_a_reserved_output_is_a_config_error(tmp_path: Path, name: str) -> None:
+    repo = make_repo(tmp_path)
+    (repo / "lanes.yml").write_text(
+        f"version: 1\nlanes:\n  app:\n    roots: [app]\n  {name}:\n    roots: [core]\n"
+    )
+
+    code, out, err = run_lanes(repo, *DETECT)
+
+    assert code == 2, (out, err)
+    assert err.startswith(f"lanes: error: lanes.yml:5:3: lanes.{name}: reserved"), err
+
+
+def test_lanes_alike_but_for_case_are_a_config_error(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    (repo / "lanes.yml").write_text(
+        "version: 1\nlanes:\n  app:\n    roots: [app]\n  App:\n    roots: [core]\n"
+    )
+
+    code, _, err = run_lanes(repo, "check")
+
+    assert code == 2
+    assert err.startswith("lanes: error: lanes.yml:5:3: lanes.App: same GitHub output name as")
+
+
+def read_github_output(path: Path) -> dict[str, str]:
+    """Parse ``name<<DELIMITER`` heredoc entries the way the runner does; a name seen twice is
+    a collision and fails the test."""
+    values: dict[str, str] = {}
+    lines = path.read_text().split("\n")
+    index = 0
+    while index < len(lines) and lines[index]:
+        name, delimiter = lines[index].split("<<", 1)
+        end = lines.index(delimiter, index + 1)
+        assert name not in values, f"output {name!r} written twice"
+        values[name] = "\n".join(lines[index + 1 : end])
+        index = end + 1
+    return values
+
+
+def test_without_a_config_clashing_component_names_get_distinct_output_keys(
+    tmp_path: Path,
+) -> None:
+    names = {"a.b": "p1", "a_b": "p2", "mode": "p3", "Lanes": "p4", "@x/a.b": "p5"}
+    files = {"package.json": '{"name": "root", "private": true, "workspaces": ["p*"]}'}
+    files.update({f"{d}/package.json": f'{{"name": "{n}"}}' for n, d in names.items()})
+    files.update({f"{d}/index.js": "\n" for d in names.values()})
+    repo = make_repo(tmp_path, files)
+    output = tmp_path / "github_output"
+    output.write_text("")
+
+    done = subprocess.run(
+        [sys.executable, "-m", "lanes.cli", "detect", "--paths-from-stdin", "--format", "github"],
+        cwd=repo,
+        input=b"p1/index.js\n",
+        capture_output=True,
+        env={**os.environ, "LANES_CACHE_DIR": str(tmp_path / "c"), "GITHUB_OUTPUT": str(output)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    values = read_github_output(output)
+    _, out, _ = run_lanes(repo, *DETECT, stdin="p1/index.js\n")
+    keys = json.loads(out)["outputs"]
+
+    assert keys == {
+        "@x/a.b": "_x_a_b",
+        "Lanes": "Lanes_2",
+        "a.b": "a_b_2",
+        "a_b": "a_b",
+        "mode": "mode_2",
+        "root": "root",
+    }
+    lowered = [key.lower() for key in values]
+    assert len(lowered) == len(set(lowered))
+    assert values["a_b_2"] == "true"
+    assert values["a_b"] == values["mode_2"] == values["Lanes_2"] == "false"
+    assert values["mode"] == "precise"
+    assert json.loads(values["lanes"]) == ["a.b"]
