@@ -57,10 +57,14 @@ class LaneSpec(NamedTuple):
 
 
 class Contract(NamedTuple):
+    """``exists`` is what the contract claims about ``path``: a tracked file (or a path a glob
+    of the configuration names), or, with ``exists: false``, deliberately none."""
+
     path: str
     selects: tuple[str, ...] = ()
     not_selects: tuple[str, ...] = ()
     line: int = 0
+    exists: bool = True
 
 
 class Config(NamedTuple):
@@ -127,7 +131,13 @@ class Config(NamedTuple):
             },
             unmatched=data["unmatched"],
             contracts=tuple(
-                Contract(c["path"], tup(c["selects"]), tup(c["not_selects"]), c["line"])
+                Contract(
+                    c["path"],
+                    tup(c["selects"]),
+                    tup(c["not_selects"]),
+                    c["line"],
+                    c.get("exists", True),
+                )
                 for c in data["contracts"]
             ),
             digest=data["digest"],

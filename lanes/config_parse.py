@@ -169,7 +169,7 @@ TOP_KEYS = (
 )
 COMPONENT_KEYS = ("paths", "depends_on", "dev_depends_on", "exclude")
 LANE_KEYS = ("description", "roots", "include_dev", "include_optional", "paths", "run")
-CONTRACT_KEYS = ("path", "selects", "not")
+CONTRACT_KEYS = ("path", "selects", "not", "exists")
 
 
 def _component(reader: _Reader, name: str, node: yaml.Node) -> ComponentSpec:
@@ -223,6 +223,7 @@ def _contract(reader: _Reader, index: int, node: yaml.Node) -> Contract:
     if "selects" not in fields and "not" not in fields:
         raise reader.fail(node, key, "expected 'selects' and/or 'not'")
     selects, not_selects = fields.get("selects"), fields.get("not")
+    exists = fields.get("exists")
     return Contract(
         path=reader.scalar_str(fields["path"], f"{key}.path"),
         selects=()
@@ -232,6 +233,7 @@ def _contract(reader: _Reader, index: int, node: yaml.Node) -> Contract:
         if not_selects is None
         else reader.str_list(not_selects, f"{key}.not", reader.lane_name),
         line=node.start_mark.line + 1,
+        exists=exists is None or reader.boolean(exists, f"{key}.exists"),
     )
 
 

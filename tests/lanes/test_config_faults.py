@@ -262,3 +262,66 @@ def test_without_a_config_clashing_component_names_get_distinct_output_keys(
     assert values["a_b"] == values["mode_2"] == values["Lanes_2"] == "false"
     assert values["mode"] == "precise"
     assert json.loads(values["lanes"]) == ["a.b"]
+
+
+# --- contracts on paths that do not exist -----------------------------------------------------
+
+
+def contract_config(path: str, extra: str = "") -> str:
+    return (
+        "version: 1\nlanes:\n  app:\n    roots: [app]\n    paths: ['tools/**']\n    run: git status\n"
+        "  core:\n    roots: [core]\n    run: git status\n"
+        f"contracts:\n  - path: {path}\n    selects: [app]\n{extra}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "extra", "code", "message"),
+    [
+        ("app/src/main.rs", "", 0, "ok   lanes.yml:11: app/src/main.rs -> app"),
+        ("app/src/mian.rs", "", 1, "FAIL lanes.yml:11: app/src/mian.rs matches no tracked file"),
+        ("nowhere/x.rs", "", 1, "FAIL lanes.yml:11: nowhere/x.rs matches no tracked file and no"),
+        ("nowhere/x.rs", "    exists: false\n", 0, "ok   lanes.yml:11: nowhere/x.rs -> app, core"),
+        ("app/src/main.rs", "    exists: false\n", 1, "says exists: false but the path is tracked"),
+        ("tools/new.py", "", 0, "ok   lanes.yml:11: tools/new.py -> app"),
+    ],
+)
+def test_a_contract_must_name_a_real_path_or_say_exists_false(
+    tmp_path: Path, path: str, extra: str, code: int, message: str
+) -> None:
+    repo = make_repo(tmp_path, {**CRATES, "lanes.yml": contract_config(path, extra)})
+
+    result, out, err = run_lanes(repo, "check")
+
+    assert result == code, (out, err)
+    assert message in out
+
+
+def test_a_contract_fails_once_its_file_is_renamed(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {**CRATES, "lanes.yml": contract_config("app/src/main.rs")})
+    assert run_lanes(repo, "check")[0] == 0
+
+    git(repo, "mv", "app/src/main.rs", "app/src/bin.rs")
+    commit_all(repo, "rename")
+    code, out, _ = run_lanes(repo, "check")
+
+    assert code == 1
+    assert "app/src/main.rs matches no tracked file" in out
+
+
+def test_a_contract_path_only_a_glob_names_passes_with_a_warning(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {**CRATES, "lanes.yml": contract_config("tools/new.py")})
+
+    code, _, err = run_lanes(repo, "check")
+
+    assert code == 0
+    assert "warn lanes.yml: line 11: tools/new.py is not a tracked file" in err
+
+
+def test_exists_must_be_a_boolean(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {**CRATES, "lanes.yml": contract_config("x", "    exists: no?\n")})
+
+    code, _, err = run_lanes(repo, "check")
+
+    assert code == 2
+    assert "lanes.yml:13:13: contracts[0].exists: expected true or false" in err
