@@ -299,28 +299,43 @@ def _check_references(reader: _Reader, config: Config) -> None:
                 )
 
 
-def parse_text(text: str, file: str = "lanes.yml") -> Config:
-    """Validate the text of a ``lanes.yml``; raise :class:`ConfigError` on the first problem."""
-    reader = _Reader(file)
-    if len(text.encode("utf-8", "surrogateescape")) > MAX_CONFIG_BYTES:
-        raise ConfigError(file, 0, 0, "", f"file larger than {MAX_CONFIG_BYTES} bytes")
+def _compose(text: str, file: str) -> yaml.Node | None:
+    """The YAML node tree, every YAML failure a located :class:`ConfigError`."""
     try:
-        root = yaml.compose(text, Loader=_NoAliasLoader)
+        loader = _NoAliasLoader(text)  # the reader checks every character here
+    except yaml.reader.ReaderError as error:
+        raise _reader_error(text, file, error) from None
+    try:
+        node: yaml.Node | None = loader.get_single_node()
+        return node
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         raise ConfigError(file, line, column, "", f"invalid YAML: {error.problem}") from None
     except yaml.reader.ReaderError as error:
-        line, column = _text_position(text, error.position)
-        raise ConfigError(
-            file,
-            line,
-            column,
-            "",
-            f"invalid YAML: character #x{error.character:04x}: {error.reason}",
-        ) from None
+        raise _reader_error(text, file, error) from None
     except yaml.YAMLError as error:
         raise ConfigError(file, 0, 0, "", f"invalid YAML: {error}") from None
+    except (ValueError, OverflowError) as error:  # PyYAML: chr() of an escape like "\\U99999999"
+        mark = loader.get_mark()
+        problem = f"invalid YAML: a value or escape it cannot represent ({error})"
+        raise ConfigError(file, mark.line + 1, mark.column + 1, "", problem) from None
+    finally:
+        loader.dispose()
+
+
+def _reader_error(text: str, file: str, error: yaml.reader.ReaderError) -> ConfigError:
+    line, column = _text_position(text, error.position)
+    problem = f"invalid YAML: character #x{error.character:04x}: {error.reason}"
+    return ConfigError(file, line, column, "", problem)
+
+
+def parse_text(text: str, file: str = "lanes.yml") -> Config:
+    """Validate the text of a ``lanes.yml``; raise :class:`ConfigError` on the first problem."""
+    reader = _Reader(file)
+    if len(text.encode("utf-8", "surrogateescape")) > MAX_CONFIG_BYTES:
+        raise ConfigError(file, 0, 0, "", f"file larger than {MAX_CONFIG_BYTES} bytes")
+    root = _compose(text, file)
     if root is None:
         raise ConfigError(file, 1, 1, "", "empty file; expected a mapping with 'version: 1'")
     top = reader.mapping(root, "", TOP_KEYS)

@@ -148,6 +148,10 @@ BAD_TEXT: dict[str, tuple[bytes, str]] = {
     "not-utf8": (LANES.encode() + b"# caf\xe9\n", "lanes.yml:5:6: not UTF-8 (byte 0xe9)"),
     "empty-class": (LANES.encode() + b"global: ['[]']\n", "lanes.yml:5:10: global[0]: expected a"),
     "reversed-range": (LANES.encode() + b"global: ['[z-a]']\n", "lanes.yml:5:10: global[0]"),
+    "escape-out-of-range": (
+        LANES.encode() + b'global: ["\\U99999999"]\n',
+        "lanes.yml:5:13: invalid YAML: a value or escape it cannot represent",
+    ),
     "posix-class": (LANES.encode() + b"ignore: ['[[:alpha:]]']\n", "lanes.yml:5:10: ignore[0]"),
 }
 
@@ -269,7 +273,8 @@ def test_without_a_config_clashing_component_names_get_distinct_output_keys(
 
 def contract_config(path: str, extra: str = "") -> str:
     return (
-        "version: 1\nlanes:\n  app:\n    roots: [app]\n    paths: ['tools/**']\n    run: git status\n"
+        "version: 1\nlanes:\n  app:\n    roots: [app]\n    paths: ['tools/**']\n"
+        "    run: git status\n"
         "  core:\n    roots: [core]\n    run: git status\n"
         f"contracts:\n  - path: {path}\n    selects: [app]\n{extra}"
     )
