@@ -58,7 +58,7 @@ def _read_json(path: str) -> Any:
     try:
         with open(path, encoding="utf-8") as handle:
             return json.loads(handle.read())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
 
 
@@ -130,10 +130,11 @@ def load_document(key: str) -> Any:
 
 
 def store_document(key: str, data: Any) -> None:
-    """Cache ``data`` only when JSON round-trips it exactly (TOML dates do not)."""
+    """Cache ``data`` only when JSON round-trips it exactly (TOML dates do not) and JSON can
+    nest it (a dotted key of thousands of parts is valid TOML but too deep for ``json``)."""
     try:
         if json.loads(json.dumps(data)) != data:
             return
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return
     _write_json(os.path.join(user_cache_dir(), "documents"), f"{key}.json", data)

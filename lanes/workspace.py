@@ -137,4 +137,6 @@ def no_lanes(workspace: Workspace) -> ConfigError | None:
         "absent, and discovery found no Cargo, Python or npm component, so nothing defines a"
         " lane; expected a lanes.yml with lanes"
     )
+    if workspace.index.problems:
+        expected += f" (discovery problems: {', '.join(workspace.index.problems)})"
     return ConfigError(os.path.join(workspace.root, "lanes.yml"), 0, 0, "", expected)
