@@ -56,7 +56,7 @@ def test_without_a_config_a_broken_root_manifest_is_an_error_naming_it(tmp_path:
 def test_a_long_dotted_key_is_refused_before_tomllib_spends_quadratic_time(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "Cargo.toml").write_text(ROOT + ".".join(["k"] * 200_000) + " = 1\n")
+    (tmp_path / "Cargo.toml").write_text(ROOT + ".".join(["k"] * 20_000) + " = 1\n")
 
     loaded = load_toml(tmp_path, "Cargo.toml")
 
