@@ -3,11 +3,13 @@ completion (ok / fail / info) in the history; none of them checks anything."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
 
-from harness.history import EventType
+from harness.history import Event, EventType
 from harness.scenario import Step
 from harness.world import PLAIN_MODEL, TOOL_MODEL, World, agent_steps
 from session_core.errors import CommitIndeterminate, SessionCoreError, SimulatedCrash
@@ -79,6 +81,42 @@ class Executor:
         self.lock = threading.Lock()
         steps = world.scenario.all_steps()
         self.numbers = {step.label: number for number, step in enumerate(steps, 1)}
+        self.waiting: list[tuple[Event, str]] = []
+        """Gate cancels waiting for a gate lock held by the operation in flight."""
+        self.shutdowns = itertools.count(1)
+        world.faults.gate_cancel = self.cancel_from_outside
+
+    # --- a cancel from another process (fault kind ``gate-cancel``) ---------------------------
+
+    def cancel_from_outside(self, session_id: str, site: str) -> None:
+        """A shutdown cancels ``session_id``'s gate while an operation is at ``site``. If the
+        gate lock is free the cancel completes now; if the operation holds it, the cancel
+        waits for its release (completed right after the operation), as a concurrent
+        ``cancel`` would."""
+        process = f"shutdown-{next(self.shutdowns)}"
+        event = self.world.history.invoke(
+            process, "cancel", session_id, {"site": site}, f"gate-cancel@{site}"
+        )
+        checkpointer = self.world.service(session_id).checkpointer
+        if _lock_free(checkpointer.gate(session_id).lock):
+            checkpointer.cancel(session_id)
+            self.world.history.complete(event, "ok", {"row": self._row_revision(session_id)})
+        else:
+            self.waiting.append((event, session_id))
+
+    def _finish_waiting(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        for event, sid in waiting:
+            if self.world.crashed:
+                self.world.history.complete(event, "info", {"error": "SimulatedCrash"})
+                continue
+            self.world.service(sid).checkpointer.cancel(sid)
+            self.world.history.complete(event, "ok", {"row": self._row_revision(sid)})
+
+    def _row_revision(self, session_id: str) -> str | None:
+        """The projection row's revision as the cancel left it (``no_write_after_cancel``)."""
+        row = self.world.service(session_id).sessions.load(session_id)
+        return None if row is None else row.revision
 
     def perform(
         self, process: str, step: Step, op: str, value: dict[str, object], body: Body
@@ -98,6 +136,8 @@ class Executor:
         except Exception as exc:  # an untyped error escaping session_core is itself a finding
             kind, result, receipts = "info", {"error": type(exc).__name__, "untyped": True}, ()
         history.complete(event, kind, result, receipts)
+        if self.waiting:
+            self._finish_waiting()
 
     def _stash(self, name: str) -> bytes:
         data = self.world.stash.get(name)
@@ -177,7 +217,7 @@ class Executor:
 
         def body() -> Result:
             self.world.service(sid).checkpointer.cancel(sid)
-            return "ok", {}, ()
+            return "ok", {"row": self._row_revision(sid)}, ()
 
         self.perform(process, step, "cancel", {}, body)
 
@@ -331,6 +371,29 @@ class Executor:
             if self.world.crashed:
                 return
             self.run(sub, process)
+
+
+class _Lock(Protocol):
+    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+def _lock_free(lock: _Lock) -> bool:
+    """Whether another thread could take ``lock`` now (probed from a helper thread, since the
+    gate lock is reentrant for the thread that holds it)."""
+    free: list[bool] = []
+
+    def probe() -> None:
+        got = lock.acquire(blocking=False)
+        if got:
+            lock.release()
+        free.append(got)
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    thread.join()
+    return free[0]
 
 
 def _sid(step: Step) -> str:

@@ -3,7 +3,8 @@
 1. Discovery: every scenario runs once with no extra fault; every fault site it passes is a
    *point* ``(site, session, occurrence)``.
 2. One run per (point, fault kind): ``error``, ``crash`` and ``cancel`` everywhere,
-   ``power-loss`` at store ``.after`` sites. A point is *enumerated* when its fault fired in
+   ``power-loss`` at store ``.after`` sites, ``gate-cancel`` (a concurrent shutdown) at the
+   projection's ``GATE_SITES``. A point is *enumerated* when its fault fired in
    every one of its runs; ``discovered == enumerated`` proves nothing was skipped.
 3. ``--deep``: for every crash / power-loss run, one more run per point of the recovery that
    follows, with a second fault (error or crash) inside that recovery.
@@ -29,6 +30,10 @@ from harness.scenario import FaultSpec, Scenario, load_all
 
 SINGLE_KINDS = ("error", "crash", "cancel")
 DEEP_KINDS = ("error", "crash")
+GATE_SITES = frozenset({"turn.commit", "turn.project", "project.bridge", "project.advance"})
+"""Where a concurrent shutdown cancels the gate (kind ``gate-cancel``): before the post-commit
+projection or runtime-less save checks the gate, and between that check and each plain write
+of the chain (the writes that follow a gate check)."""
 Hit = tuple[str, str | None]
 
 
@@ -99,6 +104,8 @@ class Report:
 def kinds_for(site: str) -> tuple[str, ...]:
     if site.endswith(".after"):
         return (*SINGLE_KINDS, "power-loss")
+    if site in GATE_SITES:
+        return (*SINGLE_KINDS, "gate-cancel")
     return SINGLE_KINDS
 
 

@@ -6,6 +6,9 @@ schedule that survives restarts.
   Elsewhere it behaves like ``crash``, and so it does inside a real-thread ``concurrent``
   block (a snapshot of several files is not atomic against other threads) or when another
   durable write completed in between (restoring would also undo an acknowledged write).
+* ``gate-cancel``: another process cancels the session's checkpointer gate when the site is
+  passed (a shutdown arriving mid-operation); nothing is raised here. ``gate_cancel`` (set by
+  the executor) performs and records it.
 * ``restart()`` forgets the crash but keeps rules that have not fired yet: the exploration
   schedule covers the whole run, including steps after a restart. ``disarm()`` stops all faults.
 """
@@ -21,6 +24,9 @@ from session_core.errors import SimulatedCrash
 from session_core.faults import FaultInjector, FaultRule
 
 PERSISTENT_TIMES = 1 << 30
+GATE_CANCEL = "gate-cancel"
+GateCancel = Callable[[str, str], None]
+"""``(session_id, site)``: cancel that session's checkpointer gate from another process."""
 
 
 @dataclass
@@ -36,9 +42,14 @@ class HarnessFaults(FaultInjector):
     writes: int = 0
     """Durable operations that reached their ``.after`` site (only counted under power loss)."""
     taken_at: int = 0
+    gate_rules: list[FaultRule] = field(default_factory=list)
+    """Armed ``gate-cancel`` rules (they raise nothing, so they stay out of ``rules``)."""
+    gate_cancel: GateCancel | None = None
 
     def arm_spec(self, spec: FaultSpec) -> FaultRule:
         kind = spec.kind
+        if kind == GATE_CANCEL:
+            return self._arm_gate(spec)
         action = "crash" if kind == "power-loss" else kind
         times = PERSISTENT_TIMES if spec.mode == "persistent" else 1
         rule = self.arm(
@@ -53,9 +64,34 @@ class HarnessFaults(FaultInjector):
             self.power_ops[spec.site[: -len(".after")]] = spec.session
         return rule
 
+    def _arm_gate(self, spec: FaultSpec) -> FaultRule:
+        times = PERSISTENT_TIMES if spec.mode == "persistent" else 1
+        # validates the site; the rule itself is kept apart (it must never raise)
+        self.arm(spec.site, "cancel", session_id=spec.session, skip=spec.skip, times=times)
+        with self._lock:
+            rule = self.rules.pop()
+            self.gate_rules.append(rule)
+        self.kinds[id(rule)] = GATE_CANCEL
+        return rule
+
+    def _gate_fires(self, site: str, session_id: str | None) -> bool:
+        with self._lock:
+            for rule in self.gate_rules:
+                if rule.fired >= rule.times or not rule.matches(site, session_id):
+                    continue
+                rule.seen += 1
+                if rule.seen > rule.skip:
+                    rule.fired += 1
+                    return True
+        return False
+
     def hit(self, site: str, session_id: str | None = None) -> None:
         if self.crashed_at is not None:
             raise SimulatedCrash(self.crashed_at)
+        cancel = self.gate_cancel
+        if self.gate_rules and session_id is not None and self._gate_fires(site, session_id):
+            assert cancel is not None, "gate-cancel armed without an executor"
+            cancel(session_id, site)
         if self.threaded:
             self.taken = None
         elif self.power_ops and site.endswith(".before") and self.snapshot is not None:
@@ -95,17 +131,20 @@ class HarnessFaults(FaultInjector):
         with self._lock:
             self.crashed_at = None
             self.rules = [r for r in self.rules if r.fired < r.times]
+            self.gate_rules = [r for r in self.gate_rules if r.fired < r.times]
             self.power_fired = False
 
     def disarm(self) -> None:
         super().disarm()
+        with self._lock:
+            self.gate_rules.clear()
         self.power_ops.clear()
         self.taken = None
         self.power_fired = False
 
     def fired_total(self) -> int:
         with self._lock:
-            return sum(rule.fired for rule in self.rules)
+            return sum(rule.fired for rule in (*self.rules, *self.gate_rules))
 
 
-__all__ = ["PERSISTENT_TIMES", "HarnessFaults"]
+__all__ = ["GATE_CANCEL", "PERSISTENT_TIMES", "GateCancel", "HarnessFaults"]

@@ -596,6 +596,58 @@ def _revives(op: Operation) -> bool:
     return op.op == "late_checkpoint" and value.get("lifecycle") != "archived"
 
 
+GATE_RESETS = frozenset({"restart", "crash", "recover", "corrupt"})
+"""Operations after which a cancelled gate no longer binds: a new process (new gates),
+recovery (it reconciles under the gate lock whatever the gate says), or the harness itself
+damaging files."""
+SESSION_GATE_RESETS = frozenset({"archive", "create", "corrupt_row"})
+"""Per-session writes that do not go through the gate: archive writes the Archived document
+itself, a runtime-less create writes the first row (its authority), the harness damages a
+row."""
+
+
+@register("no_write_after_cancel", phases=frozenset({"step"}))
+def no_write_after_cancel(ctx: CheckContext) -> str | None:
+    """Once a cancel of a session's checkpointer gate completed, nothing writes that session's
+    projection row through the gate (I7): the row stays as the cancel left it until the
+    session is archived (archive writes the Archived document itself) or recovered, or the
+    process restarts."""
+    for sid, revision in ctx.over_history(_cancelled_rows).items():
+        s = ctx.latest.sessions.get(sid)
+        if s is None:
+            continue
+        now = None if s.row is None else s.row.revision
+        if now != revision:
+            return f"{sid}: projection row written after its gate was cancelled"
+    return None
+
+
+def _cancelled_rows(ctx: CheckContext) -> dict[str, object]:
+    """Sessions whose gate is cancelled now, with the row revision the cancel saw."""
+    marks: list[tuple[int, str | None, object, bool]] = []
+    for op in ctx.ops:
+        done = op.done
+        if op.op == "cancel" and op.type == "ok" and done is not None:
+            marks.append((done.index, op.session, done.value.get("row"), True))
+        elif op.op in GATE_RESETS:
+            marks.append((op.invoke.index, None, None, False))
+        elif op.op in SESSION_GATE_RESETS:
+            marks.append((op.invoke.index, op.session, None, False))
+            if done is not None:
+                marks.append((done.index, op.session, None, False))
+        if done is not None and done.value.get("error") == "SimulatedCrash":
+            marks.append((done.index, None, None, False))
+    closed: dict[str, object] = {}
+    for _, sid, row, close in sorted(marks, key=lambda mark: mark[0]):
+        if close and sid is not None:
+            closed[sid] = row
+        elif sid is None:
+            closed.clear()
+        else:
+            closed.pop(sid, None)
+    return closed
+
+
 @register("liveness_converged", phases=END)
 def liveness_converged(ctx: CheckContext) -> str | None:
     """Once faults stop and recovery ran: projection == authority for every session, nothing

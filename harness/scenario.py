@@ -17,7 +17,7 @@ from session_core.faults import SITES
 
 LANES = ("minimal", "feature", "sdk", "security")
 BACKENDS = ("memory", "sqlite")
-FAULT_KINDS = ("error", "crash", "cancel", "power-loss")
+FAULT_KINDS = ("error", "crash", "cancel", "power-loss", "gate-cancel")
 FAULT_MODES = ("once", "persistent")
 ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{2,79}")
 SCENARIO_DIR = Path(__file__).parent / "scenarios"

@@ -11,10 +11,13 @@ from dataclasses import dataclass
 
 from harness.core import CORRECT, Core
 from harness.mutants.checkpointer_bugs import (
+    GateCheckedOutsideLockCheckpointer,
     LengthDedupeCheckpointer,
+    ReopeningGateCheckpointer,
     RuntimeGatedCheckpointer,
     SilentCancelCheckpointer,
     UncancelledGateCheckpointer,
+    WriteThenCheckGateCheckpointer,
 )
 from harness.mutants.projection_bugs import AppendOnlyProjector
 from harness.mutants.service_bugs import (
@@ -119,6 +122,24 @@ MUTANTS: tuple[Mutant, ...] = (
         "recovery that duplicates turns",
         ("kill-before-commit",),
         service_cls=DuplicatingRecoveryService,
+    ),
+    _m(
+        "projection-checks-gate-after-write",
+        "I7 the post-commit projection checks the cancel gate after writing the row",
+        ("shutdown-cancelled-projection", "gate-stays-cancelled"),
+        checkpointer_cls=WriteThenCheckGateCheckpointer,
+    ),
+    _m(
+        "gate-checked-outside-lock",
+        "I7 the gate is checked, then the row written without the gate lock",
+        ("cancel-between-check-and-write",),
+        checkpointer_cls=GateCheckedOutsideLockCheckpointer,
+    ),
+    _m(
+        "gate-reopened-by-next-run",
+        "I7 the next run re-opens a cancelled gate",
+        ("gate-stays-cancelled", "shutdown-cancelled-projection"),
+        checkpointer_cls=ReopeningGateCheckpointer,
     ),
 )
 

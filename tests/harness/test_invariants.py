@@ -221,6 +221,16 @@ def test_per_turn_sync() -> None:
     assert verdict("per_turn_sync", h, world(0, 2, sess("s1", doc("s1"), doc("s1")))) is None
 
 
+def test_no_write_after_cancel() -> None:
+    before, after = doc("s1", "a"), doc("s1", "a", "b")
+    h = Hist().turn("s1", "a").op("cancel", "s1", "ok", row=before.revision).turn("s1", "b")
+    written = sess("s1", after, after)
+    assert verdict("no_write_after_cancel", h, world(0, len(h), written))
+    assert verdict("no_write_after_cancel", h, world(0, len(h), sess("s1", after, before))) is None
+    restarted = Hist().op("cancel", "s1", "ok", row=before.revision).op("restart", None, "ok")
+    assert verdict("no_write_after_cancel", restarted, world(0, len(restarted), written)) is None
+
+
 def test_opt_in_checkers_only_run_when_asked() -> None:
     h = Hist().turn("s1", "a", outcome="CompletedWithFinalizationFailure")
     ctx = CheckContext(h.history, [world(0, 2, sess("s1", doc("s1", "a"), doc("s1")))])
