@@ -555,6 +555,24 @@ def errors_not_swallowed(ctx: CheckContext) -> str | None:
     return None
 
 
+@register("unaudited_never_served")
+def unaudited_never_served(ctx: CheckContext) -> str | None:
+    """A read never serves a projection row that carries an unaudited rewrite (I6): it is
+    refused until the audit is completed or the row rolled back / rebuilt."""
+    state = ctx.latest
+    for op in ctx.ops:
+        done = op.done
+        if op.op != "read" or op.type != "ok" or done is None or op.session not in state.sessions:
+            continue
+        s = state.sessions[op.session]
+        from_row = not s.runtime_backed or op.invoke.value.get("source") == "projection"
+        if not from_row or not _first_state_after(ctx, op) or s.row is None:
+            continue
+        if s.unaudited and done.value.get("revision") == s.row.revision:
+            return f"{s.id}: a read served a row with an unaudited rewrite"
+    return None
+
+
 @register("archived_absorbing")
 def archived_absorbing(ctx: CheckContext) -> str | None:
     """Archived is absorbing: retired implies an Archived document, an Archived document

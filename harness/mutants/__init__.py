@@ -19,7 +19,7 @@ from harness.mutants.checkpointer_bugs import (
     UncancelledGateCheckpointer,
     WriteThenCheckGateCheckpointer,
 )
-from harness.mutants.projection_bugs import AppendOnlyProjector
+from harness.mutants.projection_bugs import AppendOnlyProjector, QuarantineAnyRowProjector
 from harness.mutants.service_bugs import (
     DuplicatingRecoveryService,
     PreCommitProjectionService,
@@ -27,6 +27,7 @@ from harness.mutants.service_bugs import (
     ReusedTerminalSequenceService,
     RewritePathNoHookService,
     SwallowedCommitErrorService,
+    UnauditedReadService,
 )
 from harness.mutants.store_bugs import BlindClearRuntime, RowWritingRuntime
 
@@ -140,6 +141,18 @@ MUTANTS: tuple[Mutant, ...] = (
         "I7 the next run re-opens a cancelled gate",
         ("gate-stays-cancelled", "shutdown-cancelled-projection"),
         checkpointer_cls=ReopeningGateCheckpointer,
+    ),
+    _m(
+        "quarantine-deletes-runtime-less-row",
+        "I6 quarantine deletes a runtime-less row, the session's only copy",
+        ("runtime-less-audit-quarantine",),
+        projector_cls=QuarantineAnyRowProjector,
+    ),
+    _m(
+        "reader-serves-unaudited-row",
+        "I6 a reader serves a row whose rewrite is not audited",
+        ("unaudited-row-not-served", "runtime-less-audit-quarantine"),
+        service_cls=UnauditedReadService,
     ),
 )
 

@@ -25,4 +25,13 @@ class AppendOnlyProjector(Projector):
         )
 
 
-__all__ = ["AppendOnlyProjector"]
+class QuarantineAnyRowProjector(Projector):
+    """Quarantine deletes the unaudited row of every session, also a runtime-less one, whose
+    row is its only copy (there is no authority to rebuild it from)."""
+
+    def quarantine(self, session_id: str, token: str) -> None:
+        self.faults.hit("project.quarantine", session_id)
+        self.sessions.delete_if_current(session_id, token)
+
+
+__all__ = ["AppendOnlyProjector", "QuarantineAnyRowProjector"]

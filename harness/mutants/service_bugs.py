@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from session_core.checkpointer import RunContext
 from session_core.codec import decode_session, encode_session
-from session_core.errors import SessionCoreError
+from session_core.errors import SessionCoreError, SessionNotFound
 from session_core.model import Message, Receipt, Session
 from session_core.outcomes import TurnOutcome, outcome_name
+from session_core.readapi import SessionReader, Source
 from session_core.recovery import RecoveryReport, SessionRecovery
 from session_core.service import SessionService
 
@@ -87,6 +89,27 @@ class DuplicatingRecoveryService(SessionService):
             report.redelivered.append((result.session_id, record.input_id, outcome_name(outcome)))
 
 
+class UnauditedRowReader(SessionReader):
+    """The read API serves the projection row without checking that its rewrites are
+    audited."""
+
+    def read_transcript(self, session_id: str, source: Source = "projection") -> Session:
+        if source == "authority" and self.runtime is not None:
+            return super().read_transcript(session_id, source)
+        row = self.sessions.load(session_id)
+        if row is None:
+            raise SessionNotFound("no projection row", session_id=session_id)
+        return row
+
+
+class UnauditedReadService(SessionService):
+    """A service whose readers serve unaudited rows (``UnauditedRowReader``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reader = UnauditedRowReader(self.sessions, self.audit, self.runtime)
+
+
 __all__ = [
     "DuplicatingRecoveryService",
     "PreCommitProjectionService",
@@ -94,4 +117,6 @@ __all__ = [
     "ReusedTerminalSequenceService",
     "RewritePathNoHookService",
     "SwallowedCommitErrorService",
+    "UnauditedReadService",
+    "UnauditedRowReader",
 ]

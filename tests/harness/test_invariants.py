@@ -231,6 +231,19 @@ def test_no_write_after_cancel() -> None:
     assert verdict("no_write_after_cancel", restarted, world(0, len(restarted), written)) is None
 
 
+def test_unaudited_never_served() -> None:
+    row = doc("s1", "a")
+    h = (
+        Hist()
+        .turn("s1", "a")
+        .op("read", "s1", "ok", invoke={"source": "projection"}, revision=row.revision)
+    )
+    served = world(0, len(h), sess("s1", row, row, unaudited=True))
+    assert verdict("unaudited_never_served", h, served)
+    audited = world(0, len(h), sess("s1", row, row))
+    assert verdict("unaudited_never_served", h, audited) is None
+
+
 def test_opt_in_checkers_only_run_when_asked() -> None:
     h = Hist().turn("s1", "a", outcome="CompletedWithFinalizationFailure")
     ctx = CheckContext(h.history, [world(0, 2, sess("s1", doc("s1", "a"), doc("s1")))])
