@@ -9,6 +9,9 @@ schedule that survives restarts.
 * ``gate-cancel``: another process cancels the session's checkpointer gate when the site is
   passed (a shutdown arriving mid-operation); nothing is raised here. ``gate_cancel`` (set by
   the executor) performs and records it.
+* At the SQLite backend's commit sites (``harness.commits``): ``crash`` right after a COMMIT,
+  ``torn`` (the commit's last WAL frame is lost) and ``lost`` (every write not yet synced is
+  lost); ``power_cut`` (set by the world) gives the durable files after such a cut.
 * ``restart()`` forgets the crash but keeps rules that have not fired yet: the exploration
   schedule covers the whole run, including steps after a restart. ``disarm()`` stops all faults.
 """
@@ -19,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
+from harness.commits import COMMIT_KINDS, HARNESS_SITES, Images
 from harness.scenario import FaultSpec
 from session_core.errors import SimulatedCrash
 from session_core.faults import FaultInjector, FaultRule
@@ -45,11 +49,15 @@ class HarnessFaults(FaultInjector):
     gate_rules: list[FaultRule] = field(default_factory=list)
     """Armed ``gate-cancel`` rules (they raise nothing, so they stay out of ``rules``)."""
     gate_cancel: GateCancel | None = None
+    power_cut: Callable[[str, str], Images | None] | None = None
+    """``(kind, file)`` -> the files to put back after a ``torn`` / ``lost`` commit cut."""
 
     def arm_spec(self, spec: FaultSpec) -> FaultRule:
         kind = spec.kind
         if kind == GATE_CANCEL:
             return self._arm_gate(spec)
+        if spec.site in HARNESS_SITES:
+            return self._arm_commit(spec)
         action = "crash" if kind == "power-loss" else kind
         times = PERSISTENT_TIMES if spec.mode == "persistent" else 1
         rule = self.arm(
@@ -74,6 +82,35 @@ class HarnessFaults(FaultInjector):
         self.kinds[id(rule)] = GATE_CANCEL
         return rule
 
+    def _arm_commit(self, spec: FaultSpec) -> FaultRule:
+        """A commit-site rule (not a session_core site, so ``arm`` would refuse it)."""
+        times = PERSISTENT_TIMES if spec.mode == "persistent" else 1
+        action = "crash" if spec.kind in (*COMMIT_KINDS, "power-loss") else spec.kind
+        rule = FaultRule(spec.site, action, spec.session, spec.skip, times)  # type: ignore[arg-type]
+        with self._lock:
+            self.rules.append(rule)
+        self.kinds[id(rule)] = spec.kind
+        return rule
+
+    def _commit_hit(self, site: str, session_id: str | None) -> None:
+        fired_before = self._fired()
+        try:
+            super().hit(site, session_id)
+        except SimulatedCrash:
+            if self.crashed_at == site and self._fired() > fired_before:
+                self._cut(site)
+            raise
+
+    def _cut(self, site: str) -> None:
+        for rule in self.rules:
+            kind = self.kinds.get(id(rule))
+            if rule.site == site and rule.fired and kind in COMMIT_KINDS:
+                cut = self.power_cut
+                images = None if cut is None else cut(kind, site.rsplit(".", 1)[-1])
+                if images is not None:
+                    self.taken, self.power_fired = images, True
+                return
+
     def _gate_fires(self, site: str, session_id: str | None) -> bool:
         with self._lock:
             for rule in self.gate_rules:
@@ -92,6 +129,9 @@ class HarnessFaults(FaultInjector):
         if self.gate_rules and session_id is not None and self._gate_fires(site, session_id):
             assert cancel is not None, "gate-cancel armed without an executor"
             cancel(session_id, site)
+        if site in HARNESS_SITES:
+            self._commit_hit(site, session_id)
+            return
         if self.threaded:
             self.taken = None
         elif self.power_ops and site.endswith(".before") and self.snapshot is not None:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
+from harness.commits import COMMIT_KINDS
 from harness.known import known_issue
 from harness.runner import RunConfig, RunResult, run
 from harness.scenario import (
@@ -39,6 +40,8 @@ WEIGHTS = {
     "cancel": 1,
 }
 SWARM_PREFIX = "swarm-"
+SWARM_KINDS = tuple(k for k in FAULT_KINDS if k not in COMMIT_KINDS)
+"""Fault kinds a seed draws (``torn`` / ``lost`` act only at the SQLite commit sites)."""
 
 
 def swarm_scenario(seed: int, length: int = 10) -> tuple[Scenario, tuple[FaultSpec, ...]]:
@@ -57,7 +60,7 @@ def swarm_scenario(seed: int, length: int = 10) -> tuple[Scenario, tuple[FaultSp
     faults = tuple(
         FaultSpec(
             rng.choice(sites),
-            rng.choice(FAULT_KINDS),
+            rng.choice(SWARM_KINDS),
             "once",
             rng.choice(sessions).id,
             rng.randint(0, 3),

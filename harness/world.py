@@ -71,6 +71,7 @@ class World:
         self.stash: dict[str, bytes] = {}
         self.counter = itertools.count(1)
         faults.snapshot = backend.snapshot
+        faults.power_cut = backend.power_cut
         self.open()
 
     def _script(self, text: str, turn_index: int) -> list[Step]:

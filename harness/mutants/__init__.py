@@ -29,7 +29,13 @@ from harness.mutants.service_bugs import (
     SwallowedCommitErrorService,
     UnauditedReadService,
 )
-from harness.mutants.store_bugs import BlindClearRuntime, RowWritingRuntime
+from harness.mutants.store_bugs import (
+    BlindClearRuntime,
+    NormalSyncRuntime,
+    ReceiptFirstRuntime,
+    RowWritingRuntime,
+    SplitCommitRuntime,
+)
 
 
 @dataclass(frozen=True)
@@ -39,10 +45,14 @@ class Mutant:
     core: Core
     killers: tuple[str, ...]
     """Scenario ids that must kill it (tried first, in order)."""
+    backend: str = "memory"
+    """The backend it is hunted on (``sqlite`` for bugs only the SQLite backend shows)."""
 
 
-def _m(name: str, bug: str, killers: tuple[str, ...], **parts: object) -> Mutant:
-    return Mutant(name, bug, Core(name=name, **parts), killers)  # type: ignore[arg-type]
+def _m(
+    name: str, bug: str, killers: tuple[str, ...], backend: str = "memory", **parts: object
+) -> Mutant:
+    return Mutant(name, bug, Core(name=name, **parts), killers, backend)  # type: ignore[arg-type]
 
 
 MUTANTS: tuple[Mutant, ...] = (
@@ -153,6 +163,27 @@ MUTANTS: tuple[Mutant, ...] = (
         "I6 a reader serves a row whose rewrite is not audited",
         ("unaudited-row-not-served", "runtime-less-audit-quarantine"),
         service_cls=UnauditedReadService,
+    ),
+    _m(
+        "sqlite-commit-split",
+        "SQLite: the run-boundary commit split into two transactions (snapshot, then receipt)",
+        ("sqlite-commit-boundaries",),
+        "sqlite",
+        wrap_runtime=SplitCommitRuntime,
+    ),
+    _m(
+        "sqlite-receipt-before-snapshot",
+        "SQLite: the terminal receipt committed in a transaction before its snapshot",
+        ("sqlite-commit-boundaries",),
+        "sqlite",
+        wrap_runtime=ReceiptFirstRuntime,
+    ),
+    _m(
+        "sqlite-runtime-synchronous-normal",
+        "SQLite: the runtime file with synchronous=NORMAL (commits not synced until a checkpoint)",
+        ("sqlite-lost-unsynced-writes",),
+        "sqlite",
+        wrap_runtime=NormalSyncRuntime,
     ),
 )
 
