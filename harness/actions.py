@@ -7,13 +7,14 @@ import itertools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Protocol
 
 from harness.history import Event, EventType
 from harness.scenario import Step
 from harness.world import PLAIN_MODEL, TOOL_MODEL, World, agent_steps
 from session_core.errors import CommitIndeterminate, SessionCoreError, SimulatedCrash
-from session_core.model import Receipt
+from session_core.model import Message, Receipt, Session
 from session_core.outcomes import (
     Cancelled,
     Completed,
@@ -114,9 +115,12 @@ class Executor:
             self.world.history.complete(event, "ok", {"row": self._row_revision(sid)})
 
     def _row_revision(self, session_id: str) -> str | None:
-        """The projection row's revision as the cancel left it (``no_write_after_cancel``)."""
+        """The projection row's revision as the cancel left it (``no_write_after_cancel``); a
+        row planted by the harness counts as none, as the checkers see it."""
         row = self.world.service(session_id).sessions.load(session_id)
-        return None if row is None else row.revision
+        if row is None or row == self.world.planted.get(session_id):
+            return None
+        return row.revision
 
     def perform(
         self, process: str, step: Step, op: str, value: dict[str, object], body: Body
@@ -310,6 +314,26 @@ class Executor:
 
         self.perform("harness", step, "corrupt_row", {}, body)
 
+    def do_plant_row(self, step: Step, process: str) -> None:
+        """Damage, as an older version with a pre-commit projection (bug 11) would leave it: the
+        row gets a turn the authority never committed (``ahead``) or its last reply rewritten
+        (``diverged``). Written through the observer (no faults): not an operation under
+        test. Until something rewrites it, checkers see no row (``World.planted``)."""
+        sid, shape = _sid(step), str(step.arg("shape", "ahead"))
+
+        def body() -> Result:
+            sessions = self.world.backend.observer().sessions
+            row = sessions.load_row(sid)
+            if row is None:
+                return "fail", {"error": "NoRow"}, ()
+            planted = planted_row(row.session, shape)
+            if not sessions.save_if_current(planted, row.token):
+                return "fail", {"error": "RowChanged"}, ()
+            self.world.planted[sid] = planted
+            return "ok", {"shape": shape}, ()
+
+        self.perform("harness", step, "plant_row", {"shape": shape}, body)
+
     def do_crash(self, step: Step, process: str) -> None:
         def body() -> Result:
             self.world.crash()
@@ -394,6 +418,18 @@ def _lock_free(lock: _Lock) -> bool:
     thread.start()
     thread.join()
     return free[0]
+
+
+def planted_row(row: Session, shape: str) -> Session:
+    if shape == "diverged":
+        last = row.messages[-1]
+        changed = replace(last, content=f"{last.content} (rewritten elsewhere)")
+        return replace(row, messages=(*row.messages[:-1], changed))
+    extra = (
+        Message("user", "a turn the authority never committed", id="planted-1"),
+        Message("assistant", "planted reply", id="planted-1.reply"),
+    )
+    return replace(row, messages=(*row.messages, *extra))
 
 
 def _sid(step: Step) -> str:

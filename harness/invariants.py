@@ -618,7 +618,7 @@ GATE_RESETS = frozenset({"restart", "crash", "recover", "corrupt"})
 """Operations after which a cancelled gate no longer binds: a new process (new gates),
 recovery (it reconciles under the gate lock whatever the gate says), or the harness itself
 damaging files."""
-SESSION_GATE_RESETS = frozenset({"archive", "create", "corrupt_row"})
+SESSION_GATE_RESETS = frozenset({"archive", "create", "corrupt_row", "plant_row"})
 """Per-session writes that do not go through the gate: archive writes the Archived document
 itself, a runtime-less create writes the first row (its authority), the harness damages a
 row."""

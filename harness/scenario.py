@@ -41,6 +41,7 @@ ACTIONS: dict[str, str] = {
     "quarantine": "clear a rejected runtime snapshot by byte CAS (stashed bytes)",
     "corrupt": "damage a SQLite file (garbage, foreign, newer_schema)",
     "corrupt_row": "store undecodable bytes in a session's projection row",
+    "plant_row": "replace a session's row by one ahead of or diverged from the authority",
     "concurrent": "run several step lists at once (one process each)",
 }
 SESSION_ACTIONS = frozenset(
@@ -57,6 +58,7 @@ SESSION_ACTIONS = frozenset(
         "late_checkpoint",
         "quarantine",
         "corrupt_row",
+        "plant_row",
     }
 )
 _ARGS: dict[str, frozenset[str]] = {
@@ -72,6 +74,7 @@ _ARGS: dict[str, frozenset[str]] = {
     "late_checkpoint": frozenset({"session", "stash"}),
     "quarantine": frozenset({"session", "stash"}),
     "corrupt_row": frozenset({"session"}),
+    "plant_row": frozenset({"session", "shape"}),
     "crash": frozenset(),
     "restart": frozenset(),
     "recover": frozenset({"redeliver"}),
@@ -340,6 +343,7 @@ def _check_args(action: str, args: dict[str, object], node: Located, where: str)
         "source": ("projection", "authority"),
         "file": ("runtime", "sessions"),
         "how": ("garbage", "foreign", "newer_schema"),
+        "shape": ("ahead", "diverged"),
     }
     for name, allowed in choices.items():
         if name in args and args[name] not in allowed:

@@ -19,9 +19,15 @@ from harness.mutants.checkpointer_bugs import (
     UncancelledGateCheckpointer,
     WriteThenCheckGateCheckpointer,
 )
-from harness.mutants.projection_bugs import AppendOnlyProjector, QuarantineAnyRowProjector
+from harness.mutants.projection_bugs import (
+    AdoptingProjector,
+    AppendOnlyProjector,
+    KeepUnauditedRowProjector,
+    QuarantineAnyRowProjector,
+)
 from harness.mutants.service_bugs import (
     DuplicatingRecoveryService,
+    OrphanDroppingService,
     PreCommitProjectionService,
     RetireFirstArchiveService,
     ReusedTerminalSequenceService,
@@ -163,6 +169,24 @@ MUTANTS: tuple[Mutant, ...] = (
         "I6 a reader serves a row whose rewrite is not audited",
         ("unaudited-row-not-served", "runtime-less-audit-quarantine"),
         service_cls=UnauditedReadService,
+    ),
+    _m(
+        "diverged-row-adopted",
+        "I4/I5 a row ahead of or diverged from the authority is adopted, not rebuilt",
+        ("projection-rebuilt-from-authority",),
+        projector_cls=AdoptingProjector,
+    ),
+    _m(
+        "recovery-drops-orphan-rows",
+        "recovery deletes rows without a runtime session (a runtime-less session's only copy)",
+        ("row-without-authority-kept",),
+        service_cls=OrphanDroppingService,
+    ),
+    _m(
+        "unaudited-row-kept-after-double-fault",
+        "I6 a failed audit completion keeps the unaudited row instead of rolling it back",
+        ("row-rollback-double-fault",),
+        projector_cls=KeepUnauditedRowProjector,
     ),
     _m(
         "sqlite-commit-split",

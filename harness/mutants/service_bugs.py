@@ -12,7 +12,7 @@ from session_core.errors import SessionCoreError, SessionNotFound
 from session_core.model import Message, Receipt, Session
 from session_core.outcomes import TurnOutcome, outcome_name
 from session_core.readapi import SessionReader, Source
-from session_core.recovery import RecoveryReport, SessionRecovery
+from session_core.recovery import Recovery, RecoveryReport, SessionRecovery
 from session_core.service import SessionService
 
 log = logging.getLogger(__name__)
@@ -110,8 +110,25 @@ class UnauditedReadService(SessionService):
         self.reader = UnauditedRowReader(self.sessions, self.audit, self.runtime)
 
 
+class OrphanDroppingRecovery(Recovery):
+    """Recovery deletes every projection row without a runtime session as an orphan: also the
+    row of a runtime-less session, its only copy."""
+
+    def check_projection_only(self, session_id: str) -> SessionRecovery:
+        row = self.sessions.load_row(session_id)
+        if row is not None:
+            self.sessions.delete_if_current(session_id, row.token)
+        return SessionRecovery(session_id, projection_only=True)
+
+
+class OrphanDroppingService(SessionService):
+    recovery_cls = OrphanDroppingRecovery
+
+
 __all__ = [
     "DuplicatingRecoveryService",
+    "OrphanDroppingRecovery",
+    "OrphanDroppingService",
     "PreCommitProjectionService",
     "RetireFirstArchiveService",
     "ReusedTerminalSequenceService",
