@@ -252,7 +252,8 @@ class Explorer:
 
     def _backends_of(self, scenario: Scenario) -> tuple[str, ...]:
         if self.quick:
-            return scenario.explore
+            default = ("memory",) if "memory" in scenario.backends else scenario.backends
+            return scenario.explore or default  # built in code without ``explore``
         return tuple(b for b in self.backends if b in scenario.backends)
 
     def _violation_from(self, result: RunResult) -> None:
