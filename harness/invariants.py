@@ -317,6 +317,21 @@ def definite_failure_no_effect(ctx: CheckContext) -> str | None:
     return None
 
 
+@register("create_outcome_honest")
+def create_outcome_honest(ctx: CheckContext) -> str | None:
+    """A create refused with ``SessionExists`` follows an earlier create of that session: a
+    new session is never refused as existing."""
+    tried: set[str] = set()
+    for op in ctx.done_before(ctx.latest):
+        if op.op != "create" or op.session is None or op.done is None:
+            continue
+        exists = op.type == "fail" and op.done.value.get("error") == "SessionExists"
+        if exists and op.session not in tried:
+            return f"{op.session}: first create refused with SessionExists"
+        tried.add(op.session)
+    return None
+
+
 @register("indeterminate_resolves_once")
 def indeterminate_resolves_once(ctx: CheckContext) -> str | None:
     """Once a turn is seen committed it stays committed; after recovery every indeterminate

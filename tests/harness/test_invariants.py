@@ -221,6 +221,14 @@ def test_per_turn_sync() -> None:
     assert verdict("per_turn_sync", h, world(0, 2, sess("s1", doc("s1"), doc("s1")))) is None
 
 
+def test_create_outcome_honest() -> None:
+    exists = Hist().op("create", "s1", "fail", error="SessionExists")
+    made = sess("s1", doc("s1"), doc("s1"))
+    assert verdict("create_outcome_honest", exists, world(0, len(exists), made))
+    twice = Hist().op("create", "s1", "ok").op("create", "s1", "fail", error="SessionExists")
+    assert verdict("create_outcome_honest", twice, world(0, len(twice), made)) is None
+
+
 def test_no_write_after_cancel() -> None:
     before, after = doc("s1", "a"), doc("s1", "a", "b")
     h = Hist().turn("s1", "a").op("cancel", "s1", "ok", row=before.revision).turn("s1", "b")
