@@ -47,7 +47,12 @@ class NoSuchStash(SessionCoreError):
 
 
 def classify(outcome: TurnOutcome) -> Result:
-    """Map a session_core outcome onto a Jepsen completion."""
+    """Map a session_core outcome onto a Jepsen completion (``of``: the session it names)."""
+    kind, value, receipts = _classify(outcome)
+    return kind, {**value, "of": outcome.session_id}, receipts
+
+
+def _classify(outcome: TurnOutcome) -> Result:
     receipts = _receipts(getattr(outcome, "receipt", None))
     name = type(outcome).__name__
     if isinstance(outcome, Completed):

@@ -317,6 +317,20 @@ def definite_failure_no_effect(ctx: CheckContext) -> str | None:
     return None
 
 
+@register("outcome_names_its_session", phases=END)
+def outcome_names_its_session(ctx: CheckContext) -> str | None:
+    """Every outcome names the session of the operation it answers."""
+    return ctx.over_history(_wrong_session)
+
+
+def _wrong_session(ctx: CheckContext) -> str | None:
+    for op in ctx.ops:
+        done = op.done
+        if done is not None and "of" in done.value and done.value["of"] != op.session:
+            return f"{op.session}: {op.op} answered with an outcome of {done.value['of']!r}"
+    return None
+
+
 @register("create_outcome_honest")
 def create_outcome_honest(ctx: CheckContext) -> str | None:
     """A create refused with ``SessionExists`` follows an earlier create of that session: a

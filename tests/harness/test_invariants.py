@@ -221,6 +221,14 @@ def test_per_turn_sync() -> None:
     assert verdict("per_turn_sync", h, world(0, 2, sess("s1", doc("s1"), doc("s1")))) is None
 
 
+def test_outcome_names_its_session() -> None:
+    wrong = Hist().turn("s1", "a", outcome="Completed", of=None)
+    empty = world(0, len(wrong), phase="final")
+    assert verdict("outcome_names_its_session", wrong, empty)
+    right = Hist().turn("s1", "a", outcome="Completed", of="s1")
+    assert verdict("outcome_names_its_session", right, empty) is None
+
+
 def test_create_outcome_honest() -> None:
     exists = Hist().op("create", "s1", "fail", error="SessionExists")
     made = sess("s1", doc("s1"), doc("s1"))
