@@ -19,18 +19,17 @@ from harness.mutants.checkpointer_bugs import (
     UncancelledGateCheckpointer,
     WriteThenCheckGateCheckpointer,
 )
+from harness.mutants.integrity_bugs import (
+    FailedAfterSyncService,
+    LeaseNeverExpiresRuntime,
+    UncheckedDigestProjector,
+)
 from harness.mutants.projection_bugs import (
     AdoptingProjector,
     AppendOnlyProjector,
     KeepUnauditedRowProjector,
     QuarantineAnyRowProjector,
 )
-from harness.mutants.integrity_bugs import (
-    FailedAfterSyncService,
-    LeaseNeverExpiresRuntime,
-    UncheckedDigestProjector,
-)
-from harness.mutants.projection_bugs import AppendOnlyProjector
 from harness.mutants.service_bugs import (
     DuplicatingRecoveryService,
     OrphanDroppingService,
@@ -203,7 +202,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     _m(
         "recovery-drops-orphan-rows",
-        "bug-46: recovery deletes rows without a runtime session (a runtime-less session's only copy)",
+        "bug-46: recovery deletes rows without a runtime session (a runtime-less only copy)",
         ("row-without-authority-kept",),
         service_cls=OrphanDroppingService,
     ),
