@@ -596,38 +596,71 @@ class SqliteDatabase:
             return fn(conn)
 
     def transaction(
-        self, fn: Callable[[sqlite3.Connection], T], session_id: str | None, *, stamp: bool = True
+        self,
+        fn: Callable[[sqlite3.Connection], T],
+        session_id: str | None,
+        *,
+        stamp: bool = True,
+        sync: bool = True,
     ) -> T:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``; any exception (even a crash) rolls back. An error
         from ``COMMIT`` itself (a failed sync) is ``StorageIndeterminate``: the transaction may
-        be durable (in the WAL) even though this connection cannot see it."""
+        be durable (in the WAL) even though this connection cannot see it.
+
+        ``sync=False`` commits with ``synchronous=NORMAL`` (no fsync): the transaction is in the
+        WAL, survives a process kill, and becomes durable against power loss with the next
+        synced commit of the file (WAL frames are synced in order, so a power loss can only
+        drop a suffix of unsynced transactions, never one before a synced one)."""
         if self.mode == "read-only":
             raise StorageError("store opened read-only", session_id=session_id, path=self.path)
         with self._errors(session_id), self._locked() as conn:
-            conn.execute("BEGIN IMMEDIATE")
+            if sync:
+                return self._commit(conn, fn, session_id, stamp)
+            conn.execute("PRAGMA synchronous = NORMAL")
             try:
-                result = fn(conn)
-                if stamp and self._stamp:
-                    conn.execute("UPDATE sc_stamp SET writes = writes + 1")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise StorageIndeterminate(
-                    f"commit failed, outcome unknown: {exc}", session_id=session_id, path=self.path
-                ) from exc
-            return result
+                return self._commit(conn, fn, session_id, stamp)
+            finally:
+                conn.execute("PRAGMA synchronous = FULL")
 
-    def write(self, site: str, session_id: str | None, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """A durable operation between its ``.before`` and ``.after`` fault sites."""
+    def _commit(
+        self,
+        conn: sqlite3.Connection,
+        fn: Callable[[sqlite3.Connection], T],
+        session_id: str | None,
+        stamp: bool,
+    ) -> T:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn)
+            if stamp and self._stamp:
+                conn.execute("UPDATE sc_stamp SET writes = writes + 1")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StorageIndeterminate(
+                f"commit failed, outcome unknown: {exc}", session_id=session_id, path=self.path
+            ) from exc
+        return result
+
+    def write(
+        self,
+        site: str,
+        session_id: str | None,
+        fn: Callable[[sqlite3.Connection], T],
+        *,
+        sync: bool = True,
+    ) -> T:
+        """A durable operation between its ``.before`` and ``.after`` fault sites
+        (``sync=False``: see ``transaction``)."""
         with self._errors(session_id):  # an injected error names the file too
             self.faults.hit(f"{site}.before", session_id)
-        result = self.transaction(fn, session_id)
+        result = self.transaction(fn, session_id, sync=sync)
         with self._errors(session_id):
             self.faults.hit(f"{site}.after", session_id)
         return result
