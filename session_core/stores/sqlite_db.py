@@ -49,6 +49,7 @@ from session_core.errors import (
     WrongStoreFile,
 )
 from session_core.faults import NO_FAULTS, FaultPoint
+from session_core.stores.sqlite_batch import GroupCommitter, WriteRequest
 
 APPLICATION_ID = 0x53436F72  # "SCor"
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -173,6 +174,7 @@ class _Shared:
         self.read_only = read_only
         self.lock = threading.RLock()
         self.refs = 1
+        self.committer = GroupCommitter(conn, self.lock)
 
 
 _REGISTRY: dict[tuple[str, bool], _Shared] = {}
@@ -607,20 +609,29 @@ class SqliteDatabase:
         from ``COMMIT`` itself (a failed sync) is ``StorageIndeterminate``: the transaction may
         be durable (in the WAL) even though this connection cannot see it.
 
-        ``sync=False`` commits with ``synchronous=NORMAL`` (no fsync): the transaction is in the
-        WAL, survives a process kill, and becomes durable against power loss with the next
-        synced commit of the file (WAL frames are synced in order, so a power loss can only
-        drop a suffix of unsynced transactions, never one before a synced one)."""
+        Concurrent writers of this process on this file share one transaction and one
+        ``COMMIT`` (group commit, ``sqlite_batch``); each returns after its batch committed.
+        ``sync=False`` (when a whole batch asks for it) commits with ``synchronous=NORMAL`` (no
+        fsync): the transaction is in the WAL, survives a process kill, and becomes durable
+        against power loss with the next synced commit of the file (WAL frames are synced in
+        order, so a power loss can only drop a suffix of unsynced transactions)."""
         if self.mode == "read-only":
             raise StorageError("store opened read-only", session_id=session_id, path=self.path)
-        with self._errors(session_id), self._locked() as conn:
-            if sync:
+        if not stamp:  # migrations: a transaction of their own
+            with self._errors(session_id), self._locked() as conn:
                 return self._commit(conn, fn, session_id, stamp)
-            conn.execute("PRAGMA synchronous = NORMAL")
-            try:
-                return self._commit(conn, fn, session_id, stamp)
-            finally:
-                conn.execute("PRAGMA synchronous = FULL")
+        request = WriteRequest(fn, sync, self._stamp)
+        with self._errors(session_id):
+            self._current().committer.submit(request)
+            if request.indeterminate:
+                raise StorageIndeterminate(
+                    f"commit failed, outcome unknown: {request.error}",
+                    session_id=session_id,
+                    path=self.path,
+                ) from request.error
+            if request.error is not None:
+                raise request.error
+        return request.result  # type: ignore[return-value]
 
     def _commit(
         self,
