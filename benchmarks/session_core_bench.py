@@ -207,7 +207,8 @@ def fsyncs_per_turn(base: Path, sessions: int, turns: int) -> dict[str, float] |
     return {
         "turns": done,
         "fsync_calls": double - single,
-        "fixed_calls": 2 * single - double,
+        "calls_single": single,
+        "calls_double": double,
         "fsyncs_per_turn": (double - single) / done,
     }
 
@@ -351,8 +352,8 @@ def print_throughput(t: dict[str, object]) -> None:
     if isinstance(fsyncs, dict):
         print(
             f"{'fsyncs per turn':>22}: {fsyncs['fsyncs_per_turn']:.2f}"
-            f" ({fsyncs['fsync_calls']} fsync+fdatasync for {fsyncs['turns']} more turns,"
-            f" strace -c; {fsyncs['fixed_calls']} fixed: create, WAL start, close)"
+            f" (strace -c: {fsyncs['calls_double']} fsync+fdatasync for 2 x {fsyncs['turns']}"
+            f" turns - {fsyncs['calls_single']} for {fsyncs['turns']})"
         )
     else:
         print(f"{'fsyncs per turn':>22}: {fsyncs}")
