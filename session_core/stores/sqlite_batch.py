@@ -97,22 +97,25 @@ def run_batch(conn: sqlite3.Connection, batch: list[WriteRequest]) -> None:
 
 def _transaction(conn: sqlite3.Connection, batch: list[WriteRequest]) -> None:
     conn.execute("BEGIN IMMEDIATE")
+    savepoints = len(batch) > 1  # a lone member's error rolls back the whole transaction
     kept: list[WriteRequest] = []
     for request in batch:
         if not conn.in_transaction:  # an earlier member's error ended the transaction
             request.error = _batch_failed(None)
             continue
-        conn.execute("SAVEPOINT sc_member")
+        if savepoints:
+            conn.execute("SAVEPOINT sc_member")
         try:
             request.result = request.fn(conn)
-            conn.execute("RELEASE sc_member")
+            if savepoints:
+                conn.execute("RELEASE sc_member")
             kept.append(request)
         except BaseException as exc:
             request.error = exc
-            if conn.in_transaction:
+            if conn.in_transaction and savepoints:
                 conn.execute("ROLLBACK TO sc_member")
                 conn.execute("RELEASE sc_member")
-            else:
+            elif not conn.in_transaction:
                 for member in kept:
                     member.error = _batch_failed(exc)
                 kept = []

@@ -142,6 +142,11 @@ def test_member_error_rolls_back_only_that_member(tmp_path: Path) -> None:
     assert isinstance(batch[1].error, ValueError)
     assert [r[0] for r in conn.execute("SELECT k FROM t ORDER BY k")] == ["a", "b"]
     assert conn.execute("SELECT writes FROM sc_stamp").fetchone()[0] == 1
+    alone = WriteRequest(fail, True, True)  # a batch of one: no savepoint, all rolled back
+    run_batch(conn, [alone])
+    assert isinstance(alone.error, ValueError) and not alone.committed
+    assert [r[0] for r in conn.execute("SELECT k FROM t ORDER BY k")] == ["a", "b"]
+    assert not conn.in_transaction
 
 
 def test_failed_batch_commit_is_indeterminate_for_every_member(tmp_path: Path) -> None:
