@@ -78,10 +78,11 @@ def test_writers_queued_behind_a_commit_share_the_next_one(tmp_path: Path) -> No
     lock = threading.RLock()
     committer = GroupCommitter(conn, lock)
     writers = 8
-    requests = [
-        WriteRequest(lambda c, k=k: c.execute("INSERT INTO t VALUES (?)", (k,)), True, False)
-        for k in range(writers)
-    ]
+
+    def insert(key: int) -> WriteRequest:
+        return WriteRequest(lambda c: c.execute("INSERT INTO t VALUES (?)", (key,)), True, False)
+
+    requests = [insert(k) for k in range(writers)]
     threads = [threading.Thread(target=committer.submit, args=(r,)) for r in requests]
     with lock:  # the first writer leads and waits here; the others queue behind it
         for thread in threads:

@@ -76,10 +76,10 @@ def test_synced_accept_and_checkpoints_when_asked(tmp_path: Path) -> None:
     assert _fsyncs_per_turn(tmp_path, "synced") == 5
 
 
-def test_unsynced_accept_survives_a_kill_and_is_redelivered_once(tmp_path: Path) -> None:
-    """SIGKILL right after the unsynced accept: the input is in the WAL (a process kill loses
-    no committed transaction, synced or not); recovery redelivers it exactly once."""
-    data = tmp_path / "data"
+def _killed_at(tmp: Path, site: str) -> Path:
+    """A session ``s1``, then a child process that runs turn ``kept`` and is SIGKILLed at
+    ``site``."""
+    data = tmp / "data"
     svc = sqlite_service(data)
     assert committed(svc.create("s1"))
     svc.close()
@@ -89,7 +89,7 @@ def test_unsynced_accept_survives_a_kill_and_is_redelivered_once(tmp_path: Path)
         "from session_core.faults import FaultInjector\n"
         "faults = FaultInjector()\n"
         f"svc = sqlite_service({str(data)!r}, faults, mode='open')\n"
-        "faults.arm('runtime.accept_input.after', 'crash')\n"
+        f"faults.arm({site!r}, 'crash')\n"
         "try:\n"
         "    svc.run_turn('s1', 'hello', input_id='kept')\n"
         "finally:\n"
@@ -97,6 +97,13 @@ def test_unsynced_accept_survives_a_kill_and_is_redelivered_once(tmp_path: Path)
     )
     proc = subprocess.run([sys.executable, "-c", code], timeout=60, check=False)
     assert proc.returncode == -signal.SIGKILL
+    return data
+
+
+def test_unsynced_accept_survives_a_kill_and_is_redelivered_once(tmp_path: Path) -> None:
+    """SIGKILL right after the unsynced accept: the input is in the WAL (a process kill loses
+    no committed transaction, synced or not); recovery redelivers it exactly once."""
+    data = _killed_at(tmp_path, "runtime.accept_input.after")
     svc = sqlite_service(data, mode="open")
     states = {r.input_id: r.state for r in svc.runtime.inputs("s1")} if svc.runtime else {}
     assert states == {"kept": InputState.ACCEPTED}
@@ -110,24 +117,7 @@ def test_unsynced_accept_survives_a_kill_and_is_redelivered_once(tmp_path: Path)
 def test_unsynced_checkpoint_survives_a_kill_and_the_run_aborts(tmp_path: Path) -> None:
     """SIGKILL right after the unsynced in-run checkpoint: the provisional receipt is in the
     WAL, the run never committed, so nothing of it is visible; the input is redelivered."""
-    data = tmp_path / "data"
-    svc = sqlite_service(data)
-    assert committed(svc.create("s1"))
-    svc.close()
-    code = (
-        "import os, signal\n"
-        "from session_core.factory import sqlite_service\n"
-        "from session_core.faults import FaultInjector\n"
-        "faults = FaultInjector()\n"
-        f"svc = sqlite_service({str(data)!r}, faults, mode='open')\n"
-        "faults.arm('runtime.record_checkpoint.after', 'crash')\n"
-        "try:\n"
-        "    svc.run_turn('s1', 'hello', input_id='kept')\n"
-        "finally:\n"
-        "    os.kill(os.getpid(), signal.SIGKILL)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], timeout=60, check=False)
-    assert proc.returncode == -signal.SIGKILL
+    data = _killed_at(tmp_path, "runtime.record_checkpoint.after")
     svc = sqlite_service(data, mode="open")
     assert svc.runtime is not None
     assert [r.kind for r in svc.runtime.receipts("s1")] == ["checkpoint"]
