@@ -80,7 +80,9 @@ class CommitRecorder:
     def _wrap(
         self, plain: Callable[..., object], name: str, faults: FaultPoint
     ) -> Callable[..., object]:
-        def transaction(fn: Callable[[sqlite3.Connection], T], session_id: str | None) -> T:
+        def transaction(
+            fn: Callable[[sqlite3.Connection], T], session_id: str | None, **options: bool
+        ) -> T:
             level: list[int] = []
 
             def body(conn: sqlite3.Connection) -> T:
@@ -88,8 +90,10 @@ class CommitRecorder:
                 level.append(int(conn.execute("PRAGMA synchronous").fetchone()[0]))
                 return result
 
-            result: T = plain(body, session_id)  # type: ignore[assignment]
-            self.committed(name, level[0] >= SYNC_FULL)
+            result: T = plain(body, session_id, **options)  # type: ignore[assignment]
+            # sync=False (accept, in-run checkpoints) commits without an fsync: unsynced until
+            # the file's next synced commit, whatever the connection's own level.
+            self.committed(name, level[0] >= SYNC_FULL and options.get("sync", True))
             if any(log.durable is not None for log in self.logs.values()):
                 faults.hit(f"sqlite.unsynced.{name}", session_id)
             faults.hit(f"sqlite.commit.{name}", session_id)

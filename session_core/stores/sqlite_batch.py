@@ -80,13 +80,14 @@ def run_batch(conn: sqlite3.Connection, batch: list[WriteRequest]) -> None:
     """One transaction for ``batch``; never raises (each member's outcome is recorded)."""
     sync = any(r.sync for r in batch)
     try:
-        if not sync:
+        level = None if sync else int(conn.execute("PRAGMA synchronous").fetchone()[0])
+        if level is not None:
             conn.execute("PRAGMA synchronous = NORMAL")
         try:
             _transaction(conn, batch)
         finally:
-            if not sync:
-                conn.execute("PRAGMA synchronous = FULL")
+            if level is not None:  # the connection's own level (FULL unless changed on purpose)
+                conn.execute(f"PRAGMA synchronous = {level:d}")
     except BaseException as exc:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
