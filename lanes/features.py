@@ -86,9 +86,7 @@ class _Resolution:
         return include is True and self.graph.kinds.get(component) in TRANSITIVE_DEV_KINDS
 
     def _edge_allowed(self, edge: Edge) -> bool:
-        return edge.kind in RUNTIME_KINDS or (
-            edge.kind == "dev" and self._dev_allowed(edge.source)
-        )
+        return edge.kind in RUNTIME_KINDS or (edge.kind == "dev" and self._dev_allowed(edge.source))
 
     def _build(self, component: str) -> None:
         for edge in self.graph.edges.get(component, ()):

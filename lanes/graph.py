@@ -18,6 +18,7 @@ from lanes.model import Component, Discovery, Edge
 if TYPE_CHECKING:
     import networkx as nx
 
+
 def duplicate_names(discovery: Discovery) -> list[str]:
     """Names two ecosystems both discovered (a crate and an npm package called ``core``)."""
     kinds: dict[str, set[str]] = {}
@@ -37,7 +38,8 @@ def merge_components(config: Config, discovery: Discovery) -> tuple[list[Compone
     for spec in config.components.values():
         base = components.get(spec.name)
         if base is not None and not spec.paths:
-            components[spec.name] = base._replace(paths=(), exclude=spec.exclude)
+            # Keeps what the component owns (its directory, or a workspace root's own paths).
+            components[spec.name] = base._replace(exclude=spec.exclude)
         else:
             components[spec.name] = Component(
                 spec.name, "explicit", paths=spec.paths, exclude=spec.exclude

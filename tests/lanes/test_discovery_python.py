@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from lanes.discovery import python
 from lanes.discovery._pep508 import InvalidRequirement, Requirement, parse_requirement
-from lanes.model import Component, Discovery, Edge
+from lanes.model import Component, Discovery, Edge, EdgeKind
 from tests.lanes.fixtures import (
     ACME_PY_SESSION_DEPENDENTS,
     UV_PROJECTS,
@@ -25,6 +25,11 @@ def discover(repo: Path) -> Discovery:
 
 def edge_set(result: Discovery) -> set[tuple[str, str, str, bool]]:
     return {(e.source, e.target, e.kind, e.optional) for e in result.edges}
+
+
+def py_edge(source: str, target: str, kind: EdgeKind = "normal") -> Edge:
+    """A plain requirement edge (Python requests no default feature on its target)."""
+    return Edge(source, target, kind, default_features=False)
 
 
 def project(name: str, body: str = "") -> str:
@@ -52,7 +57,9 @@ def test_fixture_is_committed_git_repo(acme: Path) -> None:
 
 def test_fixture_components(acme_result: Discovery) -> None:
     assert acme_result.errors == []
-    assert {c.directory: c.name for c in acme_result.components} == UV_PROJECTS
+    # The excluded member is a standalone project of the tree (it owns its directory).
+    expected = {**UV_PROJECTS, "packages/legacy": "acme-legacy"}
+    assert {c.directory: c.name for c in acme_result.components} == expected
     session = next(c for c in acme_result.components if c.name == "acme-session")
     assert session == Component(
         "acme-session",
@@ -62,11 +69,12 @@ def test_fixture_components(acme_result: Discovery) -> None:
     )
 
 
-def test_fixture_locate_skips_excluded_member(acme: Path) -> None:
+def test_fixture_locate_finds_every_project_and_lock(acme: Path) -> None:
     located = python.locate(acme)
     assert "pyproject.toml" in located
-    assert "packages/legacy/pyproject.toml" not in located
-    assert len(located) == len(UV_PROJECTS)
+    assert "packages/legacy/pyproject.toml" in located  # excluded: a project of its own
+    assert {"uv.lock", "packages/legacy/uv.lock"} <= set(located)
+    assert len(located) == len(UV_PROJECTS) + 3
 
 
 def test_fixture_edges(acme_result: Discovery) -> None:
@@ -76,10 +84,11 @@ def test_fixture_edges(acme_result: Discovery) -> None:
     assert ("acme-metrics", "acme-session", "normal", False) in edges
     assert ("acme.plugins", "acme-session", "normal", True) in edges
     assert ("acme-cli", "acme-api", "normal", True) in edges
-    assert ("acme-bench", "acme-session", "dev", False) in edges
-    assert ("acme", "acme-testkit", "dev", False) in edges
+    assert ("acme-bench", "acme-session", "dev", True) in edges  # group `bench`
+    assert ("acme", "acme-testkit", "dev", True) in edges  # group `dev`
     assert ("acme", "acme-cli", "normal", False) in edges
     assert not any(e.source == "acme-ext" for e in acme_result.edges)
+    assert not any(e.source == "acme-legacy" for e in acme_result.edges)
 
 
 def test_fixture_session_dependents_match_documentation(acme_result: Discovery) -> None:
@@ -150,19 +159,27 @@ def test_no_pyproject(tmp_path: Path) -> None:
 
 
 def test_single_project_without_workspace(tmp_path: Path) -> None:
-    write_files(
-        tmp_path,
-        {
-            "pyproject.toml": project("solo", 'dependencies = ["requests"]\n'),
-            "sub/pyproject.toml": project("ignored"),
-        },
-    )
+    write_files(tmp_path, {"pyproject.toml": project("solo", 'dependencies = ["requests"]\n')})
     result = discover(tmp_path)
-    assert result.manifests == ["pyproject.toml"]
+    assert result.manifests == ["pyproject.toml", "uv.lock"]
     assert result.components == [
         Component("solo", "python", directory="", manifest="pyproject.toml")
     ]
     assert result.edges == [] and result.errors == []
+
+
+def test_unlinked_nested_project_is_a_component_of_its_own(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": project("solo", 'dependencies = ["other"]\n'),
+            "sub/pyproject.toml": project("other"),
+        },
+    )
+    result = discover(tmp_path)
+    assert result.manifests == ["pyproject.toml", "sub/pyproject.toml", "sub/uv.lock", "uv.lock"]
+    assert [c.name for c in result.components] == ["solo", "other"]
+    assert result.edges == [] and result.errors == []  # no source: uv takes it from the registry
 
 
 def test_tool_only_pyproject_has_no_component(tmp_path: Path) -> None:
@@ -182,7 +199,7 @@ def test_virtual_workspace_root(tmp_path: Path) -> None:
     )
     result = discover(tmp_path)
     assert [c.name for c in result.components] == ["a", "b"]
-    assert result.edges == [Edge("a", "b")]
+    assert result.edges == [py_edge("a", "b")]
 
 
 def test_normalized_names_extras_markers(tmp_path: Path) -> None:
@@ -196,7 +213,9 @@ def test_normalized_names_extras_markers(tmp_path: Path) -> None:
             "packages/b/pyproject.toml": project("my_lib"),
         },
     )
-    assert discover(tmp_path).edges == [Edge("a", "my_lib")]
+    assert discover(tmp_path).edges == [
+        Edge("a", "my_lib", features=("fast",), default_features=False)
+    ]
 
 
 def test_optional_dependencies_and_groups(tmp_path: Path) -> None:
@@ -217,9 +236,9 @@ def test_optional_dependencies_and_groups(tmp_path: Path) -> None:
     assert result.errors == []
     assert edge_set(result) == {
         ("a", "b", "normal", True),
-        ("a", "c", "dev", False),
-        ("a", "d", "dev", False),
-        ("a", "e", "dev", False),
+        ("a", "c", "dev", True),
+        ("a", "d", "dev", True),
+        ("a", "e", "dev", True),
     }
 
 
@@ -233,7 +252,7 @@ def test_build_system_requirement_on_member_is_build_edge(tmp_path: Path) -> Non
             "packages/backend/pyproject.toml": project("backend"),
         },
     )
-    assert discover(tmp_path).edges == [Edge("a", "backend", "build")]
+    assert discover(tmp_path).edges == [py_edge("a", "backend", "build")]
 
 
 def test_sources_path_workspace_and_external(tmp_path: Path) -> None:
@@ -269,7 +288,7 @@ def test_member_source_path_relative_to_member(tmp_path: Path) -> None:
             "packages/b/pyproject.toml": project("b"),
         },
     )
-    assert discover(tmp_path).edges == [Edge("a", "b")]
+    assert discover(tmp_path).edges == [py_edge("a", "b")]
 
 
 def test_exclude_and_missing_member(tmp_path: Path) -> None:
@@ -284,9 +303,19 @@ def test_exclude_and_missing_member(tmp_path: Path) -> None:
             "packages/empty/README.md": "nothing\n",
         },
     )
-    assert python.locate(tmp_path) == ["packages/a/pyproject.toml", "pyproject.toml"]
+    # Absent member manifests are located too (the cache key must see them appear), and the
+    # excluded project is a standalone one with its own lock.
+    assert python.locate(tmp_path) == [
+        "packages/a/pyproject.toml",
+        "packages/empty/pyproject.toml",
+        "packages/old-x/pyproject.toml",
+        "packages/old-x/uv.lock",
+        "pyproject.toml",
+        "tools/cli/pyproject.toml",
+        "uv.lock",
+    ]
     result = discover(tmp_path)
-    assert [c.name for c in result.components] == ["a"]
+    assert [c.name for c in result.components] == ["a", "old"]
     assert sorted((e.path, e.line, e.message) for e in result.errors) == [
         ("pyproject.toml", 2, "workspace member 'packages/empty' has no pyproject.toml"),
         ("pyproject.toml", 2, "workspace member 'tools/cli' has no pyproject.toml"),
@@ -306,12 +335,12 @@ def test_invalid_toml_member_keeps_component(tmp_path: Path) -> None:
     assert [(e.path, e.line) for e in result.errors] == [("packages/a/pyproject.toml", 4)]
     assert "end of document" in result.errors[0].message
     assert [c.name for c in result.components] == ["alpha", "b"]
-    assert result.edges == [Edge("b", "alpha")]
+    assert result.edges == [py_edge("b", "alpha")]
 
 
 def test_invalid_root_is_reported(tmp_path: Path) -> None:
     write_files(tmp_path, {"pyproject.toml": "[project\nname = 'x'\n"})
-    assert python.locate(tmp_path) == ["pyproject.toml"]
+    assert python.locate(tmp_path) == ["pyproject.toml", "uv.lock"]
     result = discover(tmp_path)
     assert [(e.path, e.line) for e in result.errors] == [("pyproject.toml", 1)]
 
