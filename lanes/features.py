@@ -186,11 +186,26 @@ def root_features(graph: Graph, lane: LaneSpec, root: str) -> list[str]:
                 lane.groups, [g.removeprefix(GROUP_PREFIX) for g in groups], root, default=[]
             )
         ]
+        # "all" also reaches an optional edge no extra or group names (nothing may drop it).
+        for selector, dev in ((lane.extras, False), (lane.groups, True)):
+            if selector == "all":
+                chosen += _optional_keys(graph, root, dev)
     else:
         chosen += _select(lane.features, others, root, default=["default"])
         if lane.features == "all":  # --all-features: every optional dependency too
-            chosen += sorted({e.key for e in graph.edges.get(root, ()) if e.optional})
+            chosen += _optional_keys(graph, root, None)
     return chosen
+
+
+def _optional_keys(graph: Graph, root: str, dev: bool | None) -> list[str]:
+    """The keys of ``root``'s optional edges (``dev``: only dev ones, or only others; None: all)."""
+    return sorted(
+        {
+            e.key
+            for e in graph.edges.get(root, ())
+            if e.optional and (dev is None or (e.kind == "dev") == dev)
+        }
+    )
 
 
 def _select(selector: object, available: list[str], root: str, default: list[str]) -> list[str]:

@@ -131,12 +131,12 @@ def test_every_transitive_dependent_is_covered(repo: Path) -> None:
     assert MEERKAT_SESSION_DEPENDENTS["transitive"] >= {"meerkat-rpc", "rkat", "meerkat"}
 
 
-def test_optional_dependent_only_reaches_lanes_with_include_optional(repo: Path) -> None:
+def test_optional_dependent_only_reaches_lanes_whose_features_enable_it(repo: Path) -> None:
     data = detect_json(repo, "--paths-from-stdin", stdin=b"meerkat-mob/src/lib.rs\n")
     assert data["selected"] == ["feature"]
     assert data["reasons"]["feature"][0]["chain"][-1] == {
         "component": "meerkat-mob",
-        "edge": "normal+optional",
+        "edge": "normal+optional via meerkat/meerkat-mob",
     }
 
 
@@ -291,7 +291,11 @@ def test_warm_cache_is_used(repo: Path) -> None:
 def test_without_config_components_act_as_lanes(repo: Path) -> None:
     (repo / "lanes.yml").unlink()
     data = detect_json(repo, "--paths-from-stdin", stdin=b"meerkat-session/src/lib.rs\n")
-    assert set(data["selected"]) == {"meerkat-session"} | MEERKAT_SESSION_DEPENDENTS["transitive"]
+    # Each crate's lane runs its tests, so dev-dependents see the change too (one hop).
+    dependents = MEERKAT_SESSION_DEPENDENTS
+    assert (
+        set(data["selected"]) == {"meerkat-session"} | dependents["transitive"] | dependents["dev"]
+    )
 
 
 def test_usage_error_exits_2_without_traceback(repo: Path) -> None:

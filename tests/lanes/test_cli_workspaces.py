@@ -97,13 +97,11 @@ def test_uv_without_config_reports_affected_components(tmp_path: Path) -> None:
     data = detect_json(
         repo, "--paths-from-stdin", stdin=b"packages/session/src/acme_session/persistent.py\n"
     )
-    # Each component's lane installs its own extras and dependency groups (the uv defaults of
-    # `uv sync --all-extras` and more): the extras of acme.plugins and acme-cli and the `bench`
-    # group of acme-bench reach acme-session too.
-    expected = {"acme-session"}.union(*ACME_PY_SESSION_DEPENDENTS.values()) - set(
-        ACME_PY_SESSION_DEPENDENTS["unaffected"]
-    )
-    assert set(data["selected"]) == expected
+    # Each component's lane builds its own extras and dependency groups (the defaults), so the
+    # optional and dev dependents see the change too.
+    dependents = ACME_PY_SESSION_DEPENDENTS
+    expected = dependents["transitive"] | dependents["optional"] | dependents["dev"]
+    assert set(data["selected"]) == {"acme-session"} | expected
 
 
 def test_npm_session_change_follows_the_graph(tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ def test_full_example_from_the_issue_loads() -> None:
     assert core.paths == ("core/**",) and core.depends_on == ("util",)
     assert core.dev_depends_on == ("testkit",) and core.exclude == ("core/README.md",)
     sdk = config.lanes["sdk"]
-    assert (sdk.roots, sdk.include_dev, sdk.include_optional) == (("rpc",), True, True)
+    assert (sdk.roots, sdk.include_dev, sdk.features) == (("rpc",), True, "all")
     assert sdk.run == 'nox -s "lane(sdk)"'
     assert config.unmatched == "all"
     assert config.contracts[0].selects == ("sdk",) and config.contracts[0].not_selects == ("docs",)
@@ -66,7 +66,7 @@ def test_defaults() -> None:
         ("lanes: {}\n", "x.yml:1:1: version: missing"),
         (
             "version: 1\nlanes:\n  sdk:\n    roots: [a]\n    include_dev: maybe\n",
-            "x.yml:5:18: lanes.sdk.include_dev: expected true or false, got a string",
+            "x.yml:5:18: lanes.sdk.include_dev: expected true, false or roots",
         ),
         (
             "version: 1\nlanes:\n  sdk:\n    roots: [a]\n    colour: red\n",

@@ -28,6 +28,7 @@ lanes:
     run: nox -s "lane(sdk)"
   minimal:
     roots: [core]
+    include_dev: false
   feature:
     roots: [app]
     include_optional: true
@@ -93,6 +94,13 @@ def test_minimal_lane_does_not_follow_dev_cycle() -> None:
     assert "minimal" not in run(["crates/session/src/lib.rs"]).selected
 
 
+def test_include_dev_defaults_to_the_roots_dev_dependencies() -> None:
+    text = CONFIG.replace("    roots: [core]\n    include_dev: false\n", "    roots: [core]\n")
+    selection = run(["crates/session/src/lib.rs"], text=text)
+    assert "minimal" in selection.selected
+    assert selection.reasons["minimal"][0].chain == (("core", "root"), ("session", "dev"))
+
+
 def test_dev_dependencies_are_one_hop() -> None:
     assert run(["crates/testkit/src/lib.rs"]).selected == ["sdk"]
     assert run(["crates/fixtures/src/lib.rs"]).selected == []
@@ -108,7 +116,10 @@ def test_build_edges_are_followed() -> None:
 def test_optional_edges_only_for_include_optional() -> None:
     selection = run(["crates/telemetry/src/lib.rs"])
     assert selection.selected == ["feature"]
-    assert selection.reasons["feature"][0].chain[-1] == ("telemetry", "normal+optional")
+    assert selection.reasons["feature"][0].chain[-1] == (
+        "telemetry",
+        "normal+optional via app/telemetry",
+    )
 
 
 def test_global_selects_everything_precisely() -> None:
