@@ -61,7 +61,10 @@ def locate_all(repo: StrPath, kinds: list[str]) -> dict[str, list[str]]:
 
 
 def parse_all(repo: StrPath, located: dict[str, list[str]]) -> Discovery:
-    result = Discovery()
-    for kind, manifests in located.items():
-        result.extend(ecosystem(kind).parse(repo, manifests))
-    return result
+    """Every ecosystem's discovery, combined: one component per directory, qualified names
+    (``cargo:x``, ``python:x``) where two ecosystems use one name (``lanes.discovery._combine``)."""
+    from lanes.discovery._combine import combine
+
+    return combine(
+        (kind, ecosystem(kind).parse(repo, manifests)) for kind, manifests in located.items()
+    )

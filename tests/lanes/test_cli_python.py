@@ -412,3 +412,110 @@ def test_configured_excludes_keep_a_workspace_roots_narrow_ownership(tmp_path: P
     assert selected(repo, "tests/fixtures/data.json")["mode"] == "fail-safe"  # excluded
     make = selected(repo, "Makefile")
     assert make["mode"] == "fail-safe" and make["unmatched"] == ["Makefile"]
+
+
+# --- 5. one directory, two manifests; real duplicates ---------------------------------------------
+
+
+def maturin_files() -> dict[str, str]:
+    return {
+        "Cargo.toml": '[workspace]\nmembers = ["crates/*", "bindings/py"]\nresolver = "2"\n',
+        "crates/core/Cargo.toml": '[package]\nname = "core"\nversion = "0.1.0"\n',
+        "crates/core/src/lib.rs": "",
+        "bindings/py/Cargo.toml": (
+            '[package]\nname = "fast_lib"\nversion = "0.1.0"\n'
+            '[lib]\ncrate-type = ["cdylib"]\n'
+            '[dependencies]\ncore = { path = "../../crates/core" }\n'
+        ),
+        "bindings/py/pyproject.toml": pyproject(
+            "fast-lib",
+            '[project.optional-dependencies]\ncli = ["helper"]\n'
+            '[tool.uv.sources]\nhelper = { path = "../../py/helper" }\n',
+        )
+        + '[build-system]\nrequires = ["maturin>=1.5"]\nbuild-backend = "maturin"\n',
+        "bindings/py/src/lib.rs": "",
+        "py/helper/pyproject.toml": pyproject("helper"),
+        "py/app/pyproject.toml": pyproject(
+            "app",
+            'dependencies = ["fast-lib"]\n'
+            '[tool.uv.sources]\nfast-lib = { path = "../../bindings/py" }\n',
+        ),
+    }
+
+
+def test_maturin_project_beside_its_crate_is_one_component(tmp_path: Path) -> None:
+    repo = repo_with(tmp_path, maturin_files())
+    data = selected(repo, "crates/core/src/lib.rs")
+    assert data["mode"] == "precise", data["failsafe"]
+    assert set(data["selected"]) == {"core", "fast_lib", "app"}
+    # The Python manifest's extra counts for the crate's lane (default features) and its edges
+    # are the merged component's.
+    helper = selected(repo, "py/helper/x.py")
+    assert set(helper["selected"]) == {"helper", "fast_lib"}
+    assert selected(repo, "bindings/py/pyproject.toml")["selected"] == ["app", "fast_lib"]
+    graph = lanes(repo, "graph", "--format", "json")
+    assert graph.returncode == 0 and "duplicate-component" not in graph.stdout
+
+
+def duplicate_files(lanes_yml: str | None = None) -> dict[str, str]:
+    files = {
+        "Cargo.toml": '[workspace]\nmembers = ["crates/*"]\n',
+        "crates/shared/Cargo.toml": '[package]\nname = "shared"\nversion = "0.1.0"\n',
+        "crates/app-rs/Cargo.toml": (
+            '[package]\nname = "app-rs"\nversion = "0.1.0"\n'
+            '[dependencies]\nshared = { path = "../shared" }\n'
+        ),
+        "py/shared/pyproject.toml": pyproject("shared"),
+        "py/app/pyproject.toml": pyproject(
+            "app", 'dependencies = ["shared"]\n[tool.uv.sources]\nshared = { path = "../shared" }\n'
+        ),
+    }
+    if lanes_yml is not None:
+        files["lanes.yml"] = lanes_yml
+    return files
+
+
+def test_same_name_in_two_ecosystems_gets_qualified_names(tmp_path: Path) -> None:
+    repo = repo_with(tmp_path, duplicate_files())
+    py = selected(repo, "py/shared/x.py")
+    assert py["mode"] == "precise", py["failsafe"]
+    assert set(py["selected"]) == {"python:shared", "app"}
+    rs = selected(repo, "crates/shared/src/lib.rs")
+    assert set(rs["selected"]) == {"cargo:shared", "app-rs"}
+
+
+def test_lane_roots_name_qualified_components_and_bare_ambiguous_names_are_problems(
+    tmp_path: Path,
+) -> None:
+    lanes_yml = (
+        "version: 1\nlanes:\n"
+        "  py:\n    roots: ['python:shared']\n    run: python3 -m pytest\n"
+        "  both:\n    roots: [shared]\n    run: python3 -m pytest\n"
+    )
+    repo = repo_with(tmp_path, duplicate_files(lanes_yml))
+    data = selected(repo, "py/shared/x.py")
+    assert data["mode"] == "fail-safe"
+    assert data["failsafe"] == [
+        "ambiguous-component: shared (lane both; use one of cargo:shared, python:shared)"
+    ]
+    check = lanes(repo, "check")
+    assert check.returncode == 1 and "ambiguous-component: shared" in check.stdout
+    fixed = lanes_yml.replace("roots: [shared]", "roots: ['cargo:shared']")
+    write_files(repo, {"lanes.yml": fixed})
+    assert selected(repo, "py/shared/x.py")["selected"] == ["py"]
+    assert selected(repo, "crates/shared/x.rs")["selected"] == ["both"]
+
+
+def test_maturin_project_at_the_root_detects_precisely(tmp_path: Path) -> None:
+    files = {
+        "Cargo.toml": '[package]\nname = "my_ext"\nversion = "0.1.0"\n'
+        '[lib]\ncrate-type = ["cdylib"]\n',
+        "pyproject.toml": pyproject("my_ext")
+        + '[build-system]\nrequires = ["maturin>=1.5"]\nbuild-backend = "maturin"\n',
+        "src/lib.rs": "",
+        "python/my_ext/__init__.py": "",
+    }
+    repo = repo_with(tmp_path, files)
+    for path in ("src/lib.rs", "python/my_ext/__init__.py"):
+        data = selected(repo, path)
+        assert (data["mode"], data["selected"]) == ("precise", ["my_ext"]), data["failsafe"]
