@@ -5,6 +5,7 @@ in the tree and what a workspace root owns."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,7 @@ def repo_with(tmp_path: Path, files: dict[str, str]) -> Path:
     return repo
 
 
-def selected(repo: Path, *paths: str) -> dict[str, object]:
+def selected(repo: Path, *paths: str) -> dict[str, Any]:
     return detect_json(repo, "--paths-from-stdin", stdin="".join(f"{p}\n" for p in paths).encode())
 
 
@@ -82,7 +83,7 @@ def test_extras_requested_on_a_requirement_are_edges(tmp_path: Path) -> None:
 def test_explain_names_the_extra_that_activated_the_edge(tmp_path: Path) -> None:
     repo = extras_repo(tmp_path)
     data = selected(repo, "packages/codec/x.py")
-    chain = data["reasons"]["app"][0]["chain"]  # type: ignore[index]
+    chain = data["reasons"]["app"][0]["chain"]
     assert [step["component"] for step in chain] == ["app", "lib", "codec"]
     assert "lib/codecs" in chain[-1]["edge"]
 
@@ -124,7 +125,7 @@ def test_unknown_extra_of_a_lane_is_a_reason_code(tmp_path: Path) -> None:
     repo = extras_repo(tmp_path, lanes_yml)
     data = selected(repo, "packages/srv/x.py")
     assert data["mode"] == "fail-safe"
-    assert any("unknown-feature: nope" in code for code in data["failsafe"])  # type: ignore[union-attr]
+    assert any("unknown-feature: nope" in code for code in data["failsafe"])
 
 
 # --- 2. dynamic dependencies and uv.lock ---------------------------------------------------------
@@ -228,7 +229,7 @@ def test_lockfile_and_workspace_root_are_global_inputs(tmp_path: Path) -> None:
     for path in ("uv.lock", "pyproject.toml"):
         data = selected(repo, path)
         assert set(data["selected"]) == {"core", "app", "extra-dep"}
-        assert data["reasons"]["core"][0]["code"] == "global"  # type: ignore[index]
+        assert data["reasons"]["core"][0]["code"] == "global"
 
 
 def test_lock_package_whose_directory_is_absent_is_unresolved(tmp_path: Path) -> None:
@@ -385,7 +386,7 @@ def test_workspace_root_project_owns_its_sources_not_the_repository(tmp_path: Pa
         data = selected(repo, path)
         assert (data["mode"], data["selected"]) == ("precise", ["acme"]), path
     ci = selected(repo, ".github/workflows/ci.yml")
-    assert ci["reasons"]["lib"][0]["code"] == "global"  # type: ignore[index]
+    assert ci["reasons"]["lib"][0]["code"] == "global"
     make = selected(repo, "Makefile")
     assert make["mode"] == "fail-safe" and make["unmatched"] == ["Makefile"]
     assert set(make["selected"]) == {"acme", "lib"}
