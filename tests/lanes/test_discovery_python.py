@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lanes.discovery import python
+from lanes.discovery import _tree, python
 from lanes.discovery._pep508 import InvalidRequirement, Requirement, parse_requirement
 from lanes.model import Component, Discovery, Edge, EdgeKind
 from tests.lanes.fixtures import (
@@ -429,3 +429,84 @@ def test_parse_requirement_never_raises_anything_else(text: str) -> None:
     except InvalidRequirement:
         return
     assert parsed.name and text.strip().startswith(parsed.name)
+
+
+# --- projects anywhere: the manifest list ------------------------------------------------------
+
+
+def test_git_repository_lists_tracked_manifests_only(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "a/pyproject.toml": project("a"),
+            "node_modules/x/pyproject.toml": project("vendored"),
+            ".venv/lib/pyproject.toml": project("venv"),
+        },
+    )
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-f", "a", "node_modules", ".venv")
+    git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
+    write_files(tmp_path, {"untracked/pyproject.toml": project("untracked")})
+    assert python.locate(tmp_path) == ["a/pyproject.toml", "a/uv.lock"]
+    git(tmp_path, "add", "untracked")  # the index changed: the cached list is refreshed
+    assert "untracked/pyproject.toml" in python.locate(tmp_path)
+
+
+def test_walk_outside_git_skips_environments_and_reports_truncation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_files(
+        tmp_path,
+        {
+            "x/y/pyproject.toml": project("deep"),
+            ".venv/pyproject.toml": project("venv"),
+            "node_modules/p/pyproject.toml": project("js"),
+        },
+    )
+    assert discover(tmp_path).errors == []
+    assert [c.name for c in discover(tmp_path).components] == ["deep"]
+    monkeypatch.setattr(_tree, "MAX_DIRECTORIES", 1)
+    errors = discover(tmp_path).errors
+    assert [e.code() for e in errors] == ["discovery-truncated: .:0"]
+
+
+def test_dynamic_without_lock_is_a_reason_code_not_silence(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {"pyproject.toml": '[project]\nname = "d"\nversion = "1"\ndynamic = ["dependencies"]\n'},
+    )
+    assert [e.code() for e in discover(tmp_path).errors] == [
+        "dynamic-dependencies: pyproject.toml:4"
+    ]
+
+
+def test_extras_and_groups_are_features(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": workspace_root(),
+            "packages/a/pyproject.toml": project(
+                "a",
+                'dependencies = ["b[Fast]"]\n[project.optional-dependencies]\nAll = ["a[x]"]\n'
+                'x = ["c"]\n[dependency-groups]\nTest = ["c", {include-group = "lint"}]\n'
+                'lint = []\n[tool.uv]\ndev-dependencies = ["b"]\n',
+            ),
+            "packages/b/pyproject.toml": project("b"),
+            "packages/c/pyproject.toml": project("c"),
+        },
+    )
+    result = discover(tmp_path)
+    a = next(c for c in result.components if c.name == "a")
+    assert dict(a.features) == {
+        "all": ("x",),
+        "x": ("dep:extra:x:c",),
+        "group:test": ("dep:group:test:c", "group:lint"),
+        "group:lint": (),
+        "group:dev": ("dep:group:dev:b",),
+    }
+    assert set(result.edges) == {
+        Edge("a", "b", "normal", False, "", ("fast",), False),
+        Edge("a", "b", "dev", True, "group:dev:b", (), False),
+        Edge("a", "c", "normal", True, "extra:x:c", (), False),
+        Edge("a", "c", "dev", True, "group:test:c", (), False),
+    }
