@@ -44,6 +44,9 @@ LOCK = "uv.lock"
 LOCKFILE_EDGE = "lockfile-edge:"
 _PROJECT_NAME = re.compile(r"""^\[project\][^\[]*?^\s*name\s*=\s*["']([^"'\n]+)["']""", re.M | re.S)
 _EXTRA_MARKER = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
+# Any spelling of a workspace table (``[tool.uv.workspace]``, ``workspace = {``,
+# ``workspace.members =``), not a ``{ workspace = true }`` source: only those are parsed by locate.
+_WORKSPACE_KEY = re.compile(rb"""workspace["']?[ \t]*(?:\]|\.|=[ \t]*\{)""")
 _LOCAL_SOURCES = ("editable", "virtual", "directory")
 # Files at a workspace root's top level that belong to its own package build.
 _BUILD_FILES = ("setup.py", "setup.cfg", "MANIFEST.in", "hatch_build.py", "build.py")
@@ -125,7 +128,7 @@ def _maybe_workspace(repo: StrPath, path: str) -> dict[str, Any] | None:
     """The ``[tool.uv.workspace]`` table of ``path``, reading only manifests that mention one."""
     try:
         with open(os.path.join(repo, path), "rb") as handle:
-            if b"workspace" not in handle.read():
+            if not _WORKSPACE_KEY.search(handle.read()):
                 return None
     except OSError:
         return None
@@ -147,7 +150,9 @@ def locate(repo: StrPath) -> list[str]:
     located = set(pyprojects)
     members: set[str] = set()
     roots: list[str] = []
-    for path in pyprojects:
+    for path in sorted(pyprojects, key=lambda p: p.count("/")):
+        if dirname(path) in members:
+            continue  # uv workspaces do not nest: a member is no workspace root
         workspace = _maybe_workspace(repo, path)
         if workspace is None:
             continue
@@ -287,9 +292,13 @@ class _Parser:
         return loaded
 
     def _workspaces(self, loaded: dict[str, Loaded]) -> None:
-        for directory, root in sorted(loaded.items()):
+        for directory, root in sorted(loaded.items(), key=lambda item: item[0].count("/")):
             workspace = _workspace_table(root.data) if root.data is not None else None
             if workspace is None:
+                continue
+            if directory in self.member_of:  # uv refuses nested workspaces too
+                message = f"nested workspace: {directory!r} is a member of another workspace"
+                self.out.error_at_key(root, "workspace", message)
                 continue
             self.workspaces[directory] = root
             for key in ("members", "exclude"):

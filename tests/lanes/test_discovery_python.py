@@ -510,3 +510,18 @@ def test_extras_and_groups_are_features(tmp_path: Path) -> None:
         Edge("a", "c", "normal", True, "extra:x:c", (), False),
         Edge("a", "c", "dev", True, "group:test:c", (), False),
     }
+
+
+def test_nested_workspace_is_reported(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": workspace_root(),
+            "packages/a/pyproject.toml": project("a") + workspace_root('["sub/*"]'),
+            "packages/a/sub/b/pyproject.toml": project("b"),
+        },
+    )
+    result = discover(tmp_path)
+    assert [e.message for e in result.errors] == [
+        "nested workspace: 'packages/a' is a member of another workspace"
+    ]
