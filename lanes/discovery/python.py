@@ -272,7 +272,8 @@ class _Parser:
         result = self.out.finish()
         result.components = [self._with_features(c) for c in result.components]
         result.edges = sorted(dict.fromkeys(self.edges))
-        for root in sorted(self.workspaces):
+        narrowed = {c.directory or "" for c in result.components if c.paths}
+        for root in sorted(set(self.workspaces) | narrowed):
             result.global_inputs.append(manifest_path(root, MANIFEST))
             lock = manifest_path(root, LOCK)
             if os.path.isfile(os.path.join(self.repo, lock)):

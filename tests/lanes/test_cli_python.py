@@ -520,3 +520,15 @@ def test_maturin_project_at_the_root_detects_precisely(tmp_path: Path) -> None:
     for path in ("src/lib.rs", "python/my_ext/__init__.py"):
         data = selected(repo, path)
         assert (data["mode"], data["selected"]) == ("precise", ["my_ext"]), data["failsafe"]
+
+
+def test_root_project_with_projects_below_owns_its_sources_and_its_lock_is_global(
+    tmp_path: Path,
+) -> None:
+    files = {**linked_files(), "uv.lock": "version = 1\n", "tools/run.sh": ""}
+    repo = repo_with(tmp_path, files)
+    lock = selected(repo, "uv.lock")
+    assert lock["reasons"]["web"][0]["code"] == "global"
+    assert set(lock["selected"]) == {"top", "cli", "web", "shared", "util", "other"}
+    script = selected(repo, "tools/run.sh")
+    assert script["mode"] == "fail-safe" and script["unmatched"] == ["tools/run.sh"]
