@@ -24,7 +24,7 @@ import pytest
 
 from lanes.workspace import load_workspace
 from tests.lanes.fixtures import commit_all, git, write_files
-from tests.lanes.uv_generate import DATA, SEEDS
+from tests.lanes.uv_generate import DATA, SEEDS, generate, make_dynamic
 
 WORKSPACES: dict[str, dict[str, str]] = json.loads(DATA.read_text(encoding="utf-8"))
 
@@ -110,3 +110,16 @@ def test_no_under_selection_against_uv_lock(
             under[root] = missing
     assert compared >= len(lock["manifest"]["members"])  # every member, and path packages in use
     assert under == {}
+
+
+def test_the_committed_manifests_are_the_generators() -> None:
+    """The data cannot drift from tests/lanes/uv_generate.py (only the locks come from uv)."""
+    for seed in SEEDS:
+        files, dynamic, root = generate(seed)
+        prefix = f"{root}/" if root else ""
+        for name in dynamic:
+            path = f"{prefix}packages/{name}/pyproject.toml"
+            files[path] = make_dynamic(files[path])
+        stored = dict(WORKSPACES[str(seed)])
+        assert stored.pop(f"{prefix}uv.lock").startswith("version = 1\n")
+        assert stored == files
