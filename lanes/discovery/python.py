@@ -354,7 +354,8 @@ class _Parser:
         nested = project.directory == "" and len(self.projects) > 1
         if project.directory not in self.workspaces and not nested:
             return ()
-        return owned_paths(project.directory, project.data, name)
+        others = frozenset(d for d in self.projects if d != project.directory)
+        return owned_paths(project.directory, project.data, name, others)
 
     def _project_name(self, project: _Project) -> str:
         loaded = project.loaded
@@ -741,19 +742,26 @@ def _named_files(data: dict[str, Any]) -> set[str]:
     return {f for f in cleaned if f and join_dir("", f) is not None}
 
 
-def owned_paths(directory: str, data: dict[str, Any], name: str) -> tuple[str, ...]:
+def owned_paths(
+    directory: str, data: dict[str, Any], name: str, projects: frozenset[str] = frozenset()
+) -> tuple[str, ...]:
     """What a workspace root project owns: its manifest, its import packages (from its build
     configuration, else by its normalized name under ``src/``, the root or ``python/``), its
     ``tests/`` and the files its build reads (readme, licence, ``setup.py`` ...). Not the whole
-    repository: other root-level files stay ``global``, ``ignore`` or ``unmatched``."""
-    prefix = f"{_glob_escape(directory)}/" if directory else ""
-    patterns = {f"{prefix}{MANIFEST}", f"{prefix}tests/**", f"{prefix}test/**"}
+    repository: other root-level files stay ``global``, ``ignore`` or ``unmatched``.
+
+    A directory that is another project's (in ``projects``) stays that project's: an explicit
+    glob would win over its directory at equal depth."""
+    prefix = f"{directory}/" if directory else ""
+    trees = {"tests", "test"}
+    files = {MANIFEST, *_named_files(data)}
     for path in _import_names(data, name):
-        patterns.add(f"{prefix}{_glob_escape(path)}")
-        if not path.endswith(".py"):
-            patterns.add(f"{prefix}{_glob_escape(path)}/**")
-    for path in _named_files(data):
-        patterns.add(f"{prefix}{_glob_escape(path)}")
+        (files if path.endswith(".py") else trees).add(path)
+    patterns = {_glob_escape(f"{prefix}{path}") for path in files}
+    for path in trees:
+        if f"{prefix}{path}" not in projects:
+            patterns.add(f"{_glob_escape(prefix + path)}/**")
+            patterns.add(_glob_escape(f"{prefix}{path}"))
     return tuple(sorted(patterns))
 
 

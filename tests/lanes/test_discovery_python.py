@@ -525,3 +525,21 @@ def test_nested_workspace_is_reported(tmp_path: Path) -> None:
     assert [e.message for e in result.errors] == [
         "nested workspace: 'packages/a' is a member of another workspace"
     ]
+
+
+def test_workspace_root_owns_its_packages_not_a_members_directory(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": project("acme", 'readme = "README.rst"\n')
+            + workspace_root('["acme", "libs/*"]')
+            + '[tool.hatch.build.targets.wheel]\npackages = ["lib/acme_core"]\n',
+            "acme/pyproject.toml": project("acme-member"),
+        },
+    )
+    root = next(c for c in discover(tmp_path).components if c.name == "acme")
+    assert "acme/**" not in root.paths  # the member at acme/ owns it
+    assert {"pyproject.toml", "README.rst", "src/acme/**", "tests/**", "lib/acme_core/**"} <= set(
+        root.paths
+    )
+    assert {"acme.py", "setup.py", "hatch_build.py"} <= set(root.paths)
