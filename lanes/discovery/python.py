@@ -257,6 +257,7 @@ class _Parser:
         self.member_of: dict[str, str] = {}  # member directory -> workspace root directory
         self.by_key: dict[str, list[str]] = {}  # normalized name -> project directories
         self.edges: list[Edge] = []
+        self.virtual_sources: dict[str, dict[str, list[_Source]]] = {}  # of roots without [project]
 
     def run(self) -> Discovery:
         loaded = self._load_all()
@@ -403,8 +404,12 @@ class _Parser:
         root = self.projects.get(project.workspace)
         if root is not None:
             return root.sources
-        loaded = self.workspaces.get(project.workspace)
-        return self._sources(loaded, project.workspace) if loaded is not None else {}
+        found = self.virtual_sources.get(project.workspace)
+        if found is None:
+            loaded = self.workspaces.get(project.workspace)
+            found = self._sources(loaded, project.workspace) if loaded is not None else {}
+            self.virtual_sources[project.workspace] = found
+        return found
 
     # --- edges -------------------------------------------------------------------------------
 
