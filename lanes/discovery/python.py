@@ -43,7 +43,7 @@ MANIFEST = "pyproject.toml"
 LOCK = "uv.lock"
 LOCKFILE_EDGE = "lockfile-edge:"
 _PROJECT_NAME = re.compile(r"""^\[project\][^\[]*?^\s*name\s*=\s*["']([^"'\n]+)["']""", re.M | re.S)
-_EXTRA_MARKER = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
+_EXTRA_MARKER = r"""extra\s*==\s*["']([^"']+)["']"""  # compiled on first use (parse only)
 # Any spelling of a workspace table (``[tool.uv.workspace]``, ``workspace = {``,
 # ``workspace.members =``), not a ``{ workspace = true }`` source: only those are parsed by locate.
 _WORKSPACE_KEY = re.compile(rb"""workspace["']?[ \t]*(?:\]|\.|=[ \t]*\{)""")
@@ -669,7 +669,9 @@ def _lock_edges(
             extras = tuple(normalize(e) for e in str_list(item.get(extras_key, [])) or [])
             marker = item.get("marker")
             extra = (
-                _EXTRA_MARKER.search(marker) if isinstance(marker, str) and not feature else None
+                re.search(_EXTRA_MARKER, marker)
+                if isinstance(marker, str) and not feature
+                else None
             )
             yield target, kind, normalize(extra.group(1)) if extra else feature, extras
 

@@ -543,3 +543,30 @@ def test_workspace_root_owns_its_packages_not_a_members_directory(tmp_path: Path
         root.paths
     )
     assert {"acme.py", "setup.py", "hatch_build.py"} <= set(root.paths)
+
+
+def test_lock_edges_the_manifests_lack_are_tagged(tmp_path: Path) -> None:
+    lock = (
+        'version = 1\n\n[[package]]\nname = "a"\nsource = { editable = "packages/a" }\n'
+        'dependencies = [{ name = "b", extra = ["fast"] }]\n\n'
+        '[package.dev-dependencies]\ndev = [{ name = "b" }]\n\n'
+        '[[package]]\nname = "b"\nsource = { editable = "packages/b" }\n'
+    )
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": workspace_root(),
+            "uv.lock": lock,
+            "packages/a/pyproject.toml": project("a", "dependencies = []\n"),
+            "packages/b/pyproject.toml": project("b"),
+        },
+    )
+    result = discover(tmp_path)
+    assert result.errors == []
+    assert set(result.edges) == {
+        Edge("a", "b", "normal", False, "lockfile-edge:b", ("fast",), False),
+        Edge("a", "b", "dev", True, "lockfile-edge:group:dev:b", (), False),
+    }
+    a = next(c for c in result.components if c.name == "a")
+    assert dict(a.features) == {"group:dev": ("dep:lockfile-edge:group:dev:b",)}
+    assert result.global_inputs == ["pyproject.toml", "uv.lock"]
