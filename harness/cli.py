@@ -10,9 +10,9 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from harness import report
 from harness.runner import RunResult
@@ -24,6 +24,55 @@ PASS, VIOLATION, USAGE = 0, 1, 2
 
 class UsageError(Exception):
     pass
+
+
+def did_you_mean(name: str, known: Sequence[str]) -> str:
+    """`` (did you mean X?)`` for a near miss (stdlib difflib), else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a suggestion for a mistyped subcommand, option or choice."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(message + _argparse_hint(self, message))
+
+
+def _argparse_hint(parser: argparse.ArgumentParser, message: str) -> str:
+    import re
+
+    choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if choice is not None:
+        return did_you_mean(choice.group(1), re.findall(r"'([^']*)'", choice.group(2)))
+    prefix = "unrecognized arguments: "
+    if message.startswith(prefix):
+        options = list(_options(parser))
+        for word in message[len(prefix) :].split():
+            hint = did_you_mean(word.split("=", 1)[0], options) if word.startswith("-") else ""
+            if hint:
+                return hint
+    return ""
+
+
+def _options(parser: argparse.ArgumentParser) -> Iterator[str]:
+    for action in parser._actions:
+        yield from action.option_strings
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _options(sub)
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("lanes-toolkit")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 # --- argument parsing ----------------------------------------------------------------------
@@ -69,9 +118,10 @@ def _shard(text: str) -> tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="harness", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--version", action="version", version=f"harness {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("list", help="list scenarios")
     p.add_argument("--lane", choices=LANES, help="only the scenarios of this CI lane")
@@ -120,9 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _scenarios(args: argparse.Namespace) -> list[Scenario]:
-    chosen = select(load_all(), lane=args.lane, scenario_id=getattr(args, "scenario", None))
+    everything = load_all()
+    wanted = getattr(args, "scenario", None)
+    chosen = select(everything, lane=args.lane, scenario_id=wanted)
     if not chosen:
-        raise UsageError("no scenario matches the selection")
+        hint = did_you_mean(wanted, [s.id for s in everything]) if wanted else ""
+        raise UsageError(f"no scenario matches the selection{hint} (see harness list)")
     return chosen
 
 
@@ -192,11 +245,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             for r in results
         ]
         report.print_table("harness run", ("scenario", "backend", "result", "s"), rows, out)
-        for r in failed:
-            out.write(
-                f"VIOLATION {r['scenario']} [{r['backend']}] {r.get('checker')}: "
-                f"{r.get('message')}\n  replay: {r.get('replay')}\n"
-            )
+        _run_text(results, failed, out)
     report.step_summary(
         report.markdown_table(
             f"harness run: {len(results) - len(failed)}/{len(results)} passed",
@@ -205,6 +254,37 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         )
     )
     return VIOLATION if failed else PASS
+
+
+def _run_text(
+    results: list[dict[str, object]], failed: list[dict[str, object]], out: TextIO
+) -> None:
+    """The violations, then one summary line; in colour when ``out`` is a terminal."""
+    seconds = sum(float(str(r["seconds"])) for r in results)
+    summary = (
+        f"harness run: {len(results) - len(failed)} passed, {len(failed)} failed "
+        f"({len(results)} runs, {seconds:.2f} s)"
+    )
+    violations = [
+        (
+            f"VIOLATION {r['scenario']} [{r['backend']}] {r.get('checker')}: {r.get('message')}",
+            f"  replay: {r.get('replay')}",
+        )
+        for r in failed
+    ]
+    if not out.isatty():
+        for line, replay_line in violations:
+            out.write(f"{line}\n{replay_line}\n")
+        out.write(summary + "\n")
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(file=out, highlight=False, soft_wrap=True)
+    for line, replay_line in violations:
+        console.print(Text(line, style="bold red"))
+        console.print(Text(replay_line))
+    console.print(Text(summary, style="bold red" if failed else "bold green"))
 
 
 def _write_history(args: argparse.Namespace, result: RunResult, name: str) -> None:
@@ -336,7 +416,10 @@ def cmd_mutants(args: argparse.Namespace, out: TextIO) -> int:
 
     for name in args.mutant or ():
         if name not in BY_NAME:
-            raise UsageError(f"unknown mutant {name!r}; known: {', '.join(BY_NAME)}")
+            raise UsageError(
+                f"unknown mutant {name}{did_you_mean(name, list(BY_NAME))}; "
+                f"known: {', '.join(BY_NAME)}"
+            )
     start = time.perf_counter()
     results = run_mutants(args.mutant, jobs=max(1, args.jobs))
     data = summary(results)
@@ -429,7 +512,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return USAGE if exc.code not in (0, None) else PASS
     if args.scenarios:
-        os.environ["HARNESS_SCENARIOS"] = args.scenarios
+        # Absolute, so traces record a scenario file that replays from any directory.
+        os.environ["HARNESS_SCENARIOS"] = os.path.abspath(args.scenarios)
+    if getattr(args, "trace_dir", None):
+        # Absolute, so the printed ``harness replay PATH`` works from any directory.
+        args.trace_dir = os.path.abspath(args.trace_dir)
     try:
         return COMMANDS[args.command](args, sys.stdout)
     except Exception as exc:

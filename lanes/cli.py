@@ -8,7 +8,7 @@ import os
 import sys
 from functools import cache
 from importlib import import_module
-from typing import Any
+from typing import Any, NoReturn
 
 from lanes import __version__
 
@@ -57,6 +57,12 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(**kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        """argparse's usage error (exit 2), with a suggestion for a mistyped name."""
+        from lanes.suggest import argparse_hint
+
+        super().error(message + argparse_hint(self, message))
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

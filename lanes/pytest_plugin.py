@@ -6,13 +6,19 @@
 * ``--lane affected`` does that for every lane the current change selects (working tree, index
   and untracked files against the merge base with the default branch).
 
+The lanes are resolved when pytest starts, before collection: an unknown name is a usage error
+(exit 4, with a suggestion), and the header says which lanes ``affected`` resolved to. When the
+change selects no lane, no test belongs to the run and pytest exits 0 with a line saying so
+(not 5, "no tests collected": running nothing is the right answer for such a change; a lane
+with no tests still exits 5).
+
 Without ``--lane`` the plugin only registers markers.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pytest
 
@@ -20,6 +26,16 @@ if TYPE_CHECKING:
     from lanes.workspace import Workspace
 
 _WORKSPACE = pytest.StashKey["Workspace | None"]()
+_RESOLVED = pytest.StashKey["Resolved"]()
+
+
+class Resolved(NamedTuple):
+    """What ``--lane`` resolved to: the lanes, and for ``affected`` how many paths changed."""
+
+    lanes: list[str]
+    affected: bool
+    changed: int | None
+    uncertain: str | None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,41 +65,58 @@ def _load(root: Path) -> Workspace | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    lanes: list[str] = []
+    requested: list[str] = config.getoption("--lane")
     try:
         workspace = _workspace(config)
     except Exception as error:  # a broken lanes.yml must not break unrelated test runs
-        if config.getoption("--lane"):
+        if requested:
             raise pytest.UsageError(f"--lane: cannot load lanes.yml: {error}") from error
         return
-    if workspace is not None:
-        lanes = list(workspace.config.lanes)
-    for lane in lanes:
-        description = workspace.config.lanes[lane].description if workspace else ""
-        config.addinivalue_line("markers", f"{lane}: lane {lane}. {description}".strip())
+    if workspace is None:
+        if requested:
+            raise pytest.UsageError(f"--lane: no lanes.yml in {config.rootpath}")
+        return
+    for lane, spec in workspace.config.lanes.items():
+        config.addinivalue_line("markers", f"{lane}: lane {lane}. {spec.description}".strip())
+    if requested:
+        config.stash[_RESOLVED] = resolve(requested, workspace)
+
+
+def resolve(requested: list[str], workspace: Workspace) -> Resolved:
+    """Expand ``affected`` and check the names (before any test is collected)."""
+    lanes: list[str] = []
+    changed: int | None = None
+    uncertain: str | None = None
+    for name in requested:
+        if name == "affected":
+            found, changed, uncertain = _affected(workspace)
+            lanes += found
+        elif name in workspace.config.lanes:
+            lanes.append(name)
+        else:
+            from lanes.suggest import did_you_mean
+
+            known = list(workspace.config.lanes)
+            raise pytest.UsageError(
+                f"--lane {name}: unknown lane{did_you_mean(name, [*known, 'affected'])} "
+                f"(known: {', '.join(known)}, affected)"
+            )
+    return Resolved(list(dict.fromkeys(lanes)), "affected" in requested, changed, uncertain)
 
 
 def selected_lanes(requested: list[str], workspace: Workspace) -> list[str]:
     """Expand ``affected`` and check the names."""
-    lanes: list[str] = []
-    for name in requested:
-        if name == "affected":
-            lanes += _affected(workspace)
-        elif name in workspace.config.lanes:
-            lanes.append(name)
-        else:
-            known = ", ".join(workspace.config.lanes)
-            raise pytest.UsageError(f"--lane {name}: unknown lane (known: {known}, affected)")
-    return list(dict.fromkeys(lanes))
+    return resolve(requested, workspace).lanes
 
 
-def _affected(workspace: Workspace) -> list[str]:
+def _affected(workspace: Workspace) -> tuple[list[str], int, str | None]:
     from lanes import gitdiff
     from lanes.engine import select
 
     change = gitdiff.local_changes(workspace.repo)
     uncertain = [change.uncertain] if change.uncertain else []
-    return select(change.paths, workspace.rules, workspace.index, uncertain=uncertain).selected
+    selection = select(change.paths, workspace.rules, workspace.index, uncertain=uncertain)
+    return selection.selected, len(change.paths), change.uncertain
 
 
 def belongs(item: pytest.Item, lanes: list[str], workspace: Workspace) -> bool:
@@ -101,13 +134,11 @@ def belongs(item: pytest.Item, lanes: list[str], workspace: Workspace) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    requested: list[str] = config.getoption("--lane")
-    if not requested:
-        return
+    resolved = config.stash.get(_RESOLVED, None)
     workspace = _workspace(config)
-    if workspace is None:
-        raise pytest.UsageError(f"--lane: no lanes.yml in {config.rootpath}")
-    lanes = selected_lanes(requested, workspace)
+    if resolved is None or workspace is None:
+        return
+    lanes = resolved.lanes
     keep = [item for item in items if lanes and belongs(item, lanes, workspace)]
     dropped = [item for item in items if not (lanes and belongs(item, lanes, workspace))]
     if dropped:
@@ -115,6 +146,41 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = keep
 
 
+def describe(requested: list[str], resolved: Resolved) -> str:
+    """``lanes: --lane affected -> sdk, web (3 changed paths)``."""
+    lanes = ", ".join(resolved.lanes) or "no lane"
+    line = f"lanes: --lane {', '.join(requested)} -> {lanes}"
+    if resolved.affected:
+        why = f"fail-safe: {resolved.uncertain}" if resolved.uncertain else "against the merge base"
+        line += f" ({resolved.changed} changed path{'' if resolved.changed == 1 else 's'}, {why})"
+    return line
+
+
 def pytest_report_header(config: pytest.Config) -> str | None:
     requested: list[str] = config.getoption("--lane")
-    return f"lanes: --lane {', '.join(requested)}" if requested else None
+    resolved = config.stash.get(_RESOLVED, None)
+    if not requested or resolved is None:
+        return None
+    return describe(requested, resolved)
+
+
+def _nothing_selected(config: pytest.Config) -> bool:
+    resolved = config.stash.get(_RESOLVED, None)
+    return resolved is not None and resolved.affected and not resolved.lanes
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _nothing_selected(session.config) and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.exitstatus = pytest.ExitCode.OK
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """The resolution again at the end, where ``-q`` (no header) shows it too."""
+    resolved = config.stash.get(_RESOLVED, None)
+    if resolved is None:
+        return
+    terminalreporter.write_line(describe(config.getoption("--lane"), resolved))
+    if _nothing_selected(config):
+        terminalreporter.write_line(
+            "lanes: --lane affected: the current change selects no lane, so no test runs (exit 0)"
+        )

@@ -32,6 +32,7 @@ from harness.mutants.store_bugs import BlindClearRuntime, RowWritingRuntime
 class Mutant:
     name: str
     bug: str
+    """The entry of docs/bugs.md it reintroduces: ``bug-NN: what goes wrong``."""
     core: Core
     killers: tuple[str, ...]
     """Scenario ids that must kill it (tried first, in order)."""
@@ -44,79 +45,79 @@ def _m(name: str, bug: str, killers: tuple[str, ...], **parts: object) -> Mutant
 MUTANTS: tuple[Mutant, ...] = (
     _m(
         "checkpointer-disabled-with-runtime",
-        "5.1 checkpointer disabled whenever a runtime store is installed",
+        "bug-01: checkpointer disabled whenever a runtime store is installed",
         ("sdk-per-turn-reader", "turns-basic"),
         checkpointer_cls=RuntimeGatedCheckpointer,
     ),
     _m(
         "projection-before-commit",
-        "5.2 projection written before the runtime commit",
+        "bug-02: projection written before the runtime commit",
         ("commit-fails-no-projection",),
         service_cls=PreCommitProjectionService,
     ),
     _m(
         "hook-missing-on-rewrite-path",
-        "5.3 post-commit projection missing on one executor path",
+        "bug-03: post-commit projection missing on one executor path",
         ("projection-every-path",),
         service_cls=RewritePathNoHookService,
     ),
     _m(
         "dedupe-by-length",
-        "5.4 dedupe by transcript length",
+        "bug-04: dedupe by transcript length",
         ("same-length-rewrite", "runtime-less-same-length"),
         checkpointer_cls=LengthDedupeCheckpointer,
     ),
     _m(
         "terminal-receipt-reuses-sequence",
-        "5.17 terminal receipt reusing the last checkpoint sequence",
+        "bug-17: terminal receipt reusing the last checkpoint sequence",
         ("receipts-dense",),
         service_cls=ReusedTerminalSequenceService,
     ),
     _m(
         "archive-retires-first",
-        "5.15 archive retires the runtime first and only warns when the document save fails",
+        "bug-15: archive retires the runtime first and only warns when the document save fails",
         ("archive-document-fails",),
         service_cls=RetireFirstArchiveService,
     ),
     _m(
         "late-checkpoint-recreates-gate",
-        "5.14 a late checkpoint after archive recreates the gate",
+        "bug-14: a late checkpoint after archive recreates the gate",
         ("late-checkpoint-after-archive",),
         checkpointer_cls=UncancelledGateCheckpointer,
     ),
     _m(
         "cancelled-projection-reports-success",
-        "5.13 a cancelled post-commit projection reports success",
+        "bug-13: a cancelled post-commit projection reports success",
         ("shutdown-cancelled-projection",),
         checkpointer_cls=SilentCancelCheckpointer,
     ),
     _m(
         "runtime-commit-writes-row",
-        "5.9 the runtime commit writes the projection row itself",
+        "bug-09: the runtime commit writes the projection row itself",
         ("commit-power-loss",),
         wrap_runtime=RowWritingRuntime,
     ),
     _m(
         "append-only-guard",
-        "5.5 an append-only guard rejects a valid compaction chain",
+        "bug-05: an append-only guard rejects a valid compaction chain",
         ("compaction-chain",),
         projector_cls=AppendOnlyProjector,
     ),
     _m(
         "quarantine-clears-newer-snapshot",
-        "5.8 quarantine clears a newer runtime snapshot",
+        "bug-08: quarantine clears a newer runtime snapshot",
         ("quarantine-byte-cas",),
         wrap_runtime=BlindClearRuntime,
     ),
     _m(
         "storage-error-swallowed",
-        "a storage error swallowed while a receipt is returned",
+        "bug-23: a storage error swallowed while a receipt is returned",
         ("commit-fails-no-projection",),
         service_cls=SwallowedCommitErrorService,
     ),
     _m(
         "recovery-duplicates-turns",
-        "recovery that duplicates turns",
+        "bug-24: recovery that duplicates turns",
         ("kill-before-commit",),
         service_cls=DuplicatingRecoveryService,
     ),

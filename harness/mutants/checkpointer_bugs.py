@@ -8,7 +8,7 @@ from session_core.model import Session
 
 
 class RuntimeGatedCheckpointer(StoreCheckpointer):
-    """Bug 1: ``enabled: runtime_store.is_none()``: no per-turn projection save whenever a
+    """bug-01: ``enabled: runtime_store.is_none()``: no per-turn projection save whenever a
     runtime store is installed."""
 
     def project_committed(self, session_id: str, snapshot: bytes) -> Session:
@@ -18,7 +18,7 @@ class RuntimeGatedCheckpointer(StoreCheckpointer):
 
 
 class LengthDedupeCheckpointer(StoreCheckpointer):
-    """Bug 4: saves deduplicated by message count, so a same-length rewrite is never saved."""
+    """bug-04: saves deduplicated by message count, so a same-length rewrite is never saved."""
 
     def dedupe_key(self, session: Session) -> str:
         return f"len:{len(session.messages)}"
@@ -32,14 +32,14 @@ class LengthDedupeCheckpointer(StoreCheckpointer):
 
 
 class UncancelledGateCheckpointer(StoreCheckpointer):
-    """Bug 14: a gate recreated after archive starts open, so a late checkpoint goes through."""
+    """bug-14: a gate recreated after archive starts open, so a late checkpoint goes through."""
 
     def new_gate(self, session_id: str) -> Gate:
         return Gate(session_id)
 
 
 class SilentCancelCheckpointer(StoreCheckpointer):
-    """Bug 13: a post-commit projection skipped by a cancelled gate reports success."""
+    """bug-13: a post-commit projection skipped by a cancelled gate reports success."""
 
     def project_committed(self, session_id: str, snapshot: bytes) -> Session:
         if self.gate(session_id).cancelled:

@@ -10,7 +10,7 @@ from session_core.stores.guards import is_append_or_cleanup, same_rewrites
 
 
 class AppendOnlyProjector(Projector):
-    """Bug 5: a plain append-only guard: a row can only be extended, so a valid compaction
+    """bug-05: a plain append-only guard: a row can only be extended, so a valid compaction
     (rewrite chain) is rejected as a continuity violation forever."""
 
     def reachable(self, row: Session, target: Session, steps: list[HistoryStep]) -> bool:

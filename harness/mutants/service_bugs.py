@@ -19,7 +19,7 @@ log.propagate = False
 
 
 class PreCommitProjectionService(SessionService):
-    """Bug 2: the projection is written inside the run, before the runtime commit."""
+    """bug-02: the projection is written inside the run, before the runtime commit."""
 
     def commit(self, run: RunContext, live: Session, reply: str) -> TurnOutcome:
         try:
@@ -30,7 +30,7 @@ class PreCommitProjectionService(SessionService):
 
 
 class RewritePathNoHookService(SessionService):
-    """Bug 3: the post-commit hook is wired on the turn executor only; the rewrite path keeps
+    """bug-03: the post-commit hook is wired on the turn executor only; the rewrite path keeps
     the default no-op hook."""
 
     rewriting = False
@@ -51,14 +51,14 @@ class RewritePathNoHookService(SessionService):
 
 
 class ReusedTerminalSequenceService(SessionService):
-    """Bug 17: the terminal receipt reuses the last live checkpoint's sequence."""
+    """bug-17: the terminal receipt reuses the last live checkpoint's sequence."""
 
     def terminal_sequence(self, run: RunContext) -> int:
         return max(len(run.checkpoints), 1)
 
 
 class RetireFirstArchiveService(SessionService):
-    """Bug 15: archive retires the runtime first and only warns if the document save fails."""
+    """bug-15: archive retires the runtime first and only warns if the document save fails."""
 
     def archive_steps(self) -> list[Callable[[str], None]]:
         return [self.retire_runtime, self.document_or_warn]

@@ -10,7 +10,7 @@ from session_core.model import InputState, Receipt
 
 
 class RowWritingRuntime(RuntimeProxy):
-    """Bug 9: the runtime commit writes the projection row itself (as a shared-file
+    """bug-09: the runtime commit writes the projection row itself (as a shared-file
     transaction did), bypassing continuity validation. With separate files the row write and
     the runtime commit are not one transaction."""
 
@@ -30,7 +30,7 @@ class RowWritingRuntime(RuntimeProxy):
 
 
 class BlindClearRuntime(RuntimeProxy):
-    """Bug 8: quarantine clears whatever snapshot is current instead of byte-CAS on the
+    """bug-08: quarantine clears whatever snapshot is current instead of byte-CAS on the
     rejected one, so a newer commit that landed in between is lost."""
 
     def clear_snapshot_if_current(self, session_id: str, expected: bytes) -> bool:

@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from lanes.commands._shared import workspace_from_args
+from lanes.commands._shared import lane_runs, workspace_from_args
 from lanes.config import Contract
 from lanes.engine import select
 from lanes.workspace import Workspace
@@ -18,6 +18,11 @@ HELP = "validate lanes.yml and run its contracts"
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     parser = sub.add_parser("check", parents=[common], help=HELP, description=HELP)
     parser.add_argument("--quiet", action="store_true", help="print failures only")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail on what cannot be verified here, e.g. a lane's program is not installed (CI)",
+    )
 
 
 @dataclass(frozen=True)
@@ -59,24 +64,22 @@ def run_contracts(workspace: Workspace) -> list[ContractResult]:
     return results
 
 
-def problems(workspace: Workspace) -> tuple[list[str], list[str]]:
-    """Problems that make runs fail-safe or let lanes drift, and what could not be verified."""
+def problems(workspace: Workspace, *, strict: bool = False) -> tuple[list[str], list[str]]:
+    """Problems that make runs fail-safe or let lanes drift, and what could not be verified
+    (``strict``: that is a problem too)."""
     from lanes import drift
 
     found = list(workspace.index.problems)
     if not workspace.configured:
         return found, []
-    runs = {name: lane.run for name, lane in workspace.config.lanes.items()}
-    runner, warnings = drift.runner_problems(workspace.repo, runs)
-    found += runner
-    found += drift.workflow_problems(workspace.repo, list(workspace.config.lanes))
-    return found, warnings
+    drifted, warnings = drift.check(workspace.repo, lane_runs(workspace), strict=strict)
+    return found + drifted, warnings
 
 
 def run(args: argparse.Namespace) -> int:
     workspace = workspace_from_args(args)
     results = run_contracts(workspace)
-    found, warnings = problems(workspace)
+    found, warnings = problems(workspace, strict=args.strict)
     for result in results:
         if not (args.quiet and result.ok):
             print(result.describe(workspace.config.file))

@@ -9,8 +9,9 @@ from typing import IO, TYPE_CHECKING, Any
 
 from lanes import pathlist
 from lanes.commands._shared import lane_runs, workspace_from_args
-from lanes.engine import Selection, select
+from lanes.engine import Reason, Selection, select
 from lanes.model import ChangeSet
+from lanes.outputs import printable
 
 if TYPE_CHECKING:
     from lanes.workspace import Workspace
@@ -46,7 +47,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--format", choices=("text", "json", "markdown", "github"), default="text")
     parser.add_argument(
-        "--output", metavar="FILE", help="write to FILE instead of stdout (not with github)"
+        "--output",
+        metavar="FILE",
+        help="write to FILE instead of stdout (not with github: it writes $GITHUB_OUTPUT)",
     )
 
 
@@ -74,7 +77,8 @@ def _read_paths_file(name: str) -> bytes:
         raise UsageError(f"--paths-file {name}: {error.strerror or error}") from None
 
 
-def detect(args: argparse.Namespace) -> tuple[Selection, dict[str, str | None]]:
+def detect(args: argparse.Namespace) -> tuple[Selection, dict[str, str | None], list[str]]:
+    """The selection, each lane's ``run`` and the changed paths."""
     workspace = workspace_from_args(args)
     change = changes(args, workspace)
     basis = dict(change.basis)
@@ -86,50 +90,79 @@ def detect(args: argparse.Namespace) -> tuple[Selection, dict[str, str | None]]:
     selection = select(
         change.paths, workspace.rules, workspace.index, uncertain=uncertain, basis=basis
     )
-    return selection, lane_runs(workspace)
+    return _with_unmatched_reasons(selection), lane_runs(workspace), change.paths
+
+
+def _with_unmatched_reasons(selection: Selection, limit: int = 20) -> Selection:
+    """Under ``unmatched: error`` every lane is selected because of the unmatched paths: say so
+    in each lane's reasons (code ``unmatched-error``) instead of leaving them empty."""
+    if not selection.unmatched_error:
+        return selection
+    reasons = {
+        lane: [*found, *(Reason("unmatched-error", path) for path in selection.unmatched[:limit])]
+        for lane, found in selection.reasons.items()
+    }
+    return selection._replace(reasons=reasons)
 
 
 def run(args: argparse.Namespace) -> int:
-    selection, runs = detect(args)
+    from lanes.cli import UsageError
+
+    if args.format == "github" and args.output:
+        raise UsageError(
+            "--output cannot be used with --format github, which appends to $GITHUB_OUTPUT "
+            "(stdout when unset): set GITHUB_OUTPUT=FILE instead"
+        )
+    selection, runs, paths = detect(args)
     if args.format == "github":
-        _write_github(selection, runs)
+        _write_github(selection, runs, paths)
     elif args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
-            render(args.format, selection, runs, handle)
+            render(args.format, selection, runs, handle, paths)
     else:
-        render(args.format, selection, runs, sys.stdout)
+        render(args.format, selection, runs, sys.stdout, paths)
     if selection.unmatched_error:
+        shown = ", ".join(printable(path) for path in selection.unmatched[:10])
+        more = f" (+{len(selection.unmatched) - 10} more)" if len(selection.unmatched) > 10 else ""
         print(
             f"lanes: {len(selection.unmatched)} path(s) match no component and no rule "
-            f"(unmatched: error): {', '.join(map(repr, selection.unmatched[:10]))}",
+            f"(unmatched: error): {shown}{more}",
             file=sys.stderr,
         )
         return 1
     return 0
 
 
-def render(fmt: str, selection: Selection, runs: dict[str, str | None], stream: IO[str]) -> None:
+def render(
+    fmt: str,
+    selection: Selection,
+    runs: dict[str, str | None],
+    stream: IO[str],
+    paths: list[str] | None = None,
+) -> None:
     if fmt == "json":
         from lanes.outputs import json_
 
-        stream.write(json_.render(selection, runs) + "\n")
+        stream.write(json_.render(selection, runs, paths) + "\n")
     elif fmt == "markdown":
         from lanes.outputs import markdown
 
-        stream.write(markdown.render(selection))
+        stream.write(markdown.render(selection, paths))
     else:
         from lanes.outputs import text
 
-        text.render(selection, stream)
+        text.render(selection, stream, paths)
 
 
-def _write_github(selection: Selection, runs: dict[str, str | None]) -> None:
+def _write_github(
+    selection: Selection, runs: dict[str, str | None], paths: list[str] | None = None
+) -> None:
     from lanes.outputs import github, markdown
 
     _append(os.environ.get("GITHUB_OUTPUT"), github.render(selection, runs))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
-        _append(summary, markdown.render(selection))
+        _append(summary, markdown.render(selection, paths))
 
 
 def _append(target: str | None, text: str) -> None:

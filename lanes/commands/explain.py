@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
 from lanes.commands._shared import workspace_from_args
 from lanes.engine import PathResolution, resolve_path
+from lanes.outputs import printable
 from lanes.workspace import Workspace
 
 HELP = "explain which lanes each path selects and why"
@@ -16,7 +18,13 @@ HELP = "explain which lanes each path selects and why"
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     parser = sub.add_parser("explain", parents=[common], help=HELP, description=HELP)
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="repository-relative paths")
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="files or directories: absolute, relative to the current directory, or "
+        "repository-relative",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
 
 
@@ -37,9 +45,61 @@ def why_not(lane: str, resolution: PathResolution, workspace: Workspace) -> str:
     )
 
 
-def explain(path: str, workspace: Workspace) -> dict[str, Any]:
+def repo_path(argument: str, root: str, cwd: str) -> str:
+    """``argument`` as a repository-relative POSIX path (a directory ends with ``/``).
+
+    Absolute paths and, inside the repository, paths relative to the current directory are
+    what a shell completes; a path that only exists relative to the repository root is taken
+    from there (what ``lanes explain`` always accepted)."""
+    from lanes.cli import UsageError
+
+    root = os.path.realpath(root)
+    if os.path.isabs(argument):
+        candidate = argument
+    elif _inside(os.path.realpath(cwd), root):
+        candidate = os.path.join(cwd, argument)
+        from_root = os.path.join(root, argument)
+        if not os.path.lexists(candidate) and os.path.lexists(from_root):
+            candidate = from_root
+    else:
+        candidate = os.path.join(root, argument)
+    absolute = os.path.normpath(candidate)
+    real = os.path.join(os.path.realpath(os.path.dirname(absolute)), os.path.basename(absolute))
+    if not _inside(real, root):
+        raise UsageError(f"{argument}: outside the repository {root}")
+    relative = os.path.relpath(real, root).replace(os.sep, "/")
+    if relative == ".":
+        raise UsageError(f"{argument}: the repository root; name a file or directory inside it")
+    if os.path.isdir(real) or argument.endswith(("/", os.sep)):
+        relative += "/"
+    return relative
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _suggestion(argument: str, path: str, workspace: Workspace) -> str | None:
+    """For a path that does not exist: the closest name in its directory, or lane/component."""
+    import difflib
+
+    directory, _, name = path.rstrip("/").rpartition("/")
+    try:
+        entries = os.listdir(os.path.join(workspace.root, directory))
+    except OSError:
+        entries = []
+    names = [*workspace.config.lanes, *workspace.index.kinds] if "/" not in argument else []
+    close = difflib.get_close_matches(name, [*entries, *names], n=1, cutoff=0.6)
+    if not close:
+        return None
+    if close[0] in entries and directory:
+        return f"{directory}/{close[0]}"
+    return close[0]
+
+
+def explain(path: str, workspace: Workspace, given: str | None = None) -> dict[str, Any]:
     resolution = resolve_path(path, workspace.rules, workspace.index)
-    return {
+    report: dict[str, Any] = {
         "path": path,
         "resolution": resolution.kind,
         "owner": None
@@ -53,11 +113,22 @@ def explain(path: str, workspace: Workspace) -> dict[str, Any]:
             if lane not in resolution.lanes
         },
     }
+    if given is not None and given != path:
+        report["given"] = given
+    if not os.path.lexists(os.path.join(workspace.root, path)):
+        report["exists"] = False
+        suggestion = _suggestion(given or path, path, workspace)
+        if suggestion is not None:
+            report["did_you_mean"] = suggestion
+    return report
 
 
 def run(args: argparse.Namespace) -> int:
     workspace = workspace_from_args(args)
-    reports = [explain(path.removeprefix("./"), workspace) for path in args.paths]
+    cwd = os.getcwd()
+    reports = [
+        explain(repo_path(given, workspace.root, cwd), workspace, given) for given in args.paths
+    ]
     if args.format == "json":
         print(json.dumps(reports, indent=2, ensure_ascii=True))
         return 0
@@ -70,8 +141,12 @@ def _print_text(report: dict[str, Any]) -> None:
     out = sys.stdout
     owner = report["owner"]
     owned = f"owned by {owner['component']} ({owner['rule']})" if owner else "no owner"
-    out.write(f"{report['path']!r}: {report['resolution']}, {owned}\n")
+    missing = ""
+    if report.get("exists") is False:
+        hint = report.get("did_you_mean")
+        missing = " (no such file" + (f"; did you mean {printable(hint)}?)" if hint else ")")
+    out.write(f"{printable(report['path'])}: {report['resolution']}, {owned}{missing}\n")
     for lane, text in report["explanations"].items():
-        out.write(f"  + {lane}: {text}\n")
+        out.write(f"  + {lane}: {printable(text)}\n")
     for lane, text in report["not_selected"].items():
-        out.write(f"  - {lane}: {text}\n")
+        out.write(f"  - {lane}: {printable(text)}\n")

@@ -50,11 +50,22 @@ def _mermaid_id(name: str, ids: dict[str, str]) -> str:
     return ids.setdefault(name, f"c{len(ids)}_{re.sub(r'[^A-Za-z0-9_]', '_', name)}")
 
 
+def _mermaid_text(text: str) -> str:
+    """Text for a quoted Mermaid label: quotes and markup as entity codes, one line."""
+    for char, code in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
+        text = text.replace(char, code)
+    return text.replace("\n", " ").replace("\r", " ")
+
+
 def as_mermaid(index: Index) -> str:
+    """``graph LR``: each component labelled with the lanes covering it, like ``as_dot``."""
     ids: dict[str, str] = {}
     lines = ["graph LR"]
     for name in sorted(index.kinds):
-        label = name.replace('"', "#quot;")
+        label = _mermaid_text(name)
+        lanes = ", ".join(sorted(index.covered_by.get(name, [])))
+        if lanes:
+            label += f"<br/>[{_mermaid_text(lanes)}]"
         lines.append(f'  {_mermaid_id(name, ids)}["{label}"]')
     for source, target, kind, optional in index.edges:
         arrow = "-.->" if kind == "dev" or optional else "-->"

@@ -35,6 +35,8 @@ def outputs(selection: Selection, runs: dict[str, str | None]) -> dict[str, str]
     values = {output_name(lane): "true" if on else "false" for lane, on in selection.lanes.items()}
     data = json_.as_data(selection, runs)
     values["lanes"] = json.dumps(selection.selected, **compact)
+    values["flags"] = json.dumps(selection.lanes, **compact)  # fromJSON(...flags).<lane>
+    values["count"] = str(len(selection.selected))
     values["matrix"] = json.dumps(data["matrix"], **compact)
     values["mode"] = selection.mode
     values["reasons"] = json.dumps(data["reasons"], default=str, **compact)

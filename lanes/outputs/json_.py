@@ -13,8 +13,12 @@ def matrix(selection: Selection, runs: dict[str, str | None]) -> dict[str, Any]:
     return {"include": [{"lane": lane, "run": runs.get(lane) or ""} for lane in selection.selected]}
 
 
-def as_data(selection: Selection, runs: dict[str, str | None]) -> dict[str, Any]:
-    return {
+def as_data(
+    selection: Selection, runs: dict[str, str | None], paths: list[str] | None = None
+) -> dict[str, Any]:
+    """The selection as data; with ``paths`` (the changed paths) also ``changed`` (their
+    count) and ``paths``."""
+    data: dict[str, Any] = {
         "selected": selection.selected,
         "lanes": selection.lanes,
         "mode": selection.mode,
@@ -29,7 +33,13 @@ def as_data(selection: Selection, runs: dict[str, str | None]) -> dict[str, Any]
         "diff": selection.basis,
         "matrix": matrix(selection, runs),
     }
+    if paths is not None:
+        data["changed"] = len(paths)
+        data["paths"] = paths
+    return data
 
 
-def render(selection: Selection, runs: dict[str, str | None]) -> str:
-    return json.dumps(as_data(selection, runs), indent=2, ensure_ascii=True, default=str)
+def render(
+    selection: Selection, runs: dict[str, str | None], paths: list[str] | None = None
+) -> str:
+    return json.dumps(as_data(selection, runs, paths), indent=2, ensure_ascii=True, default=str)

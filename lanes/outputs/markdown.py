@@ -20,7 +20,7 @@ def _shortest(reasons: list[Reason]) -> Reason | None:
     return min(reasons, key=lambda r: (len(r.chain) if r.chain else 0, r.code), default=None)
 
 
-def render(selection: Selection) -> str:
+def render(selection: Selection, paths: list[str] | None = None) -> str:
     lines = [
         f"## Lanes: {len(selection.selected)} of {len(selection.lanes)} selected"
         f" ({selection.mode})",
@@ -39,6 +39,8 @@ def render(selection: Selection) -> str:
         "**Diff basis:** "
         + ", ".join(f"{escape(k)}={escape(v)}" for k, v in shown_basis(selection)),
     ]
+    if paths is not None:
+        lines += ["", f"**Changed paths:** {len(paths)}"]
     if selection.unmatched:
         lines += [
             "",

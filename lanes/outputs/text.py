@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import IO
 
 from lanes.engine import Selection
-from lanes.outputs import shown_basis
+from lanes.outputs import printable, shown_basis
+
+SHOWN_PATHS = 20
 
 
-def render(selection: Selection, stream: IO[str]) -> None:
+def render(selection: Selection, stream: IO[str], paths: list[str] | None = None) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -30,3 +32,14 @@ def render(selection: Selection, stream: IO[str]) -> None:
         console.print(f"[yellow]fail-safe:[/] every lane selected because of {escape(codes)}")
     basis = ", ".join(f"{k}={v}" for k, v in shown_basis(selection))
     console.print(f"diff: {escape(basis)}")
+    if paths is not None:
+        console.print(escape(changed_line(paths)))
+
+
+def changed_line(paths: list[str], shown: int = SHOWN_PATHS) -> str:
+    """``changed (N paths): a, b, ... (+K more: --format json lists them all)``."""
+    listed = ", ".join(printable(path) for path in paths[:shown])
+    more = (
+        f" (+{len(paths) - shown} more: --format json lists them all)" if len(paths) > shown else ""
+    )
+    return f"changed ({len(paths)} path{'' if len(paths) == 1 else 's'}): {listed or '-'}{more}"

@@ -64,3 +64,18 @@ def test_actions_are_pinned_by_commit_sha() -> None:
             if "uses:" in line and "uses: ./" not in line:
                 reference = line.split("uses:", 1)[1].split("#", 1)[0].strip()
                 assert len(reference.rsplit("@", 1)[1]) == 40, f"{path.name}: {line.strip()}"
+
+
+def test_action_self_test_exercises_the_matrix_and_the_per_lane_patterns(tmp_path: Path) -> None:
+    from lanes.drift import workflow_lanes
+
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    shutil.copy(ROOT / ".github" / "workflows" / "action-selftest.yml", workflows)
+    shutil.copy(ROOT / "action.yml", tmp_path / "action.yml")
+    found = workflow_lanes(tmp_path, ["detector", "sdk"])
+    assert found.dynamic == [".github/workflows/action-selftest.yml"]  # fromJSON(...matrix)
+    assert found.named == {"detector": [".github/workflows/action-selftest.yml"]}  # flags gate
+    action = (ROOT / "action.yml").read_text()
+    for output in ("lanes", "matrix", "mode", "flags", "reasons", "count"):
+        assert f"value: ${{{{ steps.detect.outputs.{output} }}}}" in action

@@ -34,8 +34,22 @@ def test_a_path_with_a_newline_cannot_forge_an_output() -> None:
     text = github.render(selection_for("core/x\nsdk=false", "core/y\ndocs=true"), runs())
     parsed = parse_github_output(text)
     assert parsed["sdk"] == "true" and parsed["docs"] == "false"
-    assert set(parsed) == {"sdk", "docs", "lanes", "matrix", "mode", "reasons", "diff"}
+    assert set(parsed) == {
+        *("sdk", "docs", "lanes", "flags", "count", "matrix", "mode", "reasons", "diff")
+    }
     assert json.loads(parsed["reasons"])["sdk"][0]["path"] == "core/x\nsdk=false"
+
+
+def test_flags_and_count_are_usable_from_workflow_expressions() -> None:
+    parsed = parse_github_output(github.render(selection_for("core/a.rs"), runs()))
+    assert json.loads(parsed["flags"]) == {"sdk": True, "docs": False}
+    assert parsed["count"] == "1"
+    assert json.loads(parsed["reasons"])["sdk"][0]["code"] == "dependency"
+    everything = parse_github_output(github.render(selection_for("core/a", "docs/b"), runs()))
+    assert json.loads(everything["flags"]) == {"sdk": True, "docs": True}
+    assert everything["count"] == "2"
+    nothing = parse_github_output(github.render(selection_for(), runs()))
+    assert (nothing["count"], nothing["lanes"]) == ("0", "[]")
 
 
 def test_delimiter_never_occurs_in_the_value() -> None:

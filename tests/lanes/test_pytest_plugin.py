@@ -85,13 +85,53 @@ def test_unknown_lane_is_a_usage_error(tmp_path: Path) -> None:
     assert code == 4 and "--lane nope: unknown lane (known: unit, web, affected)" in output
 
 
+def test_a_mistyped_lane_is_reported_with_a_suggestion_before_collection(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    (repo / "tests" / "web" / "test_probe.py").write_text(
+        "import pathlib\npathlib.Path('collected.marker').write_text('x')\n"
+    )
+    code, _, output = collected(repo, "--lane", "unti")
+    assert code == 4
+    assert "--lane unti: unknown lane (did you mean unit?) (known: unit, web, affected)" in output
+    assert not (repo / "collected.marker").exists()  # no test module was imported
+    collected(repo)
+    assert (repo / "collected.marker").exists()  # the probe works
+
+
+def test_affected_with_nothing_changed_says_so_and_exits_0(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    env = {**os.environ, "LANES_CACHE_DIR": str(repo.parent / "lanes-cache")}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--lane", "affected"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "lanes: --lane affected -> no lane (0 changed paths, against the merge base)" in (
+        result.stdout
+    )
+    assert "the current change selects no lane, so no test runs" in result.stdout
+    assert "3 deselected" in result.stdout
+
+
 def test_affected_follows_the_current_change(tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
-    code, ids, output = collected(repo, "--lane", "affected")
-    assert code == 5 or ids == [], output  # nothing changed: nothing to run
     (repo / "core" / "__init__.py").write_text("VALUE = 1\n")
     code, ids, output = collected(repo, "--lane", "affected")
+    assert code == 0, output
     assert ids == [
         "tests/core/test_core.py::test_core",
         "tests/web/test_web.py::test_shared_with_unit",
     ], output
+    assert "lanes: --lane affected -> unit (1 changed path, against the merge base)" in output
+
+
+def test_a_selected_lane_without_tests_still_exits_5(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    config = CONFIG + "  empty: {paths: [nothing/**], run: pytest}\n"
+    (repo / "lanes.yml").write_text(config)
+    code, ids, output = collected(repo, "--lane", "empty")
+    assert code == 5 and ids == [], output

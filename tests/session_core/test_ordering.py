@@ -1,4 +1,4 @@
-"""One test per ordering rule (reference section 3/4) and the regression catalogue (section 5).
+"""One test per ordering rule and per entry of the regression catalogue (docs/bugs.md).
 
 Where useful a test also runs a seeded mutant (a subclass with the historical bug) and checks
 that the same assertion catches it, so each test demonstrably can fail.
