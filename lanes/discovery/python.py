@@ -435,7 +435,9 @@ class _Parser:
             return
         extras = tuple(normalize(extra) for extra in parsed.extras)
         sources = project.sources.get(parsed.key) or root_sources.get(parsed.key)
-        if sources is None:
+        if parsed.url is not None and parsed.url.startswith("file:"):
+            targets = [self._from_file_url(project, parsed.url, requirement.text)]
+        elif sources is None:
             targets = [self._by_name(parsed.key, project)]
         else:
             targets = [self._from_source(source, parsed.key, project) for source in sources]
@@ -507,6 +509,26 @@ class _Parser:
         if real.startswith(root.rstrip(os.sep) + os.sep):
             return os.path.relpath(real, root).replace(os.sep, "/")
         return None
+
+    def _from_file_url(self, project: _Project, url: str, text: str) -> str | None:
+        """``pkg @ file:///abs/path`` or ``file:../rel`` (``${PROJECT_ROOT}`` expanded): the project
+        there, or None outside the repository; a place in it without a project is unresolved."""
+        path = url.removeprefix("file:")
+        if path.startswith("//"):
+            path = path[2:]
+        root = os.path.join(os.path.realpath(self.repo), project.directory)
+        path = path.replace("${PROJECT_ROOT}", root.rstrip(os.sep) or os.sep)
+        directory = self._source_directory(project.directory, path)
+        if directory is None:
+            return None
+        found = self._member(directory)
+        if found is None and not os.path.isfile(os.path.join(self.repo, directory)):
+            line = line_of_text(project.loaded.text, text)
+            message = f"requirement {text!r} points at {directory or '.'!r}, where no project is"
+            self.out.result.errors.append(
+                ManifestError(project.loaded.path, line, message, reason="unresolved-dependency")
+            )
+        return found
 
     def _unresolved(self, source: _Source, key: str, message: str) -> None:
         loaded = source.manifest

@@ -570,3 +570,22 @@ def test_lock_edges_the_manifests_lack_are_tagged(tmp_path: Path) -> None:
     a = next(c for c in result.components if c.name == "a")
     assert dict(a.features) == {"group:dev": ("dep:lockfile-edge:group:dev:b",)}
     assert result.global_inputs == ["pyproject.toml", "uv.lock"]
+
+
+def test_file_url_requirements_are_edges(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "apps/a/pyproject.toml": project(
+                "a",
+                'dependencies = [\n  "b @ file:///${PROJECT_ROOT}/../../libs/b",\n'
+                f'  "c @ file://{tmp_path}/libs/c",\n  "gone @ file:../gone",\n'
+                '  "ext @ file:///nonexistent/ext",\n]\n',
+            ),
+            "libs/b/pyproject.toml": project("b"),
+            "libs/c/pyproject.toml": project("c"),
+        },
+    )
+    result = discover(tmp_path)
+    assert {(e.source, e.target) for e in result.edges} == {("a", "b"), ("a", "c")}
+    assert [e.code() for e in result.errors] == ["unresolved-dependency: apps/a/pyproject.toml:7"]
