@@ -84,13 +84,13 @@ def _tracked(root: str, index: str, identity: object) -> Tree:
     from lanes import cache
 
     key = cache.content_key("tree", f"{_FORMAT}\0{os.path.realpath(index)}\0{identity}")
-    cached = cache.load_document(key)
+    cached = cache.load_listing(root, key)
     if isinstance(cached, list) and all(isinstance(p, str) for p in cached):
         return Tree(tuple(cached))
     listed = _ls_files(root)
     if listed is None:
         return _walk(root)
-    cache.store_document(key, list(listed.paths))
+    cache.store_listing(root, key, list(listed.paths))
     return listed
 
 
