@@ -26,6 +26,9 @@ RUNTIME_KINDS = frozenset({"normal", "build"})
 GROUP_PREFIX = "group:"
 # Components whose devDependencies are built for their dependents too (see the module docstring).
 TRANSITIVE_DEV_KINDS = frozenset({"npm"})
+LOCKFILE_EDGE = "lockfile-edge:"
+"""``Edge.dep`` prefix of an edge only a lockfile records (``lockfile-edge:<name>``); its label
+in the coverage tree is ``<kind>+lockfile-edge``."""
 
 
 class Graph(NamedTuple):
@@ -64,6 +67,8 @@ class _Resolution:
         self.weak: dict[tuple[str, str], list[str]] = {}
         self.built_edges: set[Edge] = set()
         self.queue: deque[tuple[Edge, str]] = deque()
+        # ``crate/feature`` entries of the lane for crates below the roots: on once built.
+        self.requested: dict[str, list[str]] = {}
 
     def run(self) -> Tree:
         for root in sorted(self.roots):
@@ -72,6 +77,11 @@ class _Resolution:
             self._build(root)
             for feature in root_features(self.graph, self.lane, root):
                 self._enable(root, feature, "lane")
+        for component, feature in dependency_features(self.graph, self.lane):
+            if component in self.tree:
+                self._enable(component, feature, "lane")
+            else:
+                self.requested.setdefault(component, []).append(feature)
         while self.queue:
             edge, label = self.queue.popleft()
             self._build_edge(edge, label)
@@ -91,7 +101,8 @@ class _Resolution:
     def _build(self, component: str) -> None:
         for edge in self.graph.edges.get(component, ()):
             if not edge.optional and self._edge_allowed(edge):
-                self.queue.append((edge, edge.kind))
+                lockfile = edge.dep.startswith(LOCKFILE_EDGE)
+                self.queue.append((edge, f"{edge.kind}+lockfile-edge" if lockfile else edge.kind))
 
     def _build_edge(self, edge: Edge, label: str) -> None:
         if edge in self.built_edges:
@@ -103,6 +114,8 @@ class _Resolution:
         if target not in self.tree:
             self.tree[target] = (edge.source, label)
             self._build(target)
+            for feature in self.requested.pop(target, ()):
+                self._enable(target, feature, "lane")
         why = f"{edge.source} -> {target}"
         if edge.default_features:
             self._enable(target, "default", why)
@@ -191,6 +204,8 @@ def root_features(graph: Graph, lane: LaneSpec, root: str) -> list[str]:
             if selector == "all":
                 chosen += _optional_keys(graph, root, dev)
     else:
+        if isinstance(lane.features, tuple):  # as ``cargo --features``: on top of the defaults
+            chosen.append("default")
         chosen += _select(lane.features, others, root, default=["default"])
         if lane.features == "all":  # --all-features: every optional dependency too
             chosen += _optional_keys(graph, root, None)
@@ -221,6 +236,19 @@ def _select(selector: object, available: list[str], root: str, default: list[str
         if not slash or owner == root:
             chosen.append(name)
     return chosen
+
+
+def dependency_features(graph: Graph, lane: LaneSpec) -> list[tuple[str, str]]:
+    """The lane's ``crate/feature`` entries for crates that are not among its roots (Cargo's
+    ``--features crate/feature``): enabled on ``crate`` whenever the lane builds it."""
+    if not isinstance(lane.features, tuple):
+        return []
+    found = []
+    for entry in lane.features:
+        owner, slash, name = entry.rpartition("/")
+        if slash and owner not in lane.roots and owner in graph.kinds:
+            found.append((owner, name))
+    return found
 
 
 def unknown_features(graph: Graph, lane: LaneSpec) -> list[str]:

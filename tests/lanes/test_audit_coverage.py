@@ -61,7 +61,7 @@ def test_the_baseline_is_clean_and_passes_every_fail_on(repo: Path) -> None:
         "feature": "normal",
         "rest": "root",
     }
-    assert matrix["meerkat-mob"]["lanes"]["feature"] == "normal+optional via meerkat/meerkat-mob"
+    assert matrix["meerkat-mob"]["lanes"]["feature"] == "normal+optional via meerkat/mob"
     assert matrix["meerkat-wasm"]["lanes"] == {"wasm": "root", "rest": "root"}
     assert [c["ok"] for c in data["contracts"]] == [True]
 

@@ -136,7 +136,8 @@ def test_optional_dependent_only_reaches_lanes_whose_features_enable_it(repo: Pa
     assert data["selected"] == ["feature"]
     assert data["reasons"]["feature"][0]["chain"][-1] == {
         "component": "meerkat-mob",
-        "edge": "normal+optional via meerkat/meerkat-mob",
+        # Discovery reads [features]: the feature that enables the edge is ``mob``.
+        "edge": "normal+optional via meerkat/mob",
     }
 
 

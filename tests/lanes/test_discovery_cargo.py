@@ -60,10 +60,18 @@ def test_fixture_components(meerkat_result: Discovery) -> None:
 def test_fixture_locate_lists_root_and_members(meerkat: Path) -> None:
     located = cargo.locate(meerkat)
     assert located == sorted(located)
-    assert located[0] == "Cargo.toml"
+    assert located[:2] == ["Cargo.lock", "Cargo.toml"]
     assert "meerkat-cli/Cargo.toml" in located
     assert "crates/experimental/Cargo.toml" not in located
-    assert len(located) == len(CARGO_CRATES) + 1
+    members = {f"{c.directory}/Cargo.toml" for c in CARGO_CRATES}
+    assert members <= set(located)
+    # Over-inclusion is harmless (a ``[[bin]] path`` names a file, not a crate): the cache key
+    # just hashes one more absent file.
+    assert set(located) - members == {
+        "Cargo.lock",
+        "Cargo.toml",
+        "meerkat-cli/src/main.rs/Cargo.toml",
+    }
 
 
 def test_fixture_edge_kinds(meerkat_result: Discovery) -> None:
@@ -105,6 +113,10 @@ def test_ecosystem_lookup_finds_cargo(meerkat: Path) -> None:
 # --- unit cases on hand-written workspaces -----------------------------------------------
 
 
+def cargo_root_sources() -> tuple[str, ...]:
+    return (*cargo.ROOT_SOURCES, "README.md", "README.txt", "README")
+
+
 def package(name: str, body: str = "") -> str:
     return f'[package]\nname = "{name}"\nversion = "0.1.0"\n{body}'
 
@@ -117,9 +129,12 @@ def test_no_root_manifest_locates_nothing(tmp_path: Path) -> None:
 def test_single_package_root(tmp_path: Path) -> None:
     write_files(tmp_path, {"Cargo.toml": package("solo", '[dependencies]\nserde = "1"\n')})
     result = discover(tmp_path)
-    assert result.components == [Component("solo", "cargo", directory="", manifest="Cargo.toml")]
+    assert result.components == [
+        Component("solo", "cargo", directory="", manifest="Cargo.toml", paths=cargo_root_sources())
+    ]
     assert result.edges == []
-    assert result.manifests == ["Cargo.toml"]
+    assert result.manifests == ["Cargo.lock", "Cargo.toml"]
+    assert result.global_inputs == list(cargo.GLOBAL_INPUTS)
 
 
 def test_root_package_with_workspace(tmp_path: Path) -> None:
@@ -154,6 +169,7 @@ def test_globs_exclude_and_nested_exclude(tmp_path: Path) -> None:
         },
     )
     assert cargo.locate(tmp_path) == [
+        "Cargo.lock",
         "Cargo.toml",
         "crates/a/Cargo.toml",
         "tools/new/xa/Cargo.toml",
@@ -246,6 +262,39 @@ def test_patch_makes_registry_dependency_internal(tmp_path: Path) -> None:
     assert discover(tmp_path).edges == [Edge("a", "b")]
 
 
+def test_patch_and_replace_to_a_directory_no_member_lists_are_components(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "Cargo.toml": (
+                '[workspace]\nmembers = ["a"]\nexclude = ["vendor"]\n'
+                '[patch.crates-io]\nb = { path = "vendor/b" }\n'
+                '[replace]\n"c:1.0.0" = { path = "vendor/c" }\n'
+                '[patch."https://github.com/x/y"]\nd = { path = "../outside/d" }\n'
+            ),
+            "a/Cargo.toml": package(
+                "a",
+                '[dependencies]\nb = "1.0"\nc = "1.0"\nd = { git = "https://github.com/x/y" }\n',
+            ),
+            "vendor/b/Cargo.toml": package("b"),
+            "vendor/c/Cargo.toml": package("c"),
+        },
+    )
+    result = discover(tmp_path)
+    assert result.edges == [Edge("a", "b"), Edge("a", "c")]
+    assert {c.name: c.directory for c in result.components} == {
+        "a": "a",
+        "b": "vendor/b",
+        "c": "vendor/c",
+    }
+    assert [(e.code(), e.message) for e in result.errors] == [
+        (
+            "unresolved-dependency: a/Cargo.toml:7",
+            "[dependencies] d: path '../outside/d' is outside the repository",
+        )
+    ]
+
+
 def test_optional_and_required_edge_keeps_required(tmp_path: Path) -> None:
     write_files(
         tmp_path,
@@ -262,7 +311,11 @@ def test_optional_and_required_edge_keeps_required(tmp_path: Path) -> None:
     assert discover(tmp_path).edges == [Edge("a", "b", "normal", False)]
 
 
-def test_path_outside_workspace_is_ignored(tmp_path: Path) -> None:
+def test_path_outside_repository_is_unresolved_and_inside_is_implicit_member(
+    tmp_path: Path,
+) -> None:
+    # Cargo makes vendor/y a member (a path dependency inside the workspace); the path outside
+    # the repository cannot be seen by lanes: fail safe rather than drop it.
     write_files(
         tmp_path,
         {
@@ -275,8 +328,14 @@ def test_path_outside_workspace_is_ignored(tmp_path: Path) -> None:
         },
     )
     result = discover(tmp_path)
-    assert result.edges == []
-    assert result.errors == []
+    assert result.edges == [Edge("a", "y")]
+    assert by_name(result)["y"].directory == "vendor/y"
+    assert [(e.code(), e.message) for e in result.errors] == [
+        (
+            "unresolved-dependency: a/Cargo.toml:5",
+            "[dependencies] x: path '../../elsewhere' is outside the repository",
+        )
+    ]
 
 
 def test_invalid_member_toml_reports_line_and_keeps_component(tmp_path: Path) -> None:
@@ -299,7 +358,7 @@ def test_invalid_root_toml_is_an_error(tmp_path: Path) -> None:
     write_files(
         tmp_path, {"Cargo.toml": '[workspace]\nmembers = ["a"\n', "a/Cargo.toml": package("a")}
     )
-    assert cargo.locate(tmp_path) == ["Cargo.toml"]
+    assert cargo.locate(tmp_path) == ["Cargo.lock", "Cargo.toml"]
     result = discover(tmp_path)
     assert len(result.errors) == 1
     assert result.errors[0].path == "Cargo.toml"
@@ -397,9 +456,28 @@ def test_non_utf8_manifest(tmp_path: Path) -> None:
     assert [c.name for c in result.components] == ["a"]
 
 
-def test_unreadable_member_is_reported(tmp_path: Path) -> None:
+def test_absent_member_is_unresolved(tmp_path: Path) -> None:
+    # A member directory that is not checked out (sparse checkout) is an unresolved dependency
+    # of the workspace, on the line of ``members``.
     write_files(tmp_path, {"Cargo.toml": '[workspace]\nmembers = ["a"]\n'})
     result = cargo.parse(tmp_path, ["Cargo.toml", "a/Cargo.toml"])
-    assert [(e.path, e.line) for e in result.errors] == [("a/Cargo.toml", 0)]
-    assert "cannot read" in result.errors[0].message
-    assert [c.directory for c in result.components] == ["a"]
+    assert [e.code() for e in result.errors] == ["unresolved-dependency: Cargo.toml:2"]
+    assert result.components == []
+
+
+def test_a_path_the_locate_scan_cannot_read_is_an_error_not_a_stale_cache(tmp_path: Path) -> None:
+    # A multi-line string is valid TOML that locate()'s scan does not read: the implicit member
+    # it names would be missing from the cache key, so parse() says so (fail-safe).
+    write_files(
+        tmp_path,
+        {
+            "Cargo.toml": '[workspace]\nmembers = ["a"]\n',
+            "a/Cargo.toml": package("a", '[dependencies]\nx = { path = """../x""" }\n'),
+            "x/Cargo.toml": package("x"),
+        },
+    )
+    assert "x/Cargo.toml" not in cargo.locate(tmp_path)
+    result = discover(tmp_path)
+    assert result.edges == [Edge("a", "x")]
+    assert [e.code() for e in result.errors] == ["manifest-error: a/Cargo.toml:5"]
+    assert "manifest scan missed" in result.errors[0].message

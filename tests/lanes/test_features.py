@@ -29,7 +29,32 @@ def test_an_optional_dependency_behind_a_default_feature_is_built() -> None:
     assert covered(components, edges, roots=("rpc",), features="none") == {"rpc"}
     assert covered(components, edges, roots=("rpc",), features=("mob",)) == {"rpc", "mob"}
     assert covered(components, edges, roots=("rpc",), features=("rpc/mob",)) == {"rpc", "mob"}
-    assert covered(components, edges, roots=("rpc",), features=("other/mob",)) == {"rpc"}
+    # A list adds to the defaults (``cargo --features``); one naming another crate changes
+    # nothing of rpc's.
+    assert covered(components, edges, roots=("rpc",), features=("other/mob",)) == {"rpc", "mob"}
+    assert covered(components, edges[:0], roots=("rpc",), features=("other/mob",)) == {"rpc"}
+
+
+def test_a_feature_list_adds_to_the_defaults_as_cargo_features_does() -> None:
+    components = [
+        crate("rpc", default=("mob",), mob=("dep:mob",), tele=("dep:tele",)),
+        crate("mob"),
+        crate("tele"),
+    ]
+    edges = [Edge("rpc", "mob", optional=True), Edge("rpc", "tele", optional=True)]
+    assert covered(components, edges, roots=("rpc",), features=("tele",)) == {"rpc", "mob", "tele"}
+
+
+def test_a_listed_feature_of_a_crate_below_the_roots_is_on_when_it_is_built() -> None:
+    components = [crate("app"), crate("mid", extra=("dep:leaf",)), crate("leaf")]
+    edges = [Edge("app", "mid"), Edge("mid", "leaf", optional=True)]
+    assert covered(components, edges, roots=("app",)) == {"app", "mid"}
+    assert covered(components, edges, roots=("app",), features=("mid/extra",)) == {
+        "app",
+        "mid",
+        "leaf",
+    }
+    assert covered(components, edges[1:], roots=("app",), features=("mid/extra",)) == {"app"}
 
 
 def test_the_label_names_the_feature_chain_that_enabled_the_edge() -> None:
