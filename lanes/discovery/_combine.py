@@ -58,8 +58,9 @@ def combine(found: Iterable[tuple[str, Discovery]]) -> Discovery:
         for edge in discovery.edges:
             source = names.get(edge.source, edge.source)
             target = names.get(edge.target, edge.target)
-            if source != target:
-                result.edges.append(edge._replace(source=source, target=target))
+            # Renaming keeps a Cargo self dev-dependency (tests with features) and makes no
+            # new self-edge: an ecosystem has one component per directory, edges stay within it.
+            result.edges.append(edge._replace(source=source, target=target))
         result.errors.extend(discovery.errors)
         result.manifests.extend(discovery.manifests)
         result.global_inputs.extend(discovery.global_inputs)

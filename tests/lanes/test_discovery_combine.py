@@ -94,3 +94,12 @@ def test_narrow_owners_in_one_directory_keep_their_paths() -> None:
 def test_nothing_shared_is_left_alone() -> None:
     python = Discovery(components=[Component("a", "python", directory="a")], edges=[Edge("a", "b")])
     assert combine([("python", python)]) == python
+
+
+def test_a_self_edge_stays_through_a_merge() -> None:
+    cargo = Discovery(
+        components=[crate("x", "x")], edges=[Edge("x", "x", "dev", features=("testing",))]
+    )
+    python = Discovery(components=[Component("x-py", "python", directory="x")])
+    result = combine([("cargo", cargo), ("python", python)])
+    assert result.edges == [Edge("x", "x", "dev", features=("testing",))]
