@@ -9,6 +9,11 @@ Usage: python benchmarks/audit_bench.py [--quick] [--runs N]
    with ``git fast-import``: commits per second for the whole process, alone, against another
    configuration, and against a bash ``case`` detector (one process per commit).
    Goal: >= 200 commits/s.
+3. ``lanes audit history`` of a 300-commit range of a 45-crate repository whose ``lanes.yml``
+   changes twice in the range (each commit judged with the ``lanes.yml`` at that commit):
+   without a comparison (goal >= 500 commits/s), and against a bash ``case`` detector with
+   per-path attribution (one detector run per commit and per owner group, goal >= 50 commits/s)
+   and without it.
 Each figure is the median of several runs.
 """
 
@@ -125,9 +130,17 @@ lanes:
 """
 
 
-def history_repo(root: Path, crates: int, files_per_crate: int, commits: int) -> Path:
+def history_repo(
+    root: Path,
+    crates: int,
+    files_per_crate: int,
+    commits: int,
+    lanes_yml: str = HISTORY_LANES,
+    config_every: int = 0,
+) -> Path:
     """A repository built with ``git fast-import``: one import commit, then ``commits`` commits
-    each changing 1-4 files (now and then Cargo.lock or docs)."""
+    each changing 1-4 files (now and then Cargo.lock or docs; with ``config_every``, lanes.yml
+    every that many commits)."""
     rng = random.Random(11)
     root.mkdir(parents=True)
     subprocess.run(["git", "-c", "init.defaultBranch=main", "init", "-q"], cwd=root, check=True)
@@ -139,7 +152,7 @@ def history_repo(root: Path, crates: int, files_per_crate: int, commits: int) ->
     files |= {f"crates/h{i:03d}/Cargo.toml": _manifest(i, rng) for i in range(crates)}
     files["Cargo.toml"] = '[workspace]\nmembers = ["crates/*"]\n'
     files["Cargo.lock"] = "# lock\n"
-    files["lanes.yml"] = HISTORY_LANES
+    files["lanes.yml"] = lanes_yml
     files["docs/index.md"] = "# docs\n"
     stream = [_commit(1, "import", files)]
     sources = sorted(path for path in files if path.endswith(".rs"))
@@ -149,6 +162,8 @@ def history_repo(root: Path, crates: int, files_per_crate: int, commits: int) ->
             touched["Cargo.lock"] = f"# lock {number}\n"
         if number % 20 == 7:
             touched["docs/index.md"] = f"# docs {number}\n"
+        if config_every and number % config_every == config_every - 1:
+            touched["lanes.yml"] = f"# revision {number}\n{lanes_yml}"
         stream.append(_commit(number + 2, f"change {number}", touched))
     subprocess.run(["git", "fast-import", "--quiet"], cwd=root, input=b"".join(stream), check=True)
     subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=root, check=True)
@@ -227,21 +242,140 @@ def bench_history(tmp: Path, runs: int, env: dict[str, str], commits: int) -> di
     }
 
 
+ATTRIBUTION_LANES = """\
+version: 1
+global: ["Cargo.lock", "Cargo.toml"]
+ignore: ["docs/**"]
+lanes:
+  top:
+    roots: [h044]
+  mid:
+    roots: [h030]
+  low:
+    roots: [h010]
+  docs:
+    paths: ["docs/**"]
+"""
+
+ATTRIBUTION_DETECTOR = """\
+#!/usr/bin/env bash
+# hand-kept lists: crates h00-h09 were never added to "mid" and "top"
+top=false; mid=false; low=false; docs=false
+while IFS= read -r path; do
+  case "$path" in
+    Cargo.lock|Cargo.toml) top=true; mid=true; low=true; docs=true ;;
+    crates/h04*|crates/h03*) top=true; mid=true ;;
+    crates/h0[12]*) top=true; mid=true; low=true ;;
+    crates/h00*) low=true ;;
+    docs/*) docs=true ;;
+  esac
+done
+echo "top_changed=$top"; echo "mid_changed=$mid"; echo "low_changed=$low"
+echo "docs_changed=$docs" >> "$GITHUB_OUTPUT"
+"""
+ATTRIBUTION_MAP = "top_changed=top,mid_changed=mid,low_changed=low,docs_changed=docs"
+
+
+IN_PROCESS_HISTORY = """
+import sys, time
+from pathlib import Path
+from lanes.audit import gitsource
+from lanes.audit.against import CommandAgainst, parse_map
+from lanes.audit.configs import ConfigAtCommit
+from lanes.audit.history import HistorySummary, replay
+from lanes.git.commits import commit_list, iter_changes
+from lanes.workspace import load_workspace
+repo, rev_range, command, mapping = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+workspace = load_workspace(repo)
+commit_list(repo, rev_range)  # GitPython imported before timing
+start = time.perf_counter()
+judges = ConfigAtCommit(workspace, commit_list(repo, rev_range), "lanes.yml")
+against = None
+if command:
+    lanes = list(workspace.config.lanes)
+    against = CommandAgainst(command, repo, lanes, parse_map(mapping, lanes))
+summary = HistorySummary(rev_range, None)
+commits = iter_changes(repo, rev_range)
+subjects = gitsource.iter_subjects(repo, rev_range)
+for _ in replay(commits, subjects, judges, against, summary, attribution=True):
+    pass
+print(time.perf_counter() - start, summary.commits)
+"""
+
+
+def in_process(runs: int, env: dict[str, str], *args: str) -> float:
+    """Median seconds of the replay alone (start-up excluded), run in a fresh interpreter."""
+    command = [sys.executable, "-c", IN_PROCESS_HISTORY, *args]
+    return statistics.median(
+        float(
+            subprocess.run(
+                command, env=env, capture_output=True, text=True, check=True
+            ).stdout.split()[0]
+        )
+        for _ in range(runs)
+    )
+
+
+def bench_attribution(tmp: Path, runs: int, env: dict[str, str]) -> dict[str, float]:
+    """300 commits of a 45-crate repository: per-commit configuration, per-path attribution."""
+    commits = 300
+    repo = history_repo(tmp / "attribution", 45, 25, commits, ATTRIBUTION_LANES, 120)
+    detector = tmp / "attribution-detector.sh"
+    detector.write_text(ATTRIBUTION_DETECTOR)
+    base = [*LANES, "audit", "history", f"HEAD~{commits}..HEAD", "--format", "json"]
+    base += ["--output", os.devnull, "--allow-against-errors"]
+    legacy = ["--against-command", f"bash {detector}", "--against-map", ATTRIBUTION_MAP]
+    timed(base, repo, env)  # warm the index cache (each lanes.yml revision)
+    alone = median_time(runs, base, repo, env)
+    fixed = median_time(runs, [*base, "--fixed-config"], repo, env)
+    attributed = median_time(runs, [*base, *legacy], repo, env)
+    commit_level = median_time(runs, [*base, *legacy, "--no-attribution"], repo, env)
+    rev_range = f"HEAD~{commits}..HEAD"
+    inside_alone = in_process(runs, env, str(repo), rev_range, "", "")
+    inside_bash = in_process(runs, env, str(repo), rev_range, f"bash {detector}", ATTRIBUTION_MAP)
+    out = subprocess.run(
+        [*base[:-3], *legacy], cwd=repo, env=env, capture_output=True, text=True, check=True
+    ).stdout
+    import json
+
+    summary = json.loads(out)["summary"]
+    return {
+        "attribution_commits": commits,
+        "attribution_latent_gaps": len(summary["latent_gaps"]),
+        "attribution_under_triggered_commits": summary["under_triggered"],
+        "attribution_alone_commits_per_s": commits / alone,
+        "attribution_alone_fixed_config_commits_per_s": commits / fixed,
+        "attribution_bash_with_attribution_commits_per_s": commits / attributed,
+        "attribution_bash_commit_level_only_commits_per_s": commits / commit_level,
+        "attribution_replay_alone_in_process_commits_per_s": commits / inside_alone,
+        "attribution_replay_bash_in_process_commits_per_s": commits / inside_bash,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="500 crates, 200 commits")
+    parser.add_argument("--only-attribution", action="store_true", help="benchmark 3 only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
         env = {**os.environ, "LANES_CACHE_DIR": str(tmp / "cache")}
-        results = bench_history(tmp, args.runs, env, 200 if args.quick else 1000)
+        results = bench_attribution(tmp, args.runs, env)
+        if args.only_attribution:
+            _print(results)
+            return 0
+        results |= bench_history(tmp, args.runs, env, 200 if args.quick else 1000)
         results |= bench_coverage(tmp, args.runs, env, 500 if args.quick else 5000)
-    for name, value in results.items():
-        print(f"{name:45s} {value:10.3f}")
+    _print(results)
     return 0
+
+
+def _print(results: dict[str, float]) -> None:
+    for name, value in results.items():
+        print(f"{name:50s} {value:10.3f}")
 
 
 if __name__ == "__main__":

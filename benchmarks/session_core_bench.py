@@ -13,6 +13,7 @@ inserts (not timed); ``lagging`` of them get a projection one turn behind and ``
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import platform
 import sqlite3
@@ -61,9 +62,9 @@ def seed_recovery(root: Path, sessions: int, lagging: int, missing: int) -> None
             full = _doc(sid, 2)
             snapshot = encode_session(full)
             runtime.execute(
-                "INSERT INTO rt_sessions (session_id, snapshot, state, run_counter)"
-                " VALUES (?, ?, 'idle', 2)",
-                (sid, snapshot),
+                "INSERT INTO rt_sessions (session_id, snapshot, state, run_counter,"
+                " snapshot_digest) VALUES (?, ?, 'idle', 2, ?)",
+                (sid, snapshot, hashlib.sha256(snapshot).hexdigest()),
             )
             for n in (1, 2):
                 receipt = derive_receipt(

@@ -17,6 +17,7 @@ from session_core.outcomes import (
     Completed,
     CompletedWithFinalizationFailure,
     Failed,
+    Indeterminate,
     TurnOutcome,
 )
 from session_core.service import TurnOptions
@@ -63,6 +64,9 @@ def classify(outcome: TurnOutcome) -> Result:
         return "ok", value, receipts
     if isinstance(outcome, Cancelled):
         return "fail", {"outcome": name, "run": outcome.run_id, "cause": "Cancelled"}, ()
+    if isinstance(outcome, Indeterminate):
+        cause = type(outcome.cause).__name__
+        return "info", {"outcome": name, "run": outcome.run_id, "cause": cause}, ()
     assert isinstance(outcome, Failed)
     cause = type(outcome.cause).__name__
     kind: EventType = "info" if isinstance(outcome.cause, CommitIndeterminate) else "fail"

@@ -77,11 +77,22 @@ def _write_json(directory: str, name: str, data: Any, keep_prefix: str | None = 
         return
 
 
+KEEP_ENTRIES = 8
+"""Index entries kept per repository: a history audit judges commits with several revisions of
+the configuration (one index each), and switching branches should not rebuild either."""
+
+
 def _remove_stale(directory: str, prefix: str, keep: str) -> None:
+    """Drop all but the ``KEEP_ENTRIES - 1`` newest entries with ``prefix`` (``keep`` is about
+    to be written)."""
+    entries = []
     for entry in os.listdir(directory):
         if entry.startswith(prefix) and entry.endswith(".json") and entry != keep:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(os.path.join(directory, entry))
+                entries.append((os.stat(os.path.join(directory, entry)).st_mtime_ns, entry))
+    for _, entry in sorted(entries, reverse=True)[KEEP_ENTRIES - 1 :]:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(directory, entry))
 
 
 def load(repo: StrPath, key: str) -> Index | None:

@@ -1,7 +1,8 @@
 """``lanes.yml`` version 1: the validated configuration and how it is loaded.
 
-Parsing lives in ``lanes.config_parse`` (PyYAML); a parsed configuration is cached as JSON
-under the hash of its text, so a warm run does not import YAML at all.
+Parsing lives in ``lanes.config_parse`` (PyYAML) and loading in ``lanes.config_load``: a parsed
+configuration is cached as JSON under the hash of its text, so a warm run does not import YAML
+at all. This module imports neither (the cache and the parser import it).
 """
 
 import hashlib
@@ -155,15 +156,9 @@ def _selector(value: Any) -> Selector:
     return selector
 
 
-def parse_config(text: str, file: str = "lanes.yml") -> Config:
-    """Validate the text of a ``lanes.yml``; raise :class:`ConfigError` on the first problem."""
-    from lanes.config_parse import parse_text
-
-    return parse_text(text, file)
-
-
-def load_config(path: StrPath, display: str | None = None) -> Config:
-    """Read and validate ``path``; errors name ``display`` (default: the path as given)."""
+def read_config(path: StrPath, display: str | None = None) -> tuple[str, str]:
+    """The text of ``path`` and the SHA-256 of its bytes; errors name ``display`` (default: the
+    path as given). Parsing and caching: :mod:`lanes.config_load`."""
     name = display or os.fspath(path)
     try:
         with open(path, "rb") as handle:
@@ -176,12 +171,4 @@ def load_config(path: StrPath, display: str | None = None) -> Config:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ConfigError(name, 0, 0, "", f"not UTF-8 (byte {error.start})") from None
-    from lanes import cache
-
-    digest = hashlib.sha256(data).hexdigest()
-    cached = cache.load_config(digest, name)
-    if cached is not None:
-        return cached
-    config = parse_config(text, name)
-    cache.store_config(digest, name, config)
-    return config
+    return text, hashlib.sha256(data).hexdigest()

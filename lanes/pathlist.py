@@ -1,6 +1,6 @@
 """Changed paths given as a list (``--paths-from-stdin``, ``--paths-file``) rather than by git.
 
-Kept apart from ``lanes.gitdiff`` so that reading a list never imports git machinery: this is
+Kept apart from ``lanes.git`` so that reading a list never imports git machinery: this is
 the hot path of ``lanes detect --paths-from-stdin``.
 """
 
@@ -10,7 +10,7 @@ from lanes.model import ChangeSet
 
 
 def basis(method: str, separator: str) -> dict[str, object]:
-    """The same keys every git method records (see ``lanes.gitdiff``), for a listed change."""
+    """The same keys every git method records (see ``lanes.git.basis``), for a listed change."""
     return {
         "method": method,
         "base_ref": None,

@@ -110,10 +110,10 @@ def selected_lanes(requested: list[str], workspace: Workspace) -> list[str]:
 
 
 def _affected(workspace: Workspace) -> tuple[list[str], int, str | None]:
-    from lanes import gitdiff
     from lanes.engine import select
+    from lanes.git.local import local_changes
 
-    change = gitdiff.local_changes(workspace.repo)
+    change = local_changes(workspace.repo)
     uncertain = [change.uncertain] if change.uncertain else []
     selection = select(change.paths, workspace.rules, workspace.index, uncertain=uncertain)
     return selection.selected, len(change.paths), change.uncertain

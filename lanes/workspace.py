@@ -6,7 +6,8 @@ import os
 from typing import TYPE_CHECKING
 
 from lanes import cache, discovery
-from lanes.config import Config, LaneSpec, load_config
+from lanes.config import Config, LaneSpec
+from lanes.config_load import load_config
 from lanes.engine import Rules
 from lanes.index import Index
 from lanes.model import StrPath

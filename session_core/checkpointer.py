@@ -18,9 +18,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from session_core.codec import decode_session, derive_receipt, encode_session
-from session_core.errors import ProjectionCancelled, SnapshotIdentityMismatch
+from session_core.errors import (
+    ChecksumMismatch,
+    ProjectionCancelled,
+    SnapshotIdentityMismatch,
+    UndecodableRow,
+)
 from session_core.faults import NO_FAULTS, FaultPoint
-from session_core.model import Receipt, Session
+from session_core.model import Receipt, RuntimeState, Session
 from session_core.projection import Projector
 from session_core.stores.base import RuntimeStore, SessionStore
 
@@ -74,8 +79,18 @@ class StoreCheckpointer:
     def new_gate(self, session_id: str) -> Gate:
         """A recreated gate of an archived session starts cancelled."""
         gate = Gate(session_id)
-        row = self.sessions.load(session_id)
-        if row is not None and row.archived:
+        try:
+            row = self.sessions.load(session_id)
+        except (ChecksumMismatch, UndecodableRow):
+            if self.runtime is None:
+                raise  # the row is the only copy
+            row = None  # quarantined and rebuilt by the projection; retired says archived
+        retired = (
+            row is None
+            and self.runtime is not None
+            and (self.runtime.runtime_state(session_id) is RuntimeState.RETIRED)
+        )
+        if (row is not None and row.archived) or retired:
             gate.cancelled = True
         return gate
 

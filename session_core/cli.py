@@ -1,8 +1,12 @@
-"""The ``session-core`` command line: ``demo``, ``recover``, ``status``.
+"""The ``session-core`` command line: ``init``, ``demo``, ``recover``, ``status``.
 
 Exit codes: 0 success; 1 the command ran but did not fully succeed (a turn was not
-acknowledged, a session could not be reconciled); 2 bad input (one-line error on stderr, no
-traceback unless ``--debug``).
+acknowledged, a session could not be reconciled, stdout could not be written); 2 bad input or
+unusable storage (one-line error on stderr, no traceback unless ``--debug``; usage errors end
+with "(see session-core --help)", storage errors name the file instead).
+
+Only ``init`` and ``demo`` (whose first step creates sessions) may create store files;
+``recover`` needs an initialised directory; ``status`` opens both files read-only.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
+from session_core import __version__
 from session_core.errors import SessionBusy, SessionCoreError, SessionExists
 from session_core.model import validate_session_id
-from session_core.outcomes import Failed, TurnOutcome, committed, outcome_name
+from session_core.outcomes import Failed, Indeterminate, TurnOutcome, committed, outcome_name
 from session_core.readapi import SessionView
 from session_core.service import SessionService
+from session_core.stores.sqlite_db import OpenMode
 
 PROG = "session-core"
 BUSY_RETRIES = 200
@@ -57,7 +63,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", default=False, help="show tracebacks on errors"
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    init = sub.add_parser(
+        "init",
+        parents=[common],
+        help="create the store files of a data directory (explicitly)",
+        description="Create runtime.sqlite and sessions.sqlite3 with a new data directory id "
+        "in an empty DIR; or, when only the projection file is missing, an empty projection "
+        "file carrying the authority's id (then run recover to rebuild it); or migrate files "
+        "that predate identities. Never replaces a file that holds data.",
+    )
+    init.add_argument("--data", required=True, type=Path, help="data directory (created)")
 
     demo = sub.add_parser(
         "demo",
@@ -99,24 +117,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def open_service(data: Path, *, create: bool) -> SessionService:
-    """``create``: demo may create DIR and its files. Otherwise DIR and the runtime file must
-    exist; a missing projection file is rebuilt by ``recover`` (``status`` checks first)."""
+def open_service(data: Path, mode: OpenMode) -> SessionService:
+    """``create``: demo may create DIR and its files (first create on an empty directory).
+    ``open`` / ``read-only``: DIR must hold an initialised pair of files."""
     from session_core.factory import sqlite_service
-    from session_core.stores.sqlite import RUNTIME_FILE
 
-    if not create:
-        _require(data, RUNTIME_FILE)
-    elif data.exists() and not data.is_dir():
+    if data.exists() and not data.is_dir():
         raise UsageError(f"not a directory: {data}")
-    return sqlite_service(data)
-
-
-def _require(data: Path, name: str) -> None:
-    if not data.is_dir():
+    if mode != "create" and not data.is_dir():
         raise UsageError(f"no such directory: {data}")
-    if not (data / name).exists():
-        raise UsageError(f"no session_core database in {data} (missing {name})")
+    return sqlite_service(data, mode=mode)
+
+
+def run_init(args: argparse.Namespace, out: TextIO) -> int:
+    from session_core.factory import init_directory
+
+    if args.data.exists() and not args.data.is_dir():
+        raise UsageError(f"not a directory: {args.data}")
+    done = init_directory(args.data)
+    _write(out, f"{done}\n")
+    return 0
 
 
 # --- demo ----------------------------------------------------------------------------------
@@ -125,7 +145,7 @@ def _require(data: Path, name: str) -> None:
 def run_demo(args: argparse.Namespace, out: TextIO) -> int:
     prefix = str(args.prefix)
     ids = [validate_session_id(f"{prefix}-{i}") for i in range(args.sessions)]
-    svc = open_service(args.data, create=True)
+    svc = open_service(args.data, "create")
     try:
         for sid in ids:
             _ensure(svc, sid)
@@ -144,17 +164,32 @@ def run_demo(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _ensure(svc: SessionService, sid: str) -> None:
+    """Create the session (or find it created by another process); a failed create stops the
+    demo with its cause instead of failing every turn later with "no such session"."""
     with contextlib.suppress(SessionExists):
-        svc.create(sid)
+        outcome = svc.create(sid)
+        if not committed(outcome):
+            cause = getattr(outcome, "cause", None)
+            if isinstance(cause, SessionCoreError):
+                raise cause
+            raise SessionCoreError(f"create failed: {_describe(outcome)}", session_id=sid)
 
 
 def _turn(svc: SessionService, sid: str, turn: int) -> tuple[TurnOutcome, str]:
+    """A busy session is retried with a new input id (the refused one was abandoned); an
+    indeterminate outcome is resent with the *same* id, which returns the original outcome
+    if it committed, and never runs the turn twice."""
     delay = 0.001
-    for attempt in range(BUSY_RETRIES):
-        input_id = f"{sid}.t{turn}.p{os.getpid()}.a{attempt}"
+    attempt = 0
+    input_id = f"{sid}.t{turn}.p{os.getpid()}.a{attempt}"
+    for _ in range(BUSY_RETRIES):
         outcome = svc.run_turn(sid, f"message {turn} for {sid}", input_id=input_id)
-        if not (isinstance(outcome, Failed) and isinstance(outcome.cause, SessionBusy)):
+        busy = isinstance(outcome, Failed) and isinstance(outcome.cause, SessionBusy)
+        if not busy and not isinstance(outcome, Indeterminate):
             return outcome, input_id
+        if busy:
+            attempt += 1
+            input_id = f"{sid}.t{turn}.p{os.getpid()}.a{attempt}"
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
     return outcome, input_id
@@ -164,7 +199,7 @@ def _emit(svc: SessionService, out: TextIO, fmt: str, outcome: TurnOutcome, inpu
     assert committed(outcome)
     receipt = getattr(outcome, "receipt", None)
     sid = outcome.session_id
-    turn = svc.reader.view(sid).authority.turns
+    turn = _turn_number(svc, sid, input_id)
     if fmt == "jsonl":
         line = json.dumps(
             {
@@ -179,8 +214,28 @@ def _emit(svc: SessionService, out: TextIO, fmt: str, outcome: TurnOutcome, inpu
     else:
         where = "-" if receipt is None else f"{receipt.run_id}#{receipt.sequence}"
         line = f"{sid} turn {turn} {outcome_name(outcome)} receipt {where}"
-    out.write(line + "\n")
-    out.flush()
+    _write(out, line + "\n")
+
+
+def _turn_number(svc: SessionService, sid: str, input_id: str) -> int:
+    """The position of this turn among the session's committed user turns (counting the
+    session's whole history at the commit, so concurrent writers cannot shift it)."""
+    ids = svc.read(sid).user_input_ids()
+    return ids.index(input_id) + 1 if input_id in ids else len(ids)
+
+
+class OutputFailed(Exception):
+    """stdout could not be written (closed pipe, full disk): exit 1, one line on stderr."""
+
+
+def _write(out: TextIO, text: str) -> None:
+    try:
+        out.write(text)
+        out.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputFailed(f"cannot write output: {exc}") from exc
 
 
 def _describe(outcome: TurnOutcome) -> str:
@@ -192,7 +247,7 @@ def _describe(outcome: TurnOutcome) -> str:
 
 
 def run_recover(args: argparse.Namespace, out: TextIO) -> int:
-    svc = open_service(args.data, create=False)
+    svc = open_service(args.data, "open")
     try:
         report = svc.recover(redeliver=not args.no_redeliver)
     finally:
@@ -206,30 +261,27 @@ def run_recover(args: argparse.Namespace, out: TextIO) -> int:
             "errors": errors,
             "ok": report.ok,
         }
-        out.write(json.dumps(payload, sort_keys=True) + "\n")
+        _write(out, json.dumps(payload, sort_keys=True) + "\n")
     else:
-        out.write(
+        lines = [
             f"recovered {len(report.sessions)} sessions, "
             f"redelivered {len(report.redelivered)} inputs, {len(errors)} errors\n"
-        )
-        for sid, message in errors.items():
-            out.write(f"error: {sid}: {message}\n")
+        ]
+        lines += [f"error: {sid}: {message}\n" for sid, message in errors.items()]
+        _write(out, "".join(lines))
     return 0 if report.ok else 1
 
 
 def run_status(args: argparse.Namespace, out: TextIO) -> int:
-    from session_core.stores.sqlite import SESSIONS_FILE
-
-    _require(args.data, SESSIONS_FILE)  # a read-only command never creates files
-    svc = open_service(args.data, create=False)
+    svc = open_service(args.data, "read-only")  # never creates, migrates or writes a file
     try:
         views = svc.reader.list_sessions()
     finally:
         svc.close()
     if args.format == "json":
-        out.write(json.dumps({"sessions": [v.to_json() for v in views]}, sort_keys=True) + "\n")
+        _write(out, json.dumps({"sessions": [v.to_json() for v in views]}, sort_keys=True) + "\n")
     else:
-        out.write(_status_text(views))
+        _write(out, _status_text(views))
     return 0
 
 
@@ -244,7 +296,7 @@ def _status_text(views: Sequence[SessionView]) -> str:
     return "\n".join(lines) + "\n"
 
 
-COMMANDS = {"demo": run_demo, "recover": run_recover, "status": run_status}
+COMMANDS = {"init": run_init, "demo": run_demo, "recover": run_recover, "status": run_status}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,11 +304,46 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args, sys.stdout)
-    except (UsageError, SessionCoreError) as exc:
+    except UsageError as exc:
         if debug:
             raise
-        message = " ".join(str(exc).split())
-        print(f"{PROG}: error: {message} (see {PROG} --help)", file=sys.stderr)
-        return 2
+        return _fail(f"{_one_line(exc)} (see {PROG} --help)", 2)
+    except SessionCoreError as exc:
+        if debug:
+            raise
+        return _fail(f"{type(exc).__name__}: {_one_line(exc)}", 2)
+    except OutputFailed as exc:
+        if debug:
+            raise
+        return _fail(_one_line(exc), 1)
     except BrokenPipeError:
+        _quiet_stdout()
         return 1
+    except OSError as exc:
+        if debug:
+            raise
+        return _fail(f"{type(exc).__name__}: {_one_line(exc)}", 2)
+    except Exception as exc:  # a bug: still one line, the traceback only with --debug
+        if debug:
+            raise
+        return _fail(
+            f"internal error {type(exc).__name__}: {_one_line(exc)} (--debug shows where)", 2
+        )
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _fail(message: str, code: int) -> int:
+    with contextlib.suppress(OSError):
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush does
+    not print a traceback."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())

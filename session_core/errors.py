@@ -99,9 +99,90 @@ class SchemaTooNew(StorageError):
 
 
 class UndecodableRow(StorageError):
-    """A stored row or snapshot could not be decoded."""
+    """A stored row or snapshot could not be decoded. ``stored_token`` is the row's stored
+    CAS token when known (a runtime-backed row is quarantined by it and rebuilt)."""
 
     retryable = False
+    stored_token: str | None = None
+
+
+class StorageIndeterminate(StorageError):
+    """A write's ``COMMIT`` failed (for example a failed fsync): the transaction may be durable
+    (in the WAL) although this connection cannot see it. Its outcome is unknown until recovery
+    (or a resend with the same input id) resolves it."""
+
+
+class StoreFileInvalid(StorageError):
+    """A store path cannot be used: a directory, missing, empty, unreadable or read-only."""
+
+    retryable = False
+
+
+class WrongStoreFile(StorageError):
+    """The file belongs to another store or directory (swapped or misplaced files)."""
+
+    retryable = False
+
+
+class ForeignWal(StorageError):
+    """A ``-wal`` file that does not belong to its database; refused before SQLite replays it."""
+
+    retryable = False
+
+
+class MigrationRequired(StorageError):
+    """A read-only open found an older schema; a writing command migrates it first."""
+
+    retryable = False
+
+
+class ChecksumMismatch(StorageError):
+    """A stored snapshot or projection row does not match its digest: quarantined, never
+    served or copied. ``revision`` is the stored revision when known; ``stored_token`` the
+    stored row token (the CAS token a quarantine deletes by)."""
+
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        session_id: str | None = None,
+        path: str | None = None,
+        revision: str | None = None,
+        stored_token: str | None = None,
+    ) -> None:
+        self.revision = revision
+        self.stored_token = stored_token
+        super().__init__(message, session_id=session_id, path=path)
+
+    def _render(self) -> str:
+        text = super()._render()
+        return text if self.revision is None else f"{text} revision={self.revision}"
+
+
+class DirectoryError(StorageError):
+    """The data directory as a whole is unusable: names both files and what to do."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, files: tuple[str, ...], advice: str) -> None:
+        self.files = files
+        self.advice = advice
+        super().__init__(f"{message} [{', '.join(files)}]; {advice}")
+
+
+class StoreNotInitialized(DirectoryError):
+    """Neither store file holds data: create them explicitly (``session-core init`` or a
+    first ``create``); ``status`` and ``recover`` never do."""
+
+
+class MissingStoreFile(DirectoryError):
+    """One store file is missing or empty while the other holds data."""
+
+
+class StoreIdentityMismatch(DirectoryError):
+    """The two files carry different directory ids, or swapped roles."""
 
 
 # --- guards --------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from session_core.stores.memory import (
     MemoryRuntimeStore,
     MemorySessionStore,
 )
+from session_core.stores.sqlite_db import OpenMode
 
 
 @dataclass
@@ -56,29 +57,112 @@ def sqlite_stores(
     faults: FaultPoint = NO_FAULTS,
     *,
     shared_file: bool = False,
+    mode: OpenMode = "create",
 ) -> Stores:
     """SQLite stores in ``directory``: ``runtime.sqlite`` + ``sessions.sqlite3`` by default,
-    or one ``session_core.sqlite`` file for everything with ``shared_file=True``."""
-    from session_core.stores.sqlite import (
-        RUNTIME_FILE,
-        SESSIONS_FILE,
-        SqliteAuditLog,
-        SqliteRuntimeStore,
-        SqliteSessionStore,
+    or one ``session_core.sqlite`` file for everything with ``shared_file=True``.
+
+    ``mode``: ``create`` initialises a directory whose files are both absent or empty (the
+    first ``create``); ``open`` requires initialised files (``StoreNotInitialized``);
+    ``read-only`` also never writes (``status``). In every mode the pair is checked first
+    (``session_core.stores.sqlite_dir``): a missing, empty, foreign or swapped file next to
+    one that holds data is refused, and so is a ``-wal`` that does not belong."""
+    from session_core.stores.sqlite_dir import (
+        Layout,
+        check_root,
+        directory_lock,
+        expected_identities,
+        fresh,
     )
 
-    root = Path(directory)
-    root.mkdir(parents=True, exist_ok=True)
-    runtime_path = root / ("session_core.sqlite" if shared_file else RUNTIME_FILE)
-    sessions_path = root / ("session_core.sqlite" if shared_file else SESSIONS_FILE)
-    runtime = SqliteRuntimeStore(runtime_path, faults)
+    layout = Layout(Path(directory), shared_file)
+    check_root(layout.root, mode)
+    with directory_lock(layout.root, exclusive=False, create=mode == "create"):
+        expected = expected_identities(layout, mode)
+    if expected is None:
+        if mode != "create":
+            from session_core.errors import StoreNotInitialized
+
+            raise StoreNotInitialized(
+                f"no session_core data in {layout.root}",
+                files=layout.files(),
+                advice=f"run `session-core init --data {layout.root}` (or create a session)",
+            )
+        with directory_lock(layout.root, exclusive=True, create=True):
+            expected = expected_identities(layout, mode) or fresh(layout)
+            return _open_stores(layout, faults, mode, expected)
+    return _open_stores(layout, faults, mode, expected)
+
+
+def _open_stores(layout: Any, faults: FaultPoint, mode: OpenMode, expected: Any) -> Stores:
+    from session_core.stores.sqlite import SqliteAuditLog, SqliteRuntimeStore, SqliteSessionStore
+
+    opened: list[Any] = []
     try:
-        sessions = SqliteSessionStore(sessions_path, faults)
-        audit = SqliteAuditLog(sessions_path, faults)
+        runtime = SqliteRuntimeStore(
+            layout.runtime,
+            faults,
+            mode=mode,
+            identity=expected.runtime,
+            shared_layout=layout.shared,
+        )
+        opened.append(runtime)
+        sessions = SqliteSessionStore(
+            layout.sessions,
+            faults,
+            mode=mode,
+            identity=expected.sessions,
+            shared_layout=layout.shared,
+        )
+        opened.append(sessions)
+        audit = SqliteAuditLog(
+            layout.sessions,
+            faults,
+            mode=mode,
+            identity=expected.sessions,
+            shared_layout=layout.shared,
+        )
+        opened.append(audit)
     except BaseException:
-        runtime.close()
+        for store in opened:
+            store.close()
         raise
     return Stores(runtime, sessions, audit)
+
+
+def init_directory(directory: str | Path, *, shared_file: bool = False) -> str:
+    """``session-core init``: create the stores of an empty directory, or the missing (empty)
+    projection file of a directory whose authority holds data; migrate files that predate
+    identities. Returns what was done. Never replaces a file that holds data."""
+    from session_core.errors import MissingStoreFile
+    from session_core.stores.sqlite_dir import (
+        Layout,
+        check_root,
+        directory_lock,
+        expected_identities,
+        fresh,
+        has_data,
+        init_projection,
+    )
+
+    layout = Layout(Path(directory), shared_file)
+    check_root(layout.root, "create")
+    with directory_lock(layout.root, exclusive=True, create=True):
+        try:
+            expected = expected_identities(layout, "create")
+            done = "already initialised"
+        except MissingStoreFile:
+            if not has_data(layout.runtime):
+                raise
+            expected = init_projection(layout)
+            done = f"created an empty projection file {layout.sessions}"
+        if expected is None:
+            expected = fresh(layout)
+            done = f"initialised {', '.join(layout.files())}"
+        elif expected.assign and done == "already initialised":
+            done = "migrated the files to data directory identities"
+        _open_stores(layout, NO_FAULTS, "create", expected).close()
+    return done
 
 
 def sqlite_service(
@@ -87,9 +171,10 @@ def sqlite_service(
     *,
     shared_file: bool = False,
     runtime_backed: bool = True,
+    mode: OpenMode = "create",
     **kwargs: Any,
 ) -> SessionService:
-    """A service over the SQLite backend in ``directory``."""
-    stores = sqlite_stores(directory, faults, shared_file=shared_file)
+    """A service over the SQLite backend in ``directory`` (``mode``: see ``sqlite_stores``)."""
+    stores = sqlite_stores(directory, faults, shared_file=shared_file, mode=mode)
     runtime = stores.runtime if runtime_backed else None
     return SessionService(stores.sessions, stores.audit, runtime, faults=faults, **kwargs)

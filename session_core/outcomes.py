@@ -41,6 +41,19 @@ class Failed:
 
 
 @dataclass(frozen=True)
+class Indeterminate:
+    """The storage failed in a way that leaves the input's fate unknown (a failed sync): it
+    may or may not be committed. Never a definite failure. Recovery resolves it exactly once
+    (redelivered and committed, or never durable); a resend of the same ``input_id`` returns
+    the original outcome and never runs the turn twice."""
+
+    session_id: str
+    run_id: str | None
+    input_id: str | None
+    cause: SessionCoreError
+
+
+@dataclass(frozen=True)
 class Cancelled:
     """Cancelled before the commit: lifecycle and input states only."""
 
@@ -49,7 +62,7 @@ class Cancelled:
     reason: str
 
 
-TurnOutcome = Completed | CompletedWithFinalizationFailure | Failed | Cancelled
+TurnOutcome = Completed | CompletedWithFinalizationFailure | Failed | Cancelled | Indeterminate
 
 
 def committed(outcome: TurnOutcome) -> bool:

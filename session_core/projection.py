@@ -17,12 +17,14 @@ from dataclasses import replace
 from session_core.codec import decode_session, encode_session
 from session_core.errors import (
     AuditFailure,
+    ChecksumMismatch,
     ContinuityViolation,
     MonotonicityViolation,
     ProjectionError,
     RevisionConflict,
     SessionCoreError,
     UnauditedRow,
+    UndecodableRow,
 )
 from session_core.faults import NO_FAULTS, FaultPoint
 from session_core.model import (
@@ -94,7 +96,7 @@ class Projector:
         """Project ``target``; returns the document now stored. Retries lost CAS races."""
         last: SessionCoreError | None = None
         for _ in range(self.max_attempts):
-            row = self.sessions.load_row(target.id)
+            row = self.load_verified(target.id)
             goal = self.goal(row, target)
             try:
                 return self.project_row(row, goal)
@@ -104,6 +106,23 @@ class Projector:
         raise ProjectionError(
             f"projection kept losing races: {last}", session_id=target.id
         ) from last
+
+    def load_verified(self, session_id: str) -> StoredRow | None:
+        """The row, checksum-verified. A runtime-backed row that fails its checksum or does
+        not decode is quarantined (delete-if-current by its stored token; the store keeps the
+        bytes) and rebuilt from the verified authority; a runtime-less row is the only copy:
+        the error propagates, nothing is deleted."""
+        try:
+            return self.sessions.load_row(session_id)
+        except (ChecksumMismatch, UndecodableRow) as exc:
+            if self.runtime is None or exc.stored_token is None:
+                raise
+            self.quarantine_corrupt(session_id, exc.stored_token)
+            return self.sessions.load_row(session_id)
+
+    def quarantine_corrupt(self, session_id: str, stored_token: str) -> None:
+        self.faults.hit("project.quarantine", session_id)
+        self.sessions.delete_if_current(session_id, stored_token)
 
     def goal(self, row: StoredRow | None, target: Session) -> Session:
         """Archived is absorbing: an Archived row keeps the target Archived."""

@@ -18,18 +18,20 @@ harness may override in a subclass.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from session_core.agent import Agent
 from session_core.checkpointer import RunContext, StoreCheckpointer
 from session_core.codec import decode_session, derive_receipt, encode_session
 from session_core.errors import (
+    ChecksumMismatch,
     CommitIndeterminate,
     InputStateConflict,
     OperationCancelled,
@@ -39,6 +41,8 @@ from session_core.errors import (
     SessionCoreError,
     SessionExists,
     SessionNotFound,
+    StorageIndeterminate,
+    UndecodableRow,
 )
 from session_core.faults import NO_FAULTS, FaultPoint
 from session_core.model import (
@@ -55,6 +59,7 @@ from session_core.outcomes import (
     Completed,
     CompletedWithFinalizationFailure,
     Failed,
+    Indeterminate,
     TurnOutcome,
     outcome_name,
 )
@@ -163,14 +168,23 @@ class SessionService:
         if self.runtime is not None:
             state = self.runtime.runtime_state(session_id)
             if state is None:
-                raise SessionNotFound("no such session", session_id=session_id)
+                raise SessionNotFound(
+                    "no such session", session_id=session_id, path=self.runtime.location
+                )
             if state is RuntimeState.RETIRED:
                 raise SessionArchived("session is archived", session_id=session_id)
-        row = self.sessions.load(session_id)
+        try:
+            row = self.sessions.load(session_id)
+        except (ChecksumMismatch, UndecodableRow):
+            if self.runtime is None:
+                raise  # runtime-less: the row is the only copy
+            row = None  # runtime-backed: the projection rebuilds it from the authority
         if row is not None and row.archived:
             raise SessionArchived("session is archived", session_id=session_id)
         if row is None and self.runtime is None:
-            raise SessionNotFound("no such session", session_id=session_id)
+            raise SessionNotFound(
+                "no such session", session_id=session_id, path=self.sessions.location
+            )
 
     # --- create ----------------------------------------------------------------------------
 
@@ -190,13 +204,38 @@ class SessionService:
             if self.runtime is None:
                 return self._create_row(doc)
             snapshot = encode_session(doc)
+            self.check_no_orphan_row(session_id)
             try:
                 self.runtime.create(session_id, snapshot)
             except SessionExists:
                 raise
+            except StorageIndeterminate as exc:
+                return self.indeterminate(session_id, None, None, exc)
             except SessionCoreError as exc:
                 return Failed(session_id, None, exc)
             return self.finalize(session_id, None, None, snapshot, "")
+
+    def check_no_orphan_row(self, session_id: str) -> None:
+        """A projection row without an authority record holds history the authority lost
+        (a missing or replaced runtime file): creating the id anew would rebuild that row
+        from an empty transcript. Refused; the row is reported by recovery, never dropped."""
+        if self.sessions.load_row(session_id) is not None:
+            raise SessionExists(
+                "a projection row exists for this id but the authority has no record of it"
+                " (restore the runtime file; the row is kept)",
+                session_id=session_id,
+                path=self.sessions.location,
+            )
+
+    def indeterminate(
+        self,
+        session_id: str,
+        run_id: str | None,
+        input_id: str | None,
+        cause: SessionCoreError,
+    ) -> TurnOutcome:
+        """The input's fate is unknown (a failed sync, a failed undo): never ``Failed``."""
+        return Indeterminate(session_id, run_id, input_id, cause)
 
     def _create_row(self, doc: Session) -> TurnOutcome:
         try:
@@ -218,12 +257,17 @@ class SessionService:
         options: TurnOptions | None = None,
     ) -> TurnOutcome:
         validate_session_id(session_id)
+        resend = input_id is not None
         input_id = input_id or self.new_input_id()
         opts = options or TurnOptions()
         with self.session_lock(session_id):
             self.check_active(session_id)
             if self.runtime is None:
                 return self.run_runtime_less(session_id, input_id, text, opts)
+            if resend:
+                known = self.known_outcome(session_id, input_id, text)
+                if known is not None:
+                    return known
             try:
                 self.faults.hit("turn.accept_input", session_id)
                 self.runtime.accept_input(session_id, input_id, text)
@@ -231,9 +275,54 @@ class SessionService:
                 return self.reject_input(session_id, input_id, exc)
             return self.execute(session_id, (input_id,), text, opts)
 
-    def reject_input(self, session_id: str, input_id: str, exc: SessionCoreError) -> TurnOutcome:
-        """``accept_input`` raised: it may be durable anyway, so abandon it (never redeliver)."""
+    def known_outcome(self, session_id: str, input_id: str, text: str) -> TurnOutcome | None:
+        """A resend (or retry) of an input the authority already knows returns its original
+        outcome instead of running the turn twice: consumed -> the committed turn (re-projected
+        if the projection lags), abandoned -> the definite failure. An accepted, pending input
+        (left by a crash or an indeterminate outcome) runs now, once; ``None`` if unknown."""
         assert self.runtime is not None
+        record = next((r for r in self.runtime.inputs(session_id) if r.input_id == input_id), None)
+        if record is None or record.payload != text:
+            return None  # new, or a conflicting payload (accept_input refuses it)
+        if record.state is InputState.ACCEPTED:
+            return self.execute(session_id, (input_id,), text, TurnOptions())
+        if record.state is InputState.ABANDONED:
+            cause = InputStateConflict(
+                f"input {input_id!r} was not committed (abandoned); send it with a new id",
+                session_id=session_id,
+                path=self.runtime.location,
+            )
+            return Failed(session_id, record.run_id, cause)
+        return self.committed_outcome(session_id, input_id)
+
+    def committed_outcome(self, session_id: str, input_id: str) -> TurnOutcome:
+        """The outcome of the committed run that consumed ``input_id``."""
+        assert self.runtime is not None
+        receipt = next(
+            (
+                r
+                for r in self.runtime.receipts(session_id)
+                if r.kind == "terminal" and input_id in r.input_ids
+            ),
+            None,
+        )
+        snapshot = self.runtime.load_snapshot(session_id)
+        if snapshot is None:
+            raise SessionNotFound("no committed snapshot", session_id=session_id)
+        reply = reply_to(decode_session(snapshot, session_id=session_id), input_id)
+        run_id = None if receipt is None else receipt.run_id
+        outcome = self.finalize(session_id, run_id, receipt, snapshot, reply)
+        if receipt is None or not isinstance(outcome, Completed | CompletedWithFinalizationFailure):
+            return outcome
+        return replace(outcome, revision=receipt.digest)
+
+    def reject_input(self, session_id: str, input_id: str, exc: SessionCoreError) -> TurnOutcome:
+        """``accept_input`` raised. A failed sync (``StorageIndeterminate``) leaves the accept
+        possibly durable but invisible here: ``Indeterminate``. Otherwise it may be durable
+        anyway (an error after the write), so abandon it (never redeliver) -> ``Failed``."""
+        assert self.runtime is not None
+        if isinstance(exc, StorageIndeterminate):
+            return self.indeterminate(session_id, None, input_id, exc)
         try:
             self.runtime.commit_lifecycle(session_id, None, None, {input_id: InputState.ABANDONED})
         except InputStateConflict:
@@ -242,7 +331,7 @@ class SessionService:
             cause = CommitIndeterminate(
                 f"accept failed ({exc}) and could not be undone ({undo})", session_id=session_id
             )
-            return Failed(session_id, None, cause)
+            return self.indeterminate(session_id, None, input_id, cause)
         return _not_committed(session_id, None, exc)
 
     def execute(
@@ -286,7 +375,7 @@ class SessionService:
                     f"begin_run failed ({exc}); lease check failed: {check}",
                     session_id=session_id,
                 )
-                return Failed(session_id, None, cause)
+                return self.indeterminate(session_id, None, _first(input_ids), cause)
             run = RunContext(session_id, taken, input_ids)
             return self.abort(run, _not_committed(session_id, taken, exc))
         return RunContext(session_id, run_id, input_ids)
@@ -355,10 +444,22 @@ class SessionService:
                 stands = self.commit_stands(receipt)
             except SessionCoreError as check:
                 cause = CommitIndeterminate(f"commit failed ({exc}); check failed: {check}")
-                return Failed(sid, run.run_id, cause)
+                return self.indeterminate(sid, run.run_id, _first(run.input_ids), cause)
+            if not stands and isinstance(exc, StorageIndeterminate):
+                return self.commit_unknown(run, exc)
             if not stands:
                 return self.abort(run, _not_committed(sid, run.run_id, exc))
         return self.finalize(sid, run.run_id, receipt, snapshot, reply)
+
+    def commit_unknown(self, run: RunContext, exc: StorageIndeterminate) -> TurnOutcome:
+        """The commit's sync failed and it is not visible: it may still be durable (in the
+        WAL). Release the lease but keep the inputs ``accepted`` (never abandoned: that would
+        claim a definite failure); recovery or a resend of the same input id resolves them
+        exactly once."""
+        assert self.runtime is not None and run.run_id is not None
+        with contextlib.suppress(SessionCoreError):  # a held lease is taken over later
+            self.runtime.commit_lifecycle(run.session_id, run.run_id, RuntimeState.IDLE, {})
+        return self.indeterminate(run.session_id, run.run_id, _first(run.input_ids), exc)
 
     def commit_stands(self, receipt: Receipt) -> bool:
         """After a commit error: is the terminal receipt durable anyway (indeterminate case)?"""
@@ -406,7 +507,7 @@ class SessionService:
                 f"run not committed, abort failed ({exc}); recovery redelivers the input",
                 session_id=run.session_id,
             )
-            return Failed(run.session_id, run.run_id, cause)
+            return self.indeterminate(run.session_id, run.run_id, _first(run.input_ids), cause)
         return outcome
 
     def abort_state(self, run: RunContext) -> RuntimeState | None:
@@ -458,7 +559,7 @@ class SessionService:
             cause = CommitIndeterminate(
                 f"save failed ({exc}); check failed: {check}", session_id=sid
             )
-            return Failed(sid, None, cause)
+            return self.indeterminate(sid, None, input_id, cause)
         if row is None:
             return _not_committed(sid, None, exc)
         if complete:
@@ -618,6 +719,24 @@ class SessionService:
     def read(self, session_id: str) -> Session:
         """The authority's view (runtime snapshot, or the row for runtime-less sessions)."""
         return self.reader.read_transcript(session_id, source="authority")
+
+
+def _first(input_ids: tuple[str, ...]) -> str | None:
+    return input_ids[0] if input_ids else None
+
+
+def reply_to(session: Session, input_id: str) -> str:
+    """The last assistant text after the user message ``input_id`` (before the next user)."""
+    reply = ""
+    seen = False
+    for message in session.messages:
+        if message.role == "user":
+            if seen:
+                break
+            seen = message.id == input_id
+        elif seen and message.role == "assistant" and not message.tool_calls:
+            reply = message.content
+    return reply
 
 
 def _not_committed(session_id: str, run_id: str | None, exc: SessionCoreError) -> TurnOutcome:

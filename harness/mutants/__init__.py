@@ -16,6 +16,11 @@ from harness.mutants.checkpointer_bugs import (
     SilentCancelCheckpointer,
     UncancelledGateCheckpointer,
 )
+from harness.mutants.integrity_bugs import (
+    FailedAfterSyncService,
+    LeaseNeverExpiresRuntime,
+    UncheckedDigestProjector,
+)
 from harness.mutants.projection_bugs import AppendOnlyProjector
 from harness.mutants.service_bugs import (
     DuplicatingRecoveryService,
@@ -121,7 +126,30 @@ MUTANTS: tuple[Mutant, ...] = (
         ("kill-before-commit",),
         service_cls=DuplicatingRecoveryService,
     ),
+    _m(
+        "failed-after-failed-sync",
+        "bug-32: an input whose fate is unknown reported as a definite Failed",
+        ("integrity-failed-sync",),
+        service_cls=FailedAfterSyncService,
+    ),
+    _m(
+        "lease-never-expires",
+        "bug-37: a dead or expired lease holder blocks the session until recovery",
+        ("integrity-dead-lease-holder",),
+        wrap_runtime=LeaseNeverExpiresRuntime,
+    ),
+    _m(
+        "unchecked-digest",
+        "bug-36: a row failing verification is never quarantined nor rebuilt",
+        ("integrity-corrupt-row-rebuilt",),
+        projector_cls=UncheckedDigestProjector,
+    ),
 )
+FILE_MUTANTS = ("lock-drop", "implicit-init", "retry-runs-again")
+"""Integrity mutants killed outside ``harness mutants`` (``harness.mutants.integrity_bugs``):
+lock drop and implicit init exist only with real files (the harness runs mutants on the
+memory backend); the retry mutant's scenario waits for ``definite_failure_no_effect`` to learn
+retries. ``tests/session_core/test_integrity_mutants.py`` kills all three."""
 
 BY_NAME = {m.name: m for m in MUTANTS}
 
@@ -133,4 +161,4 @@ def core_by_name(name: str) -> Core:
     return BY_NAME[name].core
 
 
-__all__ = ["BY_NAME", "MUTANTS", "Mutant", "core_by_name"]
+__all__ = ["BY_NAME", "FILE_MUTANTS", "MUTANTS", "Mutant", "core_by_name"]

@@ -11,11 +11,16 @@ Each returns, per commit, the lanes it selects and, where it can tell, the paths
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import os
 import shlex
+import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -23,9 +28,12 @@ from typing import Protocol
 from lanes.audit import gitsource
 from lanes.config import ConfigError
 from lanes.engine import Reason, select
+from lanes.git.runner import kill
 from lanes.workspace import Workspace, load_workspace
 
 COMMAND_TIMEOUT = 60.0
+PARALLEL_RUNS = 4
+"""Legacy detector runs at a time for the owner groups of one commit."""
 
 
 class AgainstError(Exception):
@@ -44,10 +52,19 @@ class OtherSelection:
 
 class Against(Protocol):
     description: str
+    runs: int  # successful runs of a command (0 for a configuration)
 
     def select(
         self, sha: str, paths: Sequence[str], uncertain: Sequence[str]
     ) -> OtherSelection: ...
+
+    def select_each(self, sha: str, groups: Sequence[Sequence[str]]) -> list[OtherSelection]:
+        """:meth:`select` for each group of paths of one commit (no uncertainty), in order."""
+        ...
+
+    def never_printed(self) -> list[str]:
+        """``--against-map`` names no run printed (a misspelt key reads as "never ran")."""
+        ...
 
     def close(self) -> None: ...
 
@@ -63,6 +80,7 @@ class EngineAgainst:
     def __init__(self, workspace: Workspace, description: str) -> None:
         self.workspace = workspace
         self.description = description
+        self.runs = 0
 
     def select(self, sha: str, paths: Sequence[str], uncertain: Sequence[str]) -> OtherSelection:
         selection = select(paths, self.workspace.rules, self.workspace.index, uncertain=uncertain)
@@ -70,6 +88,12 @@ class EngineAgainst:
         return OtherSelection(
             chosen, {lane: responsible_paths(selection.reasons[lane]) for lane in chosen}
         )
+
+    def select_each(self, sha: str, groups: Sequence[Sequence[str]]) -> list[OtherSelection]:
+        return [self.select(sha, group, ()) for group in groups]
+
+    def never_printed(self) -> list[str]:
+        return []
 
     def close(self) -> None:
         return None
@@ -89,9 +113,9 @@ def against_rev(
         text = gitsource.file_at(repo, rev, config_path)
     except gitsource.GitReadError as error:
         raise AgainstError(f"--against-rev {rev}: {error}") from None
-    with tempfile.TemporaryDirectory(prefix="lanes-audit-") as directory:
-        copy = Path(directory) / "lanes.yml"
-        copy.write_bytes(text)
+    from lanes.audit.configs import config_copy
+
+    with config_copy(text, use_cache=use_cache) as copy:
         try:
             workspace = load_workspace(repo, copy, use_cache=use_cache)
         except ConfigError as error:
@@ -126,7 +150,15 @@ def parse_outputs(text: str) -> dict[str, bool]:
 
 
 class CommandAgainst:
-    """A legacy detector: run per commit with the changed paths on stdin (never a shell)."""
+    """A legacy detector: run with changed paths on stdin (never a shell), in its own process
+    group (killed as a whole on timeout).
+
+    A run that exits non-zero, times out or prints no ``name=true|false`` line is an error for
+    that commit, never "no lane". Answers are cached for the run by the detector's own content
+    (the command line and every file it names, the program included) and the exact paths: the
+    detector is assumed to judge paths only (``LANES_AUDIT_COMMIT`` is the first commit that
+    asked). ``use_cache=False`` runs it for every question.
+    """
 
     def __init__(
         self,
@@ -136,6 +168,7 @@ class CommandAgainst:
         mapping: dict[str, set[str]] | None = None,
         *,
         timeout: float = COMMAND_TIMEOUT,
+        use_cache: bool = True,
     ) -> None:
         try:
             self.argv = shlex.split(command)
@@ -145,40 +178,85 @@ class CommandAgainst:
             raise AgainstError("--against-command: empty command")
         self.repo, self.lanes, self.mapping, self.timeout = repo, set(lanes), mapping, timeout
         self.description = f"command {command}"
+        self.printed: set[str] = set()  # every output name any run printed
+        self.runs = 0  # runs that succeeded
+        self._identity = _detector_identity(self.argv, repo)
+        self._answers: dict[str, OtherSelection] | None = {} if use_cache else None
         self._directory = tempfile.TemporaryDirectory(prefix="lanes-audit-")
-        self._output_file = Path(self._directory.name) / "github_output"
+        self._runs_started = itertools.count()
+        self._lock = threading.Lock()
 
     def select(self, sha: str, paths: Sequence[str], uncertain: Sequence[str]) -> OtherSelection:
-        self._output_file.write_bytes(b"")
+        if self._answers is None:
+            return self._run(sha, paths)
+        key = _paths_key(self._identity, paths)
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = self._answers[key] = self._run(sha, paths)
+        return answer
+
+    def select_each(self, sha: str, groups: Sequence[Sequence[str]]) -> list[OtherSelection]:
+        """The groups' answers; the runs a cache does not answer go ``PARALLEL_RUNS`` at a
+        time (each its own process, its own ``$GITHUB_OUTPUT``)."""
+        if len(groups) < 2:
+            return [self.select(sha, group, ()) for group in groups]
+        from concurrent.futures import ThreadPoolExecutor
+
+        workers = min(PARALLEL_RUNS, len(groups))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(lambda group: self.select(sha, group, ()), groups))
+
+    def never_printed(self) -> list[str]:
+        """``--against-map`` names no successful run printed so far."""
+        return sorted(set(self.mapping or {}) - self.printed)
+
+    def _run(self, sha: str, paths: Sequence[str]) -> OtherSelection:
+        output_file = Path(self._directory.name, f"github_output_{next(self._runs_started)}")
+        output_file.write_bytes(b"")
+        try:
+            return self._run_with(sha, paths, output_file)
+        finally:
+            with suppress(OSError):
+                output_file.unlink()
+
+    def _run_with(self, sha: str, paths: Sequence[str], output_file: Path) -> OtherSelection:
         stdin = "".join(f"{path}\n" for path in paths).encode("utf-8", "surrogateescape")
         try:
-            result = subprocess.run(
+            process = subprocess.Popen(
                 self.argv,
-                input=stdin,
-                capture_output=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 cwd=self.repo,
-                env=self._environment(sha),
-                timeout=self.timeout,
-                check=False,
+                env=self._environment(sha, output_file),
+                start_new_session=True,
             )
-        except FileNotFoundError as error:
+        except OSError as error:
             raise AgainstError(f"--against-command: cannot run {self.argv[0]!r}: {error}") from None
-        except subprocess.TimeoutExpired:
-            return OtherSelection(set(), error=f"timed out after {self.timeout:g}s")
-        if result.returncode != 0:
-            last = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
-            return OtherSelection(set(), error=f"exit {result.returncode}: {''.join(last)}")
-        text = result.stdout.decode("utf-8", "replace") + "\n" + self._github_output()
-        return self._to_lanes(parse_outputs(text))
-
-    def _environment(self, sha: str) -> dict[str, str]:
-        return {**os.environ, "GITHUB_OUTPUT": str(self._output_file), "LANES_AUDIT_COMMIT": sha}
-
-    def _github_output(self) -> str:
         try:
-            return self._output_file.read_text("utf-8", "replace")
-        except OSError:
-            return ""
+            stdout, stderr = process.communicate(stdin, timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            kill(process)
+            process.communicate()
+            return OtherSelection(set(), error=f"timed out after {self.timeout:g}s")
+        except BaseException:
+            kill(process)
+            process.communicate()
+            raise
+        if process.returncode != 0:
+            last = stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+            return OtherSelection(set(), error=f"exit {process.returncode}: {''.join(last)}")
+        written = _read_text(output_file)
+        outputs = parse_outputs(stdout.decode("utf-8", "replace") + "\n" + written)
+        if not outputs:
+            return OtherSelection(set(), error="printed no name=true|false line")
+        with self._lock:
+            self.runs += 1
+            self.printed.update(outputs)
+        return self._to_lanes(outputs)
+
+    def _environment(self, sha: str, output_file: Path) -> dict[str, str]:
+        return {**os.environ, "GITHUB_OUTPUT": str(output_file), "LANES_AUDIT_COMMIT": sha}
 
     def _to_lanes(self, outputs: dict[str, bool]) -> OtherSelection:
         chosen: set[str] = set()
@@ -195,3 +273,32 @@ class CommandAgainst:
 
     def close(self) -> None:
         self._directory.cleanup()
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _detector_identity(argv: Sequence[str], repo: Path) -> bytes:
+    """The command line and the content of every file it names (the program found on PATH
+    included): a changed detector script never answers from an old cache entry."""
+    digest = hashlib.sha256("\0".join(argv).encode("utf-8", "surrogateescape"))
+    program = shutil.which(argv[0], path=os.environ.get("PATH"))
+    for word in [*argv, *([program] if program else [])]:
+        candidate = Path(repo, word)
+        try:
+            if candidate.is_file():
+                digest.update(b"\0file\0" + hashlib.sha256(candidate.read_bytes()).digest())
+        except (OSError, ValueError):
+            continue
+    return digest.digest()
+
+
+def _paths_key(identity: bytes, paths: Sequence[str]) -> str:
+    digest = hashlib.sha256(identity)
+    for path in sorted(paths):
+        digest.update(b"\0" + path.encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()

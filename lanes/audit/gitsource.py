@@ -1,10 +1,10 @@
 """What the audits read from git: tracked files, a file at a revision, commit subjects.
 
-git runs through :func:`lanes.gitdiff.run_git` and :func:`lanes.gitdiff.stream_git`, like every
-git command of lanes: an argument list (never a shell), ``-z`` output where paths are involved,
-a time limit after which git's whole process group is killed (hooks and what they left behind
-included). Paths are decoded as UTF-8 with ``surrogateescape`` like :mod:`lanes.gitdiff`. Every
-failure raises :class:`GitReadError`.
+git runs through :func:`lanes.git.runner.run_git` and :func:`~lanes.git.runner.stream_git`,
+like every git command of lanes: an argument list (never a shell), ``-z`` output where paths are
+involved, a time limit after which git's whole process group is killed (hooks and what they left
+behind included). Paths are decoded as UTF-8 with ``surrogateescape`` like :mod:`lanes.git`.
+Every failure raises :class:`GitReadError`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from lanes.gitdiff import STREAM_TIMEOUT as _STREAM_TIMEOUT
-from lanes.gitdiff import GitError, decode_path, run_git, stream_git
+from lanes.git.parse import decode_path
+from lanes.git.runner import STREAM_TIMEOUT as _STREAM_TIMEOUT
+from lanes.git.runner import GitError, run_git, stream_git
 
 GIT_TIMEOUT = 120.0
 
@@ -54,20 +55,15 @@ def file_at(repo: Path, rev: str, path: str) -> bytes:
     return git_output(repo, ["show", "--no-textconv", f"{check_rev(rev)}:{path}"])
 
 
-def commit_count(repo: Path, rev_range: str) -> int:
-    """How many first-parent commits ``rev_range`` holds (for a progress bar)."""
-    args = ["rev-list", "--count", "--first-parent", "--end-of-options", check_rev(rev_range)]
-    return int(decode_path(git_output(repo, args)).strip() or 0)
-
-
 def iter_subjects(
-    repo: Path, rev_range: str, *, timeout: float = _STREAM_TIMEOUT
+    repo: Path, rev_range: str, *, first_parent: bool = True, timeout: float = _STREAM_TIMEOUT
 ) -> Iterator[tuple[str, str]]:
-    """``(sha, subject)`` per first-parent commit of ``rev_range``, newest first, streamed
-    from one ``git log`` (the same order as :func:`lanes.gitdiff.iter_first_parent_changes`).
-    :class:`GitReadError`, after the subjects read so far, when git fails or the whole stream
-    exceeds ``timeout`` seconds."""
-    args = ["log", "--first-parent", "--no-show-signature", "-z", "--format=%H %s"]
+    """``(sha, subject)`` per commit of ``rev_range`` (first-parent commits, or all of them),
+    newest first, streamed from one ``git log`` (the same order as
+    :func:`lanes.git.commits.iter_changes`). :class:`GitReadError`, after the subjects read so
+    far, when git fails or the whole stream exceeds ``timeout`` seconds."""
+    walk = ["--first-parent"] if first_parent else []
+    args = ["log", *walk, "--no-show-signature", "-z", "--format=%H %s"]
     args += ["--end-of-options", check_rev(rev_range), "--"]
     try:
         for record in stream_git(repo, args, timeout=timeout):

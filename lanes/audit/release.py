@@ -1,8 +1,9 @@
 """The release audit: one report for ``A..B``.
 
 Per commit the lanes selected and why, the changed components and the under-/over-trigger
-findings against a chosen comparison (the history audit); the coverage audit of the tree at ``B``
-with its contracts; and what the release touched as a whole.
+findings against a chosen comparison (the history audit); the coverage audit of the tree at ``B``,
+with the workspace (configuration, manifests, graph) read from B's tree
+(:mod:`lanes.audit.tree_at`), and its contracts; and what the release touched as a whole.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class ReleaseReport:
         return {
             "range": self.rev_range,
             "head": self.head,
+            "base_sha": self.summary.base,
+            "head_sha": self.summary.head,
             "lanes_selected": self.lanes_selected,
             "changed_components": self.changed_components,
             "commits": [commit.to_json() for commit in self.commits],

@@ -10,15 +10,20 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 
+from lanes.audit.attribution import latent_text
 from lanes.audit.coverage import ComponentCoverage, CoverageReport
-from lanes.audit.history import CommitAudit, HistorySummary
+from lanes.audit.history import CommitAudit, Finding, HistorySummary
 from lanes.audit.labels import (
     CONDITION_TEXT,
     EDGE_LEGEND,
+    MISS_KINDS,
     contract_text,
     edge_symbol,
+    failsafe_text,
+    lanes_text,
     listing,
     printable,
+    range_title,
     short_sha,
     uncovered_components,
 )
@@ -49,6 +54,8 @@ th{background:#f0f3f6}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;background:#eff1f3;padding:1px 4px;
 border-radius:4px}
 .bad{color:#cf222e;font-weight:600}.good{color:#1a7f37}
+.policy{color:#9a6700}.latent{color:#8250df;font-weight:600}.card.warn b{color:#9a6700}
+.card.latent b{color:#8250df}.failsafe{color:#9a6700;font-size:12px}
 .figure{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:8px;overflow:auto}
 .legend{color:#59636e;font-size:12px;margin:6px 0}
 ul{margin:4px 0 8px 20px;padding:0}
@@ -80,10 +87,13 @@ def _page(title: str, body: Iterable[str]) -> str:
     )
 
 
-def _cards(items: Sequence[tuple[str, object, bool | None]]) -> str:
+def _cards(items: Sequence[tuple[str, object, bool | str | None]]) -> str:
+    """Cards: ``True`` red, ``False`` green, a string names the tone class, None plain."""
     cards = []
     for name, value, bad in items:
-        tone = "" if bad is None else (" bad" if bad else " ok")
+        tone = (
+            f" {bad}" if isinstance(bad, str) else "" if bad is None else (" bad" if bad else " ok")
+        )
         cards.append(f'<div class="card{tone}"><b>{_e(value)}</b>{_e(name)}</div>')
     return f'<div class="cards">{"".join(cards)}</div>'
 
@@ -307,26 +317,84 @@ def _summary(summary: HistorySummary) -> str:
         [
             ("commits", summary.commits, None),
             (
-                "under-triggered",
-                summary.under_triggered if compared else NONE,
-                bool(summary.under_triggered),
+                "graph misses (commits)",
+                summary.graph_under_triggered if compared else NONE,
+                bool(summary.graph_under_triggered) if compared else None,
+            ),
+            (
+                "policy misses only (commits)",
+                summary.policy_under_triggered if compared else NONE,
+                "warn" if summary.policy_under_triggered else None,
+            ),
+            (
+                "latent gaps",
+                len(summary.latent) if compared else NONE,
+                "latent" if summary.latent else None,
             ),
             ("over-triggered", summary.over_triggered if compared else NONE, None),
-            ("fail-safe", summary.fail_safe, None),
+            ("fail-safe", summary.fail_safe, "warn" if summary.fail_safe else None),
+            (
+                "comparison errors",
+                summary.against_errors if compared else NONE,
+                bool(summary.against_errors) if compared else None,
+            ),
         ]
     )
+    keys = ["selected_by_lane"]
+    keys += ["graph_missed_by_lane", "missed_by_lane", "extra_by_lane"] if compared else []
     rows = "".join(
         f"<tr><th>{_e(key.replace('_', ' '))}</th><td>"
         f"{_e(', '.join(f'{lane} {n}' for lane, n in data[key].items()) or NONE)}</td></tr>"
-        for key in ("selected_by_lane", "missed_by_lane", "extra_by_lane")
+        for key in keys
     )
+    if summary.failsafe_codes:
+        codes = ", ".join(f"{code} {n}" for code, n in sorted(summary.failsafe_codes.items()))
+        rows += f"<tr><th>fail-safe codes</th><td>{_e(codes)}</td></tr>"
+    if summary.map_never_printed:
+        names = ", ".join(summary.map_never_printed)
+        rows += (
+            f'<tr><th>--against-map names never printed</th><td class="bad">{_e(names)}</td></tr>'
+        )
+    rows += "".join(f"<tr><th>note</th><td>{_e(note)}</td></tr>" for note in summary.notes)
     against = _e(summary.against) if compared else "<i>no comparison</i>"
-    return f"{cards}<p>Compared with: {against}</p><table>{rows}</table>"
+    legend = " · ".join(
+        f'<span class="{"bad" if kind == "graph" else kind}">{kind}</span>: {_e(text)}'
+        for kind, text in MISS_KINDS
+    )
+    return (
+        f"{cards}<p>Compared with: {against} · {_e(summary.walk)} commits · configuration "
+        f'{_e(summary.config_mode)}</p><p class="legend">{legend}</p><table>{rows}</table>'
+    )
+
+
+def _latent(summary: HistorySummary) -> str:
+    gaps = summary.latent_gaps
+    if not gaps:
+        return ""
+    shown, hidden = listing(gaps, MAX_LIST)
+    rows = "".join(
+        f'<tr><td>{_e(g.component)}</td><td class="latent">{_e(g.lane)}</td>'
+        f"<td>{g.commits}</td><td>{g.hidden}</td><td><code>{_e(short_sha(g.first))}</code></td>"
+        f"<td><code>{_e(short_sha(g.last))}</code></td><td><code>{_e(g.example)}</code></td></tr>"
+        for g in shown
+    )
+    more = f'<p class="legend">… and {hidden} more.</p>' if hidden else ""
+    header = "".join(
+        f"<th>{c}</th>"
+        for c in ("component", "lane", "commits", "hidden", "first", "last", "example path")
+    )
+    return (
+        f'<h2>Latent gaps ({len(gaps)})</h2><p class="legend">The component\'s own paths never '
+        "make the other selection run a lane the graph says covers it; hidden: commits that got "
+        f'the lane from another path.</p><table id="latent"><tr>{header}</tr>{rows}</table>{more}'
+    )
 
 
 def _commits(commits: Sequence[CommitAudit], compared: bool) -> str:
     columns = ["commit", "subject", "components", "selected", "why"]
-    columns += ["against", "missed ← paths", "extra"] if compared else []
+    if compared:
+        columns += ["against", "missed: graph ← paths", "missed: policy ← paths", "hidden latent"]
+        columns += ["extra"]
     header = "".join(f"<th>{_e(c)}</th>" for c in columns)
     shown, hidden = listing(commits, MAX_COMMITS)
     rows = "".join(_commit_row(commit, compared) for commit in shown)
@@ -337,26 +405,38 @@ def _commits(commits: Sequence[CommitAudit], compared: bool) -> str:
     )
 
 
+def _missed(findings: Sequence[Finding], tone: str) -> str:
+    return "<br>".join(
+        f'<span class="{tone}">{_e(f.lane)}</span> ← {_e(", ".join(f.paths))}' for f in findings
+    )
+
+
 def _commit_row(commit: CommitAudit, compared: bool) -> str:
     why = "<br>".join(
         f"<b>{_e(lane)}</b>: {_e(reason.describe())}" for lane, reason in commit.why.items()
     )
+    selected = _e(lanes_text(commit.selected, none=NONE))
+    if commit.mode == "fail-safe":
+        reasons = failsafe_text(commit.failsafe, commit.failsafe_paths)
+        selected += f'<br><span class="failsafe">fail-safe: {_e(reasons)}</span>'
     cells = [
         f"<code>{_e(short_sha(commit.sha))}</code>",
         _e(commit.subject),
-        _e(", ".join(commit.components)) or NONE,
-        _e(", ".join(commit.selected)) or NONE,
+        _e(lanes_text(commit.components, none=NONE)),
+        selected,
         why or NONE,
     ]
     if compared:
-        missed = "<br>".join(
-            f'<span class="bad">{_e(f.lane)}</span> ← {_e(", ".join(f.paths))}'
-            for f in commit.missed
-        )
+        errors = [commit.against_error] if commit.against_error else []
+        errors += commit.attribution_errors
+        against = f'<span class="bad">error: {_e("; ".join(errors))}</span>' if errors else None
+        latent = latent_text(commit.latent)
         cells += [
-            _e(commit.against_error or ", ".join(commit.against or [])) or NONE,
-            missed or NONE,
-            _e(", ".join(f.lane for f in commit.extra)) or NONE,
+            against or _e(lanes_text(commit.against, none=NONE)),
+            _missed(commit.graph_missed, "bad") or NONE,
+            _missed(commit.policy_missed, "policy") or NONE,
+            f'<span class="latent">{_e(latent)}</span>' if latent else NONE,
+            _e(lanes_text([f.lane for f in commit.extra], none=NONE)),
         ]
     return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
 
@@ -381,11 +461,13 @@ def coverage(report: CoverageReport, index: Index) -> str:
 
 def history(commits: Sequence[CommitAudit], summary: HistorySummary) -> str:
     compared = summary.against is not None
+    where = range_title(summary.rev_range, summary.base, summary.head)
     return _page(
-        f"lanes history audit {summary.rev_range}",
+        f"lanes history audit {where}",
         [
-            f"<h1>lanes history audit <code>{_e(summary.rev_range)}</code></h1>",
+            f"<h1>lanes history audit <code>{_e(where)}</code></h1>",
             _summary(summary),
+            _latent(summary),
             _commits(commits, compared),
         ],
     )
@@ -394,23 +476,22 @@ def history(commits: Sequence[CommitAudit], summary: HistorySummary) -> str:
 def release(report: ReleaseReport) -> str:
     summary = report.summary
     compared = summary.against is not None
+    where = range_title(report.rev_range, summary.base, summary.head)
     return _page(
-        f"Release audit {report.rev_range}",
+        f"Release audit {where}",
         [
-            f"<h1>Release audit <code>{_e(report.rev_range)}</code></h1>",
+            f"<h1>Release audit <code>{_e(where)}</code></h1>",
             f'<p class="sub">{summary.commits} commits · lanes run: '
-            f"<b>{_e(', '.join(report.lanes_selected) or 'none')}</b> · "
+            f"<b>{_e(lanes_text(report.lanes_selected, none='none'))}</b> · "
             f"{len(report.changed_components)} components changed</p>",
             _summary(summary),
             _conditions(report.conditions()),
+            _latent(summary),
             _commits(report.commits, compared),
             "<h2>Component graph</h2>",
-            graph_svg(
-                report.index,
-                changed=report.changed_components,
-                uncovered=[c.name for c in report.coverage.uncovered_components],
-            ),
-            f"<h2>Coverage at <code>{_e(report.head)}</code></h2>",
+            graph_svg(report.index, changed=report.changed_components),
+            f"<h2>Coverage at <code>{_e(report.head)}</code> "
+            f"(<code>{_e(short_sha(summary.head or '?'))}</code>, from its tree)</h2>",
             *_coverage_sections(report.coverage, with_conditions=False),
         ],
     )

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from lanes.audit.attribution import latent_text
 from lanes.audit.coverage import CoverageReport
-from lanes.audit.history import CommitAudit, HistorySummary
+from lanes.audit.history import CommitAudit, Finding, HistorySummary
 from lanes.audit.labels import (
     CONDITION_TEXT,
     EDGE_LEGEND,
     contract_text,
     edge_symbol,
+    failsafe_text,
+    lanes_text,
     listing,
+    range_title,
     short_sha,
     uncovered_components,
 )
@@ -113,7 +117,8 @@ def _matrix(report: CoverageReport) -> list[str]:
 
 
 def history(commits: Sequence[CommitAudit], summary: HistorySummary) -> str:
-    head = [f"## History audit: {escape(summary.rev_range)}", "", *_summary(summary)]
+    where = escape(range_title(summary.rev_range, summary.base, summary.head))
+    head = [f"## History audit: {where}", "", *_summary(summary), *_latent(summary)]
     return _with_commits(head, commits, summary.against is not None, [])
 
 
@@ -121,38 +126,88 @@ def _summary(summary: HistorySummary) -> list[str]:
     data = summary.to_json()
     against = escape(summary.against) if summary.against else "_no comparison_"
     lines = [
-        f"- commits: {summary.commits}; fail-safe: {summary.fail_safe}",
+        f"- commits: {summary.commits} ({summary.walk}, configuration {summary.config_mode}); "
+        f"fail-safe: {summary.fail_safe}",
         f"- compared with: {against}",
-        f"- under-triggered commits: **{summary.under_triggered}**; "
-        f"over-triggered: {summary.over_triggered}",
     ]
-    for key in ("missed_by_lane", "extra_by_lane", "selected_by_lane"):
+    if summary.against is not None:
+        lines += [
+            f"- under-triggered commits: **{summary.under_triggered}** "
+            f"(graph: **{summary.graph_under_triggered}**, policy only: "
+            f"{summary.policy_under_triggered}); latent gaps: **{len(summary.latent)}**; "
+            f"over-triggered: {summary.over_triggered}",
+        ]
+    keys = ["selected_by_lane"]
+    keys += ["graph_missed_by_lane", "missed_by_lane", "extra_by_lane"] if summary.against else []
+    for key in keys:
         counts = ", ".join(f"{escape(lane)} {n}" for lane, n in data[key].items()) or "-"
         lines.append(f"- {key.replace('_', ' ')}: {counts}")
+    if summary.failsafe_codes:
+        codes = ", ".join(f"`{escape(c)}` {n}" for c, n in sorted(summary.failsafe_codes.items()))
+        lines.append(f"- fail-safe codes: {codes}")
     if summary.against_errors:
-        lines.append(f"- the comparison failed on {summary.against_errors} commit(s)")
+        lines.append(f"- **the comparison failed on {summary.against_errors} commit(s)**")
+    if summary.map_never_printed:
+        names = escape(", ".join(summary.map_never_printed))
+        lines.append(f"- `--against-map` names the command never printed: {names}")
+    lines += [f"- note: {escape(note)}" for note in summary.notes]
     return [*lines, ""]
+
+
+def _latent(summary: HistorySummary) -> list[str]:
+    """Latent gaps per component and lane, before the commits."""
+    gaps = summary.latent_gaps
+    if not gaps:
+        return []
+    lines = [
+        f"### Latent gaps ({len(gaps)})",
+        "",
+        "_The component's own paths never make the other selection run a lane the graph says "
+        "covers it (hidden: commits that got the lane from another path)._",
+        "",
+        "| component | lane | commits | hidden | first | last | example path |",
+        "| --- | --- | ---: | ---: | --- | --- | --- |",
+    ]
+    shown, hidden = listing(gaps, MAX_LIST)
+    for gap in shown:
+        lines.append(
+            f"| {escape(gap.component)} | **{escape(gap.lane)}** | {gap.commits} | {gap.hidden} "
+            f"| `{short_sha(gap.first)}` | `{short_sha(gap.last)}` | {escape(gap.example)} |"
+        )
+    if hidden:
+        lines.append(f"\n… and {hidden} more.")
+    return [*lines, ""]
+
+
+def _missed(findings: Sequence[Finding]) -> str:
+    return "<br>".join(f"**{escape(f.lane)}** ← {escape(', '.join(f.paths))}" for f in findings)
 
 
 def _commit_row(commit: CommitAudit, compared: bool) -> str:
     why = "<br>".join(
         f"{escape(lane)}: {escape(reason.describe())}" for lane, reason in commit.why.items()
     )
+    selected = escape(lanes_text(commit.selected))
+    if commit.mode == "fail-safe":
+        reasons = escape(failsafe_text(commit.failsafe, commit.failsafe_paths))
+        selected += f"<br>_fail-safe: {reasons}_"
     cells = [
         f"`{short_sha(commit.sha)}`",
         escape(commit.subject),
-        escape(", ".join(commit.components)) or "-",
-        escape(", ".join(commit.selected)) or "-",
+        escape(lanes_text(commit.components)),
+        selected,
         why or "-",
     ]
     if compared:
-        missed = "<br>".join(
-            f"**{escape(f.lane)}** ← {escape(', '.join(f.paths))}" for f in commit.missed
-        )
+        errors = [commit.against_error] if commit.against_error else []
+        errors += commit.attribution_errors
+        against = f"**error:** {escape('; '.join(errors))}" if errors else None
         cells += [
-            escape(commit.against_error or ", ".join(commit.against or [])) or "-",
-            missed or "-",
-            escape(", ".join(f.lane for f in commit.extra)) or "-",
+            against or escape(lanes_text(commit.against)),
+            _missed(commit.graph_missed) or "-",
+            _missed(commit.policy_missed) or "-",
+            escape(latent_text(commit.latent)) or "-",
+            escape(lanes_text([f.lane for f in commit.extra])),
         ]
     return "| " + " | ".join(cells) + " |"
 
@@ -162,7 +217,9 @@ def _with_commits(
 ) -> str:
     """The commits table between ``head`` and ``tail``, cut to stay under the 1 MiB limit."""
     columns = ["commit", "subject", "components", "selected", "why"]
-    columns += ["against", "missed ← paths", "extra"] if compared else []
+    if compared:
+        columns += ["against", "missed: graph ← paths", "missed: policy ← paths", "hidden latent"]
+        columns += ["extra"]
     table = [
         f"### Commits ({len(commits)}, newest first)",
         "",
@@ -190,19 +247,20 @@ def _with_commits(
 
 def release(report: ReleaseReport) -> str:
     summary = report.summary
-    lanes = escape(", ".join(report.lanes_selected)) or "none"
+    lanes = escape(lanes_text(report.lanes_selected, none="none"))
+    changed = escape(lanes_text(report.changed_components, none="none"))
     head = [
-        f"## Release audit: {escape(report.rev_range)}",
+        f"## Release audit: {escape(range_title(report.rev_range, summary.base, summary.head))}",
         "",
         f"**{summary.commits} commits** ran lanes {lanes}; "
-        f"{len(report.changed_components)} components changed: "
-        f"{escape(', '.join(report.changed_components)) or 'none'}.",
+        f"{len(report.changed_components)} components changed: {changed}.",
         "",
         *_summary(summary),
+        *_latent(summary),
         *_conditions(report.conditions()),
     ]
     tail = [
-        "## Coverage at " + escape(report.head),
+        f"## Coverage at {escape(report.head)} (`{short_sha(summary.head or '?')}`, from its tree)",
         "",
         *_coverage_sections(report.coverage, with_conditions=False),
     ]

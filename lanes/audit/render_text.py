@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
+from lanes.audit.attribution import latent_text
 from lanes.audit.coverage import CoverageReport
 from lanes.audit.history import CommitAudit, HistorySummary
 from lanes.audit.labels import (
     CONDITION_TEXT,
     contract_text,
     edge_symbol,
+    failsafe_text,
+    lanes_text,
     listing,
     printable,
+    range_title,
     short_sha,
     uncovered_components,
 )
@@ -24,7 +28,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 MAX_ROWS = 200
-PLAIN_WIDTH = 160
+PLAIN_WIDTH = 200
 
 
 def _console(stream: IO[str]) -> Console:
@@ -139,42 +143,101 @@ def _print_matrix(console: Console, report: CoverageReport) -> None:
 
 def history(commits: Sequence[CommitAudit], summary: HistorySummary, stream: IO[str]) -> None:
     console = _console(stream)
+    console.print(_text(f"History audit {_title(summary)}"))
+    _print_latent(console, summary)
     _print_commits(console, commits, summary.against is not None)
     _print_summary(console, summary)
 
 
+def _title(summary: HistorySummary) -> str:
+    where = range_title(summary.rev_range, summary.base, summary.head)
+    return f"{where}: {summary.commits} commits ({summary.walk}, config {summary.config_mode})"
+
+
+def _print_latent(console: Console, summary: HistorySummary) -> None:
+    """Latent gaps per component and lane, first: what the commit-level view hides."""
+    gaps = summary.latent_gaps
+    if not gaps:
+        return
+    table = _table(
+        f"Latent gaps ({len(gaps)}): the component's own paths never select the lane",
+        "component",
+        "lane",
+        "commits",
+        "hidden",
+        "first",
+        "last",
+        "example path",
+    )
+    shown, hidden = listing(gaps, MAX_ROWS)
+    for gap in shown:
+        cells = [gap.component, gap.lane, str(gap.commits), str(gap.hidden)]
+        cells += [short_sha(gap.first), short_sha(gap.last), gap.example]
+        table.add_row(*map(_text, cells))
+    if hidden:
+        table.add_row(_text(f"... and {hidden} more"))
+    console.print(table)
+
+
 def _print_commits(console: Console, commits: Sequence[CommitAudit], compared: bool) -> None:
     columns = ["commit", "subject", "components", "selected"]
-    columns += ["against", "missed", "extra"] if compared else []
+    if compared:
+        columns += ["against", "missed (graph)", "missed (policy)", "hidden latent", "extra"]
     table = _table(f"Commits ({len(commits)}, newest first)", *columns)
     shown, hidden = listing(commits, MAX_ROWS)
     for commit in shown:
-        row = [
-            short_sha(commit.sha),
-            commit.subject,
-            ", ".join(commit.components) or "-",
-            ", ".join(commit.selected) or "-",
-        ]
+        selected = lanes_text(commit.selected)
+        if commit.mode == "fail-safe":
+            selected += " (fail-safe)"
+        row = [short_sha(commit.sha), commit.subject, lanes_text(commit.components), selected]
         if compared:
             row += [
-                commit.against_error or ", ".join(commit.against or []) or "-",
-                ", ".join(f.lane for f in commit.missed),
-                ", ".join(f.lane for f in commit.extra),
+                _against(commit),
+                lanes_text([f.lane for f in commit.graph_missed], none=""),
+                lanes_text([f.lane for f in commit.policy_missed], none=""),
+                latent_text(commit.latent),
+                lanes_text([f.lane for f in commit.extra], none=""),
             ]
         table.add_row(*map(_text, row))
     if hidden:
         table.add_row(_text(f"... and {hidden} more"))
     console.print(table)
+    _print_failsafe(console, commits)
     if compared:
         _print_findings(console, commits)
 
 
+def _print_failsafe(console: Console, commits: Sequence[CommitAudit]) -> None:
+    """One row per fail-safe code of a commit, with the paths (or git's message) behind it."""
+    from rich.table import Table
+
+    table = Table(title="Fail-safe commits (every lane selected)", title_justify="left")
+    for column in ("commit", "code"):
+        table.add_column(column)
+    table.add_column("behind it", no_wrap=True)
+    for commit in commits:
+        for code in commit.failsafe:
+            behind = failsafe_text([code], commit.failsafe_paths).removeprefix(code).strip()
+            table.add_row(*map(_text, (short_sha(commit.sha), code, behind.strip("()") or "-")))
+    if table.row_count:
+        console.print(table)
+
+
+def _against(commit: CommitAudit) -> str:
+    errors = [commit.against_error] if commit.against_error else []
+    errors += commit.attribution_errors
+    if errors:
+        return "ERROR: " + "; ".join(errors)
+    return lanes_text(commit.against)
+
+
 def _print_findings(console: Console, commits: Sequence[CommitAudit]) -> None:
-    """One row per missed or extra lane: the paths responsible and our explanation."""
+    """One row per missed or extra lane: its kind, the paths responsible, our explanation."""
     from rich.table import Table
 
     table = Table(
-        title="Findings (missed: under-trigger, extra: over-trigger)", title_justify="left"
+        title="Findings (missed: under-trigger, graph or policy; extra: over-trigger)",
+        title_justify="left",
     )
     for column in ("commit", "finding", "lane"):
         table.add_column(column)
@@ -182,29 +245,51 @@ def _print_findings(console: Console, commits: Sequence[CommitAudit]) -> None:
     table.add_column("why we select it")
     rows = 0
     for commit in commits:
-        for kind, findings in (("missed", commit.missed), ("extra", commit.extra)):
-            for finding in findings:
-                reason = commit.why.get(finding.lane)
-                why = reason.describe() if reason is not None else "-"
-                cells = [short_sha(commit.sha), kind, finding.lane, "\n".join(finding.paths), why]
-                table.add_row(*map(_text, cells))
-                rows += 1
+        findings = [(f"missed ({f.kind})", f) for f in commit.missed]
+        findings += [("extra", f) for f in commit.extra]
+        for kind, finding in findings:
+            reason = commit.why.get(finding.lane)
+            why = reason.describe() if reason is not None else "-"
+            cells = [short_sha(commit.sha), kind, finding.lane, "\n".join(finding.paths), why]
+            table.add_row(*map(_text, cells))
+            rows += 1
     if rows:
         console.print(table)
 
 
 def _print_summary(console: Console, summary: HistorySummary) -> None:
     table = _table("Summary", "measure", "value")
+    compared = summary.against is not None
+    rows = [
+        ("range", range_title(summary.rev_range, summary.base, summary.head)),
+        ("compared with", summary.against or "no comparison"),
+        ("commits", str(summary.commits)),
+        ("fail-safe commits", str(summary.fail_safe)),
+    ]
+    if summary.failsafe_codes:
+        codes = ", ".join(f"{code} {n}" for code, n in sorted(summary.failsafe_codes.items()))
+        rows.append(("fail-safe codes", codes))
+    if compared:
+        rows += [
+            ("under-triggered commits", str(summary.under_triggered)),
+            ("  with a graph miss", str(summary.graph_under_triggered)),
+            ("  policy misses only", str(summary.policy_under_triggered)),
+            ("latent gaps", str(len(summary.latent))),
+            ("over-triggered commits", str(summary.over_triggered)),
+            ("comparison errors", str(summary.against_errors)),
+        ]
     data = summary.to_json()
-    for key in ("range", "against", "commits", "under_triggered", "over_triggered", "fail_safe"):
-        table.add_row(key, _text(str(data[key])))
-    for key in ("missed_by_lane", "extra_by_lane", "selected_by_lane"):
-        counts = ", ".join(f"{lane} {n}" for lane, n in data[key].items()) or "-"
-        table.add_row(key, _text(counts))
-    if summary.against_errors:
-        table.add_row("against_errors", str(summary.against_errors))
+    for key in ("graph_missed_by_lane", "missed_by_lane", "extra_by_lane", "selected_by_lane"):
+        if compared or key == "selected_by_lane":
+            counts = ", ".join(f"{lane} {n}" for lane, n in data[key].items()) or "-"
+            rows.append((key.replace("_", " "), counts))
     if summary.unmapped:
-        table.add_row("unmapped outputs", _text(", ".join(sorted(summary.unmapped))))
+        rows.append(("unmapped outputs", ", ".join(sorted(summary.unmapped))))
+    if summary.map_never_printed:
+        rows.append(("--against-map names never printed", ", ".join(summary.map_never_printed)))
+    rows += [("note", note) for note in summary.notes]
+    for name, value in rows:
+        table.add_row(_text(name), _text(value))
     console.print(table)
 
 
@@ -213,14 +298,19 @@ def _print_summary(console: Console, summary: HistorySummary) -> None:
 
 def release(report: ReleaseReport, stream: IO[str]) -> None:
     console = _console(stream)
+    summary = report.summary
+    ran = lanes_text(report.lanes_selected, none="none")
+    changed = lanes_text(report.changed_components, none="none")
+    where = range_title(report.rev_range, summary.base, summary.head)
     console.print(
         _text(
-            f"Release {report.rev_range}: {report.summary.commits} commits, lanes run: "
-            f"{', '.join(report.lanes_selected) or 'none'}; components changed: "
-            f"{', '.join(report.changed_components) or 'none'}"
+            f"Release {where}: {summary.commits} commits, lanes run: {ran}; "
+            f"components changed: {changed}"
         )
     )
-    _print_commits(console, report.commits, report.summary.against is not None)
-    _print_summary(console, report.summary)
+    _print_latent(console, summary)
+    _print_commits(console, report.commits, summary.against is not None)
+    _print_summary(console, summary)
+    console.print(_text(f"Coverage at {report.head} ({short_sha(summary.head or '?')})"))
     _print_coverage_findings(console, report.coverage)
     _print_conditions(console, report.conditions())

@@ -11,15 +11,17 @@ from typing import IO, Any, TypeVar
 
 from lanes.audit import gitsource
 from lanes.audit.against import Against, AgainstError
+from lanes.audit.configs import WorkspaceAt
 from lanes.audit.coverage import FAIL_ON_CONDITIONS as COVERAGE_CONDITIONS
 from lanes.audit.coverage import CoverageReport, audit_coverage
+from lanes.audit.history import DEFAULT_FAIL_ON, CommitAudit, HistorySummary, replay
 from lanes.audit.history import FAIL_ON_CONDITIONS as HISTORY_CONDITIONS
-from lanes.audit.history import CommitAudit, HistorySummary, replay
+from lanes.audit.labels import printable
 from lanes.audit.release import FAIL_ON_CONDITIONS as RELEASE_CONDITIONS
 from lanes.audit.release import ReleaseReport, split_range
 from lanes.cli import Parser
 from lanes.commands._shared import workspace_from_args
-from lanes.gitdiff import GitError
+from lanes.git.runner import GitError
 from lanes.index import Index
 from lanes.workspace import Workspace
 
@@ -30,11 +32,14 @@ audits:
   coverage        every tracked file -> owner -> lanes: unmatched and ignored files, stale
                   globs, dead lanes, uncovered components, missing references, contracts,
                   the component x lane matrix
-  history A..B    replay each first-parent commit through the current lanes.yml and compare
-                  with --against-rev REV, --against-config FILE or --against-command CMD
+  history A..B    replay each first-parent commit (--all-commits: every commit) through the
+                  lanes.yml at that commit (--fixed-config: the checked-out one) and compare
+                  with --against-rev REV, --against-config FILE or --against-command CMD,
+                  commit by commit and per owner component (latent gaps)
   release A..B    one report for a release: commits, lanes and why, findings, coverage
 
-exit codes: 0 ok, 1 a --fail-on condition holds, 2 usage, configuration or git error
+exit codes: 0 ok, 1 a --fail-on condition holds (against-errors always, unless
+--allow-against-errors), 2 usage, configuration or git error
 """
 T = TypeVar("T")
 
@@ -57,7 +62,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     history = audits.add_parser(
         "history", parents=[common, output, comparison], help="replay commits A..B"
     )
-    history.add_argument("range", metavar="A..B", help="first-parent commits to replay")
+    history.add_argument(
+        "range", metavar="A..B", help="commits to replay (first parents unless --all-commits)"
+    )
     _fail_on(history, HISTORY_CONDITIONS)
     release = audits.add_parser(
         "release", parents=[common, output, comparison], help="one report for a release A..B"
@@ -89,6 +96,26 @@ def _comparison_options() -> argparse.ArgumentParser:
     options.add_argument(
         "--against-timeout", metavar="S", type=float, default=60.0, help="per commit (60)"
     )
+    options.add_argument(
+        "--all-commits",
+        action="store_true",
+        help="replay every commit of the range, the merged branches' too (default: first parents)",
+    )
+    options.add_argument(
+        "--fixed-config",
+        action="store_true",
+        help="judge every commit with the checked-out lanes.yml (default: the one at the commit)",
+    )
+    options.add_argument(
+        "--no-attribution",
+        action="store_true",
+        help="compare whole commits only (no per-component questions, no latent gaps)",
+    )
+    options.add_argument(
+        "--allow-against-errors",
+        action="store_true",
+        help="do not fail when the comparison failed on some commit (it fails by default)",
+    )
     return options
 
 
@@ -119,13 +146,43 @@ def run(args: argparse.Namespace) -> int:
         "history": _run_history,
         "release": _run_release,
     }
+    _check_fail_on(args)
     try:
         conditions = runners[args.audit](args)
     except (gitsource.GitReadError, AgainstError) as error:
         raise UsageError(str(error)) from None
     except GitError as error:
         raise UsageError(f"git: {error}") from None
-    return _exit_code(conditions, args.fail_on)
+    return _exit_code(conditions, _fail_on_conditions(args))
+
+
+COMPARISON_CONDITIONS = ("missed", "graph-missed", "latent", "extra")
+
+
+def _compared(args: argparse.Namespace) -> bool:
+    return bool(args.against_rev or args.against_config or args.against_command)
+
+
+def _check_fail_on(args: argparse.Namespace) -> None:
+    """A comparison condition without a comparison could never hold: a usage error, not a
+    gate that silently passes."""
+    from lanes.cli import UsageError
+
+    if args.audit == "coverage" or _compared(args):
+        return
+    needs = [name for name in args.fail_on if name in COMPARISON_CONDITIONS]
+    if needs:
+        raise UsageError(
+            f"--fail-on {','.join(needs)} needs a comparison: "
+            "--against-rev REV, --against-config FILE or --against-command CMD"
+        )
+
+
+def _fail_on_conditions(args: argparse.Namespace) -> list[str]:
+    chosen = list(args.fail_on)
+    if args.audit != "coverage" and not args.allow_against_errors:
+        chosen += [name for name in DEFAULT_FAIL_ON if name not in chosen]
+    return chosen
 
 
 def _exit_code(conditions: dict[str, bool], fail_on: list[str]) -> int:
@@ -178,9 +235,8 @@ def _run_history(args: argparse.Namespace) -> dict[str, bool]:
     workspace = workspace_from_args(args)
     _check_range(args.range)
     against = _against(args, workspace)
-    summary = HistorySummary(args.range, against.description if against else None)
     try:
-        commits = _replay(workspace, args.range, against, summary)
+        summary, commits = _replay(args, workspace, against)
         with _output(args.output) as out:
             _render_history(commits, summary, args.format, out)
     finally:
@@ -223,29 +279,112 @@ def _check_range(rev_range: str) -> tuple[str, str]:
 
 
 def _replay(
-    workspace: Workspace, rev_range: str, against: Against | None, summary: HistorySummary
-) -> Iterator[CommitAudit]:
-    from lanes.gitdiff import iter_first_parent_changes
+    args: argparse.Namespace, workspace: Workspace, against: Against | None
+) -> tuple[HistorySummary, Iterator[CommitAudit]]:
+    """The summary (filled in as the audits stream) and the audits of ``args.range``."""
+    from lanes.git.commits import commit_list, iter_changes
 
-    commits = iter_first_parent_changes(workspace.repo, rev_range)
-    subjects = gitsource.iter_subjects(workspace.repo, rev_range)
-    audits = replay(commits, subjects, workspace, against, summary)
-    return _with_progress(audits, lambda: gitsource.commit_count(workspace.repo, rev_range))
+    repo, rev_range, first_parent = workspace.repo, args.range, not args.all_commits
+    summary = HistorySummary(rev_range, against.description if against else None)
+    summary.walk = "first-parent" if first_parent else "all-commits"
+    summary.base, summary.head = _resolved(repo, *split_range(rev_range))
+    shas = commit_list(repo, rev_range, first_parent=first_parent)
+    if not shas:
+        _hint_empty_range(repo, rev_range, summary, first_parent)
+    judges = _judges(args, workspace, shas, summary)
+    audits = replay(
+        iter_changes(repo, rev_range, first_parent=first_parent),
+        gitsource.iter_subjects(repo, rev_range, first_parent=first_parent),
+        judges,
+        against,
+        summary,
+        attribution=not args.no_attribution,
+        on_map_check=_warn_never_printed,
+    )
+    return summary, _with_progress(audits, len(shas))
 
 
-def _with_progress(items: Iterator[T], total: Callable[[], int]) -> Iterator[T]:
-    """A rich progress bar on stderr, only when stderr is a terminal."""
+def _resolved(repo: Path, base: str, head: str) -> tuple[str | None, str | None]:
+    from lanes.git.revs import resolve_commit
+
+    return resolve_commit(repo, base), resolve_commit(repo, head)
+
+
+def _hint_empty_range(
+    repo: Path, rev_range: str, summary: HistorySummary, first_parent: bool
+) -> None:
+    """A reversed range holds no commit: say so, and what the other order holds."""
+    from lanes.git.commits import commit_list
+
+    base, head = split_range(rev_range)
+    reverse = commit_list(repo, f"{head}..{base}", first_parent=first_parent)
+    if reverse:
+        note = (
+            f"{rev_range} holds no commits, but {head}..{base} holds {len(reverse)}: "
+            "the range is A..B with A the older revision (did you mean "
+            f"{head}..{base}?)"
+        )
+    else:
+        note = f"{rev_range} holds no commits"
+    summary.notes.append(note)
+    print(f"lanes audit: {printable(note)}", file=sys.stderr)
+
+
+def _judges(
+    args: argparse.Namespace, workspace: Workspace, shas: list[str], summary: HistorySummary
+) -> WorkspaceAt:
+    from lanes.audit.configs import ConfigAtCommit, FixedConfig
+
+    config_path = _config_in_repo(args, workspace.repo)
+    if args.fixed_config or config_path is None:
+        summary.config_mode = "fixed"
+        note = None if args.fixed_config else "--config is outside the repository"
+        return FixedConfig(workspace, note)
+    return ConfigAtCommit(workspace, shas, config_path, use_cache=not args.no_cache)
+
+
+def _warn_never_printed(names: list[str]) -> None:
+    listed = ", ".join(names)
+    print(
+        f"lanes audit: --against-map names the command has not printed in its first runs: "
+        f"{printable(listed)} (misspelt? they can never select a lane)",
+        file=sys.stderr,
+    )
+
+
+PROGRESS_LINES = 10
+"""Plain progress lines over a whole replay when stderr is not a terminal (CI logs)."""
+
+
+def _with_progress(items: Iterator[T], total: int) -> Iterator[T]:
+    """A rich progress bar on stderr when it is a terminal, else a plain line every tenth of
+    the replay (at most every 25 commits) and one at the end."""
     if not sys.stderr.isatty():
-        yield from items
+        yield from _plain_progress(items, total)
         return
     from rich.console import Console
     from rich.progress import Progress
 
     with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("replaying commits", total=total())
+        task = progress.add_task("replaying commits", total=total)
         for item in items:
             yield item
             progress.advance(task)
+
+
+def _plain_progress(items: Iterator[T], total: int) -> Iterator[T]:
+    import time
+
+    step = max(25, -(-total // PROGRESS_LINES))
+    started = time.monotonic()
+    done = 0
+    for item in items:
+        yield item
+        done += 1
+        if done % step == 0 and done < total:
+            print(f"lanes audit: replayed {done}/{total} commits", file=sys.stderr, flush=True)
+    seconds = time.monotonic() - started
+    print(f"lanes audit: replayed {done} commits in {seconds:.1f}s", file=sys.stderr, flush=True)
 
 
 def _against(args: argparse.Namespace, workspace: Workspace) -> Against | None:
@@ -258,7 +397,12 @@ def _against(args: argparse.Namespace, workspace: Workspace) -> Against | None:
     if args.against_command:
         mapping = against.parse_map(args.against_map, lanes) if args.against_map else None
         return against.CommandAgainst(
-            args.against_command, workspace.repo, lanes, mapping, timeout=args.against_timeout
+            args.against_command,
+            workspace.repo,
+            lanes,
+            mapping,
+            timeout=args.against_timeout,
+            use_cache=not args.no_cache,
         )
     if args.against_config:
         return against.against_config(
@@ -268,20 +412,20 @@ def _against(args: argparse.Namespace, workspace: Workspace) -> Against | None:
         return against.against_rev(
             workspace.repo,
             args.against_rev,
-            _config_in_repo(args, workspace.repo),
+            _config_in_repo(args, workspace.repo) or "lanes.yml",
             use_cache=not args.no_cache,
         )
     return None
 
 
-def _config_in_repo(args: argparse.Namespace, repo: Path) -> str:
-    """The configuration's repository-relative path (``lanes.yml`` when it lives elsewhere)."""
+def _config_in_repo(args: argparse.Namespace, repo: Path) -> str | None:
+    """The configuration's repository-relative path (None when it lives elsewhere)."""
     if not args.config:
         return "lanes.yml"
     try:
         return Path(args.config).resolve().relative_to(repo.resolve()).as_posix()
     except ValueError:
-        return "lanes.yml"
+        return None
 
 
 # --------------------------------------------------------------------------- release
@@ -291,14 +435,20 @@ def _run_release(args: argparse.Namespace) -> dict[str, bool]:
     workspace = workspace_from_args(args)
     _, head = _check_range(args.range)
     against = _against(args, workspace)
-    summary = HistorySummary(args.range, against.description if against else None)
     try:
-        commits = list(_replay(workspace, args.range, against, summary))
+        summary, audits = _replay(args, workspace, against)
+        commits = list(audits)
     finally:
         if against is not None:
             against.close()
-    coverage = _coverage(workspace, head)
-    report = ReleaseReport(args.range, head, commits, summary, coverage, workspace.index)
+    from lanes.audit.tree_at import workspace_at
+
+    config_path = _config_in_repo(args, workspace.repo)
+    explicit = Path(args.config).resolve() if args.config and config_path is None else None
+    with workspace_at(workspace.repo, head, config_path, explicit) as at_head:
+        files = gitsource.tracked_files(workspace.repo, head)
+        coverage = audit_coverage(files, at_head, revision=head)
+    report = ReleaseReport(args.range, head, commits, summary, coverage, at_head.index)
     with _output(args.output) as out:
         _render_release(report, args.format, out)
     return report.conditions()

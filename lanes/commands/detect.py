@@ -58,13 +58,12 @@ def changes(args: argparse.Namespace, workspace: Workspace) -> ChangeSet:
         return pathlist.paths_from_stream(sys.stdin.buffer.read())
     if args.paths_file:
         return pathlist.paths_from_stream(_read_paths_file(args.paths_file), method="file")
-    from lanes import gitdiff
+    from lanes.git.base import changes_between
+    from lanes.git.local import local_changes
 
     if args.base is not None:
-        return gitdiff.changes_between(
-            workspace.repo, args.base, args.head, merge_base=not args.two_dot
-        )
-    return gitdiff.local_changes(workspace.repo)
+        return changes_between(workspace.repo, args.base, args.head, merge_base=not args.two_dot)
+    return local_changes(workspace.repo)
 
 
 def _read_paths_file(name: str) -> bytes:

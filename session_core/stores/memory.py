@@ -11,6 +11,7 @@ restart is modelled by building new stores over the same disk.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -25,8 +26,10 @@ from session_core.errors import (
     SessionNotFound,
     SnapshotIdentityMismatch,
     StoreClosed,
+    UndecodableRow,
 )
 from session_core.faults import NO_FAULTS, FaultPoint
+from session_core.lease import LEASE_TTL, LeaseOwner, lease_free
 from session_core.model import (
     InputRecord,
     InputState,
@@ -51,6 +54,8 @@ class RuntimeRecord:
     state: RuntimeState
     run_counter: int = 0
     active_run: str | None = None
+    lease_owner: str | None = None
+    lease_expires: float | None = None
 
 
 @dataclass
@@ -63,6 +68,8 @@ class MemoryDisk:
     tails: dict[str, tuple[tuple[Receipt, bytes], ...]] = field(default_factory=dict)
     rows: dict[str, bytes] = field(default_factory=dict)
     audit: dict[str, tuple[AuditEvent, ...]] = field(default_factory=dict)
+    quarantine: list[tuple[str, bytes]] = field(default_factory=list)
+    """Rows removed by ``delete_if_current`` (quarantine, rebuild), kept for inspection."""
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
 
@@ -115,9 +122,37 @@ def _located(location: str) -> Iterator[None]:
 
 
 class MemoryRuntimeStore(_MemoryBase):
-    """RuntimeStore (authority) over a ``MemoryDisk``."""
+    """RuntimeStore (authority) over a ``MemoryDisk``. Run leases name this store object as
+    holder (``LeaseOwner``): a lease of a closed or crashed store, or of a run this store
+    already ended, is taken over by the next ``begin_run``, as is an expired one."""
 
     _prefix = "runtime"
+    lease_ttl = LEASE_TTL
+    clock = staticmethod(time.time)
+
+    def __init__(self, disk: MemoryDisk | None = None, faults: FaultPoint = NO_FAULTS) -> None:
+        super().__init__(disk, faults)
+        self.owner = LeaseOwner()
+
+    def crash(self) -> None:
+        self.owner.close()
+        super().crash()
+
+    def close(self) -> None:
+        self.owner.close()
+        super().close()
+
+    def _lease_free(self, session_id: str, record: RuntimeRecord) -> bool:
+        if record.active_run is None:
+            return False
+        return lease_free(
+            self.owner,
+            record.lease_owner,
+            record.lease_expires,
+            self.clock(),
+            session_id,
+            record.active_run,
+        )
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -186,7 +221,8 @@ class MemoryRuntimeStore(_MemoryBase):
     def begin_run(self, session_id: str, input_ids: Sequence[str]) -> str:
         def apply() -> str:
             record = self._record(session_id)
-            guards.check_can_run(session_id, record.state, record.active_run)
+            active = None if self._lease_free(session_id, record) else record.active_run
+            guards.check_can_run(session_id, record.state, active)
             inputs = self.disk.inputs.get(session_id, {})
             guards.check_input_updates(
                 session_id, inputs, {i: InputState.CONSUMED for i in input_ids}
@@ -198,12 +234,16 @@ class MemoryRuntimeStore(_MemoryBase):
                 run_counter=record.run_counter + 1,
                 active_run=run_id,
                 state=RuntimeState.RUNNING,
+                lease_owner=self.owner.token,
+                lease_expires=self.clock() + self.lease_ttl,
             )
             inputs.update(staged)
             self.disk.tails[session_id] = ()
             return run_id
 
-        return self._write("begin_run", session_id, apply)
+        run_id = self._write("begin_run", session_id, apply)
+        self.owner.began(session_id, run_id)
+        return run_id
 
     def record_checkpoint(self, receipt: Receipt, tail: bytes) -> None:
         sid = receipt.session_id
@@ -217,6 +257,7 @@ class MemoryRuntimeStore(_MemoryBase):
             )
             self.disk.receipts[sid] = (*existing, receipt)
             self.disk.tails[sid] = (*self.disk.tails.get(sid, ()), (receipt, tail))
+            self.disk.runtime[sid] = replace(record, lease_expires=self.clock() + self.lease_ttl)
 
         self._write("record_checkpoint", sid, apply)
 
@@ -241,13 +282,19 @@ class MemoryRuntimeStore(_MemoryBase):
             staged = {i: replace(inputs[i], state=s) for i, s in input_updates.items()}
             # commit point: install everything
             self.disk.runtime[session_id] = replace(
-                record, snapshot=snapshot, state=RuntimeState.IDLE, active_run=None
+                record,
+                snapshot=snapshot,
+                state=RuntimeState.IDLE,
+                active_run=None,
+                lease_owner=None,
+                lease_expires=None,
             )
             self.disk.receipts[session_id] = (*existing, receipt)
             inputs.update(staged)
             self.disk.tails[session_id] = ()
 
         self._write("atomic_apply", session_id, apply)
+        self.owner.ended(session_id, receipt.run_id)
 
     def commit_lifecycle(
         self,
@@ -263,20 +310,27 @@ class MemoryRuntimeStore(_MemoryBase):
             guards.check_input_updates(session_id, inputs, input_updates)
             staged = {i: replace(inputs[i], state=s) for i, s in input_updates.items()}
             if run_id is not None:
-                record = replace(record, active_run=None)
+                record = replace(record, active_run=None, lease_owner=None, lease_expires=None)
                 self.disk.tails[session_id] = ()
             if state is not None:
                 record = replace(record, state=state)
             self.disk.runtime[session_id] = record
             inputs.update(staged)
 
-        self._write("commit_lifecycle", session_id, apply)
+        try:
+            self._write("commit_lifecycle", session_id, apply)
+        finally:
+            self.owner.ended(session_id, run_id)
 
     def retire(self, session_id: str) -> None:
         def apply() -> None:
             record = self._record(session_id)
             self.disk.runtime[session_id] = replace(
-                record, state=RuntimeState.RETIRED, active_run=None
+                record,
+                state=RuntimeState.RETIRED,
+                active_run=None,
+                lease_owner=None,
+                lease_expires=None,
             )
             self.disk.tails[session_id] = ()
 
@@ -322,7 +376,11 @@ class MemorySessionStore(_MemoryBase):
         data = self.disk.rows.get(validate_session_id(session_id))
         if data is None:
             return None
-        session = decode_session(data, session_id=session_id, path=self.location)
+        try:
+            session = decode_session(data, session_id=session_id, path=self.location)
+        except UndecodableRow as exc:
+            exc.stored_token = row_token(data)
+            raise
         return StoredRow(session, data, row_token(data))
 
     def load_row(self, session_id: str) -> StoredRow | None:
@@ -379,6 +437,7 @@ class MemorySessionStore(_MemoryBase):
             data = self.disk.rows.get(validate_session_id(session_id))
             if data is None or row_token(data) != token:
                 return False
+            self.disk.quarantine.append((session_id, data))
             del self.disk.rows[session_id]
             return True
 

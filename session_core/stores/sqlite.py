@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from session_core.codec import check_receipt, decode_session, encode_session
 from session_core.errors import (
+    ChecksumMismatch,
     InputStateConflict,
     SessionArchived,
     SessionExists,
@@ -20,6 +22,7 @@ from session_core.errors import (
     UndecodableRow,
 )
 from session_core.faults import NO_FAULTS, FaultPoint
+from session_core.lease import LEASE_TTL, LeaseOwner, lease_free
 from session_core.model import (
     InputRecord,
     InputState,
@@ -33,21 +36,41 @@ from session_core.model import (
 )
 from session_core.stores import guards
 from session_core.stores.base import AuditEvent, RowSummary, StoredRow
-from session_core.stores.sqlite_db import SqliteDatabase
-
-RUNTIME_FILE = "runtime.sqlite"
-SESSIONS_FILE = "sessions.sqlite3"
+from session_core.stores.sqlite_db import Identity, OpenMode, SqliteDatabase, sha256_hex
+from session_core.stores.sqlite_dir import RUNTIME_FILE as RUNTIME_FILE
+from session_core.stores.sqlite_dir import SESSIONS_FILE as SESSIONS_FILE
 
 
 class _SqliteBase:
     component = ""
+    database_cls: type[SqliteDatabase] = SqliteDatabase
+    """Opens the file (a harness may seed a file-level bug by subclassing)."""
 
     def __init__(
-        self, path: str | Path, faults: FaultPoint = NO_FAULTS, *, migrate_to: int | None = None
+        self,
+        path: str | Path,
+        faults: FaultPoint = NO_FAULTS,
+        *,
+        migrate_to: int | None = None,
+        mode: OpenMode = "create",
+        identity: Identity | None = None,
+        shared_layout: bool = False,
     ) -> None:
-        self.db = SqliteDatabase(path, self.component, faults, migrate_to=migrate_to)
+        self.db = self.database_cls(
+            path,
+            self.component,
+            faults,
+            migrate_to=migrate_to,
+            mode=mode,
+            identity=identity,
+            shared_layout=shared_layout,
+        )
         self.location = self.db.path
         self.faults = faults
+        self._opened()
+
+    def _opened(self) -> None:
+        """Per-store state that depends on the opened file's schema."""
 
     def close(self) -> None:
         self.db.close()
@@ -63,17 +86,31 @@ class SqliteRuntimeStore(_SqliteBase):
     """RuntimeStore (authority) in one SQLite file."""
 
     component = "runtime"
+    lease_ttl = LEASE_TTL
+    clock = staticmethod(time.time)
+
+    def _opened(self) -> None:
+        self.owner = LeaseOwner()
+        self._digests = self.db.schema_version() >= 3
+
+    def close(self) -> None:
+        self.owner.close()
+        super().close()
 
     def _record(
-        self, conn: sqlite3.Connection, session_id: str
+        self, conn: sqlite3.Connection, session_id: str, *, verify: bool = False
     ) -> tuple[bytes | None, RuntimeState, int, str | None]:
+        digest = "snapshot_digest" if self._digests else "NULL"
         row = conn.execute(
-            "SELECT snapshot, state, run_counter, active_run FROM rt_sessions WHERE session_id = ?",
+            f"SELECT snapshot, state, run_counter, active_run, {digest} FROM rt_sessions"  # noqa: S608  # nosec B608
+            " WHERE session_id = ?",
             (validate_session_id(session_id),),
         ).fetchone()
         if row is None:
             raise SessionNotFound("no runtime session", session_id=session_id, path=self.location)
-        snapshot, state, counter, active = row
+        snapshot, state, counter, active, stored = row
+        if verify and self._digests and sha256_hex(snapshot) != stored:
+            raise self._mismatch(session_id, snapshot)
         try:
             return (
                 None if snapshot is None else bytes(snapshot),
@@ -83,6 +120,22 @@ class SqliteRuntimeStore(_SqliteBase):
             )
         except (ValueError, TypeError) as exc:
             raise self._undecodable("runtime record", session_id) from exc
+
+    def _mismatch(self, session_id: str, snapshot: bytes | None) -> ChecksumMismatch:
+        """A snapshot whose bytes no longer match their digest: never served or projected
+        (``UndecodableRow`` if the bytes do not even decode)."""
+        revision = None
+        if snapshot is not None:
+            revision = decode_session(
+                bytes(snapshot), session_id=session_id, path=self.location
+            ).revision
+        return ChecksumMismatch(
+            "stored snapshot does not match its checksum (quarantined: not served, not"
+            " projected; restore the file from a backup)",
+            session_id=session_id,
+            path=self.location,
+            revision=revision,
+        )
 
     def _receipts(
         self, conn: sqlite3.Connection, session_id: str, run_id: str | None = None
@@ -133,7 +186,7 @@ class SqliteRuntimeStore(_SqliteBase):
     # --- reads ---------------------------------------------------------------------------
 
     def load_snapshot(self, session_id: str) -> bytes | None:
-        return self.db.read(lambda c: self._record(c, session_id)[0], session_id)
+        return self.db.read(lambda c: self._record(c, session_id, verify=True)[0], session_id)
 
     def receipts(self, session_id: str) -> list[Receipt]:
         return self.db.read(lambda c: self._receipts(c, session_id), session_id)
@@ -191,6 +244,7 @@ class SqliteRuntimeStore(_SqliteBase):
                 "INSERT INTO rt_sessions (session_id, snapshot, state) VALUES (?, ?, ?)",
                 (session_id, snapshot, RuntimeState.IDLE.value),
             )
+            self._set_digest(conn, session_id)
 
         self.db.write("runtime.create", session_id, run)
 
@@ -215,9 +269,41 @@ class SqliteRuntimeStore(_SqliteBase):
 
         self.db.write("runtime.accept_input", session_id, run)
 
+    def _set_digest(self, conn: sqlite3.Connection, session_id: str) -> None:
+        if self._digests:
+            conn.execute(
+                "UPDATE rt_sessions SET snapshot_digest = sc_sha256(snapshot) WHERE session_id = ?",
+                (session_id,),
+            )
+
+    def _takeover(self, conn: sqlite3.Connection, session_id: str, active: str | None) -> bool:
+        """The held lease of ``active`` may be taken over (dead holder or expired)."""
+        if active is None or not self._digests:
+            return False
+        holder, expires = conn.execute(
+            "SELECT lease_owner, lease_expires FROM rt_sessions WHERE session_id = ?",
+            (session_id,),
+        ).fetchone()
+        when = None if expires is None else float(expires)
+        owner = None if holder is None else str(holder)
+        return lease_free(self.owner, owner, when, self.clock(), session_id, active)
+
+    def _lease(self, conn: sqlite3.Connection, session_id: str, held: bool) -> None:
+        if self._digests:
+            conn.execute(
+                "UPDATE rt_sessions SET lease_owner = ?, lease_expires = ? WHERE session_id = ?",
+                (
+                    self.owner.token if held else None,
+                    self.clock() + self.lease_ttl if held else None,
+                    session_id,
+                ),
+            )
+
     def begin_run(self, session_id: str, input_ids: Sequence[str]) -> str:
         def run(conn: sqlite3.Connection) -> str:
             _, state, counter, active = self._record(conn, session_id)
+            if self._takeover(conn, session_id, active):
+                active = None  # fenced: the old run-N no longer holds the lease
             guards.check_can_run(session_id, state, active)
             inputs = self._inputs(conn, session_id)
             guards.check_input_updates(
@@ -234,9 +320,12 @@ class SqliteRuntimeStore(_SqliteBase):
                 [(run_id, session_id, i) for i in input_ids],
             )
             conn.execute("DELETE FROM rt_tails WHERE session_id = ?", (session_id,))
+            self._lease(conn, session_id, True)
             return run_id
 
-        return self.db.write("runtime.begin_run", session_id, run)
+        run_id = self.db.write("runtime.begin_run", session_id, run)
+        self.owner.began(session_id, run_id)
+        return run_id
 
     def _insert_receipt(self, conn: sqlite3.Connection, receipt: Receipt) -> None:
         conn.execute(
@@ -266,6 +355,7 @@ class SqliteRuntimeStore(_SqliteBase):
                 "INSERT INTO rt_tails (session_id, run_id, sequence, tail) VALUES (?, ?, ?, ?)",
                 (sid, receipt.run_id, receipt.sequence, tail),
             )
+            self._lease(conn, sid, True)  # renewed
 
         self.db.write("runtime.record_checkpoint", sid, run)
 
@@ -290,11 +380,14 @@ class SqliteRuntimeStore(_SqliteBase):
                 " WHERE session_id = ?",
                 (snapshot, RuntimeState.IDLE.value, session_id),
             )
+            self._set_digest(conn, session_id)
+            self._lease(conn, session_id, False)
             self._insert_receipt(conn, receipt)
             self._update_inputs(conn, session_id, input_updates)
             conn.execute("DELETE FROM rt_tails WHERE session_id = ?", (session_id,))
 
         self.db.write("runtime.atomic_apply", session_id, run)
+        self.owner.ended(session_id, receipt.run_id)
 
     def _update_inputs(
         self, conn: sqlite3.Connection, session_id: str, updates: Mapping[str, InputState]
@@ -320,6 +413,7 @@ class SqliteRuntimeStore(_SqliteBase):
                     "UPDATE rt_sessions SET active_run = NULL WHERE session_id = ?", (session_id,)
                 )
                 conn.execute("DELETE FROM rt_tails WHERE session_id = ?", (session_id,))
+                self._lease(conn, session_id, False)
             if state is not None:
                 conn.execute(
                     "UPDATE rt_sessions SET state = ? WHERE session_id = ?",
@@ -327,7 +421,12 @@ class SqliteRuntimeStore(_SqliteBase):
                 )
             self._update_inputs(conn, session_id, input_updates)
 
-        self.db.write("runtime.commit_lifecycle", session_id, run)
+        try:
+            self.db.write("runtime.commit_lifecycle", session_id, run)
+        finally:
+            # the caller is done with this run either way: if the release failed, the lease
+            # is taken over by the next turn instead of blocking the session
+            self.owner.ended(session_id, run_id)
 
     def retire(self, session_id: str) -> None:
         def run(conn: sqlite3.Connection) -> None:
@@ -337,6 +436,7 @@ class SqliteRuntimeStore(_SqliteBase):
                 (RuntimeState.RETIRED.value, session_id),
             )
             conn.execute("DELETE FROM rt_tails WHERE session_id = ?", (session_id,))
+            self._lease(conn, session_id, False)
 
         self.db.write("runtime.retire", session_id, run)
 
@@ -347,6 +447,7 @@ class SqliteRuntimeStore(_SqliteBase):
             conn.execute(
                 "UPDATE rt_sessions SET snapshot = NULL WHERE session_id = ?", (session_id,)
             )
+            self._set_digest(conn, session_id)
             return True
 
         return self.db.write("runtime.clear_snapshot", session_id, run)
@@ -360,6 +461,7 @@ class SqliteRuntimeStore(_SqliteBase):
             conn.execute(
                 "UPDATE rt_sessions SET snapshot = ? WHERE session_id = ?", (new, session_id)
             )
+            self._set_digest(conn, session_id)
             return True
 
         return self.db.write("runtime.replace_snapshot", session_id, run)
@@ -381,15 +483,34 @@ class SqliteSessionStore(_SqliteBase):
 
     component = "sessions"
 
+    def _opened(self) -> None:
+        self._keeps_deleted = self.db.schema_version() >= 3
+
     def _row(self, conn: sqlite3.Connection, session_id: str) -> StoredRow | None:
         found = conn.execute(
-            "SELECT row FROM ss_rows WHERE session_id = ?", (validate_session_id(session_id),)
+            "SELECT row, token, revision FROM ss_rows WHERE session_id = ?",
+            (validate_session_id(session_id),),
         ).fetchone()
         if found is None:
             return None
         data = bytes(found[0])
-        session = decode_session(data, session_id=session_id, path=self.location)
-        return StoredRow(session, data, row_token(data))
+        try:
+            session = decode_session(data, session_id=session_id, path=self.location)
+        except UndecodableRow as exc:
+            exc.stored_token = str(found[1])
+            raise
+        token = row_token(data)
+        if token != str(found[1]) or session.revision != str(found[2]):
+            raise ChecksumMismatch(
+                "projection row does not match its checksum (quarantined: not served; a"
+                " runtime-backed row is rebuilt from the authority by the next projection or"
+                " recovery)",
+                session_id=session_id,
+                path=self.location,
+                revision=str(found[2]),
+                stored_token=str(found[1]),
+            )
+        return StoredRow(session, data, token)
 
     def load_row(self, session_id: str) -> StoredRow | None:
         return self.db.read(lambda c: self._row(c, session_id), session_id)
@@ -466,8 +587,8 @@ class SqliteSessionStore(_SqliteBase):
             if current != expected_token:
                 return False
             if found is not None:
-                stored = decode_session(bytes(found[0]), session_id=session.id, path=self.location)
-                guards.check_lifecycle(stored, session)
+                stored = self._row(conn, session.id)
+                guards.check_lifecycle(None if stored is None else stored.session, session)
             self._put(conn, session)
             return True
 
@@ -477,6 +598,12 @@ class SqliteSessionStore(_SqliteBase):
         validate_session_id(session_id)
 
         def run(conn: sqlite3.Connection) -> bool:
+            if self._keeps_deleted:  # a deleted row is kept for inspection
+                conn.execute(
+                    "INSERT INTO ss_quarantine (session_id, row, token) SELECT session_id, row,"
+                    " token FROM ss_rows WHERE session_id = ? AND token = ?",
+                    (session_id, token),
+                )
             cursor = conn.execute(
                 "DELETE FROM ss_rows WHERE session_id = ? AND token = ?", (session_id, token)
             )

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lanes.audit.gitsource import GitReadError, git_output, iter_subjects
-from lanes.gitdiff import GitError
+from lanes.git.runner import GitError
 from tests.lanes.fixtures import GIT_ENV, commit_all, git, write_files
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -78,3 +78,23 @@ def test_iter_subjects_raises_when_git_fails(repo: Path) -> None:
     assert [subject for _, subject in iter_subjects(repo, "HEAD")] == ["second", "first"]
     with pytest.raises(GitReadError, match="no-such-rev"):
         list(iter_subjects(repo, "no-such-rev..HEAD"))
+
+
+def test_a_stream_left_unfinished_does_not_keep_the_process_alive(repo: Path) -> None:
+    """A git stream read only in part (its generator still referenced at exit) must not keep
+    the interpreter waiting for the stream's time limit."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; from lanes.audit.gitsource import iter_subjects;"
+        "subjects = iter_subjects(Path(sys.argv[1]), 'HEAD'); print(next(subjects)[1])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(repo)],
+        capture_output=True,
+        text=True,
+        timeout=HANG * 3,  # the stream's own limit is 30 minutes
+        check=True,
+    )
+    assert result.stdout.strip() == "second"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -153,15 +154,52 @@ def test_a_merge_is_diffed_against_its_first_parent(repo: Path) -> None:
     assert merge["against"] is None and merge["missed"] == []
 
 
-def test_a_failing_command_is_recorded_per_commit(repo: Path, tmp_path: Path) -> None:
+def test_a_failing_command_fails_the_gate_by_default(repo: Path, tmp_path: Path) -> None:
     script = tmp_path / "broken.sh"
     script.write_text("#!/usr/bin/env bash\necho boom >&2\nexit 3\n")
-    data = lanes_json(
-        repo, "audit", "history", "HEAD~2..HEAD", "--against-command", f"bash {script}"
-    )
+    args = ["audit", "history", "HEAD~2..HEAD", "--against-command", f"bash {script}"]
+    data = lanes_json(repo, *args, "--fail-on", "missed", expect=1)
     assert [c["against_error"] for c in data["commits"]] == ["exit 3: boom", "exit 3: boom"]
     assert data["summary"]["against_errors"] == 2
     assert data["summary"]["under_triggered"] == 0
+    failed = lanes(repo, *args)
+    assert failed.returncode == 1 and "failing on: against-errors" in failed.stderr
+    assert lanes(repo, *args, "--allow-against-errors").returncode == 0
+
+
+def test_a_command_that_prints_nothing_is_an_error_not_no_lane(repo: Path, tmp_path: Path) -> None:
+    script = tmp_path / "silent.sh"
+    script.write_text("#!/usr/bin/env bash\ncat >/dev/null\necho 'nothing to say'\n")
+    args = ["audit", "history", "HEAD~2..HEAD", "--against-command", f"bash {script}"]
+    data = lanes_json(repo, *args, expect=1)
+    assert {c["against_error"] for c in data["commits"]} == {"printed no name=true|false line"}
+    assert all(c["missed"] == [] and c["against"] is None for c in data["commits"])
+    assert lanes_json(repo, *args, "--allow-against-errors")["summary"]["against_errors"] == 2
+
+
+def test_a_hung_command_is_killed_with_its_children(repo: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "child-survived"
+    script = tmp_path / "hangs.sh"
+    script.write_text(f"#!/usr/bin/env bash\n(sleep 3; touch {marker}) &\nsleep 30\n")
+    args = ["audit", "history", "HEAD~1..HEAD", "--against-command", f"bash {script}"]
+    data = lanes_json(repo, *args, "--against-timeout", "0.5", expect=1)
+    assert data["commits"][0]["against_error"] == "timed out after 0.5s"
+    import time
+
+    time.sleep(4)
+    assert not marker.exists()
+
+
+def test_a_misspelt_map_key_is_reported(repo: Path, tmp_path: Path) -> None:
+    script = write_detector(tmp_path)
+    misspelt = LEGACY_MAP.replace("sdk_changed=sdk", "sdk_chnged=sdk")
+    args = ["audit", "history", RANGE, "--against-command", f"bash {script}"]
+    result = lanes(repo, *args, "--against-map", misspelt, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert "sdk_chnged" in result.stderr and "has not printed" in result.stderr
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["map_never_printed"] == ["sdk_chnged"]
+    assert "sdk_changed" in summary["unmapped_outputs"]
 
 
 def test_without_a_map_output_names_are_lane_names(repo: Path, tmp_path: Path) -> None:
@@ -195,9 +233,12 @@ def test_usage_errors_exit_2(repo: Path, args: list[str]) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_no_progress_bar_when_stderr_is_not_a_terminal(repo: Path) -> None:
+def test_plain_progress_lines_when_stderr_is_not_a_terminal(repo: Path) -> None:
     result = lanes(repo, "audit", "history", RANGE, "--format", "json")
-    assert result.returncode == 0 and result.stderr == ""
+    assert result.returncode == 0
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lanes audit: replayed 6 commits in ")
+    assert "\x1b" not in result.stderr
 
 
 def test_a_progress_bar_is_drawn_when_stderr_is_a_terminal(repo: Path) -> None:
@@ -230,3 +271,15 @@ def test_a_progress_bar_is_drawn_when_stderr_is_a_terminal(repo: Path) -> None:
         assert process.wait(timeout=120) == 0
     os.close(leader)
     assert b"replaying commits" in drawn
+
+
+def test_plain_progress_is_periodic(capsys: pytest.CaptureFixture[str]) -> None:
+    from lanes.commands.audit import _plain_progress
+
+    assert list(_plain_progress(iter(range(60)), 60)) == list(range(60))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[:2] == [
+        "lanes audit: replayed 25/60 commits",
+        "lanes audit: replayed 50/60 commits",
+    ]
+    assert len(lines) == 3 and lines[2].startswith("lanes audit: replayed 60 commits in ")

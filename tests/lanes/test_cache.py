@@ -63,3 +63,25 @@ def test_warm_detect_does_not_import_yaml_toml_or_networkx(tmp_path: Path) -> No
     subprocess.run(run, cwd=tmp_path, check=True, capture_output=True)  # cold: fills the caches
     warm = subprocess.run(run, cwd=tmp_path, check=True, capture_output=True, text=True)
     assert warm.stdout.strip().splitlines()[-1] == "[]", warm.stdout
+
+
+def test_several_index_revisions_stay_cached(tmp_path: Path, cache_dir: Path) -> None:
+    """A history audit judges commits with several lanes.yml revisions: each index stays."""
+    from lanes import cache
+    from lanes.workspace import load_workspace
+
+    subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
+    repo = tmp_path / "repo"
+    (repo / "Cargo.toml").write_text('[workspace]\nmembers = ["a"]\n')
+    (repo / "a").mkdir()
+    (repo / "a" / "Cargo.toml").write_text('[package]\nname = "a"\n')
+    configs = []
+    for number in range(cache.KEEP_ENTRIES + 1):
+        config = tmp_path / f"lanes-{number}.yml"
+        config.write_text(f"# revision {number}\nversion: 1\nlanes:\n  l:\n    roots: [a]\n")
+        configs.append(config)
+        assert not load_workspace(repo, config).cache_hit
+    assert len(list(cache_dir.glob("index-*.json"))) == cache.KEEP_ENTRIES
+    assert load_workspace(repo, configs[-1]).cache_hit
+    assert load_workspace(repo, configs[-2]).cache_hit
+    assert not load_workspace(repo, configs[0]).cache_hit

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from lanes.config import ConfigError, load_config, parse_config
+from lanes.config import ConfigError
+from lanes.config_load import load_config, parse_config
 
 FULL = """\
 version: 1

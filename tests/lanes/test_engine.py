@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lanes.config import parse_config
+from lanes.config_load import parse_config
 from lanes.discovery import present_kinds
 from lanes.engine import Rules, Selection, resolve_path, select
 from lanes.graph import build_index

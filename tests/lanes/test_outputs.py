@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from lanes.config import parse_config
+from lanes.config_load import parse_config
 from lanes.engine import Rules, Selection, select
 from lanes.graph import build_index
 from lanes.model import Discovery

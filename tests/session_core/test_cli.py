@@ -114,6 +114,11 @@ def test_status_never_creates_files(tmp_path: Path) -> None:
     result = run_cli("status", "--data", str(data))
     assert result.returncode == 2 and "sessions.sqlite3" in result.stderr
     assert not (data / "sessions.sqlite3").exists()
+    refused = run_cli("recover", "--data", str(data))  # never recreates a file implicitly
+    assert refused.returncode == 2 and "MissingStoreFile" in refused.stderr, refused.stderr
+    assert "runtime.sqlite" in refused.stderr and "session-core init" in refused.stderr
+    assert not (data / "sessions.sqlite3").exists()
+    assert run_cli("init", "--data", str(data)).returncode == 0  # explicit: empty projection
     assert run_cli("recover", "--data", str(data)).returncode == 0  # rebuilds the projection
     check_converged(data, [])
 

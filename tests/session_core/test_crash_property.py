@@ -71,7 +71,8 @@ def _turn(svc: SessionService, sid: str, input_id: str, rng: random.Random, ledg
     outcome = svc.run_turn(sid, "hello", input_id=input_id, options=opts)
     if committed(outcome):
         ledger.acked.append((sid, input_id))
-    elif not (isinstance(outcome, Failed) and isinstance(outcome.cause, CommitIndeterminate)):
+    elif isinstance(outcome, Failed):
+        assert not isinstance(outcome.cause, CommitIndeterminate), outcome
         ledger.failed.append((sid, input_id))
 
 

@@ -45,7 +45,7 @@ def test_forward_migration_from_v1(tmp_path: Path) -> None:
     old.create("s1", encode_session(doc("s1")))
     old.close()
     new = SqliteRuntimeStore(path)
-    assert new.db.schema_version() == latest("runtime") == 2
+    assert new.db.schema_version() == latest("runtime") == 3
     assert new.load_snapshot("s1") == encode_session(doc("s1"))
     indexes = new.db._connection().execute(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'rt_inputs_state'"
@@ -121,10 +121,33 @@ def test_undecodable_row_names_file_and_session(tmp_path: Path) -> None:
     with pytest.raises(UndecodableRow) as info:
         svc.reader.read_transcript("s1")
     assert "s1" in str(info.value) and str(path) in str(info.value)
-    report = svc.recover()  # recovery reports it, never silently drops or recreates it
+    report = svc.recover()  # quarantined (bytes kept), rebuilt from the verified authority
+    assert report.ok, report
+    assert svc.reader.view("s1").in_sync
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT row FROM ss_quarantine").fetchone()[0] == b"{garbage"
+        assert conn.execute("SELECT row FROM ss_rows").fetchone()[0] != b"{garbage"
+    conn.close()
+    svc.close()
+
+
+def test_undecodable_runtime_less_row_is_never_deleted(tmp_path: Path) -> None:
+    """The row of a runtime-less session is its only copy: reported, never quarantined."""
+    svc = sqlite_service(tmp_path, runtime_backed=False)
+    svc.create("s1")
+    svc.close()
+    path = tmp_path / "sessions.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE ss_rows SET row = ? WHERE session_id = 's1'", (b"{garbage",))
+    conn.close()
+    svc = sqlite_service(tmp_path, runtime_backed=False)
+    report = svc.recover()
     assert isinstance(report.sessions[0].error, UndecodableRow)
+    with pytest.raises(UndecodableRow):
+        svc.run_turn("s1", "hello")
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT row FROM ss_rows").fetchone()[0] == b"{garbage"
+        assert conn.execute("SELECT count(*) FROM ss_quarantine").fetchone()[0] == 0
     conn.close()
     svc.close()
 

@@ -1,4 +1,4 @@
-"""lanes.gitdiff against real git repositories built in tmp_path (no mocks)."""
+"""lanes.git against real git repositories built in tmp_path (no mocks)."""
 
 from __future__ import annotations
 
@@ -10,20 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from lanes.gitdiff import (
-    BASE_NOT_FOUND,
-    GIT_ERROR,
-    NO_BASE,
-    NO_MERGE_BASE,
-    NOT_ANCESTOR,
-    GitError,
-    NotAGitRepository,
-    changes_between,
-    commit_changes,
-    iter_first_parent_changes,
-    local_changes,
-    repo_root,
-)
+from lanes.git.base import changes_between
+from lanes.git.basis import BASE_NOT_FOUND, GIT_ERROR, NO_BASE, NO_MERGE_BASE, NOT_ANCESTOR
+from lanes.git.commits import commit_changes, iter_first_parent_changes
+from lanes.git.local import local_changes, repo_root
+from lanes.git.runner import GitError, NotAGitRepository
 from lanes.model import ChangeSet
 from lanes.pathlist import paths_from_stream
 

@@ -1,0 +1,131 @@
+"""Per-path attribution: latent gaps a commit-level comparison cannot see.
+
+A commit that touched a component the legacy rules forgot *and* another path that made them run
+the lanes anyway shows no miss at commit level, yet the gap is real: the next commit that
+touches only that component skips the lanes. So, besides the whole commit, the other selection
+is asked about the commit's changed paths one owner component at a time (one question per owner
+group per commit; :class:`~lanes.audit.against.CommandAgainst` caches the answers by the
+detector's content and the paths). A *latent gap* is a lane the dependency graph says covers a
+component (``covered_by``) that the other selection does not run for that component's paths.
+
+Paths the configuration treats as global, and paths no component owns, are policy, not graph:
+they are not attributed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lanes.audit.against import OtherSelection
+from lanes.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class LatentFinding:
+    """In one commit: ``component``'s paths do not make the other selection run ``lane``."""
+
+    component: str
+    lane: str
+    path: str  # an example path of the component changed in the commit
+    hidden: bool  # the commit ran the lane anyway (another path selected it)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "component": self.component,
+            "lane": self.lane,
+            "path": self.path,
+            "hidden": self.hidden,
+        }
+
+
+@dataclass
+class LatentGap:
+    """A latent gap over the range: the commits it was live in (oldest ``first``)."""
+
+    component: str
+    lane: str
+    example: str
+    first: str
+    last: str
+    commits: int = 0
+    hidden: int = 0  # commits in which another path covered it up
+
+    def add(self, sha: str, finding: LatentFinding) -> None:
+        """Record one more (older, commits stream newest first) commit where it was live."""
+        self.first = sha
+        self.commits += 1
+        self.hidden += finding.hidden
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "component": self.component,
+            "lane": self.lane,
+            "first": self.first,
+            "last": self.last,
+            "commits": self.commits,
+            "hidden": self.hidden,
+            "example": self.example,
+        }
+
+
+@dataclass
+class Attribution:
+    """The latent findings of one commit, and the questions that failed."""
+
+    findings: list[LatentFinding] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def owner_groups(paths: Sequence[str], workspace: Workspace) -> dict[str, list[str]]:
+    """Changed paths by owner component, for components some lane covers through the graph
+    (global paths and unowned paths left out)."""
+    rules, index = workspace.rules, workspace.index
+    groups: dict[str, list[str]] = {}
+    for path in sorted(paths):
+        if rules.global_paths.matching_pattern(path) is not None:
+            continue
+        owner = index.owner(path)
+        if owner is not None and index.covered_by.get(owner.component):
+            groups.setdefault(owner.component, []).append(path)
+    return groups
+
+
+def questions(paths: Sequence[str], groups: dict[str, list[str]]) -> list[list[str]]:
+    """The groups to ask about besides the whole commit (a group holding every path is the
+    whole commit's question already)."""
+    return [group for group in groups.values() if len(group) != len(paths)]
+
+
+def attribute(
+    paths: Sequence[str],
+    groups: dict[str, list[str]],
+    answers: Sequence[OtherSelection],
+    whole: OtherSelection,
+    workspace: Workspace,
+) -> Attribution:
+    """The latent findings of one commit: ``answers`` are the other selection's answers to
+    :func:`questions` (in order), ``whole`` its answer for the commit."""
+    result = Attribution()
+    asked = iter(answers)
+    for component, group in groups.items():
+        answer = whole if len(group) == len(paths) else next(asked)
+        if answer.error is not None:
+            result.errors.append(f"{component} ({len(group)} paths): {answer.error}")
+            continue
+        for lane in workspace.index.covered_by[component]:
+            if lane not in answer.lanes:
+                hidden = whole.error is None and lane in whole.lanes
+                result.findings.append(LatentFinding(component, lane, group[0], hidden))
+    return result
+
+
+def latent_text(findings: Sequence[LatentFinding]) -> str:
+    """``meerkat-session: sdk, minimal``: the latent findings the commit's lanes hid (a latent
+    finding the commit missed anyway is already a miss)."""
+    lanes: dict[str, list[str]] = {}
+    for finding in findings:
+        if finding.hidden:
+            lanes.setdefault(finding.component, []).append(finding.lane)
+    return "; ".join(f"{component}: {', '.join(names)}" for component, names in lanes.items())
