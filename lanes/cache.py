@@ -154,5 +154,5 @@ def load_listing(repo: StrPath, key: str) -> Any:
 
 
 def store_listing(repo: StrPath, key: str, data: Any) -> None:
-    """Cache a file listing of ``repo``, keeping only the newest (one per repository)."""
+    """Cache a file listing of ``repo`` (a few of the newest are kept, as for the index)."""
     _write_json(cache_dir(repo), f"listing-{key}.json", data, keep_prefix="listing-")
