@@ -58,7 +58,7 @@ def _read_json(path: str) -> Any:
     try:
         with open(path, encoding="utf-8") as handle:
             return json.loads(handle.read())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
 
 
@@ -108,7 +108,10 @@ def store(repo: StrPath, key: str, index: Index) -> None:
 
 
 def _config_name(digest: str, display: str) -> str:
-    key = hashlib.sha256(f"config-v2\0{digest}\0{display}".encode("utf-8", "surrogateescape"))
+    # v3: lane features/extras/groups, contract `exists`, stricter validation (reserved lane
+    # names, plain integers, glob classes): a configuration cached by an older lanes is parsed
+    # again.
+    key = hashlib.sha256(f"config-v3\0{digest}\0{display}".encode("utf-8", "surrogateescape"))
     return f"config-{key.hexdigest()}.json"
 
 
@@ -139,11 +142,12 @@ def load_document(key: str) -> Any:
 
 
 def store_document(key: str, data: Any) -> None:
-    """Cache ``data`` only when JSON round-trips it exactly (TOML dates do not)."""
+    """Cache ``data`` only when JSON round-trips it exactly (TOML dates do not) and JSON can
+    nest it (a dotted key of thousands of parts is valid TOML but too deep for ``json``)."""
     try:
         if json.loads(json.dumps(data)) != data:
             return
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return
     _write_json(os.path.join(user_cache_dir(), "documents"), f"{key}.json", data)
 

@@ -136,8 +136,9 @@ def _report(args: argparse.Namespace, error: BaseException, label: str) -> None:
         import traceback
 
         traceback.print_exception(error)
-    message = str(error).replace("\n", " ")
-    print(f"lanes: {label}: {message}", file=sys.stderr)
+    from lanes.render import shown
+
+    print(f"lanes: {label}: {shown(str(error))}", file=sys.stderr)
 
 
 if __name__ == "__main__":

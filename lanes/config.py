@@ -5,8 +5,10 @@ configuration is cached as JSON under the hash of its text, so a warm run does n
 at all. This module imports neither (the cache and the parser import it).
 """
 
+import errno
 import hashlib
 import os
+import stat
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
@@ -17,6 +19,9 @@ MAX_CONFIG_BYTES = 1 << 20
 DISCOVER_KINDS = ("cargo", "python", "npm")
 Unmatched = Literal["all", "none", "error"]
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
+RESERVED_OUTPUTS = ("mode", "lanes", "matrix", "reasons", "diff", "flags", "count")
+"""``$GITHUB_OUTPUT`` names lanes writes itself; a lane of that name would be overwritten.
+GitHub compares output names case-insensitively, so ``Mode`` is reserved too."""
 
 
 class ConfigError(Exception):
@@ -71,10 +76,14 @@ class LaneSpec(NamedTuple):
 
 
 class Contract(NamedTuple):
+    """``exists`` is what the contract claims about ``path``: a tracked file (or a path a glob
+    of the configuration names), or, with ``exists: false``, deliberately none."""
+
     path: str
     selects: tuple[str, ...] = ()
     not_selects: tuple[str, ...] = ()
     line: int = 0
+    exists: bool = True
 
 
 class Config(NamedTuple):
@@ -143,7 +152,13 @@ class Config(NamedTuple):
             },
             unmatched=data["unmatched"],
             contracts=tuple(
-                Contract(c["path"], tup(c["selects"]), tup(c["not_selects"]), c["line"])
+                Contract(
+                    c["path"],
+                    tup(c["selects"]),
+                    tup(c["not_selects"]),
+                    c["line"],
+                    c.get("exists", True),
+                )
                 for c in data["contracts"]
             ),
             digest=data["digest"],
@@ -160,15 +175,60 @@ def read_config(path: StrPath, display: str | None = None) -> tuple[str, str]:
     """The text of ``path`` and the SHA-256 of its bytes; errors name ``display`` (default: the
     path as given). Parsing and caching: :mod:`lanes.config_load`."""
     name = display or os.fspath(path)
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_CONFIG_BYTES + 1)  # enough to tell it is too large
-    except OSError as error:
-        raise ConfigError(name, 0, 0, "", f"cannot read: {error.strerror or error}") from None
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(name, 0, 0, "", f"file larger than {MAX_CONFIG_BYTES} bytes")
+    data = read_config_bytes(path, name)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise ConfigError(name, 0, 0, "", f"not UTF-8 (byte {error.start})") from None
+        line, column = _position(data, error.start)
+        raise ConfigError(
+            name, line, column, "", f"not UTF-8 (byte 0x{data[error.start]:02x}); expected UTF-8"
+        ) from None
     return text, hashlib.sha256(data).hexdigest()
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    """The 1-based line and column (in characters) of byte ``offset``."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    column = len(data[start:offset].decode("utf-8", "replace")) + 1
+    return data.count(b"\n", 0, offset) + 1, column
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def read_config_bytes(path: StrPath, name: str) -> bytes:
+    """The bytes of a configuration file that exists. Anything but a regular file (a dangling
+    symbolic link, a loop, a directory, a FIFO, a device) is a :class:`ConfigError`, never
+    "absent": its lanes would vanish. Opened non-blocking, so a FIFO cannot hang the run."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        raise ConfigError(name, 0, 0, "", _open_problem(path, error)) from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        kind = next((what for test, what in _KINDS if test(mode)), "not a regular file")
+        raise ConfigError(name, 0, 0, "", f"is {kind}; expected a regular YAML file")
+    with os.fdopen(descriptor, "rb") as handle:
+        try:
+            data = handle.read(MAX_CONFIG_BYTES + 1)  # enough to tell it is too large
+        except OSError as error:
+            raise ConfigError(name, 0, 0, "", f"cannot read: {error.strerror or error}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(name, 0, 0, "", f"file larger than {MAX_CONFIG_BYTES} bytes")
+    return data
+
+
+def _open_problem(path: StrPath, error: OSError) -> str:
+    if error.errno == errno.ELOOP:
+        return "is a symbolic link loop; expected a regular YAML file"
+    if error.errno == errno.ENOENT and os.path.islink(path):
+        return f"is a dangling symbolic link (to {os.readlink(path)}); expected a regular file"
+    return f"cannot read: {error.strerror or error}"

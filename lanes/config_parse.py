@@ -17,6 +17,7 @@ import yaml
 from lanes.config import (
     DISCOVER_KINDS,
     MAX_CONFIG_BYTES,
+    RESERVED_OUTPUTS,
     ComponentSpec,
     Config,
     ConfigError,
@@ -34,14 +35,30 @@ LANE_NAME_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
 FEATURE_RE = re.compile(r"(?:(?:@[A-Za-z0-9_.-]+/)?[A-Za-z0-9_.-]+/)?[A-Za-z0-9_.+-]+\Z")
 
 
+MAX_DEPTH = 32
+"""How deeply collections may nest (the schema needs 4); the composer recurses per level."""
+DECIMAL_RE = re.compile(r"[-+]?(?:0|[1-9][0-9]{0,8})\Z")
+
+
 class _NoAliasLoader(yaml.SafeLoader):
+    depth = 0
+
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()  # type: ignore[no-untyped-call]
             raise yaml.MarkedYAMLError(
                 None, None, "anchors and aliases are not allowed in lanes.yml", event.start_mark
             )
-        return super().compose_node(parent, index)
+        if self.depth >= MAX_DEPTH:
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.MarkedYAMLError(
+                None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark
+            )
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 class _Reader:
@@ -90,8 +107,13 @@ class _Reader:
         return bool(yaml.safe_load(node.value))
 
     def integer(self, node: yaml.Node, key: str) -> int:
+        """A plain decimal integer: YAML 1.1's other forms (``0x1``, ``0b1``, octal ``01``,
+        ``1_000``, sexagesimal ``1:00``) and very long numbers are refused, not converted."""
         if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:int":
             raise self.fail(node, key, f"expected an integer, got {_describe(node)}")
+        if not DECIMAL_RE.match(node.value):
+            shown = node.value if len(node.value) <= 20 else f"{node.value[:20]}..."
+            raise self.fail(node, key, f"expected a plain decimal integer, got {shown!r}")
         return int(node.value)
 
     def str_list(
@@ -168,7 +190,7 @@ LANE_KEYS = (
     "paths",
     "run",
 )
-CONTRACT_KEYS = ("path", "selects", "not")
+CONTRACT_KEYS = ("path", "selects", "not", "exists")
 
 
 def _component(reader: _Reader, name: str, node: yaml.Node) -> ComponentSpec:
@@ -268,6 +290,7 @@ def _contract(reader: _Reader, index: int, node: yaml.Node) -> Contract:
     if "selects" not in fields and "not" not in fields:
         raise reader.fail(node, key, "expected 'selects' and/or 'not'")
     selects, not_selects = fields.get("selects"), fields.get("not")
+    exists = fields.get("exists")
     return Contract(
         path=reader.scalar_str(fields["path"], f"{key}.path"),
         selects=()
@@ -277,6 +300,7 @@ def _contract(reader: _Reader, index: int, node: yaml.Node) -> Contract:
         if not_selects is None
         else reader.str_list(not_selects, f"{key}.not", reader.lane_name),
         line=node.start_mark.line + 1,
+        exists=exists is None or reader.boolean(exists, f"{key}.exists"),
     )
 
 
@@ -299,6 +323,29 @@ def _unmatched(reader: _Reader, node: yaml.Node) -> Unmatched:
     raise reader.fail(node, "unmatched", "expected one of all, none, error")
 
 
+def _check_output_names(reader: _Reader, config: Config) -> None:
+    """Each lane writes ``<lane>=true|false`` to ``$GITHUB_OUTPUT``, whose names GitHub compares
+    case-insensitively: a reserved name or two names equal but for case would overwrite."""
+    seen: dict[str, str] = {}
+    for name in config.lanes:
+        key = f"lanes.{name}"
+        line, column = config.mark(key)
+        folded = name.lower()
+        if folded in RESERVED_OUTPUTS:
+            expected = (
+                f"reserved: lanes writes the output {folded!r} itself; expected a lane name "
+                f"other than {', '.join(RESERVED_OUTPUTS)} (in any case)"
+            )
+            raise ConfigError(reader.file, line, column, key, expected)
+        if folded in seen:
+            expected = (
+                f"same GitHub output name as lane {seen[folded]!r} (output names are "
+                "case-insensitive); expected names that differ by more than case"
+            )
+            raise ConfigError(reader.file, line, column, key, expected)
+        seen[folded] = name
+
+
 def _check_references(reader: _Reader, config: Config) -> None:
     known = ", ".join(config.lanes) or "(no lanes defined)"
     for index, contract in enumerate(config.contracts):
@@ -319,19 +366,43 @@ def _check_references(reader: _Reader, config: Config) -> None:
                 )
 
 
+def _compose(text: str, file: str) -> yaml.Node | None:
+    """The YAML node tree, every YAML failure a located :class:`ConfigError`."""
+    try:
+        loader = _NoAliasLoader(text)  # the reader checks every character here
+    except yaml.reader.ReaderError as error:
+        raise _reader_error(text, file, error) from None
+    try:
+        node: yaml.Node | None = loader.get_single_node()
+        return node
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        raise ConfigError(file, line, column, "", f"invalid YAML: {error.problem}") from None
+    except yaml.reader.ReaderError as error:
+        raise _reader_error(text, file, error) from None
+    except yaml.YAMLError as error:
+        raise ConfigError(file, 0, 0, "", f"invalid YAML: {error}") from None
+    except (ValueError, OverflowError) as error:  # PyYAML: chr() of an escape like "\\U99999999"
+        mark = loader.get_mark()
+        problem = f"invalid YAML: a value or escape it cannot represent ({error})"
+        raise ConfigError(file, mark.line + 1, mark.column + 1, "", problem) from None
+    finally:
+        loader.dispose()
+
+
+def _reader_error(text: str, file: str, error: yaml.reader.ReaderError) -> ConfigError:
+    line, column = _text_position(text, error.position)
+    problem = f"invalid YAML: character #x{error.character:04x}: {error.reason}"
+    return ConfigError(file, line, column, "", problem)
+
+
 def parse_text(text: str, file: str = "lanes.yml") -> Config:
     """Validate the text of a ``lanes.yml``; raise :class:`ConfigError` on the first problem."""
     reader = _Reader(file)
     if len(text.encode("utf-8", "surrogateescape")) > MAX_CONFIG_BYTES:
         raise ConfigError(file, 0, 0, "", f"file larger than {MAX_CONFIG_BYTES} bytes")
-    try:
-        root = yaml.compose(text, Loader=_NoAliasLoader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        raise ConfigError(file, line, column, "", f"invalid YAML: {error.problem}") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(file, 0, 0, "", f"invalid YAML: {error}") from None
+    root = _compose(text, file)
     if root is None:
         raise ConfigError(file, 1, 1, "", "empty file; expected a mapping with 'version: 1'")
     top = reader.mapping(root, "", TOP_KEYS)
@@ -340,8 +411,14 @@ def parse_text(text: str, file: str = "lanes.yml") -> Config:
     if reader.integer(top["version"], "version") != 1:
         raise reader.fail(top["version"], "version", "expected 1 (the only supported version)")
     config = _build(reader, top, file, text)
+    _check_output_names(reader, config)
     _check_references(reader, config)
     return config
+
+
+def _text_position(text: str, offset: int) -> tuple[int, int]:
+    start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - start + 1
 
 
 def _keyed(

@@ -58,7 +58,7 @@ class PathResolution(NamedTuple):
     """How one path resolved, for ``explain`` and the audits."""
 
     path: str
-    kind: Literal["global", "matched", "ignored", "unmatched"]
+    kind: Literal["global", "matched", "ignored", "unmatched", "unclear"]
     owner: Owner | None
     rule: str | None
     lanes: dict[str, Reason]
@@ -99,6 +99,17 @@ class Rules(NamedTuple):
         )
 
 
+UNCLEAR = "unclear-path"
+
+
+def unclear_path(path: str) -> bool:
+    """A path git never reports: absolute, or with an empty, ``.`` or ``..`` segment. Its
+    prefix must not decide its owner (``app/../util/u.rs`` is not in ``app``), so it selects
+    every lane (reason ``unclear-path``) instead of being resolved."""
+    framed = f"/{path}/"
+    return path.startswith("/") or "/../" in framed or "/./" in framed or "//" in framed
+
+
 class _Resolver:
     """Resolves paths against one (rules, index) pair, walking each lane's chain to a
     component once however many changed files that component owns."""
@@ -111,6 +122,11 @@ class _Resolver:
 
     def resolve(self, path: str) -> PathResolution:
         rules = self.rules
+        if unclear_path(path):
+            reason = Reason(UNCLEAR, path)
+            return PathResolution(
+                path, "unclear", None, None, dict.fromkeys(rules.lane_names, reason)
+            )
         global_rule = rules.global_paths.matching_pattern(path)
         if global_rule is None and path in self.global_inputs:
             global_rule = WORKSPACE_INPUT
@@ -172,6 +188,8 @@ def select(
             ignored.append(path)
         elif resolution.kind == "unmatched":
             unmatched.append(path)
+        elif resolution.kind == "unclear" and UNCLEAR not in failsafe:
+            failsafe.append(UNCLEAR)
         for lane, reason in resolution.lanes.items():
             selected[lane] = True
             if len(reasons[lane]) < reasons_per_lane:
@@ -196,7 +214,7 @@ def _fail_safe(
     selected: dict[str, bool], reasons: dict[str, list[Reason]], failsafe: list[str]
 ) -> None:
     """Every lane on, each led by the fail-safe reason codes (``unmatched`` paths have theirs)."""
-    codes = [code for code in dict.fromkeys(failsafe) if code != "unmatched"]
+    codes = [code for code in dict.fromkeys(failsafe) if code not in ("unmatched", UNCLEAR)]
     for lane in selected:
         selected[lane] = True
         reasons[lane][:0] = [Reason(code) for code in codes]

@@ -1,35 +1,73 @@
-"""GitHub Actions ``paths`` glob syntax, compiled to regular expressions.
+"""GitHub Actions ``paths`` glob syntax, matched in linear time by RE2.
 
 Patterns are anchored at the repository root: ``*`` matches within one path segment, ``**``
-across segments, ``?`` one character, ``[...]`` a class. In a list, a leading ``!`` excludes
-what earlier entries matched. ``Cargo.toml`` is the root file only; ``**/Cargo.toml`` any.
+across segments, ``?`` one character, ``[...]`` a class (``[!...]`` or ``[^...]`` negated, never
+matching ``/``). In a list, a leading ``!`` excludes what earlier entries matched.
+``Cargo.toml`` is the root file only; ``**/Cargo.toml`` any.
+
+Globs come from the configuration and paths from any pull request, so a backtracking engine
+would let a pattern such as ``**a**a**a**b`` stall a run for minutes. RE2 (``google-re2``)
+compiles every pattern to an automaton and matches in time linear in the path; a whole
+:class:`GlobList` is one ``RE2::Set`` that reports every pattern matching a path in one pass.
+``re2`` is imported on first use, so commands that match nothing do not load it.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
+
+_SAFE_LITERAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_/")
 
 
 class GlobError(ValueError):
-    """A pattern that cannot be compiled (unterminated class, empty pattern ...)."""
+    """A pattern that cannot be compiled (unterminated or empty class, reversed range ...)."""
+
+
+def _re2() -> Any:
+    import re2
+
+    return re2
+
+
+def _literal(char: str) -> str:
+    return char if char in _SAFE_LITERAL else f"\\x{{{ord(char):x}}}"
+
+
+def _class_items(pattern: str, body: str) -> str:
+    """The RE2 class items for a glob class body: single characters and ``a-z`` ranges."""
+    if not body:
+        raise GlobError(f"empty character class in {pattern!r}")
+    if any(f"[{mark}" in body for mark in ":=."):
+        raise GlobError(f"POSIX character classes ([:alpha:] ...) are not supported: {pattern!r}")
+    items: list[str] = []
+    i = 0
+    while i < len(body):
+        if i + 2 < len(body) and body[i + 1] == "-":
+            low, high = body[i], body[i + 2]
+            if low > high:
+                raise GlobError(f"reversed range {low}-{high} in {pattern!r}")
+            items.append(f"{_literal(low)}-{_literal(high)}")
+            i += 3
+        else:
+            items.append(_literal(body[i]))
+            i += 1
+    return "".join(items)
 
 
 def _translate_class(pattern: str, start: int) -> tuple[str, int]:
-    end = pattern.find("]", start + 2 if pattern[start + 1 : start + 2] in "!^" else start + 1)
+    negate = pattern[start + 1 : start + 2] in ("!", "^")
+    first = start + 2 if negate else start + 1
+    end = pattern.find("]", first)
     if end < 0:
         raise GlobError(f"unterminated character class in {pattern!r}")
-    body = pattern[start + 1 : end]
-    negate = body[:1] in ("!", "^")
-    if negate:
-        body = body[1:]
-    body = body.replace("\\", "\\\\").replace("^", "\\^")
-    return ("[^/" if negate else "[") + body + "]", end + 1
+    items = _class_items(pattern, pattern[first:end])
+    return ("[^/" if negate else "[") + items + "]", end + 1
 
 
 def translate(pattern: str) -> str:
-    """The regular expression source (without anchors) for one glob."""
+    """The RE2 source (without anchors) for one glob."""
     if not pattern:
         raise GlobError("empty pattern")
     out: list[str] = []
@@ -40,7 +78,7 @@ def translate(pattern: str) -> str:
             out.append("(?:[^/]*/)*" if i == 0 or pattern[i - 1] == "/" else "[^/]*(?:/[^/]*)*/")
             i += 3
         elif pattern.startswith("**", i):
-            out.append(".*")
+            out.append("(?s:.*)")
             i += 2
         elif char == "*":
             out.append("[^/]*")
@@ -52,14 +90,44 @@ def translate(pattern: str) -> str:
             part, i = _translate_class(pattern, i)
             out.append(part)
         else:
-            out.append(re.escape(char))
+            out.append(_literal(char))
             i += 1
     return "".join(out)
 
 
+def _subject(path: str) -> bytes:
+    """``path`` as RE2 input. ``surrogatepass`` keeps each ``surrogateescape``d byte of a name
+    that is not UTF-8 one character, as ``?`` and ``*`` expect."""
+    return path.encode("utf-8", "surrogatepass")
+
+
+class Glob:
+    """One compiled glob; ``match`` is a whole-path match."""
+
+    __slots__ = ("pattern", "regexp")
+
+    def __init__(self, pattern: str) -> None:
+        source = translate(pattern)
+        re2 = _re2()
+        try:
+            self.regexp = re2.compile(f"(?:{source})\\z")
+        except re2.error as error:
+            raise GlobError(f"cannot compile {pattern!r}: {error}") from None
+        self.pattern = pattern
+
+    def match(self, path: str) -> bool:
+        return self.regexp.match(_subject(path)) is not None
+
+    @property
+    def program_size(self) -> int:
+        """The size of RE2's compiled program (linear in the pattern's length)."""
+        size: int = self.regexp.programsize
+        return size
+
+
 @lru_cache(maxsize=4096)
-def compile_glob(pattern: str) -> re.Pattern[str]:
-    return re.compile(f"(?s:{translate(pattern)})\\Z")
+def compile_glob(pattern: str) -> Glob:
+    return Glob(pattern)
 
 
 def literal_prefix_depth(pattern: str) -> int:
@@ -73,15 +141,18 @@ def literal_prefix_depth(pattern: str) -> int:
 
 
 class GlobList:
-    """An ordered list of globs where ``!pattern`` removes earlier matches (compiled eagerly, so
-    a bad pattern raises :class:`GlobError` here)."""
+    """An ordered list of globs where ``!pattern`` removes earlier matches, compiled eagerly
+    into one RE2 set (a bad pattern raises :class:`GlobError` here).
 
-    __slots__ = ("patterns",)
+    The last entry matching a path decides: a positive one includes it, a ``!`` one excludes
+    it (what walking the list in order and toggling gives)."""
+
+    __slots__ = ("_negated", "_set", "patterns")
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
-        for pattern in patterns:
-            compile_glob(pattern.removeprefix("!"))
         self.patterns = patterns
+        self._negated = tuple(pattern.startswith("!") for pattern in patterns)
+        self._set: Any = _compile_set(patterns) if patterns else None
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, GlobList) and other.patterns == self.patterns
@@ -92,33 +163,53 @@ class GlobList:
     def __repr__(self) -> str:
         return f"GlobList({self.patterns!r})"
 
+    def matched(self, path: str) -> list[int]:
+        """The indices of every entry whose glob matches ``path`` (``!`` ignored), in one pass."""
+        if self._set is None:
+            return []
+        found: list[int] | None = self._set.Match(_subject(path))
+        return found or []
+
+    def _deciding(self, path: str) -> int | None:
+        found = self.matched(path)
+        if not found:
+            return None
+        last = max(found)
+        return None if self._negated[last] else last
+
     def matches(self, path: str) -> bool:
-        matched = False
-        for pattern in self.patterns:
-            negated = pattern.startswith("!")
-            if matched == negated and compile_glob(pattern.removeprefix("!")).match(path):
-                matched = not negated
-        return matched
+        return self._deciding(path) is not None
 
     def matching_pattern(self, path: str) -> str | None:
         """The last positive pattern deciding a match, for explanations."""
-        decided: str | None = None
-        for pattern in self.patterns:
-            if pattern.startswith("!"):
-                if decided is not None and compile_glob(pattern[1:]).match(path):
-                    decided = None
-            elif compile_glob(pattern).match(path):
-                decided = pattern
-        return decided
+        index = self._deciding(path)
+        return None if index is None else self.patterns[index]
 
     def unused(self, paths: Iterable[str]) -> list[str]:
         """Positive patterns that match none of ``paths`` (stale rules)."""
-        remaining = {p for p in self.patterns if not p.startswith("!")}
+        remaining = {i for i, negated in enumerate(self._negated) if not negated}
         for path in paths:
             if not remaining:
                 break
-            remaining -= {p for p in remaining if compile_glob(p).match(path)}
-        return [p for p in self.patterns if p in remaining]
+            remaining.difference_update(self.matched(path))
+        return [self.patterns[i] for i in sorted(remaining)]
+
+
+def _compile_set(patterns: tuple[str, ...]) -> Any:
+    re2 = _re2()
+    globs = re2.Set.FullMatchSet()
+    for pattern in patterns:
+        body = pattern.removeprefix("!")
+        compile_glob(body)  # validates, and is what ``compile_glob`` callers share
+        try:
+            globs.Add(f"(?:{translate(body)})")
+        except re2.error as error:
+            raise GlobError(f"cannot compile {pattern!r}: {error}") from None
+    try:
+        globs.Compile()
+    except re2.error as error:
+        raise GlobError(f"cannot compile the list {list(patterns)!r}: {error}") from None
+    return globs
 
 
 @lru_cache(maxsize=4096)

@@ -29,8 +29,15 @@ def basis(method: str, separator: str) -> dict[str, object]:
 
 
 def _normalize(path: str) -> str:
+    """``./`` prefixes, ``/./`` and ``//`` inside are dropped (they cannot change what a path
+    names). ``..`` is left alone: the engine fails safe on it (``unclear-path``) rather than
+    guess what a listed ``app/../util/u.rs`` meant through possible symbolic links."""
     while path.startswith("./"):
         path = path[2:]
+    while "/./" in path:
+        path = path.replace("/./", "/")
+    while "//" in path[1:]:
+        path = path[0] + path[1:].replace("//", "/")
     return path
 
 

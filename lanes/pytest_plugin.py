@@ -76,8 +76,11 @@ def pytest_configure(config: pytest.Config) -> None:
         if requested:
             raise pytest.UsageError(f"--lane: no lanes.yml in {config.rootpath}")
         return
+    from lanes.render import shown
+
     for lane, spec in workspace.config.lanes.items():
-        config.addinivalue_line("markers", f"{lane}: lane {lane}. {spec.description}".strip())
+        line = f"{lane}: lane {lane}. {shown(spec.description)}".strip()
+        config.addinivalue_line("markers", line)
     if requested:
         config.stash[_RESOLVED] = resolve(requested, workspace)
 

@@ -6,7 +6,7 @@ import os
 from typing import TYPE_CHECKING
 
 from lanes import cache, discovery
-from lanes.config import Config, LaneSpec
+from lanes.config import Config, ConfigError, LaneSpec
 from lanes.config_load import load_config
 from lanes.engine import Rules
 from lanes.index import Index
@@ -67,8 +67,11 @@ def config_path(repo: StrPath, explicit: StrPath | None) -> str:
 
 
 def _display(path: str, repo: StrPath) -> str:
-    """``path`` relative to the repository when it lies inside it, else as given."""
-    real, root = os.path.realpath(path), os.path.realpath(repo)
+    """``path`` relative to the repository when it lies inside it, else as given (a symbolic
+    link is named, not what it points to: that may be missing or outside)."""
+    absolute = os.path.abspath(path)
+    real = os.path.join(os.path.realpath(os.path.dirname(absolute)), os.path.basename(absolute))
+    root = os.path.realpath(repo)
     if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
         return os.path.relpath(real, root)
     return path
@@ -79,7 +82,9 @@ def load_workspace(
 ) -> Workspace:
     """Load the configuration (or the no-config default) and the index, from cache when warm."""
     path = config_path(repo, config_file)
-    configured = config_file is not None or os.path.isfile(path)
+    # Whatever sits at lanes.yml (a dangling link, a directory, a FIFO ...) is a configuration
+    # to load, so that a broken one is an error rather than quietly "no configuration".
+    configured = config_file is not None or os.path.lexists(path)
     config = load_config(path, _display(path, repo)) if configured else Config(file="(none)")
     kinds = list(config.discover) if config.discover is not None else discovery.present_kinds(repo)
     located = discovery.locate_all(repo, kinds)
@@ -116,3 +121,23 @@ def _self_lanes(config: Config, index: Index | None, names: list[str] | None = N
         ignore=DEFAULT_IGNORE,
         digest=config.digest,
     )
+
+
+def no_lanes(workspace: Workspace) -> ConfigError | None:
+    """Why nothing defines a lane, or None. Zero lanes select nothing for every change, so a
+    gate such as ``lanes != '[]'`` would go green without running anything: commands that
+    select refuse to run on it (``lanes detect`` exits 2, ``lanes check`` fails)."""
+    config = workspace.config
+    if config.lanes:
+        return None
+    if workspace.configured:
+        line, column = config.mark("lanes") if "lanes" in config.marks else (1, 1)
+        expected = "no lane is defined; expected at least one under 'lanes'"
+        return ConfigError(config.file, line, column, "lanes", expected)
+    expected = (
+        "absent, and discovery found no Cargo, Python or npm component, so nothing defines a"
+        " lane; expected a lanes.yml with lanes"
+    )
+    if workspace.index.problems:
+        expected += f" (discovery problems: {', '.join(workspace.index.problems)})"
+    return ConfigError(os.path.join(workspace.root, "lanes.yml"), 0, 0, "", expected)

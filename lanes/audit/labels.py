@@ -33,14 +33,9 @@ EDGE_LEGEND = (
 )
 
 
-def printable(text: str) -> str:
-    """Undecodable bytes (surrogate escapes) as ``\\x..`` so every output can be written."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
 def edge_symbol(edge: str) -> str:
     """One character for how a lane reaches a component (see :data:`EDGE_LEGEND`)."""
-    if edge.endswith("+optional"):
+    if "+optional" in edge:  # "normal+optional via crate/feature"
         return "O"
     return EDGE_SYMBOLS.get(edge, "●")
 

@@ -22,7 +22,6 @@ from lanes.audit.labels import (
     failsafe_text,
     lanes_text,
     listing,
-    printable,
     range_title,
     short_sha,
     uncovered_components,
@@ -30,6 +29,7 @@ from lanes.audit.labels import (
 from lanes.audit.layout import CHAR_WIDTH, Box, Layout, label, layout
 from lanes.audit.release import ReleaseReport
 from lanes.index import Index
+from lanes.render import shown as printable
 
 MAX_LIST = 200
 MAX_COMMITS = 2_000

@@ -15,12 +15,12 @@ from lanes.audit.labels import (
     failsafe_text,
     lanes_text,
     listing,
-    printable,
     range_title,
     short_sha,
     uncovered_components,
 )
 from lanes.audit.release import ReleaseReport
+from lanes.render import shown as printable
 
 if TYPE_CHECKING:
     from rich.console import Console

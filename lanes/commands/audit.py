@@ -16,13 +16,13 @@ from lanes.audit.coverage import FAIL_ON_CONDITIONS as COVERAGE_CONDITIONS
 from lanes.audit.coverage import CoverageReport, audit_coverage
 from lanes.audit.history import DEFAULT_FAIL_ON, CommitAudit, HistorySummary, replay
 from lanes.audit.history import FAIL_ON_CONDITIONS as HISTORY_CONDITIONS
-from lanes.audit.labels import printable
 from lanes.audit.release import FAIL_ON_CONDITIONS as RELEASE_CONDITIONS
 from lanes.audit.release import ReleaseReport, split_range
 from lanes.cli import Parser
 from lanes.commands._shared import workspace_from_args
 from lanes.git.runner import GitError
 from lanes.index import Index
+from lanes.render import shown as printable
 from lanes.workspace import Workspace
 
 HELP = "audit coverage, replay history, report on a release"

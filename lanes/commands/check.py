@@ -10,7 +10,9 @@ from typing import Any
 from lanes.commands._shared import lane_runs, workspace_from_args
 from lanes.config import Contract
 from lanes.engine import select
-from lanes.workspace import Workspace
+from lanes.globs import GlobList, globlist
+from lanes.render import shown, shown_all
+from lanes.workspace import Workspace, no_lanes
 
 HELP = "validate lanes.yml and run its contracts"
 
@@ -31,25 +33,32 @@ class ContractResult:
     selected: tuple[str, ...]
     missing: tuple[str, ...]
     forbidden: tuple[str, ...]
+    path_problem: str = ""
+    """What is wrong with the contract's path itself (see :func:`path_problem`)."""
 
     @property
     def ok(self) -> bool:
-        return not self.missing and not self.forbidden
+        return not self.missing and not self.forbidden and not self.path_problem
 
     def describe(self, file: str) -> str:
-        where = f"{file}:{self.contract.line}"
+        where = f"{shown(file)}:{self.contract.line}"
+        path = shown(self.contract.path)
         if self.ok:
-            return f"ok   {where}: {self.contract.path} -> {', '.join(self.selected) or '(none)'}"
-        parts = []
+            return f"ok   {where}: {path} -> {shown_all(self.selected) or '(none)'}"
+        parts = [self.path_problem] if self.path_problem else []
         if self.missing:
-            parts.append(f"does not select {', '.join(self.missing)}")
+            parts.append(f"does not select {shown_all(self.missing)}")
         if self.forbidden:
-            parts.append(f"selects forbidden {', '.join(self.forbidden)}")
-        selected = ", ".join(self.selected) or "none"
-        return f"FAIL {where}: {self.contract.path} {' and '.join(parts)} (selected: {selected})"
+            parts.append(f"selects forbidden {shown_all(self.forbidden)}")
+        selected = shown_all(self.selected) or "none"
+        return f"FAIL {where}: {path} {' and '.join(parts)} (selected: {selected})"
 
 
-def run_contracts(workspace: Workspace) -> list[ContractResult]:
+def run_contracts(
+    workspace: Workspace, tracked: frozenset[str] | None = None
+) -> list[ContractResult]:
+    """Each contract's selection; with ``tracked`` (the files git tracks), also whether its
+    path is what the contract says it is (:func:`path_problem`)."""
     results = []
     for contract in workspace.config.contracts:
         chosen = select([contract.path], workspace.rules, workspace.index).selected
@@ -59,9 +68,42 @@ def run_contracts(workspace: Workspace) -> list[ContractResult]:
                 tuple(chosen),
                 tuple(lane for lane in contract.selects if lane not in chosen),
                 tuple(lane for lane in contract.not_selects if lane in chosen),
+                "" if tracked is None else path_problem(contract, workspace, tracked),
             )
         )
     return results
+
+
+def path_problem(contract: Contract, workspace: Workspace, tracked: frozenset[str]) -> str:
+    """A contract on a path that does not exist passes whatever the graph says (an unmatched
+    path selects every lane) and keeps passing after a rename: its path must be a tracked file
+    or match a glob of the configuration, unless it says ``exists: false`` (then it must not
+    be tracked)."""
+    if not contract.exists:
+        return "says exists: false but the path is tracked" if contract.path in tracked else ""
+    if contract.path in tracked or config_globs(workspace).matches(contract.path):
+        return ""
+    return "matches no tracked file and no glob of the configuration (exists: false if meant)"
+
+
+def config_globs(workspace: Workspace) -> GlobList:
+    """Every glob the configuration names (``!`` dropped): global, ignore, lane and component
+    paths and excludes."""
+    config = workspace.config
+    patterns = [*config.global_paths, *config.ignore]
+    for lane in config.lanes.values():
+        patterns += lane.paths
+    for component in config.components.values():
+        patterns += [*component.paths, *component.exclude]
+    return globlist(tuple(dict.fromkeys(p.removeprefix("!") for p in patterns)))
+
+
+def tracked_files(workspace: Workspace) -> frozenset[str]:
+    """The files in git's index (raises ``GitError``; bounded like every git command)."""
+    from lanes.git.runner import run_git
+
+    output = run_git(workspace.repo, ["ls-files", "-z", "--full-name", "--"])
+    return frozenset(output.decode("utf-8", "surrogateescape").split("\0")) - {""}
 
 
 def problems(workspace: Workspace, *, strict: bool = False) -> tuple[list[str], list[str]]:
@@ -70,23 +112,52 @@ def problems(workspace: Workspace, *, strict: bool = False) -> tuple[list[str], 
     from lanes import drift
 
     found = list(workspace.index.problems)
+    error = no_lanes(workspace)
+    if error is not None:
+        found.append(f"{error.key}: {error.expected}" if error.key else error.expected)
     if not workspace.configured:
         return found, []
     drifted, warnings = drift.check(workspace.repo, lane_runs(workspace), strict=strict)
     return found + drifted, warnings
 
 
+def _untracked_contract_paths(results: list[ContractResult], tracked: frozenset[str]) -> list[str]:
+    """Contracts whose path only a glob names: a rename of the file would go unseen."""
+    return [
+        f"line {r.contract.line}: {r.contract.path} is not a tracked file, only a glob of the "
+        "configuration names it (exists: false if that is meant)"
+        for r in results
+        if r.contract.exists and r.contract.path not in tracked and not r.path_problem
+    ]
+
+
+def _tracked_or_problem(workspace: Workspace) -> tuple[frozenset[str] | None, list[str]]:
+    if not workspace.config.contracts:
+        return None, []
+    from lanes.git.runner import GitError
+
+    try:
+        return tracked_files(workspace), []
+    except GitError as error:
+        return None, [f"cannot tell whether contract paths exist (git ls-files failed: {error})"]
+
+
 def run(args: argparse.Namespace) -> int:
     workspace = workspace_from_args(args)
-    results = run_contracts(workspace)
+    tracked, unverified = _tracked_or_problem(workspace)
+    results = run_contracts(workspace, tracked)
     found, warnings = problems(workspace, strict=args.strict)
+    found += unverified
     for result in results:
         if not (args.quiet and result.ok):
             print(result.describe(workspace.config.file))
+    file = shown(workspace.config.file)
     for problem in found:
-        print(f"FAIL {workspace.config.file}: {problem}")
+        print(f"FAIL {file}: {shown(problem)}")
+    if tracked is not None:
+        warnings += _untracked_contract_paths(results, tracked)
     for warning in warnings:
-        print(f"warn {workspace.config.file}: {warning}", file=sys.stderr)
+        print(f"warn {file}: {shown(warning)}", file=sys.stderr)
     failed = sum(not r.ok for r in results) + len(found)
     summary = f"{len(results)} contract(s), {failed} failure(s)"
     print(summary, file=sys.stderr if failed else sys.stdout)

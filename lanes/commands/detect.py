@@ -11,7 +11,8 @@ from lanes import pathlist
 from lanes.commands._shared import lane_runs, workspace_from_args
 from lanes.engine import Reason, Selection, select
 from lanes.model import ChangeSet
-from lanes.outputs import printable
+from lanes.render import shown_all
+from lanes.workspace import no_lanes
 
 if TYPE_CHECKING:
     from lanes.workspace import Workspace
@@ -79,6 +80,9 @@ def _read_paths_file(name: str) -> bytes:
 def detect(args: argparse.Namespace) -> tuple[Selection, dict[str, str | None], list[str]]:
     """The selection, each lane's ``run`` and the changed paths."""
     workspace = workspace_from_args(args)
+    error = no_lanes(workspace)
+    if error is not None:
+        raise error
     change = changes(args, workspace)
     basis = dict(change.basis)
     if change.uncertain:
@@ -121,11 +125,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         render(args.format, selection, runs, sys.stdout, paths)
     if selection.unmatched_error:
-        shown = ", ".join(printable(path) for path in selection.unmatched[:10])
+        listed = shown_all(selection.unmatched[:10])
         more = f" (+{len(selection.unmatched) - 10} more)" if len(selection.unmatched) > 10 else ""
         print(
             f"lanes: {len(selection.unmatched)} path(s) match no component and no rule "
-            f"(unmatched: error): {shown}{more}",
+            f"(unmatched: error): {listed}{more}",
             file=sys.stderr,
         )
         return 1

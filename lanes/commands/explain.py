@@ -10,7 +10,7 @@ from typing import Any
 
 from lanes.commands._shared import workspace_from_args
 from lanes.engine import PathResolution, resolve_path
-from lanes.outputs import printable
+from lanes.render import shown
 from lanes.workspace import Workspace
 
 HELP = "explain which lanes each path selects and why"
@@ -140,13 +140,15 @@ def run(args: argparse.Namespace) -> int:
 def _print_text(report: dict[str, Any]) -> None:
     out = sys.stdout
     owner = report["owner"]
-    owned = f"owned by {owner['component']} ({owner['rule']})" if owner else "no owner"
+    owned = "no owner"
+    if owner:
+        owned = f"owned by {shown(owner['component'])} ({shown(owner['rule'])})"
     missing = ""
     if report.get("exists") is False:
         hint = report.get("did_you_mean")
-        missing = " (no such file" + (f"; did you mean {printable(hint)}?)" if hint else ")")
-    out.write(f"{printable(report['path'])}: {report['resolution']}, {owned}{missing}\n")
+        missing = " (no such file" + (f"; did you mean {shown(hint)}?)" if hint else ")")
+    out.write(f"{shown(report['path'])}: {report['resolution']}, {owned}{missing}\n")
     for lane, text in report["explanations"].items():
-        out.write(f"  + {lane}: {printable(text)}\n")
+        out.write(f"  + {shown(lane)}: {shown(text)}\n")
     for lane, text in report["not_selected"].items():
-        out.write(f"  - {lane}: {printable(text)}\n")
+        out.write(f"  - {shown(lane)}: {shown(text)}\n")

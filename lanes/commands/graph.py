@@ -9,6 +9,7 @@ from typing import Any
 
 from lanes.commands._shared import workspace_from_args
 from lanes.index import Index
+from lanes.render import shown
 
 HELP = "print the component graph and lane coverage"
 
@@ -30,14 +31,16 @@ def as_json(index: Index) -> dict[str, Any]:
 
 
 def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """A DOT string: control characters escaped visibly first (their backslashes then
+    escaped again, so DOT shows ``\\n`` as text rather than breaking the label)."""
+    return '"' + shown(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def as_dot(index: Index) -> str:
     lines = ["digraph lanes {", "  rankdir=LR;"]
     for name, kind in sorted(index.kinds.items()):
         lanes = ", ".join(sorted(index.covered_by.get(name, [])))
-        label = _quote(name)[:-1] + (f"\\n[{lanes}]" if lanes else "") + '"'
+        label = _quote(name)[:-1] + (f"\\n[{_quote(lanes)[1:-1]}]" if lanes else "") + '"'
         lines.append(f"  {_quote(name)} [label={label}, tooltip={_quote(kind)}];")
     for source, target, kind, optional in index.edges:
         style = ' style="dashed"' if kind == "dev" or optional else ""
@@ -51,10 +54,12 @@ def _mermaid_id(name: str, ids: dict[str, str]) -> str:
 
 
 def _mermaid_text(text: str) -> str:
-    """Text for a quoted Mermaid label: quotes and markup as entity codes, one line."""
+    """Text for a quoted Mermaid label: control characters escaped, quotes and markup as entity
+    codes, one line."""
+    text = shown(text)
     for char, code in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
         text = text.replace(char, code)
-    return text.replace("\n", " ").replace("\r", " ")
+    return text
 
 
 def as_mermaid(index: Index) -> str:

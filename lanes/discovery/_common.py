@@ -265,10 +265,29 @@ def read_text(repo: StrPath, path: str) -> tuple[str | None, ManifestError | Non
         return None, ManifestError(path, line, "manifest is not valid UTF-8")
 
 
+MAX_TOML_DOTS_PER_LINE = 1000
+"""tomllib takes time quadratic in a dotted key's length (20,000 parts: 30 s); no manifest
+needs a line with this many dots, so such a document is a manifest error (fail-safe)."""
+
+
+def _dotted_line(text: str) -> int:
+    """The 1-based line holding more than ``MAX_TOML_DOTS_PER_LINE`` dots, or 0."""
+    if text.count(".") <= MAX_TOML_DOTS_PER_LINE:
+        return 0
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.count(".") > MAX_TOML_DOTS_PER_LINE:
+            return number
+    return 0
+
+
 def load_toml(repo: StrPath, path: str) -> Loaded:
     text, error = read_text(repo, path)
     if text is None:
         return Loaded(path, "", None, error)
+    dotted = _dotted_line(text)
+    if dotted:
+        message = f"invalid TOML: more than {MAX_TOML_DOTS_PER_LINE} dots on one line (refused)"
+        return Loaded(path, text, None, ManifestError(path, dotted, message))
     import tomllib  # imported on demand: warm runs read root manifests from the cache
 
     try:

@@ -1,36 +1,63 @@
-"""npm, yarn and pnpm workspaces: the root ``package.json`` and its workspace packages."""
+"""npm, yarn and pnpm workspaces: the root ``package.json`` and its workspace packages.
+
+Edges come from every dependency field (``dependencies``, ``devDependencies``,
+``optionalDependencies``, ``peerDependencies``: all installed by default, none feature-gated) and,
+as a second source, from the lockfiles (``lanes.discovery._jslock``): a link the lock records and
+the manifests lack becomes an edge with ``dep="lockfile-edge:<name>"``.
+
+Ownership: a member package owns its directory. A workspace root (``workspaces`` in the root
+``package.json``, or a ``pnpm-workspace.yaml``) is configuration for every member: the root
+manifest, ``pnpm-workspace.yaml`` and the lockfiles are global inputs, a private root owns no
+file, and a public root owns only what its manifest names (see :func:`root_paths`). The root
+package of a repository without workspaces owns the repository, as any package owns its
+directory.
+"""
 
 from __future__ import annotations
 
 import os
 import posixpath
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from lanes.discovery._common import (
     Collector,
     Loaded,
+    Members,
     dirname,
     expand_members,
     join_dir,
     line_of_key,
+    line_of_text,
     load_json,
     manifest_path,
+    normdir,
     read_text,
     str_list,
 )
-from lanes.model import Component, Discovery, EdgeKind, ManifestError, StrPath
+from lanes.model import Component, Discovery, Edge, EdgeKind, ManifestError, StrPath
 
 MANIFEST = "package.json"
 PNPM = "pnpm-workspace.yaml"
 _SKIP = frozenset({"node_modules", ".git"})
-_DEP_FIELDS: tuple[tuple[str, EdgeKind, bool], ...] = (
-    ("dependencies", "normal", False),
-    ("devDependencies", "dev", False),
-    ("peerDependencies", "normal", True),
-    ("optionalDependencies", "normal", True),
+# The lockfiles read as a second source of edges (by lanes.discovery._jslock, imported only when
+# parsing: a warm run locates them and hashes them, nothing more).
+LOCKFILES = ("pnpm-lock.yaml", "package-lock.json", "npm-shrinkwrap.json", "yarn.lock")
+MAX_WORKSPACE_BYTES = 1 << 20
+MAX_WILDCARDS = 4  # in a path the root package owns (see _simple)
+# Every field is installed by default (npm >= 7 installs peers and optionals; devDependencies for
+# the package's own build and tests): none is feature-gated, so no edge is ``optional``. Dev edges
+# keep their kind: ``lanes.features`` follows them at every hop for npm components.
+_DEP_FIELDS: tuple[tuple[str, EdgeKind], ...] = (
+    ("dependencies", "normal"),
+    ("devDependencies", "dev"),
+    ("peerDependencies", "normal"),
+    ("optionalDependencies", "normal"),
 )
 _PATH_PROTOCOLS = ("file:", "link:", "portal:")
+LOCKFILE_EDGE = "lockfile-edge"
+# Manifest fields naming the files a published package ships (besides ``files``).
+_TARGET_FIELDS = ("main", "module", "browser", "types", "typings", "bin", "man", "exports")
 _NPM_NAME = re.compile(r"(?:@[\w.~-]+/)?[\w.~-]+")
 
 
@@ -52,6 +79,28 @@ def _load_pnpm(repo: StrPath) -> tuple[list[str] | None, ManifestError | None]:
     text, error = read_text(repo, PNPM)
     if text is None:
         return None, error
+    if len(text) > MAX_WORKSPACE_BYTES:
+        return None, ManifestError(PNPM, 0, f"larger than {MAX_WORKSPACE_BYTES >> 10} KiB")
+    data, error = _pnpm_document(text)
+    if error is not None:
+        return None, error
+    data = {} if data is None else data
+    packages = str_list(data.get("packages", [])) if isinstance(data, dict) else None
+    if packages is None:
+        line = line_of_key(text, "packages") or 1
+        return None, ManifestError(PNPM, line, "packages must be a list of strings")
+    return packages, None
+
+
+def _pnpm_document(text: str) -> tuple[Any, ManifestError | None]:
+    """``pnpm-workspace.yaml`` parsed safely, cached by content hash: ``locate`` reads it on
+    every run, and a warm run should not import PyYAML (about 20 ms)."""
+    from lanes import cache
+
+    key = cache.content_key("pnpm-workspace", text)
+    cached = cache.load_document(key)
+    if isinstance(cached, dict) and "document" in cached:
+        return cached["document"], None
     import yaml
 
     try:
@@ -62,12 +111,8 @@ def _load_pnpm(repo: StrPath) -> tuple[list[str] | None, ManifestError | None]:
         return None, ManifestError(PNPM, line, f"invalid YAML: {exc}".splitlines()[0])
     except RecursionError:
         return None, ManifestError(PNPM, 0, "invalid YAML: nested too deeply")
-    data = {} if data is None else data
-    packages = str_list(data.get("packages", [])) if isinstance(data, dict) else None
-    if packages is None:
-        line = line_of_key(text, "packages") or 1
-        return None, ManifestError(PNPM, line, "packages must be a list of strings")
-    return packages, None
+    cache.store_document(key, {"document": data})
+    return data, None
 
 
 def _split(patterns: list[str]) -> _Patterns:
@@ -98,18 +143,29 @@ def _root(repo: StrPath) -> Loaded | None:
     return load_json(repo, MANIFEST) if os.path.isfile(os.path.join(repo, MANIFEST)) else None
 
 
+def _members(repo: StrPath, patterns: _Patterns) -> Members:
+    return expand_members(repo, patterns.include, patterns.exclude, MANIFEST, skip_segments=_SKIP)
+
+
 def locate(repo: StrPath) -> list[str]:
+    """The root manifest, ``pnpm-workspace.yaml``, the lockfiles present, and the expected
+    ``package.json`` of every directory a member pattern matches (present or not: one appearing
+    there makes a new member, so it must change the cache key)."""
     root = _root(repo)
     has_pnpm = os.path.isfile(os.path.join(repo, PNPM))
     if root is None and not has_pnpm:
         return []
-    patterns = _workspace_patterns(repo, root, [])
-    members = expand_members(
-        repo, patterns.include, patterns.exclude, MANIFEST, skip_segments=_SKIP
-    )
-    located = {manifest_path(d, MANIFEST) for d in members.dirs}
+    members = _members(repo, _workspace_patterns(repo, root, []))
+    located = {manifest_path(d, MANIFEST) for d in (*members.dirs, *members.missing)}
     located.update(name for name, present in ((MANIFEST, root), (PNPM, has_pnpm)) if present)
+    located.update(lock for lock in LOCKFILES if os.path.isfile(os.path.join(repo, lock)))
     return sorted(located)
+
+
+def _literal_members(patterns: _Patterns) -> set[str]:
+    """Members named without a glob: npm reports them when their ``package.json`` is absent."""
+    literal = (p.strip().rstrip("/") for p in patterns.include if not set(p) & set("*?[{"))
+    return {normdir(p) for p in literal}
 
 
 class _Parser:
@@ -120,24 +176,52 @@ class _Parser:
         self.packages: dict[str, Loaded] = {}
         self.names: dict[str, str] = {}
         self.by_name: dict[str, str] = {}
+        self.patterns = _Patterns([], [])
+        self.workspace_root = False
+        self.root: Loaded | None = None
 
     def run(self) -> Discovery:
         self._load_root()
+        literal = _literal_members(self.patterns)
         for path in self.manifests:
-            if path not in (MANIFEST, PNPM):
-                self.packages[dirname(path)] = load_json(self.repo, path)
+            if path in (MANIFEST, PNPM) or path in LOCKFILES:
+                continue
+            directory = dirname(path)
+            if os.path.isfile(os.path.join(self.repo, path)):
+                self.packages[directory] = load_json(self.repo, path)
+            elif directory in literal:
+                message = f"workspace member {directory!r} has no {MANIFEST}"
+                self._unresolved(*self._listed_at(directory), message)
         for directory in sorted(self.packages):
             self._component(directory, self.packages[directory])
         for directory in sorted(self.packages):
             self._edges(directory, self.packages[directory])
-        return self.out.finish()
+        result = self.out.finish()
+        self._lockfile_edges(result)
+        result.global_inputs = [
+            path for path in self.manifests if path in (MANIFEST, PNPM) or path in LOCKFILES
+        ]
+        return result
+
+    def _listed_at(self, directory: str) -> tuple[str, int]:
+        """The file and line listing member ``directory`` (package.json or pnpm-workspace)."""
+        line = line_of_text(self.root.text, directory) if self.root is not None else 0
+        if line or PNPM not in self.manifests:
+            return MANIFEST, line
+        text, _error = read_text(self.repo, PNPM)
+        return PNPM, line_of_text(text or "", directory)
+
+    def _unresolved(self, path: str, line: int, message: str) -> None:
+        self.out.result.errors.append(ManifestError(path, line, message, "unresolved-dependency"))
 
     def _load_root(self) -> None:
-        root = _root(self.repo) if MANIFEST in self.manifests else None
+        root = self.root = _root(self.repo) if MANIFEST in self.manifests else None
         if root is not None and root.error is not None:
             self.out.result.errors.append(root.error)
         if PNPM in self.manifests or root is not None:
-            _workspace_patterns(self.repo, root, self.out.result.errors)
+            self.patterns = _workspace_patterns(self.repo, root, self.out.result.errors)
+        has_workspaces = root is not None and root.data is not None and "workspaces" in root.data
+        self.workspace_root = PNPM in self.manifests or has_workspaces
         if root is not None and root.data is not None and "name" in root.data:
             self.packages[""] = root
 
@@ -148,6 +232,11 @@ class _Parser:
         if name is None:
             return
         component = Component(name, "npm", directory=directory, manifest=loaded.path)
+        if not directory and self.workspace_root and loaded.data is not None:
+            paths, exclude, problems = root_paths(loaded.data, sorted(self.packages))
+            for problem in problems:
+                self.out.error_at_key(loaded, "files", problem)
+            component = component._replace(directory=None, paths=paths, exclude=exclude)
         if self.out.component(component, loaded):
             self.names[directory] = name
             self.by_name[name] = directory
@@ -167,7 +256,7 @@ class _Parser:
         source = self.names.get(directory)
         if loaded.data is None or source is None:
             return
-        for field_name, kind, optional in _DEP_FIELDS:
+        for field_name, kind in _DEP_FIELDS:
             deps = loaded.data.get(field_name, {})
             if not isinstance(deps, dict):
                 self.out.error_at_key(loaded, field_name, f"{field_name} must be an object")
@@ -179,7 +268,22 @@ class _Parser:
                     continue
                 target = self._target(directory, alias, spec)
                 if target is not None:
-                    self.out.edge(source, target, kind, optional)
+                    self.out.edge(source, target, kind, False)
+                elif self._must_link(directory, spec):
+                    message = f"{field_name}.{alias!r}: {spec!r} lands on no workspace package"
+                    line = line_of_key(loaded.text, alias)
+                    self._unresolved(loaded.path, line, message)
+
+    def _must_link(self, directory: str, spec: str) -> bool:
+        """Whether ``spec`` names a workspace package or a directory (not a registry range, nor
+        a tarball file inside the repository)."""
+        spec = spec.strip()
+        if spec.startswith("workspace:"):
+            return True
+        if not spec.startswith(_PATH_PROTOCOLS):
+            return False
+        target = join_dir(directory, spec.split(":", 1)[1])
+        return target is None or not os.path.isfile(os.path.join(self.repo, target))
 
     def _target(self, directory: str, alias: str, spec: str) -> str | None:
         spec = spec.strip()
@@ -201,6 +305,135 @@ class _Parser:
     def _by_path(self, directory: str, path: str) -> str | None:
         target = join_dir(directory, path)
         return self.names.get(target) if target is not None else None
+
+    def _lockfile_edges(self, result: Discovery) -> None:
+        """Links the lockfiles record that no manifest edge states (``lockfile-edge:<name>``)."""
+        from lanes.discovery._jslock import read_lockfile
+
+        known = {(e.source, e.target) for e in result.edges}
+        reported: set[tuple[str, str]] = set()
+        for lockfile in (path for path in self.manifests if path in LOCKFILES):
+            read = read_lockfile(self.repo, lockfile)
+            result.errors.extend(read.errors)
+            for link in read.links:
+                source = self.names.get(link.source)
+                target = self.names.get(link.target) if link.target is not None else None
+                if source is None and not link.source:
+                    continue  # an unnamed workspace root is no component
+                if source is None or target is None:
+                    where = link.source if source is None else f"{link.source}:{link.name}"
+                    if (lockfile, where) not in reported:
+                        reported.add((lockfile, where))
+                        message = f"{link.name!r}: lockfile link from {link.source or '.'!r} "
+                        self._unresolved(lockfile, link.line, message + "lands on no package")
+                    continue
+                if source != target and (source, target) not in known:
+                    known.add((source, target))
+                    dep = f"{LOCKFILE_EDGE}:{link.name}"
+                    result.edges.append(Edge(source, target, link.kind, dep=dep))
+        result.errors.sort(key=lambda e: (e.path, e.line, e.message))
+
+
+def root_paths(
+    manifest: dict[str, Any], members: list[str]
+) -> tuple[tuple[str, ...], tuple[str, ...], list[str]]:
+    """What a workspace root package owns: ``(paths, exclude, problems)``.
+
+    A private root owns nothing. A public one owns what its manifest says it ships: each
+    ``files`` entry (a directory with everything below it; ``!`` entries removed), and for each
+    file named by ``main`` (``index.js`` when absent), ``module``, ``browser``, ``types``,
+    ``typings``, ``bin``, ``man``, ``exports`` and ``directories``: the file itself at the top
+    level, otherwise the whole top-level directory holding it (sources beside a built entry point
+    count). Top-level hidden paths (``.github/``) and member directories are never the root's
+    (negated at the end of ``paths``).
+    """
+    from lanes.globs import GlobError, compile_glob
+
+    if manifest.get("private") is True:
+        return (), (), []
+    problems: list[str] = []
+    paths: list[str] = []
+    files = manifest.get("files", [])
+    entries = str_list(files)
+    if entries is None:
+        problems.append("files must be a list of strings")
+    for entry in entries or []:
+        negated = entry.startswith("!")
+        clean = _relative(entry.removeprefix("!"))
+        if clean is not None:
+            paths += [f"{'!' if negated else ''}{p}" for p in (clean, f"{clean}/**")]
+    for target in _named_targets(manifest):
+        clean = _relative(target)
+        if clean is not None:
+            top, slash, _rest = clean.partition("/")
+            paths.append(f"{top}/**" if slash else clean)
+    valid: list[str] = []
+    for pattern in dict.fromkeys(_simple(p) for p in paths):
+        if not pattern:
+            continue
+        try:
+            compile_glob(pattern.removeprefix("!"))
+        except GlobError as exc:
+            problems.append(f"cannot own {pattern!r}: {exc}")
+            continue
+        if not pattern.removeprefix("!").startswith("."):
+            valid.append(pattern)
+    while valid and valid[0].startswith("!"):
+        valid.pop(0)
+    if not valid:
+        return (), (), problems
+    # Negations at the end of the list rather than ``exclude``: a ``components`` entry in
+    # lanes.yml replaces a component's exclude, and these must hold whatever the file says.
+    never = ("!.*", "!.*/**", *(f"!{m}/**" for m in members if m))
+    return (*valid, *never), (), problems
+
+
+def _simple(pattern: str) -> str:
+    """``pattern``, or the literal directory it starts with when it has more wildcards than
+    :data:`MAX_WILDCARDS` (backtracking stays bounded); ``""`` when nothing literal is left."""
+    if pattern.removesuffix("/**").count("*") <= MAX_WILDCARDS and len(pattern) <= 256:
+        return pattern
+    literal = []
+    for segment in pattern.removeprefix("!").split("/"):
+        if set(segment) & set("*?["):
+            break
+        literal.append(segment)
+    return f"{'!' if pattern.startswith('!') else ''}{'/'.join(literal)}/**" if literal else ""
+
+
+def _relative(path: str) -> str | None:
+    """A manifest-relative path as a repository-relative one; None if empty or outside."""
+    path = path.strip().replace("\\", "/")
+    while path.startswith("./"):
+        path = path[2:]
+    path = path.rstrip("/")
+    if not path or path == "." or path.startswith("/") or ".." in path.split("/"):
+        return None
+    return path
+
+
+def _named_targets(manifest: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    if "main" not in manifest:
+        found.append("index.js")
+    for field in _TARGET_FIELDS:
+        _strings(manifest.get(field), found, depth=0)
+    directories = manifest.get("directories")
+    if isinstance(directories, dict):
+        _strings(list(directories.values()), found, depth=0)
+    return found
+
+
+def _strings(value: object, found: list[str], depth: int) -> None:
+    """Every string in ``value`` (nested objects and arrays, as in ``exports``), bounded."""
+    if isinstance(value, str):
+        found.append(value)
+    elif depth < 16 and isinstance(value, dict):
+        for item in value.values():
+            _strings(item, found, depth + 1)
+    elif depth < 16 and isinstance(value, list):
+        for item in value:
+            _strings(item, found, depth + 1)
 
 
 def _alias_name(spec: str, *, require_range: bool) -> str | None:

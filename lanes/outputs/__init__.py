@@ -21,18 +21,3 @@ def _shown(value: object) -> str:
     if isinstance(value, list | tuple):
         return " ".join(map(_shown, value))
     return str(value)
-
-
-def printable(text: str) -> str:
-    """``text`` for a terminal line: as is when printable, control characters and undecodable
-    bytes escaped (``\\x1b``, ``\\n``), never a Python repr with quotes."""
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else _escape(char) for char in text)
-
-
-def _escape(char: str) -> str:
-    code = ord(char)
-    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
-        return f"\\x{code - 0xDC00:02x}"
-    return char.encode("unicode_escape").decode("ascii")

@@ -1,24 +1,22 @@
 """``--format github``: ``$GITHUB_OUTPUT`` lines and the ``$GITHUB_STEP_SUMMARY``.
 
-Every value is written with a random heredoc delimiter that does not occur in it, and lane names
-are restricted to ``[A-Za-z0-9_-]``, so no path or configuration value can forge another output.
+Every value is written with a random heredoc delimiter that does not occur in it, and output
+names are restricted to ``[A-Za-z0-9_-]``, so no path or configuration value can forge another
+output. Each lane's key is collision-free (:func:`output_keys`): a configuration cannot name a
+lane after a reserved output or two lanes alike but for case (config errors), and without a
+configuration, where component names are lanes, clashing names get a numbered key.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from typing import Any
 
 from lanes.engine import Selection
 from lanes.outputs import json_
-
-SAFE_NAME = re.compile(r"[A-Za-z0-9_-]+\Z")
-
-
-def output_name(lane: str) -> str:
-    return lane if SAFE_NAME.match(lane) else re.sub(r"[^A-Za-z0-9_-]", "_", lane)
+from lanes.outputs.keys import SAFE_NAME, output_keys
+from lanes.outputs.keys import output_name as output_name  # re-exported (public API)
 
 
 def entry(name: str, value: str) -> str:
@@ -32,7 +30,8 @@ def entry(name: str, value: str) -> str:
 
 def outputs(selection: Selection, runs: dict[str, str | None]) -> dict[str, str]:
     compact: dict[str, Any] = {"separators": (",", ":"), "ensure_ascii": True}
-    values = {output_name(lane): "true" if on else "false" for lane, on in selection.lanes.items()}
+    keys = output_keys(selection.lanes)
+    values = {keys[lane]: "true" if on else "false" for lane, on in selection.lanes.items()}
     data = json_.as_data(selection, runs)
     values["lanes"] = json.dumps(selection.selected, **compact)
     values["flags"] = json.dumps(selection.lanes, **compact)  # fromJSON(...flags).<lane>

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from lanes.engine import Selection
+from lanes.outputs.keys import output_keys
 
 
 def matrix(selection: Selection, runs: dict[str, str | None]) -> dict[str, Any]:
@@ -32,6 +33,7 @@ def as_data(
         "ignored": selection.ignored,
         "diff": selection.basis,
         "matrix": matrix(selection, runs),
+        "outputs": output_keys(selection.lanes),
     }
     if paths is not None:
         data["changed"] = len(paths)

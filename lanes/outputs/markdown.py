@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from lanes.engine import Reason, Selection
 from lanes.outputs import shown_basis
+from lanes.outputs.keys import output_keys
+from lanes.render import shown
 
 MAX_SUMMARY_BYTES = 1_000_000  # GitHub's step summary limit is 1 MiB
 
 
 def escape(text: str) -> str:
-    """Neutralise Markdown/HTML in repository-controlled text (paths, rule strings)."""
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    """Neutralise control characters (:func:`lanes.render.shown`) and Markdown/HTML in
+    repository-controlled text (paths, rule strings)."""
+    text = shown(text)
     for char in "\\`*_{}[]<>()#+-!|~":
         text = text.replace(char, "\\" + char)
-    return text.replace("\n", "\\n").replace("\r", "\\r")
+    return text
 
 
 def _shortest(reasons: list[Reason]) -> Reason | None:
@@ -41,6 +44,7 @@ def render(selection: Selection, paths: list[str] | None = None) -> str:
     ]
     if paths is not None:
         lines += ["", f"**Changed paths:** {len(paths)}"]
+    lines += _renamed_outputs(selection)
     if selection.unmatched:
         lines += [
             "",
@@ -48,6 +52,15 @@ def render(selection: Selection, paths: list[str] | None = None) -> str:
             + ", ".join(escape(p) for p in selection.unmatched[:50]),
         ]
     return truncate("\n".join(lines) + "\n")
+
+
+def _renamed_outputs(selection: Selection) -> list[str]:
+    """Which lanes' ``$GITHUB_OUTPUT`` keys differ from their names (no-config mode)."""
+    renamed = [(lane, key) for lane, key in output_keys(selection.lanes).items() if lane != key]
+    if not renamed:
+        return []
+    pairs = ", ".join(f"{escape(lane)} → `{key}`" for lane, key in renamed)
+    return ["", f"**Output keys** (names that are not usable as GitHub outputs): {pairs}"]
 
 
 def truncate(text: str, limit: int = MAX_SUMMARY_BYTES) -> str:

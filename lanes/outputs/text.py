@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import IO
 
 from lanes.engine import Selection
-from lanes.outputs import printable, shown_basis
+from lanes.outputs import shown_basis
+from lanes.render import shown
 
 SHOWN_PATHS = 20
 
@@ -15,6 +16,9 @@ def render(selection: Selection, stream: IO[str], paths: list[str] | None = None
     from rich.markup import escape
     from rich.table import Table
 
+    def safe(text: str) -> str:
+        return escape(shown(text))
+
     console = Console(file=stream, highlight=False, soft_wrap=True)
     title = f"{len(selection.selected)} of {len(selection.lanes)} lanes selected ({selection.mode})"
     table = Table(title=title, title_justify="left")
@@ -23,23 +27,23 @@ def render(selection: Selection, stream: IO[str], paths: list[str] | None = None
     table.add_column("why")
     for lane, on in selection.lanes.items():
         reasons = selection.reasons[lane]
-        why = escape(reasons[0].describe()) if on and reasons else ""
+        why = safe(reasons[0].describe()) if on and reasons else ""
         more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
-        table.add_row(escape(lane), "[green]yes[/]" if on else "no", why + more)
+        table.add_row(safe(lane), "[green]yes[/]" if on else "no", why + more)
     console.print(table)
     if selection.failsafe:
-        codes = ", ".join(dict.fromkeys(selection.failsafe))
-        console.print(f"[yellow]fail-safe:[/] every lane selected because of {escape(codes)}")
-    basis = ", ".join(f"{k}={v}" for k, v in shown_basis(selection))
-    console.print(f"diff: {escape(basis)}")
+        codes = ", ".join(safe(code) for code in dict.fromkeys(selection.failsafe))
+        console.print(f"[yellow]fail-safe:[/] every lane selected because of {codes}")
+    basis = ", ".join(f"{safe(k)}={safe(v)}" for k, v in shown_basis(selection))
+    console.print(f"diff: {basis}")
     if paths is not None:
         console.print(escape(changed_line(paths)))
 
 
-def changed_line(paths: list[str], shown: int = SHOWN_PATHS) -> str:
+def changed_line(paths: list[str], limit: int = SHOWN_PATHS) -> str:
     """``changed (N paths): a, b, ... (+K more: --format json lists them all)``."""
-    listed = ", ".join(printable(path) for path in paths[:shown])
+    listed = ", ".join(shown(path) for path in paths[:limit])
     more = (
-        f" (+{len(paths) - shown} more: --format json lists them all)" if len(paths) > shown else ""
+        f" (+{len(paths) - limit} more: --format json lists them all)" if len(paths) > limit else ""
     )
     return f"changed ({len(paths)} path{'' if len(paths) == 1 else 's'}): {listed or '-'}{more}"

@@ -579,9 +579,12 @@ _NPM_DEPS: dict[str, dict[str, dict[str, str]]] = {
 }
 
 #: What a change to ``@acme/session`` must reach in :func:`npm_workspace` (keys as for Cargo).
+#: Peer and optional dependencies are installed by default: ordinary edges, none feature-gated.
 ACME_JS_SESSION_DEPENDENTS: dict[str, frozenset[str]] = {
-    "transitive": frozenset({"@acme/runtime", "@acme/sdk", "web", "acme-cli", "admin"}),
-    "optional": frozenset({"@acme/ui", "@acme/telemetry"}),
+    "transitive": frozenset(
+        {"@acme/runtime", "@acme/sdk", "web", "acme-cli", "admin", "@acme/ui", "@acme/telemetry"}
+    ),
+    "optional": frozenset(),
     "dev": frozenset({"docs"}),
     "unaffected": frozenset({"@acme/core", "@acme/store", "@acme/testkit", "acme-monorepo"}),
 }

@@ -47,7 +47,10 @@ def test_fixture_is_committed_git_repo(acme: Path) -> None:
 
 def test_fixture_components(acme_result: Discovery) -> None:
     assert acme_result.errors == []
-    assert {c.directory: c.name for c in acme_result.components} == NPM_PACKAGES
+    assert {c.directory or "": c.name for c in acme_result.components} == NPM_PACKAGES
+    # The private workspace root owns no file (its manifest and lockfile are global inputs).
+    assert Component("acme-monorepo", "npm", manifest="package.json") in acme_result.components
+    assert acme_result.global_inputs == ["package-lock.json", "package.json"]
     assert (
         Component(
             "@acme/session",
@@ -64,8 +67,8 @@ def test_fixture_edges(acme_result: Discovery) -> None:
     assert ("@acme/runtime", "@acme/session", "normal", False) in edges
     assert ("@acme/store", "@acme/core", "normal", False) in edges
     assert ("@acme/session", "@acme/testkit", "dev", False) in edges
-    assert ("@acme/ui", "@acme/session", "normal", True) in edges
-    assert ("@acme/telemetry", "@acme/sdk", "normal", True) in edges
+    assert ("@acme/ui", "@acme/session", "normal", False) in edges  # peerDependencies
+    assert ("@acme/telemetry", "@acme/sdk", "normal", False) in edges  # optionalDependencies
     assert ("acme-cli", "@acme/sdk", "normal", False) in edges
     assert ("admin", "@acme/runtime", "normal", False) in edges
     assert ("acme-monorepo", "@acme/testkit", "dev", False) in edges
@@ -119,9 +122,14 @@ def test_yarn_object_form_and_recursive_glob(tmp_path: Path) -> None:
             "libs/empty/index.js": "\n",
         },
     )
+    # Directories the pattern matches without a package.json are located too (one appearing
+    # there makes a new member), but are no members.
     assert npm.locate(tmp_path) == [
         "libs/a/package.json",
+        "libs/empty/package.json",
         "libs/group/b/package.json",
+        "libs/group/package.json",
+        "libs/package.json",
         "package.json",
     ]
     result = discover(tmp_path)
@@ -148,8 +156,8 @@ def test_pnpm_workspace_with_negation(tmp_path: Path) -> None:
     ]
     assert edge_set(discover(tmp_path)) == {
         ("root", "a", "normal", False),
-        ("a", "b", "normal", True),
-        ("b", "a", "normal", True),
+        ("a", "b", "normal", False),
+        ("b", "a", "normal", False),
     }
 
 
@@ -205,7 +213,7 @@ def test_dependency_and_peer_on_same_package(tmp_path: Path) -> None:
             "p/b/package.json": pkg("b"),
         },
     )
-    assert edge_set(discover(tmp_path)) == {("a", "b", "dev", False), ("a", "b", "normal", True)}
+    assert edge_set(discover(tmp_path)) == {("a", "b", "dev", False), ("a", "b", "normal", False)}
 
 
 def test_invalid_json_member_reports_line_and_keeps_component(tmp_path: Path) -> None:

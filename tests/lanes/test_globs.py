@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lanes.globs import GlobError, GlobList, compile_glob, literal_prefix_depth
 
@@ -58,3 +62,114 @@ def test_literal_prefix_depth() -> None:
     assert literal_prefix_depth("core/**") == 1
     assert literal_prefix_depth("crates/core/src/*.rs") == 3
     assert literal_prefix_depth("**/x") == 0
+
+
+# --- linear-time matching (RE2) ---------------------------------------------------------------
+
+REDOS = [
+    ("**a**a**a**a**a**b", "a" * 150),
+    ("**/**/**/**/a*a*a*a*b", "a/" * 10 + "a" * 200),
+    ("*a*a*a*a*a*a*a*a*b", "a" * 5000),
+]
+
+
+@pytest.mark.parametrize(("pattern", "path"), REDOS)
+def test_backtracking_patterns_compile_to_a_bounded_re2_program(pattern: str, path: str) -> None:
+    import re2
+
+    glob = compile_glob(pattern)
+
+    # RE2 simulates an automaton: work per character is bounded by the program size, which is
+    # linear in the pattern; no backtracking engine is involved.
+    assert isinstance(glob.regexp, re2._Regexp)
+    assert glob.program_size <= 12 * len(pattern)
+    assert glob.match(path) is False
+    assert GlobList((pattern, "!x")).matches(path) is False
+    assert glob.match(path + "b") is True
+
+
+def test_a_glob_list_is_one_re2_set_matched_once_per_path() -> None:
+    import re2
+
+    globs = GlobList(("**a**a**a**b", "docs/**", "!docs/x/**"))
+    assert isinstance(globs._set, re2.Set)
+    assert sorted(globs.matched("docs/x/y")) == [1, 2]
+    assert globs.matching_pattern("docs/x/y") is None
+    assert globs.matching_pattern("docs/y") == "docs/**"
+    assert not GlobList(()).matches("anything")
+
+
+@pytest.mark.parametrize(
+    "pattern", ["[]", "a[]b", "[!]", "[z-a]", "x/[9-0].rs", "[[:alpha:]]", "[[=a=]]", "[[.a.]]"]
+)
+def test_bad_classes_are_glob_errors_without_warnings(pattern: str) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(GlobError):
+            compile_glob(pattern)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "expected"),
+    [
+        ("[a-c]x", "bx", True),
+        ("[a-]x", "-x", True),
+        ("[[]x", "[x", True),
+        ("[^a]x", "/x", False),
+        ("é?", "éü", True),
+        ("*.rs", "caf\udce9.rs", True),
+        ("caf?.rs", "caf\udce9.rs", True),
+        ("**", "a\nb/\r\x1b", True),
+        ("a+b(c)", "a+b(c)", True),
+        ("a.b", "axb", False),
+        ("\\", "\\", True),
+    ],
+)
+def test_literals_classes_and_odd_names(pattern: str, path: str, expected: bool) -> None:
+    assert compile_glob(pattern).match(path) is expected
+
+
+def _reference(pattern: str) -> re.Pattern[str]:
+    """The backtracking translation lanes used before RE2 (the semantics to keep)."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:[^/]*/)*" if i == 0 or pattern[i - 1] == "/" else "[^/]*(?:/[^/]*)*/")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif char == "*":
+            out.append("[^/]*")
+            i += 1
+        elif char == "?":
+            out.append("[^/]")
+            i += 1
+        elif char == "[":
+            negate = pattern[i + 1 : i + 2] in "!^"
+            end = pattern.find("]", i + 2 if negate else i + 1)
+            body = pattern[i + (2 if negate else 1) : end]
+            body = body.replace("\\", "\\\\").replace("^", "\\^").replace("[", "\\[")
+            out.append(("[^/" if negate else "[") + body + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(char))
+            i += 1
+    return re.compile(f"(?s:{''.join(out)})\\Z")
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    pattern=st.text(alphabet="ab/*?[]!-.", min_size=1, max_size=10),
+    path=st.text(alphabet="ab/.-\n", max_size=10),
+)
+def test_re2_matching_agrees_with_the_backtracking_translation(pattern: str, path: str) -> None:
+    try:
+        glob = compile_glob(pattern)
+    except GlobError:
+        return
+    assert glob.match(path) is bool(_reference(pattern).match(path))

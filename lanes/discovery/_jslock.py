@@ -1,0 +1,297 @@
+"""The JS lockfiles as a second source of workspace edges (used by ``lanes.discovery.npm``).
+
+Each reader turns one lockfile into :class:`LockLink` records between workspace directories:
+
+* ``pnpm-lock.yaml`` (lockfile v5.x, v6 and v9): ``importers.<dir>.<field>.<name>`` whose
+  version is ``link:<path>`` (relative to the importer) or ``file:<path>`` (an injected
+  workspace package, relative to the lockfile), and whose specifier is ``workspace:``. Only the
+  ``importers`` block is parsed (it precedes the large ``packages`` block), with PyYAML's safe
+  loader, so the cost does not grow with the number of registry packages.
+* ``package-lock.json`` / ``npm-shrinkwrap.json`` (v2, v3): each workspace entry of ``packages``
+  names its dependencies; each name is looked up as npm's resolver does, in
+  ``<dir>/node_modules/<name>`` and then every parent's ``node_modules``, and an entry with
+  ``"link": true`` leads to the workspace directory in its ``resolved``. Version 1 lockfiles
+  record no workspaces.
+* ``yarn.lock`` of yarn berry (2+): the entries resolved to ``<name>@workspace:<path>``, their
+  descriptors, and their ``dependencies``/``peerDependencies`` that resolve to another
+  workspace. Only workspace entries are parsed. Classic yarn (v1) lockfiles have no workspace
+  entries (yarn 1 links workspaces without recording them), so they add no edges.
+
+Every file is read only up to :data:`MAX_LOCK_BYTES`; a larger or unparsable lockfile is a
+``manifest-error`` (the run is fail-safe), never an empty answer.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal, NamedTuple
+
+from lanes.discovery._common import join_dir, line_of_text, load_json, normdir, read_text
+from lanes.model import EdgeKind, ManifestError, StrPath
+
+PNPM_LOCK = "pnpm-lock.yaml"
+NPM_LOCKS = ("package-lock.json", "npm-shrinkwrap.json")
+YARN_LOCK = "yarn.lock"
+LOCKFILES = (PNPM_LOCK, *NPM_LOCKS, YARN_LOCK)
+MAX_LOCK_BYTES = 64 << 20
+_FIELDS: tuple[tuple[str, EdgeKind], ...] = (
+    ("dependencies", "normal"),
+    ("devDependencies", "dev"),
+    ("optionalDependencies", "normal"),
+    ("peerDependencies", "normal"),
+)
+_KIND = dict(_FIELDS)
+_TOP_LEVEL = r"(?m)^[^\s#]"
+
+
+class LockLink(NamedTuple):
+    """Workspace directory ``source`` depends on the package at directory ``target`` (``None``
+    when the lock's link leads outside the repository)."""
+
+    lockfile: str
+    line: int
+    source: str
+    target: str | None
+    name: str
+    kind: EdgeKind
+
+
+class LockRead(NamedTuple):
+    links: list[LockLink]
+    errors: list[ManifestError]
+
+
+def read_lockfile(repo: StrPath, path: str) -> LockRead:
+    """The workspace links recorded in lockfile ``path`` (one of :data:`LOCKFILES`)."""
+    try:
+        size = os.path.getsize(os.path.join(repo, path))
+    except OSError as exc:
+        return LockRead([], [ManifestError(path, 0, f"cannot read lockfile: {exc.strerror}")])
+    if size > MAX_LOCK_BYTES:
+        message = f"lockfile larger than {MAX_LOCK_BYTES >> 20} MiB: not read"
+        return LockRead([], [ManifestError(path, 0, message)])
+    if path == PNPM_LOCK:
+        return _pnpm(repo, path)
+    if path == YARN_LOCK:
+        return _yarn(repo, path)
+    return _npm(repo, path)
+
+
+# --- YAML, bounded ---------------------------------------------------------------------------
+
+
+def _safe_yaml(text: str, path: str, first_line: int) -> tuple[Any, ManifestError | None]:
+    """``text`` (a block of ``path`` starting at ``first_line``) through PyYAML's safe loader."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader), None  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = first_line + mark.line if mark is not None else first_line
+        return None, ManifestError(path, line, f"invalid YAML: {exc}".splitlines()[0])
+    except RecursionError:
+        return None, ManifestError(path, first_line, "invalid YAML: nested too deeply")
+
+
+def _top_level_blocks(text: str) -> Iterator[tuple[int, str]]:
+    """Each top-level entry of a block-style YAML document: (1-based first line, text)."""
+    starts = [match.start() for match in re.finditer(_TOP_LEVEL, text)]
+    for index, start in enumerate(starts):
+        end = starts[index + 1] if index + 1 < len(starts) else len(text)
+        yield text.count("\n", 0, start) + 1, text[start:end]
+
+
+# --- pnpm ------------------------------------------------------------------------------------
+
+
+def _pnpm(repo: StrPath, path: str) -> LockRead:
+    text, error = read_text(repo, path)
+    if text is None:
+        return LockRead([], [error] if error else [])
+    wanted = {"importers", "dependencies", "devDependencies", "optionalDependencies"}
+    blocks: dict[str, tuple[int, Any]] = {}
+    for line, block in _top_level_blocks(text):
+        key = block.split(":", 1)[0].strip().strip("'\"")
+        if key in wanted or key == "specifiers":
+            data, error = _safe_yaml(block, path, line)
+            if error is not None:
+                return LockRead([], [error])
+            if isinstance(data, dict):
+                blocks[key] = (line, data.get(key))
+    if not blocks and text.strip() and not text.lstrip().startswith(("lockfileVersion", "#")):
+        return _pnpm_whole(text, path)
+    importers = blocks.get("importers")
+    if importers is not None:
+        return _pnpm_importers(text, path, importers[1])
+    single = {key: value for key, (_line, value) in blocks.items()}
+    return _pnpm_importers(text, path, {".": single})
+
+
+def _pnpm_whole(text: str, path: str) -> LockRead:
+    """A lockfile not in pnpm's block style (flow style, hand-written): parse it whole."""
+    data, error = _safe_yaml(text, path, 1)
+    if error is not None:
+        return LockRead([], [error])
+    if not isinstance(data, dict):
+        return LockRead([], [ManifestError(path, 1, "expected a YAML mapping")])
+    importers = data.get("importers")
+    return _pnpm_importers(text, path, importers if importers is not None else {".": data})
+
+
+def _pnpm_importers(text: str, path: str, importers: object) -> LockRead:
+    if not isinstance(importers, dict):
+        line = line_of_text(text, "importers:")
+        return LockRead([], [ManifestError(path, line, "importers must be a mapping")])
+    links: list[LockLink] = []
+    for importer, sections in importers.items():
+        source = normdir(str(importer))
+        if not isinstance(sections, dict):
+            continue
+        specifiers = sections.get("specifiers")
+        specifiers = specifiers if isinstance(specifiers, dict) else {}
+        line = line_of_text(text, f"\n  {importer}:") + 1 if importer != "." else 0
+        for field, kind in _FIELDS:
+            deps = sections.get(field)
+            if not isinstance(deps, dict):
+                continue
+            for name, value in deps.items():
+                target = _pnpm_target(source, value, specifiers.get(name))
+                if target is not False:
+                    links.append(LockLink(path, line, source, target, str(name), kind))
+    return LockRead(links, [])
+
+
+def _pnpm_target(source: str, value: object, specifier: object) -> str | Literal[False] | None:
+    """The directory a pnpm importer dependency links to; ``False`` for a registry package."""
+    if isinstance(value, dict):
+        specifier = value.get("specifier", specifier)
+        value = value.get("version")
+    if not isinstance(value, str):
+        return False
+    version = value.split("(", 1)[0]
+    if version.startswith("link:"):
+        return join_dir(source, version[len("link:") :])
+    if version.startswith("file:"):
+        return join_dir("", version[len("file:") :])
+    if isinstance(specifier, str) and specifier.startswith("workspace:"):
+        return None  # a workspace specifier that pnpm did not link: lands nowhere
+    return False
+
+
+# --- npm -------------------------------------------------------------------------------------
+
+
+def _npm(repo: StrPath, path: str) -> LockRead:
+    loaded = load_json(repo, path)
+    if loaded.data is None:
+        return LockRead([], [loaded.error] if loaded.error else [])
+    packages = loaded.data.get("packages")
+    if packages is None and loaded.data.get("lockfileVersion") == 1:
+        return LockRead([], [])  # v1 records no workspaces
+    if not isinstance(packages, dict):
+        line = line_of_text(loaded.text, '"packages"') or 1
+        return LockRead([], [ManifestError(path, line, "packages must be an object")])
+    links: list[LockLink] = []
+    for key, entry in packages.items():
+        if not isinstance(entry, dict) or "node_modules" in key.split("/"):
+            continue
+        source = normdir(key)
+        line = line_of_text(loaded.text, f'"{key}": {{') if key else 0
+        for field, kind in _FIELDS:
+            deps = entry.get(field)
+            if not isinstance(deps, dict):
+                continue
+            for name in deps:
+                target = _npm_resolve(packages, source, str(name))
+                if target is not False:
+                    links.append(LockLink(path, line, source, target, str(name), kind))
+    return LockRead(links, [])
+
+
+def _npm_resolve(
+    packages: Mapping[str, Any], source: str, name: str
+) -> str | Literal[False] | None:
+    """Where npm's node_modules lookup from ``source`` finds ``name``: a linked directory,
+    ``None`` for a link outside the repository, ``False`` for an installed package or none."""
+    directory = source
+    while True:
+        key = f"{directory}/node_modules/{name}" if directory else f"node_modules/{name}"
+        entry = packages.get(key)
+        if isinstance(entry, dict):
+            resolved = entry.get("resolved")
+            if entry.get("link") is True and isinstance(resolved, str):
+                return join_dir("", resolved)
+            return False
+        if not directory:
+            return False
+        directory = posixpath.dirname(directory)
+
+
+# --- yarn berry ------------------------------------------------------------------------------
+
+
+class _YarnWorkspace(NamedTuple):
+    line: int
+    path: str | None
+    entry: Mapping[str, Any]
+
+
+def _yarn(repo: StrPath, path: str) -> LockRead:
+    text, error = read_text(repo, path)
+    if text is None:
+        return LockRead([], [error] if error else [])
+    if "__metadata:" not in text:
+        return LockRead([], [])  # classic yarn v1: no workspace entries
+    workspaces: list[_YarnWorkspace] = []
+    descriptors: dict[str, str | None] = {}
+    for line, block in _top_level_blocks(text):
+        if "@workspace:" not in block.split("\n", 1)[0]:
+            continue
+        data, error = _safe_yaml(block, path, line)
+        if error is not None:
+            return LockRead([], [error])
+        if not isinstance(data, dict) or len(data) != 1:
+            continue
+        ((key, entry),) = data.items()
+        if not isinstance(entry, dict):
+            continue
+        resolution = str(entry.get("resolution", ""))
+        target = _yarn_workspace_path(resolution)
+        for descriptor in str(key).split(","):
+            descriptors[descriptor.strip()] = target
+        workspaces.append(_YarnWorkspace(line, target, entry))
+    return LockRead(_yarn_links(path, workspaces, descriptors), [])
+
+
+def _yarn_workspace_path(resolution: str) -> str | None:
+    _name, found, where = resolution.rpartition("@workspace:")
+    return join_dir("", where) if found else None
+
+
+def _yarn_links(
+    path: str, workspaces: list[_YarnWorkspace], descriptors: Mapping[str, str | None]
+) -> list[LockLink]:
+    links: list[LockLink] = []
+    for workspace in workspaces:
+        if workspace.path is None:
+            continue
+        for field in ("dependencies", "peerDependencies"):
+            deps = workspace.entry.get(field)
+            if not isinstance(deps, dict):
+                continue
+            for name, spec in deps.items():
+                descriptor = f"{name}@{spec}"
+                if descriptor in descriptors:
+                    target = descriptors[descriptor]
+                elif field == "dependencies" and str(spec).startswith("workspace:"):
+                    target = None  # a workspace descriptor the lock does not resolve
+                else:
+                    continue  # a registry package, or a peer the parent provides
+                kind = _KIND[field]
+                links.append(LockLink(path, workspace.line, workspace.path, target, name, kind))
+    return links
