@@ -8,6 +8,12 @@ scripted agent with one tool batch and one in-run checkpoint, atomic commit, pos
 projection). SQLite uses the default durable settings: WAL + ``synchronous=FULL`` (fsync),
 runtime and projection in separate files. The recovery setup writes its 10k sessions with bulk
 inserts (not timed); ``lagging`` of them get a projection one turn behind and ``missing`` none.
+
+The throughput section measures, in one run and on the same disk (``--dir``): raw single-row
+WAL + ``synchronous=FULL`` commits/s (the fsync ceiling of one writer), committed turns/s with
+``--sessions`` concurrent sessions (one thread per session in one process, and the same
+sessions spread over ``--processes`` processes), their ratio, and the fsyncs per turn counted
+by ``strace -f -c -e trace=fsync,fdatasync`` (skipped, with a message, when strace is absent).
 """
 
 from __future__ import annotations
@@ -15,11 +21,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
+import os
 import platform
+import shutil
 import sqlite3
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from session_core.codec import derive_receipt, encode_session
 from session_core.factory import memory_service, sqlite_service
@@ -41,6 +54,184 @@ def bench_turns(svc: SessionService, sessions: int, turns: int) -> dict[str, flo
             done += 1
     elapsed = time.perf_counter() - start
     return {"turns": done, "seconds": elapsed, "turns_per_s": done / elapsed}
+
+
+def bench_raw_commits(base: Path, commits: int) -> dict[str, float]:
+    """Single-row transactions on a fresh WAL + ``synchronous=FULL`` file: one fsync'd commit
+    each, the ceiling a one-transaction-per-turn design cannot beat."""
+    with tempfile.TemporaryDirectory(dir=base) as tmp:
+        conn = sqlite3.connect(Path(tmp) / "raw.sqlite", isolation_level=None)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)")
+        payload = b"x" * 200
+        start = time.perf_counter()
+        for _ in range(commits):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO t (v) VALUES (?)", (payload,))
+            conn.execute("COMMIT")
+        elapsed = time.perf_counter() - start
+        conn.close()
+    return {"commits": commits, "seconds": elapsed, "commits_per_s": commits / elapsed}
+
+
+def _session_ids(sessions: int) -> list[str]:
+    return [f"bench-{i}" for i in range(sessions)]
+
+
+def _turns_of(svc: SessionService, sids: list[str], turns: int, errors: list[str]) -> None:
+    for turn in range(turns):
+        for sid in sids:
+            outcome = svc.run_turn(sid, f"turn {turn}")
+            if type(outcome).__name__ != "Completed":
+                errors.append(f"{sid}: {outcome}")
+                return
+
+
+def threaded_turns(root: Path, sessions: int, turns: int) -> dict[str, float]:
+    """``sessions`` threads, one session each, sharing one service (one connection per file)."""
+    svc = sqlite_service(root)
+    sids = _session_ids(sessions)
+    for sid in sids:
+        svc.create(sid)
+    errors: list[str] = []
+    threads = [threading.Thread(target=_turns_of, args=(svc, [sid], turns, errors)) for sid in sids]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    svc.close()
+    if errors:
+        raise SystemExit(f"benchmark turn not completed: {errors[0]}")
+    done = sessions * turns
+    return {"turns": done, "seconds": elapsed, "turns_per_s": done / elapsed}
+
+
+def _process_worker(
+    root: str, sids: list[str], turns: int, ready: Any, go: Any, results: Any
+) -> None:
+    svc = sqlite_service(root, mode="open")
+    errors: list[str] = []
+    threads = [threading.Thread(target=_turns_of, args=(svc, [s], turns, errors)) for s in sids]
+    ready.release()
+    go.wait()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    svc.close()
+    results.put((time.time(), errors))
+
+
+def process_turns(root: Path, sessions: int, turns: int, processes: int) -> dict[str, float]:
+    """The same sessions spread over ``processes`` processes on one data directory (each a
+    thread per session); timed from the common start to the last process's end."""
+    svc = sqlite_service(root)
+    sids = _session_ids(sessions)
+    for sid in sids:
+        svc.create(sid)
+    svc.close()
+    ctx = multiprocessing.get_context("spawn")
+    ready, go, results = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
+    workers = [
+        ctx.Process(
+            target=_process_worker,
+            args=(str(root), sids[p::processes], turns, ready, go, results),
+        )
+        for p in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    for _ in workers:
+        ready.acquire()
+    start = time.time()
+    go.set()
+    ends, errors = [], []
+    for _ in workers:
+        end, errs = results.get()
+        ends.append(end)
+        errors.extend(errs)
+    for worker in workers:
+        worker.join()
+    if errors or any(w.exitcode != 0 for w in workers):
+        raise SystemExit(f"benchmark turn not completed: {errors[:1]}")
+    elapsed = max(ends) - start
+    done = sessions * turns
+    return {
+        "processes": processes,
+        "turns": done,
+        "seconds": elapsed,
+        "turns_per_s": done / elapsed,
+    }
+
+
+def _strace_calls(report: str) -> int:
+    """The total ``calls`` of fsync and fdatasync in a ``strace -c`` summary."""
+    total = 0
+    for line in report.splitlines():
+        fields = line.split()
+        if fields and fields[-1] in ("fsync", "fdatasync"):
+            total += int(fields[3])
+    return total
+
+
+def _strace_child(base: Path, sessions: int, turns: int) -> int:
+    """Run the threaded workload in a child under strace; the fsync + fdatasync calls."""
+    with tempfile.TemporaryDirectory(dir=base) as tmp:
+        out = Path(tmp) / "strace.txt"
+        data = Path(tmp) / "data"
+        data.mkdir()
+        command = [
+            "strace", "-f", "-c", "-e", "trace=fsync,fdatasync", "-o", str(out),
+            sys.executable, __file__, "--child-threads", str(data),
+            "--sessions", str(sessions), "--turns", str(turns),
+        ]  # fmt: skip
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        return _strace_calls(out.read_text())
+
+
+def fsyncs_per_turn(base: Path, sessions: int, turns: int) -> dict[str, float] | str:
+    """fsyncs per committed turn: (calls with 2 x ``turns`` turns - calls with ``turns``) /
+    the extra turns, so creating the sessions, starting a WAL and the checkpoint at close
+    (the same in both runs) are not counted."""
+    if shutil.which("strace") is None:
+        return "skipped: strace is not installed (apt-get install -y strace)"
+    try:
+        double = _strace_child(base, sessions, 2 * turns)
+        single = _strace_child(base, sessions, turns)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        return f"skipped: strace failed ({exc})"
+    done = sessions * turns
+    return {
+        "turns": done,
+        "fsync_calls": double - single,
+        "calls_single": single,
+        "calls_double": double,
+        "fsyncs_per_turn": (double - single) / done,
+    }
+
+
+def bench_throughput(
+    base: Path, sessions: int, turns: int, processes: int, commits: int
+) -> dict[str, object]:
+    raw = bench_raw_commits(base, commits)
+    with tempfile.TemporaryDirectory(dir=base) as tmp:
+        threads = threaded_turns(Path(tmp), sessions, turns)
+    result: dict[str, object] = {
+        "dir": str(base),
+        "raw_commits": raw,
+        "threads": threads,
+        "ratio_threads": threads["turns_per_s"] / raw["commits_per_s"],
+    }
+    if processes > 1:
+        with tempfile.TemporaryDirectory(dir=base) as tmp:
+            procs = process_turns(Path(tmp), sessions, turns, processes)
+        result["processes"] = procs
+        result["ratio_processes"] = procs["turns_per_s"] / raw["commits_per_s"]
+    result["fsyncs"] = fsyncs_per_turn(base, sessions, turns)
+    return result
 
 
 def _doc(sid: str, turns: int) -> Session:
@@ -131,9 +322,46 @@ def machine() -> dict[str, str]:
                 break
     except OSError:
         pass
-    import os
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return {
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "load": load,
+    }
 
-    return {"python": platform.python_version(), "cpu": cpu, "cores": str(os.cpu_count())}
+
+def print_throughput(t: dict[str, object]) -> None:
+    raw, threads = t["raw_commits"], t["threads"]
+    assert isinstance(raw, dict) and isinstance(threads, dict)
+    print(f"throughput on {t['dir']}:")
+    print(f"{'raw WAL+FULL commits':>22}: {raw['commits_per_s']:.0f} commits/s")
+    print(
+        f"{'turns, threads':>22}: {threads['turns']} turns in {threads['seconds']:.2f}s ="
+        f" {threads['turns_per_s']:.0f} turns/s, ratio {t['ratio_threads']:.2f}"
+    )
+    procs = t.get("processes")
+    if isinstance(procs, dict):
+        print(
+            f"{'turns, ' + str(procs['processes']) + ' processes':>22}: {procs['turns']} turns in"
+            f" {procs['seconds']:.2f}s = {procs['turns_per_s']:.0f} turns/s,"
+            f" ratio {t['ratio_processes']:.2f}"
+        )
+    fsyncs = t["fsyncs"]
+    if isinstance(fsyncs, dict):
+        print(
+            f"{'fsyncs per turn':>22}: {fsyncs['fsyncs_per_turn']:.2f}"
+            f" (strace -c: {fsyncs['calls_double']} fsync+fdatasync for 2 x {fsyncs['turns']}"
+            f" turns - {fsyncs['calls_single']} for {fsyncs['turns']})"
+        )
+    else:
+        print(f"{'fsyncs per turn':>22}: {fsyncs}")
+
+
+def child_threads(root: Path, sessions: int, turns: int) -> None:
+    """``--child-threads DIR``: the threaded workload alone (what strace counts)."""
+    threaded_turns(root, sessions, turns)
 
 
 def main() -> None:
@@ -142,11 +370,23 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20, help="sessions for the turn benchmark")
     parser.add_argument("--turns", type=int, default=10, help="turns per session")
     parser.add_argument("--recovery-sessions", type=int, default=10_000)
+    parser.add_argument("--processes", type=int, default=4, help="processes (1: threads only)")
+    parser.add_argument("--raw-commits", type=int, default=1_000, help="raw commits to time")
+    parser.add_argument("--dir", type=Path, default=None, help="where the files go (one disk)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--child-threads", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child_threads is not None:
+        child_threads(args.child_threads, args.sessions, args.turns)
+        return
     if args.quick:
         args.sessions, args.turns, args.recovery_sessions = 5, 4, 500
+        args.raw_commits, args.processes = 200, 2
+    base = Path(args.dir or tempfile.gettempdir())
     results: dict[str, object] = {"machine": machine()}
+    results["throughput"] = bench_throughput(
+        base, args.sessions, args.turns, args.processes, args.raw_commits
+    )
     results["memory"] = bench_turns(memory_service(), args.sessions, args.turns)
     with tempfile.TemporaryDirectory() as tmp:
         svc = sqlite_service(tmp)
@@ -159,6 +399,9 @@ def main() -> None:
         print(json.dumps(results, indent=2))
         return
     print(f"machine: {results['machine']}")
+    throughput = results["throughput"]
+    assert isinstance(throughput, dict)
+    print_throughput(throughput)
     for key in ("memory", "sqlite_fsync"):
         r = results[key]
         assert isinstance(r, dict)

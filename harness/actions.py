@@ -3,15 +3,18 @@ completion (ok / fail / info) in the history; none of them checks anything."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Protocol
 
-from harness.history import EventType
+from harness.history import Event, EventType
 from harness.scenario import Step
 from harness.world import PLAIN_MODEL, TOOL_MODEL, World, agent_steps
 from session_core.errors import CommitIndeterminate, SessionCoreError, SimulatedCrash
-from session_core.model import Receipt
+from session_core.model import Message, Receipt, Session
 from session_core.outcomes import (
     Cancelled,
     Completed,
@@ -45,7 +48,12 @@ class NoSuchStash(SessionCoreError):
 
 
 def classify(outcome: TurnOutcome) -> Result:
-    """Map a session_core outcome onto a Jepsen completion."""
+    """Map a session_core outcome onto a Jepsen completion (``of``: the session it names)."""
+    kind, value, receipts = _classify(outcome)
+    return kind, {**value, "of": outcome.session_id}, receipts
+
+
+def _classify(outcome: TurnOutcome) -> Result:
     receipts = _receipts(getattr(outcome, "receipt", None))
     name = type(outcome).__name__
     if isinstance(outcome, Completed):
@@ -83,6 +91,45 @@ class Executor:
         self.lock = threading.Lock()
         steps = world.scenario.all_steps()
         self.numbers = {step.label: number for number, step in enumerate(steps, 1)}
+        self.waiting: list[tuple[Event, str]] = []
+        """Gate cancels waiting for a gate lock held by the operation in flight."""
+        self.shutdowns = itertools.count(1)
+        world.faults.gate_cancel = self.cancel_from_outside
+
+    # --- a cancel from another process (fault kind ``gate-cancel``) ---------------------------
+
+    def cancel_from_outside(self, session_id: str, site: str) -> None:
+        """A shutdown cancels ``session_id``'s gate while an operation is at ``site``. If the
+        gate lock is free the cancel completes now; if the operation holds it, the cancel
+        waits for its release (completed right after the operation), as a concurrent
+        ``cancel`` would."""
+        process = f"shutdown-{next(self.shutdowns)}"
+        event = self.world.history.invoke(
+            process, "cancel", session_id, {"site": site}, f"gate-cancel@{site}"
+        )
+        checkpointer = self.world.service(session_id).checkpointer
+        if _lock_free(checkpointer.gate(session_id).lock):
+            checkpointer.cancel(session_id)
+            self.world.history.complete(event, "ok", {"row": self._row_revision(session_id)})
+        else:
+            self.waiting.append((event, session_id))
+
+    def _finish_waiting(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        for event, sid in waiting:
+            if self.world.crashed:
+                self.world.history.complete(event, "info", {"error": "SimulatedCrash"})
+                continue
+            self.world.service(sid).checkpointer.cancel(sid)
+            self.world.history.complete(event, "ok", {"row": self._row_revision(sid)})
+
+    def _row_revision(self, session_id: str) -> str | None:
+        """The projection row's revision as the cancel left it (``no_write_after_cancel``); a
+        row planted by the harness counts as none, as the checkers see it."""
+        row = self.world.service(session_id).sessions.load(session_id)
+        if row is None or row == self.world.planted.get(session_id):
+            return None
+        return row.revision
 
     def perform(
         self, process: str, step: Step, op: str, value: dict[str, object], body: Body
@@ -102,6 +149,8 @@ class Executor:
         except Exception as exc:  # an untyped error escaping session_core is itself a finding
             kind, result, receipts = "info", {"error": type(exc).__name__, "untyped": True}, ()
         history.complete(event, kind, result, receipts)
+        if self.waiting:
+            self._finish_waiting()
 
     def _stash(self, name: str) -> bytes:
         data = self.world.stash.get(name)
@@ -181,7 +230,7 @@ class Executor:
 
         def body() -> Result:
             self.world.service(sid).checkpointer.cancel(sid)
-            return "ok", {}, ()
+            return "ok", {"row": self._row_revision(sid)}, ()
 
         self.perform(process, step, "cancel", {}, body)
 
@@ -274,6 +323,26 @@ class Executor:
 
         self.perform("harness", step, "corrupt_row", {}, body)
 
+    def do_plant_row(self, step: Step, process: str) -> None:
+        """Damage, as an older version with a pre-commit projection (bug 11) would leave it: the
+        row gets a turn the authority never committed (``ahead``) or its last reply rewritten
+        (``diverged``). Written through the observer (no faults): not an operation under
+        test. Until something rewrites it, checkers see no row (``World.planted``)."""
+        sid, shape = _sid(step), str(step.arg("shape", "ahead"))
+
+        def body() -> Result:
+            sessions = self.world.backend.observer().sessions
+            row = sessions.load_row(sid)
+            if row is None:
+                return "fail", {"error": "NoRow"}, ()
+            planted = planted_row(row.session, shape)
+            if not sessions.save_if_current(planted, row.token):
+                return "fail", {"error": "RowChanged"}, ()
+            self.world.planted[sid] = planted
+            return "ok", {"shape": shape}, ()
+
+        self.perform("harness", step, "plant_row", {"shape": shape}, body)
+
     def do_crash(self, step: Step, process: str) -> None:
         def body() -> Result:
             self.world.crash()
@@ -335,6 +404,41 @@ class Executor:
             if self.world.crashed:
                 return
             self.run(sub, process)
+
+
+class _Lock(Protocol):
+    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+def _lock_free(lock: _Lock) -> bool:
+    """Whether another thread could take ``lock`` now (probed from a helper thread, since the
+    gate lock is reentrant for the thread that holds it)."""
+    free: list[bool] = []
+
+    def probe() -> None:
+        got = lock.acquire(blocking=False)
+        if got:
+            lock.release()
+        free.append(got)
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    thread.join()
+    return free[0]
+
+
+def planted_row(row: Session, shape: str) -> Session:
+    if shape == "diverged":
+        last = row.messages[-1]
+        changed = replace(last, content=f"{last.content} (rewritten elsewhere)")
+        return replace(row, messages=(*row.messages[:-1], changed))
+    extra = (
+        Message("user", "a turn the authority never committed", id="planted-1"),
+        Message("assistant", "planted reply", id="planted-1.reply"),
+    )
+    return replace(row, messages=(*row.messages, *extra))
 
 
 def _sid(step: Step) -> str:

@@ -14,6 +14,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+from harness.commits import CommitRecorder, Images
 from session_core.factory import Stores, memory_stores, sqlite_stores
 from session_core.faults import NO_FAULTS, FaultPoint
 from session_core.stores.memory import MemoryDisk
@@ -39,6 +40,10 @@ class Backend:
 
     def restore(self, snap: object) -> None:
         raise NotImplementedError
+
+    def power_cut(self, kind: str, file: str) -> Images | None:
+        """The durable files after a ``torn`` / ``lost`` cut at a commit (SQLite only)."""
+        return None
 
     def corrupt(self, file: str, how: str) -> str:
         raise NotImplementedError(f"the {self.name} backend has no files to corrupt")
@@ -118,12 +123,18 @@ class SqliteBackend(Backend):
         self._observer: Stores | None = None
         self._backups: dict[str, bytes | None] = {}
         self._rows: dict[str, bytes | None] = {}
+        self.recorder = CommitRecorder({f: self.path(f) for f in self.files})
 
     def path(self, file: str) -> Path:
         return self.dir / self.files[file]
 
     def open(self, faults: FaultPoint) -> Stores:
-        return sqlite_stores(self.dir, faults)
+        stores = sqlite_stores(self.dir, faults)
+        self.recorder.attach(stores, faults)
+        return stores
+
+    def power_cut(self, kind: str, file: str) -> Images | None:
+        return self.recorder.cut(kind, file)
 
     def observer(self) -> Stores:
         if self._observer is None:

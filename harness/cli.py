@@ -90,12 +90,14 @@ def _common(parser: argparse.ArgumentParser, *, junit: bool = True) -> None:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
-def _selection(parser: argparse.ArgumentParser, default_backend: str) -> None:
+def _selection(
+    parser: argparse.ArgumentParser, default_backend: str, extra: tuple[str, ...] = ()
+) -> None:
     parser.add_argument("--lane", choices=LANES, help="only the scenarios of this CI lane")
     parser.add_argument("--scenario", metavar="ID", help="only this scenario (see harness list)")
     parser.add_argument(
         "--backend",
-        choices=(*BACKENDS, "all"),
+        choices=(*BACKENDS, "all", *extra),
         default=default_backend,
         help=f"store backend to run on ({default_backend})",
     )
@@ -131,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--history", metavar="DIR", help="write every run's history as JSONL")
     _common(p)
     p = sub.add_parser("explore", help="one run per (fault point, fault kind)")
-    _selection(p, "memory")
+    _selection(p, "quick", ("quick",))  # quick: memory plus each scenario's SQLite slice
     p.add_argument("--deep", action="store_true", help="add a second fault during recovery")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (1)")
     p.add_argument(
@@ -303,6 +305,7 @@ def cmd_explore(args: argparse.Namespace, out: TextIO) -> int:
         result = Explorer(
             scenarios,
             backends=_backends(args),
+            quick=args.backend == "quick",
             jobs=max(1, args.jobs),
             deep=args.deep,
             shard=args.shard,

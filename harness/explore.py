@@ -3,7 +3,8 @@
 1. Discovery: every scenario runs once with no extra fault; every fault site it passes is a
    *point* ``(site, session, occurrence)``.
 2. One run per (point, fault kind): ``error``, ``crash`` and ``cancel`` everywhere,
-   ``power-loss`` at store ``.after`` sites. A point is *enumerated* when its fault fired in
+   ``power-loss`` at store ``.after`` sites, ``gate-cancel`` (a concurrent shutdown) at the
+   projection's ``GATE_SITES``. A point is *enumerated* when its fault fired in
    every one of its runs; ``discovered == enumerated`` proves nothing was skipped.
 3. ``--deep``: for every crash / power-loss run, one more run per point of the recovery that
    follows, with a second fault (error or crash) inside that recovery.
@@ -23,12 +24,20 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from harness.commits import COMMIT_SITES, HARNESS_SITES, UNSYNCED_SITES
 from harness.core import CORRECT
 from harness.runner import RunConfig, RunResult, run
 from harness.scenario import FaultSpec, Scenario, load_all
 
 SINGLE_KINDS = ("error", "crash", "cancel")
+COMMIT_CUTS = ("crash", "torn")
+"""Kinds at the SQLite backend's commit sites (``harness.commits``); ``lost`` (drop every
+unsynced write) at its ``sqlite.unsynced.*`` sites, passed only while a write is unsynced."""
 DEEP_KINDS = ("error", "crash")
+GATE_SITES = frozenset({"turn.commit", "turn.project", "project.bridge", "project.advance"})
+"""Where a concurrent shutdown cancels the gate (kind ``gate-cancel``): before the post-commit
+projection or runtime-less save checks the gate, and between that check and each plain write
+of the chain (the writes that follow a gate check)."""
 Hit = tuple[str, str | None]
 
 
@@ -97,8 +106,14 @@ class Report:
 
 
 def kinds_for(site: str) -> tuple[str, ...]:
+    if site in COMMIT_SITES:
+        return COMMIT_CUTS
+    if site in UNSYNCED_SITES:
+        return ("lost",)
     if site.endswith(".after"):
         return (*SINGLE_KINDS, "power-loss")
+    if site in GATE_SITES:
+        return (*SINGLE_KINDS, "gate-cancel")
     return SINGLE_KINDS
 
 
@@ -202,6 +217,9 @@ class Explorer:
     trace_dir: Path | None = None
     progress: Callable[[int, int], None] | None = None
     report: Report = field(default_factory=Report)
+    quick: bool = False
+    """The quick tier: each scenario on its ``explore`` backends (instead of ``backends``),
+    on a backend other than memory only at its commit sites (the SQLite slice)."""
 
     def run(self) -> Report:
         start = time.perf_counter()
@@ -220,16 +238,23 @@ class Explorer:
     def _discover(self) -> list[Point]:
         points: list[Point] = []
         for scenario in self.scenarios:
-            for backend in self.backends:
-                if backend not in scenario.backends:
-                    continue
+            for backend in self._backends_of(scenario):
                 result = discover(scenario, backend, self.core)
                 self.report.runs += 1
                 if result.violations:
                     self._violation_from(result)
-                points += points_of(scenario.id, backend, result.hits)
+                found = points_of(scenario.id, backend, result.hits)
+                if self.quick and backend != "memory":
+                    found = [p for p in found if p.site in HARNESS_SITES]
+                points += found
         self.report.scenarios = len(self.scenarios)
         return [p for i, p in enumerate(points) if in_shard(i, self.shard)]
+
+    def _backends_of(self, scenario: Scenario) -> tuple[str, ...]:
+        if self.quick:
+            default = ("memory",) if "memory" in scenario.backends else scenario.backends
+            return scenario.explore or default  # built in code without ``explore``
+        return tuple(b for b in self.backends if b in scenario.backends)
 
     def _violation_from(self, result: RunResult) -> None:
         from harness.trace import trace_data

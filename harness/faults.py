@@ -6,6 +6,12 @@ schedule that survives restarts.
   Elsewhere it behaves like ``crash``, and so it does inside a real-thread ``concurrent``
   block (a snapshot of several files is not atomic against other threads) or when another
   durable write completed in between (restoring would also undo an acknowledged write).
+* ``gate-cancel``: another process cancels the session's checkpointer gate when the site is
+  passed (a shutdown arriving mid-operation); nothing is raised here. ``gate_cancel`` (set by
+  the executor) performs and records it.
+* At the SQLite backend's commit sites (``harness.commits``): ``crash`` right after a COMMIT,
+  ``torn`` (the commit's last WAL frame is lost) and ``lost`` (every write not yet synced is
+  lost); ``power_cut`` (set by the world) gives the durable files after such a cut.
 * ``restart()`` forgets the crash but keeps rules that have not fired yet: the exploration
   schedule covers the whole run, including steps after a restart. ``disarm()`` stops all faults.
 """
@@ -16,11 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
+from harness.commits import COMMIT_KINDS, HARNESS_SITES, Images
 from harness.scenario import FaultSpec
 from session_core.errors import SimulatedCrash
 from session_core.faults import FaultInjector, FaultRule
 
 PERSISTENT_TIMES = 1 << 30
+GATE_CANCEL = "gate-cancel"
+GateCancel = Callable[[str, str], None]
+"""``(session_id, site)``: cancel that session's checkpointer gate from another process."""
 
 
 @dataclass
@@ -36,9 +46,18 @@ class HarnessFaults(FaultInjector):
     writes: int = 0
     """Durable operations that reached their ``.after`` site (only counted under power loss)."""
     taken_at: int = 0
+    gate_rules: list[FaultRule] = field(default_factory=list)
+    """Armed ``gate-cancel`` rules (they raise nothing, so they stay out of ``rules``)."""
+    gate_cancel: GateCancel | None = None
+    power_cut: Callable[[str, str], Images | None] | None = None
+    """``(kind, file)`` -> the files to put back after a ``torn`` / ``lost`` commit cut."""
 
     def arm_spec(self, spec: FaultSpec) -> FaultRule:
         kind = spec.kind
+        if kind == GATE_CANCEL:
+            return self._arm_gate(spec)
+        if spec.site in HARNESS_SITES:
+            return self._arm_commit(spec)
         action = "crash" if kind == "power-loss" else kind
         times = PERSISTENT_TIMES if spec.mode == "persistent" else 1
         rule = self.arm(
@@ -53,9 +72,66 @@ class HarnessFaults(FaultInjector):
             self.power_ops[spec.site[: -len(".after")]] = spec.session
         return rule
 
+    def _arm_gate(self, spec: FaultSpec) -> FaultRule:
+        times = PERSISTENT_TIMES if spec.mode == "persistent" else 1
+        # validates the site; the rule itself is kept apart (it must never raise)
+        self.arm(spec.site, "cancel", session_id=spec.session, skip=spec.skip, times=times)
+        with self._lock:
+            rule = self.rules.pop()
+            self.gate_rules.append(rule)
+        self.kinds[id(rule)] = GATE_CANCEL
+        return rule
+
+    def _arm_commit(self, spec: FaultSpec) -> FaultRule:
+        """A commit-site rule (not a session_core site, so ``arm`` would refuse it)."""
+        times = PERSISTENT_TIMES if spec.mode == "persistent" else 1
+        action = "crash" if spec.kind in (*COMMIT_KINDS, "power-loss") else spec.kind
+        rule = FaultRule(spec.site, action, spec.session, spec.skip, times)  # type: ignore[arg-type]
+        with self._lock:
+            self.rules.append(rule)
+        self.kinds[id(rule)] = spec.kind
+        return rule
+
+    def _commit_hit(self, site: str, session_id: str | None) -> None:
+        fired_before = self._fired()
+        try:
+            super().hit(site, session_id)
+        except SimulatedCrash:
+            if self.crashed_at == site and self._fired() > fired_before:
+                self._cut(site)
+            raise
+
+    def _cut(self, site: str) -> None:
+        for rule in self.rules:
+            kind = self.kinds.get(id(rule))
+            if rule.site == site and rule.fired and kind in COMMIT_KINDS:
+                cut = self.power_cut
+                images = None if cut is None else cut(kind, site.rsplit(".", 1)[-1])
+                if images is not None:
+                    self.taken, self.power_fired = images, True
+                return
+
+    def _gate_fires(self, site: str, session_id: str | None) -> bool:
+        with self._lock:
+            for rule in self.gate_rules:
+                if rule.fired >= rule.times or not rule.matches(site, session_id):
+                    continue
+                rule.seen += 1
+                if rule.seen > rule.skip:
+                    rule.fired += 1
+                    return True
+        return False
+
     def hit(self, site: str, session_id: str | None = None) -> None:
         if self.crashed_at is not None:
             raise SimulatedCrash(self.crashed_at)
+        cancel = self.gate_cancel
+        if self.gate_rules and session_id is not None and self._gate_fires(site, session_id):
+            assert cancel is not None, "gate-cancel armed without an executor"
+            cancel(session_id, site)
+        if site in HARNESS_SITES:
+            self._commit_hit(site, session_id)
+            return
         if self.threaded:
             self.taken = None
         elif self.power_ops and site.endswith(".before") and self.snapshot is not None:
@@ -95,17 +171,20 @@ class HarnessFaults(FaultInjector):
         with self._lock:
             self.crashed_at = None
             self.rules = [r for r in self.rules if r.fired < r.times]
+            self.gate_rules = [r for r in self.gate_rules if r.fired < r.times]
             self.power_fired = False
 
     def disarm(self) -> None:
         super().disarm()
+        with self._lock:
+            self.gate_rules.clear()
         self.power_ops.clear()
         self.taken = None
         self.power_fired = False
 
     def fired_total(self) -> int:
         with self._lock:
-            return sum(rule.fired for rule in self.rules)
+            return sum(rule.fired for rule in (*self.rules, *self.gate_rules))
 
 
-__all__ = ["PERSISTENT_TIMES", "HarnessFaults"]
+__all__ = ["GATE_CANCEL", "PERSISTENT_TIMES", "GateCancel", "HarnessFaults"]

@@ -317,6 +317,35 @@ def definite_failure_no_effect(ctx: CheckContext) -> str | None:
     return None
 
 
+@register("outcome_names_its_session", phases=END)
+def outcome_names_its_session(ctx: CheckContext) -> str | None:
+    """Every outcome names the session of the operation it answers."""
+    return ctx.over_history(_wrong_session)
+
+
+def _wrong_session(ctx: CheckContext) -> str | None:
+    for op in ctx.ops:
+        done = op.done
+        if done is not None and "of" in done.value and done.value["of"] != op.session:
+            return f"{op.session}: {op.op} answered with an outcome of {done.value['of']!r}"
+    return None
+
+
+@register("create_outcome_honest")
+def create_outcome_honest(ctx: CheckContext) -> str | None:
+    """A create refused with ``SessionExists`` follows an earlier create of that session: a
+    new session is never refused as existing."""
+    tried: set[str] = set()
+    for op in ctx.done_before(ctx.latest):
+        if op.op != "create" or op.session is None or op.done is None:
+            continue
+        exists = op.type == "fail" and op.done.value.get("error") == "SessionExists"
+        if exists and op.session not in tried:
+            return f"{op.session}: first create refused with SessionExists"
+        tried.add(op.session)
+    return None
+
+
 @register("indeterminate_resolves_once")
 def indeterminate_resolves_once(ctx: CheckContext) -> str | None:
     """Once a turn is seen committed it stays committed; after recovery every indeterminate
@@ -555,6 +584,24 @@ def errors_not_swallowed(ctx: CheckContext) -> str | None:
     return None
 
 
+@register("unaudited_never_served")
+def unaudited_never_served(ctx: CheckContext) -> str | None:
+    """A read never serves a projection row that carries an unaudited rewrite (I6): it is
+    refused until the audit is completed or the row rolled back / rebuilt."""
+    state = ctx.latest
+    for op in ctx.ops:
+        done = op.done
+        if op.op != "read" or op.type != "ok" or done is None or op.session not in state.sessions:
+            continue
+        s = state.sessions[op.session]
+        from_row = not s.runtime_backed or op.invoke.value.get("source") == "projection"
+        if not from_row or not _first_state_after(ctx, op) or s.row is None:
+            continue
+        if s.unaudited and done.value.get("revision") == s.row.revision:
+            return f"{s.id}: a read served a row with an unaudited rewrite"
+    return None
+
+
 @register("archived_absorbing")
 def archived_absorbing(ctx: CheckContext) -> str | None:
     """Archived is absorbing: retired implies an Archived document, an Archived document
@@ -594,6 +641,58 @@ def _revives(op: Operation) -> bool:
         return True
     value = {} if op.done is None else op.done.value
     return op.op == "late_checkpoint" and value.get("lifecycle") != "archived"
+
+
+GATE_RESETS = frozenset({"restart", "crash", "recover", "corrupt"})
+"""Operations after which a cancelled gate no longer binds: a new process (new gates),
+recovery (it reconciles under the gate lock whatever the gate says), or the harness itself
+damaging files."""
+SESSION_GATE_RESETS = frozenset({"archive", "create", "corrupt_row", "plant_row"})
+"""Per-session writes that do not go through the gate: archive writes the Archived document
+itself, a runtime-less create writes the first row (its authority), the harness damages a
+row."""
+
+
+@register("no_write_after_cancel", phases=frozenset({"step"}))
+def no_write_after_cancel(ctx: CheckContext) -> str | None:
+    """Once a cancel of a session's checkpointer gate completed, nothing writes that session's
+    projection row through the gate (I7): the row stays as the cancel left it until the
+    session is archived (archive writes the Archived document itself) or recovered, or the
+    process restarts."""
+    for sid, revision in ctx.over_history(_cancelled_rows).items():
+        s = ctx.latest.sessions.get(sid)
+        if s is None:
+            continue
+        now = None if s.row is None else s.row.revision
+        if now != revision:
+            return f"{sid}: projection row written after its gate was cancelled"
+    return None
+
+
+def _cancelled_rows(ctx: CheckContext) -> dict[str, object]:
+    """Sessions whose gate is cancelled now, with the row revision the cancel saw."""
+    marks: list[tuple[int, str | None, object, bool]] = []
+    for op in ctx.ops:
+        done = op.done
+        if op.op == "cancel" and op.type == "ok" and done is not None:
+            marks.append((done.index, op.session, done.value.get("row"), True))
+        elif op.op in GATE_RESETS:
+            marks.append((op.invoke.index, None, None, False))
+        elif op.op in SESSION_GATE_RESETS:
+            marks.append((op.invoke.index, op.session, None, False))
+            if done is not None:
+                marks.append((done.index, op.session, None, False))
+        if done is not None and done.value.get("error") == "SimulatedCrash":
+            marks.append((done.index, None, None, False))
+    closed: dict[str, object] = {}
+    for _, sid, row, close in sorted(marks, key=lambda mark: mark[0]):
+        if close and sid is not None:
+            closed[sid] = row
+        elif sid is None:
+            closed.clear()
+        else:
+            closed.pop(sid, None)
+    return closed
 
 
 @register("liveness_converged", phases=END)

@@ -1,7 +1,8 @@
 """``harness mutants``: run every seeded bug until a checker kills it.
 
-Per mutant: its tied scenarios first, then every other scenario (memory backend, expectations
-and invariants on), then single-fault exploration of its tied scenarios. The first violation
+Per mutant: its tied scenarios first, then every other scenario (on the mutant's backend:
+memory, or SQLite for bugs only that backend shows; expectations and invariants on), then
+single-fault exploration of its tied scenarios. The first violation
 kills it; the report names the checker, the scenario and the time to kill.
 """
 
@@ -51,9 +52,9 @@ def hunt(name: str) -> MutantResult:
     start = time.perf_counter()
     catalogue = _catalogue()
     for scenario in ordered(mutant, catalogue.values()):
-        if "memory" not in scenario.backends:
+        if mutant.backend not in scenario.backends:
             continue
-        result = run(RunConfig(scenario, "memory", mutant.core))
+        result = run(RunConfig(scenario, mutant.backend, mutant.core))
         if result.violations:
             v = result.violations[0]
             return MutantResult(
@@ -66,7 +67,7 @@ def hunt(name: str) -> MutantResult:
                 v.message,
             )
     tied = [catalogue[s] for s in mutant.killers if s in catalogue]
-    report = Explorer(tied, core=mutant.name).run()
+    report = Explorer(tied, backends=(mutant.backend,), core=mutant.name).run()
     elapsed = time.perf_counter() - start
     if report.violations:
         first = report.violations[0]

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from harness.actions import Executor
 from harness.backends import make_backend
 from harness.core import CORRECT, Core
 from harness.faults import HarnessFaults
 from harness.history import History, Operation
-from harness.invariants import CheckContext, Violation, check
+from harness.invariants import END, CheckContext, Violation, check
 from harness.scenario import FaultSpec, Scenario, Step
 from harness.state import Capturer, WorldState
 from harness.world import World
@@ -213,12 +213,26 @@ class Runner:
         except SessionCoreError:
             state = WorldState(index, label, phase, events, {}, "unreadable")
         else:
-            state = self.capturer.capture(observer, index, label, phase, events)
+            state = self._unplanted(self.capturer.capture(observer, index, label, phase, events))
         self.states.append(state)
         found = check(CheckContext(self.history, self.states), self.extra)
         if found:
             self.violations.extend(found[:1])
             raise Stop
+
+    def _unplanted(self, state: WorldState) -> WorldState:
+        """A row planted by the harness (``plant_row``) is damage, not an effect of the core:
+        while it stands, checkers see no row. Final states show everything (recovery must
+        have replaced it)."""
+        planted = self.world.planted
+        if not planted or state.phase in END:
+            return state
+        sessions = dict(state.sessions)
+        for sid, row in planted.items():
+            s = sessions.get(sid)
+            if s is not None and s.row == row:
+                sessions[sid] = replace(s, row=None, unaudited=False)
+        return replace(state, sessions=sessions)
 
     def _expect(self) -> None:
         for problem in expectation_problems(self.config.scenario, self.history, self.states):

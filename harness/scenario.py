@@ -12,12 +12,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.commits import COMMIT_KINDS, HARNESS_SITES
 from harness.yamlnodes import Located, ScenarioError, load_located
 from session_core.faults import SITES
 
 LANES = ("minimal", "feature", "sdk", "security")
 BACKENDS = ("memory", "sqlite")
-FAULT_KINDS = ("error", "crash", "cancel", "power-loss")
+FAULT_KINDS = ("error", "crash", "cancel", "power-loss", "gate-cancel", "torn", "lost")
+
 FAULT_MODES = ("once", "persistent")
 ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{2,79}")
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
@@ -39,6 +41,7 @@ ACTIONS: dict[str, str] = {
     "quarantine": "clear a rejected runtime snapshot by byte CAS (stashed bytes)",
     "corrupt": "damage a SQLite file (garbage, foreign, newer_schema)",
     "corrupt_row": "store undecodable bytes in a session's projection row",
+    "plant_row": "replace a session's row by one ahead of or diverged from the authority",
     "concurrent": "run several step lists at once (one process each)",
 }
 SESSION_ACTIONS = frozenset(
@@ -55,6 +58,7 @@ SESSION_ACTIONS = frozenset(
         "late_checkpoint",
         "quarantine",
         "corrupt_row",
+        "plant_row",
     }
 )
 _ARGS: dict[str, frozenset[str]] = {
@@ -70,6 +74,7 @@ _ARGS: dict[str, frozenset[str]] = {
     "late_checkpoint": frozenset({"session", "stash"}),
     "quarantine": frozenset({"session", "stash"}),
     "corrupt_row": frozenset({"session"}),
+    "plant_row": frozenset({"session", "shape"}),
     "crash": frozenset(),
     "restart": frozenset(),
     "recover": frozenset({"redeliver"}),
@@ -163,6 +168,10 @@ class Scenario:
     faults: tuple[FaultSpec, ...]
     expect: Expect
     file: str = ""
+    explore: tuple[str, ...] = ()
+    """Backends ``harness explore`` covers by default (the quick tier): memory, or the
+    scenario's own backends when it does not run on memory. A SQLite entry adds the SQLite
+    slice: the backend's commit-site points (``harness.commits``)."""
 
     def session(self, session_id: str) -> SessionSpec:
         for spec in self.sessions:
@@ -188,7 +197,7 @@ def _walk(steps: Iterable[Step]) -> Iterable[Step]:
 # --- loading -------------------------------------------------------------------------------
 
 _TOP = frozenset(
-    {"id", "title", "lanes", "pins", "backends", "sessions", "steps", "faults", "expect"}
+    {"id", "title", "lanes", "pins", "backends", "explore", "sessions", "steps", "faults", "expect"}
 )
 _REQUIRED = ("id", "title", "lanes", "pins", "steps")
 
@@ -217,12 +226,14 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
     if not steps:
         raise top["steps"].fail("steps: expected at least one step")
     labels = {s.label for s in _walk(steps)}
+    backends = _choices(top["backends"], "backends", BACKENDS) if "backends" in top else BACKENDS
     return Scenario(
         id=scenario_id,
         title=top["title"].text("title"),
         lanes=_choices(top["lanes"], "lanes", LANES),
         pins=top["pins"].text("pins"),
-        backends=_choices(top["backends"], "backends", BACKENDS) if "backends" in top else BACKENDS,
+        backends=backends,
+        explore=_explore(top.get("explore"), backends),
         sessions=sessions,
         steps=steps,
         faults=tuple(_faults(top.get("faults"), known, labels)),
@@ -239,6 +250,16 @@ def _choices(node: Located, what: str, allowed: tuple[str, ...]) -> tuple[str, .
     if len(set(values)) != len(values):
         raise node.fail(f"{what}: duplicate entries")
     return values
+
+
+def _explore(node: Located | None, backends: tuple[str, ...]) -> tuple[str, ...]:
+    if node is None:
+        return ("memory",) if "memory" in backends else backends
+    chosen = _choices(node, "explore", BACKENDS)
+    for backend in chosen:
+        if backend not in backends:
+            raise node.fail(f"explore: {backend} is not one of the scenario's backends")
+    return chosen
 
 
 def _sessions(node: Located | None, root: Located) -> tuple[SessionSpec, ...]:
@@ -322,6 +343,7 @@ def _check_args(action: str, args: dict[str, object], node: Located, where: str)
         "source": ("projection", "authority"),
         "file": ("runtime", "sessions"),
         "how": ("garbage", "foreign", "newer_schema"),
+        "shape": ("ahead", "diverged"),
     }
     for name, allowed in choices.items():
         if name in args and args[name] not in allowed:
@@ -393,8 +415,12 @@ def _faults(node: Located | None, known: set[str], labels: set[str]) -> Iterable
             if key not in fields:
                 raise item.fail(f"fault: missing required key {key!r}")
         site = fields["site"].text("fault.site")
-        if site not in SITES:
+        if site not in SITES and site not in HARNESS_SITES:
             raise fields["site"].fail(f"fault.site: unknown fault site {site!r}")
+        kind = fields["kind"].choice("fault.kind", FAULT_KINDS)
+        if kind in COMMIT_KINDS and site not in HARNESS_SITES:
+            sites = ", ".join(sorted(HARNESS_SITES))
+            raise fields["kind"].fail(f"fault.kind: {kind} only at the commit sites {sites}")
         session = fields["session"].text("fault.session") if "session" in fields else None
         if session is not None and session not in known:
             raise fields["session"].fail(f"fault.session: unknown session {session!r}")
@@ -403,7 +429,7 @@ def _faults(node: Located | None, known: set[str], labels: set[str]) -> Iterable
             raise fields["step"].fail(f"fault.step: no step labelled {step!r}")
         yield FaultSpec(
             site,
-            fields["kind"].choice("fault.kind", FAULT_KINDS),
+            kind,
             fields["mode"].choice("fault.mode", FAULT_MODES) if "mode" in fields else "once",
             session,
             fields["skip"].integer("fault.skip") if "skip" in fields else 0,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from harness.runner import RunConfig, RunResult, run
 from harness.scenario import FaultSpec, Scenario, load_all, load_scenario
+from harness.seeds import swarm_scenario, swarm_seed
 
 FORMAT = 1
 
@@ -98,11 +99,10 @@ def config_from_trace(data: dict[str, object]) -> RunConfig:
 
 
 def _scenario(data: dict[str, object]) -> Scenario:
-    from harness.swarm import SWARM_PREFIX, swarm_scenario
-
     wanted = str(data.get("scenario"))
-    if wanted.startswith(SWARM_PREFIX) and wanted[len(SWARM_PREFIX) :].isdigit():
-        return swarm_scenario(int(wanted[len(SWARM_PREFIX) :]))[0]
+    seed = swarm_seed(wanted)
+    if seed is not None:
+        return swarm_scenario(seed)[0]
     for scenario in load_all():
         if scenario.id == wanted:
             return scenario

@@ -14,6 +14,7 @@ from harness.scenario import ModelStep, Scenario
 from session_core.agent import Agent, CallTools, Say, ScriptedModel, Step
 from session_core.errors import StoreClosed
 from session_core.factory import Stores
+from session_core.model import Session
 from session_core.recovery import RecoveryReport
 from session_core.service import SessionService
 
@@ -69,8 +70,11 @@ class World:
         self.services: dict[bool, SessionService] = {}
         self.crashed = False
         self.stash: dict[str, bytes] = {}
+        self.planted: dict[str, Session] = {}
+        """Rows the harness planted (``plant_row``), hidden from the checkers while they stand."""
         self.counter = itertools.count(1)
         faults.snapshot = backend.snapshot
+        faults.power_cut = backend.power_cut
         self.open()
 
     def _script(self, text: str, turn_index: int) -> list[Step]:

@@ -120,9 +120,9 @@ class _Resolver:
         self.chains: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
         self.global_inputs = frozenset(index.global_inputs)
 
-    def resolve(self, path: str) -> PathResolution:
+    def resolve(self, path: str, *, directory: bool = False) -> PathResolution:
         rules = self.rules
-        if unclear_path(path):
+        if unclear_path(path[:-1] if directory and path.endswith("/") else path):
             reason = Reason(UNCLEAR, path)
             return PathResolution(
                 path, "unclear", None, None, dict.fromkeys(rules.lane_names, reason)
@@ -161,9 +161,12 @@ class _Resolver:
         return Reason("dependency", path, owner.rule, owner.component, chain)
 
 
-def resolve_path(path: str, rules: Rules, index: Index) -> PathResolution:
-    """Steps (1)-(4) for one path."""
-    return _Resolver(rules, index).resolve(path)
+def resolve_path(
+    path: str, rules: Rules, index: Index, *, directory: bool = False
+) -> PathResolution:
+    """Steps (1)-(4) for one path; ``directory``: ``path`` names a directory (``dir/``), which
+    ``lanes explain`` resolves as what owns it (a changed path ending in ``/`` is unclear)."""
+    return _Resolver(rules, index).resolve(path, directory=directory)
 
 
 def select(

@@ -11,26 +11,42 @@ from dataclasses import dataclass
 
 from harness.core import CORRECT, Core
 from harness.mutants.checkpointer_bugs import (
+    GateCheckedOutsideLockCheckpointer,
     LengthDedupeCheckpointer,
+    ReopeningGateCheckpointer,
     RuntimeGatedCheckpointer,
     SilentCancelCheckpointer,
     UncancelledGateCheckpointer,
+    WriteThenCheckGateCheckpointer,
 )
 from harness.mutants.integrity_bugs import (
     FailedAfterSyncService,
     LeaseNeverExpiresRuntime,
     UncheckedDigestProjector,
 )
-from harness.mutants.projection_bugs import AppendOnlyProjector
+from harness.mutants.projection_bugs import (
+    AdoptingProjector,
+    AppendOnlyProjector,
+    KeepUnauditedRowProjector,
+    QuarantineAnyRowProjector,
+)
 from harness.mutants.service_bugs import (
     DuplicatingRecoveryService,
+    OrphanDroppingService,
     PreCommitProjectionService,
     RetireFirstArchiveService,
     ReusedTerminalSequenceService,
     RewritePathNoHookService,
     SwallowedCommitErrorService,
+    UnauditedReadService,
 )
-from harness.mutants.store_bugs import BlindClearRuntime, RowWritingRuntime
+from harness.mutants.store_bugs import (
+    BlindClearRuntime,
+    NormalSyncRuntime,
+    ReceiptFirstRuntime,
+    RowWritingRuntime,
+    SplitCommitRuntime,
+)
 
 
 @dataclass(frozen=True)
@@ -41,10 +57,14 @@ class Mutant:
     core: Core
     killers: tuple[str, ...]
     """Scenario ids that must kill it (tried first, in order)."""
+    backend: str = "memory"
+    """The backend it is hunted on (``sqlite`` for bugs only the SQLite backend shows)."""
 
 
-def _m(name: str, bug: str, killers: tuple[str, ...], **parts: object) -> Mutant:
-    return Mutant(name, bug, Core(name=name, **parts), killers)  # type: ignore[arg-type]
+def _m(
+    name: str, bug: str, killers: tuple[str, ...], backend: str = "memory", **parts: object
+) -> Mutant:
+    return Mutant(name, bug, Core(name=name, **parts), killers, backend)  # type: ignore[arg-type]
 
 
 MUTANTS: tuple[Mutant, ...] = (
@@ -143,6 +163,75 @@ MUTANTS: tuple[Mutant, ...] = (
         "bug-36: a row failing verification is never quarantined nor rebuilt",
         ("integrity-corrupt-row-rebuilt",),
         projector_cls=UncheckedDigestProjector,
+    ),
+    _m(
+        "projection-checks-gate-after-write",
+        "bug-39: the post-commit projection checks the cancel gate after writing the row",
+        ("shutdown-cancelled-projection", "gate-stays-cancelled"),
+        checkpointer_cls=WriteThenCheckGateCheckpointer,
+    ),
+    _m(
+        "gate-checked-outside-lock",
+        "bug-38: the gate is checked, then the row written without the gate lock",
+        ("cancel-between-check-and-write",),
+        checkpointer_cls=GateCheckedOutsideLockCheckpointer,
+    ),
+    _m(
+        "gate-reopened-by-next-run",
+        "bug-40: the next run re-opens a cancelled gate",
+        ("gate-stays-cancelled", "shutdown-cancelled-projection"),
+        checkpointer_cls=ReopeningGateCheckpointer,
+    ),
+    _m(
+        "quarantine-deletes-runtime-less-row",
+        "bug-41: quarantine deletes a runtime-less row, the session's only copy",
+        ("runtime-less-audit-quarantine",),
+        projector_cls=QuarantineAnyRowProjector,
+    ),
+    _m(
+        "reader-serves-unaudited-row",
+        "bug-42: a reader serves a row whose rewrite is not audited",
+        ("unaudited-row-not-served", "runtime-less-audit-quarantine"),
+        service_cls=UnauditedReadService,
+    ),
+    _m(
+        "diverged-row-adopted",
+        "bug-45: a row ahead of or diverged from the authority is adopted, not rebuilt",
+        ("projection-rebuilt-from-authority",),
+        projector_cls=AdoptingProjector,
+    ),
+    _m(
+        "recovery-drops-orphan-rows",
+        "bug-46: recovery deletes rows without a runtime session (a runtime-less only copy)",
+        ("row-without-authority-kept",),
+        service_cls=OrphanDroppingService,
+    ),
+    _m(
+        "unaudited-row-kept-after-double-fault",
+        "bug-47: a failed audit completion keeps the unaudited row instead of rolling it back",
+        ("row-rollback-double-fault",),
+        projector_cls=KeepUnauditedRowProjector,
+    ),
+    _m(
+        "sqlite-commit-split",
+        "bug-43: the run-boundary commit split into two transactions (snapshot, then receipt)",
+        ("sqlite-commit-boundaries",),
+        "sqlite",
+        wrap_runtime=SplitCommitRuntime,
+    ),
+    _m(
+        "sqlite-receipt-before-snapshot",
+        "bug-43: the terminal receipt committed in a transaction before its snapshot",
+        ("sqlite-commit-boundaries",),
+        "sqlite",
+        wrap_runtime=ReceiptFirstRuntime,
+    ),
+    _m(
+        "sqlite-runtime-synchronous-normal",
+        "bug-44: the runtime file with synchronous=NORMAL (commits not synced until a checkpoint)",
+        ("sqlite-lost-unsynced-writes",),
+        "sqlite",
+        wrap_runtime=NormalSyncRuntime,
     ),
 )
 FILE_MUTANTS = ("lock-drop", "implicit-init", "retry-runs-again")

@@ -25,4 +25,33 @@ class AppendOnlyProjector(Projector):
         )
 
 
-__all__ = ["AppendOnlyProjector"]
+class QuarantineAnyRowProjector(Projector):
+    """Quarantine deletes the unaudited row of every session, also a runtime-less one, whose
+    row is its only copy (there is no authority to rebuild it from)."""
+
+    def quarantine(self, session_id: str, token: str) -> None:
+        self.faults.hit("project.quarantine", session_id)
+        self.sessions.delete_if_current(session_id, token)
+
+
+class AdoptingProjector(Projector):
+    """A row ahead of or diverged from the authority is adopted as it is (never rebuilt)."""
+
+    def on_diverged(self, row: StoredRow, target: Session) -> Session:
+        return row.session
+
+
+class KeepUnauditedRowProjector(Projector):
+    """When completing a crashed rewrite's audit fails, the unaudited row is kept (no CAS
+    rollback to the last audited row), so it stays unserved until some later recovery."""
+
+    def rollback_row(self, row: StoredRow, last_audited: Session) -> None:
+        return None
+
+
+__all__ = [
+    "AdoptingProjector",
+    "AppendOnlyProjector",
+    "KeepUnauditedRowProjector",
+    "QuarantineAnyRowProjector",
+]

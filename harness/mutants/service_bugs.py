@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from session_core.checkpointer import RunContext
 from session_core.codec import decode_session, encode_session
-from session_core.errors import SessionCoreError
+from session_core.errors import SessionCoreError, SessionNotFound
 from session_core.model import Message, Receipt, Session
 from session_core.outcomes import TurnOutcome, outcome_name
-from session_core.recovery import RecoveryReport, SessionRecovery
+from session_core.readapi import SessionReader, Source
+from session_core.recovery import Recovery, RecoveryReport, SessionRecovery
 from session_core.service import SessionService
 
 log = logging.getLogger(__name__)
@@ -87,11 +89,51 @@ class DuplicatingRecoveryService(SessionService):
             report.redelivered.append((result.session_id, record.input_id, outcome_name(outcome)))
 
 
+class UnauditedRowReader(SessionReader):
+    """The read API serves the projection row without checking that its rewrites are
+    audited."""
+
+    def read_transcript(self, session_id: str, source: Source = "projection") -> Session:
+        if source == "authority" and self.runtime is not None:
+            return super().read_transcript(session_id, source)
+        row = self.sessions.load(session_id)
+        if row is None:
+            raise SessionNotFound("no projection row", session_id=session_id)
+        return row
+
+
+class UnauditedReadService(SessionService):
+    """A service whose readers serve unaudited rows (``UnauditedRowReader``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reader = UnauditedRowReader(self.sessions, self.audit, self.runtime)
+
+
+class OrphanDroppingRecovery(Recovery):
+    """Recovery deletes every projection row without a runtime session as an orphan: also the
+    row of a runtime-less session, its only copy."""
+
+    def check_projection_only(self, session_id: str) -> SessionRecovery:
+        row = self.sessions.load_row(session_id)
+        if row is not None:
+            self.sessions.delete_if_current(session_id, row.token)
+        return SessionRecovery(session_id, projection_only=True)
+
+
+class OrphanDroppingService(SessionService):
+    recovery_cls = OrphanDroppingRecovery
+
+
 __all__ = [
     "DuplicatingRecoveryService",
+    "OrphanDroppingRecovery",
+    "OrphanDroppingService",
     "PreCommitProjectionService",
     "RetireFirstArchiveService",
     "ReusedTerminalSequenceService",
     "RewritePathNoHookService",
     "SwallowedCommitErrorService",
+    "UnauditedReadService",
+    "UnauditedRowReader",
 ]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 
 from harness.mutants.proxy import RuntimeProxy
-from session_core.codec import decode_session
-from session_core.model import InputState, Receipt
+from session_core.codec import check_receipt, decode_session
+from session_core.model import InputState, Receipt, RuntimeState
+from session_core.stores import guards
+from session_core.stores.base import RuntimeStore, SessionStore
+from session_core.stores.sqlite import SqliteRuntimeStore
 
 
 class RowWritingRuntime(RuntimeProxy):
@@ -40,4 +44,83 @@ class BlindClearRuntime(RuntimeProxy):
         return self.inner.clear_snapshot_if_current(session_id, current)
 
 
-__all__ = ["BlindClearRuntime", "RowWritingRuntime"]
+class _TwoTransactionRuntime(RuntimeProxy):
+    """SQLite only: ``atomic_apply`` commits in two transactions between its ``.before`` and
+    ``.after`` sites (``receipt_first`` picks the order). Other backends: unchanged."""
+
+    receipt_first = False
+
+    def atomic_apply(
+        self,
+        session_id: str,
+        snapshot: bytes,
+        receipt: Receipt,
+        input_updates: Mapping[str, InputState],
+    ) -> None:
+        store = self.inner
+        if not isinstance(store, SqliteRuntimeStore):
+            super().atomic_apply(session_id, snapshot, receipt, input_updates)
+            return
+        check_receipt(snapshot, receipt, path=store.location)
+
+        def snapshot_part(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE rt_sessions SET snapshot = ?, state = ?, active_run = NULL"
+                " WHERE session_id = ?",
+                (snapshot, RuntimeState.IDLE.value, session_id),
+            )
+            conn.execute("DELETE FROM rt_tails WHERE session_id = ?", (session_id,))
+
+        def receipt_part(conn: sqlite3.Connection) -> None:
+            store._insert_receipt(conn, receipt)
+            store._update_inputs(conn, session_id, input_updates)
+
+        first, second = (
+            (receipt_part, snapshot_part) if self.receipt_first else (snapshot_part, receipt_part)
+        )
+
+        def checked_first(conn: sqlite3.Connection) -> None:
+            _, state, _, active = store._record(conn, session_id)
+            existing = store._receipts(conn, session_id, receipt.run_id)
+            guards.check_receipt_slot(receipt, state, active, existing, "terminal")
+            guards.check_input_updates(session_id, store._inputs(conn, session_id), input_updates)
+            first(conn)
+
+        store.faults.hit("runtime.atomic_apply.before", session_id)
+        store.db.transaction(checked_first, session_id)
+        store.db.transaction(second, session_id)
+        store.faults.hit("runtime.atomic_apply.after", session_id)
+
+
+class SplitCommitRuntime(_TwoTransactionRuntime):
+    """SQLite only: the run-boundary commit is split into two transactions, the snapshot
+    first, then the terminal receipt and the consumed inputs; a crash in between leaves a
+    committed turn without its receipt and with its input still pending."""
+
+
+class ReceiptFirstRuntime(_TwoTransactionRuntime):
+    """SQLite only: the terminal receipt (and the consumed inputs) is committed in its own
+    transaction before the snapshot; a crash in between leaves a receipt whose turn is not
+    in the authority."""
+
+    receipt_first = True
+
+
+class NormalSyncRuntime(RuntimeProxy):
+    """SQLite only: the runtime file runs with ``synchronous=NORMAL``: in WAL mode its commits
+    are not synced until a checkpoint, so after a power loss the authority can lose turns that
+    were acknowledged, and that the (synced) projection file already shows."""
+
+    def __init__(self, inner: RuntimeStore, sessions: SessionStore) -> None:
+        super().__init__(inner, sessions)
+        if isinstance(inner, SqliteRuntimeStore):
+            inner.db.read(lambda conn: conn.execute("PRAGMA synchronous = NORMAL"), None)
+
+
+__all__ = [
+    "BlindClearRuntime",
+    "NormalSyncRuntime",
+    "ReceiptFirstRuntime",
+    "RowWritingRuntime",
+    "SplitCommitRuntime",
+]

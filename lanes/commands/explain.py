@@ -98,7 +98,8 @@ def _suggestion(argument: str, path: str, workspace: Workspace) -> str | None:
 
 
 def explain(path: str, workspace: Workspace, given: str | None = None) -> dict[str, Any]:
-    resolution = resolve_path(path, workspace.rules, workspace.index)
+    directory = path.endswith("/")
+    resolution = resolve_path(path, workspace.rules, workspace.index, directory=directory)
     report: dict[str, Any] = {
         "path": path,
         "resolution": resolution.kind,

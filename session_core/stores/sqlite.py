@@ -88,6 +88,15 @@ class SqliteRuntimeStore(_SqliteBase):
     component = "runtime"
     lease_ttl = LEASE_TTL
     clock = staticmethod(time.time)
+    sync_accept = False
+    """``accept_input`` commits without its own fsync: the service's next write on the turn's
+    path (``begin_run``, or the abandon of an abort) is synced and makes the accept durable
+    with it before any outcome is returned, so accept + begin cost one fsync. ``True`` syncs
+    the accept by itself (a caller that acknowledges an input before running it)."""
+    sync_checkpoints = False
+    """In-run checkpoints (provisional receipts) are off the synced path: durable with the
+    run's synced commit (or abort); a power loss before that loses the uncommitted run anyway.
+    ``True``: each checkpoint is synced as it is written."""
 
     def _opened(self) -> None:
         self.owner = LeaseOwner()
@@ -267,7 +276,7 @@ class SqliteRuntimeStore(_SqliteBase):
                 (session_id, input_id, payload, InputState.ACCEPTED.value),
             )
 
-        self.db.write("runtime.accept_input", session_id, run)
+        self.db.write("runtime.accept_input", session_id, run, sync=self.sync_accept)
 
     def _set_digest(self, conn: sqlite3.Connection, session_id: str) -> None:
         if self._digests:
@@ -357,7 +366,7 @@ class SqliteRuntimeStore(_SqliteBase):
             )
             self._lease(conn, sid, True)  # renewed
 
-        self.db.write("runtime.record_checkpoint", sid, run)
+        self.db.write("runtime.record_checkpoint", sid, run, sync=self.sync_checkpoints)
 
     def atomic_apply(
         self,

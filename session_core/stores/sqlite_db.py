@@ -49,6 +49,7 @@ from session_core.errors import (
     WrongStoreFile,
 )
 from session_core.faults import NO_FAULTS, FaultPoint
+from session_core.stores.sqlite_batch import GroupCommitter, WriteRequest
 
 APPLICATION_ID = 0x53436F72  # "SCor"
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -173,6 +174,7 @@ class _Shared:
         self.read_only = read_only
         self.lock = threading.RLock()
         self.refs = 1
+        self.committer = GroupCommitter(conn, self.lock)
 
 
 _REGISTRY: dict[tuple[str, bool], _Shared] = {}
@@ -596,38 +598,80 @@ class SqliteDatabase:
             return fn(conn)
 
     def transaction(
-        self, fn: Callable[[sqlite3.Connection], T], session_id: str | None, *, stamp: bool = True
+        self,
+        fn: Callable[[sqlite3.Connection], T],
+        session_id: str | None,
+        *,
+        stamp: bool = True,
+        sync: bool = True,
     ) -> T:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``; any exception (even a crash) rolls back. An error
         from ``COMMIT`` itself (a failed sync) is ``StorageIndeterminate``: the transaction may
-        be durable (in the WAL) even though this connection cannot see it."""
+        be durable (in the WAL) even though this connection cannot see it.
+
+        Concurrent writers of this process on this file share one transaction and one
+        ``COMMIT`` (group commit, ``sqlite_batch``); each returns after its batch committed.
+        ``sync=False`` (when a whole batch asks for it) commits with ``synchronous=NORMAL`` (no
+        fsync): the transaction is in the WAL, survives a process kill, and becomes durable
+        against power loss with the next synced commit of the file (WAL frames are synced in
+        order, so a power loss can only drop a suffix of unsynced transactions)."""
         if self.mode == "read-only":
             raise StorageError("store opened read-only", session_id=session_id, path=self.path)
-        with self._errors(session_id), self._locked() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(conn)
-                if stamp and self._stamp:
-                    conn.execute("UPDATE sc_stamp SET writes = writes + 1")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+        if not stamp:  # migrations: a transaction of their own
+            with self._errors(session_id), self._locked() as conn:
+                return self._commit(conn, fn, session_id, stamp)
+        request = WriteRequest(fn, sync, self._stamp)
+        with self._errors(session_id):
+            self._current().committer.submit(request)
+            if request.indeterminate:
                 raise StorageIndeterminate(
-                    f"commit failed, outcome unknown: {exc}", session_id=session_id, path=self.path
-                ) from exc
-            return result
+                    f"commit failed, outcome unknown: {request.error}",
+                    session_id=session_id,
+                    path=self.path,
+                ) from request.error
+            if request.error is not None:
+                raise request.error
+        return request.result  # type: ignore[return-value]
 
-    def write(self, site: str, session_id: str | None, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """A durable operation between its ``.before`` and ``.after`` fault sites."""
+    def _commit(
+        self,
+        conn: sqlite3.Connection,
+        fn: Callable[[sqlite3.Connection], T],
+        session_id: str | None,
+        stamp: bool,
+    ) -> T:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn)
+            if stamp and self._stamp:
+                conn.execute("UPDATE sc_stamp SET writes = writes + 1")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StorageIndeterminate(
+                f"commit failed, outcome unknown: {exc}", session_id=session_id, path=self.path
+            ) from exc
+        return result
+
+    def write(
+        self,
+        site: str,
+        session_id: str | None,
+        fn: Callable[[sqlite3.Connection], T],
+        *,
+        sync: bool = True,
+    ) -> T:
+        """A durable operation between its ``.before`` and ``.after`` fault sites
+        (``sync=False``: see ``transaction``)."""
         with self._errors(session_id):  # an injected error names the file too
             self.faults.hit(f"{site}.before", session_id)
-        result = self.transaction(fn, session_id)
+        result = self.transaction(fn, session_id, sync=sync)
         with self._errors(session_id):
             self.faults.hit(f"{site}.after", session_id)
         return result

@@ -7,12 +7,30 @@ from harness.scenario import load_all
 
 
 def test_quick_tier_enumerates_every_point_without_violations() -> None:
-    report = Explorer(load_all(), backends=("memory",), jobs=2).run()
+    report = Explorer(load_all(), quick=True, jobs=2).run()
     assert report.scenarios >= 25
     assert report.discovered > 1000
     assert report.enumerated == report.discovered, report.missed
     assert report.violations == []
     assert report.runs > 3 * report.discovered
+
+
+SQLITE_SLICE = ("sqlite-commit-boundaries", "sqlite-lost-unsynced-writes")
+
+
+def test_quick_tier_sqlite_slice_kills_sqlite_only_mutants_at_commit_sites() -> None:
+    scenarios = [s for s in load_all() if s.id in SQLITE_SLICE]
+    assert all(s.explore == ("sqlite",) for s in scenarios)
+    clean = Explorer(scenarios, quick=True).run()
+    assert clean.discovered > 20 and clean.enumerated == clean.discovered
+    assert clean.violations == []
+    for core in ("sqlite-commit-split", "sqlite-receipt-before-snapshot"):
+        found = Explorer(scenarios, quick=True, core=core).run().violations
+        faults = [v["fault"] for v in found if isinstance(v["fault"], dict)]
+        assert any(f["site"] == "sqlite.commit.runtime" for f in faults), core
+    lost = Explorer(scenarios, quick=True, core="sqlite-runtime-synchronous-normal").run()
+    kinds = {v["fault"]["kind"] for v in lost.violations if isinstance(v["fault"], dict)}
+    assert "lost" in kinds
 
 
 def test_shards_partition_the_points() -> None:

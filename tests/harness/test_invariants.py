@@ -221,6 +221,45 @@ def test_per_turn_sync() -> None:
     assert verdict("per_turn_sync", h, world(0, 2, sess("s1", doc("s1"), doc("s1")))) is None
 
 
+def test_outcome_names_its_session() -> None:
+    wrong = Hist().turn("s1", "a", outcome="Completed", of=None)
+    empty = world(0, len(wrong), phase="final")
+    assert verdict("outcome_names_its_session", wrong, empty)
+    right = Hist().turn("s1", "a", outcome="Completed", of="s1")
+    assert verdict("outcome_names_its_session", right, empty) is None
+
+
+def test_create_outcome_honest() -> None:
+    exists = Hist().op("create", "s1", "fail", error="SessionExists")
+    made = sess("s1", doc("s1"), doc("s1"))
+    assert verdict("create_outcome_honest", exists, world(0, len(exists), made))
+    twice = Hist().op("create", "s1", "ok").op("create", "s1", "fail", error="SessionExists")
+    assert verdict("create_outcome_honest", twice, world(0, len(twice), made)) is None
+
+
+def test_no_write_after_cancel() -> None:
+    before, after = doc("s1", "a"), doc("s1", "a", "b")
+    h = Hist().turn("s1", "a").op("cancel", "s1", "ok", row=before.revision).turn("s1", "b")
+    written = sess("s1", after, after)
+    assert verdict("no_write_after_cancel", h, world(0, len(h), written))
+    assert verdict("no_write_after_cancel", h, world(0, len(h), sess("s1", after, before))) is None
+    restarted = Hist().op("cancel", "s1", "ok", row=before.revision).op("restart", None, "ok")
+    assert verdict("no_write_after_cancel", restarted, world(0, len(restarted), written)) is None
+
+
+def test_unaudited_never_served() -> None:
+    row = doc("s1", "a")
+    h = (
+        Hist()
+        .turn("s1", "a")
+        .op("read", "s1", "ok", invoke={"source": "projection"}, revision=row.revision)
+    )
+    served = world(0, len(h), sess("s1", row, row, unaudited=True))
+    assert verdict("unaudited_never_served", h, served)
+    audited = world(0, len(h), sess("s1", row, row))
+    assert verdict("unaudited_never_served", h, audited) is None
+
+
 def test_opt_in_checkers_only_run_when_asked() -> None:
     h = Hist().turn("s1", "a", outcome="CompletedWithFinalizationFailure")
     ctx = CheckContext(h.history, [world(0, 2, sess("s1", doc("s1", "a"), doc("s1")))])

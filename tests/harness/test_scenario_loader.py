@@ -40,6 +40,14 @@ def test_good_scenario_parses() -> None:
     scenario = parse_scenario(GOOD, "tiny.yml")
     assert [s.action for s in scenario.steps] == ["create", "turn"]
     assert scenario.backends == ("memory", "sqlite")
+    assert scenario.explore == ("memory",)
+
+
+def test_sqlite_only_scenarios_are_explored_on_sqlite() -> None:
+    scenario = parse_scenario(GOOD + "backends: [sqlite]\n", "tiny.yml")
+    assert scenario.explore == ("sqlite",)
+    commit = parse_scenario(GOOD + "faults:\n  - {site: sqlite.commit.runtime, kind: torn}\n")
+    assert commit.faults[0].kind == "torn"
 
 
 @pytest.mark.parametrize(
@@ -57,6 +65,8 @@ def test_good_scenario_parses() -> None:
         (GOOD + "expect:\n  invariants: [made_up]\n", 10, "unknown checker"),
         ("id: [unclosed\n", 2, "invalid YAML"),
         (GOOD.replace("  - turn: s1", "  - compact: {session: s1, keep_last: -1}"), 8, ">= 0"),
+        (GOOD + "faults:\n  - {site: turn.commit, kind: torn}\n", 10, "only at the commit sites"),
+        (GOOD + "backends: [memory]\nexplore: [sqlite]\n", 10, "not one of the scenario's"),
     ],
 )
 def test_errors_name_file_line_and_expectation(text: str, line: int, fragment: str) -> None:

@@ -13,7 +13,8 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from lanes.config import Config, ConfigError, parse_config
+from lanes.config import Config, ConfigError
+from lanes.config_load import parse_config
 from lanes.engine import Rules, select
 from lanes.graph import build_index
 from lanes.model import Discovery

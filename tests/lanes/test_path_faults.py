@@ -47,12 +47,14 @@ def test_a_listed_path_with_dot_dot_fails_safe(
 
 
 def test_explain_does_not_attribute_a_dot_dot_path_to_its_prefix(tmp_path: Path) -> None:
+    # explain resolves what the user typed against the file system (as a shell would), so the
+    # `..` is followed, never cut off at the prefix `app/`.
     repo = make_repo(tmp_path)
 
     code, out, _ = run_lanes(repo, "explain", "app/../core/src/lib.rs")
 
     assert code == 0
-    assert out.splitlines()[0] == "'app/../core/src/lib.rs': unclear, no owner"
+    assert out.splitlines()[0] == "core/src/lib.rs: matched, owned by core (directory core/)"
 
 
 def test_listed_paths_drop_only_what_cannot_change_their_meaning() -> None:

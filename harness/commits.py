@@ -1,0 +1,154 @@
+"""Commit-level crash points of the SQLite backend (ALICE / CrashMonkey style).
+
+The recorder wraps every write transaction of the harness's SQLite stores. After each COMMIT
+it reads the connection's ``PRAGMA synchronous`` and passes two harness fault sites:
+
+* ``sqlite.unsynced.<file>`` (only while some store file holds commits not yet synced);
+* ``sqlite.commit.<file>`` (``file`` is ``runtime`` or ``sessions``).
+
+So a crash can land between any two transactions, also between two transactions of one
+store operation, which no ``<op>.before`` / ``<op>.after`` site separates. Three fault kinds
+act there (``HarnessFaults`` arms them):
+
+* ``crash``: the process dies right after the commit; every synced commit is durable;
+* ``torn``: power fails while the commit is written: its last WAL frame (the commit frame)
+  never reaches the disk, torn at a page boundary, so SQLite must discard the transaction;
+* ``lost``: power fails and every write not yet synced is dropped, per file.
+
+Which writes are synced follows what SQLite promises for WAL mode: with ``synchronous`` FULL
+or EXTRA the WAL is synced at every commit; with NORMAL or OFF commits are synced only by a
+checkpoint, so they can all be lost, independently per file. Opening the stores again counts
+as a sync point (conservative: a clean close checkpoints). The durable image of a file at its
+first unsynced commit is reconstructed from the WAL, which only grows between checkpoints.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from session_core.factory import Stores
+from session_core.faults import FaultPoint
+from session_core.stores.sqlite_db import SqliteDatabase
+
+T = TypeVar("T")
+COMMIT_SITES = ("sqlite.commit.runtime", "sqlite.commit.sessions")
+UNSYNCED_SITES = ("sqlite.unsynced.runtime", "sqlite.unsynced.sessions")
+HARNESS_SITES = frozenset({*COMMIT_SITES, *UNSYNCED_SITES})
+COMMIT_KINDS = ("torn", "lost")
+"""Fault kinds that only mean something at the sites above."""
+SYNC_FULL = 2
+"""``PRAGMA synchronous`` value of FULL (EXTRA is 3): the WAL is synced at every commit."""
+WAL_HEADER = 32
+FRAME_HEADER = 24
+Images = dict[Path, bytes | None]
+
+
+@dataclass
+class FileLog:
+    """What the recorder knows about one store file since the stores were opened."""
+
+    path: Path
+    wal_size: int = 0
+    """The WAL's size after the last commit."""
+    durable: Images | None = None
+    """The file as it was at its last sync, when commits since then are not synced."""
+
+
+@dataclass
+class CommitRecorder:
+    files: dict[str, Path]
+    """``runtime`` / ``sessions`` -> database path."""
+    logs: dict[str, FileLog] = field(default_factory=dict)
+
+    def attach(self, stores: Stores, faults: FaultPoint) -> None:
+        """Wrap the write transactions of freshly opened stores (a sync point)."""
+        self.logs = {name: FileLog(path, _size(_wal(path))) for name, path in self.files.items()}
+        for store, name in (
+            (stores.runtime, "runtime"),
+            (stores.sessions, "sessions"),
+            (stores.audit, "sessions"),
+        ):
+            db = getattr(store, "db", None)
+            if isinstance(db, SqliteDatabase):
+                db.transaction = self._wrap(db.transaction, name, faults)  # type: ignore[method-assign,assignment]
+
+    def _wrap(
+        self, plain: Callable[..., object], name: str, faults: FaultPoint
+    ) -> Callable[..., object]:
+        def transaction(fn: Callable[[sqlite3.Connection], T], session_id: str | None) -> T:
+            level: list[int] = []
+
+            def body(conn: sqlite3.Connection) -> T:
+                result = fn(conn)
+                level.append(int(conn.execute("PRAGMA synchronous").fetchone()[0]))
+                return result
+
+            result: T = plain(body, session_id)  # type: ignore[assignment]
+            self.committed(name, level[0] >= SYNC_FULL)
+            if any(log.durable is not None for log in self.logs.values()):
+                faults.hit(f"sqlite.unsynced.{name}", session_id)
+            faults.hit(f"sqlite.commit.{name}", session_id)
+            return result
+
+        return transaction
+
+    def committed(self, name: str, synced: bool) -> None:
+        log = self.logs[name]
+        before, size = log.wal_size, _size(_wal(log.path))
+        log.wal_size = size
+        if synced or size < before:  # synced, or a checkpoint reset the WAL (a sync)
+            log.durable = None
+        elif log.durable is None:
+            wal = _wal(log.path).read_bytes()
+            log.durable = {log.path: log.path.read_bytes(), _wal(log.path): wal[:before] or None}
+
+    def cut(self, kind: str, name: str) -> Images | None:
+        """The durable files after a power cut of ``kind`` at a commit of ``name``."""
+        if kind == "lost":
+            images: Images = {}
+            for log in self.logs.values():
+                images.update(log.durable or {})
+            return images or None
+        if kind == "torn":
+            return self._torn(self.logs[name])
+        return None
+
+    def _torn(self, log: FileLog) -> Images | None:
+        wal = _wal(log.path).read_bytes()
+        if len(wal) < WAL_HEADER:
+            return None
+        frame = FRAME_HEADER + int.from_bytes(wal[8:12], "big")
+        start = len(wal) - frame
+        if start < WAL_HEADER or (start - WAL_HEADER) % frame:
+            return None
+        header = wal[start : start + FRAME_HEADER]
+        is_commit = int.from_bytes(header[4:8], "big") != 0
+        if not is_commit or header[8:16] != wal[16:24]:  # not this WAL's latest commit frame
+            return None
+        return {_wal(log.path): wal[:start]}
+
+
+def _wal(path: Path) -> Path:
+    return Path(f"{path}-wal")
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0
+
+
+__all__ = [
+    "COMMIT_KINDS",
+    "COMMIT_SITES",
+    "HARNESS_SITES",
+    "UNSYNCED_SITES",
+    "CommitRecorder",
+    "Images",
+]
