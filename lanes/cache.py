@@ -150,3 +150,13 @@ def store_document(key: str, data: Any) -> None:
     except (TypeError, ValueError, RecursionError):
         return
     _write_json(os.path.join(user_cache_dir(), "documents"), f"{key}.json", data)
+
+
+def load_listing(repo: StrPath, key: str) -> Any:
+    """A file listing of ``repo`` cached under ``key`` (None when absent or unreadable)."""
+    return _read_json(os.path.join(cache_dir(repo), f"listing-{key}.json"))
+
+
+def store_listing(repo: StrPath, key: str, data: Any) -> None:
+    """Cache a file listing of ``repo`` (a few of the newest are kept, as for the index)."""
+    _write_json(cache_dir(repo), f"listing-{key}.json", data, keep_prefix="listing-")

@@ -29,7 +29,8 @@ from lanes.config import (
 )
 from lanes.globs import GlobError, compile_glob
 
-NAME_RE = re.compile(r"(@[A-Za-z0-9_.-]+/)?[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
+# An optional ecosystem qualifier names one of two components of the same name (``cargo:x``).
+NAME_RE = re.compile(r"(?:(?:cargo|python|npm):)?(@[A-Za-z0-9_.-]+/)?[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 LANE_NAME_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
 FEATURE_RE = re.compile(r"(?:(?:@[A-Za-z0-9_.-]+/)?[A-Za-z0-9_.-]+/)?[A-Za-z0-9_.+-]+\Z")
 
@@ -141,7 +142,8 @@ class _Reader:
             raise self.fail(
                 node,
                 key,
-                "expected a component name (letters, digits, _ - . and an optional @scope/)",
+                "expected a component name (letters, digits, _ - . and an optional @scope/,"
+                " qualified as cargo:name, python:name or npm:name where two ecosystems use it)",
             )
 
     def feature_name(self, node: yaml.Node, key: str, value: str) -> None:

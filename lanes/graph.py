@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from lanes.config import Config, LaneSpec
+from lanes.config import DISCOVER_KINDS, Config, LaneSpec
 from lanes.features import Graph, lane_tree, unknown_features
 from lanes.index import ExplicitOwner, Index
 from lanes.model import Component, Discovery, Edge
@@ -73,17 +73,24 @@ def _problems(
 ) -> list[str]:
     problems = [error.code() for error in discovery.errors] + duplicate_names(discovery)
     for lane in config.lanes.values():
-        problems += [
-            f"unknown-component: {root} (lane {lane.name})"
-            for root in lane.roots
-            if root not in graph
-        ]
+        problems += [_unknown(graph, root, f"lane {lane.name}") for root in lane.roots]
         problems += unknown_features(features, lane)
     for spec in config.components.values():
         for target in (*spec.depends_on, *spec.dev_depends_on):
             if graph.nodes[target].get("kind") is None:
-                problems.append(f"unknown-component: {target} (component {spec.name})")
-    return problems
+                problems.append(_unknown(graph, target, f"component {spec.name}"))
+    return [problem for problem in problems if problem]
+
+
+def _unknown(graph: nx.DiGraph[str], name: str, where: str) -> str:
+    """The reason code for a name the graph lacks: ``unknown-component``, or
+    ``ambiguous-component`` when two ecosystems use it (discovery qualified both); ""."""
+    if graph.has_node(name) and graph.nodes[name].get("kind") is not None:
+        return ""
+    qualified = [f"{kind}:{name}" for kind in DISCOVER_KINDS if graph.has_node(f"{kind}:{name}")]
+    if len(qualified) > 1:
+        return f"ambiguous-component: {name} ({where}; use one of {', '.join(qualified)})"
+    return f"unknown-component: {name} ({where})"
 
 
 def build_index(config: Config, discovery: Discovery) -> Index:

@@ -41,11 +41,18 @@ def ecosystem(kind: str) -> Ecosystem:
 
 
 def present_kinds(repo: StrPath) -> list[str]:
-    """The kinds whose root manifest exists: the default for ``discover``."""
+    """The kinds with a manifest anywhere in the repository (tracked ones in a git repository;
+    see ``lanes.discovery._tree``): the default for ``discover``. Projects are not always at
+    the root: a workspace in a subdirectory or several linked projects must still be found."""
+    from lanes.discovery._tree import manifests
+
+    tree = manifests(repo)
+    names = {path.rpartition("/")[2] for path in tree.paths}
     return [
         kind
         for kind in KINDS
         if any(os.path.isfile(os.path.join(repo, m)) for m in _ROOT_MARKERS[kind])
+        or not names.isdisjoint(_ROOT_MARKERS[kind])
     ]
 
 
@@ -54,7 +61,10 @@ def locate_all(repo: StrPath, kinds: list[str]) -> dict[str, list[str]]:
 
 
 def parse_all(repo: StrPath, located: dict[str, list[str]]) -> Discovery:
-    result = Discovery()
-    for kind, manifests in located.items():
-        result.extend(ecosystem(kind).parse(repo, manifests))
-    return result
+    """Every ecosystem's discovery, combined: one component per directory, qualified names
+    (``cargo:x``, ``python:x``) where two ecosystems use one name (``lanes.discovery._combine``)."""
+    from lanes.discovery._combine import combine
+
+    return combine(
+        (kind, ecosystem(kind).parse(repo, manifests)) for kind, manifests in located.items()
+    )

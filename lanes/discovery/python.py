@@ -1,4 +1,16 @@
-"""Python projects: the root ``pyproject.toml`` and the members of its uv workspace."""
+"""Python projects anywhere in the repository, their uv workspaces and their ``uv.lock`` files.
+
+Every ``pyproject.toml`` with a ``[project]`` table is a component (tracked ones in a git
+repository, see ``lanes.discovery._tree``); ``[tool.uv.workspace]`` tables, wherever they are,
+group members. Edges are requirements that land on a project: through a ``[tool.uv.sources]``
+entry (``workspace = true``, or a ``path`` in any direction), or by name within the same
+workspace. Extras and dependency groups become features (``lanes.features`` decides which a lane
+installs): extra ``x`` enables ``dep:extra:x:<name>``, group ``g`` is the feature ``group:g``
+enabling ``dep:group:g:<name>``; a requirement ``pkg[a, b]`` requests ``a`` and ``b`` on ``pkg``.
+The committed ``uv.lock`` is a second source: it gives the edges of ``dynamic`` dependencies, and
+an edge between workspace packages that it has and the manifests lack is added with a
+``lockfile-edge:`` key.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +20,10 @@ import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from lanes.discovery import _tree
 from lanes.discovery._common import (
     Collector,
     Loaded,
-    check_members,
     dirname,
     expand_members,
     join_dir,
@@ -20,14 +32,24 @@ from lanes.discovery._common import (
     load_toml,
     load_toml_cached,
     manifest_path,
+    normdir,
     str_list,
     table,
 )
 from lanes.discovery._pep508 import InvalidRequirement, normalize, parse_requirement
-from lanes.model import Component, Discovery, EdgeKind, StrPath
+from lanes.model import Component, Discovery, Edge, EdgeKind, ManifestError, StrPath
 
 MANIFEST = "pyproject.toml"
+LOCK = "uv.lock"
+LOCKFILE_EDGE = "lockfile-edge:"
 _PROJECT_NAME = re.compile(r"""^\[project\][^\[]*?^\s*name\s*=\s*["']([^"'\n]+)["']""", re.M | re.S)
+_EXTRA_MARKER = r"""extra\s*==\s*["']([^"']+)["']"""  # compiled on first use (parse only)
+# Any spelling of a workspace table (``[tool.uv.workspace]``, ``workspace = {``,
+# ``workspace.members =``), not a ``{ workspace = true }`` source: only those are parsed by locate.
+_WORKSPACE_KEY = re.compile(rb"""workspace["']?[ \t]*(?:\]|\.|=[ \t]*\{)""")
+_LOCAL_SOURCES = ("editable", "virtual", "directory")
+# Files at a workspace root's top level that belong to its own package build.
+_BUILD_FILES = ("setup.py", "setup.cfg", "MANIFEST.in", "hatch_build.py", "build.py")
 
 
 class _Source(NamedTuple):
@@ -35,23 +57,38 @@ class _Source(NamedTuple):
 
     base: str
     spec: dict[str, Any]
+    manifest: Loaded
 
 
 class _Requirement(NamedTuple):
     text: str
     kind: EdgeKind
-    optional: bool
+    feature: str  # "" for plain dependencies, else the extra or "group:<name>"
     where: str
 
 
 class _Project:
     """A project being read: its name and sources are filled in once it is a component."""
 
-    def __init__(self, directory: str, loaded: Loaded) -> None:
+    def __init__(self, directory: str, loaded: Loaded, workspace: str | None) -> None:
         self.directory = directory
         self.loaded = loaded
+        self.workspace = workspace  # the directory of its workspace root, if any
         self.name: str | None = None
         self.sources: dict[str, list[_Source]] = {}
+        self.features: dict[str, list[str]] = {}
+        self.locked = False  # a uv.lock records it
+
+    @property
+    def dynamic(self) -> set[str]:
+        """The dynamic fields among ``dependencies`` and ``optional-dependencies``."""
+        section = table(self.data, "project") or {}
+        fields = str_list(section.get("dynamic", [])) or []
+        return set(fields) & {"dependencies", "optional-dependencies"}
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.loaded.data or {}
 
 
 def _uv(doc: dict[str, Any]) -> dict[str, Any]:
@@ -69,63 +106,120 @@ def _patterns(workspace: dict[str, Any], key: str) -> list[str] | None:
     return str_list(workspace.get(key, []))
 
 
-def locate(repo: StrPath) -> list[str]:
-    if not os.path.isfile(os.path.join(repo, MANIFEST)):
-        return []
-    root = load_toml_cached(repo, MANIFEST)
-    workspace = _workspace_table(root.data) if root.data is not None else None
-    if workspace is None:
-        return [MANIFEST]
+def _under(directory: str, patterns: list[str]) -> list[str]:
+    """Member patterns of a workspace rooted at ``directory`` as repository-relative ones."""
+    if not directory:
+        return patterns
+    return [f"{directory}/{p.strip().removeprefix('./')}" for p in patterns]
+
+
+def _members(repo: StrPath, directory: str, workspace: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """The member directories of a workspace (with and without a manifest), the root included."""
     members = expand_members(
-        repo, _patterns(workspace, "members") or [], _patterns(workspace, "exclude") or [], MANIFEST
+        repo,
+        _under(directory, _patterns(workspace, "members") or []),
+        _under(directory, _patterns(workspace, "exclude") or []),
+        MANIFEST,
     )
-    return sorted({MANIFEST, *(manifest_path(d, MANIFEST) for d in members.dirs)})
+    return {directory, *members.dirs}, set(members.missing)
 
 
-def _requirements(loaded: Loaded, out: Collector) -> Iterator[_Requirement]:
-    assert loaded.data is not None
-    project = table(loaded.data, "project")
-    if project is None:
+def _maybe_workspace(repo: StrPath, path: str) -> dict[str, Any] | None:
+    """The ``[tool.uv.workspace]`` table of ``path``, reading only manifests that mention one."""
+    try:
+        with open(os.path.join(repo, path), "rb") as handle:
+            if not _WORKSPACE_KEY.search(handle.read()):
+                return None
+    except OSError:
+        return None
+    loaded = load_toml_cached(repo, path)
+    return _workspace_table(loaded.data) if loaded.data is not None else None
+
+
+def _pyprojects(repo: StrPath) -> list[str]:
+    found = set(_tree.manifests(repo).named(MANIFEST))
+    if os.path.isfile(os.path.join(repo, MANIFEST)):
+        found.add(MANIFEST)
+    return sorted(found)
+
+
+def locate(repo: StrPath) -> list[str]:
+    """Every ``pyproject.toml`` in the tree, the expected manifest of every workspace member
+    (absent ones too) and the ``uv.lock`` of every workspace root and standalone project."""
+    pyprojects = _pyprojects(repo)
+    located = set(pyprojects)
+    members: set[str] = set()
+    roots: list[str] = []
+    for path in sorted(pyprojects, key=lambda p: p.count("/")):
+        if dirname(path) in members:
+            continue  # uv workspaces do not nest: a member is no workspace root
+        workspace = _maybe_workspace(repo, path)
+        if workspace is None:
+            continue
+        roots.append(dirname(path))
+        present, missing = _members(repo, dirname(path), workspace)
+        members |= present | missing
+        located.update(manifest_path(d, MANIFEST) for d in present | missing)
+    owners = set(roots) | {dirname(p) for p in pyprojects if dirname(p) not in members}
+    located.update(manifest_path(d, LOCK) for d in owners)
+    return sorted(located)
+
+
+def _requirements(project: _Project, out: Collector) -> Iterator[_Requirement]:
+    loaded = project.loaded
+    section = table(project.data, "project")
+    if section is None:
         return
-    yield from _requirement_list(loaded, out, project, "dependencies", "normal", False)
-    extras = table(project, "optional-dependencies")
-    if extras is None:
-        out.error_at_key(loaded, "optional-dependencies", "must be a table of arrays")
-    else:
-        for extra in extras:
-            yield from _requirement_list(loaded, out, extras, extra, "normal", True)
-    yield from _dependency_groups(loaded, out)
-    yield from _requirement_list(loaded, out, _uv(loaded.data), "dev-dependencies", "dev", False)
-    build = table(loaded.data, "build-system") or {}
-    yield from _requirement_list(loaded, out, build, "requires", "build", False)
+    dynamic = project.dynamic
+    if "dependencies" not in dynamic:
+        yield from _requirement_list(loaded, out, section, "dependencies", "normal", "")
+    if "optional-dependencies" not in dynamic:
+        extras = table(section, "optional-dependencies")
+        if extras is None:
+            out.error_at_key(loaded, "optional-dependencies", "must be a table of arrays")
+        else:
+            for extra in extras:
+                project.features.setdefault(normalize(extra), [])
+                yield from _requirement_list(loaded, out, extras, extra, "normal", extra)
+    yield from _dependency_groups(project, out)
+    uv = _uv(project.data)
+    if "dev-dependencies" in uv:
+        project.features.setdefault("group:dev", [])
+    yield from _requirement_list(loaded, out, uv, "dev-dependencies", "dev", "group:dev")
+    build = table(project.data, "build-system") or {}
+    yield from _requirement_list(loaded, out, build, "requires", "build", "")
 
 
 def _requirement_list(
-    loaded: Loaded, out: Collector, owner: dict[str, Any], key: str, kind: EdgeKind, optional: bool
+    loaded: Loaded, out: Collector, owner: dict[str, Any], key: str, kind: EdgeKind, feature: str
 ) -> Iterator[_Requirement]:
     values = str_list(owner.get(key, []))
     if values is None:
         out.error_at_key(loaded, key, f"{key} must be an array of requirement strings")
         return
     for value in values:
-        yield _Requirement(value, kind, optional, key)
+        yield _Requirement(value, kind, normalize(feature), key)
 
 
-def _dependency_groups(loaded: Loaded, out: Collector) -> Iterator[_Requirement]:
-    assert loaded.data is not None
-    groups = table(loaded.data, "dependency-groups")
+def _dependency_groups(project: _Project, out: Collector) -> Iterator[_Requirement]:
+    loaded = project.loaded
+    groups = table(project.data, "dependency-groups")
     if groups is None:
         out.error_at_key(loaded, "dependency-groups", "[dependency-groups] must be a table")
         return
     known = {normalize(group) for group in groups}
     for group, entries in groups.items():
+        feature = f"group:{normalize(group)}"
+        values = project.features.setdefault(feature, [])
         if not isinstance(entries, list):
             out.error_at_key(loaded, group, f"dependency group {group!r} must be an array")
             continue
         for entry in entries:
             if isinstance(entry, str):
-                yield _Requirement(entry, "dev", False, group)
-            elif not _valid_include(entry, known):
+                yield _Requirement(entry, "dev", feature, group)
+            elif _valid_include(entry, known):
+                values.append(f"group:{normalize(entry['include-group'])}")
+            else:
                 message = f"dependency group {group!r}: invalid entry {entry!r}"
                 out.error_at_key(loaded, group, message)
 
@@ -137,81 +231,132 @@ def _valid_include(entry: object, known: set[str]) -> bool:
     return isinstance(target, str) and normalize(target) in known
 
 
+def _dep_key(feature: str, target: str) -> str:
+    """The unique ``Edge.dep`` of an extra's or group's requirement (``extra:x:name``)."""
+    if not feature:
+        return ""
+    if feature.startswith("group:"):
+        return f"{feature}:{target}"
+    return f"extra:{feature}:{target}"
+
+
+class _LockPackage(NamedTuple):
+    name: str
+    directory: str
+    line: int
+    entry: dict[str, Any]
+
+
 class _Parser:
     def __init__(self, repo: StrPath, manifests: list[str]) -> None:
         self.repo = repo
         self.manifests = manifests
         self.out = Collector(manifests)
         self.projects: dict[str, _Project] = {}
-        self.by_key: dict[str, str] = {}
-        self.root_sources: dict[str, list[_Source]] = {}
+        self.workspaces: dict[str, Loaded] = {}  # root directory -> root manifest
+        self.member_of: dict[str, str] = {}  # member directory -> workspace root directory
+        self.by_key: dict[str, list[str]] = {}  # normalized name -> project directories
+        self.edges: list[Edge] = []
+        self.virtual_sources: dict[str, dict[str, list[_Source]]] = {}  # of roots without [project]
 
     def run(self) -> Discovery:
-        self._load_root()
-        for path in self.manifests:
-            if path != MANIFEST:
-                self.projects[dirname(path)] = _Project(dirname(path), load_toml(self.repo, path))
+        loaded = self._load_all()
+        self._workspaces(loaded)
+        for directory in sorted(loaded):
+            self._project(directory, loaded[directory])
         for directory in sorted(self.projects):
             self._component(self.projects[directory])
         for directory in sorted(self.projects):
             self._edges(self.projects[directory])
-        return self.out.finish()
-
-    def _load_root(self) -> None:
-        if MANIFEST not in self.manifests:
-            return
-        found = self.out.root_toml(self.repo, MANIFEST)
-        if found is None:
-            return
-        root, data = found
-        workspace = _workspace_table(data)
-        if workspace is not None:
-            self._check_workspace(root, workspace)
-        self.root_sources = self._sources(root, "")
-        if "project" in data:
-            self.projects[""] = _Project("", root)
-
-    def _check_workspace(self, root: Loaded, workspace: dict[str, Any]) -> None:
-        patterns = _patterns(workspace, "members")
-        excludes = _patterns(workspace, "exclude")
-        for key, value in (("members", patterns), ("exclude", excludes)):
-            if value is None:
-                self.out.error_at_key(root, key, f"[tool.uv.workspace].{key} must be an array")
-        check_members(self.repo, patterns or [], excludes or [], MANIFEST, root, self.out)
-
-    def _sources(self, loaded: Loaded, base: str) -> dict[str, list[_Source]]:
-        assert loaded.data is not None
-        sources = _uv(loaded.data).get("sources", {})
-        if not isinstance(sources, dict):
-            self.out.error_at_key(loaded, "sources", "[tool.uv.sources] must be a table")
-            return {}
-        result: dict[str, list[_Source]] = {}
-        for name, value in sources.items():
-            entries = value if isinstance(value, list) else [value]
-            if not all(isinstance(entry, dict) for entry in entries):
-                self.out.error_at_key(loaded, name, f"source {name!r} must be a table")
-                continue
-            result[normalize(name)] = [_Source(base, entry) for entry in entries]
+        self._lockfiles()
+        self._check_truncated()
+        result = self.out.finish()
+        result.components = [self._with_features(c) for c in result.components]
+        result.edges = sorted(dict.fromkeys(self.edges))
+        narrowed = {c.directory or "" for c in result.components if c.paths}
+        for root in sorted(set(self.workspaces) | narrowed):
+            result.global_inputs.append(manifest_path(root, MANIFEST))
+            lock = manifest_path(root, LOCK)
+            if os.path.isfile(os.path.join(self.repo, lock)):
+                result.global_inputs.append(lock)
         return result
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def _load_all(self) -> dict[str, Loaded]:
+        loaded: dict[str, Loaded] = {}
+        for path in self.manifests:
+            if posixpath.basename(path) != MANIFEST:
+                continue
+            if not os.path.lexists(os.path.join(self.repo, path)):
+                continue  # an expected member manifest (reported by the workspace check)
+            loaded[dirname(path)] = load_toml(self.repo, path)
+        return loaded
+
+    def _workspaces(self, loaded: dict[str, Loaded]) -> None:
+        for directory, root in sorted(loaded.items(), key=lambda item: item[0].count("/")):
+            workspace = _workspace_table(root.data) if root.data is not None else None
+            if workspace is None:
+                continue
+            if directory in self.member_of:  # uv refuses nested workspaces too
+                message = f"nested workspace: {directory!r} is a member of another workspace"
+                self.out.error_at_key(root, "workspace", message)
+                continue
+            self.workspaces[directory] = root
+            for key in ("members", "exclude"):
+                if _patterns(workspace, key) is None:
+                    message = f"[tool.uv.workspace].{key} must be an array"
+                    self.out.error_at_key(root, key, message)
+            present, missing = _members(self.repo, directory, workspace)
+            for member in sorted(present):
+                self.member_of.setdefault(member, directory)
+            for member in sorted(missing):
+                message = f"workspace member {member or '.'!r} has no {MANIFEST}"
+                self.out.error_at_key(root, "members", message)
+
+    def _project(self, directory: str, loaded: Loaded) -> None:
+        workspace = self.member_of.get(directory)
+        if loaded.data is None:
+            if loaded.error is not None:
+                self.out.result.errors.append(loaded.error)
+            if workspace is not None or _PROJECT_NAME.search(loaded.text):
+                self.projects[directory] = _Project(directory, loaded, workspace)
+            return
+        has_project = "project" in loaded.data
+        if has_project or (workspace is not None and directory not in self.workspaces):
+            self.projects[directory] = _Project(directory, loaded, workspace)
 
     def _component(self, project: _Project) -> None:
         loaded = project.loaded
-        if loaded.error is not None:
-            self.out.result.errors.append(loaded.error)
         name = self._project_name(project)
-        component = Component(name, "python", directory=project.directory, manifest=loaded.path)
-        first = self.by_key.get(normalize(name))
-        if first is not None and self.projects[first].name != name:
-            message = (
-                f"duplicate project name {name!r} (normalizes like {self.projects[first].name!r})"
-            )
-            self.out.error_at_key(loaded, "name", message)
-            return
+        key = normalize(name)
+        for other in self.by_key.get(key, []):
+            first = self.projects[other]
+            if first.name != name:
+                message = f"duplicate project name {name!r} (normalizes like {first.name!r})"
+                self.out.error_at_key(loaded, "name", message)
+                return
+        component = Component(
+            name,
+            "python",
+            directory=project.directory,
+            manifest=loaded.path,
+            paths=self._owned_paths(project, name),
+        )
         if self.out.component(component, loaded):
             project.name = name
-            self.by_key[normalize(name)] = project.directory
-            if loaded.data is not None and project.directory:
+            self.by_key.setdefault(key, []).append(project.directory)
+            if loaded.data is not None:
                 project.sources = self._sources(loaded, project.directory)
+
+    def _owned_paths(self, project: _Project, name: str) -> tuple[str, ...]:
+        """A workspace root, or a root project with other projects below it, owns only its own
+        sources (see ``owned_paths``); other projects own their directory."""
+        nested = project.directory == "" and len(self.projects) > 1
+        if project.directory not in self.workspaces and not nested:
+            return ()
+        others = frozenset(d for d in self.projects if d != project.directory)
+        return owned_paths(project.directory, project.data, name, others)
 
     def _project_name(self, project: _Project) -> str:
         loaded = project.loaded
@@ -238,45 +383,415 @@ class _Parser:
             os.path.realpath(self.repo)
         )
 
+    def _sources(self, loaded: Loaded, base: str) -> dict[str, list[_Source]]:
+        assert loaded.data is not None
+        sources = _uv(loaded.data).get("sources", {})
+        if not isinstance(sources, dict):
+            self.out.error_at_key(loaded, "sources", "[tool.uv.sources] must be a table")
+            return {}
+        result: dict[str, list[_Source]] = {}
+        for name, value in sources.items():
+            entries = value if isinstance(value, list) else [value]
+            if not all(isinstance(entry, dict) for entry in entries):
+                self.out.error_at_key(loaded, name, f"source {name!r} must be a table")
+                continue
+            result[normalize(name)] = [_Source(base, entry, loaded) for entry in entries]
+        return result
+
+    def _root_sources(self, project: _Project) -> dict[str, list[_Source]]:
+        if project.workspace is None or project.workspace == project.directory:
+            return {}
+        root = self.projects.get(project.workspace)
+        if root is not None:
+            return root.sources
+        found = self.virtual_sources.get(project.workspace)
+        if found is None:
+            loaded = self.workspaces.get(project.workspace)
+            found = self._sources(loaded, project.workspace) if loaded is not None else {}
+            self.virtual_sources[project.workspace] = found
+        return found
+
+    # --- edges -------------------------------------------------------------------------------
+
     def _edges(self, project: _Project) -> None:
         if project.loaded.data is None or project.name is None:
             return
-        for requirement in _requirements(project.loaded, self.out):
-            target = self._target(project, requirement)
-            if target is not None:
-                self.out.edge(project.name, target, requirement.kind, requirement.optional)
+        root_sources = self._root_sources(project)
+        for requirement in _requirements(project, self.out):
+            self._requirement_edges(project, requirement, root_sources)
 
-    def _target(self, project: _Project, requirement: _Requirement) -> str | None:
+    def _requirement_edges(
+        self, project: _Project, requirement: _Requirement, root_sources: dict[str, list[_Source]]
+    ) -> None:
+        assert project.name is not None
         try:
-            key = parse_requirement(requirement.text).key
+            parsed = parse_requirement(requirement.text)
         except InvalidRequirement as exc:
             line = line_of_text(project.loaded.text, requirement.text) or line_of_key(
                 project.loaded.text, requirement.where
             )
             message = f"invalid requirement {requirement.text!r} in {requirement.where}: {exc}"
             self.out.error(project.loaded.path, line, message)
-            return None
-        sources = project.sources.get(key) or self.root_sources.get(key)
-        if sources is None:
-            return self._member(self.by_key.get(key))
-        for source in sources:
-            target = self._from_source(source, key)
-            if target is not None:
-                return target
+            return
+        extras = tuple(normalize(extra) for extra in parsed.extras)
+        sources = project.sources.get(parsed.key) or root_sources.get(parsed.key)
+        if parsed.url is not None and parsed.url.startswith("file:"):
+            targets = [self._from_file_url(project, parsed.url, requirement.text)]
+        elif sources is None:
+            targets = [self._by_name(parsed.key, project)]
+        else:
+            targets = [self._from_source(source, parsed.key, project) for source in sources]
+        feature = requirement.feature
+        for target in dict.fromkeys(t for t in targets if t is not None):
+            if target == project.name:  # `pkg[a]` inside pkg itself: a reference to its extras
+                if feature:
+                    project.features.setdefault(feature, []).extend(extras)
+                continue
+            self._add(project, target, requirement.kind, feature, _dep_key(feature, target), extras)
+
+    def _add(
+        self,
+        project: _Project,
+        target: str,
+        kind: EdgeKind,
+        feature: str,
+        dep: str,
+        extras: tuple[str, ...],
+    ) -> None:
+        assert project.name is not None
+        optional = bool(feature)
+        if optional:
+            project.features.setdefault(feature, []).append(f"dep:{dep}")
+        self.edges.append(Edge(project.name, target, kind, optional, dep, extras, False))
+
+    def _by_name(self, key: str, project: _Project) -> str | None:
+        """A requirement without a source: a project of the same workspace with that name."""
+        for directory in self.by_key.get(key, []):
+            other = self.projects[directory]
+            if project.workspace is not None and other.workspace == project.workspace:
+                return other.name
         return None
 
-    def _from_source(self, source: _Source, key: str) -> str | None:
+    def _from_source(self, source: _Source, key: str, project: _Project) -> str | None:
         if source.spec.get("workspace") is True:
-            return self._member(self.by_key.get(key))
+            found = self._by_name(key, project)
+            if found is None:  # uv would refuse; any project of that name, else a reason code
+                found = next((self._member(d) for d in self.by_key.get(key, [])), None)
+            if found is None:
+                self._unresolved(source, key, f"workspace source {key!r} is no workspace member")
+            return found
         path = source.spec.get("path")
-        if isinstance(path, str):
-            directory = join_dir(source.base, path)
-            return self._member(directory)
+        if not isinstance(path, str):
+            return None  # git, url and index sources lie outside the repository
+        directory = self._source_directory(source.base, path)
+        if directory is None:
+            return None
+        found = self._member(directory)
+        if found is None and not os.path.isfile(os.path.join(self.repo, directory)):
+            self._unresolved(source, key, f"path source {path!r} of {key!r} is no project")
+        return found
+
+    def _source_directory(self, base: str, path: str) -> str | None:
+        """The repository-relative directory a ``path`` source names; None outside the tree."""
+        if os.path.isabs(path) or path[1:2] == ":":
+            return self._inside(os.path.realpath(path))
+        joined = join_dir(base, path)
+        if joined is None:
+            return None
+        inside = self._inside(os.path.realpath(os.path.join(self.repo, joined)))
+        return joined if inside is None else inside  # a link out of the tree: no project there
+
+    def _inside(self, real: str) -> str | None:
+        """``real`` (resolved) relative to the repository, or None outside it."""
+        root = os.path.realpath(self.repo)
+        if real == root:
+            return ""
+        if real.startswith(root.rstrip(os.sep) + os.sep):
+            return os.path.relpath(real, root).replace(os.sep, "/")
         return None
+
+    def _from_file_url(self, project: _Project, url: str, text: str) -> str | None:
+        """``pkg @ file:///abs/path`` or ``file:../rel`` (``${PROJECT_ROOT}`` expanded): the project
+        there, or None outside the repository; a place in it without a project is unresolved."""
+        path = url.removeprefix("file:")
+        if path.startswith("//"):
+            path = path[2:]
+        root = os.path.join(os.path.realpath(self.repo), project.directory)
+        path = path.replace("${PROJECT_ROOT}", root.rstrip(os.sep) or os.sep)
+        directory = self._source_directory(project.directory, path)
+        if directory is None:
+            return None
+        found = self._member(directory)
+        if found is None and not os.path.isfile(os.path.join(self.repo, directory)):
+            line = line_of_text(project.loaded.text, text)
+            message = f"requirement {text!r} points at {directory or '.'!r}, where no project is"
+            self.out.result.errors.append(
+                ManifestError(project.loaded.path, line, message, reason="unresolved-dependency")
+            )
+        return found
+
+    def _unresolved(self, source: _Source, key: str, message: str) -> None:
+        loaded = source.manifest
+        line = line_of_key(loaded.text, key, section=("tool", "uv", "sources")) or line_of_key(
+            loaded.text, "sources"
+        )
+        self.out.result.errors.append(
+            ManifestError(loaded.path, line, message, reason="unresolved-dependency")
+        )
 
     def _member(self, directory: str | None) -> str | None:
         project = self.projects.get(directory) if directory is not None else None
         return project.name if project is not None else None
+
+    # --- uv.lock -------------------------------------------------------------------------------
+
+    def _lockfiles(self) -> None:
+        owners = {
+            p.workspace if p.workspace is not None else p.directory for p in self.projects.values()
+        }
+        for directory in sorted(owners | set(self.workspaces)):
+            path = manifest_path(directory, LOCK)
+            if path in self.manifests and os.path.isfile(os.path.join(self.repo, path)):
+                self._lockfile(directory, load_toml(self.repo, path))
+        for project in self.projects.values():
+            self._check_dynamic(project)
+
+    def _lockfile(self, directory: str, lock: Loaded) -> None:
+        if lock.data is None:
+            if lock.error is not None:
+                self.out.result.errors.append(lock.error)
+            return
+        packages = self._lock_packages(directory, lock)
+        by_name = {
+            p.name: self.projects[p.directory] for p in packages if p.directory in self.projects
+        }
+        present: set[tuple[str, str, str, bool]] = {
+            (e.source, e.target, e.kind, e.optional) for e in self.edges
+        }
+        for package in packages:
+            project = self.projects.get(package.directory)
+            if project is None or project.name is None:
+                message = (
+                    f"uv.lock lists {package.name!r} at {package.directory or '.'!r}, "
+                    f"where no {MANIFEST} project is"
+                )
+                self.out.result.errors.append(
+                    ManifestError(lock.path, package.line, message, reason="unresolved-dependency")
+                )
+                continue
+            project.locked = True
+            metadata = table(package.entry, "metadata") or {}
+            for extra in str_list(metadata.get("provides-extras", [])) or []:
+                project.features.setdefault(normalize(extra), [])
+            for target, kind, feature, extras in _lock_edges(package.entry, by_name):
+                self._lock_edge(project, target, kind, feature, extras, present)
+
+    def _lock_packages(self, directory: str, lock: Loaded) -> list[_LockPackage]:
+        assert lock.data is not None
+        entries = lock.data.get("package", [])
+        found: list[_LockPackage] = []
+        if not isinstance(entries, list):
+            self.out.error_at_key(lock, "package", "[[package]] must be an array of tables")
+            return found
+        for entry in entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                continue
+            source = entry.get("source")
+            local = _local_source(source)
+            if local is None:
+                continue
+            package_dir = self._source_directory(directory, local)
+            if package_dir is None:
+                continue
+            line = _package_line(lock.text, entry["name"])
+            found.append(_LockPackage(normalize(entry["name"]), package_dir, line, entry))
+        return found
+
+    def _lock_edge(
+        self,
+        project: _Project,
+        target: _Project,
+        kind: EdgeKind,
+        feature: str,
+        extras: tuple[str, ...],
+        present: set[tuple[str, str, str, bool]],
+    ) -> None:
+        """Add what the lock says ``project`` needs and its manifest does not state: the edges of
+        dynamic fields as they are, any other with a ``lockfile-edge:`` key."""
+        assert project.name is not None and target.name is not None
+        if target is project:
+            return
+        required = (project.name, target.name, kind, False)
+        if required in present or (feature and (*required[:3], True) in present):
+            return
+        present.add((project.name, target.name, kind, bool(feature)))
+        dep = _dep_key(feature, target.name)
+        field = "dependencies" if not feature else "optional-dependencies"
+        if kind == "dev" or field not in project.dynamic:
+            dep = f"{LOCKFILE_EDGE}{dep or target.name}"
+        self._add(project, target.name, kind, feature, dep, extras)
+
+    def _check_dynamic(self, project: _Project) -> None:
+        if not project.dynamic or project.locked:
+            return
+        wanted = " and ".join(sorted(project.dynamic))
+        message = f"dynamic {wanted}, and no uv.lock records {project.name or project.directory!r}"
+        line = line_of_key(project.loaded.text, "dynamic")
+        self.out.result.errors.append(
+            ManifestError(project.loaded.path, line, message, reason="dynamic-dependencies")
+        )
+
+    def _check_truncated(self) -> None:
+        if _tree.manifests(self.repo).truncated:
+            message = f"stopped looking for projects after {_tree.MAX_DIRECTORIES} directories"
+            error = ManifestError(".", 0, message, reason="discovery-truncated")
+            self.out.result.errors.append(error)
+
+    def _with_features(self, component: Component) -> Component:
+        project = self.projects.get(component.directory or "")
+        if project is None or not project.features:
+            return component
+        features = tuple(
+            (name, tuple(dict.fromkeys(values)))
+            for name, values in sorted(project.features.items())
+        )
+        return component._replace(features=features)
+
+
+def _package_line(text: str, name: str) -> int:
+    """The line of ``name = "<name>"`` opening a ``[[package]]`` entry of a uv.lock; 0."""
+    match = re.search(rf'^\[\[package\]\]\s*\nname = "{re.escape(name)}"', text, re.M)
+    return text.count("\n", 0, match.start()) + 2 if match else 0
+
+
+def _local_source(source: object) -> str | None:
+    if not isinstance(source, dict):
+        return None
+    for key in _LOCAL_SOURCES:
+        value = source.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _lock_edges(
+    entry: dict[str, Any], by_name: dict[str, _Project]
+) -> Iterator[tuple[_Project, EdgeKind, str, tuple[str, ...]]]:
+    """(target, kind, feature, extras) for each dependency of a lock entry on a local package."""
+
+    def targets(
+        items: object, kind: EdgeKind, feature: str, extras_key: str
+    ) -> Iterator[tuple[_Project, EdgeKind, str, tuple[str, ...]]]:
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                continue
+            target = by_name.get(normalize(item["name"]))
+            if target is None:
+                continue
+            extras = tuple(normalize(e) for e in str_list(item.get(extras_key, [])) or [])
+            marker = item.get("marker")
+            extra = (
+                re.search(_EXTRA_MARKER, marker)
+                if isinstance(marker, str) and not feature
+                else None
+            )
+            yield target, kind, normalize(extra.group(1)) if extra else feature, extras
+
+    yield from targets(entry.get("dependencies"), "normal", "", "extra")
+    for name, items in (table(entry, "optional-dependencies") or {}).items():
+        yield from targets(items, "normal", normalize(name), "extra")
+    for name, items in (table(entry, "dev-dependencies") or {}).items():
+        yield from targets(items, "dev", f"group:{normalize(name)}", "extra")
+    metadata = table(entry, "metadata") or {}
+    yield from targets(metadata.get("requires-dist"), "normal", "", "extras")
+    for name, items in (table(metadata, "requires-dev") or {}).items():
+        yield from targets(items, "dev", f"group:{normalize(name)}", "extras")
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[\]])", r"[\1]", text)
+
+
+def _dig(data: object, *keys: str) -> object:
+    """``data[k1][k2]...``, or None where a level is missing or not a table."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return str_list(value) or []
+
+
+def _import_names(data: dict[str, Any], name: str) -> set[str]:
+    """Paths (relative to the project) of its import packages and modules: by its normalized
+    name, and as its build configuration (hatch, setuptools, uv, maturin, flit, poetry) says."""
+    module = normalize(name).replace("-", "_")
+    found = {module, f"src/{module}", f"python/{module}", f"{module}.py", f"src/{module}.py"}
+    tool = _dig(data, "tool")
+    wheel = _dig(tool, "hatch", "build", "targets", "wheel")
+    for key in ("packages", "only-include", "include", "sources"):
+        found.update(_strings(_dig(wheel, key)))
+    setuptools = _dig(tool, "setuptools")
+    for package in _strings(_dig(setuptools, "packages")):
+        found.update({package.split(".")[0], f"src/{package.split('.')[0]}"})
+    found.update(_strings(_dig(setuptools, "packages", "find", "where")))
+    found.update(f"{module_name}.py" for module_name in _strings(_dig(setuptools, "py-modules")))
+    package_dir = _dig(setuptools, "package-dir")
+    if isinstance(package_dir, dict):
+        found.update(v for v in package_dir.values() if isinstance(v, str))
+    module_root = _dig(tool, "uv", "build-backend", "module-root")
+    root = module_root if isinstance(module_root, str) else "src"
+    for module_name in _strings(_dig(tool, "uv", "build-backend", "module-name")):
+        found.add(posixpath.join(root, module_name.split(".")[0]))
+    found.update(_strings(_dig(tool, "maturin", "python-source")))
+    for module_name in _strings(_dig(tool, "flit", "module", "name")):
+        found.update({module_name, f"src/{module_name}"})
+    poetry = _dig(tool, "poetry", "packages")
+    for item in poetry if isinstance(poetry, list) else []:
+        include, origin = _dig(item, "include"), _dig(item, "from")
+        if isinstance(include, str):
+            found.add(posixpath.join(origin if isinstance(origin, str) else "", include))
+    cleaned = {normdir(f.strip("/")) for f in found}
+    return {f for f in cleaned if f and join_dir("", f) is not None}
+
+
+def _named_files(data: dict[str, Any]) -> set[str]:
+    section = table(data, "project") or {}
+    found = set(_BUILD_FILES)
+    readme = section.get("readme")
+    found.update(_strings(_dig(readme, "file") if isinstance(readme, dict) else readme))
+    found.update(_strings(_dig(section, "license", "file")))
+    found.update(_strings(_dig(data, "tool", "hatch", "build", "hooks", "custom", "path")))
+    cleaned = {normdir(f) for f in found}
+    return {f for f in cleaned if f and join_dir("", f) is not None}
+
+
+def owned_paths(
+    directory: str, data: dict[str, Any], name: str, projects: frozenset[str] = frozenset()
+) -> tuple[str, ...]:
+    """What a workspace root project owns: its manifest, its import packages (from its build
+    configuration, else by its normalized name under ``src/``, the root or ``python/``), its
+    ``tests/`` and the files its build reads (readme, licence, ``setup.py`` ...). Not the whole
+    repository: other root-level files stay ``global``, ``ignore`` or ``unmatched``.
+
+    A directory that is another project's (in ``projects``) stays that project's: an explicit
+    glob would win over its directory at equal depth."""
+    prefix = f"{directory}/" if directory else ""
+    trees = {"tests", "test"}
+    files = {MANIFEST, *_named_files(data)}
+    for path in _import_names(data, name):
+        (files if path.endswith(".py") else trees).add(path)
+    patterns = {_glob_escape(f"{prefix}{path}") for path in files}
+    for path in trees:
+        if f"{prefix}{path}" not in projects:
+            patterns.add(f"{_glob_escape(prefix + path)}/**")
+            patterns.add(_glob_escape(f"{prefix}{path}"))
+    return tuple(sorted(patterns))
 
 
 def parse(repo: StrPath, manifests: list[str]) -> Discovery:

@@ -495,8 +495,10 @@ ACME_PY_SESSION_DEPENDENTS: dict[str, frozenset[str]] = {
     "transitive": frozenset({"acme-runtime", "acme-api", "acme-worker", "acme-metrics", "acme"}),
     "optional": frozenset({"acme.plugins", "acme-cli"}),
     "dev": frozenset({"acme-bench"}),
+    # acme-legacy is excluded from the workspace: a standalone project, whose acme-session
+    # requirement (no source) uv resolves from the registry.
     "unaffected": frozenset(
-        {"acme-core", "acme-store", "acme-testkit", "acme-docs-tools", "acme-ext"}
+        {"acme-core", "acme-store", "acme-testkit", "acme-docs-tools", "acme-ext", "acme-legacy"}
     ),
 }
 

@@ -157,3 +157,22 @@ def test_published_schema_matches_the_loader() -> None:
     assert tuple(lane) == config_parse.LANE_KEYS
     contract = schema["properties"]["contracts"]["items"]["properties"]
     assert tuple(contract) == config_parse.CONTRACT_KEYS
+
+
+def test_qualified_component_names_are_accepted_by_the_loader_and_the_schema() -> None:
+    import json
+    import re
+
+    from lanes import config_parse
+
+    config = parse_config(
+        "version: 1\nlanes:\n  py:\n    roots: ['python:shared', 'cargo:@x/y', core]\n"
+    )
+    assert config.lanes["py"].roots == ("python:shared", "cargo:@x/y", "core")
+    schema = json.loads(
+        (Path(config_parse.__file__).parent / "schema" / "lanes.schema.json").read_text()
+    )
+    pattern = re.compile(schema["$defs"]["name"]["pattern"])
+    assert pattern.match("python:shared") and not pattern.match("rust:shared")
+    with pytest.raises(ConfigError):
+        parse_config("version: 1\nlanes:\n  py:\n    roots: ['rust:shared']\n")

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lanes.discovery import python
+from lanes.discovery import _tree, python
 from lanes.discovery._pep508 import InvalidRequirement, Requirement, parse_requirement
-from lanes.model import Component, Discovery, Edge
+from lanes.model import Component, Discovery, Edge, EdgeKind
 from tests.lanes.fixtures import (
     ACME_PY_SESSION_DEPENDENTS,
     UV_PROJECTS,
@@ -25,6 +25,11 @@ def discover(repo: Path) -> Discovery:
 
 def edge_set(result: Discovery) -> set[tuple[str, str, str, bool]]:
     return {(e.source, e.target, e.kind, e.optional) for e in result.edges}
+
+
+def py_edge(source: str, target: str, kind: EdgeKind = "normal") -> Edge:
+    """A plain requirement edge (Python requests no default feature on its target)."""
+    return Edge(source, target, kind, default_features=False)
 
 
 def project(name: str, body: str = "") -> str:
@@ -52,7 +57,9 @@ def test_fixture_is_committed_git_repo(acme: Path) -> None:
 
 def test_fixture_components(acme_result: Discovery) -> None:
     assert acme_result.errors == []
-    assert {c.directory: c.name for c in acme_result.components} == UV_PROJECTS
+    # The excluded member is a standalone project of the tree (it owns its directory).
+    expected = {**UV_PROJECTS, "packages/legacy": "acme-legacy"}
+    assert {c.directory: c.name for c in acme_result.components} == expected
     session = next(c for c in acme_result.components if c.name == "acme-session")
     assert session == Component(
         "acme-session",
@@ -62,11 +69,12 @@ def test_fixture_components(acme_result: Discovery) -> None:
     )
 
 
-def test_fixture_locate_skips_excluded_member(acme: Path) -> None:
+def test_fixture_locate_finds_every_project_and_lock(acme: Path) -> None:
     located = python.locate(acme)
     assert "pyproject.toml" in located
-    assert "packages/legacy/pyproject.toml" not in located
-    assert len(located) == len(UV_PROJECTS)
+    assert "packages/legacy/pyproject.toml" in located  # excluded: a project of its own
+    assert {"uv.lock", "packages/legacy/uv.lock"} <= set(located)
+    assert len(located) == len(UV_PROJECTS) + 3
 
 
 def test_fixture_edges(acme_result: Discovery) -> None:
@@ -76,10 +84,11 @@ def test_fixture_edges(acme_result: Discovery) -> None:
     assert ("acme-metrics", "acme-session", "normal", False) in edges
     assert ("acme.plugins", "acme-session", "normal", True) in edges
     assert ("acme-cli", "acme-api", "normal", True) in edges
-    assert ("acme-bench", "acme-session", "dev", False) in edges
-    assert ("acme", "acme-testkit", "dev", False) in edges
+    assert ("acme-bench", "acme-session", "dev", True) in edges  # group `bench`
+    assert ("acme", "acme-testkit", "dev", True) in edges  # group `dev`
     assert ("acme", "acme-cli", "normal", False) in edges
     assert not any(e.source == "acme-ext" for e in acme_result.edges)
+    assert not any(e.source == "acme-legacy" for e in acme_result.edges)
 
 
 def test_fixture_session_dependents_match_documentation(acme_result: Discovery) -> None:
@@ -150,19 +159,27 @@ def test_no_pyproject(tmp_path: Path) -> None:
 
 
 def test_single_project_without_workspace(tmp_path: Path) -> None:
-    write_files(
-        tmp_path,
-        {
-            "pyproject.toml": project("solo", 'dependencies = ["requests"]\n'),
-            "sub/pyproject.toml": project("ignored"),
-        },
-    )
+    write_files(tmp_path, {"pyproject.toml": project("solo", 'dependencies = ["requests"]\n')})
     result = discover(tmp_path)
-    assert result.manifests == ["pyproject.toml"]
+    assert result.manifests == ["pyproject.toml", "uv.lock"]
     assert result.components == [
         Component("solo", "python", directory="", manifest="pyproject.toml")
     ]
     assert result.edges == [] and result.errors == []
+
+
+def test_unlinked_nested_project_is_a_component_of_its_own(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": project("solo", 'dependencies = ["other"]\n'),
+            "sub/pyproject.toml": project("other"),
+        },
+    )
+    result = discover(tmp_path)
+    assert result.manifests == ["pyproject.toml", "sub/pyproject.toml", "sub/uv.lock", "uv.lock"]
+    assert [c.name for c in result.components] == ["solo", "other"]
+    assert result.edges == [] and result.errors == []  # no source: uv takes it from the registry
 
 
 def test_tool_only_pyproject_has_no_component(tmp_path: Path) -> None:
@@ -182,7 +199,7 @@ def test_virtual_workspace_root(tmp_path: Path) -> None:
     )
     result = discover(tmp_path)
     assert [c.name for c in result.components] == ["a", "b"]
-    assert result.edges == [Edge("a", "b")]
+    assert result.edges == [py_edge("a", "b")]
 
 
 def test_normalized_names_extras_markers(tmp_path: Path) -> None:
@@ -196,7 +213,9 @@ def test_normalized_names_extras_markers(tmp_path: Path) -> None:
             "packages/b/pyproject.toml": project("my_lib"),
         },
     )
-    assert discover(tmp_path).edges == [Edge("a", "my_lib")]
+    assert discover(tmp_path).edges == [
+        Edge("a", "my_lib", features=("fast",), default_features=False)
+    ]
 
 
 def test_optional_dependencies_and_groups(tmp_path: Path) -> None:
@@ -217,9 +236,9 @@ def test_optional_dependencies_and_groups(tmp_path: Path) -> None:
     assert result.errors == []
     assert edge_set(result) == {
         ("a", "b", "normal", True),
-        ("a", "c", "dev", False),
-        ("a", "d", "dev", False),
-        ("a", "e", "dev", False),
+        ("a", "c", "dev", True),
+        ("a", "d", "dev", True),
+        ("a", "e", "dev", True),
     }
 
 
@@ -233,7 +252,7 @@ def test_build_system_requirement_on_member_is_build_edge(tmp_path: Path) -> Non
             "packages/backend/pyproject.toml": project("backend"),
         },
     )
-    assert discover(tmp_path).edges == [Edge("a", "backend", "build")]
+    assert discover(tmp_path).edges == [py_edge("a", "backend", "build")]
 
 
 def test_sources_path_workspace_and_external(tmp_path: Path) -> None:
@@ -269,7 +288,7 @@ def test_member_source_path_relative_to_member(tmp_path: Path) -> None:
             "packages/b/pyproject.toml": project("b"),
         },
     )
-    assert discover(tmp_path).edges == [Edge("a", "b")]
+    assert discover(tmp_path).edges == [py_edge("a", "b")]
 
 
 def test_exclude_and_missing_member(tmp_path: Path) -> None:
@@ -284,9 +303,19 @@ def test_exclude_and_missing_member(tmp_path: Path) -> None:
             "packages/empty/README.md": "nothing\n",
         },
     )
-    assert python.locate(tmp_path) == ["packages/a/pyproject.toml", "pyproject.toml"]
+    # Absent member manifests are located too (the cache key must see them appear), and the
+    # excluded project is a standalone one with its own lock.
+    assert python.locate(tmp_path) == [
+        "packages/a/pyproject.toml",
+        "packages/empty/pyproject.toml",
+        "packages/old-x/pyproject.toml",
+        "packages/old-x/uv.lock",
+        "pyproject.toml",
+        "tools/cli/pyproject.toml",
+        "uv.lock",
+    ]
     result = discover(tmp_path)
-    assert [c.name for c in result.components] == ["a"]
+    assert [c.name for c in result.components] == ["a", "old"]
     assert sorted((e.path, e.line, e.message) for e in result.errors) == [
         ("pyproject.toml", 2, "workspace member 'packages/empty' has no pyproject.toml"),
         ("pyproject.toml", 2, "workspace member 'tools/cli' has no pyproject.toml"),
@@ -306,12 +335,12 @@ def test_invalid_toml_member_keeps_component(tmp_path: Path) -> None:
     assert [(e.path, e.line) for e in result.errors] == [("packages/a/pyproject.toml", 4)]
     assert "end of document" in result.errors[0].message
     assert [c.name for c in result.components] == ["alpha", "b"]
-    assert result.edges == [Edge("b", "alpha")]
+    assert result.edges == [py_edge("b", "alpha")]
 
 
 def test_invalid_root_is_reported(tmp_path: Path) -> None:
     write_files(tmp_path, {"pyproject.toml": "[project\nname = 'x'\n"})
-    assert python.locate(tmp_path) == ["pyproject.toml"]
+    assert python.locate(tmp_path) == ["pyproject.toml", "uv.lock"]
     result = discover(tmp_path)
     assert [(e.path, e.line) for e in result.errors] == [("pyproject.toml", 1)]
 
@@ -400,3 +429,163 @@ def test_parse_requirement_never_raises_anything_else(text: str) -> None:
     except InvalidRequirement:
         return
     assert parsed.name and text.strip().startswith(parsed.name)
+
+
+# --- projects anywhere: the manifest list ------------------------------------------------------
+
+
+def test_git_repository_lists_tracked_manifests_only(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "a/pyproject.toml": project("a"),
+            "node_modules/x/pyproject.toml": project("vendored"),
+            ".venv/lib/pyproject.toml": project("venv"),
+        },
+    )
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-f", "a", "node_modules", ".venv")
+    git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
+    write_files(tmp_path, {"untracked/pyproject.toml": project("untracked")})
+    assert python.locate(tmp_path) == ["a/pyproject.toml", "a/uv.lock"]
+    git(tmp_path, "add", "untracked")  # the index changed: the cached list is refreshed
+    assert "untracked/pyproject.toml" in python.locate(tmp_path)
+
+
+def test_walk_outside_git_skips_environments_and_reports_truncation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_files(
+        tmp_path,
+        {
+            "x/y/pyproject.toml": project("deep"),
+            ".venv/pyproject.toml": project("venv"),
+            "node_modules/p/pyproject.toml": project("js"),
+        },
+    )
+    assert discover(tmp_path).errors == []
+    assert [c.name for c in discover(tmp_path).components] == ["deep"]
+    monkeypatch.setattr(_tree, "MAX_DIRECTORIES", 1)
+    errors = discover(tmp_path).errors
+    assert [e.code() for e in errors] == ["discovery-truncated: .:0"]
+
+
+def test_dynamic_without_lock_is_a_reason_code_not_silence(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {"pyproject.toml": '[project]\nname = "d"\nversion = "1"\ndynamic = ["dependencies"]\n'},
+    )
+    assert [e.code() for e in discover(tmp_path).errors] == [
+        "dynamic-dependencies: pyproject.toml:4"
+    ]
+
+
+def test_extras_and_groups_are_features(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": workspace_root(),
+            "packages/a/pyproject.toml": project(
+                "a",
+                'dependencies = ["b[Fast]"]\n[project.optional-dependencies]\nAll = ["a[x]"]\n'
+                'x = ["c"]\n[dependency-groups]\nTest = ["c", {include-group = "lint"}]\n'
+                'lint = []\n[tool.uv]\ndev-dependencies = ["b"]\n',
+            ),
+            "packages/b/pyproject.toml": project("b"),
+            "packages/c/pyproject.toml": project("c"),
+        },
+    )
+    result = discover(tmp_path)
+    a = next(c for c in result.components if c.name == "a")
+    assert dict(a.features) == {
+        "all": ("x",),
+        "x": ("dep:extra:x:c",),
+        "group:test": ("dep:group:test:c", "group:lint"),
+        "group:lint": (),
+        "group:dev": ("dep:group:dev:b",),
+    }
+    assert set(result.edges) == {
+        Edge("a", "b", "normal", False, "", ("fast",), False),
+        Edge("a", "b", "dev", True, "group:dev:b", (), False),
+        Edge("a", "c", "normal", True, "extra:x:c", (), False),
+        Edge("a", "c", "dev", True, "group:test:c", (), False),
+    }
+
+
+def test_nested_workspace_is_reported(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": workspace_root(),
+            "packages/a/pyproject.toml": project("a") + workspace_root('["sub/*"]'),
+            "packages/a/sub/b/pyproject.toml": project("b"),
+        },
+    )
+    result = discover(tmp_path)
+    assert [e.message for e in result.errors] == [
+        "nested workspace: 'packages/a' is a member of another workspace"
+    ]
+
+
+def test_workspace_root_owns_its_packages_not_a_members_directory(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": project("acme", 'readme = "README.rst"\n')
+            + workspace_root('["acme", "libs/*"]')
+            + '[tool.hatch.build.targets.wheel]\npackages = ["lib/acme_core"]\n',
+            "acme/pyproject.toml": project("acme-member"),
+        },
+    )
+    root = next(c for c in discover(tmp_path).components if c.name == "acme")
+    assert "acme/**" not in root.paths  # the member at acme/ owns it
+    assert {"pyproject.toml", "README.rst", "src/acme/**", "tests/**", "lib/acme_core/**"} <= set(
+        root.paths
+    )
+    assert {"acme.py", "setup.py", "hatch_build.py"} <= set(root.paths)
+
+
+def test_lock_edges_the_manifests_lack_are_tagged(tmp_path: Path) -> None:
+    lock = (
+        'version = 1\n\n[[package]]\nname = "a"\nsource = { editable = "packages/a" }\n'
+        'dependencies = [{ name = "b", extra = ["fast"] }]\n\n'
+        '[package.dev-dependencies]\ndev = [{ name = "b" }]\n\n'
+        '[[package]]\nname = "b"\nsource = { editable = "packages/b" }\n'
+    )
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": workspace_root(),
+            "uv.lock": lock,
+            "packages/a/pyproject.toml": project("a", "dependencies = []\n"),
+            "packages/b/pyproject.toml": project("b"),
+        },
+    )
+    result = discover(tmp_path)
+    assert result.errors == []
+    assert set(result.edges) == {
+        Edge("a", "b", "normal", False, "lockfile-edge:b", ("fast",), False),
+        Edge("a", "b", "dev", True, "lockfile-edge:group:dev:b", (), False),
+    }
+    a = next(c for c in result.components if c.name == "a")
+    assert dict(a.features) == {"group:dev": ("dep:lockfile-edge:group:dev:b",)}
+    assert result.global_inputs == ["pyproject.toml", "uv.lock"]
+
+
+def test_file_url_requirements_are_edges(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "apps/a/pyproject.toml": project(
+                "a",
+                'dependencies = [\n  "b @ file:///${PROJECT_ROOT}/../../libs/b",\n'
+                f'  "c @ file://{tmp_path}/libs/c",\n  "gone @ file:../gone",\n'
+                '  "ext @ file:///nonexistent/ext",\n]\n',
+            ),
+            "libs/b/pyproject.toml": project("b"),
+            "libs/c/pyproject.toml": project("c"),
+        },
+    )
+    result = discover(tmp_path)
+    assert {(e.source, e.target) for e in result.edges} == {("a", "b"), ("a", "c")}
+    assert [e.code() for e in result.errors] == ["unresolved-dependency: apps/a/pyproject.toml:7"]

@@ -1,0 +1,155 @@
+"""The manifest files anywhere in a repository: from git's index, else a bounded walk.
+
+Projects are not always at the root (several linked projects, a workspace in a subdirectory), so
+discovery looks at every tracked manifest. In a git repository the list is ``git ls-files`` of the
+manifest names, cached under the index file's identity (inode, size, modification time): git
+rewrites the index whenever the tracked files change, so a warm run costs one ``stat`` and no
+process. Outside git (or without an index) a walk lists them, skipping virtual environments,
+``node_modules`` and hidden directories, and stops after :data:`MAX_DIRECTORIES` directories
+(``truncated`` then tells discovery to record a reason code rather than miss a project quietly).
+"""
+
+import contextlib
+import os
+from typing import NamedTuple
+
+from lanes.model import StrPath
+
+MANIFEST_NAMES = frozenset(
+    {"pyproject.toml", "uv.lock", "Cargo.toml", "package.json", "pnpm-workspace.yaml"}
+)
+SKIP_DIRS = frozenset(
+    {"node_modules", "__pycache__", "site-packages", ".venv", "venv", ".tox", ".nox", ".git"}
+)
+MAX_DIRECTORIES = 20_000
+_FORMAT = 1
+_NO_INDEX = ("no-index",)
+
+
+class Tree(NamedTuple):
+    """Repository-relative POSIX paths of manifest files, sorted; ``truncated`` if the walk
+    stopped at its bound."""
+
+    paths: tuple[str, ...]
+    truncated: bool = False
+
+    def named(self, name: str) -> list[str]:
+        return [p for p in self.paths if p == name or p.endswith(f"/{name}")]
+
+
+_memo: dict[tuple[str, object], Tree] = {}
+
+
+def manifests(repo: StrPath) -> Tree:
+    """Every manifest file of ``repo`` (tracked ones in a git repository)."""
+    root = os.fspath(repo)
+    index = _git_index(root)
+    if index is None:
+        return _walk(root)  # not memoised: the tree may change between calls
+    identity = _identity(index)
+    if identity == _NO_INDEX:  # nothing tracked yet (a fresh `git init`): walk, as outside git
+        return _walk(root)
+    memo_key = (os.path.realpath(root), identity)
+    found = _memo.get(memo_key)
+    if found is None:
+        found = _tracked(root, index, identity)
+        _memo[memo_key] = found
+    return found
+
+
+def _git_index(root: str) -> str | None:
+    """The index file of the repository whose work tree is ``root``, if it is one."""
+    dot_git = os.path.join(root, ".git")
+    if os.path.isdir(dot_git):
+        return os.path.join(dot_git, "index")
+    try:
+        with open(dot_git, encoding="utf-8") as handle:  # a worktree or submodule: "gitdir: X"
+            line = handle.readline().strip()
+    except OSError:
+        return None
+    if not line.startswith("gitdir:"):
+        return None
+    git_dir = line[len("gitdir:") :].strip()
+    return os.path.join(os.path.join(root, git_dir), "index")
+
+
+def _identity(index: str) -> object:
+    try:
+        stat = os.stat(index)
+    except OSError:
+        return _NO_INDEX
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def _tracked(root: str, index: str, identity: object) -> Tree:
+    from lanes import cache
+
+    key = cache.content_key("tree", f"{_FORMAT}\0{os.path.realpath(index)}\0{identity}")
+    cached = cache.load_listing(root, key)
+    if isinstance(cached, list) and all(isinstance(p, str) for p in cached):
+        return Tree(tuple(cached))
+    listed = _ls_files(root)
+    if listed is None:
+        return _walk(root)
+    cache.store_listing(root, key, list(listed.paths))
+    return listed
+
+
+def _git_timeout() -> float:
+    """``$LANES_GIT_TIMEOUT`` seconds (as for every local git command), default 60."""
+    try:
+        seconds = float(os.environ.get("LANES_GIT_TIMEOUT", "60"))
+    except ValueError:
+        return 60.0
+    return seconds if 0 < seconds < 3600 else 60.0  # a bad value is git's error to report
+
+
+def _ls_files(root: str) -> Tree | None:
+    """``git ls-files`` of the manifest names; None when git fails or hangs (its whole process
+    group is killed then, so nothing it started keeps the pipe open)."""
+    import signal
+    import subprocess
+
+    specs = [f":(glob)**/{name}" for name in sorted(MANIFEST_NAMES)]
+    command = ["git", "-c", "core.quotePath=false", "ls-files", "-z", "--cached", "--", *specs]
+    try:
+        process = subprocess.Popen(
+            command,
+            cwd=root,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError:
+        return None
+    try:
+        stdout, _ = process.communicate(timeout=_git_timeout())
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        return None
+    if process.returncode != 0:
+        return None
+    paths = {raw.decode("utf-8", "surrogateescape") for raw in stdout.split(b"\0") if raw}
+    return Tree(tuple(sorted(p for p in paths if _kept(p))))
+
+
+def _kept(path: str) -> bool:
+    *directories, name = path.split("/")
+    return name in MANIFEST_NAMES and SKIP_DIRS.isdisjoint(directories)
+
+
+def _walk(root: str) -> Tree:
+    found: list[str] = []
+    truncated = False
+    for visited, (current, dirs, files) in enumerate(os.walk(root), start=1):
+        if visited > MAX_DIRECTORIES:
+            truncated = True
+            break
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
+        relative = os.path.relpath(current, root).replace(os.sep, "/")
+        prefix = "" if relative == "." else f"{relative}/"
+        found += [f"{prefix}{name}" for name in files if name in MANIFEST_NAMES]
+    return Tree(tuple(sorted(found)), truncated)
