@@ -69,6 +69,8 @@ class _TwoTransactionRuntime(RuntimeProxy):
                 " WHERE session_id = ?",
                 (snapshot, RuntimeState.IDLE.value, session_id),
             )
+            store._set_digest(conn, session_id)  # as the real commit does (checksum, lease)
+            store._lease(conn, session_id, False)
             conn.execute("DELETE FROM rt_tails WHERE session_id = ?", (session_id,))
 
         def receipt_part(conn: sqlite3.Connection) -> None:
@@ -89,6 +91,7 @@ class _TwoTransactionRuntime(RuntimeProxy):
         store.faults.hit("runtime.atomic_apply.before", session_id)
         store.db.transaction(checked_first, session_id)
         store.db.transaction(second, session_id)
+        store.owner.ended(session_id, receipt.run_id)
         store.faults.hit("runtime.atomic_apply.after", session_id)
 
 
