@@ -36,6 +36,7 @@ FILES = {
 
 def collected(repo: Path, *args: str) -> tuple[int, list[str], str]:
     env = {**os.environ, "LANES_CACHE_DIR": str(repo.parent / "lanes-cache")}
+    env.pop("PYTEST_ADDOPTS", None)  # the parent's options must not change the output parsed here
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", *args],
         cwd=repo,
