@@ -97,36 +97,22 @@ def sqlite_stores(
 def _open_stores(layout: Any, faults: FaultPoint, mode: OpenMode, expected: Any) -> Stores:
     from session_core.stores.sqlite import SqliteAuditLog, SqliteRuntimeStore, SqliteSessionStore
 
+    plan = (
+        (SqliteRuntimeStore, layout.runtime, expected.runtime),
+        (SqliteSessionStore, layout.sessions, expected.sessions),
+        (SqliteAuditLog, layout.sessions, expected.sessions),
+    )
     opened: list[Any] = []
     try:
-        runtime = SqliteRuntimeStore(
-            layout.runtime,
-            faults,
-            mode=mode,
-            identity=expected.runtime,
-            shared_layout=layout.shared,
-        )
-        opened.append(runtime)
-        sessions = SqliteSessionStore(
-            layout.sessions,
-            faults,
-            mode=mode,
-            identity=expected.sessions,
-            shared_layout=layout.shared,
-        )
-        opened.append(sessions)
-        audit = SqliteAuditLog(
-            layout.sessions,
-            faults,
-            mode=mode,
-            identity=expected.sessions,
-            shared_layout=layout.shared,
-        )
-        opened.append(audit)
+        for store_cls, path, identity in plan:
+            opened.append(
+                store_cls(path, faults, mode=mode, identity=identity, shared_layout=layout.shared)
+            )
     except BaseException:
         for store in opened:
             store.close()
         raise
+    runtime, sessions, audit = opened
     return Stores(runtime, sessions, audit)
 
 
