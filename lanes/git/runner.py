@@ -322,8 +322,11 @@ class _StderrReader:
         self._thread.start()
 
     def _read(self) -> None:
+        # os.read on the descriptor, not the buffered reader: a daemon thread still blocked in a
+        # buffered read when the interpreter exits aborts it (the buffer's lock is held).
         with suppress(OSError, ValueError), self._stream:
-            while chunk := self._stream.read(1 << 16):
+            descriptor = self._stream.fileno()
+            while chunk := os.read(descriptor, 1 << 16):
                 self._chunks.append(chunk)
 
     def text(self) -> str:
