@@ -315,19 +315,24 @@ class _StderrReader:
     def __init__(self, stream: IO[bytes], grace: float = 2.0) -> None:
         import threading
 
-        self._stream = stream
+        # The thread reads its own duplicate of the descriptor and never touches the Python
+        # file object: a daemon thread frozen at interpreter exit while it holds that object's
+        # lock (in a read or a close) makes the exit abort, and GitPython's finaliser closes
+        # the same object then. The object itself is closed here, in the calling thread.
+        self._descriptor = os.dup(stream.fileno())
+        stream.close()
         self._grace = grace
         self._chunks: list[bytes] = []
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
     def _read(self) -> None:
-        # os.read on the descriptor, not the buffered reader: a daemon thread still blocked in a
-        # buffered read when the interpreter exits aborts it (the buffer's lock is held).
-        with suppress(OSError, ValueError), self._stream:
-            descriptor = self._stream.fileno()
-            while chunk := os.read(descriptor, 1 << 16):
-                self._chunks.append(chunk)
+        try:
+            with suppress(OSError):
+                while chunk := os.read(self._descriptor, 1 << 16):
+                    self._chunks.append(chunk)
+        finally:
+            os.close(self._descriptor)
 
     def text(self) -> str:
         """What git wrote to stderr, on one line (call once git ended)."""
