@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any, Literal, NamedTuple
 
 from lanes.config import Config
-from lanes.globs import GlobList
+from lanes.globs import GlobList, GlobTable
 from lanes.index import Index, Owner
 
 Mode = Literal["precise", "fail-safe"]
@@ -87,16 +87,28 @@ class Rules(NamedTuple):
     lane_paths: dict[str, GlobList]
     lane_names: tuple[str, ...]
     unmatched: str
+    table: GlobTable  # all of the above in one set: one match per path
 
     @classmethod
     def from_config(cls, config: Config) -> "Rules":
+        global_paths = GlobList(config.global_paths)
+        ignore = GlobList(config.ignore)
+        lane_paths = {n: GlobList(lane.paths) for n, lane in config.lanes.items() if lane.paths}
         return cls(
-            global_paths=GlobList(config.global_paths),
-            ignore=GlobList(config.ignore),
-            lane_paths={n: GlobList(lane.paths) for n, lane in config.lanes.items() if lane.paths},
+            global_paths=global_paths,
+            ignore=ignore,
+            lane_paths=lane_paths,
             lane_names=tuple(config.lanes),
             unmatched=config.unmatched,
+            table=GlobTable(
+                [(_GLOBAL, global_paths), (_IGNORE, ignore)]
+                + [((_LANE, name), globs) for name, globs in lane_paths.items()]
+            ),
         )
+
+
+_GLOBAL, _IGNORE, _LANE = "global", "ignore", "lane"
+"""Keys of :attr:`Rules.table`: a lane's list is keyed ``(_LANE, name)``."""
 
 
 UNCLEAR = "unclear-path"
@@ -127,7 +139,8 @@ class _Resolver:
             return PathResolution(
                 path, "unclear", None, None, dict.fromkeys(rules.lane_names, reason)
             )
-        global_rule = rules.global_paths.matching_pattern(path)
+        decided = rules.table.deciding(path)
+        global_rule = decided.get(_GLOBAL)
         if global_rule is None and path in self.global_inputs:
             global_rule = WORKSPACE_INPUT
         if global_rule is not None:
@@ -137,8 +150,8 @@ class _Resolver:
             )
         owner = self.index.owner(path)
         lanes: dict[str, Reason] = {}
-        for lane, globs in rules.lane_paths.items():
-            pattern = globs.matching_pattern(path)
+        for lane in rules.lane_paths:
+            pattern = decided.get((_LANE, lane))
             if pattern is not None:
                 lanes[lane] = Reason("lane-path", path, pattern)
         if owner is not None:
@@ -146,7 +159,7 @@ class _Resolver:
                 lanes.setdefault(lane, self._dependency_reason(path, owner, lane))
         if lanes or owner is not None:
             return PathResolution(path, "matched", owner, None, lanes)
-        ignore_rule = rules.ignore.matching_pattern(path)
+        ignore_rule = decided.get(_IGNORE)
         if ignore_rule is not None:
             return PathResolution(path, "ignored", None, ignore_rule, {})
         if rules.unmatched == "all":
