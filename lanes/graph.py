@@ -114,4 +114,7 @@ def build_index(config: Config, discovery: Discovery) -> Index:
         edges=sorted({(e.source, e.target, e.kind, e.optional) for e in edges}),
         problems=_problems(config, graph, features, discovery),
         global_inputs=tuple(sorted(set(discovery.global_inputs))),
+        lockfile_edges=tuple(
+            sorted({(e.source, e.target, e.kind) for e in edges if e.lockfile_only})
+        ),
     )
