@@ -137,9 +137,11 @@ def history_repo(
     commits: int,
     lanes_yml: str = HISTORY_LANES,
     config_every: int = 0,
+    manifest_every: int = 0,
 ) -> Path:
     """A repository built with ``git fast-import``: one import commit, then ``commits`` commits
     each changing 1-4 files (now and then Cargo.lock or docs; with ``config_every``, lanes.yml
+    every that many commits; with ``manifest_every``, a crate's Cargo.toml gains a dependency
     every that many commits)."""
     rng = random.Random(11)
     root.mkdir(parents=True)
@@ -162,12 +164,25 @@ def history_repo(
             touched["Cargo.lock"] = f"# lock {number}\n"
         if number % 20 == 7:
             touched["docs/index.md"] = f"# docs {number}\n"
+        if manifest_every and number % manifest_every == manifest_every // 2:
+            touched |= _toggle_edge(files, rng, crates)
         if config_every and number % config_every == config_every - 1:
             touched["lanes.yml"] = f"# revision {number}\n{lanes_yml}"
         stream.append(_commit(number + 2, f"change {number}", touched))
     subprocess.run(["git", "fast-import", "--quiet"], cwd=root, input=b"".join(stream), check=True)
     subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=root, check=True)
     return root
+
+
+def _toggle_edge(files: dict[str, str], rng: random.Random, crates: int) -> dict[str, str]:
+    """Add a dependency edge to a crate's manifest, or remove it if it is there."""
+    crate = rng.randrange(1, crates)
+    dep = rng.randrange(crate)
+    path = f"crates/h{crate:03d}/Cargo.toml"
+    line = f'h{dep:03d} = {{ path = "../h{dep:03d}" }}\n'
+    text = files[path]
+    files[path] = text.replace(line, "") if line in text else text + line
+    return {path: files[path]}
 
 
 def _commit(number: int, message: str, files: dict[str, str]) -> bytes:
