@@ -49,13 +49,14 @@ LoadAt = Callable[[Path, str, str | None, Path | None], AbstractContextManager[W
 
 
 class DiscoveryInputs:
-    """What discovery reads at one commit: ``files`` (path -> mode and object id) and the
-    number of tracked entries below each directory (a directory exists while it has one)."""
+    """What discovery reads at one commit: ``files`` (path -> mode and object id) and, for each
+    directory, its number of entries (files and directories right in it: a directory exists
+    while it has one)."""
 
     def __init__(self, config_path: str | None) -> None:
         self.config_path = config_path
         self.files: dict[str, tuple[str, str]] = {}
-        self.below: dict[str, int] = {}
+        self.entries: dict[str, int] = {}
         self._digest: str | None = None
 
     @classmethod
@@ -73,7 +74,7 @@ class DiscoveryInputs:
                 mode, oid = self.files[path]
                 digest.update(f"{path}\0{mode}\0{oid}\0".encode("utf-8", "surrogateescape"))
             digest.update(b"directories\0")
-            for directory in sorted(self.below):
+            for directory in sorted(self.entries):
                 digest.update(directory.encode("utf-8", "surrogateescape") + b"\0")
             self._digest = digest.hexdigest()
         return self._digest
@@ -90,33 +91,38 @@ class DiscoveryInputs:
                 self._add(entry.path, entry.old_mode, entry.old_oid)
 
     def _add(self, path: str, mode: str, oid: str) -> None:
-        for directory in _directories(path):
-            count = self.below.get(directory, 0)
-            self.below[directory] = count + 1
-            if not count:
-                self._digest = None
+        self._enter(path)
         if read_by_discovery(path, self.config_path):
             self.files[path] = (mode, oid)
             self._digest = None
 
     def _remove(self, path: str) -> None:
-        for directory in _directories(path):
-            count = self.below.get(directory, 0) - 1
-            if count > 0:
-                self.below[directory] = count
-            else:
-                self.below.pop(directory, None)
-                self._digest = None
+        self._leave(path)
         if self.files.pop(path, None) is not None:
             self._digest = None
 
+    def _enter(self, path: str) -> None:
+        """Count ``path`` in its directory, creating the directories it needs."""
+        directory = path.rpartition("/")[0]
+        while directory:
+            count = self.entries.get(directory, 0)
+            self.entries[directory] = count + 1
+            if count:
+                return
+            self._digest = None  # a new directory: its parent gains an entry too
+            directory = directory.rpartition("/")[0]
 
-def _directories(path: str) -> Iterator[str]:
-    """The directories ``path`` lies in, outermost first (not the root)."""
-    end = path.find("/")
-    while end != -1:
-        yield path[:end]
-        end = path.find("/", end + 1)
+    def _leave(self, path: str) -> None:
+        """Uncount ``path``, dropping the directories it leaves empty."""
+        directory = path.rpartition("/")[0]
+        while directory:
+            count = self.entries.get(directory, 0) - 1
+            if count > 0:
+                self.entries[directory] = count
+                return
+            self.entries.pop(directory, None)
+            self._digest = None
+            directory = directory.rpartition("/")[0]
 
 
 class _Loaded(NamedTuple):

@@ -284,3 +284,24 @@ def test_the_key_followed_through_the_stream_equals_the_key_listed_at_each_commi
             alone = GraphAtCommit(fixed, "lanes.yml", repo / "lanes.yml", use_cache=False)
             assert alone.at(sha).graph_id == key, sha
         assert graphs.stats["listed"] < len(followed)
+
+
+def test_a_new_directory_a_member_glob_matches_changes_the_graph(tmp_path: Path) -> None:
+    """No manifest changed, but ``crates/*`` now matches a directory without ``Cargo.toml``:
+    Cargo fails on it, so that commit's graph (not its parent's) makes it fail safe."""
+    repo, _ = init(tmp_path)
+    write_files(repo, {"crates/b/src/lib.rs": "// 1\n"})
+    commit_all(repo, "b before")
+    write_files(repo, {"crates/d/README": "not a crate yet\n"})
+    commit_all(repo, "d without a manifest")
+    git(repo, "rm", "-r", "-q", "crates/d")
+    commit_all(repo, "d removed")
+
+    commits = by_subject(lanes_json(repo, "audit", "history", "HEAD~3..HEAD"))
+
+    assert commits["b before"]["mode"] == "precise"
+    broken = commits["d without a manifest"]
+    assert broken["mode"] == "fail-safe"
+    assert "manifest-error: Cargo.toml:2" in broken["failsafe"]  # the members line
+    assert commits["d removed"]["failsafe"] == ["unmatched"]  # the README was nobody's
+    assert commits["d removed"]["graph_id"] == commits["b before"]["graph_id"]
