@@ -18,7 +18,7 @@ from lanes.audit.history import HistorySummary, replay
 from lanes.audit.tree_at import workspace_at
 from lanes.git.commits import iter_raw_changes
 from lanes.workspace import Workspace, load_workspace
-from tests.lanes.audit_helpers import lanes, lanes_json
+from tests.lanes.audit_helpers import by_subject, clone_of, lanes, lanes_json
 from tests.lanes.fixtures import commit_all, git, write_files
 
 LANES_YML = """\
@@ -81,13 +81,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def repo(template: Path, tmp_path: Path) -> Path:
-    clone = tmp_path / "repo"
-    git(tmp_path, "clone", "-q", str(template), str(clone))
-    return clone
-
-
-def by_subject(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {commit["subject"]: commit for commit in data["commits"]}
+    return clone_of(template, tmp_path)
 
 
 def history(repo: Path, *extra: str) -> dict[str, dict[str, Any]]:
