@@ -392,12 +392,15 @@ def bench_attribution(tmp: Path, runs: int, env: dict[str, str]) -> dict[str, fl
         "bash_with_attribution": [*base, *legacy],
         "bash_commit_level_only": [*base, *legacy, "--no-attribution"],
     }
-    for command in variants.values():
-        timed(command, repo, env)  # warm every cache the variant reads
-    times = interleaved(runs, variants, repo, env)
     no_bytecode = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
     no_bytecode.pop("PYTHONPYCACHEPREFIX", None)
-    one_no_bytecode = median_time(runs, one_commit, repo, no_bytecode)
+    runs_in = {name: (command, env) for name, command in variants.items()}
+    runs_in["one_commit_no_bytecode"] = (one_commit, no_bytecode)
+    runs_in["python_bare"] = ([sys.executable, "-c", "pass"], env)
+    runs_in["import_gitpython"] = ([sys.executable, "-c", "import git"], env)
+    for command, variant_env in runs_in.values():
+        timed(command, repo, variant_env)  # warm every cache the variant reads
+    times = interleaved(runs, runs_in, repo)
     inside_alone = in_process(runs, env, str(repo), rev_range, "", "")
     inside_bash = in_process(runs, env, str(repo), rev_range, f"bash {detector}", ATTRIBUTION_MAP)
     out = subprocess.run(
@@ -411,7 +414,9 @@ def bench_attribution(tmp: Path, runs: int, env: dict[str, str]) -> dict[str, fl
         "attribution_under_triggered_commits": summary["under_triggered"],
         "attribution_cold_cache_whole_process_s": cold,
         "attribution_one_commit_whole_process_s": times["one_commit"],
-        "attribution_one_commit_no_bytecode_s": one_no_bytecode,
+        "attribution_one_commit_no_bytecode_s": times["one_commit_no_bytecode"],
+        "python_bare_s": times["python_bare"],
+        "python_import_gitpython_s": times["import_gitpython"],
     }
     for name in ("alone", "alone_fixed_graph", "alone_fixed_graph_and_config"):
         results[f"attribution_{name}_s"] = times[name]
@@ -431,13 +436,13 @@ def bench_attribution(tmp: Path, runs: int, env: dict[str, str]) -> dict[str, fl
 
 
 def interleaved(
-    runs: int, variants: dict[str, list[str]], cwd: Path, env: dict[str, str]
+    runs: int, variants: dict[str, tuple[list[str], dict[str, str]]], cwd: Path
 ) -> dict[str, float]:
-    """Median seconds of each variant, run in turn (round-robin), so that a change of the
-    machine's load hits every variant alike and the ratios stay comparable."""
+    """Median seconds of each variant (command, environment), run in turn (round-robin), so
+    that a change of the machine's load hits every variant alike and the ratios hold."""
     spent: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(runs):
-        for name, command in variants.items():
+        for name, (command, env) in variants.items():
             spent[name].append(timed(command, cwd, env))
     return {name: statistics.median(seconds) for name, seconds in spent.items()}
 
