@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 
 from lanes.audit.configs import GRAPH_UNAVAILABLE, Judge
 from lanes.audit.labels import short_sha
-from lanes.audit.tree_at import read_by_discovery, tree_entries, workspace_at
+from lanes.audit.tree_at import REGULAR_MODES, read_by_discovery, tree_entries, workspace_at
 from lanes.config import ConfigError
 from lanes.git.parse import NO_MODE, RawEntry
 from lanes.model import ChangeSet
@@ -49,7 +49,8 @@ LoadAt = Callable[[Path, str, str | None, Path | None], AbstractContextManager[W
 
 
 class DiscoveryInputs:
-    """What discovery reads at one commit: ``files`` (path -> mode and object id) and, for each
+    """What discovery reads at one commit: ``files`` (path -> mode and object id of the regular
+    files :func:`~lanes.audit.tree_at.workspace_at` materialises) and, for each
     directory, its number of entries (files and directories right in it: a directory exists
     while it has one)."""
 
@@ -92,7 +93,7 @@ class DiscoveryInputs:
 
     def _add(self, path: str, mode: str, oid: str) -> None:
         self._enter(path)
-        if read_by_discovery(path, self.config_path):
+        if mode in REGULAR_MODES and read_by_discovery(path, self.config_path):
             self.files[path] = (mode, oid)
             self._digest = None
 

@@ -39,7 +39,8 @@ DISCOVERY_FILES = frozenset(
 )
 """Files discovery reads, by name (the configuration file is added by path)."""
 
-_REGULAR = ("100644", "100755")
+REGULAR_MODES = ("100644", "100755")
+"""The modes of the files materialised (symbolic links and submodules are not)."""
 
 
 def tree_entries(
@@ -78,7 +79,7 @@ def workspace_at(
         for mode, kind, oid, path in tree_entries(repo, rev):
             if kind == "tree":
                 (root / path).mkdir(parents=True, exist_ok=True)
-            elif mode in _REGULAR and read_by_discovery(path, config_path):
+            elif mode in REGULAR_MODES and read_by_discovery(path, config_path):
                 wanted[path] = oid
         contents = objects.read_blobs(repo, wanted.values())
         for path, oid in wanted.items():

@@ -299,3 +299,26 @@ def test_a_new_directory_a_member_glob_matches_changes_the_graph(tmp_path: Path)
     assert "manifest-error: Cargo.toml:2" in broken["failsafe"]  # the members line
     assert commits["d removed"]["failsafe"] == ["unmatched"]  # the README was nobody's
     assert commits["d removed"]["graph_id"] == commits["b before"]["graph_id"]
+
+
+def test_a_configuration_that_is_a_symbolic_link_at_a_commit_is_not_read_there(
+    tmp_path: Path,
+) -> None:
+    """A tree's symbolic link is not materialised: the commit is judged with the checked-out
+    configuration and says so, not with the no-configuration default."""
+    repo, _ = init(tmp_path)
+    (repo / "lanes.yml").rename(repo / "real.yml")
+    (repo / "lanes.yml").symlink_to("real.yml")
+    commit_all(repo, "link the configuration")
+    write_files(repo, {"crates/b/src/lib.rs": "// linked\n"})
+    commit_all(repo, "b, linked configuration")
+    (repo / "lanes.yml").unlink()
+    write_files(repo, {"lanes.yml": LANES_YML})
+    commit_all(repo, "regular configuration")
+
+    commits = by_subject(lanes_json(repo, "audit", "history", "HEAD~3..HEAD"))
+    linked = commits["b, linked configuration"]
+
+    assert linked["selected"] == ["beta"]
+    assert linked["config"] == "lanes.yml (checked out)"
+    assert linked["config_note"] == f"no lanes.yml at {linked['sha'][:10]}"
