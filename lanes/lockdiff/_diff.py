@@ -117,9 +117,7 @@ def _hits(
                 seen.add(dep)
                 stack.append(dep)
     return sorted(
-        ident
-        for ident in seen
-        if ident in aspects and graph.nodes[ident].local in (None, member)
+        ident for ident in seen if ident in aspects and graph.nodes[ident].local in (None, member)
     )
 
 

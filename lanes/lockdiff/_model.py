@@ -114,6 +114,19 @@ def load_yaml(path: str, text: str) -> Any:
         raise LockParseError(path, "invalid YAML: nested too deeply") from None
 
 
+def load_toml(path: str, data: bytes) -> dict[str, Any]:
+    import tomllib
+
+    from lanes.discovery._common import toml_error_line
+
+    text = decode(path, data)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = toml_error_line(str(exc), text)
+        raise LockParseError(path, f"invalid TOML: {exc}", line) from None
+
+
 def expect_mapping(path: str, value: object, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise LockParseError(path, f"{what} must be a mapping")
@@ -132,3 +145,9 @@ def local_dir(path: str, relative: str) -> str | None:
 
 def node_facts(**facts: object) -> tuple[tuple[str, str], ...]:
     return tuple((name, canonical(value)) for name, value in facts.items())
+
+
+def split_name(text: str) -> tuple[str, str]:
+    """``@scope/name@rest`` or ``name@rest`` as ``(name, rest)``; ``rest`` is ``""`` if absent."""
+    at = text.find("@", 1)
+    return (text, "") if at < 0 else (text[:at], text[at + 1 :])

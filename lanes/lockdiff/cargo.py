@@ -9,18 +9,16 @@ always writes all three, and keeps checksums in ``[metadata]``). Everything that
 
 from __future__ import annotations
 
-import tomllib
 from collections import defaultdict
 from typing import Any
 
-from lanes.discovery._common import toml_error_line
 from lanes.lockdiff._model import (
     LocalPackage,
     LockGraph,
     LockParseError,
     Node,
     canonical,
-    decode,
+    load_toml,
     node_facts,
 )
 
@@ -29,11 +27,7 @@ _CHECKSUM = "checksum "
 
 
 def parse(path: str, data: bytes) -> LockGraph:
-    text = decode(path, data)
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LockParseError(path, f"invalid TOML: {exc}", toml_error_line(str(exc), text)) from None
+    doc = load_toml(path, data)
     packages = doc.get("package", [])
     if not isinstance(packages, list) or not all(isinstance(p, dict) for p in packages):
         raise LockParseError(path, "[[package]] must be an array of tables")
@@ -63,7 +57,11 @@ def parse(path: str, data: bytes) -> LockGraph:
         source = entry.get("source", "")
         local = LocalPackage(entry["name"], None) if not source else None
         rest = {k: v for k, v in entry.items() if k not in _OWN}
-        facts = node_facts(checksum=checksum, dependencies=sorted(spec.split(" ")[0] for spec in entry["dependencies"]), **rest)
+        facts = node_facts(
+            checksum=checksum,
+            dependencies=sorted(spec.split(" ")[0] for spec in entry["dependencies"]),
+            **rest,
+        )
         nodes[ident] = Node(entry["name"], entry["version"], source, facts, tuple(deps), local)
     settings = {key: canonical(value) for key, value in doc.items() if key != "package"}
     if checksums:
