@@ -8,9 +8,7 @@ import posixpath
 from typing import Any, NamedTuple
 
 from lanes.discovery._common import join_dir
-
-MAX_LOCK_BYTES = 64 << 20
-"""A lockfile larger than this is not parsed (:class:`LockParseError`), never half-read."""
+from lanes.discovery._jslock import MAX_LOCK_BYTES
 
 
 class LockParseError(Exception):

@@ -45,9 +45,10 @@ def parse(path: str, data: bytes) -> LockGraph:
     except json.JSONDecodeError as exc:
         raise LockParseError(path, f"invalid JSON: {exc.msg}", exc.lineno) from None
     doc = expect_mapping(path, doc, "the lockfile")
-    version = doc.get("lockfileVersion")
-    if version not in _VERSIONS:
-        raise LockParseError(path, f"unsupported package-lock lockfileVersion {version!r}")
+    format_version = doc.get("lockfileVersion")
+    if format_version not in _VERSIONS:
+        message = f"unsupported package-lock lockfileVersion {format_version!r}"
+        raise LockParseError(path, message)
     packages = expect_mapping(path, doc.get("packages"), "packages")
     copies: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
     for key, entry in packages.items():
@@ -67,10 +68,9 @@ def parse(path: str, data: bytes) -> LockGraph:
         key, entry = found[0]
         deps = tuple(sorted({d for k, e in found for d in _deps(path, packages, k, e, dangling)}))
         facts = node_facts(all=sorted({canonical(dict(_facts(e))) for _k, e in found}))
-        source = str(entry.get("resolved", ""))
-        nodes[ident] = Node(
-            _name(key, entry), str(entry.get("version", "")), source, facts, deps, None
-        )
+        version = str(entry.get("version", ""))
+        source = _source(str(entry.get("resolved", "")), version)
+        nodes[ident] = Node(_name(key, entry), version, source, facts, deps, None)
     skip = ("packages", "dependencies")
     settings = {key: canonical(value) for key, value in doc.items() if key not in skip}
     return LockGraph(nodes, settings, dangling)
@@ -86,6 +86,13 @@ def _name(key: str, entry: dict[str, Any]) -> str:
 
 def _ident(key: str, entry: dict[str, Any]) -> str:
     return f"{_name(key, entry)}@{entry.get('version', '')} {entry.get('resolved', '')}"
+
+
+def _source(resolved: str, version: str) -> str:
+    """Where a copy comes from: a registry tarball URL without its file name (which repeats
+    the version), any other ``resolved`` (git, file, URL) as it is."""
+    registry, found, tarball = resolved.rpartition("/-/")
+    return registry if found and tarball.endswith(f"-{version}.tgz") else resolved
 
 
 def _facts(entry: dict[str, Any]) -> tuple[tuple[str, str], ...]:

@@ -219,7 +219,7 @@ def test_identical_locks_have_no_diff(ws: Workspace) -> None:
 def test_bad_bytes_raise_naming_the_file_and_line(ws: Workspace) -> None:
     with pytest.raises(LockParseError, match=r"^ws/Cargo.lock:3: invalid TOML"):
         diff_lockfile("ws/Cargo.lock", ws.lock(), b"version = 4\n\n[[package]\n")
-    with pytest.raises(LockParseError, match="unsupported Cargo.lock version 99"):
+    with pytest.raises(LockParseError, match=r"unsupported Cargo.lock version 99"):
         diff_lockfile("ws/Cargo.lock", b"version = 99\n", None)
     with pytest.raises(LockParseError, match="not UTF-8"):
         diff_lockfile("Cargo.lock", b"\xff\xfe", None)
