@@ -15,40 +15,47 @@ from tests.lanes.test_cli_python import DYNAMIC_LOCK
 PYPI = '{ registry = "https://pypi.org/simple" }'
 
 
-def wheel(name: str, version: str, digest: str) -> str:
+UPLOADED = 'upload-time = "2024-05-29T15:37:49.536Z"'
+
+
+def files(name: str, version: str, digest: str) -> str:
+    url = f"https://files.pythonhosted.org/packages/{name}-{version}"
+    sha = f"sha256:{digest * 64}"
     return (
-        f'sdist = {{ url = "https://files.pythonhosted.org/packages/{name}-{version}.tar.gz", '
-        f'hash = "sha256:{digest * 64}", size = 131218, upload-time = "2024-05-29T15:37:49.536Z" }}\n'
-        f'wheels = [\n    {{ url = "https://files.pythonhosted.org/packages/{name}-{version}'
-        f'-py3-none-any.whl", hash = "sha256:{digest * 64}", size = 64928 }},\n]\n'
+        f'sdist = {{ url = "{url}.tar.gz", hash = "{sha}", size = 131218, {UPLOADED} }}\n'
+        f'wheels = [\n    {{ url = "{url}-py3-none-any.whl", hash = "{sha}", size = 64928 }},\n]\n'
+    )
+
+
+def dependency(version: str | None) -> str:
+    """A dependency on urllib3 as uv writes it: the version and source only when two are locked."""
+    if version is None:
+        return '    { name = "urllib3" },\n'
+    return f'    {{ name = "urllib3", version = "{version}", source = {PYPI} }},\n'
+
+
+def package(name: str, version: str, digest: str) -> str:
+    return f'\n[[package]]\nname = "{name}"\nversion = "{version}"\nsource = {PYPI}\n' + (
+        files(name, version, digest)
     )
 
 
 def lock(urllib3: str = "2.2.2", digest: str = "a", old_urllib3: str | None = None) -> bytes:
     """``old_urllib3``: a second urllib3 that extra-dep needs (uv forks on the marker)."""
+    requests = f'name = "requests"\nversion = "2.32.3"\nsource = {PYPI}\n'
+    assert requests in DYNAMIC_LOCK
     text = DYNAMIC_LOCK.replace(
-        'name = "requests"\nversion = "2.32.3"\nsource = { registry = "https://pypi.org/simple" }\n',
-        f'name = "requests"\nversion = "2.32.3"\nsource = {PYPI}\n'
-        f'dependencies = [\n    {{ name = "urllib3", version = "{urllib3}", source = {PYPI} }},\n]\n'
-        if old_urllib3
-        else f'name = "requests"\nversion = "2.32.3"\nsource = {PYPI}\n'
-        f'dependencies = [\n    {{ name = "urllib3" }},\n]\n' + wheel("requests", "2.32.3", "b"),
+        requests,
+        requests
+        + f"dependencies = [\n{dependency(urllib3 if old_urllib3 else None)}]\n"
+        + files("requests", "2.32.3", "b"),
     )
-    extra_dep = (
-        f'    {{ name = "urllib3", version = "{old_urllib3}", source = {PYPI} }},\n'
-        if old_urllib3
-        else '    { name = "urllib3" },\n'
-    )
-    text = text.replace(
-        'name = "extra-dep"\nversion = "0.1.0"\nsource = { editable = "packages/extra-dep" }\n',
-        'name = "extra-dep"\nversion = "0.1.0"\nsource = { editable = "packages/extra-dep" }\n'
-        f"dependencies = [\n{extra_dep}]\n",
-    )
-    text += f'\n[[package]]\nname = "urllib3"\nversion = "{urllib3}"\nsource = {PYPI}\n'
-    text += wheel("urllib3", urllib3, digest)
+    extra = 'name = "extra-dep"\nversion = "0.1.0"\nsource = { editable = "packages/extra-dep" }\n'
+    assert extra in text
+    text = text.replace(extra, extra + f"dependencies = [\n{dependency(old_urllib3)}]\n")
+    text += package("urllib3", urllib3, digest)
     if old_urllib3:
-        text += f'\n[[package]]\nname = "urllib3"\nversion = "{old_urllib3}"\nsource = {PYPI}\n'
-        text += wheel("urllib3", old_urllib3, "c")
+        text += package("urllib3", old_urllib3, "c")
     return text.encode()
 
 
