@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 
 from lanes.lockdiff import diff_lockfile
+from lanes.lockdiff._diff import diff_graphs
 from lanes.lockdiff.npm import parse as parse_npm
 from lanes.lockdiff.pnpm import parse as parse_pnpm
 
@@ -111,7 +112,12 @@ def main() -> None:
             new = build(set(range(PACKAGES)) if bump is None else bump)
             result = diff_lockfile(path, old, new)
             seconds = _median(runs, diff_lockfile, path, old, new)
-            print(f"  {case}: diff {seconds:.3f} s, {len(result.reached)} members reached")
+            graphs = parse(path, old), parse(path, new)
+            walk = _median(runs, diff_graphs, path, *graphs)
+            print(
+                f"  {case}: diff {seconds:.3f} s, of which the graph diff {walk:.3f} s;"
+                f" {len(result.reached)} members reached"
+            )
 
 
 if __name__ == "__main__":
