@@ -78,7 +78,7 @@ def _reach(
     order = sorted(aspects)
     bit = {ident: 1 << index for index, ident in enumerate(order)}
     reach_old, reach_new = _reach_bits(before, bit), _reach_bits(after, bit)
-    for member in sorted(members):
+    for member in sorted(members, key=_member_order):
         starts_old, starts_new = members[member]
         hits_old = _hits(before, order, _union(reach_old, starts_old), member)
         hits_new = _hits(after, order, _union(reach_new, starts_new), member)
@@ -86,6 +86,10 @@ def _reach(
             attributed.update(hits_old, hits_new)
             reached[member] = _grouped(before, after, aspects, hits_old, hits_new)
     return reached, attributed
+
+
+def _member_order(member: LocalPackage) -> tuple[str, bool, str]:
+    return member.name, member.directory is None, member.directory or ""
 
 
 def _reach_bits(graph: LockGraph, bit: dict[str, int]) -> dict[str, int]:
