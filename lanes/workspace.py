@@ -37,7 +37,8 @@ DEFAULT_IGNORE = ("**/*.md", "docs/**", "LICENSE*", ".gitignore")
 
 class Workspace:
     """A loaded repository. ``configured`` is False without a lanes.yml (every component is
-    then its own lane); ``cache_hit`` tells whether the index came from the cache."""
+    then its own lane); ``cache_hit`` tells whether the index came from the cache; ``tree`` is
+    what discovery read (the work tree at ``repo`` unless given: a revision's tree)."""
 
     def __init__(
         self,
@@ -47,8 +48,10 @@ class Workspace:
         rules: Rules,
         configured: bool,
         cache_hit: bool,
+        tree: Tree | None = None,
     ) -> None:
         self.root = os.fspath(repo)
+        self.tree: Tree = tree if tree is not None else WorkTree(repo)
         self.config = config
         self.index = index
         self.rules = rules
@@ -96,7 +99,7 @@ def load_workspace(
         index = build(tree, config, located, configured)
         if use_cache:
             cache.store(repo, key, index)
-    return finish(repo, config, index, configured, cache_hit)
+    return finish(tree, repo, config, index, configured, cache_hit)
 
 
 def located_in(tree: Tree, config: Config) -> dict[str, list[str]]:
@@ -106,12 +109,14 @@ def located_in(tree: Tree, config: Config) -> dict[str, list[str]]:
 
 
 def finish(
-    repo: StrPath, config: Config, index: Index, configured: bool, cache_hit: bool
+    tree: Tree, repo: StrPath, config: Config, index: Index, configured: bool, cache_hit: bool
 ) -> Workspace:
-    """The workspace of ``index`` (without a configuration, each component is a lane)."""
+    """The workspace of ``index`` read from ``tree`` (without a configuration, each component
+    is a lane)."""
     if not configured:
         config = _self_lanes(config, index)
-    return Workspace(repo, config, index, Rules.from_config(config), configured, cache_hit)
+    rules = Rules.from_config(config)
+    return Workspace(repo, config, index, rules, configured, cache_hit, tree)
 
 
 def build(tree: Tree, config: Config, located: dict[str, list[str]], configured: bool) -> Index:

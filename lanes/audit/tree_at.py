@@ -65,7 +65,7 @@ def load_at(
         index = build(tree, config, located_in(tree, config), configured)
         if use_cache:
             cache.store_revision(repo, family, tree.observed(), index)
-    return finish(repo, config, index, configured, cache_hit)
+    return finish(tree, repo, config, index, configured, cache_hit)
 
 
 def _config(tree: RevisionTree, path: str | None, explicit: Path | None) -> tuple[Config, bool]:

@@ -144,6 +144,8 @@ def test_workspace_at_equals_the_work_tree_and_is_keyed_by_content(tmp_path: Pat
     expected = load_workspace(repo, use_cache=False)
     with workspace_at(repo, "HEAD", "lanes.yml") as first:
         assert first.configured and not first.cache_hit
+        assert isinstance(first.tree, RevisionTree) and first.tree.rev == "HEAD"
+        assert isinstance(expected.tree, WorkTree)
         assert first.index.to_json() == expected.index.to_json()
         assert first.config.lanes == expected.config.lanes
     write_files(repo, {"crates/core/src/lib.rs": "// code, no manifest\n"})
