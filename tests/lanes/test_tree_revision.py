@@ -267,3 +267,16 @@ def test_ecosystem_modules_read_only_through_the_tree(module: str) -> None:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
     }
     assert "open" not in calls
+
+
+def test_a_retargeted_link_changes_the_key(tmp_path: Path) -> None:
+    repo = linked_cargo(tmp_path / "repo")
+    assert "vendored" in load_at(repo, "HEAD", None).index.kinds
+    write_files(repo, {"real/other/Cargo.toml": '[package]\nname = "other"\n'})
+    (repo / "third" / "vendored").unlink()
+    os.symlink("../real/other", repo / "third" / "vendored")
+    commit_all(repo, "the link points elsewhere")
+    at = load_at(repo, "HEAD", None)
+    assert not at.cache_hit
+    assert "other" in at.index.kinds and "vendored" not in at.index.kinds
+    assert at.index.kinds == load_workspace(repo, use_cache=False).index.kinds
