@@ -280,3 +280,26 @@ def test_a_retargeted_link_changes_the_key(tmp_path: Path) -> None:
     assert not at.cache_hit
     assert "other" in at.index.kinds and "vendored" not in at.index.kinds
     assert at.index.kinds == load_workspace(repo, use_cache=False).index.kinds
+
+
+def test_audit_release_fails_when_the_tree_at_b_cannot_be_read(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    repo = linked_cargo(tmp_path / "repo")
+    write_files(repo, {"crates/core/src/lib.rs": "// change\n"})
+    commit_all(repo, "change")
+    failing = 'for arg in "$@"; do [ "$arg" = ls-tree ] && { echo broken >&2; exit 128; }; done'
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_PYTHON")}
+    env.update(PATH=fake_git(tmp_path / "bin", failing), LANES_CACHE_DIR=str(tmp_path / "c"))
+    result = subprocess.run(
+        [sys.executable, "-m", "lanes.cli", "audit", "release", "HEAD~1..HEAD"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "cannot read the tree of 'HEAD'" in result.stderr and "broken" in result.stderr
