@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from lanes.index import FORMAT_VERSION, Index
@@ -17,6 +18,7 @@ from lanes.model import StrPath
 
 if TYPE_CHECKING:
     from lanes.config import Config
+    from lanes.discovery._source import Tree
 
 
 def cache_dir(repo: StrPath) -> str:
@@ -39,18 +41,15 @@ def user_cache_dir() -> str:
     return os.path.join(base, "lanes")
 
 
-def input_key(repo: StrPath, config_digest: str, manifests: dict[str, list[str]]) -> str:
+def input_key(tree: Tree, config_digest: str, manifests: dict[str, list[str]]) -> str:
+    """The index key: the configuration and each located manifest's content identity
+    (:meth:`lanes.discovery._source.Tree.identity`)."""
     digest = hashlib.sha256(f"index-v{FORMAT_VERSION}\0{config_digest}\0".encode())
     for kind in sorted(manifests):
         digest.update(f"kind\0{kind}\0".encode())
         for manifest in manifests[kind]:
-            try:
-                with open(os.path.join(repo, manifest), "rb") as handle:
-                    content = handle.read()
-            except OSError as error:
-                content = f"<unreadable: {error.strerror}>".encode()
             digest.update(manifest.encode("utf-8", "surrogateescape") + b"\0")
-            digest.update(hashlib.sha256(content).digest())
+            digest.update(tree.identity(manifest).encode("utf-8", "surrogateescape") + b"\0")
     return digest.hexdigest()
 
 
@@ -65,7 +64,7 @@ def _read_json(path: str) -> Any:
 def _write_json(
     directory: str, name: str, data: Any, keep_prefix: str | None = None, keep: int = 0
 ) -> None:
-    """Write atomically; keep the ``keep`` (default ``KEEP_ENTRIES``) newest entries with
+    """Write atomically; keep the ``keep`` (default :data:`KEEP_ENTRIES`) newest entries with
     ``keep_prefix``; failures are not errors."""
     import tempfile
 
@@ -90,15 +89,15 @@ KEEP_GRAPHS = 64
 history audit met)."""
 
 
-def _remove_stale(directory: str, prefix: str, keep: str, entries_kept: int) -> None:
-    """Drop all but the ``entries_kept - 1`` newest entries with ``prefix`` (``keep`` is about
-    to be written)."""
+def _remove_stale(directory: str, prefix: str, written: str, keep: int) -> None:
+    """Drop all but the ``keep - 1`` newest entries with ``prefix`` (``written`` is about to
+    be written)."""
     entries = []
     for entry in os.listdir(directory):
-        if entry.startswith(prefix) and entry.endswith(".json") and entry != keep:
+        if entry.startswith(prefix) and entry.endswith(".json") and entry != written:
             with contextlib.suppress(FileNotFoundError):
                 entries.append((os.stat(os.path.join(directory, entry)).st_mtime_ns, entry))
-    for _, entry in sorted(entries, reverse=True)[entries_kept - 1 :]:
+    for _, entry in sorted(entries, reverse=True)[keep - 1 :]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(directory, entry))
 
@@ -181,3 +180,38 @@ def load_graph(repo: StrPath, key: str) -> Any:
 def store_graph(repo: StrPath, key: str, data: Any) -> None:
     """Cache a workspace at a revision (the ``KEEP_GRAPHS`` newest are kept)."""
     _write_json(cache_dir(repo), f"graph-{key}.json", data, keep_prefix="graph-", keep=KEEP_GRAPHS)
+
+
+KEEP_REVISION_ENTRIES = 32
+"""Indexes of revisions kept per configuration (a history audit meets many manifest states)."""
+
+
+def _revision_prefix(family: str) -> str:
+    return f"revision-{family[:32]}-"
+
+
+def revision_entries(repo: StrPath, family: str) -> Iterator[dict[str, Any]]:
+    """The cached revision entries of ``family`` (``{"observed": ..., "index": ...}``), the
+    newest first; unreadable ones are skipped."""
+    directory = cache_dir(repo)
+    prefix = _revision_prefix(family)
+    try:
+        names = [n for n in os.listdir(directory) if n.startswith(prefix) and n.endswith(".json")]
+    except OSError:
+        return
+    dated = []
+    for name in names:
+        with contextlib.suppress(OSError):
+            dated.append((os.stat(os.path.join(directory, name)).st_mtime_ns, name))
+    for _, name in sorted(dated, reverse=True):
+        data = _read_json(os.path.join(directory, name))
+        if isinstance(data, dict) and isinstance(data.get("observed"), dict):
+            yield data
+
+
+def store_revision(repo: StrPath, family: str, observed: dict[str, Any], index: Index) -> None:
+    """Cache the index built from a revision under what discovery ``observed`` there."""
+    fine = hashlib.sha256(json.dumps(observed, sort_keys=True).encode()).hexdigest()[:32]
+    prefix = _revision_prefix(family)
+    data = {"observed": observed, "index": index.to_json()}
+    _write_json(cache_dir(repo), f"{prefix}{fine}.json", data, prefix, KEEP_REVISION_ENTRIES)

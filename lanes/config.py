@@ -175,7 +175,13 @@ def read_config(path: StrPath, display: str | None = None) -> tuple[str, str]:
     """The text of ``path`` and the SHA-256 of its bytes; errors name ``display`` (default: the
     path as given). Parsing and caching: :mod:`lanes.config_load`."""
     name = display or os.fspath(path)
-    data = read_config_bytes(path, name)
+    return decode_config(read_config_bytes(path, name), name)
+
+
+def decode_config(data: bytes, name: str) -> tuple[str, str]:
+    """The text of a configuration's bytes (UTF-8 or a :class:`ConfigError` naming ``name``)
+    and their SHA-256."""
+    _check_size(data, name)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -184,6 +190,11 @@ def read_config(path: StrPath, display: str | None = None) -> tuple[str, str]:
             name, line, column, "", f"not UTF-8 (byte 0x{data[error.start]:02x}); expected UTF-8"
         ) from None
     return text, hashlib.sha256(data).hexdigest()
+
+
+def _check_size(data: bytes, name: str) -> None:
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(name, 0, 0, "", f"file larger than {MAX_CONFIG_BYTES} bytes")
 
 
 def _position(data: bytes, offset: int) -> tuple[int, int]:
@@ -221,8 +232,7 @@ def read_config_bytes(path: StrPath, name: str) -> bytes:
             data = handle.read(MAX_CONFIG_BYTES + 1)  # enough to tell it is too large
         except OSError as error:
             raise ConfigError(name, 0, 0, "", f"cannot read: {error.strerror or error}") from None
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(name, 0, 0, "", f"file larger than {MAX_CONFIG_BYTES} bytes")
+    _check_size(data, name)
     return data
 
 

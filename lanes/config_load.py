@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 from lanes import cache
-from lanes.config import Config, read_config
+from lanes.config import Config, decode_config, read_config
 from lanes.model import StrPath
 
 
@@ -23,7 +23,15 @@ def load_config(path: StrPath, display: str | None = None) -> Config:
     """Read and validate ``path`` (from the cache when its text was parsed before); errors name
     ``display`` (default: the path as given)."""
     name = display or os.fspath(path)
-    text, digest = read_config(path, name)
+    return _parsed(*read_config(path, name), name)
+
+
+def load_config_bytes(data: bytes, name: str) -> Config:
+    """A configuration from its bytes (a revision's blob), as :func:`load_config` reads one."""
+    return _parsed(*decode_config(data, name), name)
+
+
+def _parsed(text: str, digest: str, name: str) -> Config:
     cached = cache.load_config(digest, name)
     if cached is not None:
         return cached

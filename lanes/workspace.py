@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from lanes import cache, discovery
 from lanes.config import Config, ConfigError, LaneSpec
 from lanes.config_load import load_config
+from lanes.discovery._source import Tree, WorkTree
 from lanes.engine import Rules
 from lanes.index import Index
 from lanes.model import StrPath
@@ -36,7 +37,8 @@ DEFAULT_IGNORE = ("**/*.md", "docs/**", "LICENSE*", ".gitignore")
 
 class Workspace:
     """A loaded repository. ``configured`` is False without a lanes.yml (every component is
-    then its own lane); ``cache_hit`` tells whether the index came from the cache."""
+    then its own lane); ``cache_hit`` tells whether the index came from the cache; ``tree`` is
+    what discovery read (the work tree at ``repo`` unless given: a revision's tree)."""
 
     def __init__(
         self,
@@ -46,8 +48,10 @@ class Workspace:
         rules: Rules,
         configured: bool,
         cache_hit: bool,
+        tree: Tree | None = None,
     ) -> None:
         self.root = os.fspath(repo)
+        self.tree: Tree = tree if tree is not None else WorkTree(repo)
         self.config = config
         self.index = index
         self.rules = rules
@@ -86,24 +90,40 @@ def load_workspace(
     # to load, so that a broken one is an error rather than quietly "no configuration".
     configured = config_file is not None or os.path.lexists(path)
     config = load_config(path, _display(path, repo)) if configured else Config(file="(none)")
-    kinds = list(config.discover) if config.discover is not None else discovery.present_kinds(repo)
-    located = discovery.locate_all(repo, kinds)
-    key = cache.input_key(repo, f"{config.digest}\0{configured}", located)
+    tree = WorkTree(repo)
+    located = located_in(tree, config)
+    key = cache.input_key(tree, f"{config.digest}\0{configured}", located)
     index = cache.load(repo, key) if use_cache else None
     cache_hit = index is not None
     if index is None:
-        index = _build(repo, config, located, configured)
+        index = build(tree, config, located, configured)
         if use_cache:
             cache.store(repo, key, index)
+    return finish(tree, repo, config, index, configured, cache_hit)
+
+
+def located_in(tree: Tree, config: Config) -> dict[str, list[str]]:
+    """What discovery reads in ``tree`` with ``config``, per manifest kind."""
+    kinds = list(config.discover) if config.discover is not None else discovery.present_kinds(tree)
+    return discovery.locate_all(tree, kinds)
+
+
+def finish(
+    tree: Tree, repo: StrPath, config: Config, index: Index, configured: bool, cache_hit: bool
+) -> Workspace:
+    """The workspace of ``index`` read from ``tree`` (without a configuration, each component
+    is a lane)."""
     if not configured:
         config = _self_lanes(config, index)
-    return Workspace(repo, config, index, Rules.from_config(config), configured, cache_hit)
+    rules = Rules.from_config(config)
+    return Workspace(repo, config, index, rules, configured, cache_hit, tree)
 
 
-def _build(repo: StrPath, config: Config, located: dict[str, list[str]], configured: bool) -> Index:
+def build(tree: Tree, config: Config, located: dict[str, list[str]], configured: bool) -> Index:
+    """The index of what discovery finds in ``tree`` (``located``: :func:`located_in`)."""
     from lanes.graph import build_index
 
-    found = discovery.parse_all(repo, located)
+    found = discovery.parse_all(tree, located)
     if not configured:
         config = _self_lanes(config, None, names=[c.name for c in found.components])
     return build_index(config, found)

@@ -1,11 +1,12 @@
 """Each commit of a history audit judged with the dependency graph *at that commit*.
 
 A commit's graph is the workspace :func:`lanes.audit.tree_at.workspace_at` loads from its tree.
-Loading one per commit would cost a tree materialisation and a discovery per commit, so each
-commit's workspace is keyed by what discovery reads there (:class:`DiscoveryInputs`): the mode
-and object id of every file discovery reads by name and of the configuration file, and the set
-of directories (member globs such as ``crates/*`` match directories, a member directory without
-its manifest is an error). The key follows the history stream itself: ``git log --raw`` gives
+Loading one per commit would cost a tree listing and a cache look-up (or a discovery) per commit,
+so each commit's workspace is keyed by what discovery reads there (:class:`DiscoveryInputs`): the
+mode and object id of every file discovery reads by name, of the configuration file and of every
+symbolic link (discovery follows links, a path dependency through one), and the set of
+directories (member globs such as ``crates/*`` match directories, a member directory without its
+manifest is an error). The key follows the history stream itself: ``git log --raw`` gives
 each commit's changed paths with both sides' object ids, and the history is streamed newest
 first, each commit diffed against its first parent, so reverting a commit's records turns its
 inputs into its first parent's. A commit that touched none of those files nor the set of
@@ -33,8 +34,10 @@ from typing import Any, NamedTuple
 
 from lanes.audit.configs import GRAPH_UNAVAILABLE, Judge
 from lanes.audit.labels import short_sha
-from lanes.audit.tree_at import REGULAR_MODES, read_by_discovery, tree_entries, workspace_at
+from lanes.audit.tree_at import workspace_at
 from lanes.config import ConfigError
+from lanes.discovery import DISCOVERY_FILES
+from lanes.discovery._revision import LINK, REGULAR_MODES, list_tree
 from lanes.git.parse import NO_MODE, RawEntry
 from lanes.model import ChangeSet
 from lanes.workspace import Workspace
@@ -49,8 +52,8 @@ LoadAt = Callable[[Path, str, str | None, Path | None], AbstractContextManager[W
 
 
 class DiscoveryInputs:
-    """What discovery reads at one commit: ``files`` (path -> mode and object id of the regular
-    files :func:`~lanes.audit.tree_at.workspace_at` materialises) and, for each
+    """What discovery reads at one commit: ``files`` (path -> mode and object id of the files
+    discovery reads by name, the configuration and every symbolic link) and, for each
     directory, its number of entries (files and directories right in it: a directory exists
     while it has one)."""
 
@@ -64,8 +67,9 @@ class DiscoveryInputs:
     def listed(cls, repo: Path, rev: str, config_path: str | None) -> DiscoveryInputs:
         """The inputs at ``rev``, from one ``git ls-tree -r``."""
         inputs = cls(config_path)
-        for mode, _, oid, path in tree_entries(repo, rev, trees=False):
-            inputs._add(path, mode, oid)
+        for path, item in list_tree(repo, rev).items():
+            if item.kind != "tree":
+                inputs._add(path, item.mode, item.oid)
         return inputs
 
     def digest(self) -> str:
@@ -93,7 +97,7 @@ class DiscoveryInputs:
 
     def _add(self, path: str, mode: str, oid: str) -> None:
         self._enter(path)
-        if mode in REGULAR_MODES and read_by_discovery(path, self.config_path):
+        if mode == LINK or (mode in REGULAR_MODES and read_by_discovery(path, self.config_path)):
             self.files[path] = (mode, oid)
             self._digest = None
 
@@ -344,3 +348,9 @@ def _from_json(data: Any, root: str) -> _Loaded | None:
         return None
     workspace = Workspace(root, config, index, Rules.from_config(config), configured, True)
     return _Loaded(workspace, source)
+
+
+def read_by_discovery(path: str, config_path: str | None) -> bool:
+    """Whether discovery (or loading the configuration) reads ``path`` as a file. Symbolic
+    links count wherever they are (discovery follows them: a path dependency through one)."""
+    return path == config_path or path.rpartition("/")[2] in DISCOVERY_FILES

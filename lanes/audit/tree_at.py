@@ -1,67 +1,33 @@
-"""A workspace loaded from a revision's tree, for the coverage "at B" of a release audit.
+"""A workspace loaded from a revision's tree (the coverage "at B" of a release audit, the base
+graph of ``lanes detect --base``, the graph at each commit of a history audit).
 
-Choice: B's tree is materialised in a temporary directory *without a checkout*: every directory
-of B (``git ls-tree -r -t``), and, read as raw blobs (``git cat-file --batch``: no hooks, no
-smudge or LFS filters, no ``export-ignore``), every file discovery reads (manifests and
-lockfiles, by name) and the configuration file; the workspace is loaded there. Nothing else is
-written, so the cost follows the number of manifests rather than the size of the tree; the
-tracked-file list of the coverage audit comes from ``git ls-tree`` of B directly. Symbolic links
-and submodules are not materialised (discovery reads neither). Paths git would never write
-(absolute, ``..``, ``.git``) are refused.
+Discovery reads the revision through a :class:`~lanes.discovery._revision.RevisionTree`: one
+``git ls-tree`` of the whole tree and the blobs discovery reads in one ``git cat-file --batch``
+(raw blobs: no hooks, no smudge or LFS filters, no ``export-ignore``), without a checkout or a
+temporary directory. Paths git would never write (absolute, ``..``, ``.git``) are refused.
+
+The index is cached by content: under the configuration (and the work tree's location), each
+entry records every question discovery asked of the tree (a file's blob id, whether a directory
+exists, a directory's entries, where a link leads) with the answer. A revision whose tree gives
+the same answers (no manifest, member directory or link discovery looked at changed) reuses the
+index after one ``git ls-tree``, without reading a blob or parsing a manifest.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from lanes.git import objects
-from lanes.git.parse import decode_path
-from lanes.git.revs import check_rev
-from lanes.git.runner import GitError, run_git
-from lanes.workspace import Workspace, load_workspace
+from lanes import cache
+from lanes.config import Config
+from lanes.discovery import DISCOVERY_FILES
+from lanes.discovery._revision import REGULAR_MODES, RevisionTree, RevisionUnavailable
+from lanes.index import FORMAT_VERSION, Index
+from lanes.workspace import Workspace, build, finish, located_in
 
-DISCOVERY_FILES = frozenset(
-    {
-        "Cargo.toml",
-        "Cargo.lock",
-        "pyproject.toml",
-        "uv.lock",
-        "package.json",
-        "package-lock.json",
-        "pnpm-workspace.yaml",
-        "pnpm-lock.yaml",
-        "yarn.lock",
-    }
-)
-"""Files discovery reads, by name (the configuration file is added by path)."""
-
-REGULAR_MODES = ("100644", "100755")
-"""The modes of the files materialised (symbolic links and submodules are not)."""
-
-
-def tree_entries(
-    repo: Path, rev: str, *, trees: bool = True
-) -> Iterator[tuple[str, str, str, str]]:
-    """(mode, type, object id, path) of every entry of ``rev``'s tree (trees too unless
-    ``trees`` is False), from one ``git ls-tree -r``."""
-    listed = ["-t"] if trees else []
-    args = ["ls-tree", "-r", *listed, "-z", "--full-tree", "--end-of-options", check_rev(rev)]
-    for record in run_git(repo, args).split(b"\0"):
-        if record:
-            meta, _, path = record.partition(b"\t")
-            mode, kind, oid = decode_path(meta).split()
-            yield mode, kind, oid, _safe(decode_path(path))
-
-
-def _safe(path: str) -> str:
-    parts = path.split("/")
-    if path.startswith("/") or any(part in ("", ".", "..", ".git") for part in parts):
-        raise GitError(f"refusing tree path {path!r}")
-    return path
+__all__ = ["DISCOVERY_FILES", "RevisionUnavailable", "load_at", "workspace_at"]
 
 
 @contextmanager
@@ -69,27 +35,59 @@ def workspace_at(
     repo: Path, rev: str, config_path: str | None, explicit: Path | None = None
 ) -> Iterator[Workspace]:
     """The workspace of ``rev``'s tree: its manifests and, when ``config_path`` (repository-
-    relative) exists there, its configuration; ``explicit`` (a configuration outside the
-    repository) instead; else the no-config default. The index is built afresh (a temporary
-    directory has no cache of its own); parsed configurations and manifests still come from
-    their content-keyed caches."""
-    with tempfile.TemporaryDirectory(prefix="lanes-tree-") as directory:
-        root = Path(directory)
-        wanted: dict[str, str] = {}
-        for mode, kind, oid, path in tree_entries(repo, rev):
-            if kind == "tree":
-                (root / path).mkdir(parents=True, exist_ok=True)
-            elif mode in REGULAR_MODES and read_by_discovery(path, config_path):
-                wanted[path] = oid
-        contents = objects.read_blobs(repo, wanted.values())
-        for path, oid in wanted.items():
-            target = root / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(contents[oid])
-        config = root / config_path if config_path and config_path in wanted else explicit
-        yield load_workspace(os.fspath(root), config, use_cache=False)
+    relative) is a regular file there, its configuration; ``explicit`` (a configuration outside
+    the repository) instead; else the no-config default. The index comes from the content-keyed
+    cache when discovery would read the same there (see the module docstring); parsed
+    configurations and manifests come from their own content-keyed caches.
+
+    Raises :class:`~lanes.git.runner.GitError` (:class:`RevisionUnavailable` when the revision
+    cannot be listed) and :class:`~lanes.config.ConfigError`: callers fail safe on both."""
+    yield load_at(repo, rev, config_path, explicit)
 
 
-def read_by_discovery(path: str, config_path: str | None) -> bool:
-    """Whether discovery (or loading the configuration) reads ``path``."""
-    return path == config_path or path.rpartition("/")[2] in DISCOVERY_FILES
+def load_at(
+    repo: Path,
+    rev: str,
+    config_path: str | None,
+    explicit: Path | None = None,
+    *,
+    use_cache: bool = True,
+) -> Workspace:
+    """:func:`workspace_at` without the context manager."""
+    tree = RevisionTree(repo, rev, extra=[config_path] if config_path else [])
+    config, configured = _config(tree, config_path, explicit)
+    family = cache.content_key(
+        "revision-index", f"{FORMAT_VERSION}\0{config.digest}\0{configured}\0{tree.root}"
+    )
+    index = _cached(tree, family) if use_cache else None
+    cache_hit = index is not None
+    if index is None:
+        index = build(tree, config, located_in(tree, config), configured)
+        if use_cache:
+            cache.store_revision(repo, family, tree.observed(), index)
+    return finish(tree, repo, config, index, configured, cache_hit)
+
+
+def _config(tree: RevisionTree, path: str | None, explicit: Path | None) -> tuple[Config, bool]:
+    from lanes.config_load import load_config, load_config_bytes
+
+    if path is not None and tree.mode(path) in REGULAR_MODES:
+        content = tree.read(path)
+        assert content is not None  # a regular blob of the listing
+        return load_config_bytes(content, path), True
+    if explicit is not None:
+        return load_config(explicit, os.fspath(explicit)), True
+    return Config(file="(none)"), False
+
+
+def _cached(tree: RevisionTree, family: str) -> Index | None:
+    """The cached index whose recorded questions ``tree`` answers the same way."""
+    for entry in cache.revision_entries(tree.repo, family):
+        observed = entry["observed"]
+        if tree.answers(observed) != observed:
+            continue
+        try:
+            return Index.from_json(entry["index"])
+        except (ValueError, KeyError, TypeError, IndexError):
+            continue
+    return None

@@ -1,15 +1,15 @@
 """Helpers shared by the ecosystem modules: member globs, manifest loading, error lines."""
 
-import glob
+import fnmatch
 import itertools
 import json
-import os
 import posixpath
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from lanes.model import Component, Discovery, Edge, EdgeKind, ManifestError, StrPath
+from lanes.discovery._source import Source, Tree, as_tree
+from lanes.model import Component, Discovery, Edge, EdgeKind, ManifestError
 
 # Patterns used only on errors or while parsing are compiled on first use (re caches them).
 _TOML_LINE = r"\(at line (\d+), column \d+\)"
@@ -43,9 +43,9 @@ def manifest_path(directory: str, filename: str) -> str:
     return f"{directory}/{filename}" if directory else filename
 
 
-def repo_name(repo: StrPath) -> str:
+def repo_name(tree: Tree) -> str:
     """The name of the repository's directory: the last resort for naming a root package."""
-    return os.path.basename(os.path.realpath(repo))
+    return posixpath.basename(tree.root.replace("\\", "/"))
 
 
 def dirname(manifest: str) -> str:
@@ -80,14 +80,37 @@ def _clean_pattern(pattern: str) -> str | None:
     return cleaned
 
 
-def _expand(repo: StrPath, pattern: str, skip: frozenset[str]) -> tuple[list[str], bool]:
+def _expand(tree: Tree, pattern: str, skip: frozenset[str]) -> tuple[list[str], bool]:
     """Directories matched by ``pattern``, and whether it is a literal path."""
     if not _is_glob(pattern):
         return [normdir(pattern)], True
     if "**" in pattern:
-        return _walk(repo, pattern, skip), False
-    matches = glob.glob(f"{pattern}/", root_dir=repo)
-    return [normdir(m) for m in matches], False
+        return _walk(tree, pattern, skip), False
+    return [normdir(m) for m in _glob_dirs(tree, pattern.split("/"))], False
+
+
+def _glob_dirs(tree: Tree, segments: list[str]) -> list[str]:
+    """The directories ``segments`` match, as ``glob.glob(pattern + "/")`` finds them: a
+    wildcard segment matches no hidden name unless it starts with a dot; links are followed."""
+    found = [""]
+    for segment in segments:
+        if not _is_glob(segment):
+            found = [join for base in found if tree.is_dir(join := _joined(base, segment))]
+            continue
+        hidden = segment.startswith(".")
+        found = [
+            _joined(base, entry.name)
+            for base in found
+            for entry in tree.list_dir(base)
+            if entry.is_dir
+            and (hidden or not entry.name.startswith("."))
+            and fnmatch.fnmatchcase(entry.name, segment)
+        ]
+    return found
+
+
+def _joined(base: str, name: str) -> str:
+    return f"{base}/{name}" if base else name
 
 
 def _segment_regex(segment: str) -> str:
@@ -113,18 +136,27 @@ def _segment_regex(segment: str) -> str:
     return "".join(out) + "/"
 
 
-def _walk(repo: StrPath, pattern: str, skip: frozenset[str]) -> list[str]:
-    """``**`` patterns: walk below the literal prefix, never into hidden or ``skip`` dirs."""
+def _walk(tree: Tree, pattern: str, skip: frozenset[str]) -> list[str]:
+    """``**`` patterns: walk below the literal prefix, never into hidden or ``skip`` dirs, nor
+    through symbolic links (as ``os.walk``)."""
     segments = pattern.split("/")
     literal = list(itertools.takewhile(lambda part: not _is_glob(part), segments))
     regex = re.compile("".join(_segment_regex(part) for part in segments))
-    start = "/".join(literal)
+    start = normdir("/".join(literal))
     found: list[str] = []
-    for current, dirs, _files in os.walk(os.path.join(repo, start) if start else repo):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in skip]
-        relative = normdir(os.path.relpath(current, repo))
-        if regex.fullmatch(f"{relative}/" if relative else ""):
-            found.append(relative)
+    pending = [start] if tree.is_dir(start) else []
+    while pending:
+        current = pending.pop()
+        if regex.fullmatch(f"{current}/" if current else ""):
+            found.append(current)
+        pending.extend(
+            _joined(current, entry.name)
+            for entry in tree.list_dir(current)
+            if entry.is_dir
+            and not entry.is_link
+            and not entry.name.startswith(".")
+            and entry.name not in skip
+        )
     return found
 
 
@@ -140,7 +172,7 @@ def _skip_dir(directory: str, skip_segments: frozenset[str]) -> bool:
 
 
 def expand_members(
-    repo: StrPath,
+    source: Source,
     patterns: Iterable[str],
     excludes: Iterable[str],
     marker: str,
@@ -154,12 +186,12 @@ def expand_members(
     Directories containing one of ``skip_segments`` (e.g. ``node_modules``) are never members.
     ``known`` directories are taken to hold the marker without looking.
     """
-    root = str(repo)
+    tree = as_tree(source)
     excluded: set[str] = set()
     for pattern in excludes:
         cleaned = _clean_pattern(pattern)
         if cleaned is not None:
-            excluded.update(_expand(repo, cleaned, skip_segments)[0])
+            excluded.update(_expand(tree, cleaned, skip_segments)[0])
     result = Members([], [], [])
     seen: set[str] = set()
     for pattern in patterns:
@@ -167,22 +199,22 @@ def expand_members(
         if cleaned is None:
             result.outside.append(pattern)
             continue
-        matched, literal = _expand(repo, cleaned, skip_segments)
+        matched, literal = _expand(tree, cleaned, skip_segments)
         for directory in sorted(matched):
             if directory in seen or _excluded(directory, excluded):
                 continue
             if _skip_dir(directory, skip_segments):
                 continue
             seen.add(directory)
-            if directory in known or os.path.isfile(os.path.join(root, directory, marker)):
+            if directory in known or tree.is_file(manifest_path(directory, marker)):
                 result.dirs.append(directory)
-            elif literal or os.path.isdir(os.path.join(root, directory)):
+            elif literal or tree.is_dir(directory):
                 result.missing.append(directory)
     return result
 
 
 def check_members(
-    repo: StrPath,
+    tree: Tree,
     patterns: list[str],
     excludes: list[str],
     marker: str,
@@ -191,7 +223,7 @@ def check_members(
 ) -> None:
     """Report member directories without ``marker``; located manifests are not looked at again."""
     known = frozenset(dirname(path) for path in out.result.manifests)
-    members = expand_members(repo, patterns, excludes, marker, known=known)
+    members = expand_members(tree, patterns, excludes, marker, known=known)
     for directory in members.missing:
         message = f"workspace member {directory or '.'!r} has no {marker}"
         out.error_at_key(root, "members", message)
@@ -252,12 +284,16 @@ class Loaded(NamedTuple):
     error: ManifestError | None = None
 
 
-def read_text(repo: StrPath, path: str) -> tuple[str | None, ManifestError | None]:
+_ABSENT = "No such file or directory"
+
+
+def read_text(tree: Source, path: str) -> tuple[str | None, ManifestError | None]:
     try:
-        with open(os.path.join(repo, path), "rb") as handle:
-            raw = handle.read()
+        raw = as_tree(tree).read(path)
     except OSError as exc:
         return None, ManifestError(path, 0, f"cannot read manifest: {exc.strerror or exc}")
+    if raw is None:
+        return None, ManifestError(path, 0, f"cannot read manifest: {_ABSENT}")
     try:
         return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
@@ -280,8 +316,8 @@ def _dotted_line(text: str) -> int:
     return 0
 
 
-def load_toml(repo: StrPath, path: str) -> Loaded:
-    text, error = read_text(repo, path)
+def load_toml(tree: Source, path: str) -> Loaded:
+    text, error = read_text(tree, path)
     if text is None:
         return Loaded(path, "", None, error)
     dotted = _dotted_line(text)
@@ -300,7 +336,7 @@ def load_toml(repo: StrPath, path: str) -> Loaded:
         return Loaded(path, text, None, ManifestError(path, 0, "invalid TOML: nested too deeply"))
 
 
-def load_toml_cached(repo: StrPath, path: str) -> Loaded:
+def load_toml_cached(tree: Source, path: str) -> Loaded:
     """``load_toml`` for the root manifests read on every run, cached by content hash.
 
     A warm ``lanes detect`` then needs neither tomllib nor a parse to find the workspace members.
@@ -308,21 +344,21 @@ def load_toml_cached(repo: StrPath, path: str) -> Loaded:
     """
     from lanes import cache
 
-    text, error = read_text(repo, path)
+    text, error = read_text(tree, path)
     if text is None:
         return Loaded(path, "", None, error)
     key = cache.content_key("toml", text)
     data = cache.load_document(key)
     if isinstance(data, dict):
         return Loaded(path, text, data)
-    loaded = load_toml(repo, path)
+    loaded = load_toml(tree, path)
     if loaded.data is not None:
         cache.store_document(key, loaded.data)
     return loaded
 
 
-def load_json(repo: StrPath, path: str) -> Loaded:
-    text, error = read_text(repo, path)
+def load_json(tree: Source, path: str) -> Loaded:
+    text, error = read_text(tree, path)
     if text is None:
         return Loaded(path, "", None, error)
     try:
@@ -360,10 +396,10 @@ class Collector:
     def error(self, path: str, line: int, message: str) -> None:
         self.result.errors.append(ManifestError(path, line, message))
 
-    def root_toml(self, repo: StrPath, path: str) -> tuple[Loaded, dict[str, Any]] | None:
+    def root_toml(self, tree: Tree, path: str) -> tuple[Loaded, dict[str, Any]] | None:
         """The root manifest and its document when it parses, else None with its error
         recorded. Read through the content-hash cache: ``locate`` has just parsed the file."""
-        root = load_toml_cached(repo, path)
+        root = load_toml_cached(tree, path)
         if root.data is None:
             if root.error is not None:
                 self.result.errors.append(root.error)

@@ -23,14 +23,14 @@ Every file is read only up to :data:`MAX_LOCK_BYTES`; a larger or unparsable loc
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal, NamedTuple
 
 from lanes.discovery._common import join_dir, line_of_text, load_json, normdir, read_text
-from lanes.model import EdgeKind, ManifestError, StrPath
+from lanes.discovery._source import Source, Tree, as_tree
+from lanes.model import EdgeKind, ManifestError
 
 PNPM_LOCK = "pnpm-lock.yaml"
 NPM_LOCKS = ("package-lock.json", "npm-shrinkwrap.json")
@@ -64,20 +64,21 @@ class LockRead(NamedTuple):
     errors: list[ManifestError]
 
 
-def read_lockfile(repo: StrPath, path: str) -> LockRead:
+def read_lockfile(source: Source, path: str) -> LockRead:
     """The workspace links recorded in lockfile ``path`` (one of :data:`LOCKFILES`)."""
+    tree = as_tree(source)
     try:
-        size = os.path.getsize(os.path.join(repo, path))
+        size = tree.size(path)
     except OSError as exc:
         return LockRead([], [ManifestError(path, 0, f"cannot read lockfile: {exc.strerror}")])
     if size > MAX_LOCK_BYTES:
         message = f"lockfile larger than {MAX_LOCK_BYTES >> 20} MiB: not read"
         return LockRead([], [ManifestError(path, 0, message)])
     if path == PNPM_LOCK:
-        return _pnpm(repo, path)
+        return _pnpm(tree, path)
     if path == YARN_LOCK:
-        return _yarn(repo, path)
-    return _npm(repo, path)
+        return _yarn(tree, path)
+    return _npm(tree, path)
 
 
 # --- YAML, bounded ---------------------------------------------------------------------------
@@ -109,8 +110,8 @@ def _top_level_blocks(text: str) -> Iterator[tuple[int, str]]:
 # --- pnpm ------------------------------------------------------------------------------------
 
 
-def _pnpm(repo: StrPath, path: str) -> LockRead:
-    text, error = read_text(repo, path)
+def _pnpm(tree: Tree, path: str) -> LockRead:
+    text, error = read_text(tree, path)
     if text is None:
         return LockRead([], [error] if error else [])
     wanted = {"importers", "dependencies", "devDependencies", "optionalDependencies"}
@@ -186,8 +187,8 @@ def _pnpm_target(source: str, value: object, specifier: object) -> str | Literal
 # --- npm -------------------------------------------------------------------------------------
 
 
-def _npm(repo: StrPath, path: str) -> LockRead:
-    loaded = load_json(repo, path)
+def _npm(tree: Tree, path: str) -> LockRead:
+    loaded = load_json(tree, path)
     if loaded.data is None:
         return LockRead([], [loaded.error] if loaded.error else [])
     packages = loaded.data.get("packages")
@@ -249,8 +250,8 @@ class _YarnWorkspace(NamedTuple):
     entry: Mapping[str, Any]
 
 
-def _yarn(repo: StrPath, path: str) -> LockRead:
-    text, error = read_text(repo, path)
+def _yarn(tree: Tree, path: str) -> LockRead:
+    text, error = read_text(tree, path)
     if text is None:
         return LockRead([], [error] if error else [])
     if "__metadata:" not in text:

@@ -133,10 +133,10 @@ def _ls_files(root: str) -> Tree | None:
     if process.returncode != 0:
         return None
     paths = {raw.decode("utf-8", "surrogateescape") for raw in stdout.split(b"\0") if raw}
-    return Tree(tuple(sorted(p for p in paths if _kept(p))))
+    return Tree(tuple(sorted(p for p in paths if kept(p))))
 
 
-def _kept(path: str) -> bool:
+def kept(path: str) -> bool:
     *directories, name = path.split("/")
     return name in MANIFEST_NAMES and SKIP_DIRS.isdisjoint(directories)
 

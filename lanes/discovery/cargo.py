@@ -18,7 +18,6 @@
 """
 
 import json
-import os
 import posixpath
 import re
 from collections import deque
@@ -41,6 +40,7 @@ from lanes.discovery._common import (
     str_list,
     table,
 )
+from lanes.discovery._source import Source, Tree, as_tree
 from lanes.model import (
     LOCKFILE_EDGE,
     Component,
@@ -48,7 +48,6 @@ from lanes.model import (
     Edge,
     EdgeKind,
     ManifestError,
-    StrPath,
 )
 
 MANIFEST = "Cargo.toml"
@@ -139,12 +138,10 @@ def _report(out: Collector | None, loaded: Loaded, key: str, message: str) -> No
 class _Paths:
     """Path dependencies to repository directories: joined lexically (as Cargo does), then
     resolved through symlinks; ``None`` for a directory outside the repository. Memoized, and
-    ``realpath`` only runs where a symlink is on the way (``locate`` runs on every invocation)."""
+    links are resolved only where one is on the way (``locate`` runs on every invocation)."""
 
-    def __init__(self, repo: StrPath, members: Iterable[str] = ()) -> None:
-        self.repo = os.fspath(repo)
-        self.real = os.path.realpath(self.repo)
-        self.prefix = self.real.rstrip(os.sep) + os.sep
+    def __init__(self, tree: Tree, members: Iterable[str] = ()) -> None:
+        self.tree = tree
         # Member directories stand as the member globs found them (no symlink check).
         self.resolved: dict[str, str | None] = {directory: directory for directory in members}
         self.links: dict[str, bool] = {}
@@ -153,10 +150,10 @@ class _Paths:
         if "\\" in path:
             path = path.replace("\\", "/")
         if path[:1] == "/" or path[1:3] == ":/":
-            return self._real(path)
+            return self.tree.resolve(path)
         relative = join_dir(base, path)
         if relative is None:  # above the root, perhaps back into it (``../repo/x``)
-            return self._real(os.path.join(self.repo, base, path))
+            return self.tree.resolve(f"{base}/{path}" if base else path)
         found = self.resolved.get(relative, self)
         if found is self:
             found = self.resolved[relative] = self._follow(relative)
@@ -168,18 +165,10 @@ class _Paths:
             prefix = "/".join(parts[:depth])
             link = self.links.get(prefix)
             if link is None:
-                link = self.links[prefix] = os.path.islink(os.path.join(self.repo, prefix))
+                link = self.links[prefix] = self.tree.is_link(prefix)
             if link:
-                return self._real(os.path.join(self.repo, relative))
+                return self.tree.resolve(relative)
         return relative
-
-    def _real(self, path: str) -> str | None:
-        real = os.path.realpath(os.path.normpath(path))
-        if real == self.real:
-            return ""
-        if not real.startswith(self.prefix):
-            return None
-        return normdir(real[len(self.prefix) :].replace(os.sep, "/"))
 
 
 def _path_values(text: str) -> Iterator[str]:
@@ -201,46 +190,37 @@ def _path_values(text: str) -> Iterator[str]:
             yield literal[1:-1]
 
 
-def _read_quietly(repo: str, path: str) -> str:
-    """A manifest's text for the scan of ``locate`` ("" when unreadable: ``parse`` reports it).
-    Plain ``os.read``: this runs for every member on every invocation."""
+def _read_quietly(tree: Tree, path: str) -> str:
+    """A manifest's text for the scan of ``locate`` ("" when unreadable: ``parse`` reports it)."""
     try:
-        handle = os.open(os.path.join(repo, path), os.O_RDONLY)
+        raw = tree.read(path)
     except OSError:
         return ""
-    chunks = []
-    try:
-        while chunk := os.read(handle, 1 << 16):
-            chunks.append(chunk)
-    except OSError:
-        return ""
-    finally:
-        os.close(handle)
-    return b"".join(chunks).decode("utf-8", "surrogateescape")
+    return "" if raw is None else raw.decode("utf-8", "surrogateescape")
 
 
-def locate(repo: StrPath) -> list[str]:
+def locate(source: Source) -> list[str]:
     """The root manifest, Cargo.lock, every member's manifest (the expected path when absent)
     and the manifests of every directory a ``path`` value names, recursively."""
-    if not os.path.isfile(os.path.join(repo, MANIFEST)):
+    tree = as_tree(source)
+    if not tree.is_file(MANIFEST):
         return []
-    root = load_toml_cached(repo, MANIFEST)
+    root = load_toml_cached(tree, MANIFEST)
     found = {MANIFEST, LOCKFILE}
     if root.data is None:
         return sorted(found)
     pending: deque[tuple[str, str | None]] = deque([("", root.text)])
     if "workspace" in root.data:
         ws = _workspace(root.data, root, None)
-        members = expand_members(repo, ws.patterns, ws.excludes, MANIFEST)
+        members = expand_members(tree, ws.patterns, ws.excludes, MANIFEST)
         found.update(manifest_path(d, MANIFEST) for d in (*members.dirs, *members.missing))
         pending.extend((d, None) for d in members.dirs if d)
     scanned = {directory for directory, _ in pending}
-    paths = _Paths(repo, scanned)
-    top = os.fspath(repo)
+    paths = _Paths(tree, scanned)
     while pending:
         directory, text = pending.popleft()
         if text is None:
-            text = _read_quietly(top, manifest_path(directory, MANIFEST))
+            text = _read_quietly(tree, manifest_path(directory, MANIFEST))
         for value in _path_values(text):
             target = paths.directory(directory, value)
             if target is None:
@@ -298,11 +278,11 @@ def _default_features(spec: dict[str, Any]) -> object:
 
 
 class _Parser:
-    def __init__(self, repo: StrPath, manifests: list[str]) -> None:
-        self.repo = repo
+    def __init__(self, tree: Tree, manifests: list[str]) -> None:
+        self.tree = tree
         self.located = frozenset(manifests)
         self.out = Collector(manifests)
-        self.paths = _Paths(repo)
+        self.paths = _Paths(tree)
         self.ws = _Workspace([], [], {})
         self.excluded: list[str] = []
         self.patches: dict[str, _Patch] = {}
@@ -333,7 +313,7 @@ class _Parser:
     # --- members ----------------------------------------------------------------------------
 
     def _load_root(self) -> None:
-        found = self.out.root_toml(self.repo, MANIFEST)
+        found = self.out.root_toml(self.tree, MANIFEST)
         if found is None:
             return
         root, data = found
@@ -347,16 +327,14 @@ class _Parser:
         self.ws = _workspace(data, root, self.out)
         excluded = (join_dir("", e.strip().rstrip("/")) for e in self.ws.excludes)
         self.excluded = [e for e in excluded if e]
-        known = frozenset(
-            dirname(m) for m in self.located if os.path.isfile(os.path.join(self.repo, m))
-        )
+        known = frozenset(dirname(m) for m in self.located if self.tree.is_file(m))
         members = expand_members(
-            self.repo, self.ws.patterns, self.ws.excludes, MANIFEST, known=known
+            self.tree, self.ws.patterns, self.ws.excludes, MANIFEST, known=known
         )
-        self.paths = _Paths(self.repo, members.dirs)  # as locate() resolves them
+        self.paths = _Paths(self.tree, members.dirs)  # as locate() resolves them
         for directory in members.dirs:
             if directory:
-                self.members[directory] = load_toml(self.repo, manifest_path(directory, MANIFEST))
+                self.members[directory] = load_toml(self.tree, manifest_path(directory, MANIFEST))
         for directory in members.missing:
             self._missing_member(root, directory)
         for pattern in members.outside:
@@ -366,7 +344,7 @@ class _Parser:
     def _missing_member(self, root: Loaded, directory: str) -> None:
         line = line_of_key(root.text, "members")
         message = f"workspace member {directory or '.'!r} has no {MANIFEST}"
-        absent = not os.path.isdir(os.path.join(self.repo, directory))
+        absent = not self.tree.is_dir(directory)
         self._error(root, line, message, UNRESOLVED if absent else "manifest-error")
 
     def _implicit_members(self, source: str) -> Iterator[str]:
@@ -380,7 +358,7 @@ class _Parser:
             manifest = manifest_path(directory, MANIFEST)
             if not found.patched and self._is_excluded(directory):
                 continue
-            if not os.path.isfile(os.path.join(self.repo, manifest)):
+            if not self.tree.is_file(manifest):
                 continue
             if manifest not in self.located:
                 loaded = self.members[source]
@@ -390,7 +368,7 @@ class _Parser:
                     'path (write it as path = "..." on one line)'
                 )
                 self._error(loaded, line, message)
-            self.members[directory] = load_toml(self.repo, manifest)
+            self.members[directory] = load_toml(self.tree, manifest)
             yield directory
 
     def _is_excluded(self, directory: str) -> bool:
@@ -456,7 +434,7 @@ class _Parser:
 
     def _fallback_name(self, directory: str, loaded: Loaded) -> str:
         """What is known of a broken manifest's name: a ``name =`` line, else the directory."""
-        return _guess_name(loaded.text) or posixpath.basename(directory) or repo_name(self.repo)
+        return _guess_name(loaded.text) or posixpath.basename(directory) or repo_name(self.tree)
 
     def _features(self, loaded: Loaded) -> tuple[tuple[str, tuple[str, ...]], ...]:
         if loaded.data is None:
@@ -614,7 +592,7 @@ class _Parser:
         dep = found.dep
         if found.directory is None:
             why = "is outside the repository"
-        elif not os.path.isfile(os.path.join(self.repo, manifest_path(found.directory, MANIFEST))):
+        elif not self.tree.is_file(manifest_path(found.directory, MANIFEST)):
             why = f"has no {MANIFEST} (directory absent or not checked out?)"
         elif self._is_excluded(found.directory) and not found.patched:
             why = "is excluded from the workspace"
@@ -627,9 +605,9 @@ class _Parser:
     def _lock_edges(self) -> None:
         """Edges Cargo.lock records between members that the manifests lack; lock path packages
         that no member provides."""
-        if not os.path.isfile(os.path.join(self.repo, LOCKFILE)):
+        if not self.tree.is_file(LOCKFILE):
             return
-        lock = load_toml(self.repo, LOCKFILE)
+        lock = load_toml(self.tree, LOCKFILE)
         if lock.data is None:
             if lock.error is not None:
                 self.out.result.errors.append(lock.error)
@@ -677,5 +655,5 @@ class _Parser:
         self.out.result.errors.append(ManifestError(loaded.path, line, message, reason))
 
 
-def parse(repo: StrPath, manifests: list[str]) -> Discovery:
-    return _Parser(repo, manifests).run()
+def parse(source: Source, manifests: list[str]) -> Discovery:
+    return _Parser(as_tree(source), manifests).run()

@@ -15,7 +15,6 @@ directory.
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 from typing import Any, NamedTuple
@@ -35,6 +34,7 @@ from lanes.discovery._common import (
     read_text,
     str_list,
 )
+from lanes.discovery._source import Source, Tree, as_tree
 from lanes.model import (
     LOCKFILE_EDGE,
     Component,
@@ -42,7 +42,6 @@ from lanes.model import (
     Edge,
     EdgeKind,
     ManifestError,
-    StrPath,
 )
 
 MANIFEST = "package.json"
@@ -82,8 +81,8 @@ def _package_json_patterns(loaded: Loaded) -> list[str] | None:
     return str_list(workspaces)
 
 
-def _load_pnpm(repo: StrPath) -> tuple[list[str] | None, ManifestError | None]:
-    text, error = read_text(repo, PNPM)
+def _load_pnpm(tree: Tree) -> tuple[list[str] | None, ManifestError | None]:
+    text, error = read_text(tree, PNPM)
     if text is None:
         return None, error
     if len(text) > MAX_WORKSPACE_BYTES:
@@ -128,9 +127,7 @@ def _split(patterns: list[str]) -> _Patterns:
     return _Patterns(include, exclude)
 
 
-def _workspace_patterns(
-    repo: StrPath, root: Loaded | None, errors: list[ManifestError]
-) -> _Patterns:
+def _workspace_patterns(tree: Tree, root: Loaded | None, errors: list[ManifestError]) -> _Patterns:
     patterns: list[str] = []
     if root is not None and root.data is not None:
         found = _package_json_patterns(root)
@@ -139,33 +136,34 @@ def _workspace_patterns(
                 ManifestError(MANIFEST, line_of_key(root.text, "workspaces"), "invalid workspaces")
             )
         patterns += found or []
-    if os.path.isfile(os.path.join(repo, PNPM)):
-        pnpm, error = _load_pnpm(repo)
+    if tree.is_file(PNPM):
+        pnpm, error = _load_pnpm(tree)
         errors.extend([error] if error else [])
         patterns += pnpm or []
     return _split(patterns)
 
 
-def _root(repo: StrPath) -> Loaded | None:
-    return load_json(repo, MANIFEST) if os.path.isfile(os.path.join(repo, MANIFEST)) else None
+def _root(tree: Tree) -> Loaded | None:
+    return load_json(tree, MANIFEST) if tree.is_file(MANIFEST) else None
 
 
-def _members(repo: StrPath, patterns: _Patterns) -> Members:
-    return expand_members(repo, patterns.include, patterns.exclude, MANIFEST, skip_segments=_SKIP)
+def _members(tree: Tree, patterns: _Patterns) -> Members:
+    return expand_members(tree, patterns.include, patterns.exclude, MANIFEST, skip_segments=_SKIP)
 
 
-def locate(repo: StrPath) -> list[str]:
+def locate(source: Source) -> list[str]:
     """The root manifest, ``pnpm-workspace.yaml``, the lockfiles present, and the expected
     ``package.json`` of every directory a member pattern matches (present or not: one appearing
     there makes a new member, so it must change the cache key)."""
-    root = _root(repo)
-    has_pnpm = os.path.isfile(os.path.join(repo, PNPM))
+    tree = as_tree(source)
+    root = _root(tree)
+    has_pnpm = tree.is_file(PNPM)
     if root is None and not has_pnpm:
         return []
-    members = _members(repo, _workspace_patterns(repo, root, []))
+    members = _members(tree, _workspace_patterns(tree, root, []))
     located = {manifest_path(d, MANIFEST) for d in (*members.dirs, *members.missing)}
     located.update(name for name, present in ((MANIFEST, root), (PNPM, has_pnpm)) if present)
-    located.update(lock for lock in LOCKFILES if os.path.isfile(os.path.join(repo, lock)))
+    located.update(lock for lock in LOCKFILES if tree.is_file(lock))
     return sorted(located)
 
 
@@ -176,8 +174,8 @@ def _literal_members(patterns: _Patterns) -> set[str]:
 
 
 class _Parser:
-    def __init__(self, repo: StrPath, manifests: list[str]) -> None:
-        self.repo = repo
+    def __init__(self, tree: Tree, manifests: list[str]) -> None:
+        self.tree = tree
         self.manifests = manifests
         self.out = Collector(manifests)
         self.packages: dict[str, Loaded] = {}
@@ -194,8 +192,8 @@ class _Parser:
             if path in (MANIFEST, PNPM) or path in LOCKFILES:
                 continue
             directory = dirname(path)
-            if os.path.isfile(os.path.join(self.repo, path)):
-                self.packages[directory] = load_json(self.repo, path)
+            if self.tree.is_file(path):
+                self.packages[directory] = load_json(self.tree, path)
             elif directory in literal:
                 message = f"workspace member {directory!r} has no {MANIFEST}"
                 self._unresolved(*self._listed_at(directory), message)
@@ -215,18 +213,18 @@ class _Parser:
         line = line_of_text(self.root.text, directory) if self.root is not None else 0
         if line or PNPM not in self.manifests:
             return MANIFEST, line
-        text, _error = read_text(self.repo, PNPM)
+        text, _error = read_text(self.tree, PNPM)
         return PNPM, line_of_text(text or "", directory)
 
     def _unresolved(self, path: str, line: int, message: str) -> None:
         self.out.result.errors.append(ManifestError(path, line, message, "unresolved-dependency"))
 
     def _load_root(self) -> None:
-        root = self.root = _root(self.repo) if MANIFEST in self.manifests else None
+        root = self.root = _root(self.tree) if MANIFEST in self.manifests else None
         if root is not None and root.error is not None:
             self.out.result.errors.append(root.error)
         if PNPM in self.manifests or root is not None:
-            self.patterns = _workspace_patterns(self.repo, root, self.out.result.errors)
+            self.patterns = _workspace_patterns(self.tree, root, self.out.result.errors)
         has_workspaces = root is not None and root.data is not None and "workspaces" in root.data
         self.workspace_root = PNPM in self.manifests or has_workspaces
         if root is not None and root.data is not None and "name" in root.data:
@@ -290,7 +288,7 @@ class _Parser:
         if not spec.startswith(_PATH_PROTOCOLS):
             return False
         target = join_dir(directory, spec.split(":", 1)[1])
-        return target is None or not os.path.isfile(os.path.join(self.repo, target))
+        return target is None or not self.tree.is_file(target)
 
     def _target(self, directory: str, alias: str, spec: str) -> str | None:
         spec = spec.strip()
@@ -320,7 +318,7 @@ class _Parser:
         known = {(e.source, e.target) for e in result.edges}
         reported: set[tuple[str, str]] = set()
         for lockfile in (path for path in self.manifests if path in LOCKFILES):
-            read = read_lockfile(self.repo, lockfile)
+            read = read_lockfile(self.tree, lockfile)
             result.errors.extend(read.errors)
             for link in read.links:
                 source = self.names.get(link.source)
@@ -452,5 +450,5 @@ def _alias_name(spec: str, *, require_range: bool) -> str | None:
     return name if _NPM_NAME.fullmatch(name) else None
 
 
-def parse(repo: StrPath, manifests: list[str]) -> Discovery:
-    return _Parser(repo, manifests).run()
+def parse(source: Source, manifests: list[str]) -> Discovery:
+    return _Parser(as_tree(source), manifests).run()

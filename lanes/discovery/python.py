@@ -14,7 +14,6 @@ an edge between workspace packages that it has and the manifests lack is added w
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 from collections.abc import Iterator
@@ -33,10 +32,12 @@ from lanes.discovery._common import (
     load_toml_cached,
     manifest_path,
     normdir,
+    repo_name,
     str_list,
     table,
 )
 from lanes.discovery._pep508 import InvalidRequirement, normalize, parse_requirement
+from lanes.discovery._source import Source, Tree, as_tree
 from lanes.model import (
     LOCKFILE_EDGE,
     Component,
@@ -44,7 +45,6 @@ from lanes.model import (
     Edge,
     EdgeKind,
     ManifestError,
-    StrPath,
 )
 
 MANIFEST = "pyproject.toml"
@@ -120,10 +120,10 @@ def _under(directory: str, patterns: list[str]) -> list[str]:
     return [f"{directory}/{p.strip().removeprefix('./')}" for p in patterns]
 
 
-def _members(repo: StrPath, directory: str, workspace: dict[str, Any]) -> tuple[set[str], set[str]]:
+def _members(tree: Tree, directory: str, workspace: dict[str, Any]) -> tuple[set[str], set[str]]:
     """The member directories of a workspace (with and without a manifest), the root included."""
     members = expand_members(
-        repo,
+        tree,
         _under(directory, _patterns(workspace, "members") or []),
         _under(directory, _patterns(workspace, "exclude") or []),
         MANIFEST,
@@ -131,40 +131,41 @@ def _members(repo: StrPath, directory: str, workspace: dict[str, Any]) -> tuple[
     return {directory, *members.dirs}, set(members.missing)
 
 
-def _maybe_workspace(repo: StrPath, path: str) -> dict[str, Any] | None:
+def _maybe_workspace(tree: Tree, path: str) -> dict[str, Any] | None:
     """The ``[tool.uv.workspace]`` table of ``path``, reading only manifests that mention one."""
     try:
-        with open(os.path.join(repo, path), "rb") as handle:
-            if not _WORKSPACE_KEY.search(handle.read()):
-                return None
+        raw = tree.read(path)
     except OSError:
         return None
-    loaded = load_toml_cached(repo, path)
+    if raw is None or not _WORKSPACE_KEY.search(raw):
+        return None
+    loaded = load_toml_cached(tree, path)
     return _workspace_table(loaded.data) if loaded.data is not None else None
 
 
-def _pyprojects(repo: StrPath) -> list[str]:
-    found = set(_tree.manifests(repo).named(MANIFEST))
-    if os.path.isfile(os.path.join(repo, MANIFEST)):
+def _pyprojects(tree: Tree) -> list[str]:
+    found = set(tree.manifests().named(MANIFEST))
+    if tree.is_file(MANIFEST):
         found.add(MANIFEST)
     return sorted(found)
 
 
-def locate(repo: StrPath) -> list[str]:
+def locate(source: Source) -> list[str]:
     """Every ``pyproject.toml`` in the tree, the expected manifest of every workspace member
     (absent ones too) and the ``uv.lock`` of every workspace root and standalone project."""
-    pyprojects = _pyprojects(repo)
+    tree = as_tree(source)
+    pyprojects = _pyprojects(tree)
     located = set(pyprojects)
     members: set[str] = set()
     roots: list[str] = []
     for path in sorted(pyprojects, key=lambda p: p.count("/")):
         if dirname(path) in members:
             continue  # uv workspaces do not nest: a member is no workspace root
-        workspace = _maybe_workspace(repo, path)
+        workspace = _maybe_workspace(tree, path)
         if workspace is None:
             continue
         roots.append(dirname(path))
-        present, missing = _members(repo, dirname(path), workspace)
+        present, missing = _members(tree, dirname(path), workspace)
         members |= present | missing
         located.update(manifest_path(d, MANIFEST) for d in present | missing)
     owners = set(roots) | {dirname(p) for p in pyprojects if dirname(p) not in members}
@@ -255,8 +256,8 @@ class _LockPackage(NamedTuple):
 
 
 class _Parser:
-    def __init__(self, repo: StrPath, manifests: list[str]) -> None:
-        self.repo = repo
+    def __init__(self, tree: Tree, manifests: list[str]) -> None:
+        self.tree = tree
         self.manifests = manifests
         self.out = Collector(manifests)
         self.projects: dict[str, _Project] = {}
@@ -284,7 +285,7 @@ class _Parser:
         for root in sorted(set(self.workspaces) | narrowed):
             result.global_inputs.append(manifest_path(root, MANIFEST))
             lock = manifest_path(root, LOCK)
-            if os.path.isfile(os.path.join(self.repo, lock)):
+            if self.tree.is_file(lock):
                 result.global_inputs.append(lock)
         return result
 
@@ -295,9 +296,9 @@ class _Parser:
         for path in self.manifests:
             if posixpath.basename(path) != MANIFEST:
                 continue
-            if not os.path.lexists(os.path.join(self.repo, path)):
+            if not self.tree.exists(path):
                 continue  # an expected member manifest (reported by the workspace check)
-            loaded[dirname(path)] = load_toml(self.repo, path)
+            loaded[dirname(path)] = load_toml(self.tree, path)
         return loaded
 
     def _workspaces(self, loaded: dict[str, Loaded]) -> None:
@@ -314,7 +315,7 @@ class _Parser:
                 if _patterns(workspace, key) is None:
                     message = f"[tool.uv.workspace].{key} must be an array"
                     self.out.error_at_key(root, key, message)
-            present, missing = _members(self.repo, directory, workspace)
+            present, missing = _members(self.tree, directory, workspace)
             for member in sorted(present):
                 self.member_of.setdefault(member, directory)
             for member in sorted(missing):
@@ -386,9 +387,7 @@ class _Parser:
         match = _PROJECT_NAME.search(project.loaded.text)
         if match:
             return match.group(1)
-        return posixpath.basename(project.directory) or os.path.basename(
-            os.path.realpath(self.repo)
-        )
+        return posixpath.basename(project.directory) or repo_name(self.tree)
 
     def _sources(self, loaded: Loaded, base: str) -> dict[str, list[_Source]]:
         assert loaded.data is not None
@@ -494,28 +493,19 @@ class _Parser:
         if directory is None:
             return None
         found = self._member(directory)
-        if found is None and not os.path.isfile(os.path.join(self.repo, directory)):
+        if found is None and not self.tree.is_file(directory):
             self._unresolved(source, key, f"path source {path!r} of {key!r} is no project")
         return found
 
     def _source_directory(self, base: str, path: str) -> str | None:
         """The repository-relative directory a ``path`` source names; None outside the tree."""
-        if os.path.isabs(path) or path[1:2] == ":":
-            return self._inside(os.path.realpath(path))
+        if path.startswith("/") or path[1:2] == ":":
+            return self.tree.resolve(path)
         joined = join_dir(base, path)
         if joined is None:
             return None
-        inside = self._inside(os.path.realpath(os.path.join(self.repo, joined)))
+        inside = self.tree.resolve(joined)
         return joined if inside is None else inside  # a link out of the tree: no project there
-
-    def _inside(self, real: str) -> str | None:
-        """``real`` (resolved) relative to the repository, or None outside it."""
-        root = os.path.realpath(self.repo)
-        if real == root:
-            return ""
-        if real.startswith(root.rstrip(os.sep) + os.sep):
-            return os.path.relpath(real, root).replace(os.sep, "/")
-        return None
 
     def _from_file_url(self, project: _Project, url: str, text: str) -> str | None:
         """``pkg @ file:///abs/path`` or ``file:../rel`` (``${PROJECT_ROOT}`` expanded): the project
@@ -523,13 +513,13 @@ class _Parser:
         path = url.removeprefix("file:")
         if path.startswith("//"):
             path = path[2:]
-        root = os.path.join(os.path.realpath(self.repo), project.directory)
-        path = path.replace("${PROJECT_ROOT}", root.rstrip(os.sep) or os.sep)
+        root = posixpath.join(self.tree.root, project.directory)
+        path = path.replace("${PROJECT_ROOT}", root.rstrip("/") or "/")
         directory = self._source_directory(project.directory, path)
         if directory is None:
             return None
         found = self._member(directory)
-        if found is None and not os.path.isfile(os.path.join(self.repo, directory)):
+        if found is None and not self.tree.is_file(directory):
             line = line_of_text(project.loaded.text, text)
             message = f"requirement {text!r} points at {directory or '.'!r}, where no project is"
             self.out.result.errors.append(
@@ -558,8 +548,8 @@ class _Parser:
         }
         for directory in sorted(owners | set(self.workspaces)):
             path = manifest_path(directory, LOCK)
-            if path in self.manifests and os.path.isfile(os.path.join(self.repo, path)):
-                self._lockfile(directory, load_toml(self.repo, path))
+            if path in self.manifests and self.tree.is_file(path):
+                self._lockfile(directory, load_toml(self.tree, path))
         for project in self.projects.values():
             self._check_dynamic(project)
 
@@ -649,7 +639,7 @@ class _Parser:
         )
 
     def _check_truncated(self) -> None:
-        if _tree.manifests(self.repo).truncated:
+        if self.tree.manifests().truncated:
             message = f"stopped looking for projects after {_tree.MAX_DIRECTORIES} directories"
             error = ManifestError(".", 0, message, reason="discovery-truncated")
             self.out.result.errors.append(error)
@@ -801,5 +791,5 @@ def owned_paths(
     return tuple(sorted(patterns))
 
 
-def parse(repo: StrPath, manifests: list[str]) -> Discovery:
-    return _Parser(repo, manifests).run()
+def parse(source: Source, manifests: list[str]) -> Discovery:
+    return _Parser(as_tree(source), manifests).run()
