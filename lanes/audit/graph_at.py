@@ -85,7 +85,9 @@ class DiscoveryInputs:
         return self._digest
 
     def has(self, path: str) -> bool:
-        return path in self.files
+        """Whether ``path`` is a regular file here (a symbolic link is read as no file)."""
+        entry = self.files.get(path)
+        return entry is not None and entry[0] in REGULAR_MODES
 
     def revert(self, entries: Iterable[RawEntry]) -> None:
         """Turn a commit's inputs into its first parent's: undo its ``--raw`` records."""
@@ -247,7 +249,7 @@ class GraphAtCommit:
 
     def _built(self, sha: str, config_path: str | None, explicit: Path | None) -> Workspace:
         with self._load(self._fixed.repo, sha, config_path, explicit) as workspace:
-            workspace.root = self._fixed.root  # the temporary tree is gone once loaded
+            workspace.root = self._fixed.root
             return workspace
 
     def _cached(self, key: str) -> _Loaded | None:

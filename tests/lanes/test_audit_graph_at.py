@@ -322,3 +322,26 @@ def test_a_configuration_that_is_a_symbolic_link_at_a_commit_is_not_read_there(
     assert linked["selected"] == ["beta"]
     assert linked["config"] == "lanes.yml (checked out)"
     assert linked["config_note"] == f"no lanes.yml at {linked['sha'][:10]}"
+
+
+def test_a_retargeted_symbolic_link_changes_the_graph_at_a_commit(tmp_path: Path) -> None:
+    """``a`` depends on ``links/dep``, a link first to ``b`` then to ``c``: the commits after
+    the retarget are judged with the edge to ``c``, although no manifest changed."""
+    repo, _ = init(tmp_path)
+    linked = '[package]\nname = "a"\n\n[dependencies]\ndep = { path = "../../links/dep" }\n'
+    write_files(repo, {"crates/a/Cargo.toml": linked})
+    (repo / "links").mkdir()
+    (repo / "links" / "dep").symlink_to("../crates/b")
+    commit_all(repo, "a depends on b through a link")
+    write_files(repo, {"crates/c/src/lib.rs": "// before\n"})
+    commit_all(repo, "c before the retarget")
+    (repo / "links" / "dep").unlink()
+    (repo / "links" / "dep").symlink_to("../crates/c")
+    commit_all(repo, "retarget the link to c")
+    write_files(repo, {"crates/c/src/lib.rs": "// after\n"})
+    commit_all(repo, "c after the retarget")
+
+    commits = by_subject(lanes_json(repo, "audit", "history", "HEAD~3..HEAD"))
+
+    assert commits["c before the retarget"]["selected"] == ["gamma"]
+    assert commits["c after the retarget"]["selected"] == ["alpha", "gamma"]
