@@ -65,14 +65,19 @@ def main() -> int:
     if options.against:
         checkouts["against"] = options.against.resolve()
     cases = {
-        "source-only change (--base HEAD~2 --head HEAD~1)": ["--base", "HEAD~2", "--head", "HEAD~1"],
+        "source-only change (--base HEAD~2 --head HEAD~1)": [
+            "--base",
+            "HEAD~2",
+            "--head",
+            "HEAD~1",
+        ],
         "manifest change (--base HEAD~1)": ["--base", "HEAD~1"],
     }
     with tempfile.TemporaryDirectory() as tmp:
         repo = build(Path(tmp), options.crates)
         for label, args in cases.items():
             samples: dict[str, list[float]] = {name: [] for name in checkouts}
-            for name, checkout in checkouts.items():
+            for checkout in checkouts.values():
                 timed(checkout, repo, args)  # warm the caches
             order = list(checkouts.items())
             for _ in range(options.runs):

@@ -10,7 +10,7 @@ from lanes.config import Config, ConfigError, LaneSpec
 from lanes.config_load import load_config
 from lanes.engine import Rules
 from lanes.index import Index
-from lanes.model import StrPath
+from lanes.model import Discovery, StrPath
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -46,6 +46,7 @@ class Workspace:
         rules: Rules,
         configured: bool,
         cache_hit: bool,
+        found: Discovery | None = None,
     ) -> None:
         self.root = os.fspath(repo)
         self.config = config
@@ -53,6 +54,13 @@ class Workspace:
         self.rules = rules
         self.configured = configured
         self.cache_hit = cache_hit
+        self.found = found  # what discovery found when the index was built (None: from cache)
+
+    def discovered(self) -> Discovery:
+        """What discovery finds in this workspace (parsed again when the index was cached)."""
+        if self.found is None:
+            self.found = discovery.parse_all(self.root, _located(self.root, self.config))
+        return self.found
 
     @property
     def repo(self) -> Path:
@@ -86,24 +94,30 @@ def load_workspace(
     # to load, so that a broken one is an error rather than quietly "no configuration".
     configured = config_file is not None or os.path.lexists(path)
     config = load_config(path, _display(path, repo)) if configured else Config(file="(none)")
-    kinds = list(config.discover) if config.discover is not None else discovery.present_kinds(repo)
-    located = discovery.locate_all(repo, kinds)
+    located = _located(repo, config)
     key = cache.input_key(repo, f"{config.digest}\0{configured}", located)
     index = cache.load(repo, key) if use_cache else None
     cache_hit = index is not None
+    found = None
     if index is None:
-        index = _build(repo, config, located, configured)
+        found = discovery.parse_all(repo, located)
+        index = _build(config, found, configured)
         if use_cache:
             cache.store(repo, key, index)
     if not configured:
         config = _self_lanes(config, index)
-    return Workspace(repo, config, index, Rules.from_config(config), configured, cache_hit)
+    rules = Rules.from_config(config)
+    return Workspace(repo, config, index, rules, configured, cache_hit, found)
 
 
-def _build(repo: StrPath, config: Config, located: dict[str, list[str]], configured: bool) -> Index:
+def _located(repo: StrPath, config: Config) -> dict[str, list[str]]:
+    kinds = list(config.discover) if config.discover is not None else discovery.present_kinds(repo)
+    return discovery.locate_all(repo, kinds)
+
+
+def _build(config: Config, found: Discovery, configured: bool) -> Index:
     from lanes.graph import build_index
 
-    found = discovery.parse_all(repo, located)
     if not configured:
         config = _self_lanes(config, None, names=[c.name for c in found.components])
     return build_index(config, found)

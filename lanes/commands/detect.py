@@ -90,8 +90,19 @@ def detect(args: argparse.Namespace) -> tuple[Selection, dict[str, str | None], 
         basis["detail"] = change.detail
     basis["config"] = workspace.config.file
     uncertain = [change.uncertain] if change.uncertain else []
+    comparison = None
+    if args.base is not None:
+        from lanes.commands._compare import comparison_for
+
+        comparison = comparison_for(workspace, change, args.config or None)
+        basis["graphs"] = "base and head" if comparison is not None else "head"
     selection = select(
-        change.paths, workspace.rules, workspace.index, uncertain=uncertain, basis=basis
+        change.paths,
+        workspace.rules,
+        workspace.index,
+        uncertain=uncertain,
+        basis=basis,
+        comparison=comparison,
     )
     return _with_unmatched_reasons(selection), lane_runs(workspace), change.paths
 

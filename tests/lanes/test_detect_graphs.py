@@ -1,0 +1,237 @@
+"""``lanes detect --base`` against both revisions' graphs, on real git repositories.
+
+A small Cargo workspace: ``app -> util -> core``, ``cli -> core``, ``tool`` alone; one lane per
+top crate. Each test commits a change and runs the real ``lanes`` process.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.lanes.fixtures import commit_all, git, write_files
+
+ROOT = """\
+[workspace]
+resolver = "2"
+members = ["app", "cli", "util", "core", "tool"]
+
+[workspace.dependencies]
+core = { path = "core" }
+util = { path = "util" }
+serde = { version = "1" }
+
+[profile.release]
+lto = "thin"
+"""
+
+LANES_YML = """\
+version: 1
+ignore: ["**/*.md", "lanes.yml"]
+lanes:
+  app:
+    roots: [app]
+  cli:
+    roots: [cli]
+  tool:
+    roots: [tool]
+"""
+
+
+def _crate(name: str, deps: str = "") -> dict[str, str]:
+    manifest = f'[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "2021"\n'
+    if deps:
+        manifest += f"\n[dependencies]\n{deps}"
+    return {f"{name}/Cargo.toml": manifest, f"{name}/src/lib.rs": f"//! {name}\n"}
+
+
+def files() -> dict[str, str]:
+    found = {"Cargo.toml": ROOT, "lanes.yml": LANES_YML}
+    found |= _crate("app", "util.workspace = true\ncore.workspace = true\n")
+    found |= _crate("cli", "core.workspace = true\n")
+    found |= _crate("util", "core.workspace = true\n")
+    found |= _crate("core")
+    found |= _crate("tool", "serde = { workspace = true }\n")
+    return found
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = tmp_path_factory.mktemp("graphs") / "ws"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    write_files(repo, files())
+    commit_all(repo, "initial")
+    return repo
+
+
+@pytest.fixture
+def repo(template: Path, tmp_path: Path) -> Path:
+    clone = tmp_path / "repo"
+    git(tmp_path, "clone", "-q", str(template), str(clone))
+    return clone
+
+
+def detect(repo: Path, *args: str) -> dict[str, Any]:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lanes.cli",
+            "detect",
+            "--format",
+            "json",
+            "--base",
+            "HEAD~1",
+            *args,
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    data: dict[str, Any] = json.loads(completed.stdout)
+    return data
+
+
+def reasons(data: dict[str, Any], lane: str, code: str) -> list[dict[str, Any]]:
+    return [r for r in data["reasons"].get(lane, []) if r["code"] == code]
+
+
+def edit(repo: Path, path: str, old: str, new: str) -> None:
+    target = repo / path
+    text = target.read_text()
+    assert old in text, (path, old)
+    target.write_text(text.replace(old, new))
+
+
+def test_deleting_a_component_selects_the_lanes_that_covered_it(repo: Path) -> None:
+    shutil.rmtree(repo / "util")
+    edit(repo, "Cargo.toml", '"util", ', "")
+    edit(repo, "Cargo.toml", 'util = { path = "util" }\n', "")
+    edit(repo, "app/Cargo.toml", "util.workspace = true\n", "")
+    commit_all(repo, "remove util")
+    data = detect(repo)
+    assert data["mode"] == "precise", data["failsafe"]
+    assert data["selected"] == ["app"]
+    assert data["unmatched"] == []
+    deleted = [r for r in data["reasons"]["app"] if r.get("path") == "util/src/lib.rs"]
+    assert deleted and deleted[0]["graph"] == "base" and deleted[0]["component"] == "util"
+    assert data["diff"]["graphs"] == "base and head"
+
+
+def test_renaming_a_component_resolves_both_sides(repo: Path) -> None:
+    (repo / "libs").mkdir()
+    git(repo, "mv", "util", "libs/util")
+    edit(repo, "Cargo.toml", '"util", ', '"libs/util", ')
+    edit(repo, "Cargo.toml", 'util = { path = "util" }', 'util = { path = "libs/util" }')
+    edit(repo, "libs/util/Cargo.toml", "core.workspace = true", 'core = { path = "../../core" }')
+    commit_all(repo, "move util")
+    data = detect(repo)
+    assert data["mode"] == "precise", data["failsafe"]
+    assert data["selected"] == ["app"]
+    by_path = {r["path"]: r for r in data["reasons"]["app"] if "path" in r}
+    assert by_path["util/src/lib.rs"]["graph"] == "base"
+    assert "graph" not in by_path["libs/util/src/lib.rs"]
+    assert by_path["libs/util/src/lib.rs"]["component"] == "util"
+
+
+def test_removing_an_edge_marks_the_manifest_change(repo: Path) -> None:
+    edit(repo, "app/Cargo.toml", "util.workspace = true\n", "")
+    commit_all(repo, "app stops using util")
+    data = detect(repo)
+    assert data["mode"] == "precise"
+    assert data["selected"] == ["app"]
+    (found,) = reasons(data, "app", "manifest-change")
+    assert found["detail"] == "app no longer depends on util (normal)"
+    assert found["path"] == "app/Cargo.toml" and found["component"] == "app"
+
+
+def test_an_internal_workspace_dependency_change_refines_the_root(repo: Path) -> None:
+    # Only a path entry of [workspace.dependencies] changed: whoever depends on util is marked.
+    edit(
+        repo,
+        "Cargo.toml",
+        'util = { path = "util" }\n',
+        'util = { path = "util", version = "0.1" }\n',
+    )
+    commit_all(repo, "util entry gains a version requirement")
+    data = detect(repo)
+    assert data["mode"] == "precise", data["failsafe"]
+    assert data["selected"] == ["app"]
+    (found,) = reasons(data, "app", "manifest-change")
+    assert found["path"] == "Cargo.toml"
+    assert found["detail"] == "[workspace.dependencies] util changed (app depends on it)"
+
+
+def test_a_profile_change_in_the_root_manifest_stays_global(repo: Path) -> None:
+    edit(repo, "Cargo.toml", 'lto = "thin"', 'lto = "fat"')
+    commit_all(repo, "profile")
+    data = detect(repo)
+    assert data["selected"] == ["app", "cli", "tool"]
+    (found,) = reasons(data, "tool", "global")
+    assert found["rule"] == "workspace input"
+    assert found["detail"] == "not refined: [profile.release.lto] changed"
+
+
+def test_a_registry_workspace_dependency_change_stays_global(repo: Path) -> None:
+    edit(repo, "Cargo.toml", 'serde = { version = "1" }', 'serde = { version = "1.0.200" }')
+    commit_all(repo, "serde")
+    data = detect(repo)
+    assert data["selected"] == ["app", "cli", "tool"]
+    (found,) = reasons(data, "cli", "global")
+    assert "serde changed and is not a path dependency" in found["detail"]
+
+
+def test_members_change_is_refined_unless_the_user_lists_the_root_in_global(repo: Path) -> None:
+    write_files(repo, _crate("extra"))
+    edit(repo, "Cargo.toml", '"tool"]', '"tool", "extra"]')
+    commit_all(repo, "new member")
+    refined = detect(repo)
+    assert refined["mode"] == "precise"
+    # No lane builds the new crate (git may report a similar manifest as its copy source).
+    assert "tool" not in refined["selected"]
+    assert not [r for found in refined["reasons"].values() for r in found if r["code"] == "global"]
+    edit(repo, "lanes.yml", "ignore:", 'global: ["Cargo.toml"]\nignore:')
+    listed = detect(repo, "--head", "HEAD")
+    assert listed["selected"] == ["app", "cli", "tool"]
+    (found,) = reasons(listed, "app", "global")
+    assert found["rule"] == "Cargo.toml" and "detail" not in found
+
+
+def test_an_unparseable_base_manifest_is_fail_safe(repo: Path) -> None:
+    edit(repo, "tool/Cargo.toml", "[package]", "[package")
+    commit_all(repo, "break tool")
+    edit(repo, "tool/Cargo.toml", "[package", "[package]")
+    commit_all(repo, "fix tool")
+    data = detect(repo)
+    assert data["mode"] == "fail-safe"
+    assert data["selected"] == ["app", "cli", "tool"]
+    assert any(
+        code.startswith("base-manifest-error: tool/Cargo.toml:") for code in data["failsafe"]
+    )
+
+
+def test_a_base_whose_configuration_does_not_load_is_fail_safe(repo: Path) -> None:
+    edit(repo, "lanes.yml", "lanes:", "lanes: [")
+    commit_all(repo, "break the configuration")
+    edit(repo, "lanes.yml", "lanes: [", "lanes:")
+    commit_all(repo, "fix it")
+    data = detect(repo)
+    assert data["mode"] == "fail-safe"
+    assert any(code.startswith("base-unloadable: ") for code in data["failsafe"]), data["failsafe"]
+
+
+def test_a_source_only_change_does_not_load_the_base(repo: Path) -> None:
+    (repo / "tool/src/lib.rs").write_text("//! changed\n")
+    commit_all(repo, "source")
+    data = detect(repo)
+    assert data["selected"] == ["tool"]
+    assert data["diff"]["graphs"] == "head"
