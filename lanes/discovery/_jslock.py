@@ -218,17 +218,25 @@ def _npm_resolve(
 ) -> str | Literal[False] | None:
     """Where npm's node_modules lookup from ``source`` finds ``name``: a linked directory,
     ``None`` for a link outside the repository, ``False`` for an installed package or none."""
+    key = npm_lookup(packages, source, name)
+    entry = packages[key] if key is not None else None
+    if isinstance(entry, dict):
+        resolved = entry.get("resolved")
+        if entry.get("link") is True and isinstance(resolved, str):
+            return join_dir("", resolved)
+    return False
+
+
+def npm_lookup(packages: Mapping[str, Any], source: str, name: str) -> str | None:
+    """The ``packages`` key npm's node_modules lookup from directory ``source`` finds for
+    ``name``: ``<source>/node_modules/<name>``, then each parent's; ``None`` when none."""
     directory = source
     while True:
         key = f"{directory}/node_modules/{name}" if directory else f"node_modules/{name}"
-        entry = packages.get(key)
-        if isinstance(entry, dict):
-            resolved = entry.get("resolved")
-            if entry.get("link") is True and isinstance(resolved, str):
-                return join_dir("", resolved)
-            return False
+        if isinstance(packages.get(key), dict):
+            return key
         if not directory:
-            return False
+            return None
         directory = posixpath.dirname(directory)
 
 
