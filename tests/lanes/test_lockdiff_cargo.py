@@ -245,3 +245,17 @@ def test_version_1_lock_with_checksums_in_metadata() -> None:
     diff = diff_lockfile("Cargo.lock", lock("1.0.0"), lock("1.0.1"))
     assert changes(diff.reached) == {"app": ["serde 1.0.0 -> 1.0.1"]}
     assert diff.unattributed == ()
+
+
+def test_a_member_that_switches_between_two_locked_versions_is_reached(ws: Workspace) -> None:
+    ws.write("ws/Cargo.toml", '[workspace]\nmembers = ["app", "core", "tool"]\nresolver = "2"\n')
+    ws.write("ws/tool/src/lib.rs", "")
+    ws.member("tool", 'itoa = "0.4"')
+    ws.member("app", 'itoa = "0.4"')
+    old = ws.lock()
+    ws.member("app", 'itoa = "1"')
+    new = ws.lock()
+    assert b'"itoa 0.4.1"' in old and b'"itoa 1.0.1"' in new  # both versions stay locked
+    diff = diff_lockfile("ws/Cargo.lock", old, new)
+    assert changes(diff.reached) == {"app": ["app 0.1.0 -> 0.1.0 (dependencies changed)"]}
+    assert diff.unattributed == ()
