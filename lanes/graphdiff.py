@@ -13,11 +13,15 @@ returns a :class:`Comparison` that ``lanes.engine.select`` applies:
   attributable to components; otherwise it stays global and the reason says why (``kept``).
 """
 
+import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lanes.index import Index
 from lanes.model import Component, Edge
+
+if TYPE_CHECKING:
+    from lanes.lockdiff import LockDiff
 
 CARGO_ROOT = "Cargo.toml"
 _PACKAGE_TABLES = ("dependencies", "dev-dependencies", "build-dependencies", "features", "target")
@@ -279,3 +283,48 @@ def _manifest_in(component: str, base: Side, head: Side, changed: set[str]) -> s
 def refinable_root(path: str, is_builtin_global: Callable[[str], bool]) -> bool:
     """Whether ``path`` is a workspace root manifest whose global status may be refined."""
     return path == CARGO_ROOT and is_builtin_global(path)
+
+
+_LOCK_ECOSYSTEM = {"Cargo.lock": "cargo", "uv.lock": "python"}  # the rest are npm's
+_SHOWN_CHANGES = 5
+
+
+def lockfile_marks(
+    path: str, diff: "LockDiff", base: Side, head: Side
+) -> tuple[list[Mark], list[str]]:
+    """Marks for a lockfile whose every change reached a member (``diff.unattributed`` empty):
+    each member mapped to its component by directory, else by name; a member that maps to no
+    component is a fail-safe reason code (``lockfile-unmapped``)."""
+    marks: list[Mark] = []
+    failsafe: list[str] = []
+    ecosystem = _LOCK_ECOSYSTEM.get(path.rpartition("/")[2], "npm")
+    for local, changes in sorted(diff.reached.items()):
+        component = _component_of(local.name, local.directory, ecosystem, (head, base))
+        if component is None:
+            failsafe.append(f"lockfile-unmapped: {path}: {local.name}")
+            continue
+        shown = "; ".join(change.describe() for change in changes[:_SHOWN_CHANGES])
+        more = len(changes) - _SHOWN_CHANGES
+        detail = shown + (f" (+{more} more)" if more > 0 else "")
+        marks.append(Mark(component, "lockfile-change", path, detail))
+    return marks, failsafe
+
+
+def _component_of(
+    name: str, directory: str | None, ecosystem: str, sides: tuple[Side, ...]
+) -> str | None:
+    for side in sides:
+        if directory is not None:
+            for component in side.components:
+                if component.directory == directory:
+                    return component.name
+        wanted = {_normal(name), _normal(f"{ecosystem}:{name}")}
+        for component in side.components:
+            if _normal(component.name) in wanted:
+                return component.name
+    return None
+
+
+def _normal(name: str) -> str:
+    """Names compared as the package managers compare them (PEP 503 for Python)."""
+    return re.sub(r"[-_.]+", "-", name).lower()

@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lanes.audit.tree_at import DISCOVERY_FILES, workspace_at
 from lanes.config import ConfigError
 from lanes.git.objects import blobs_at
 from lanes.git.runner import GitError
-from lanes.graphdiff import CARGO_ROOT, Comparison, RootDiff, Side, cargo_root_diff, compare
-from lanes.workspace import config_path
+from lanes.graphdiff import (
+    CARGO_ROOT,
+    Comparison,
+    Mark,
+    Side,
+    cargo_root_diff,
+    compare,
+    lockfile_marks,
+)
+from lanes.workspace import DEFAULT_GLOBAL, config_path
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -89,13 +97,27 @@ def _compare_with(
         with workspace_at(workspace.repo, revision, config_file, explicit) as at_base:
             base_found = at_base.discovered()
             components = at_base.config.components if at_base.configured else {}
-        roots = _roots(workspace, revision, paths)
+        head = _side(workspace.config, workspace.discovered(), workspace.index)
+        base = _side(workspace.config._replace(components=components), base_found)
+        contents = _contents(workspace, revision, _refinable(workspace, base, paths))
     except (GitError, ConfigError, OSError) as error:
         reason = f"{BASE_UNLOADABLE}: {revision[:12]}: {error}"
         return Comparison(base=workspace.index, failsafe=(reason,))
-    head = _side(workspace.config, workspace.discovered(), workspace.index)
-    base = _side(workspace.config._replace(components=components), base_found)
-    return compare(base, head, paths, roots=roots, failsafe=_base_problems(base_found))
+    roots = {
+        path: cargo_root_diff(_toml(old), _toml(new))
+        for path, (old, new) in contents.items()
+        if path == CARGO_ROOT
+    }
+    locks = _lockfiles(base, head, {p: c for p, c in contents.items() if p != CARGO_ROOT})
+    return compare(
+        base,
+        head,
+        paths,
+        roots=roots,
+        refined_marks=locks.marks,
+        kept=locks.kept,
+        failsafe=[*_base_problems(base_found), *locks.failsafe],
+    )
 
 
 def _side(config: Config, found: Discovery, index: Index | None = None) -> Side:
@@ -113,19 +135,63 @@ def _base_problems(found: Discovery) -> list[str]:
     return [f"base-{code}" for code in [e.code() for e in found.errors] + duplicate_names(found)]
 
 
-def builtin_global(workspace: Workspace, path: str) -> bool:
-    """Whether only a built-in default (not the configuration's ``global``) makes ``path``
-    global: only those may be refined."""
-    return not (workspace.configured and workspace.rules.global_paths.matches(path))
+def _refinable(workspace: Workspace, base: Side, paths: list[str]) -> list[str]:
+    """The changed paths only a built-in default makes global (a discovered workspace input,
+    or without a configuration ``lanes.workspace.DEFAULT_GLOBAL``; never a path the
+    configuration's ``global`` lists) that a diff can refine: the workspace root Cargo.toml and
+    the lockfiles ``lanes.lockdiff`` reads."""
+    from lanes.globs import GlobList
+    from lanes.lockdiff import KINDS
+
+    inputs = {*workspace.index.global_inputs, *base.derived.global_inputs}
+    defaults = GlobList(() if workspace.configured else DEFAULT_GLOBAL)
+    user = workspace.rules.global_paths if workspace.configured else GlobList(())
+    return [
+        path
+        for path in paths
+        if (path == CARGO_ROOT or path.rpartition("/")[2] in KINDS)
+        and (path in inputs or defaults.matches(path))
+        and not user.matches(path)
+    ]
 
 
-def _roots(workspace: Workspace, revision: str, paths: list[str]) -> dict[str, RootDiff]:
-    """The changed workspace root manifest, diffed, when a built-in default makes it global."""
-    if CARGO_ROOT not in paths or not builtin_global(workspace, CARGO_ROOT):
-        return {}
-    old = blobs_at(workspace.repo, revision, [CARGO_ROOT])[CARGO_ROOT]
-    new = _work_tree_bytes(workspace, CARGO_ROOT)
-    return {CARGO_ROOT: cargo_root_diff(_toml(old), _toml(new))}
+def _contents(
+    workspace: Workspace, revision: str, paths: list[str]
+) -> dict[str, tuple[bytes | None, bytes | None]]:
+    """(base bytes, head bytes) of each path (None: absent on that side)."""
+    old = blobs_at(workspace.repo, revision, paths)
+    return {path: (old[path], _work_tree_bytes(workspace, path)) for path in paths}
+
+
+class _Locks(NamedTuple):
+    marks: dict[str, list[Mark]]
+    kept: dict[str, str]
+    failsafe: list[str]
+
+
+def _lockfiles(
+    base: Side, head: Side, contents: Mapping[str, tuple[bytes | None, bytes | None]]
+) -> _Locks:
+    """Each changed lockfile diffed: refined to its marks when every change reached a member,
+    else kept global with the reason (a parse error, unattributed changes)."""
+    from lanes.lockdiff import LockParseError, diff_lockfile
+
+    found = _Locks({}, {}, [])
+    for path, (old, new) in contents.items():
+        try:
+            diff = diff_lockfile(path, old, new)
+        except LockParseError as error:
+            found.kept[path] = f"not refined: {error}"
+            continue
+        if diff.unattributed:
+            more = len(diff.unattributed) - 1
+            extra = f" (+{more} more)" if more > 0 else ""
+            found.kept[path] = f"not refined: {diff.unattributed[0]}{extra}"
+            continue
+        marks, failsafe = lockfile_marks(path, diff, base, head)
+        found.marks[path] = marks
+        found.failsafe.extend(failsafe)
+    return found
 
 
 def _work_tree_bytes(workspace: Workspace, path: str) -> bytes | None:
