@@ -77,7 +77,8 @@ def comparison_for(
     config_file, explicit = config_in_repo(workspace, config_arg)
     if not revisions or not touches_graph(change.paths, config_file):
         return None
-    found = _compare_with(workspace, revisions[0], change.paths, config_file, explicit)
+    head = change.basis.get("head")
+    found = _compare_with(workspace, (revisions[0], str(head)), change.paths, config_file, explicit)
     if len(revisions) > 1 and found.refined:
         # The paths are the union of several diffs; a refinement judged against one merge base
         # could hide what changed since another.
@@ -88,18 +89,19 @@ def comparison_for(
 
 def _compare_with(
     workspace: Workspace,
-    revision: str,
+    revisions: tuple[str, str],
     paths: list[str],
     config_file: str | None,
     explicit: Path | None,
 ) -> Comparison:
+    revision = revisions[0]
     try:
         with workspace_at(workspace.repo, revision, config_file, explicit) as at_base:
             base_found = at_base.discovered()
             components = at_base.config.components if at_base.configured else {}
         head = _side(workspace.config, workspace.discovered(), workspace.index)
         base = _side(workspace.config._replace(components=components), base_found)
-        contents = _contents(workspace, revision, _refinable(workspace, base, paths))
+        contents, kept = _contents(workspace, revisions, _refinable(workspace, base, paths))
     except (GitError, ConfigError, OSError) as error:
         reason = f"{BASE_UNLOADABLE}: {revision[:12]}: {error}"
         return Comparison(base=workspace.index, failsafe=(reason,))
@@ -115,7 +117,7 @@ def _compare_with(
         paths,
         roots=roots,
         refined_marks=locks.marks,
-        kept=locks.kept,
+        kept={**kept, **locks.kept},
         failsafe=[*_base_problems(base_found), *locks.failsafe],
     )
 
@@ -156,11 +158,22 @@ def _refinable(workspace: Workspace, base: Side, paths: list[str]) -> list[str]:
 
 
 def _contents(
-    workspace: Workspace, revision: str, paths: list[str]
-) -> dict[str, tuple[bytes | None, bytes | None]]:
-    """(base bytes, head bytes) of each path (None: absent on that side)."""
-    old = blobs_at(workspace.repo, revision, paths)
-    return {path: (old[path], _work_tree_bytes(workspace, path)) for path in paths}
+    workspace: Workspace, revisions: tuple[str, str], paths: list[str]
+) -> tuple[dict[str, tuple[bytes | None, bytes | None]], dict[str, str]]:
+    """(base bytes, head bytes) of each path (None: absent on that side), and the paths whose
+    work-tree contents (what the head graph was read from) are not the head revision's: those
+    are not refined, the head graph does not show their change."""
+    if not paths:
+        return {}, {}
+    base, head = (blobs_at(workspace.repo, revision, paths) for revision in revisions)
+    contents: dict[str, tuple[bytes | None, bytes | None]] = {}
+    kept: dict[str, str] = {}
+    for path in paths:
+        if _work_tree_bytes(workspace, path) != head[path]:
+            kept[path] = f"not refined: the work tree's {path} is not the head revision's"
+        else:
+            contents[path] = (base[path], head[path])
+    return contents, kept
 
 
 class _Locks(NamedTuple):

@@ -228,3 +228,31 @@ def test_a_pnpm_lock_bump_selects_only_the_lanes_reaching_the_package(tmp_path: 
     assert data["selected"] == ["server"]
     (found,) = reasons(data, "server", "lockfile-change")
     assert found["detail"] == "ms 2.1.3 -> 2.1.4"
+
+
+def test_without_a_configuration_the_default_global_lockfile_is_refined(tmp_path: Path) -> None:
+    repo = tmp_path / "plain"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    found = files()
+    del found["lanes.yml"]
+    write_files(repo, {**found, "Cargo.lock": cargo_lock()})
+    commit_all(repo, "initial")
+    write_files(repo, {"Cargo.lock": cargo_lock("1.0.192", "2")})
+    commit_all(repo, "bump serde")
+    data = detect(repo)
+    assert data["mode"] == "precise", data["failsafe"]
+    assert data["selected"] == ["tool"]  # every component is a lane; only tool reaches serde
+
+
+def test_a_lockfile_whose_work_tree_is_not_the_head_revision_stays_global(
+    cargo_repo: Path,
+) -> None:
+    base = git(cargo_repo, "rev-parse", "HEAD").strip()
+    write_files(cargo_repo, {"Cargo.lock": cargo_lock("1.0.192", "2")})
+    head = commit_all(cargo_repo, "bump serde")
+    git(cargo_repo, "checkout", "-q", base)  # the work tree (the head graph) has the old lock
+    data = detect(cargo_repo, "--base", base, "--head", head)
+    assert data["selected"] == ["app", "cli", "tool"]
+    (found,) = reasons(data, "tool", "global")
+    assert found["detail"] == "not refined: the work tree's Cargo.lock is not the head revision's"
