@@ -235,3 +235,29 @@ def test_a_source_only_change_does_not_load_the_base(repo: Path) -> None:
     data = detect(repo)
     assert data["selected"] == ["tool"]
     assert data["diff"]["graphs"] == "head"
+
+
+def test_explain_with_a_base_shows_the_base_graph_and_the_marks(repo: Path) -> None:
+    shutil.rmtree(repo / "util")
+    edit(repo, "Cargo.toml", '"util", ', "")
+    edit(repo, "Cargo.toml", 'util = { path = "util" }\n', "")
+    edit(repo, "app/Cargo.toml", "util.workspace = true\n", "")
+    commit_all(repo, "remove util")
+    command = [sys.executable, "-m", "lanes.cli", "explain", "--format", "json", "--base", "HEAD~1"]
+    completed = subprocess.run(
+        [*command, "util/src/lib.rs", "app/Cargo.toml", "Cargo.toml"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    deleted, manifest, root = json.loads(completed.stdout)
+    assert deleted["graphs"] == "base and head"
+    assert deleted["selects"]["app"]["graph"] == "base"
+    assert manifest["selects"]["app"]["code"] == "manifest-change"
+    assert manifest["explanations"]["app"].startswith(
+        "manifest-change: app no longer depends on util (normal) [app/Cargo.toml]"
+    )
+    assert root["resolution"] == "matched" and list(root["selects"]) == ["app"]
+    assert "diffed against the base" in root["not_selected"]["tool"]
