@@ -18,26 +18,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from lanes.discovery import DISCOVERY_FILES
 from lanes.git import objects
 from lanes.git.parse import decode_path
 from lanes.git.revs import check_rev
 from lanes.git.runner import GitError, run_git
 from lanes.workspace import Workspace, load_workspace
-
-DISCOVERY_FILES = frozenset(
-    {
-        "Cargo.toml",
-        "Cargo.lock",
-        "pyproject.toml",
-        "uv.lock",
-        "package.json",
-        "package-lock.json",
-        "pnpm-workspace.yaml",
-        "pnpm-lock.yaml",
-        "yarn.lock",
-    }
-)
-"""Files discovery reads, by name (the configuration file is added by path)."""
 
 _REGULAR = ("100644", "100755")
 

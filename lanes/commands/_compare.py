@@ -14,25 +14,14 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from lanes.audit.tree_at import DISCOVERY_FILES, workspace_at
-from lanes.config import ConfigError
-from lanes.git.objects import blobs_at
-from lanes.git.runner import GitError
-from lanes.graphdiff import (
-    CARGO_ROOT,
-    Comparison,
-    Mark,
-    Side,
-    cargo_root_diff,
-    compare,
-    lockfile_marks,
-)
+from lanes.discovery import DISCOVERY_FILES
 from lanes.workspace import DEFAULT_GLOBAL, config_path
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from lanes.config import Config
+    from lanes.graphdiff import Comparison, Mark, Side
     from lanes.index import Index
     from lanes.model import ChangeSet, Discovery
     from lanes.workspace import Workspace
@@ -94,6 +83,11 @@ def _compare_with(
     config_file: str | None,
     explicit: Path | None,
 ) -> Comparison:
+    from lanes.audit.tree_at import workspace_at
+    from lanes.config import ConfigError
+    from lanes.git.runner import GitError
+    from lanes.graphdiff import CARGO_ROOT, Comparison, cargo_root_diff, compare
+
     revision = revisions[0]
     try:
         with workspace_at(workspace.repo, revision, config_file, explicit) as at_base:
@@ -124,6 +118,7 @@ def _compare_with(
 
 def _side(config: Config, found: Discovery, index: Index | None = None) -> Side:
     from lanes.graph import build_index, merge_components
+    from lanes.graphdiff import Side
 
     components, edges = merge_components(config, found)
     if index is None:
@@ -143,6 +138,7 @@ def _refinable(workspace: Workspace, base: Side, paths: list[str]) -> list[str]:
     configuration's ``global`` lists) that a diff can refine: the workspace root Cargo.toml and
     the lockfiles ``lanes.lockdiff`` reads."""
     from lanes.globs import GlobList
+    from lanes.graphdiff import CARGO_ROOT
     from lanes.lockdiff import KINDS
 
     inputs = {*workspace.index.global_inputs, *base.derived.global_inputs}
@@ -163,6 +159,8 @@ def _contents(
     """(base bytes, head bytes) of each path (None: absent on that side), and the paths whose
     work-tree contents (what the head graph was read from) are not the head revision's: those
     are not refined, the head graph does not show their change."""
+    from lanes.git.objects import blobs_at
+
     if not paths:
         return {}, {}
     base, head = (blobs_at(workspace.repo, revision, paths) for revision in revisions)
@@ -187,6 +185,7 @@ def _lockfiles(
 ) -> _Locks:
     """Each changed lockfile diffed: refined to its marks when every change reached a member,
     else kept global with the reason (a parse error, unattributed changes)."""
+    from lanes.graphdiff import lockfile_marks
     from lanes.lockdiff import LockParseError, diff_lockfile
 
     found = _Locks({}, {}, [])
@@ -217,6 +216,7 @@ def _work_tree_bytes(workspace: Workspace, path: str) -> bytes | None:
 
 def _toml(data: bytes | None) -> dict[str, Any] | None:
     from lanes.discovery._common import parse_toml
+    from lanes.graphdiff import CARGO_ROOT
 
     if data is None:
         return None

@@ -19,6 +19,21 @@ from typing import Protocol
 from lanes.model import Discovery, StrPath
 
 KINDS: tuple[str, ...] = ("cargo", "python", "npm")
+DISCOVERY_FILES = frozenset(
+    {
+        "Cargo.toml",
+        "Cargo.lock",
+        "pyproject.toml",
+        "uv.lock",
+        "package.json",
+        "package-lock.json",
+        "pnpm-workspace.yaml",
+        "pnpm-lock.yaml",
+        "yarn.lock",
+    }
+)
+"""Files discovery reads, by name (the configuration file is added by path): a change to none
+of these (and not to the configuration) leaves the graph as it was."""
 _ROOT_MARKERS = {
     "cargo": ("Cargo.toml",),
     "python": ("pyproject.toml",),
