@@ -6,6 +6,11 @@ whose ``paths`` match it; (3) its owner component selects every lane whose cover
 (4) if neither (2) nor (3) applied: ``ignore`` selects nothing, otherwise the ``unmatched`` policy
 applies. Any uncertainty (unknown base, git error, manifest error, unknown component, unmatched
 path under ``all``) selects every lane and records a reason code.
+
+With a :class:`lanes.graphdiff.Comparison` (``detect --base``), each path is also resolved
+against the base revision's index (reasons ``graph: base``), the components whose build the
+change altered select their lanes (``manifest-change``, ``lockfile-change``), and the built-in
+global inputs the comparison refined select only those.
 """
 
 from collections.abc import Iterable

@@ -21,7 +21,9 @@ HELP = "select the lanes a change must run"
 EPILOG = """\
 where the change comes from (first that applies):
   --paths-from-stdin / --paths-file F   a list of paths (newline or NUL separated)
-  --base REV [--head REV]               git: merge base of REV and HEAD (three-dot) to HEAD
+  --base REV [--head REV]               git: merge base of REV and HEAD (three-dot) to HEAD;
+                                        when manifests, lockfiles or the config changed, the
+                                        base revision's graph is compared too
   (neither)                             working tree, index and untracked files against the
                                         merge base with the upstream default branch
 
