@@ -14,7 +14,7 @@ returns a :class:`Comparison` that ``lanes.engine.select`` applies:
 """
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lanes.index import Index
@@ -243,11 +243,13 @@ def compare(
     refined_marks: Mapping[str, list[Mark]] = {},
     kept: Mapping[str, str] = {},
     failsafe: Iterable[str] = (),
+    graph_files: Collection[str] = (),
 ) -> Comparison:
     """The comparison for ``paths``. ``roots``: the refinable workspace root manifests that
     changed, diffed (:func:`cargo_root_diff`); ``refined_marks`` / ``kept``: other built-in
     global inputs already classified (lockfiles); ``failsafe``: reason codes (a base that could
-    not be fully read)."""
+    not be fully read); ``graph_files``: the changed paths discovery or the configuration
+    reads."""
     refined = dict(refined_marks)
     still_global = dict(kept)
     for path, diff in roots.items():
@@ -257,11 +259,12 @@ def compare(
             still_global[path] = f"not refined: {diff.why_not}"
     marks = [mark for found in refined.values() for mark in found]
     changed = set(paths)
-    fallback = next(iter(sorted(refined)), None) or next(iter(sorted(still_global)), None)
+    # A component whose own manifest did not change changed through a workspace root, a
+    # lockfile (edges it records) or the configuration (explicit components): name that file.
+    sources = [*sorted(refined), *sorted(still_global), *(p for p in paths if p in graph_files)]
+    fallback = next(iter(sources), paths[0] if paths else "")
     for component, changes in component_changes(base, head).items():
-        path = (
-            _manifest_in(component, base, head, changed) or fallback or (paths[0] if paths else "")
-        )
+        path = _manifest_in(component, base, head, changed) or fallback
         marks += [Mark(component, "manifest-change", path, change) for change in changes]
     return Comparison(
         base=base.derived,
@@ -278,11 +281,6 @@ def _manifest_in(component: str, base: Side, head: Side, changed: set[str]) -> s
         if manifest in changed:
             return manifest
     return None
-
-
-def refinable_root(path: str, is_builtin_global: Callable[[str], bool]) -> bool:
-    """Whether ``path`` is a workspace root manifest whose global status may be refined."""
-    return path == CARGO_ROOT and is_builtin_global(path)
 
 
 _LOCK_ECOSYSTEM = {"Cargo.lock": "cargo", "uv.lock": "python"}  # the rest are npm's

@@ -113,6 +113,7 @@ def _compare_with(
         refined_marks=locks.marks,
         kept={**kept, **locks.kept},
         failsafe=[*_base_problems(base_found), *locks.failsafe],
+        graph_files=[p for p in paths if touches_graph([p], config_file)],
     )
 
 
