@@ -6,16 +6,14 @@ top crate. Each test commits a change and runs the real ``lanes`` process.
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.lanes.fixtures import commit_all, git, write_files
+from tests.lanes.audit_helpers import lanes_json
+from tests.lanes.fixtures import clone, commit_all, git, write_files
 
 ROOT = """\
 [workspace]
@@ -63,42 +61,35 @@ def files() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = tmp_path_factory.mktemp("graphs") / "ws"
-    repo.mkdir()
-    git(repo, "init", "-q")
-    write_files(repo, files())
-    commit_all(repo, "initial")
-    return repo
+    return new_repo(tmp_path_factory.mktemp("graphs") / "ws", files())
 
 
 @pytest.fixture
 def repo(template: Path, tmp_path: Path) -> Path:
-    clone = tmp_path / "repo"
-    git(tmp_path, "clone", "-q", str(template), str(clone))
-    return clone
+    return clone(template, tmp_path / "repo")
 
 
 def detect(repo: Path, *args: str) -> dict[str, Any]:
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lanes.cli",
-            "detect",
-            "--format",
-            "json",
-            "--base",
-            "HEAD~1",
-            *args,
-        ],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    data: dict[str, Any] = json.loads(completed.stdout)
+    """``lanes detect --base HEAD~1 --format json`` run as a real process."""
+    data: dict[str, Any] = lanes_json(repo, "detect", "--base", "HEAD~1", *args)
     return data
+
+
+def new_repo(path: Path, found: dict[str, str]) -> Path:
+    """A git repository at ``path`` holding ``found`` in one commit."""
+    path.mkdir()
+    git(path, "init", "-q")
+    write_files(path, found)
+    commit_all(path, "initial")
+    return path
+
+
+def committed(repo: Path, *edits: tuple[str, str, str]) -> dict[str, Any]:
+    """Each (path, old, new) replacement made and committed, then :func:`detect`."""
+    for path, old, new in edits:
+        edit(repo, path, old, new)
+    commit_all(repo, "change")
+    return detect(repo)
 
 
 def reasons(data: dict[str, Any], lane: str, code: str) -> list[dict[str, Any]]:
@@ -144,9 +135,7 @@ def test_renaming_a_component_resolves_both_sides(repo: Path) -> None:
 
 
 def test_removing_an_edge_marks_the_manifest_change(repo: Path) -> None:
-    edit(repo, "app/Cargo.toml", "util.workspace = true\n", "")
-    commit_all(repo, "app stops using util")
-    data = detect(repo)
+    data = committed(repo, ("app/Cargo.toml", "util.workspace = true\n", ""))
     assert data["mode"] == "precise"
     assert data["selected"] == ["app"]
     (found,) = reasons(data, "app", "manifest-change")
@@ -156,14 +145,8 @@ def test_removing_an_edge_marks_the_manifest_change(repo: Path) -> None:
 
 def test_an_internal_workspace_dependency_change_refines_the_root(repo: Path) -> None:
     # Only a path entry of [workspace.dependencies] changed: whoever depends on util is marked.
-    edit(
-        repo,
-        "Cargo.toml",
-        'util = { path = "util" }\n',
-        'util = { path = "util", version = "0.1" }\n',
-    )
-    commit_all(repo, "util entry gains a version requirement")
-    data = detect(repo)
+    entry = 'util = { path = "util" }\n'
+    data = committed(repo, ("Cargo.toml", entry, entry.replace(" }", ', version = "0.1" }')))
     assert data["mode"] == "precise", data["failsafe"]
     assert data["selected"] == ["app"]
     (found,) = reasons(data, "app", "manifest-change")
@@ -172,9 +155,7 @@ def test_an_internal_workspace_dependency_change_refines_the_root(repo: Path) ->
 
 
 def test_a_profile_change_in_the_root_manifest_stays_global(repo: Path) -> None:
-    edit(repo, "Cargo.toml", 'lto = "thin"', 'lto = "fat"')
-    commit_all(repo, "profile")
-    data = detect(repo)
+    data = committed(repo, ("Cargo.toml", 'lto = "thin"', 'lto = "fat"'))
     assert data["selected"] == ["app", "cli", "tool"]
     (found,) = reasons(data, "tool", "global")
     assert found["rule"] == "workspace input"
@@ -182,9 +163,7 @@ def test_a_profile_change_in_the_root_manifest_stays_global(repo: Path) -> None:
 
 
 def test_a_registry_workspace_dependency_change_stays_global(repo: Path) -> None:
-    edit(repo, "Cargo.toml", 'serde = { version = "1" }', 'serde = { version = "1.0.200" }')
-    commit_all(repo, "serde")
-    data = detect(repo)
+    data = committed(repo, ("Cargo.toml", 'version = "1" }', 'version = "1.0.200" }'))
     assert data["selected"] == ["app", "cli", "tool"]
     (found,) = reasons(data, "cli", "global")
     assert "serde changed and is not a path dependency" in found["detail"]
@@ -243,16 +222,8 @@ def test_explain_with_a_base_shows_the_base_graph_and_the_marks(repo: Path) -> N
     edit(repo, "Cargo.toml", 'util = { path = "util" }\n', "")
     edit(repo, "app/Cargo.toml", "util.workspace = true\n", "")
     commit_all(repo, "remove util")
-    command = [sys.executable, "-m", "lanes.cli", "explain", "--format", "json", "--base", "HEAD~1"]
-    completed = subprocess.run(
-        [*command, "util/src/lib.rs", "app/Cargo.toml", "Cargo.toml"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    deleted, manifest, root = json.loads(completed.stdout)
+    explained = ("util/src/lib.rs", "app/Cargo.toml", "Cargo.toml")
+    deleted, manifest, root = lanes_json(repo, "explain", "--base", "HEAD~1", *explained)
     assert deleted["graphs"] == "base and head"
     assert deleted["selects"]["app"]["graph"] == "base"
     assert manifest["selects"]["app"]["code"] == "manifest-change"

@@ -6,11 +6,12 @@ reaches no member stay global."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.lanes.fixtures import commit_all, git, write_files
-from tests.lanes.test_detect_graphs import detect, edit, files, reasons
+from tests.lanes.test_detect_graphs import detect, edit, files, new_repo, reasons
 
 CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index"
 
@@ -42,20 +43,20 @@ def cargo_lock(serde: str = "1.0.190", digest: str = "1") -> str:
 
 @pytest.fixture
 def cargo_repo(tmp_path: Path) -> Path:
-    repo = tmp_path / "cargo"
-    repo.mkdir()
-    git(repo, "init", "-q")
     found = files()
     found["cli/Cargo.toml"] += 'itoa = "1"\n'
-    write_files(repo, {**found, "Cargo.lock": cargo_lock()})
-    commit_all(repo, "initial")
-    return repo
+    return new_repo(tmp_path / "cargo", {**found, "Cargo.lock": cargo_lock()})
+
+
+def bumped(repo: Path, lockfile: str, text: str) -> dict[str, Any]:
+    """``lockfile`` rewritten as ``text`` and committed, then ``lanes detect --base HEAD~1``."""
+    write_files(repo, {lockfile: text})
+    commit_all(repo, f"bump {lockfile}")
+    return detect(repo)
 
 
 def test_a_cargo_lock_bump_selects_only_the_lanes_reaching_the_package(cargo_repo: Path) -> None:
-    write_files(cargo_repo, {"Cargo.lock": cargo_lock("1.0.192", "2")})
-    commit_all(cargo_repo, "bump serde")
-    data = detect(cargo_repo)
+    data = bumped(cargo_repo, "Cargo.lock", cargo_lock("1.0.192", "2"))
     assert data["mode"] == "precise", data["failsafe"]
     assert data["selected"] == ["tool"]
     (found,) = reasons(data, "tool", "lockfile-change")
@@ -64,9 +65,8 @@ def test_a_cargo_lock_bump_selects_only_the_lanes_reaching_the_package(cargo_rep
 
 
 def test_a_lockfile_the_configuration_lists_in_global_stays_global(cargo_repo: Path) -> None:
-    write_files(cargo_repo, {"Cargo.lock": cargo_lock("1.0.192", "2")})
-    commit_all(cargo_repo, "bump serde")
-    assert detect(cargo_repo)["selected"] == ["tool"]  # a built-in global input: refined
+    bump = cargo_lock("1.0.192", "2")
+    assert bumped(cargo_repo, "Cargo.lock", bump)["selected"] == ["tool"]  # built-in: refined
     edit(cargo_repo, "lanes.yml", "ignore:", 'global: ["Cargo.lock"]\nignore:')
     data = detect(cargo_repo)
     assert data["selected"] == ["app", "cli", "tool"]
@@ -76,9 +76,7 @@ def test_a_lockfile_the_configuration_lists_in_global_stays_global(cargo_repo: P
 
 
 def test_an_unparseable_lockfile_stays_global_and_says_why(cargo_repo: Path) -> None:
-    write_files(cargo_repo, {"Cargo.lock": cargo_lock("1.0.192", "2") + "[[package]\n"})
-    commit_all(cargo_repo, "broken lock")
-    data = detect(cargo_repo)
+    data = bumped(cargo_repo, "Cargo.lock", cargo_lock("1.0.192", "2") + "[[package]\n")
     assert data["selected"] == ["app", "cli", "tool"]
     (found,) = reasons(data, "cli", "global")
     assert found["rule"] == "workspace input"
@@ -86,9 +84,7 @@ def test_an_unparseable_lockfile_stays_global_and_says_why(cargo_repo: Path) -> 
 
 
 def test_a_lockfile_change_no_member_reaches_stays_global(cargo_repo: Path) -> None:
-    write_files(cargo_repo, {"Cargo.lock": cargo_lock().replace("version = 4", "version = 3")})
-    commit_all(cargo_repo, "lock format")
-    data = detect(cargo_repo)
+    data = bumped(cargo_repo, "Cargo.lock", cargo_lock().replace("version = 4", "version = 3"))
     assert data["selected"] == ["app", "cli", "tool"]
     (found,) = reasons(data, "app", "global")
     assert found["detail"].startswith("not refined: ")
@@ -141,14 +137,8 @@ UV_FILES = {
 
 
 def test_a_uv_lock_bump_selects_only_the_lanes_reaching_the_package(tmp_path: Path) -> None:
-    repo = tmp_path / "uv"
-    repo.mkdir()
-    git(repo, "init", "-q")
-    write_files(repo, {**UV_FILES, "uv.lock": uv_lock()})
-    commit_all(repo, "initial")
-    write_files(repo, {"uv.lock": uv_lock("2.32.4")})
-    commit_all(repo, "bump requests")
-    data = detect(repo)
+    repo = new_repo(tmp_path / "uv", {**UV_FILES, "uv.lock": uv_lock()})
+    data = bumped(repo, "uv.lock", uv_lock("2.32.4"))
     assert data["mode"] == "precise", data["failsafe"]
     assert data["selected"] == ["api"]
     (found,) = reasons(data, "api", "lockfile-change")
@@ -216,14 +206,8 @@ PNPM_FILES = {
 
 
 def test_a_pnpm_lock_bump_selects_only_the_lanes_reaching_the_package(tmp_path: Path) -> None:
-    repo = tmp_path / "pnpm"
-    repo.mkdir()
-    git(repo, "init", "-q")
-    write_files(repo, {**PNPM_FILES, "pnpm-lock.yaml": pnpm_lock()})
-    commit_all(repo, "initial")
-    write_files(repo, {"pnpm-lock.yaml": pnpm_lock("2.1.4")})
-    commit_all(repo, "bump ms")
-    data = detect(repo)
+    repo = new_repo(tmp_path / "pnpm", {**PNPM_FILES, "pnpm-lock.yaml": pnpm_lock()})
+    data = bumped(repo, "pnpm-lock.yaml", pnpm_lock("2.1.4"))
     assert data["mode"] == "precise", data["failsafe"]
     assert data["selected"] == ["server"]
     (found,) = reasons(data, "server", "lockfile-change")
@@ -231,16 +215,10 @@ def test_a_pnpm_lock_bump_selects_only_the_lanes_reaching_the_package(tmp_path: 
 
 
 def test_without_a_configuration_the_default_global_lockfile_is_refined(tmp_path: Path) -> None:
-    repo = tmp_path / "plain"
-    repo.mkdir()
-    git(repo, "init", "-q")
     found = files()
     del found["lanes.yml"]
-    write_files(repo, {**found, "Cargo.lock": cargo_lock()})
-    commit_all(repo, "initial")
-    write_files(repo, {"Cargo.lock": cargo_lock("1.0.192", "2")})
-    commit_all(repo, "bump serde")
-    data = detect(repo)
+    repo = new_repo(tmp_path / "plain", {**found, "Cargo.lock": cargo_lock()})
+    data = bumped(repo, "Cargo.lock", cargo_lock("1.0.192", "2"))
     assert data["mode"] == "precise", data["failsafe"]
     assert data["selected"] == ["tool"]  # every component is a lane; only tool reaches serde
 
