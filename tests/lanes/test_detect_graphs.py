@@ -154,19 +154,31 @@ def test_an_internal_workspace_dependency_change_refines_the_root(repo: Path) ->
     assert found["detail"] == "[workspace.dependencies] util changed (app depends on it)"
 
 
-def test_a_profile_change_in_the_root_manifest_stays_global(repo: Path) -> None:
-    data = committed(repo, ("Cargo.toml", 'lto = "thin"', 'lto = "fat"'))
+@pytest.mark.parametrize(
+    ("old", "new", "detail"),
+    [
+        ('lto = "thin"', 'lto = "fat"', "not refined: [profile.release.lto] changed"),
+        (
+            'version = "1" }',
+            'version = "1.0.200" }',
+            "not refined: [workspace.dependencies] serde changed and is not a path dependency",
+        ),
+        (
+            "[profile.release]",
+            '[workspace.lints.rust]\nunsafe_code = "forbid"\n\n[profile.release]',
+            "not refined: [workspace.lints] changed",
+        ),
+    ],
+    ids=["profile", "registry-dependency", "lints"],
+)
+def test_root_manifest_changes_not_attributable_stay_global(
+    repo: Path, old: str, new: str, detail: str
+) -> None:
+    data = committed(repo, ("Cargo.toml", old, new))
     assert data["selected"] == ["app", "cli", "tool"]
     (found,) = reasons(data, "tool", "global")
     assert found["rule"] == "workspace input"
-    assert found["detail"] == "not refined: [profile.release.lto] changed"
-
-
-def test_a_registry_workspace_dependency_change_stays_global(repo: Path) -> None:
-    data = committed(repo, ("Cargo.toml", 'version = "1" }', 'version = "1.0.200" }'))
-    assert data["selected"] == ["app", "cli", "tool"]
-    (found,) = reasons(data, "cli", "global")
-    assert "serde changed and is not a path dependency" in found["detail"]
+    assert found["detail"] == detail
 
 
 def test_members_change_is_refined_unless_the_user_lists_the_root_in_global(repo: Path) -> None:
