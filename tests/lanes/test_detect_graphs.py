@@ -103,13 +103,19 @@ def edit(repo: Path, path: str, old: str, new: str) -> None:
     target.write_text(text.replace(old, new))
 
 
-def test_deleting_a_component_selects_the_lanes_that_covered_it(repo: Path) -> None:
+def remove_util(repo: Path) -> dict[str, Any]:
+    """util deleted with its manifest, its member and workspace entries and app's edge to it."""
     shutil.rmtree(repo / "util")
-    edit(repo, "Cargo.toml", '"util", ', "")
-    edit(repo, "Cargo.toml", 'util = { path = "util" }\n', "")
-    edit(repo, "app/Cargo.toml", "util.workspace = true\n", "")
-    commit_all(repo, "remove util")
-    data = detect(repo)
+    return committed(
+        repo,
+        ("Cargo.toml", '"util", ', ""),
+        ("Cargo.toml", 'util = { path = "util" }\n', ""),
+        ("app/Cargo.toml", "util.workspace = true\n", ""),
+    )
+
+
+def test_deleting_a_component_selects_the_lanes_that_covered_it(repo: Path) -> None:
+    data = remove_util(repo)
     assert data["mode"] == "precise", data["failsafe"]
     assert data["selected"] == ["app"]
     assert data["unmatched"] == []
@@ -121,11 +127,12 @@ def test_deleting_a_component_selects_the_lanes_that_covered_it(repo: Path) -> N
 def test_renaming_a_component_resolves_both_sides(repo: Path) -> None:
     (repo / "libs").mkdir()
     git(repo, "mv", "util", "libs/util")
-    edit(repo, "Cargo.toml", '"util", ', '"libs/util", ')
-    edit(repo, "Cargo.toml", 'util = { path = "util" }', 'util = { path = "libs/util" }')
-    edit(repo, "libs/util/Cargo.toml", "core.workspace = true", 'core = { path = "../../core" }')
-    commit_all(repo, "move util")
-    data = detect(repo)
+    data = committed(
+        repo,
+        ("Cargo.toml", '"util", ', '"libs/util", '),
+        ("Cargo.toml", 'util = { path = "util" }', 'util = { path = "libs/util" }'),
+        ("libs/util/Cargo.toml", "core.workspace = true", 'core = { path = "../../core" }'),
+    )
     assert data["mode"] == "precise", data["failsafe"]
     assert data["selected"] == ["app"]
     by_path = {r["path"]: r for r in data["reasons"]["app"] if "path" in r}
@@ -197,27 +204,23 @@ def test_members_change_is_refined_unless_the_user_lists_the_root_in_global(repo
     assert found["rule"] == "Cargo.toml" and "detail" not in found
 
 
-def test_an_unparseable_base_manifest_is_fail_safe(repo: Path) -> None:
-    edit(repo, "tool/Cargo.toml", "[package]", "[package")
-    commit_all(repo, "break tool")
-    edit(repo, "tool/Cargo.toml", "[package", "[package]")
-    commit_all(repo, "fix tool")
-    data = detect(repo)
+@pytest.mark.parametrize(
+    ("path", "good", "broken", "code"),
+    [
+        ("tool/Cargo.toml", "[package]", "[package", "base-manifest-error: tool/Cargo.toml:"),
+        ("lanes.yml", "lanes:", "lanes: [", "base-unloadable: "),
+    ],
+    ids=["manifest", "configuration"],
+)
+def test_a_base_that_does_not_load_is_fail_safe(
+    repo: Path, path: str, good: str, broken: str, code: str
+) -> None:
+    edit(repo, path, good, broken)
+    commit_all(repo, "break it at the base")
+    data = committed(repo, (path, broken, good))
     assert data["mode"] == "fail-safe"
     assert data["selected"] == ["app", "cli", "tool"]
-    assert any(
-        code.startswith("base-manifest-error: tool/Cargo.toml:") for code in data["failsafe"]
-    )
-
-
-def test_a_base_whose_configuration_does_not_load_is_fail_safe(repo: Path) -> None:
-    edit(repo, "lanes.yml", "lanes:", "lanes: [")
-    commit_all(repo, "break the configuration")
-    edit(repo, "lanes.yml", "lanes: [", "lanes:")
-    commit_all(repo, "fix it")
-    data = detect(repo)
-    assert data["mode"] == "fail-safe"
-    assert any(code.startswith("base-unloadable: ") for code in data["failsafe"]), data["failsafe"]
+    assert any(found.startswith(code) for found in data["failsafe"]), data["failsafe"]
 
 
 def test_a_source_only_change_does_not_load_the_base(repo: Path) -> None:
@@ -229,11 +232,7 @@ def test_a_source_only_change_does_not_load_the_base(repo: Path) -> None:
 
 
 def test_explain_with_a_base_shows_the_base_graph_and_the_marks(repo: Path) -> None:
-    shutil.rmtree(repo / "util")
-    edit(repo, "Cargo.toml", '"util", ', "")
-    edit(repo, "Cargo.toml", 'util = { path = "util" }\n', "")
-    edit(repo, "app/Cargo.toml", "util.workspace = true\n", "")
-    commit_all(repo, "remove util")
+    remove_util(repo)
     explained = ("util/src/lib.rs", "app/Cargo.toml", "Cargo.toml")
     deleted, manifest, root = lanes_json(repo, "explain", "--base", "HEAD~1", *explained)
     assert deleted["graphs"] == "base and head"
