@@ -10,6 +10,7 @@ fail-safe; bytes that do not parse raise :class:`LockParseError`.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import import_module
 
 from lanes.lockdiff._diff import diff_graphs
@@ -43,8 +44,14 @@ def diff_lockfile(path: str, old: bytes | None, new: bytes | None) -> LockDiff:
     module_name = _MODULES.get(basename)
     if module_name is None:
         raise LockParseError(path, "not a supported lockfile")
-    module = import_module(f"lanes.lockdiff.{module_name}")
-    graphs: list[LockGraph | None] = [
-        None if data is None else module.parse(path, data) for data in (old, new)
-    ]
+    graphs = [None if data is None else _parsed(module_name, path, data) for data in (old, new)]
     return diff_graphs(path, graphs[0], graphs[1])
+
+
+@lru_cache(maxsize=4)
+def _parsed(module_name: str, path: str, data: bytes) -> LockGraph:
+    """The lock graph of ``data``; the last few are kept, as a history replay diffs each
+    revision of a lockfile against the one before and the one after it. Graphs are not
+    mutated after parsing."""
+    graph: LockGraph = import_module(f"lanes.lockdiff.{module_name}").parse(path, data)
+    return graph

@@ -3,9 +3,10 @@
 A node changed when it is in one lock only (its identifier carries name, version and source),
 or when it is in both and a fact (checksum, dependency specs, metadata), its membership or its
 dependencies on nodes present in both locks differ. Dependencies that moved to a changed node
-are not a change of their own: the changed node is reported. Each member's closure is walked in
-both locks (the union), but only through nodes that reach some change, so the cost is the size
-of the lock plus, per member, the part of the graph above the changes.
+are not a change of their own: the changed node is reported. Which changes each node reaches is
+computed once per lock, over its strongly connected components (a bit set per component), and
+each member's closure is the union over both locks, so the cost is linear in the lock's size
+(times the number of changes / 64 words for the bit sets).
 """
 
 from __future__ import annotations
@@ -74,51 +75,101 @@ def _reach(
     attributed: set[str] = set()
     if not aspects:
         return reached, attributed
-    above_old, above_new = _above(before, aspects), _above(after, aspects)
-    for member in sorted(members):
+    order = sorted(aspects)
+    bit = {ident: 1 << index for index, ident in enumerate(order)}
+    reach_old, reach_new = _reach_bits(before, bit), _reach_bits(after, bit)
+    for member in sorted(members, key=_member_order):
         starts_old, starts_new = members[member]
-        hits_old = _hits(before, starts_old, above_old, aspects, member)
-        hits_new = _hits(after, starts_new, above_new, aspects, member)
+        hits_old = _hits(before, order, _union(reach_old, starts_old), member)
+        hits_new = _hits(after, order, _union(reach_new, starts_new), member)
         if hits_old or hits_new:
             attributed.update(hits_old, hits_new)
             reached[member] = _grouped(before, after, aspects, hits_old, hits_new)
     return reached, attributed
 
 
-def _above(graph: LockGraph, aspects: dict[str, tuple[str, ...]]) -> set[str]:
-    """The nodes of ``graph`` from which some changed node can be reached (themselves too)."""
-    users: dict[str, list[str]] = defaultdict(list)
-    for ident, node in graph.nodes.items():
-        for dep in node.deps:
-            users[dep].append(ident)
-    seen = {ident for ident in aspects if ident in graph.nodes}
-    stack = list(seen)
-    while stack:
-        for user in users.get(stack.pop(), ()):
-            if user not in seen:
-                seen.add(user)
-                stack.append(user)
-    return seen
+def _member_order(member: LocalPackage) -> tuple[str, bool, str]:
+    return member.name, member.directory is None, member.directory or ""
 
 
-def _hits(
+def _reach_bits(graph: LockGraph, bit: dict[str, int]) -> dict[str, int]:
+    """For each node, the bits of the changed nodes it reaches (itself included): one pass over
+    the strongly connected components (Tarjan's, iterative), successors first."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    reach: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    for root in graph.nodes:
+        if root in index:
+            continue
+        work = [(root, iter(graph.nodes[root].deps))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            ident, deps = work[-1]
+            for dep in deps:
+                if dep not in index:
+                    index[dep] = low[dep] = len(index)
+                    stack.append(dep)
+                    on_stack.add(dep)
+                    work.append((dep, iter(graph.nodes[dep].deps)))
+                    break
+                if dep in on_stack:
+                    low[ident] = min(low[ident], index[dep])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[ident])
+                if low[ident] == index[ident]:
+                    _close_component(graph, ident, stack, on_stack, reach, bit)
+    return reach
+
+
+def _close_component(
     graph: LockGraph,
-    starts: list[str],
-    above: set[str],
-    aspects: dict[str, tuple[str, ...]],
-    member: LocalPackage,
-) -> list[str]:
-    """The changed nodes in ``member``'s closure, except other members' own entries."""
-    seen = {start for start in starts if start in above}
-    stack = list(seen)
-    while stack:
-        for dep in graph.nodes[stack.pop()].deps:
-            if dep in above and dep not in seen:
-                seen.add(dep)
-                stack.append(dep)
-    return sorted(
-        ident for ident in seen if ident in aspects and graph.nodes[ident].local in (None, member)
-    )
+    head: str,
+    stack: list[str],
+    on_stack: set[str],
+    reach: dict[str, int],
+    bit: dict[str, int],
+) -> None:
+    component = []
+    while True:
+        ident = stack.pop()
+        on_stack.discard(ident)
+        component.append(ident)
+        if ident == head:
+            break
+    bits = 0
+    for ident in component:
+        bits |= bit.get(ident, 0)
+        for dep in graph.nodes[ident].deps:
+            bits |= reach.get(dep, 0)  # a dependency outside the component is done already
+    for ident in component:
+        reach[ident] = bits
+
+
+def _union(reach: dict[str, int], starts: list[str]) -> int:
+    bits = 0
+    for start in starts:
+        bits |= reach.get(start, 0)
+    return bits
+
+
+def _hits(graph: LockGraph, order: list[str], bits: int, member: LocalPackage) -> list[str]:
+    """The changed nodes of ``graph`` among ``bits``, except other members' own entries."""
+    hits = []
+    while bits:
+        lowest = bits & -bits
+        ident = order[lowest.bit_length() - 1]
+        bits ^= lowest
+        node = graph.nodes.get(ident)
+        if node is not None and node.local in (None, member):
+            hits.append(ident)
+    return hits
 
 
 def _grouped(

@@ -125,6 +125,14 @@ def load_toml(path: str, data: bytes) -> dict[str, Any]:
         raise LockParseError(path, f"invalid TOML: {exc}", line) from None
 
 
+def package_tables(path: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``[[package]]`` tables of a TOML lockfile (Cargo.lock, uv.lock)."""
+    packages = doc.get("package", [])
+    if not isinstance(packages, list) or not all(isinstance(p, dict) for p in packages):
+        raise LockParseError(path, "[[package]] must be an array of tables")
+    return packages
+
+
 def expect_mapping(path: str, value: object, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise LockParseError(path, f"{what} must be a mapping")

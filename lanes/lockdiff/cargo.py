@@ -20,6 +20,7 @@ from lanes.lockdiff._model import (
     canonical,
     load_toml,
     node_facts,
+    package_tables,
 )
 
 _VERSIONS = (1, 2, 3, 4)
@@ -28,9 +29,7 @@ _CHECKSUM = "checksum "
 
 def parse(path: str, data: bytes) -> LockGraph:
     doc = load_toml(path, data)
-    packages = doc.get("package", [])
-    if not isinstance(packages, list) or not all(isinstance(p, dict) for p in packages):
-        raise LockParseError(path, "[[package]] must be an array of tables")
+    packages = package_tables(path, doc)
     metadata = doc.get("metadata", {})
     if not isinstance(metadata, dict):
         raise LockParseError(path, "[metadata] must be a table")

@@ -125,7 +125,9 @@ def _target(packages: dict[str, Any], key: str | None) -> str | None:
     entry = packages[key]
     if entry.get("link") is True:
         resolved = entry.get("resolved")
-        if isinstance(resolved, str) and resolved in packages:
-            return _LOCAL + resolved
-        return None
-    return _ident(key, entry)
+        if not isinstance(resolved, str) or not isinstance(packages.get(resolved), dict):
+            return None
+        key, entry = resolved, packages[resolved]
+        if entry.get("link") is True:
+            return None  # a link to a link: npm writes none
+    return _LOCAL + key if _is_local(key) else _ident(key, entry)

@@ -23,6 +23,7 @@ from lanes.lockdiff._model import (
     load_toml,
     local_dir,
     node_facts,
+    package_tables,
 )
 
 _VERSIONS = (1,)
@@ -36,9 +37,7 @@ def parse(path: str, data: bytes) -> LockGraph:
     version = doc.get("version")
     if version not in _VERSIONS:
         raise LockParseError(path, f"unsupported uv.lock version {version!r}")
-    packages = doc.get("package", [])
-    if not isinstance(packages, list) or not all(isinstance(p, dict) for p in packages):
-        raise LockParseError(path, "[[package]] must be an array of tables")
+    packages = package_tables(path, doc)
     manifest = doc.get("manifest", {})
     if not isinstance(manifest, dict):
         raise LockParseError(path, "[manifest] must be a table")

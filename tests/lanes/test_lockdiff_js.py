@@ -298,3 +298,27 @@ def test_added_deleted_and_unchanged_js_locks(path: str, text: str) -> None:
     assert {m.directory for m in members} == {*ALL_BUT_CORE, "packages/core"}
     assert diff_lockfile(path, text.encode(), None).reached.keys() == members.keys()
     assert diff_lockfile(path, text.encode(), text.encode()) == ({}, ())
+
+
+def test_pnpm_package_no_importer_reaches_is_unattributed() -> None:
+    orphan = PNPM.replace(
+        "\nsnapshots:\n",
+        f"\n  orphan@1.0.0:\n    resolution: {{integrity: {ODD}}}\n\nsnapshots:\n",
+    )
+    bumped = orphan.replace("orphan@1.0.0", "orphan@1.0.1")
+    diff = diff_lockfile("pnpm-lock.yaml", orphan.encode(), bumped.encode())
+    assert diff == (
+        {},
+        ("pnpm-lock.yaml: orphan 1.0.0 -> 1.0.1: no workspace member reaches it",),
+    )
+
+
+def test_npm_link_to_a_directory_the_lock_lacks_is_unattributed() -> None:
+    lock = json.loads(npm_lock())
+    lock["packages"]["node_modules/core"]["resolved"] = "packages/gone"
+    old = json.dumps(lock).encode()
+    new = old.replace(b"is-number-6.0.0.tgz", b"is-number-6.0.1.tgz")
+    diff = diff_lockfile("package-lock.json", old, new)
+    assert "package-lock.json: dependency core of packages/a is not in the lockfile" in (
+        diff.unattributed
+    )
