@@ -18,7 +18,7 @@ rotating order, with warm caches:
 * ``nx show projects --affected --base=HEAD^ --head=HEAD --json`` (no daemon, as on CI).
 
 The three answers are compared (same package set expected). A breakdown of the lanes run
-follows: the interpreter, ``import git``, the same detection from a path list (no git), and
+follows: the interpreter, the same detection from a path list (no git), and
 the git processes lanes starts (counted with ``GIT_TRACE``).
 """
 
@@ -158,9 +158,6 @@ def breakdown(repo: Path, runs: int, env: dict[str, str], paths: bytes) -> dict[
     return {
         "python -c pass": statistics.median(
             timed([sys.executable, "-c", "pass"], repo, env) for _ in range(runs)
-        ),
-        "python -c 'import git'": statistics.median(
-            timed([sys.executable, "-c", "import git"], repo, env) for _ in range(runs)
         ),
         "lanes detect --paths-from-stdin (same paths)": statistics.median(
             timed(from_list, repo, env, paths) for _ in range(runs)

@@ -2,6 +2,8 @@
 
 Usage: python benchmarks/lanes_bench.py [--quick] [--runs N]
 
+0. a real-sized workspace (45 crates, 1,800 files, a ``lanes.yml`` with 22 globs in ``global``,
+   ``ignore`` and lane ``paths``): 27 paths, and 10,000 paths against the bash detector;
 1. whole-process ``lanes detect --paths-from-stdin``, warm cache, 30 paths, 50-crate workspace;
 2. 10,000 paths on the same workspace: lanes against a bash ``case``-statement detector with
    equivalent rules (benchmarks/case_detector.sh, rules generated from the lanes coverage);
@@ -140,6 +142,121 @@ def bench_against_bash(tmp: Path, runs: int, env: dict[str, str], crates: int) -
     }
 
 
+REAL_GLOBAL = [
+    "Cargo.lock",
+    "Cargo.toml",
+    ".github/workflows/**",
+    "rust-toolchain.toml",
+    ".cargo/**",
+    "scripts/ci/**",
+]
+REAL_IGNORE = ["docs/**", "**/*.md", "LICENSE*", ".gitignore", "**/*.txt", "assets/**"]
+REAL_LANE_PATHS = {
+    "sdk": ["sdk/**", "proto/**/*.proto"],
+    "minimal": ["tools/minimal/**", "examples/minimal/**"],
+    "feature": ["features/**", "config/*.toml"],
+    "wasm": ["wasm/**", "web/**/*.ts"],
+    "security": ["security/**", "audit/**"],
+}
+REAL_OTHER_FILES = [
+    "docs/guide/intro.md",
+    "docs/api/index.txt",
+    "assets/logo.svg",
+    "sdk/client/main.rs",
+    "proto/v1/session.proto",
+    "tools/minimal/run.sh",
+    "examples/minimal/main.rs",
+    "features/flags.rs",
+    "config/default.toml",
+    "wasm/glue.js",
+    "web/app/index.ts",
+    "security/policy.rs",
+    "audit/rules.rs",
+]
+
+
+def make_real_sized(root: Path, crates: int = 45, files_per_crate: int = 40) -> Path:
+    """A workspace the size of a real monorepo, with path rules of every kind."""
+    make_workspace(root, crates, files_per_crate)
+    lanes = {lane: int(crates * fraction) - 1 for lane, fraction in LANE_ROOT_FRACTIONS.items()}
+    lanes["security"] = crates // 2
+    body = "".join(
+        f"  {lane}:\n    roots: [{crate_name(root_index)}]\n"
+        f"    paths: {json.dumps(REAL_LANE_PATHS[lane])}\n    run: make {lane}\n"
+        for lane, root_index in lanes.items()
+    )
+    (root / "lanes.yml").write_text(
+        f"version: 1\nglobal: {json.dumps(REAL_GLOBAL)}\nignore: {json.dumps(REAL_IGNORE)}\n"
+        f"unmatched: all\nlanes:\n{body}"
+    )
+    for path in REAL_OTHER_FILES:
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text("")
+    return root
+
+
+def real_sized_paths(crates: int, files_per_crate: int, count: int, seed: int = 11) -> bytes:
+    """Mostly crate sources, some lane-path files and some ignored ones (none unmatched)."""
+    rng = random.Random(seed)
+    crate_paths = sample_paths(crates, files_per_crate, count, seed).decode().split()
+    paths = [rng.choice(REAL_OTHER_FILES) if rng.random() < 0.2 else p for p in crate_paths]
+    return ("\n".join(paths) + "\n").encode()
+
+
+def real_case_rules(repo: Path, env: dict[str, str]) -> Path:
+    """:func:`case_rules` for the real-sized workspace: the lane's own paths too (bash ``*``
+    crosses ``/``, so ``sdk/**`` is ``sdk/*`` and ``proto/**/*.proto`` is ``proto/*.proto``)."""
+    graph_json = subprocess.run(
+        [*LANES, "graph", "--format", "json"], cwd=repo, env=env, capture_output=True, check=True
+    ).stdout
+    coverage: dict[str, list[str]] = json.loads(graph_json)["lanes"]
+    statements = []
+    for lane, components in coverage.items():
+        own = [glob.replace("**/", "").replace("**", "*") for glob in REAL_LANE_PATHS[lane]]
+        globs = "|".join(
+            [g.replace("**", "*") for g in REAL_GLOBAL]
+            + own
+            + [f"crates/{c}/*" for c in sorted(components)]
+        )
+        statements.append(f'    case "$1" in\n        {globs}) hit[{lane}]=1 ;;\n    esac')
+    rules = repo / "case_rules.sh"
+    rules.write_text(
+        f"LANES=({' '.join(coverage)})\nclassify() {{\n{chr(10).join(statements)}\n}}\n"
+    )
+    return rules
+
+
+def bench_real_sized(tmp: Path, runs: int, env: dict[str, str]) -> dict[str, float]:
+    repo = make_real_sized(tmp / "real")
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    files = len(
+        subprocess.run(
+            ["git", "ls-files"], cwd=repo, check=True, capture_output=True
+        ).stdout.split()
+    )
+    detect = [*LANES, "detect", "--paths-from-stdin", "--format", "json"]
+    few = real_sized_paths(45, 40, 27)
+    timed(detect, few, repo, env)  # warm the cache
+    few_s = median_of(runs, detect, few, repo, env)[0]
+    many = real_sized_paths(45, 40, 10_000)
+    lanes_10k, out = median_of(runs, detect, many, repo, env)
+    bash = ["bash", str(HERE / "case_detector.sh"), str(real_case_rules(repo, env))]
+    bash_10k, bash_out = median_of(max(3, runs // 3), bash, many, repo, env)
+    bash_selected = [
+        line.split("=")[0] for line in bash_out.decode().split() if line.endswith("=true")
+    ]
+    data = json.loads(out)
+    assert data["mode"] == "precise", data["failsafe"]
+    assert sorted(bash_selected) == sorted(selected(out)), (bash_selected, selected(out))
+    return {
+        "real_sized_tracked_files": float(files),
+        "real_sized_27_paths_warm_s": few_s,
+        "real_sized_10k_paths_s": lanes_10k,
+        "real_sized_bash_case_10k_paths_s": bash_10k,
+        "real_sized_speedup": bash_10k / lanes_10k,
+    }
+
+
 def bench_large(
     tmp: Path, runs: int, env: dict[str, str], crates: int, files: int
 ) -> dict[str, float]:
@@ -188,7 +305,8 @@ def main() -> int:
         tmp = Path(directory)
         env = {**os.environ, "LANES_CACHE_DIR": str(tmp / "cache")}
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # installed packages run from bytecode
-        results = bench_against_bash(tmp, args.runs, env, 50)
+        results = bench_real_sized(tmp, args.runs, env)
+        results |= bench_against_bash(tmp, args.runs, env, 50)
         results |= bench_against_bash(tmp, args.runs, env, 500)
         crates, files = (500, 20) if args.quick else (5000, 20)
         results |= bench_large(tmp, max(3, args.runs // 2), env, crates, files)

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from lanes.config import Config
-from lanes.globs import GlobList
+from lanes.globs import GlobList, GlobTable
 from lanes.index import Index, Owner
 
 if TYPE_CHECKING:
@@ -111,16 +111,28 @@ class Rules(NamedTuple):
     lane_paths: dict[str, GlobList]
     lane_names: tuple[str, ...]
     unmatched: str
+    table: GlobTable  # all of the above in one set: one match per path
 
     @classmethod
     def from_config(cls, config: Config) -> "Rules":
+        global_paths = GlobList(config.global_paths)
+        ignore = GlobList(config.ignore)
+        lane_paths = {n: GlobList(lane.paths) for n, lane in config.lanes.items() if lane.paths}
         return cls(
-            global_paths=GlobList(config.global_paths),
-            ignore=GlobList(config.ignore),
-            lane_paths={n: GlobList(lane.paths) for n, lane in config.lanes.items() if lane.paths},
+            global_paths=global_paths,
+            ignore=ignore,
+            lane_paths=lane_paths,
             lane_names=tuple(config.lanes),
             unmatched=config.unmatched,
+            table=GlobTable(
+                [(_GLOBAL, global_paths), (_IGNORE, ignore)]
+                + [((_LANE, name), globs) for name, globs in lane_paths.items()]
+            ),
         )
+
+
+_GLOBAL, _IGNORE, _LANE = "global", "ignore", "lane"
+"""Keys of :attr:`Rules.table`: a lane's list is keyed ``(_LANE, name)``."""
 
 
 UNCLEAR = "unclear-path"
@@ -162,7 +174,8 @@ class _Resolver:
                 path, "unclear", None, None, dict.fromkeys(rules.lane_names, reason)
             )
         refined = path in self.refined
-        global_rule = None if refined else rules.global_paths.matching_pattern(path)
+        decided = rules.table.deciding(path)
+        global_rule = None if refined else decided.get(_GLOBAL)
         if global_rule is None and path in self.global_inputs and not refined:
             global_rule = WORKSPACE_INPUT
         if global_rule is not None:
@@ -174,8 +187,8 @@ class _Resolver:
         if refined:  # its marks are all it selects: the file itself builds nothing
             return PathResolution(path, "matched", None, "refined", lanes)
         owner = self.index.owner(path)
-        for lane, globs in rules.lane_paths.items():
-            pattern = globs.matching_pattern(path)
+        for lane in rules.lane_paths:
+            pattern = decided.get((_LANE, lane))
             if pattern is not None:
                 lanes.setdefault(lane, Reason("lane-path", path, pattern))
         if owner is not None:
@@ -188,7 +201,7 @@ class _Resolver:
         owner = owner or base_owner
         if lanes or owner is not None:
             return PathResolution(path, "matched", owner, None, lanes)
-        ignore_rule = rules.ignore.matching_pattern(path)
+        ignore_rule = decided.get(_IGNORE)
         if ignore_rule is not None:
             return PathResolution(path, "ignored", None, ignore_rule, {})
         if rules.unmatched == "all":

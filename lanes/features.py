@@ -26,9 +26,6 @@ RUNTIME_KINDS = frozenset({"normal", "build"})
 GROUP_PREFIX = "group:"
 # Components whose devDependencies are built for their dependents too (see the module docstring).
 TRANSITIVE_DEV_KINDS = frozenset({"npm"})
-LOCKFILE_EDGE = "lockfile-edge:"
-"""``Edge.dep`` prefix of an edge only a lockfile records (``lockfile-edge:<name>``); its label
-in the coverage tree is ``<kind>+lockfile-edge``."""
 
 
 class Graph(NamedTuple):
@@ -101,8 +98,8 @@ class _Resolution:
     def _build(self, component: str) -> None:
         for edge in self.graph.edges.get(component, ()):
             if not edge.optional and self._edge_allowed(edge):
-                lockfile = edge.dep.startswith(LOCKFILE_EDGE)
-                self.queue.append((edge, f"{edge.kind}+lockfile-edge" if lockfile else edge.kind))
+                label = f"{edge.kind}+lockfile-edge" if edge.lockfile_only else edge.kind
+                self.queue.append((edge, label))
 
     def _build_edge(self, edge: Edge, label: str) -> None:
         if edge in self.built_edges:

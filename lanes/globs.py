@@ -14,7 +14,7 @@ compiles every pattern to an automaton and matches in time linear in the path; a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -193,6 +193,43 @@ class GlobList:
                 break
             remaining.difference_update(self.matched(path))
         return [self.patterns[i] for i in sorted(remaining)]
+
+
+class GlobTable:
+    """Several named :class:`GlobList` decided together: one RE2 set holds every pattern of
+    every list, so a path costs one match however many lists there are (``global``, ``ignore``
+    and each lane's ``paths``); each list is still decided by its own last matching entry."""
+
+    __slots__ = ("_lists", "_owners", "_set")
+
+    def __init__(self, lists: Iterable[tuple[Hashable, GlobList]]) -> None:
+        self._lists = [(key, globs) for key, globs in lists if globs.patterns]
+        self._owners = [
+            (position, index)
+            for position, (_, globs) in enumerate(self._lists)
+            for index in range(len(globs.patterns))
+        ]
+        patterns = tuple(p for _, globs in self._lists for p in globs.patterns)
+        self._set: Any = _compile_set(patterns) if patterns else None
+
+    def deciding(self, path: str) -> dict[Hashable, str]:
+        """Each list whose deciding entry for ``path`` is positive, with that pattern."""
+        if self._set is None:
+            return {}
+        found: list[int] | None = self._set.Match(_subject(path))
+        if not found:
+            return {}
+        last: dict[int, int] = {}
+        for entry in found:
+            position, index = self._owners[entry]
+            if index > last.get(position, -1):
+                last[position] = index
+        decided: dict[Hashable, str] = {}
+        for position, index in last.items():
+            key, globs = self._lists[position]
+            if not globs._negated[index]:
+                decided[key] = globs.patterns[index]
+        return decided
 
 
 def _compile_set(patterns: tuple[str, ...]) -> Any:

@@ -1,4 +1,4 @@
-"""Build the dependency graph (networkx) and derive the index from it.
+"""Build the dependency graph and derive the index from it (networkx only for ``build_graph``).
 
 Discovered components own their manifest's directory; explicit components from ``lanes.yml`` add
 to them or override them. A lane covers what its build compiles and installs, resolved by
@@ -116,4 +116,7 @@ def build_index(config: Config, discovery: Discovery) -> Index:
         edges=sorted({(e.source, e.target, e.kind, e.optional) for e in edges}),
         problems=_problems(config, kinds, features, discovery),
         global_inputs=tuple(sorted(set(discovery.global_inputs))),
+        lockfile_edges=tuple(
+            sorted({(e.source, e.target, e.kind) for e in edges if e.lockfile_only})
+        ),
     )

@@ -80,7 +80,9 @@ def _edge_words(edge: Edge) -> str:
     words: list[str] = [edge.kind]
     if edge.optional:
         words.append("optional")
-    if edge.dep and edge.dep != edge.target:
+    if edge.lockfile_only:
+        words.append("recorded only by the lockfile")
+    elif edge.dep and edge.dep != edge.target:
         words.append(f"as {edge.dep}")
     if edge.features:
         words.append(f"features {', '.join(edge.features)}")

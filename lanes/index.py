@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 from lanes.globs import globlist, literal_prefix_depth
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 class Owner(NamedTuple):
@@ -44,6 +44,9 @@ class Index(NamedTuple):
     edges: list[tuple[str, str, str, bool]]
     problems: list[str]  # fail-safe reason codes found while building
     global_inputs: tuple[str, ...] = ()  # files every build reads (root manifests, lockfiles)
+    # (source, target, kind) of each edge only a lockfile records: the lock and the manifests
+    # disagree (lanes follows the edge; ``lanes check`` reports it)
+    lockfile_edges: tuple[tuple[str, str, str], ...] = ()
 
     def owner(self, path: str) -> Owner | None:
         """The deepest owner of ``path``; explicit paths win over directories at equal depth."""
@@ -109,6 +112,7 @@ class Index(NamedTuple):
             edges=[(e[0], e[1], e[2], bool(e[3])) for e in data["edges"]],
             problems=data["problems"],
             global_inputs=tuple(data["global_inputs"]),
+            lockfile_edges=tuple((e[0], e[1], e[2]) for e in data["lockfile_edges"]),
         )
 
 

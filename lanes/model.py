@@ -44,6 +44,11 @@ class Component(NamedTuple):
     ``dep:`` entries, and dependency groups are features named ``group:<name>``."""
 
 
+LOCKFILE_EDGE = "lockfile-edge:"
+"""``Edge.dep`` prefix of an edge only a lockfile records (``lockfile-edge:<name>``): the lock and
+the manifests disagree; lanes follows the edge, and ``lanes check`` reports it."""
+
+
 class Edge(NamedTuple):
     """``source`` depends on ``target``.
 
@@ -62,6 +67,11 @@ class Edge(NamedTuple):
     dep: str = ""
     features: tuple[str, ...] = ()
     default_features: bool = True
+
+    @property
+    def lockfile_only(self) -> bool:
+        """Only a lockfile records this edge (no manifest states it)."""
+        return self.dep.startswith(LOCKFILE_EDGE)
 
     @property
     def key(self) -> str:

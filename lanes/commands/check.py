@@ -106,19 +106,40 @@ def tracked_files(workspace: Workspace) -> frozenset[str]:
     return frozenset(output.decode("utf-8", "surrogateescape").split("\0")) - {""}
 
 
+LOCK_REFRESH = {
+    "cargo": "Cargo.lock (cargo update --workspace)",
+    "python": "uv.lock (uv lock)",
+    "npm": "the lockfile (pnpm install, npm install or yarn install)",
+}
+
+
+def lockfile_disagreements(workspace: Workspace) -> list[str]:
+    """Each edge a lockfile records and no manifest states. lanes follows it (fail-safe), but
+    the lock is stale, or a manifest lost a dependency the build still resolves."""
+    index = workspace.index
+    return [
+        f"{source} -> {target} ({kind}) is recorded by "
+        f"{LOCK_REFRESH.get(index.kinds.get(source, ''), 'a lockfile')} but by no manifest: "
+        "lanes follows it; refresh the lock or restore the dependency"
+        for source, target, kind in index.lockfile_edges
+    ]
+
+
 def problems(workspace: Workspace, *, strict: bool = False) -> tuple[list[str], list[str]]:
-    """Problems that make runs fail-safe or let lanes drift, and what could not be verified
-    (``strict``: that is a problem too)."""
+    """Problems that make runs fail-safe or let lanes drift, and what could not be verified or
+    disagrees without losing lanes (``strict``: those are problems too)."""
     from lanes import drift
 
     found = list(workspace.index.problems)
     error = no_lanes(workspace)
     if error is not None:
         found.append(f"{error.key}: {error.expected}" if error.key else error.expected)
+    stale = lockfile_disagreements(workspace)
+    found, warnings = (found + stale, []) if strict else (found, stale)
     if not workspace.configured:
-        return found, []
-    drifted, warnings = drift.check(workspace.repo, lane_runs(workspace), strict=strict)
-    return found + drifted, warnings
+        return found, warnings
+    drifted, unverified = drift.check(workspace.repo, lane_runs(workspace), strict=strict)
+    return found + drifted, warnings + unverified
 
 
 def _untracked_contract_paths(results: list[ContractResult], tracked: frozenset[str]) -> list[str]:

@@ -41,8 +41,15 @@ from lanes.discovery._common import (
     str_list,
     table,
 )
-from lanes.features import LOCKFILE_EDGE
-from lanes.model import Component, Discovery, Edge, EdgeKind, ManifestError, StrPath
+from lanes.model import (
+    LOCKFILE_EDGE,
+    Component,
+    Discovery,
+    Edge,
+    EdgeKind,
+    ManifestError,
+    StrPath,
+)
 
 MANIFEST = "Cargo.toml"
 LOCKFILE = "Cargo.lock"

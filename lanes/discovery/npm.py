@@ -35,7 +35,15 @@ from lanes.discovery._common import (
     read_text,
     str_list,
 )
-from lanes.model import Component, Discovery, Edge, EdgeKind, ManifestError, StrPath
+from lanes.model import (
+    LOCKFILE_EDGE,
+    Component,
+    Discovery,
+    Edge,
+    EdgeKind,
+    ManifestError,
+    StrPath,
+)
 
 MANIFEST = "package.json"
 PNPM = "pnpm-workspace.yaml"
@@ -55,7 +63,6 @@ _DEP_FIELDS: tuple[tuple[str, EdgeKind], ...] = (
     ("optionalDependencies", "normal"),
 )
 _PATH_PROTOCOLS = ("file:", "link:", "portal:")
-LOCKFILE_EDGE = "lockfile-edge"
 # Manifest fields naming the files a published package ships (besides ``files``).
 _TARGET_FIELDS = ("main", "module", "browser", "types", "typings", "bin", "man", "exports")
 _NPM_NAME = re.compile(r"(?:@[\w.~-]+/)?[\w.~-]+")
@@ -329,7 +336,7 @@ class _Parser:
                     continue
                 if source != target and (source, target) not in known:
                     known.add((source, target))
-                    dep = f"{LOCKFILE_EDGE}:{link.name}"
+                    dep = f"{LOCKFILE_EDGE}{link.name}"
                     result.edges.append(Edge(source, target, link.kind, dep=dep))
         result.errors.sort(key=lambda e: (e.path, e.line, e.message))
 

@@ -37,11 +37,18 @@ from lanes.discovery._common import (
     table,
 )
 from lanes.discovery._pep508 import InvalidRequirement, normalize, parse_requirement
-from lanes.model import Component, Discovery, Edge, EdgeKind, ManifestError, StrPath
+from lanes.model import (
+    LOCKFILE_EDGE,
+    Component,
+    Discovery,
+    Edge,
+    EdgeKind,
+    ManifestError,
+    StrPath,
+)
 
 MANIFEST = "pyproject.toml"
 LOCK = "uv.lock"
-LOCKFILE_EDGE = "lockfile-edge:"
 _PROJECT_NAME = re.compile(r"""^\[project\][^\[]*?^\s*name\s*=\s*["']([^"'\n]+)["']""", re.M | re.S)
 _EXTRA_MARKER = r"""extra\s*==\s*["']([^"']+)["']"""  # compiled on first use (parse only)
 # Any spelling of a workspace table (``[tool.uv.workspace]``, ``workspace = {``,

@@ -6,8 +6,8 @@ empty "precise" change set because something went wrong (failure mode U5).
 One concern a module, imported in this order (each only imports the ones above it):
 
 * :mod:`lanes.git.parse`: decoding paths and parsing ``-z`` output (no I/O);
-* :mod:`lanes.git.runner`: running git (argument lists, timeouts, process-group kill, GitPython
-  imported lazily and without its unbounded start-up probe);
+* :mod:`lanes.git.runner`: running git (argument lists, timeouts, process-group kill; plain
+  processes, no GitPython);
 * :mod:`lanes.git.basis`: how a change set was obtained, reason codes, the fail-safe result;
 * :mod:`lanes.git.revs`: resolving revisions, merge bases, shallow clones;
 * :mod:`lanes.git.diff`: the changed paths between trees (renames as both sides, copies);

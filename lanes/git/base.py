@@ -29,6 +29,7 @@ from lanes.git.revs import (
     merge_bases,
     require_commit,
     resolve_commit,
+    resolve_pair,
 )
 from lanes.git.runner import (
     FETCH_TIMEOUT,
@@ -114,7 +115,7 @@ def _fetch_plan(base: str, remote: str) -> tuple[str, list[str]] | None:
 
 def _locate_base(repo: Path, basis: Basis, base: str, fetching: bool) -> str | None:
     """The base's SHA; fetched from the remote if this clone lacks it (and ``fetching``)."""
-    sha = resolve_commit(repo, base)
+    sha = basis.base or resolve_commit(repo, base)
     if sha is not None or not fetching:
         return sha
     remote = default_remote(repo)
@@ -166,17 +167,29 @@ def _find_history(
 def _changes_between(
     repo: Path, basis: Basis, head: str, *, max_deepen: int, copies: bool, fetching: bool
 ) -> ChangeSet:
-    basis.head = require_commit(repo, head)
-    basis.shallow = is_shallow(repo)
+    _resolve_head(repo, basis, head)
     problem = _find_history(repo, basis, max_deepen=max_deepen, fetching=fetching)
     if problem is not None:
         return uncertain(basis, *problem)
-    assert basis.base is not None
+    assert basis.base is not None and basis.head is not None
     starts = [basis.base] if basis.method == "two-dot" else basis.merge_bases
     paths: list[str] = []
     for start in starts:
         paths.extend(diff_paths(repo, [start, basis.head], copies=copies))
     return ChangeSet(paths=sorted_unique(paths), basis=basis.as_dict())
+
+
+def _resolve_head(repo: Path, basis: Basis, head: str) -> None:
+    """``basis.head`` and ``basis.shallow``, and ``basis.base`` when this clone has it: one git
+    process in the common case, separate ones to tell which revision is missing."""
+    base = (basis.base_ref or "").strip()
+    if base and base not in NULL_SHAS and not base.startswith("-"):
+        pair = resolve_pair(repo, head, base)
+        if pair is not None:
+            basis.shallow, basis.head, basis.base = pair
+            return
+    basis.head = require_commit(repo, head)
+    basis.shallow = is_shallow(repo)
 
 
 def changes_between(

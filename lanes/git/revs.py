@@ -37,6 +37,22 @@ def require_commit(repo: Path, rev: str) -> str:
     return sha
 
 
+def resolve_pair(repo: Path, head: str, base: str) -> tuple[bool, str, str] | None:
+    """(shallow clone?, head SHA, base SHA) from one ``git rev-parse``; None when either does
+    not name a commit here (callers then ask about each, to say which, and fetch)."""
+    args = ["rev-parse", "--is-shallow-repository", "--end-of-options"]
+    args += [f"{check_rev(head)}^{{commit}}", f"{check_rev(base)}^{{commit}}", "--"]
+    result = run(repo, args)
+    if result.returncode != 0:
+        return None
+    echoed = ("--", "--end-of-options")  # older gits print the separators back
+    lines = [line for line in decode_path(result.stdout).split() if line not in echoed]
+    shas = lines[1:]
+    if len(lines) != 3 or lines[0] not in ("true", "false") or not all(map(looks_like_sha, shas)):
+        raise GitError(f"git rev-parse printed {result.stdout!r}: expected a flag and two SHAs")
+    return lines[0] == "true", lines[1], lines[2]
+
+
 def merge_bases(repo: Path, base: str, head: str) -> list[str]:
     """Every best common ancestor of two commits (several for criss-cross merges)."""
     args = ["merge-base", "--all", base, head]

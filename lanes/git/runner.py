@@ -1,25 +1,22 @@
 """Running git: every git command of lanes (the audits' too) goes through here.
 
-* An argument list (never a shell), :func:`git_env`, ``-C repo`` (GitPython's working
-  directory silently falls back to the current directory when ``repo`` is missing).
-* Each command is started by GitPython's ``Git.execute(..., as_process=True)`` in its own
-  process group and waited for here with a timeout; on timeout the whole group is killed
-  (hooks, ssh, credential helpers included). GitPython's ``kill_after_timeout`` is not used: it
-  kills only the descendants it can enumerate when it fires, then waits for pipes that an
-  orphaned grandchild may still hold open.
-* ``import git`` is lazy (about 65 ms): only runs that really read git pay for it; listed paths
-  (:mod:`lanes.pathlist`) never import it. GitPython's import runs ``git version`` (its
-  "refresh") with no timeout, so a git that hangs there would hang lanes outside every limit:
-  :func:`gitpython` imports it with the probe pointed at an executable that cannot exist
-  (``GIT_PYTHON_REFRESH=quiet``), and lanes passes the real executable itself on every command
-  (``$GIT_PYTHON_GIT_EXECUTABLE``, else ``git`` on ``PATH``). A hung git is then a timeout and a
-  missing one a failure to start, both :class:`GitError`, like any other git failure.
+* An argument list (never a shell), :func:`git_env`, ``-C repo`` (never the current directory:
+  a missing ``repo`` is git's error, not a silent read of somewhere else).
+* Each command is started with :class:`subprocess.Popen` in its own process group and waited
+  for here with a timeout; on timeout the whole group is killed (hooks, ssh, credential helpers
+  included).
+* GitPython is not used. Its ``Git.execute(..., as_process=True)`` is a thin wrapper over
+  ``Popen``, yet importing it costs 70 to 170 ms (more than the whole detection from a path
+  list) and runs ``git version`` with no time limit; its ``kill_after_timeout`` kills only the
+  descendants it can enumerate, then waits for pipes an orphaned grandchild may still hold;
+  its higher-level calls cannot take a timeout (``Remote.fetch`` also parses ``FETCH_HEAD``,
+  which the fetches here do not write).
+* The executable is ``$GIT_PYTHON_GIT_EXECUTABLE`` when set (the variable GitPython users
+  already set), else ``git`` on ``PATH``; a missing one is a failure to start, a hung one a
+  timeout, both :class:`GitError`, like any other git failure.
 * ``$LANES_GIT_TIMEOUT`` and ``$LANES_GIT_FETCH_TIMEOUT`` (seconds) change the default limits of
   one local command and one fetch; a value that is not a positive number makes every git command
   fail (a :class:`GitError` naming the variable), never run unbounded.
-* GitPython's higher-level calls are not used: they cannot take that timeout; ``Remote.fetch``
-  parses ``FETCH_HEAD``, which the fetches here do not write; ``Repo.commit`` resolves revisions
-  in Python instead of asking git.
 """
 
 from __future__ import annotations
@@ -37,9 +34,6 @@ from lanes.git.parse import decode_path
 
 if TYPE_CHECKING:
     import threading
-    from types import ModuleType
-
-    from git.cmd import Git
 
 
 class GitError(Exception):
@@ -80,7 +74,6 @@ STREAM_TIMEOUT = 1800.0
 """Seconds allowed for a whole ``git log`` stream (:mod:`lanes.git.commits`)."""
 
 GIT_EXECUTABLE_ENV = "GIT_PYTHON_GIT_EXECUTABLE"
-_REFRESH_ENV = "GIT_PYTHON_REFRESH"
 
 
 def git_env() -> dict[str, str]:
@@ -120,67 +113,20 @@ def _checked(timeout: float) -> float:
     raise GitError(f"invalid git time limit {settings or timeout!r}: expected seconds (> 0)")
 
 
-def gitpython() -> ModuleType:
-    """The ``git`` module (GitPython), imported on first use without its start-up probe.
-
-    GitPython's import runs ``git version`` with no time limit and fails the import when that
-    fails. Here the probe runs an executable in a fresh empty directory, which fails at once
-    (quietly, ``GIT_PYTHON_REFRESH=quiet``); the environment is restored afterwards. lanes never
-    relies on the probe: every command names :func:`git_executable` and is bounded.
-    """
-    import sys
-
-    loaded = sys.modules.get("git")
-    if loaded is not None and hasattr(loaded, "Git"):
-        return loaded
-    import tempfile
-
-    saved = {name: os.environ.get(name) for name in (GIT_EXECUTABLE_ENV, _REFRESH_ENV)}
+def start(repo: Path, args: Sequence[str], *, stdin: bool = False) -> subprocess.Popen[bytes]:
+    """Start ``git -C repo args``, reading nothing yet, in its own process group (with a pipe
+    to its stdin if ``stdin``, else an empty stdin)."""
     try:
-        with tempfile.TemporaryDirectory(prefix="lanes-no-git-") as empty:
-            os.environ[GIT_EXECUTABLE_ENV] = os.path.join(empty, "absent")
-            os.environ[_REFRESH_ENV] = "quiet"
-            import git
-    except ImportError as exc:
-        first_line = str(exc).strip().partition("\n")[0]
-        raise GitError(f"cannot run git: GitPython: {first_line}") from exc
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-    return git
-
-
-def _git_command() -> Git:
-    command: Git = gitpython().Git()
-    return command
-
-
-def start(repo: Path, args: Sequence[str], *, stdin: bool = False) -> Git.AutoInterrupt:
-    """Start ``git -C repo args`` through GitPython, reading nothing yet, in its own process
-    group (with a pipe to its stdin if ``stdin``). Keep the handle referenced while the process
-    runs: GitPython terminates the process when the handle is garbage collected."""
-    runner = _git_command()
-    from git.exc import GitCommandNotFound
-
-    try:
-        return runner.execute(
+        return subprocess.Popen(
             [git_executable(), "-C", os.fspath(repo), *args],
-            as_process=True,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=git_env(),
-            istream=subprocess.PIPE if stdin else None,
             process_group=0 if hasattr(os, "killpg") else None,
         )
-    except (GitCommandNotFound, OSError) as exc:
-        raise GitError(f"cannot run git: {exc.__cause__ or exc}") from exc
-
-
-def _process(handle: Git.AutoInterrupt) -> subprocess.Popen[bytes]:
-    process: subprocess.Popen[bytes] | None = handle.proc
-    assert process is not None, "GitPython already ended this git process"
-    return process
+    except OSError as exc:
+        raise GitError(f"cannot run git: {exc}") from exc
 
 
 def kill(process: subprocess.Popen[bytes]) -> None:
@@ -201,8 +147,7 @@ def run(
     :class:`GitError` if git is missing or times out."""
     local, fetch = _TIMEOUTS.get()
     timeout = _checked(fetch if fetching else local)
-    handle = start(repo, args, stdin=stdin is not None)
-    process = _process(handle)
+    process = start(repo, args, stdin=stdin is not None)
     try:
         stdout, stderr = process.communicate(stdin, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
@@ -274,8 +219,7 @@ def stream_git(repo: Path, args: Sequence[str], *, timeout: float) -> Iterator[b
     import threading
 
     timeout = _checked(timeout)
-    handle = start(Path(repo), args)
-    process = _process(handle)
+    process = start(Path(repo), args)
     assert process.stdout is not None and process.stderr is not None
     errors = _StderrReader(process.stderr)
     expired = threading.Event()
@@ -317,8 +261,8 @@ class _StderrReader:
 
         # The thread reads its own duplicate of the descriptor and never touches the Python
         # file object: a daemon thread frozen at interpreter exit while it holds that object's
-        # lock (in a read or a close) makes the exit abort, and GitPython's finaliser closes
-        # the same object then. The object itself is closed here, in the calling thread.
+        # lock (in a read or a close) makes the exit abort when a finaliser closes the same
+        # object then. The object itself is closed here, in the calling thread.
         self._descriptor = os.dup(stream.fileno())
         stream.close()
         self._grace = grace

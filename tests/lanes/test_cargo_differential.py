@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from lanes.discovery import cargo as cargo_discovery
-from lanes.features import LOCKFILE_EDGE
+from lanes.model import LOCKFILE_EDGE
 from lanes.workspace import load_workspace
 from tests.lanes import cargo_gen
 

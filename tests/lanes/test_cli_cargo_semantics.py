@@ -296,6 +296,35 @@ def test_an_edge_only_the_lockfile_records_is_followed_and_explained(tmp_path: P
     assert chain[-1] == {"component": "b", "edge": "normal+lockfile-edge"}
 
 
+CHECKED_LANES = (
+    "version: 1\nlanes:\n  a:\n    roots: [a]\n    run: cargo test -p a\n"
+    "  b:\n    roots: [b]\n    run: cargo test -p b\n"
+)
+
+
+def test_check_reports_a_lockfile_that_disagrees_with_the_manifests(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {**LOCKED, "lanes.yml": CHECKED_LANES})
+
+    warned = lanes(repo, "check")
+    assert warned.returncode == 0, warned.stdout + warned.stderr
+    assert "warn lanes.yml: a -> b (normal) is recorded by Cargo.lock" in warned.stderr
+    assert "but by no manifest" in warned.stderr
+
+    strict = lanes(repo, "check", "--strict")
+    assert strict.returncode == 1
+    assert "FAIL lanes.yml: a -> b (normal) is recorded by Cargo.lock" in strict.stdout
+
+
+def test_check_is_quiet_about_a_lockfile_that_agrees(tmp_path: Path) -> None:
+    files = {**LOCKED, "lanes.yml": CHECKED_LANES}
+    files["crates/a/Cargo.toml"] = package("a", '[dependencies]\nb = { path = "../b" }\n')
+    repo = make_repo(tmp_path / "repo", files)
+
+    result = lanes(repo, "check", "--strict")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "recorded by" not in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize(
     "path", ["Cargo.lock", "Cargo.toml", "rust-toolchain.toml", ".cargo/config.toml"]
 )

@@ -1,8 +1,8 @@
 """A hung, missing or misconfigured ``git`` makes ``lanes detect --base`` fail safe
 (``git-error``, every lane), in a real ``lanes`` process with a fake ``git`` first on PATH.
 
-GitPython's import runs ``git version`` with no time limit; lanes imports it without that probe
-and bounds every command it runs itself (``$LANES_GIT_TIMEOUT``). Each run is bounded by
+lanes runs git itself (no GitPython: its import runs ``git version`` with no time limit) and
+bounds every command (``$LANES_GIT_TIMEOUT``). Each run is bounded by
 ``RUN_LIMIT``: a hang fails the test instead of hanging the suite.
 """
 
@@ -135,24 +135,38 @@ def test_a_bad_time_limit_is_a_git_error_not_an_unbounded_git(repo: Path, value:
     assert "git-error" in data["failsafe"]
 
 
-def test_gitpython_is_imported_without_running_git(tmp_path: Path) -> None:
-    """In-process: the probe finds no git, the environment is restored, GitPython works."""
-    marker = tmp_path / "ran"
-    bin_dir = fake_git(tmp_path / "bin", f'#!/bin/sh\ntouch {marker}\nexec {REAL_GIT} "$@"\n')
-    code = (
-        "import os, sys; from lanes.git.runner import gitpython; git = gitpython();"
-        "print(json.dumps([os.environ.get('GIT_PYTHON_GIT_EXECUTABLE'),"
-        " os.environ.get('GIT_PYTHON_REFRESH'), hasattr(git, 'Git')]))"
+def test_detect_from_git_imports_no_gitpython_and_runs_no_git_version(
+    repo: Path, tmp_path: Path
+) -> None:
+    """GitPython's import alone cost more than a whole detection, and ran ``git version``
+    unbounded: the ``--base`` path imports neither it nor anything that probes git."""
+    log = tmp_path / "git-calls"
+    script = f'#!/bin/sh\necho "$*" >> {log}\nexec {REAL_GIT} "$@"\n'
+    bin_dir = fake_git(tmp_path / "bin", script)
+    probe = (
+        "import sys; from lanes.cli import main;"
+        "code = main(['detect', '--base', 'HEAD~1', '--format', 'json']);"
+        "print('git' in sys.modules, file=sys.stderr); sys.exit(code)"
     )
     environment = {k: v for k, v in os.environ.items() if not k.startswith("GIT_PYTHON")}
-    environment["PATH"] = f"{bin_dir}{os.pathsep}/usr/bin:/bin"
-    result = subprocess.run(
-        [sys.executable, "-c", "import json; " + code],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=RUN_LIMIT,
-        check=True,
-    )
-    assert json.loads(result.stdout) == [None, None, True]
-    assert not marker.exists()
+    environment.update(PATH=f"{bin_dir}{os.pathsep}/usr/bin:/bin", LANES_CACHE_DIR=str(tmp_path))
+
+    def run() -> list[str]:
+        log.write_text("")
+        result = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=repo,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=RUN_LIMIT,
+            check=True,
+        )
+        assert json.loads(result.stdout)["selected"] == ["core"]
+        assert result.stderr.strip().splitlines()[-1] == "False"
+        return [call.split()[2] for call in log.read_text().splitlines()]  # after -C repo
+
+    run()  # cold: fills the caches
+    # warm: one rev-parse for head, base and shallowness, one merge-base, the diff and (a file
+    # was added) its copy-source pass
+    assert run() == ["rev-parse", "merge-base", "diff", "diff"]

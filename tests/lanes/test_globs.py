@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lanes.globs import GlobError, GlobList, compile_glob, literal_prefix_depth
+from lanes.globs import GlobError, GlobList, GlobTable, compile_glob, literal_prefix_depth
 
 
 @pytest.mark.parametrize(
@@ -173,3 +173,34 @@ def test_re2_matching_agrees_with_the_backtracking_translation(pattern: str, pat
     except GlobError:
         return
     assert glob.match(path) is bool(_reference(pattern).match(path))
+
+
+_GLOB = st.sampled_from(["a/**", "!a/b/**", "**/*.md", "*", "a/*", "!**/x", "b/?", "**"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lists=st.lists(st.lists(_GLOB, max_size=4), max_size=4),
+    path=st.text(alphabet="abx/.m", min_size=1, max_size=8),
+)
+def test_a_glob_table_decides_each_list_as_the_list_alone_does(
+    lists: list[list[str]], path: str
+) -> None:
+    globlists = [GlobList(tuple(patterns)) for patterns in lists]
+    table = GlobTable(list(enumerate(globlists)))
+
+    expected = {
+        key: pattern
+        for key, globs in enumerate(globlists)
+        if (pattern := globs.matching_pattern(path)) is not None
+    }
+    assert table.deciding(path) == expected
+
+
+def test_a_glob_table_keeps_each_list_negations_to_itself() -> None:
+    table = GlobTable([("global", GlobList(("a/**", "!a/b/**"))), ("lane", GlobList(("a/b/**",)))])
+
+    assert table.deciding("a/b/c") == {"lane": "a/b/**"}
+    assert table.deciding("a/c") == {"global": "a/**"}
+    assert table.deciding("z") == {}
+    assert GlobTable([]).deciding("a") == {}
