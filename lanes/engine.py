@@ -184,13 +184,13 @@ class _Resolver:
                 path, "global", None, global_rule, dict.fromkeys(rules.lane_names, reason)
             )
         lanes = self._marked(path)
-        if refined:  # its marks are all it selects: the file itself builds nothing
-            return PathResolution(path, "matched", None, "refined", lanes)
-        owner = self.index.owner(path)
         for lane in rules.lane_paths:
             pattern = decided.get((_LANE, lane))
             if pattern is not None:
                 lanes.setdefault(lane, Reason("lane-path", path, pattern))
+        if refined:  # its marks and lane paths are all it selects: the file builds nothing
+            return PathResolution(path, "matched", None, "refined", lanes)
+        owner = self.index.owner(path)
         if owner is not None:
             for lane in self.index.covered_by.get(owner.component, []):
                 lanes.setdefault(lane, self._dependency_reason(path, owner, lane, self.index))

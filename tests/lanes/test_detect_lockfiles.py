@@ -234,3 +234,15 @@ def test_a_lockfile_whose_work_tree_is_not_the_head_revision_stays_global(
     assert data["selected"] == ["app", "cli", "tool"]
     (found,) = reasons(data, "tool", "global")
     assert found["detail"] == "not refined: the work tree's Cargo.lock is not the head revision's"
+
+
+def test_a_lane_whose_paths_list_the_lockfile_still_runs_when_it_is_refined(
+    cargo_repo: Path,
+) -> None:
+    edit(cargo_repo, "lanes.yml", "  tool:\n", '  audit:\n    paths: ["Cargo.lock"]\n  tool:\n')
+    commit_all(cargo_repo, "an audit lane")
+    data = bumped(cargo_repo, "Cargo.lock", cargo_lock("1.0.192", "2"))
+    assert data["mode"] == "precise", data["failsafe"]
+    assert data["selected"] == ["audit", "tool"]
+    (found,) = reasons(data, "audit", "lane-path")
+    assert found["rule"] == "Cargo.lock"
