@@ -191,6 +191,9 @@ def _lockfiles(
 
     found = _Locks({}, {}, [])
     for path, (old, new) in contents.items():
+        if old is None or new is None:  # every resolution changes: none was pinned before
+            found.kept[path] = f"not refined: {path} {'added' if old is None else 'removed'}"
+            continue
         try:
             diff = diff_lockfile(path, old, new)
         except LockParseError as error:

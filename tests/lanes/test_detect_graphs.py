@@ -14,6 +14,7 @@ import pytest
 
 from tests.lanes.audit_helpers import lanes_json
 from tests.lanes.fixtures import clone, commit_all, git, write_files
+from tests.lanes.test_cli_npm import make_repo
 
 ROOT = """\
 [workspace]
@@ -61,7 +62,7 @@ def files() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return new_repo(tmp_path_factory.mktemp("graphs") / "ws", files())
+    return make_repo(tmp_path_factory.mktemp("graphs") / "ws", files())
 
 
 @pytest.fixture
@@ -73,15 +74,6 @@ def detect(repo: Path, *args: str) -> dict[str, Any]:
     """``lanes detect --base HEAD~1 --format json`` run as a real process."""
     data: dict[str, Any] = lanes_json(repo, "detect", "--base", "HEAD~1", *args)
     return data
-
-
-def new_repo(path: Path, found: dict[str, str]) -> Path:
-    """A git repository at ``path`` holding ``found`` in one commit."""
-    path.mkdir()
-    git(path, "init", "-q")
-    write_files(path, found)
-    commit_all(path, "initial")
-    return path
 
 
 def committed(repo: Path, *edits: tuple[str, str, str]) -> dict[str, Any]:

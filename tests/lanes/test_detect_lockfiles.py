@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from tests.lanes.fixtures import commit_all, git, write_files
-from tests.lanes.test_detect_graphs import detect, edit, files, new_repo, reasons
+from tests.lanes.test_cli_npm import make_repo
+from tests.lanes.test_detect_graphs import detect, edit, files, reasons
 
 CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index"
 
@@ -45,7 +46,7 @@ def cargo_lock(serde: str = "1.0.190", digest: str = "1") -> str:
 def cargo_repo(tmp_path: Path) -> Path:
     found = files()
     found["cli/Cargo.toml"] += 'itoa = "1"\n'
-    return new_repo(tmp_path / "cargo", {**found, "Cargo.lock": cargo_lock()})
+    return make_repo(tmp_path / "cargo", {**found, "Cargo.lock": cargo_lock()})
 
 
 def bumped(repo: Path, lockfile: str, text: str) -> dict[str, Any]:
@@ -137,7 +138,7 @@ UV_FILES = {
 
 
 def test_a_uv_lock_bump_selects_only_the_lanes_reaching_the_package(tmp_path: Path) -> None:
-    repo = new_repo(tmp_path / "uv", {**UV_FILES, "uv.lock": uv_lock()})
+    repo = make_repo(tmp_path / "uv", {**UV_FILES, "uv.lock": uv_lock()})
     data = bumped(repo, "uv.lock", uv_lock("2.32.4"))
     assert data["mode"] == "precise", data["failsafe"]
     assert data["selected"] == ["api"]
@@ -206,7 +207,7 @@ PNPM_FILES = {
 
 
 def test_a_pnpm_lock_bump_selects_only_the_lanes_reaching_the_package(tmp_path: Path) -> None:
-    repo = new_repo(tmp_path / "pnpm", {**PNPM_FILES, "pnpm-lock.yaml": pnpm_lock()})
+    repo = make_repo(tmp_path / "pnpm", {**PNPM_FILES, "pnpm-lock.yaml": pnpm_lock()})
     data = bumped(repo, "pnpm-lock.yaml", pnpm_lock("2.1.4"))
     assert data["mode"] == "precise", data["failsafe"]
     assert data["selected"] == ["server"]
@@ -217,7 +218,7 @@ def test_a_pnpm_lock_bump_selects_only_the_lanes_reaching_the_package(tmp_path: 
 def test_without_a_configuration_the_default_global_lockfile_is_refined(tmp_path: Path) -> None:
     found = files()
     del found["lanes.yml"]
-    repo = new_repo(tmp_path / "plain", {**found, "Cargo.lock": cargo_lock()})
+    repo = make_repo(tmp_path / "plain", {**found, "Cargo.lock": cargo_lock()})
     data = bumped(repo, "Cargo.lock", cargo_lock("1.0.192", "2"))
     assert data["mode"] == "precise", data["failsafe"]
     assert data["selected"] == ["tool"]  # every component is a lane; only tool reaches serde
@@ -246,3 +247,11 @@ def test_a_lane_whose_paths_list_the_lockfile_still_runs_when_it_is_refined(
     assert data["selected"] == ["audit", "tool"]
     (found,) = reasons(data, "audit", "lane-path")
     assert found["rule"] == "Cargo.lock"
+
+
+def test_a_lockfile_added_or_removed_stays_global(cargo_repo: Path) -> None:
+    (cargo_repo / "Cargo.lock").unlink()
+    commit_all(cargo_repo, "no lock")
+    data = detect(cargo_repo)
+    assert data["selected"] == ["app", "cli", "tool"]
+    assert reasons(data, "app", "global")[0]["detail"] == "not refined: Cargo.lock removed"
