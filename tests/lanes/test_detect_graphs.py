@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.lanes.audit_helpers import lanes_json
+from tests.lanes.audit_helpers import lanes, lanes_json
 from tests.lanes.fixtures import clone, commit_all, git, write_files
 from tests.lanes.test_cli_npm import make_repo
 
@@ -235,3 +235,16 @@ def test_explain_with_a_base_shows_the_base_graph_and_the_marks(repo: Path) -> N
     )
     assert root["resolution"] == "matched" and list(root["selects"]) == ["app"]
     assert "diffed against the base" in root["not_selected"]["tool"]
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_a_hostile_feature_name_in_a_manifest_change_prints_inert(repo: Path, fmt: str) -> None:
+    hostile = 'features]\n"x\\n::error::owned\\u001b[31m" = []\n\n[package]'
+    edit(repo, "app/Cargo.toml", "package]", hostile)
+    commit_all(repo, "a feature with a hostile name")
+    result = lanes(repo, "detect", "--base", "HEAD~1", "--format", fmt)
+    assert result.returncode == 0, result.stderr
+    assert "gained feature x" in result.stdout.replace("\\", "")  # printed, escaped
+    assert "owned" in result.stdout
+    assert "\x1b" not in result.stdout
+    assert not [line for line in result.stdout.splitlines() if line.lstrip("| ").startswith("::")]
