@@ -98,7 +98,13 @@ def _source(resolved: str, version: str) -> str:
 def _facts(entry: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     specs = {field: entry.get(field) for field in _DEP_FIELDS if field in entry}
     rest = {k: v for k, v in entry.items() if k not in _OWN}
-    return node_facts(checksum=entry.get("integrity"), dependencies=specs, **rest)
+    # the version is also in a copy's identifier, but not in a workspace entry's
+    facts = {
+        "checksum": entry.get("integrity"),
+        "dependencies": specs,
+        "version": entry.get("version"),
+    }
+    return node_facts(**facts, **rest)
 
 
 def _deps(

@@ -322,3 +322,10 @@ def test_npm_link_to_a_directory_the_lock_lacks_is_unattributed() -> None:
     assert "package-lock.json: dependency core of packages/a is not in the lockfile" in (
         diff.unattributed
     )
+
+
+def test_npm_workspace_version_bump_is_its_own_change() -> None:
+    lock = json.loads(npm_lock())
+    lock["packages"]["packages/core"]["version"] = "1.1.0"
+    diff = diff_lockfile("package-lock.json", npm_lock(), json.dumps(lock).encode())
+    assert described(diff) == {"packages/core": ["core 1.0.0 -> 1.1.0 (version changed)"]}
