@@ -211,29 +211,33 @@ def _path_of(spec: Any) -> str | None:
     return None
 
 
-def root_marks(path: str, diff: RootDiff, base: Side, head: Side) -> list[Mark]:
+def root_marks(path: str, diff: RootDiff, base: Side, head: Side) -> tuple[list[Mark], str]:
     """Marks for a refined workspace root: components depending on a changed internal
-    ``[workspace.dependencies]`` entry (in either graph) and the root package."""
+    ``[workspace.dependencies]`` entry (in either graph) and the root package; and why the root
+    cannot be refined after all ("" when it can): an entry or the root package that maps to no
+    component."""
     marks = []
     for key, directories in diff.dependencies:
-        targets = {
-            side.derived.directories[d]
-            for side in (base, head)
-            for d in directories
-            if d in side.derived.directories
-        }
+        targets = {c for d in directories for c in _at_directory(d, base, head)}
+        targets |= {c.name for side in (base, head) for c in side.components if c.name == key}
+        if not targets:
+            return [], f"[workspace.dependencies] {key} maps to no component"
         sources = sorted({e.source for s in (base, head) for e in s.edges if e.target in targets})
         for source in sources:
             detail = f"[workspace.dependencies] {key} changed ({source} depends on it)"
             marks.append(Mark(source, "manifest-change", path, detail))
     if diff.package_tables:
-        for side in (head, base):
-            root = side.derived.directories.get("")
-            if root is not None:
-                tables = ", ".join(f"[{t}]" for t in diff.package_tables)
-                marks.append(Mark(root, "manifest-change", path, f"{root} {tables} changed"))
-                break
-    return marks
+        roots = _at_directory("", base, head)
+        if not roots:
+            return [], "the root package maps to no component"
+        tables = ", ".join(f"[{t}]" for t in diff.package_tables)
+        marks += [Mark(root, "manifest-change", path, f"{root} {tables} changed") for root in roots]
+    return marks, ""
+
+
+def _at_directory(directory: str, *sides: Side) -> set[str]:
+    """The components whose directory is ``directory`` in any of ``sides``."""
+    return {c.name for side in sides for c in side.components if c.directory == directory}
 
 
 def compare(
@@ -255,10 +259,11 @@ def compare(
     refined = dict(refined_marks)
     still_global = dict(kept)
     for path, diff in roots.items():
-        if diff.why_not is None:
-            refined[path] = root_marks(path, diff, base, head)
+        marks, why_not = root_marks(path, diff, base, head) if diff.why_not is None else ([], "")
+        if diff.why_not is None and not why_not:
+            refined[path] = marks
         else:
-            still_global[path] = f"not refined: {diff.why_not}"
+            still_global[path] = f"not refined: {diff.why_not or why_not}"
     marks = [mark for found in refined.values() for mark in found]
     changed = set(paths)
     # A component whose own manifest did not change changed through a workspace root, a

@@ -6,7 +6,7 @@ from typing import Any
 
 from lanes.config import Config, LaneSpec
 from lanes.graph import build_index
-from lanes.graphdiff import Side, cargo_root_diff, component_changes, lockfile_marks
+from lanes.graphdiff import Side, cargo_root_diff, compare, component_changes, lockfile_marks
 from lanes.lockdiff import LocalPackage, LockDiff, PackageChange
 from lanes.model import Component, Discovery, Edge
 
@@ -58,8 +58,8 @@ def test_a_root_package_attributes_its_own_tables_only() -> None:
     assert cargo_root_diff(package, version).why_not == "[package.version] changed"
 
 
-def side(components: list[Component], edges: list[Edge]) -> Side:
-    config = Config(lanes={"a": LaneSpec("a", roots=("a",))})
+def side(components: list[Component], edges: list[Edge], root: str = "a") -> Side:
+    config = Config(lanes={"a": LaneSpec("a", roots=(root,))})
     return Side(build_index(config, Discovery(components, edges)), tuple(components), tuple(edges))
 
 
@@ -89,3 +89,24 @@ def test_a_lockfile_member_mapping_to_no_component_fails_safe() -> None:
     marks, failsafe = lockfile_marks("Cargo.lock", diff, graph, graph)
     assert [(m.component, m.detail) for m in marks] == [("a", "serde 1.0.1 -> 1.0.2")]
     assert failsafe == ["lockfile-unmapped: Cargo.lock: ghost"]
+
+
+def test_a_root_package_table_change_marks_the_root_package() -> None:
+    root = Component("r", "cargo", directory="", manifest="Cargo.toml", paths=("src/**",))
+    graph = side([root, B], [Edge("r", "b")], root="r")
+    package = {"workspace": {"members": ["b"]}, "package": {"name": "r"}, "dependencies": {}}
+    diff = cargo_root_diff(package, {**package, "dependencies": {"itoa": "1"}})
+    found = compare(graph, graph, ["Cargo.toml"], roots={"Cargo.toml": diff})
+    assert found.refined == {"Cargo.toml"}
+    assert [(m.component, m.detail) for m in found.marks] == [("r", "r [dependencies] changed")]
+
+
+def test_a_workspace_dependency_mapping_to_no_component_keeps_the_root_global() -> None:
+    graph = side([A, B], [Edge("a", "b")])
+    entry = {"workspace": {"dependencies": {"gone": {"path": "vendor/gone"}}}}
+    diff = cargo_root_diff(entry, {"workspace": {"dependencies": {}}})
+    found = compare(graph, graph, ["Cargo.toml"], roots={"Cargo.toml": diff})
+    assert found.refined == frozenset()
+    assert found.kept == {
+        "Cargo.toml": "not refined: [workspace.dependencies] gone maps to no component"
+    }
