@@ -62,14 +62,17 @@ def _read_json(path: str) -> Any:
         return None
 
 
-def _write_json(directory: str, name: str, data: Any, keep_prefix: str | None = None) -> None:
-    """Write atomically; drop older entries with ``keep_prefix``; failures are not errors."""
+def _write_json(
+    directory: str, name: str, data: Any, keep_prefix: str | None = None, keep: int = 0
+) -> None:
+    """Write atomically; keep the ``keep`` (default ``KEEP_ENTRIES``) newest entries with
+    ``keep_prefix``; failures are not errors."""
     import tempfile
 
     try:
         os.makedirs(directory, exist_ok=True)
         if keep_prefix:
-            _remove_stale(directory, keep_prefix, name)
+            _remove_stale(directory, keep_prefix, name, keep or KEEP_ENTRIES)
         with tempfile.NamedTemporaryFile("w", dir=directory, delete=False, suffix=".tmp") as handle:
             json.dump(data, handle, separators=(",", ":"))
         os.replace(handle.name, os.path.join(directory, name))
@@ -82,15 +85,20 @@ KEEP_ENTRIES = 8
 the configuration (one index each), and switching branches should not rebuild either."""
 
 
-def _remove_stale(directory: str, prefix: str, keep: str) -> None:
-    """Drop all but the ``KEEP_ENTRIES - 1`` newest entries with ``prefix`` (``keep`` is about
+KEEP_GRAPHS = 64
+"""Workspaces at revisions kept per repository (one per distinct set of discovery inputs a
+history audit met)."""
+
+
+def _remove_stale(directory: str, prefix: str, keep: str, entries_kept: int) -> None:
+    """Drop all but the ``entries_kept - 1`` newest entries with ``prefix`` (``keep`` is about
     to be written)."""
     entries = []
     for entry in os.listdir(directory):
         if entry.startswith(prefix) and entry.endswith(".json") and entry != keep:
             with contextlib.suppress(FileNotFoundError):
                 entries.append((os.stat(os.path.join(directory, entry)).st_mtime_ns, entry))
-    for _, entry in sorted(entries, reverse=True)[KEEP_ENTRIES - 1 :]:
+    for _, entry in sorted(entries, reverse=True)[entries_kept - 1 :]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(directory, entry))
 
@@ -107,11 +115,14 @@ def store(repo: StrPath, key: str, index: Index) -> None:
     _write_json(cache_dir(repo), f"index-{key}.json", index.to_json(), keep_prefix="index-")
 
 
+CONFIG_FORMAT = "config-v3"
+"""v3: lane features/extras/groups, contract `exists`, stricter validation (reserved lane names,
+plain integers, glob classes): a configuration cached by an older lanes is parsed again."""
+
+
 def _config_name(digest: str, display: str) -> str:
-    # v3: lane features/extras/groups, contract `exists`, stricter validation (reserved lane
-    # names, plain integers, glob classes): a configuration cached by an older lanes is parsed
-    # again.
-    key = hashlib.sha256(f"config-v3\0{digest}\0{display}".encode("utf-8", "surrogateescape"))
+    text = f"{CONFIG_FORMAT}\0{digest}\0{display}"
+    key = hashlib.sha256(text.encode("utf-8", "surrogateescape"))
     return f"config-{key.hexdigest()}.json"
 
 
@@ -160,3 +171,13 @@ def load_listing(repo: StrPath, key: str) -> Any:
 def store_listing(repo: StrPath, key: str, data: Any) -> None:
     """Cache a file listing of ``repo`` (a few of the newest are kept, as for the index)."""
     _write_json(cache_dir(repo), f"listing-{key}.json", data, keep_prefix="listing-")
+
+
+def load_graph(repo: StrPath, key: str) -> Any:
+    """A workspace at a revision (configuration and index as JSON) cached under ``key``."""
+    return _read_json(os.path.join(cache_dir(repo), f"graph-{key}.json"))
+
+
+def store_graph(repo: StrPath, key: str, data: Any) -> None:
+    """Cache a workspace at a revision (the ``KEEP_GRAPHS`` newest are kept)."""
+    _write_json(cache_dir(repo), f"graph-{key}.json", data, keep_prefix="graph-", keep=KEEP_GRAPHS)

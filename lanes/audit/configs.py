@@ -1,4 +1,4 @@
-"""Which configuration judges each commit of a history audit.
+"""Which configuration judges each commit of a history audit, with the checked-out graph.
 
 By default each commit is judged with the configuration file *as it was at that commit*
 (``git cat-file``, no checkout: one process finds the file's blob at every commit, one more reads
@@ -7,8 +7,9 @@ the distinct blobs), so a commit is audited under the rules that were live when 
 commit has no such file, or the file there is invalid, the checked-out configuration is used and
 the record says so.
 
-The dependency graph is the checked-out tree's for now: :class:`WorkspaceAt` is the seam where a
-workspace read from each commit's tree (manifests at that revision) plugs in later.
+The classes here judge with the checked-out tree's dependency graph (``--fixed-graph``);
+:mod:`lanes.audit.graph_at` gives each commit the graph at that commit, through the same
+:class:`WorkspaceAt` seam.
 """
 
 from __future__ import annotations
@@ -27,18 +28,28 @@ from lanes.config import ConfigError
 from lanes.git import objects
 from lanes.workspace import Workspace, load_workspace
 
+CHECKED_OUT_GRAPH = "checked out"
+GRAPH_UNAVAILABLE = "graph-unavailable"
+"""Reason code of a commit whose graph could not be loaded: it is judged fail-safe."""
+
 
 @dataclass(frozen=True)
 class Judge:
-    """The workspace one commit is judged with, and where its configuration came from."""
+    """The workspace one commit is judged with, where its configuration and its graph came
+    from, and the reason code that makes it fail-safe when its graph could not be loaded."""
 
     workspace: Workspace
     config: str  # "lanes.yml at 1a2b3c4d5e", "lanes.yml (checked out)"
     note: str | None = None  # why the checked-out configuration stands in
+    graph: str = CHECKED_OUT_GRAPH  # "at 1a2b3c4d5e", or "unavailable at 1a2b3c4d5e"
+    graph_id: str | None = None  # what discovery read there, hashed: equal ids, equal graphs
+    graph_note: str | None = None  # why the graph at the commit could not be loaded
+    failsafe: str | None = None  # GRAPH_UNAVAILABLE then
 
 
 class WorkspaceAt(Protocol):
-    """The workspace (configuration and graph) to judge a commit with."""
+    """The workspace (configuration and graph) to judge a commit with; ``at`` is asked once per
+    commit, in the order the history streams them."""
 
     def at(self, sha: str) -> Judge: ...
 

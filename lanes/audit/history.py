@@ -2,7 +2,8 @@
 selection.
 
 Each commit (a merge diffed against its first parent) is selected by the engine exactly as
-``lanes detect`` would, with the workspace :mod:`lanes.audit.configs` gives for that commit, and
+``lanes detect`` would, with the workspace (graph and configuration) :mod:`lanes.audit.graph_at`
+or :mod:`lanes.audit.configs` gives for that commit, and
 compared with another selection (:mod:`lanes.audit.against`): ``missed`` are lanes we select and
 the other did not run (under-trigger), ``extra`` the reverse (over-trigger), each with the paths
 responsible. A miss is *graph* when a dependency edge selected the lane (what the old rules
@@ -70,6 +71,9 @@ class CommitAudit:
     failsafe_paths: dict[str, list[str]] = field(default_factory=dict)  # code -> paths
     config: str = ""
     config_note: str | None = None
+    graph: str = ""
+    graph_id: str | None = None
+    graph_note: str | None = None
     latent: list[LatentFinding] = field(default_factory=list)
     attribution_errors: list[str] = field(default_factory=list)
 
@@ -93,6 +97,9 @@ class CommitAudit:
             "components": self.components,
             "config": self.config,
             "config_note": self.config_note,
+            "graph": self.graph,
+            "graph_id": self.graph_id,
+            "graph_note": self.graph_note,
             "mode": self.mode,
             "failsafe": self.failsafe,
             "failsafe_paths": self.failsafe_paths,
@@ -137,6 +144,8 @@ class HistorySummary:
     head: str | None = None
     walk: str = "first-parent"  # or "all-commits"
     config_mode: str = "per-commit"  # or "fixed"
+    graph_mode: str = "per-commit"  # or "fixed"
+    graph_ids: set[str] = field(default_factory=set)
     attribution: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -155,6 +164,8 @@ class HistorySummary:
         self.components.update(commit.components)
         self.failsafe_codes.update(commit.failsafe)
         self.unmapped.update(unmapped)
+        if commit.graph_id is not None:
+            self.graph_ids.add(commit.graph_id)
         for finding in commit.latent:
             key = (finding.component, finding.lane)
             gap = self.latent.get(key)
@@ -183,6 +194,8 @@ class HistorySummary:
             "head": self.head,
             "walk": self.walk,
             "config": self.config_mode,
+            "graph": self.graph_mode,
+            "graphs": len(self.graph_ids),
             "against": self.against,
             "attribution": self.attribution,
             "commits": self.commits,
@@ -214,14 +227,19 @@ def changed_components(paths: Iterable[str], workspace: Workspace) -> list[str]:
     return sorted({owner.component for owner in owners if owner is not None})
 
 
-def failsafe_paths(selection: Selection, change: ChangeSet) -> dict[str, list[str]]:
-    """The paths (or the git message) behind each fail-safe code of a selection."""
+def failsafe_paths(
+    selection: Selection, change: ChangeSet, judge: Judge | None = None
+) -> dict[str, list[str]]:
+    """The paths (or the git message, or why the graph could not be loaded) behind each
+    fail-safe code of a selection."""
     behind: dict[str, list[str]] = {}
     for code in dict.fromkeys(selection.failsafe):
         if code == "unmatched":
             behind[code] = list(selection.unmatched)
         elif code == change.uncertain:
             behind[code] = [change.detail] if change.detail else []
+        elif judge is not None and code == judge.failsafe:
+            behind[code] = [judge.graph_note] if judge.graph_note else []
         elif code.startswith("manifest-error: "):
             behind[code] = [code.removeprefix("manifest-error: ").rpartition(":")[0]]
         else:
@@ -243,7 +261,8 @@ def audit_commit(
     judge = workspace if isinstance(workspace, Judge) else FixedConfig(workspace).at(sha)
     space = judge.workspace
     uncertain = [change.uncertain] if change.uncertain else []
-    ours = select(change.paths, space.rules, space.index, uncertain=uncertain)
+    ours_uncertain = [*uncertain, judge.failsafe] if judge.failsafe else uncertain
+    ours = select(change.paths, space.rules, space.index, uncertain=ours_uncertain)
     audit = CommitAudit(
         sha=sha,
         subject=subject,
@@ -253,9 +272,12 @@ def audit_commit(
         selected=ours.selected,
         why=_why(ours),
         failsafe=list(dict.fromkeys(ours.failsafe)),
-        failsafe_paths=failsafe_paths(ours, change),
+        failsafe_paths=failsafe_paths(ours, change, judge),
         config=judge.config,
         config_note=judge.note,
+        graph=judge.graph,
+        graph_id=judge.graph_id,
+        graph_note=judge.graph_note,
     )
     if against is None:
         return audit, None

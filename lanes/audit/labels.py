@@ -33,6 +33,17 @@ EDGE_LEGEND = (
 )
 
 
+GRAPH_ID_CHARS = 8
+
+
+def graph_label(graph: str, graph_id: str | None) -> str:
+    """The graph a commit was judged with, in a table cell: the short id of what discovery read
+    at the commit (equal ids, equal graphs), ``checked out``, or ``unavailable``."""
+    if graph.startswith("unavailable"):
+        return "unavailable"
+    return graph_id[:GRAPH_ID_CHARS] if graph_id else graph or "checked out"
+
+
 def edge_symbol(edge: str) -> str:
     """One character for how a lane reaches a component (see :data:`EDGE_LEGEND`)."""
     if "+optional" in edge:  # "normal+optional via crate/feature"

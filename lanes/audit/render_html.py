@@ -20,6 +20,7 @@ from lanes.audit.labels import (
     contract_text,
     edge_symbol,
     failsafe_text,
+    graph_label,
     lanes_text,
     listing,
     range_title,
@@ -363,7 +364,9 @@ def _summary(summary: HistorySummary) -> str:
     )
     return (
         f"{cards}<p>Compared with: {against} · {_e(summary.walk)} commits · configuration "
-        f'{_e(summary.config_mode)}</p><p class="legend">{legend}</p><table>{rows}</table>'
+        f"{_e(summary.config_mode)} · graph {_e(summary.graph_mode)} "
+        f"({len(summary.graph_ids)} distinct)</p>"
+        f'<p class="legend">{legend}</p><table>{rows}</table>'
     )
 
 
@@ -391,7 +394,7 @@ def _latent(summary: HistorySummary) -> str:
 
 
 def _commits(commits: Sequence[CommitAudit], compared: bool) -> str:
-    columns = ["commit", "subject", "components", "selected", "why"]
+    columns = ["commit", "graph", "subject", "components", "selected", "why"]
     if compared:
         columns += ["against", "missed: graph ← paths", "missed: policy ← paths", "hidden latent"]
         columns += ["extra"]
@@ -421,6 +424,7 @@ def _commit_row(commit: CommitAudit, compared: bool) -> str:
         selected += f'<br><span class="failsafe">fail-safe: {_e(reasons)}</span>'
     cells = [
         f"<code>{_e(short_sha(commit.sha))}</code>",
+        f"<code>{_e(graph_label(commit.graph, commit.graph_id))}</code>",
         _e(commit.subject),
         _e(lanes_text(commit.components, none=NONE)),
         selected,

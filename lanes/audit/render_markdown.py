@@ -14,6 +14,7 @@ from lanes.audit.labels import (
     contract_text,
     edge_symbol,
     failsafe_text,
+    graph_label,
     lanes_text,
     listing,
     range_title,
@@ -126,7 +127,8 @@ def _summary(summary: HistorySummary) -> list[str]:
     data = summary.to_json()
     against = escape(summary.against) if summary.against else "_no comparison_"
     lines = [
-        f"- commits: {summary.commits} ({summary.walk}, configuration {summary.config_mode}); "
+        f"- commits: {summary.commits} ({summary.walk}, configuration {summary.config_mode}, "
+        f"graph {summary.graph_mode}: {len(summary.graph_ids)} distinct); "
         f"fail-safe: {summary.fail_safe}",
         f"- compared with: {against}",
     ]
@@ -193,6 +195,7 @@ def _commit_row(commit: CommitAudit, compared: bool) -> str:
         selected += f"<br>_fail-safe: {reasons}_"
     cells = [
         f"`{short_sha(commit.sha)}`",
+        escape(graph_label(commit.graph, commit.graph_id)),
         escape(commit.subject),
         escape(lanes_text(commit.components)),
         selected,
@@ -216,7 +219,7 @@ def _with_commits(
     head: list[str], commits: Sequence[CommitAudit], compared: bool, tail: list[str]
 ) -> str:
     """The commits table between ``head`` and ``tail``, cut to stay under the 1 MiB limit."""
-    columns = ["commit", "subject", "components", "selected", "why"]
+    columns = ["commit", "graph", "subject", "components", "selected", "why"]
     if compared:
         columns += ["against", "missed: graph ← paths", "missed: policy ← paths", "hidden latent"]
         columns += ["extra"]

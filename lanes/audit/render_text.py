@@ -13,6 +13,7 @@ from lanes.audit.labels import (
     contract_text,
     edge_symbol,
     failsafe_text,
+    graph_label,
     lanes_text,
     listing,
     range_title,
@@ -151,7 +152,8 @@ def history(commits: Sequence[CommitAudit], summary: HistorySummary, stream: IO[
 
 def _title(summary: HistorySummary) -> str:
     where = range_title(summary.rev_range, summary.base, summary.head)
-    return f"{where}: {summary.commits} commits ({summary.walk}, config {summary.config_mode})"
+    modes = f"config {summary.config_mode}, graph {summary.graph_mode}"
+    return f"{where}: {summary.commits} commits ({summary.walk}, {modes})"
 
 
 def _print_latent(console: Console, summary: HistorySummary) -> None:
@@ -180,7 +182,7 @@ def _print_latent(console: Console, summary: HistorySummary) -> None:
 
 
 def _print_commits(console: Console, commits: Sequence[CommitAudit], compared: bool) -> None:
-    columns = ["commit", "subject", "components", "selected"]
+    columns = ["commit", "graph", "subject", "components", "selected"]
     if compared:
         columns += ["against", "missed (graph)", "missed (policy)", "hidden latent", "extra"]
     table = _table(f"Commits ({len(commits)}, newest first)", *columns)
@@ -189,7 +191,9 @@ def _print_commits(console: Console, commits: Sequence[CommitAudit], compared: b
         selected = lanes_text(commit.selected)
         if commit.mode == "fail-safe":
             selected += " (fail-safe)"
-        row = [short_sha(commit.sha), commit.subject, lanes_text(commit.components), selected]
+        graph = graph_label(commit.graph, commit.graph_id)
+        row = [short_sha(commit.sha), graph, commit.subject, lanes_text(commit.components)]
+        row.append(selected)
         if compared:
             row += [
                 _against(commit),

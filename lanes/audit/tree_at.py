@@ -25,12 +25,17 @@ from lanes.git.revs import check_rev
 from lanes.git.runner import GitError, run_git
 from lanes.workspace import Workspace, load_workspace
 
-_REGULAR = ("100644", "100755")
+REGULAR_MODES = ("100644", "100755")
+"""The modes of the files materialised (symbolic links and submodules are not)."""
 
 
-def _entries(repo: Path, rev: str) -> Iterator[tuple[str, str, str, str]]:
-    """(mode, type, object id, path) of every entry of ``rev``'s tree, trees included."""
-    args = ["ls-tree", "-r", "-t", "-z", "--full-tree", "--end-of-options", check_rev(rev)]
+def tree_entries(
+    repo: Path, rev: str, *, trees: bool = True
+) -> Iterator[tuple[str, str, str, str]]:
+    """(mode, type, object id, path) of every entry of ``rev``'s tree (trees too unless
+    ``trees`` is False), from one ``git ls-tree -r``."""
+    listed = ["-t"] if trees else []
+    args = ["ls-tree", "-r", *listed, "-z", "--full-tree", "--end-of-options", check_rev(rev)]
     for record in run_git(repo, args).split(b"\0"):
         if record:
             meta, _, path = record.partition(b"\t")
@@ -57,10 +62,10 @@ def workspace_at(
     with tempfile.TemporaryDirectory(prefix="lanes-tree-") as directory:
         root = Path(directory)
         wanted: dict[str, str] = {}
-        for mode, kind, oid, path in _entries(repo, rev):
+        for mode, kind, oid, path in tree_entries(repo, rev):
             if kind == "tree":
                 (root / path).mkdir(parents=True, exist_ok=True)
-            elif mode in _REGULAR and (path == config_path or _basename(path) in DISCOVERY_FILES):
+            elif mode in REGULAR_MODES and read_by_discovery(path, config_path):
                 wanted[path] = oid
         contents = objects.read_blobs(repo, wanted.values())
         for path, oid in wanted.items():
@@ -71,5 +76,6 @@ def workspace_at(
         yield load_workspace(os.fspath(root), config, use_cache=False)
 
 
-def _basename(path: str) -> str:
-    return path.rpartition("/")[2]
+def read_by_discovery(path: str, config_path: str | None) -> bool:
+    """Whether discovery (or loading the configuration) reads ``path``."""
+    return path == config_path or path.rpartition("/")[2] in DISCOVERY_FILES

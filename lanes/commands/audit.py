@@ -20,8 +20,10 @@ from lanes.audit.release import FAIL_ON_CONDITIONS as RELEASE_CONDITIONS
 from lanes.audit.release import ReleaseReport, split_range
 from lanes.cli import Parser
 from lanes.commands._shared import workspace_from_args
+from lanes.git.parse import RawEntry
 from lanes.git.runner import GitError
 from lanes.index import Index
+from lanes.model import ChangeSet
 from lanes.render import shown as printable
 from lanes.workspace import Workspace
 
@@ -33,7 +35,8 @@ audits:
                   globs, dead lanes, uncovered components, missing references, contracts,
                   the component x lane matrix
   history A..B    replay each first-parent commit (--all-commits: every commit) through the
-                  lanes.yml at that commit (--fixed-config: the checked-out one) and compare
+                  graph and lanes.yml at that commit (--fixed-graph, --fixed-config: the
+                  checked-out ones) and compare
                   with --against-rev REV, --against-config FILE or --against-command CMD,
                   commit by commit and per owner component (latent gaps)
   release A..B    one report for a release: commits, lanes and why, findings, coverage
@@ -105,6 +108,12 @@ def _comparison_options() -> argparse.ArgumentParser:
         "--fixed-config",
         action="store_true",
         help="judge every commit with the checked-out lanes.yml (default: the one at the commit)",
+    )
+    options.add_argument(
+        "--fixed-graph",
+        action="store_true",
+        help="judge every commit with the checked-out manifests' dependency graph "
+        "(default: the graph at the commit)",
     )
     options.add_argument(
         "--no-attribution",
@@ -282,7 +291,7 @@ def _replay(
     args: argparse.Namespace, workspace: Workspace, against: Against | None
 ) -> tuple[HistorySummary, Iterator[CommitAudit]]:
     """The summary (filled in as the audits stream) and the audits of ``args.range``."""
-    from lanes.git.commits import commit_list, iter_changes
+    from lanes.git.commits import commit_list, iter_raw_changes
 
     repo, rev_range, first_parent = workspace.repo, args.range, not args.all_commits
     summary = HistorySummary(rev_range, against.description if against else None)
@@ -291,9 +300,10 @@ def _replay(
     shas = commit_list(repo, rev_range, first_parent=first_parent)
     if not shas:
         _hint_empty_range(repo, rev_range, summary, first_parent)
-    judges = _judges(args, workspace, shas, summary)
+    stream = iter_raw_changes(repo, rev_range, first_parent=first_parent)
+    judges, commits = _judges(args, workspace, shas, summary, stream)
     audits = replay(
-        iter_changes(repo, rev_range, first_parent=first_parent),
+        commits,
         gitsource.iter_subjects(repo, rev_range, first_parent=first_parent),
         judges,
         against,
@@ -331,16 +341,45 @@ def _hint_empty_range(
 
 
 def _judges(
-    args: argparse.Namespace, workspace: Workspace, shas: list[str], summary: HistorySummary
-) -> WorkspaceAt:
+    args: argparse.Namespace,
+    workspace: Workspace,
+    shas: list[str],
+    summary: HistorySummary,
+    stream: Iterator[tuple[str, ChangeSet, list[RawEntry]]],
+) -> tuple[WorkspaceAt, Iterator[tuple[str, ChangeSet]]]:
+    """What judges each commit (graph and configuration at the commit unless fixed), and the
+    commits to replay."""
     from lanes.audit.configs import ConfigAtCommit, FixedConfig
 
     config_path = _config_in_repo(args, workspace.repo)
-    if args.fixed_config or config_path is None:
-        summary.config_mode = "fixed"
+    fixed_config = args.fixed_config or config_path is None
+    summary.config_mode = "fixed" if fixed_config else "per-commit"
+    summary.graph_mode = "fixed" if args.fixed_graph else "per-commit"
+    if not args.fixed_graph:
+        from lanes.audit.graph_at import GraphAtCommit
+
+        checked_out = _checked_out_config(args, workspace)
+        graphs = GraphAtCommit(
+            workspace,
+            config_path,
+            checked_out,
+            fixed_config=fixed_config,
+            use_cache=not args.no_cache,
+        )
+        return graphs, graphs.observe(stream)
+    commits = ((sha, change) for sha, change, _ in stream)
+    if fixed_config:
         note = None if args.fixed_config else "--config is outside the repository"
-        return FixedConfig(workspace, note)
-    return ConfigAtCommit(workspace, shas, config_path, use_cache=not args.no_cache)
+        return FixedConfig(workspace, note), commits
+    assert config_path is not None
+    return ConfigAtCommit(workspace, shas, config_path, use_cache=not args.no_cache), commits
+
+
+def _checked_out_config(args: argparse.Namespace, workspace: Workspace) -> Path | None:
+    """The configuration file the checked-out workspace was loaded from (None: no file)."""
+    if not workspace.configured:
+        return None
+    return Path(args.config).resolve() if args.config else workspace.repo / "lanes.yml"
 
 
 def _warn_never_printed(names: list[str]) -> None:

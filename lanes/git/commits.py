@@ -9,7 +9,13 @@ from pathlib import Path
 
 from lanes.git.basis import GIT_ERROR, Basis, commit_basis, uncertain
 from lanes.git.diff import COPY_OPTIONS, DIFF_OPTIONS
-from lanes.git.parse import decode_path, parse_log, parse_name_status, sorted_unique
+from lanes.git.parse import (
+    RawEntry,
+    decode_path,
+    parse_name_status,
+    parse_raw_log,
+    sorted_unique,
+)
 from lanes.git.revs import check_rev
 from lanes.git.runner import (
     FETCH_TIMEOUT,
@@ -24,6 +30,9 @@ from lanes.git.runner import (
 from lanes.model import ChangeSet
 
 _COMMIT_FORMAT = "--format=%H %P"
+RAW_OPTIONS = ("--raw", "--no-abbrev", *(o for o in DIFF_OPTIONS if o != "--name-status"))
+"""The history stream's diff: raw records carry both sides' modes and object ids, so the files
+discovery reads can be followed from commit to commit without another git process."""
 
 
 def _commit_paths(
@@ -72,7 +81,7 @@ def _log_args(rev_range: str, first_parent: bool) -> list[str]:
         "--no-show-signature",
         "--no-relative",
         "--format=%x01%H %P",
-        *DIFF_OPTIONS,
+        *RAW_OPTIONS,
         "--end-of-options",
         check_rev(rev_range),
         "--",
@@ -89,10 +98,21 @@ def iter_changes(
     Unlike the other functions this raises :class:`GitError` (after the commits read so far)
     when git fails or exceeds ``timeout``: a partial history must not look complete.
     """
+    for sha, changes, _ in iter_raw_changes(
+        repo, rev_range, first_parent=first_parent, timeout=timeout
+    ):
+        yield sha, changes
+
+
+def iter_raw_changes(
+    repo: Path, rev_range: str, *, first_parent: bool = True, timeout: float = STREAM_TIMEOUT
+) -> Iterator[tuple[str, ChangeSet, list[RawEntry]]]:
+    """:func:`iter_changes` with each commit's raw diff records (modes and object ids of both
+    sides), from the same single ``git log``."""
     args = _log_args(rev_range, first_parent)
-    for ids, paths in parse_log(stream_git(Path(repo), args, timeout=timeout)):
-        changes = ChangeSet(paths=sorted_unique(paths), basis=commit_basis(ids[0], ids[1:]))
-        yield ids[0], changes
+    for ids, entries in parse_raw_log(stream_git(Path(repo), args, timeout=timeout)):
+        paths = sorted_unique(entry.path for entry in entries)
+        yield ids[0], ChangeSet(paths=paths, basis=commit_basis(ids[0], ids[1:])), entries
 
 
 def iter_first_parent_changes(

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.lanes.fixtures import CARGO_CRATES, cargo_workspace, commit_all, write_files
+from tests.lanes.fixtures import CARGO_CRATES, cargo_workspace, commit_all, git, write_files
 
 MAIN = "import sys; from lanes.cli import main; sys.exit(main(sys.argv[1:]))"
 
@@ -93,6 +93,18 @@ def history_repo(root: Path) -> tuple[Path, dict[str, str]]:
         write_files(repo, files)
         shas[subject] = commit_all(repo, subject)
     return repo, shas
+
+
+def clone_of(template: Path, directory: Path) -> Path:
+    """A fresh clone of a module-scoped template repository, for one test to change."""
+    clone = directory / "repo"
+    git(directory, "clone", "-q", str(template), str(clone))
+    return clone
+
+
+def by_subject(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A history audit's JSON commits by subject."""
+    return {commit["subject"]: commit for commit in data["commits"]}
 
 
 def write_detector(directory: Path) -> Path:

@@ -11,6 +11,8 @@ import pytest
 from tests.lanes.audit_helpers import (
     AUDIT_YML,
     LEGACY_MAP,
+    by_subject,
+    clone_of,
     history_repo,
     lanes,
     lanes_json,
@@ -29,19 +31,13 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def repo(template: Path, tmp_path: Path) -> Path:
-    clone = tmp_path / "repo"
-    git(tmp_path, "clone", "-q", str(template), str(clone))
-    return clone
+    return clone_of(template, tmp_path)
 
 
 def legacy(repo: Path, tmp_path: Path, rev_range: str, *extra: str, expect: int = 0) -> Any:
     command = f"bash {write_detector(tmp_path)}"
     args = ["audit", "history", rev_range, "--against-command", command]
     return lanes_json(repo, *args, "--against-map", LEGACY_MAP, *extra, expect=expect)
-
-
-def by_subject(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {commit["subject"]: commit for commit in data["commits"]}
 
 
 def test_a_latent_gap_hidden_by_a_co_changed_path_is_reported(repo: Path, tmp_path: Path) -> None:

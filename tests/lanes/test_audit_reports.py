@@ -11,6 +11,7 @@ import pytest
 from tests.lanes.audit_helpers import (
     AUDIT_YML,
     LEGACY_MAP,
+    clone_of,
     history_repo,
     lanes,
     lanes_json,
@@ -35,9 +36,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def repo(template: Path, tmp_path: Path) -> Path:
-    clone = tmp_path / "repo"
-    git(tmp_path, "clone", "-q", str(template), str(clone))
-    return clone
+    return clone_of(template, tmp_path)
 
 
 def report(repo: Path, tmp_path: Path, audit: str, fmt: str, rev_range: str = "HEAD~8..HEAD"):
