@@ -6,16 +6,26 @@ whose ``paths`` match it; (3) its owner component selects every lane whose cover
 (4) if neither (2) nor (3) applied: ``ignore`` selects nothing, otherwise the ``unmatched`` policy
 applies. Any uncertainty (unknown base, git error, manifest error, unknown component, unmatched
 path under ``all``) selects every lane and records a reason code.
+
+With a :class:`lanes.graphdiff.Comparison` (``detect --base``), each path is also resolved
+against the base revision's index (reasons ``graph: base``), the components whose build the
+change altered select their lanes (``manifest-change``, ``lockfile-change``), and the built-in
+global inputs the comparison refined select only those.
 """
 
 from collections.abc import Iterable
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from lanes.config import Config
 from lanes.globs import GlobList, GlobTable
 from lanes.index import Index, Owner
 
+if TYPE_CHECKING:
+    from lanes.graphdiff import Comparison, Mark
+
 Mode = Literal["precise", "fail-safe"]
+MANIFEST_CHANGE = "manifest-change"
+LOCKFILE_CHANGE = "lockfile-change"
 WORKSPACE_INPUT = "workspace input"
 """The ``global`` rule of a file discovery found every build reads (a workspace root manifest,
 a lockfile), whether or not the configuration lists it."""
@@ -29,6 +39,8 @@ class Reason(NamedTuple):
     rule: str | None = None
     component: str | None = None
     chain: tuple[tuple[str, str], ...] = ()  # (component, edge) from the lane root down
+    detail: str | None = None  # what changed (manifest-change, lockfile-change), why not refined
+    graph: str | None = None  # "base" when only the base revision's graph gives this lane
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"code": self.code}
@@ -40,17 +52,29 @@ class Reason(NamedTuple):
             data["component"] = self.component
         if self.chain:
             data["chain"] = [{"component": c, "edge": e} for c, e in self.chain]
+        if self.detail is not None:
+            data["detail"] = self.detail
+        if self.graph is not None:
+            data["graph"] = self.graph
         return data
 
     def describe(self) -> str:
         """A one-line human explanation: path -> rule/owner -> edges -> lane root."""
+        text = self._described()
+        return text if self.graph is None else f"{text} (graph: {self.graph})"
+
+    def _described(self) -> str:
+        hops = " -> ".join(f"{c} ({e})" for c, e in self.chain)
         if self.code == "dependency" and self.chain:
-            hops = " -> ".join(f"{c} ({e})" for c, e in self.chain)
             return f"{self.path} owned by {self.component} [{self.rule}]; lane {hops}"
         if self.code in ("global", "lane-path"):
-            return f"{self.path} matches {self.code} rule {self.rule}"
+            text = f"{self.path} matches {self.code} rule {self.rule}"
+            return text if self.detail is None else f"{text} ({self.detail})"
         if self.code == "unmatched":
             return f"{self.path} is owned by no component and matches no rule (unmatched: all)"
+        if self.code in (MANIFEST_CHANGE, LOCKFILE_CHANGE):
+            lane = f"; lane {hops}" if hops else ""
+            return f"{self.code}: {self.detail} [{self.path}]{lane}"
         return self.code if self.path is None else f"{self.code}: {self.path}"
 
 
@@ -123,14 +147,24 @@ def unclear_path(path: str) -> bool:
 
 
 class _Resolver:
-    """Resolves paths against one (rules, index) pair, walking each lane's chain to a
-    component once however many changed files that component owns."""
+    """Resolves paths against one (rules, index) pair, and with a comparison against the base
+    revision's index as well, walking each lane's chain to a component once however many
+    changed files that component owns."""
 
-    def __init__(self, rules: Rules, index: Index) -> None:
+    def __init__(self, rules: Rules, index: Index, comparison: "Comparison | None" = None) -> None:
         self.rules = rules
         self.index = index
-        self.chains: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+        self.chains: dict[tuple[str, str, str], tuple[tuple[str, str], ...]] = {}
         self.global_inputs = frozenset(index.global_inputs)
+        self.base = comparison.base if comparison is not None else None
+        self.refined: frozenset[str] = frozenset()
+        self.kept: dict[str, str] = {}
+        self.marks: dict[str, list[Mark]] = {}
+        if comparison is not None:
+            self.global_inputs |= frozenset(comparison.base.global_inputs)
+            self.refined, self.kept = comparison.refined, dict(comparison.kept)
+            for mark in comparison.marks:
+                self.marks.setdefault(mark.path, []).append(mark)
 
     def resolve(self, path: str, *, directory: bool = False) -> PathResolution:
         rules = self.rules
@@ -139,24 +173,32 @@ class _Resolver:
             return PathResolution(
                 path, "unclear", None, None, dict.fromkeys(rules.lane_names, reason)
             )
+        refined = path in self.refined
         decided = rules.table.deciding(path)
-        global_rule = decided.get(_GLOBAL)
-        if global_rule is None and path in self.global_inputs:
+        global_rule = None if refined else decided.get(_GLOBAL)
+        if global_rule is None and path in self.global_inputs and not refined:
             global_rule = WORKSPACE_INPUT
         if global_rule is not None:
-            reason = Reason("global", path, global_rule)
+            reason = Reason("global", path, global_rule, detail=self.kept.get(path))
             return PathResolution(
                 path, "global", None, global_rule, dict.fromkeys(rules.lane_names, reason)
             )
-        owner = self.index.owner(path)
-        lanes: dict[str, Reason] = {}
+        lanes = self._marked(path)
         for lane in rules.lane_paths:
             pattern = decided.get((_LANE, lane))
             if pattern is not None:
-                lanes[lane] = Reason("lane-path", path, pattern)
+                lanes.setdefault(lane, Reason("lane-path", path, pattern))
+        if refined:  # its marks and lane paths are all it selects: the file builds nothing
+            return PathResolution(path, "matched", None, "refined", lanes)
+        owner = self.index.owner(path)
         if owner is not None:
             for lane in self.index.covered_by.get(owner.component, []):
-                lanes.setdefault(lane, self._dependency_reason(path, owner, lane))
+                lanes.setdefault(lane, self._dependency_reason(path, owner, lane, self.index))
+        base_owner = self.base.owner(path) if self.base is not None else None
+        if base_owner is not None and self.base is not None:
+            for lane in self.base.covered_by.get(base_owner.component, []):
+                lanes.setdefault(lane, self._dependency_reason(path, base_owner, lane, self.base))
+        owner = owner or base_owner
         if lanes or owner is not None:
             return PathResolution(path, "matched", owner, None, lanes)
         ignore_rule = decided.get(_IGNORE)
@@ -166,20 +208,48 @@ class _Resolver:
             lanes = dict.fromkeys(rules.lane_names, Reason("unmatched", path))
         return PathResolution(path, "unmatched", None, None, lanes)
 
-    def _dependency_reason(self, path: str, owner: Owner, lane: str) -> Reason:
-        key = (lane, owner.component)
+    def _chain(self, lane: str, component: str, index: Index) -> tuple[tuple[str, str], ...]:
+        key = (lane, component, "head" if index is self.index else "base")
         chain = self.chains.get(key)
         if chain is None:
-            chain = self.chains[key] = tuple(self.index.chain(lane, owner.component))
-        return Reason("dependency", path, owner.rule, owner.component, chain)
+            chain = self.chains[key] = tuple(index.chain(lane, component))
+        return chain
+
+    def _dependency_reason(self, path: str, owner: Owner, lane: str, index: Index) -> Reason:
+        chain = self._chain(lane, owner.component, index)
+        graph = None if index is self.index else "base"
+        return Reason("dependency", path, owner.rule, owner.component, chain, graph=graph)
+
+    def _marked(self, path: str) -> dict[str, Reason]:
+        """The lanes covering, in either graph, the components whose build the change to
+        ``path`` altered (``manifest-change``, ``lockfile-change``)."""
+        lanes: dict[str, Reason] = {}
+        for mark in self.marks.get(path, ()):
+            for index in (self.index, self.base):
+                if index is None:
+                    continue
+                graph = None if index is self.index else "base"
+                for lane in index.covered_by.get(mark.component, []):
+                    chain = self._chain(lane, mark.component, index)
+                    reason = Reason(
+                        mark.code, path, None, mark.component, chain, mark.detail, graph
+                    )
+                    lanes.setdefault(lane, reason)
+        return lanes
 
 
 def resolve_path(
-    path: str, rules: Rules, index: Index, *, directory: bool = False
+    path: str,
+    rules: Rules,
+    index: Index,
+    *,
+    directory: bool = False,
+    comparison: "Comparison | None" = None,
 ) -> PathResolution:
     """Steps (1)-(4) for one path; ``directory``: ``path`` names a directory (``dir/``), which
-    ``lanes explain`` resolves as what owns it (a changed path ending in ``/`` is unclear)."""
-    return _Resolver(rules, index).resolve(path, directory=directory)
+    ``lanes explain`` resolves as what owns it (a changed path ending in ``/`` is unclear).
+    ``comparison``: resolve against the base revision's graph too (``lanes.graphdiff``)."""
+    return _Resolver(rules, index, comparison).resolve(path, directory=directory)
 
 
 def select(
@@ -190,14 +260,19 @@ def select(
     uncertain: Iterable[str] = (),
     basis: dict[str, Any] | None = None,
     reasons_per_lane: int = 20,
+    comparison: "Comparison | None" = None,
 ) -> Selection:
-    """Select lanes for ``paths``. ``uncertain`` reason codes force every lane (fail-safe)."""
+    """Select lanes for ``paths``. ``uncertain`` reason codes force every lane (fail-safe).
+    ``comparison`` (``lanes.graphdiff``): each path is resolved against the base revision's
+    graph too, and the components whose build the change altered select their lanes."""
     selected = dict.fromkeys(rules.lane_names, False)
     reasons: dict[str, list[Reason]] = {lane: [] for lane in rules.lane_names}
     failsafe = [*uncertain, *index.problems]
+    if comparison is not None:
+        failsafe += comparison.failsafe
     unmatched: list[str] = []
     ignored: list[str] = []
-    resolver = _Resolver(rules, index)
+    resolver = _Resolver(rules, index, comparison)
     for path in paths:
         resolution = resolver.resolve(path)
         if resolution.kind == "ignored":

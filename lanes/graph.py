@@ -1,4 +1,4 @@
-"""Build the dependency graph (networkx) and derive the index from it.
+"""Build the dependency graph and derive the index from it (networkx only for ``build_graph``).
 
 Discovered components own their manifest's directory; explicit components from ``lanes.yml`` add
 to them or override them. A lane covers what its build compiles and installs, resolved by
@@ -69,25 +69,27 @@ def lane_coverage(graph: Graph, lane: LaneSpec) -> dict[str, tuple[str, str]]:
 
 
 def _problems(
-    config: Config, graph: nx.DiGraph[str], features: Graph, discovery: Discovery
+    config: Config, kinds: dict[str, str], features: Graph, discovery: Discovery
 ) -> list[str]:
+    """``kinds``: component -> kind (plain dictionaries: importing networkx for this would cost
+    more than building the whole index)."""
     problems = [error.code() for error in discovery.errors] + duplicate_names(discovery)
     for lane in config.lanes.values():
-        problems += [_unknown(graph, root, f"lane {lane.name}") for root in lane.roots]
+        problems += [_unknown(kinds, root, f"lane {lane.name}") for root in lane.roots]
         problems += unknown_features(features, lane)
     for spec in config.components.values():
         for target in (*spec.depends_on, *spec.dev_depends_on):
-            if graph.nodes[target].get("kind") is None:
-                problems.append(_unknown(graph, target, f"component {spec.name}"))
+            if target not in kinds:
+                problems.append(_unknown(kinds, target, f"component {spec.name}"))
     return [problem for problem in problems if problem]
 
 
-def _unknown(graph: nx.DiGraph[str], name: str, where: str) -> str:
+def _unknown(kinds: dict[str, str], name: str, where: str) -> str:
     """The reason code for a name the graph lacks: ``unknown-component``, or
     ``ambiguous-component`` when two ecosystems use it (discovery qualified both); ""."""
-    if graph.has_node(name) and graph.nodes[name].get("kind") is not None:
+    if name in kinds:
         return ""
-    qualified = [f"{kind}:{name}" for kind in DISCOVER_KINDS if graph.has_node(f"{kind}:{name}")]
+    qualified = [f"{kind}:{name}" for kind in DISCOVER_KINDS if f"{kind}:{name}" in kinds]
     if len(qualified) > 1:
         return f"ambiguous-component: {name} ({where}; use one of {', '.join(qualified)})"
     return f"unknown-component: {name} ({where})"
@@ -95,7 +97,7 @@ def _unknown(graph: nx.DiGraph[str], name: str, where: str) -> str:
 
 def build_index(config: Config, discovery: Discovery) -> Index:
     components, edges = merge_components(config, discovery)
-    graph = build_graph(components, edges)
+    kinds: dict[str, str] = {c.name: c.kind for c in components}
     features = Graph.build(components, edges)
     coverage = {lane.name: lane_coverage(features, lane) for lane in config.lanes.values()}
     covered_by: dict[str, list[str]] = {}
@@ -104,7 +106,7 @@ def build_index(config: Config, discovery: Discovery) -> Index:
             covered_by.setdefault(covered, []).append(lane)
     by_directory = {c.directory: c for c in components if not c.paths and c.directory is not None}
     return Index(
-        kinds={c.name: c.kind for c in components},
+        kinds=kinds,
         manifests={c.name: c.manifest for c in components if c.manifest},
         directories={directory: c.name for directory, c in by_directory.items()},
         directory_excludes={c.name: list(c.exclude) for c in by_directory.values() if c.exclude},
@@ -112,7 +114,7 @@ def build_index(config: Config, discovery: Discovery) -> Index:
         coverage=coverage,
         covered_by=covered_by,
         edges=sorted({(e.source, e.target, e.kind, e.optional) for e in edges}),
-        problems=_problems(config, graph, features, discovery),
+        problems=_problems(config, kinds, features, discovery),
         global_inputs=tuple(sorted(set(discovery.global_inputs))),
         lockfile_edges=tuple(
             sorted({(e.source, e.target, e.kind) for e in edges if e.lockfile_only})

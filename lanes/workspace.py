@@ -11,7 +11,7 @@ from lanes.config_load import load_config
 from lanes.discovery._source import Tree, WorkTree
 from lanes.engine import Rules
 from lanes.index import Index
-from lanes.model import StrPath
+from lanes.model import Discovery, StrPath
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -49,6 +49,7 @@ class Workspace:
         configured: bool,
         cache_hit: bool,
         tree: Tree | None = None,
+        found: Discovery | None = None,
     ) -> None:
         self.root = os.fspath(repo)
         self.tree: Tree = tree if tree is not None else WorkTree(repo)
@@ -57,6 +58,13 @@ class Workspace:
         self.rules = rules
         self.configured = configured
         self.cache_hit = cache_hit
+        self.found = found  # what discovery found when the index was built (None: from cache)
+
+    def discovered(self) -> Discovery:
+        """What discovery finds in this workspace (parsed again when the index was cached)."""
+        if self.found is None:
+            self.found = discovery.parse_all(self.tree, located_in(self.tree, self.config))
+        return self.found
 
     @property
     def repo(self) -> Path:
@@ -95,11 +103,13 @@ def load_workspace(
     key = cache.input_key(tree, f"{config.digest}\0{configured}", located)
     index = cache.load(repo, key) if use_cache else None
     cache_hit = index is not None
+    found = None
     if index is None:
-        index = build(tree, config, located, configured)
+        found = discovery.parse_all(tree, located)
+        index = build(config, found, configured)
         if use_cache:
             cache.store(repo, key, index)
-    return finish(tree, repo, config, index, configured, cache_hit)
+    return finish(tree, repo, config, index, configured, cache_hit, found)
 
 
 def located_in(tree: Tree, config: Config) -> dict[str, list[str]]:
@@ -109,21 +119,26 @@ def located_in(tree: Tree, config: Config) -> dict[str, list[str]]:
 
 
 def finish(
-    tree: Tree, repo: StrPath, config: Config, index: Index, configured: bool, cache_hit: bool
+    tree: Tree,
+    repo: StrPath,
+    config: Config,
+    index: Index,
+    configured: bool,
+    cache_hit: bool,
+    found: Discovery | None = None,
 ) -> Workspace:
     """The workspace of ``index`` read from ``tree`` (without a configuration, each component
     is a lane)."""
     if not configured:
         config = _self_lanes(config, index)
     rules = Rules.from_config(config)
-    return Workspace(repo, config, index, rules, configured, cache_hit, tree)
+    return Workspace(repo, config, index, rules, configured, cache_hit, tree, found)
 
 
-def build(tree: Tree, config: Config, located: dict[str, list[str]], configured: bool) -> Index:
-    """The index of what discovery finds in ``tree`` (``located``: :func:`located_in`)."""
+def build(config: Config, found: Discovery, configured: bool) -> Index:
+    """The index of what discovery found (``discovery.parse_all`` of :func:`located_in`)."""
     from lanes.graph import build_index
 
-    found = discovery.parse_all(tree, located)
     if not configured:
         config = _self_lanes(config, None, names=[c.name for c in found.components])
     return build_index(config, found)

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from lanes import cache
+from lanes import cache, discovery
 from lanes.config import Config
 from lanes.discovery import DISCOVERY_FILES
 from lanes.discovery._revision import REGULAR_MODES, RevisionTree, RevisionUnavailable
@@ -61,11 +61,13 @@ def load_at(
     )
     index = _cached(tree, family) if use_cache else None
     cache_hit = index is not None
+    found = None
     if index is None:
-        index = build(tree, config, located_in(tree, config), configured)
+        found = discovery.parse_all(tree, located_in(tree, config))
+        index = build(config, found, configured)
         if use_cache:
             cache.store_revision(repo, family, tree.observed(), index)
-    return finish(tree, repo, config, index, configured, cache_hit)
+    return finish(tree, repo, config, index, configured, cache_hit, found)
 
 
 def _config(tree: RevisionTree, path: str | None, explicit: Path | None) -> tuple[Config, bool]:

@@ -21,7 +21,9 @@ HELP = "select the lanes a change must run"
 EPILOG = """\
 where the change comes from (first that applies):
   --paths-from-stdin / --paths-file F   a list of paths (newline or NUL separated)
-  --base REV [--head REV]               git: merge base of REV and HEAD (three-dot) to HEAD
+  --base REV [--head REV]               git: merge base of REV and HEAD (three-dot) to HEAD;
+                                        when manifests, lockfiles or the config changed, the
+                                        base revision's graph is compared too
   (neither)                             working tree, index and untracked files against the
                                         merge base with the upstream default branch
 
@@ -90,8 +92,19 @@ def detect(args: argparse.Namespace) -> tuple[Selection, dict[str, str | None], 
         basis["detail"] = change.detail
     basis["config"] = workspace.config.file
     uncertain = [change.uncertain] if change.uncertain else []
+    comparison = None
+    if args.base is not None:
+        from lanes.commands._compare import comparison_for
+
+        comparison = comparison_for(workspace, change, args.config or None)
+        basis["graphs"] = "base and head" if comparison is not None else "head"
     selection = select(
-        change.paths, workspace.rules, workspace.index, uncertain=uncertain, basis=basis
+        change.paths,
+        workspace.rules,
+        workspace.index,
+        uncertain=uncertain,
+        basis=basis,
+        comparison=comparison,
     )
     return _with_unmatched_reasons(selection), lane_runs(workspace), change.paths
 

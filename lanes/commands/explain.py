@@ -6,12 +6,15 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lanes.commands._shared import workspace_from_args
 from lanes.engine import PathResolution, resolve_path
 from lanes.render import shown
 from lanes.workspace import Workspace
+
+if TYPE_CHECKING:
+    from lanes.graphdiff import Comparison
 
 HELP = "explain which lanes each path selects and why"
 
@@ -26,6 +29,12 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "repository-relative",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--base",
+        metavar="REV",
+        help="also resolve against the graph of the merge base of REV and HEAD, with the "
+        "manifest and lockfile diffs of that change (as lanes detect --base does)",
+    )
 
 
 def why_not(lane: str, resolution: PathResolution, workspace: Workspace) -> str:
@@ -34,6 +43,11 @@ def why_not(lane: str, resolution: PathResolution, workspace: Workspace) -> str:
         return f"path is ignored by rule {resolution.rule} and owned by no component"
     if resolution.kind == "unmatched":
         return "path is owned by no component and matches no rule (unmatched: none)"
+    if resolution.rule == "refined":
+        return (
+            "the change to this file was diffed against the base: it alters no component "
+            "this lane builds"
+        )
     spec = workspace.config.lanes[lane]
     roots = ", ".join(spec.roots) or "(none)"
     covered = len(workspace.index.coverage.get(lane, {}))
@@ -97,9 +111,16 @@ def _suggestion(argument: str, path: str, workspace: Workspace) -> str | None:
     return close[0]
 
 
-def explain(path: str, workspace: Workspace, given: str | None = None) -> dict[str, Any]:
+def explain(
+    path: str,
+    workspace: Workspace,
+    given: str | None = None,
+    comparison: Comparison | None = None,
+) -> dict[str, Any]:
     directory = path.endswith("/")
-    resolution = resolve_path(path, workspace.rules, workspace.index, directory=directory)
+    resolution = resolve_path(
+        path, workspace.rules, workspace.index, directory=directory, comparison=comparison
+    )
     report: dict[str, Any] = {
         "path": path,
         "resolution": resolution.kind,
@@ -124,12 +145,32 @@ def explain(path: str, workspace: Workspace, given: str | None = None) -> dict[s
     return report
 
 
+def _comparison(args: argparse.Namespace, workspace: Workspace) -> tuple[Comparison | None, str]:
+    """The comparison with ``--base`` (None without one, or when the graphs cannot differ)
+    and what the reports say about it."""
+    if args.base is None:
+        return None, ""
+    from lanes.commands._compare import comparison_for
+    from lanes.git.base import changes_between
+
+    change = changes_between(workspace.repo, args.base, "HEAD")
+    if change.uncertain:
+        return None, f"head only ({change.uncertain}: {change.detail})"
+    comparison = comparison_for(workspace, change, args.config or None)
+    return comparison, "base and head" if comparison is not None else "head"
+
+
 def run(args: argparse.Namespace) -> int:
     workspace = workspace_from_args(args)
     cwd = os.getcwd()
+    comparison, graphs = _comparison(args, workspace)
     reports = [
-        explain(repo_path(given, workspace.root, cwd), workspace, given) for given in args.paths
+        explain(repo_path(given, workspace.root, cwd), workspace, given, comparison)
+        for given in args.paths
     ]
+    if graphs:
+        for report in reports:
+            report["graphs"] = graphs
     if args.format == "json":
         print(json.dumps(reports, indent=2, ensure_ascii=True))
         return 0
@@ -148,7 +189,8 @@ def _print_text(report: dict[str, Any]) -> None:
     if report.get("exists") is False:
         hint = report.get("did_you_mean")
         missing = " (no such file" + (f"; did you mean {shown(hint)}?)" if hint else ")")
-    out.write(f"{shown(report['path'])}: {report['resolution']}, {owned}{missing}\n")
+    graphs = f" [graphs: {shown(report['graphs'])}]" if "graphs" in report else ""
+    out.write(f"{shown(report['path'])}: {report['resolution']}, {owned}{missing}{graphs}\n")
     for lane, text in report["explanations"].items():
         out.write(f"  + {shown(lane)}: {shown(text)}\n")
     for lane, text in report["not_selected"].items():

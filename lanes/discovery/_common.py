@@ -320,6 +320,11 @@ def load_toml(tree: Source, path: str) -> Loaded:
     text, error = read_text(tree, path)
     if text is None:
         return Loaded(path, "", None, error)
+    return parse_toml(path, text)
+
+
+def parse_toml(path: str, text: str) -> Loaded:
+    """``text`` (the contents of ``path``) parsed as TOML, bounded as every manifest is."""
     dotted = _dotted_line(text)
     if dotted:
         message = f"invalid TOML: more than {MAX_TOML_DOTS_PER_LINE} dots on one line (refused)"

@@ -9,7 +9,8 @@ Builders:
 
 Each builder writes the files (plus ``extra``: repository-relative path -> text, e.g. a
 ``lanes.yml``), runs ``git init`` / ``git add`` / ``git commit`` with a fixed author and date,
-and returns the repository path. :func:`git`, :func:`write_files` and :func:`commit_all` help
+and returns the repository path. :func:`git`, :func:`write_files`, :func:`commit_all` and
+:func:`clone` help
 tests make further commits. The ``*_SESSION_DEPENDENTS`` dicts document what a change to each
 fixture's low-level "session" component must reach.
 """
@@ -58,6 +59,12 @@ def write_files(repo: Path, files: Mapping[str, str]) -> None:
         path = repo / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+
+
+def clone(template: Path, target: Path) -> Path:
+    """A fresh clone of ``template`` at ``target`` (a test's own copy of a module fixture)."""
+    git(target.parent, "clone", "-q", str(template), str(target))
+    return target
 
 
 def commit_all(repo: Path, message: str) -> str:

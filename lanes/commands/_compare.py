@@ -1,0 +1,231 @@
+"""The base revision's graph for ``lanes detect --base`` and ``lanes explain --base``: loading
+it (the edge around the pure ``lanes.graphdiff``).
+
+The base is loaded only when the change touches a file discovery reads or the configuration:
+otherwise both revisions have the same graph and the comparison costs nothing. Anything that
+goes wrong loading it (a git error, a configuration that does not load there) is a fail-safe
+reason code (``base-unloadable``), and so is a manifest error at the base (``base-`` + the
+code), never fewer lanes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from lanes.discovery import DISCOVERY_FILES
+from lanes.workspace import DEFAULT_GLOBAL, config_path
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from lanes.config import Config
+    from lanes.graphdiff import Comparison, Mark, Side
+    from lanes.index import Index
+    from lanes.model import ChangeSet, Discovery
+    from lanes.workspace import Workspace
+
+BASE_UNLOADABLE = "base-unloadable"
+
+
+def base_revisions(basis: Mapping[str, object]) -> list[str]:
+    """The revisions the change was diffed from (the merge bases, or the base of a two-dot
+    diff); none for lists of paths and local changes."""
+    if basis.get("method") == "merge-base":
+        bases = basis.get("merge_bases")
+        return [str(rev) for rev in bases] if isinstance(bases, list) else []
+    if basis.get("method") == "two-dot" and basis.get("base"):
+        return [str(basis["base"])]
+    return []
+
+
+def config_in_repo(workspace: Workspace, explicit: str | None) -> tuple[str | None, Path | None]:
+    """The configuration as (repository-relative path, None), or (None, its path) when it lies
+    outside the repository."""
+    from pathlib import Path
+
+    path = os.path.realpath(config_path(workspace.root, explicit))
+    root = os.path.realpath(workspace.root)
+    if path.startswith(root.rstrip(os.sep) + os.sep):
+        return os.path.relpath(path, root).replace(os.sep, "/"), None
+    return None, Path(path)
+
+
+def touches_graph(paths: list[str], config_file: str | None) -> bool:
+    """Whether ``paths`` include a file discovery reads or the configuration."""
+    return any(p == config_file or p.rpartition("/")[2] in DISCOVERY_FILES for p in paths)
+
+
+def comparison_for(
+    workspace: Workspace, change: ChangeSet, config_arg: str | None
+) -> Comparison | None:
+    """The comparison with the base revision, or None when the graphs cannot differ (no base,
+    or no file discovery reads changed)."""
+    revisions = [] if change.uncertain else base_revisions(change.basis)
+    config_file, explicit = config_in_repo(workspace, config_arg)
+    if not revisions or not touches_graph(change.paths, config_file):
+        return None
+    head = change.basis.get("head")
+    found = _compare_with(workspace, (revisions[0], str(head)), change.paths, config_file, explicit)
+    if len(revisions) > 1 and found.refined:
+        # The paths are the union of several diffs; a refinement judged against one merge base
+        # could hide what changed since another.
+        kept = {path: "not refined: several merge bases" for path in found.refined}
+        found = found._replace(refined=frozenset(), kept={**found.kept, **kept})
+    return found
+
+
+def _compare_with(
+    workspace: Workspace,
+    revisions: tuple[str, str],
+    paths: list[str],
+    config_file: str | None,
+    explicit: Path | None,
+) -> Comparison:
+    from lanes.audit.tree_at import workspace_at
+    from lanes.config import ConfigError
+    from lanes.git.runner import GitError
+    from lanes.graphdiff import CARGO_ROOT, Comparison, cargo_root_diff, compare
+
+    revision = revisions[0]
+    try:
+        with workspace_at(workspace.repo, revision, config_file, explicit) as at_base:
+            base_found = at_base.discovered()
+            components = at_base.config.components if at_base.configured else {}
+        head = _side(workspace.config, workspace.discovered(), workspace.index)
+        base = _side(workspace.config._replace(components=components), base_found)
+        contents, kept = _contents(workspace, revisions, _refinable(workspace, base, paths))
+    except (GitError, ConfigError, OSError) as error:
+        reason = f"{BASE_UNLOADABLE}: {revision[:12]}: {error}"
+        return Comparison(base=workspace.index, failsafe=(reason,))
+    roots = {
+        path: cargo_root_diff(_toml(old), _toml(new))
+        for path, (old, new) in contents.items()
+        if path == CARGO_ROOT
+    }
+    locks = _lockfiles(base, head, {p: c for p, c in contents.items() if p != CARGO_ROOT})
+    return compare(
+        base,
+        head,
+        paths,
+        roots=roots,
+        refined_marks=locks.marks,
+        kept={**kept, **locks.kept},
+        failsafe=[*_base_problems(base_found), *locks.failsafe],
+        graph_files=[p for p in paths if touches_graph([p], config_file)],
+    )
+
+
+def _side(config: Config, found: Discovery, index: Index | None = None) -> Side:
+    from lanes.graph import build_index, merge_components
+    from lanes.graphdiff import Side
+
+    components, edges = merge_components(config, found)
+    if index is None:
+        index = build_index(config, found)
+    return Side(index, tuple(components), tuple(edges))
+
+
+def _base_problems(found: Discovery) -> list[str]:
+    from lanes.graph import duplicate_names
+
+    return [f"base-{code}" for code in [e.code() for e in found.errors] + duplicate_names(found)]
+
+
+def _refinable(workspace: Workspace, base: Side, paths: list[str]) -> list[str]:
+    """The changed paths only a built-in default makes global (a discovered workspace input,
+    or without a configuration ``lanes.workspace.DEFAULT_GLOBAL``; never a path the
+    configuration's ``global`` lists) that a diff can refine: the workspace root Cargo.toml and
+    the lockfiles ``lanes.lockdiff`` reads."""
+    from lanes.globs import GlobList
+    from lanes.graphdiff import CARGO_ROOT
+    from lanes.lockdiff import KINDS
+
+    inputs = {*workspace.index.global_inputs, *base.derived.global_inputs}
+    defaults = GlobList(() if workspace.configured else DEFAULT_GLOBAL)
+    user = workspace.rules.global_paths if workspace.configured else GlobList(())
+    return [
+        path
+        for path in paths
+        if (path == CARGO_ROOT or path.rpartition("/")[2] in KINDS)
+        and (path in inputs or defaults.matches(path))
+        and not user.matches(path)
+    ]
+
+
+def _contents(
+    workspace: Workspace, revisions: tuple[str, str], paths: list[str]
+) -> tuple[dict[str, tuple[bytes | None, bytes | None]], dict[str, str]]:
+    """(base bytes, head bytes) of each path (None: absent on that side), and the paths whose
+    work-tree contents (what the head graph was read from) are not the head revision's: those
+    are not refined, the head graph does not show their change."""
+    from lanes.git.objects import blobs_at
+
+    if not paths:
+        return {}, {}
+    base, head = (blobs_at(workspace.repo, revision, paths) for revision in revisions)
+    contents: dict[str, tuple[bytes | None, bytes | None]] = {}
+    kept: dict[str, str] = {}
+    for path in paths:
+        if _work_tree_bytes(workspace, path) != head[path]:
+            kept[path] = f"not refined: the work tree's {path} is not the head revision's"
+        else:
+            contents[path] = (base[path], head[path])
+    return contents, kept
+
+
+class _Locks(NamedTuple):
+    marks: dict[str, list[Mark]]
+    kept: dict[str, str]
+    failsafe: list[str]
+
+
+def _lockfiles(
+    base: Side, head: Side, contents: Mapping[str, tuple[bytes | None, bytes | None]]
+) -> _Locks:
+    """Each changed lockfile diffed: refined to its marks when every change reached a member,
+    else kept global with the reason (a parse error, unattributed changes)."""
+    from lanes.graphdiff import lockfile_marks
+    from lanes.lockdiff import LockParseError, diff_lockfile
+
+    found = _Locks({}, {}, [])
+    for path, (old, new) in contents.items():
+        if old is None or new is None:  # every resolution changes: none was pinned before
+            found.kept[path] = f"not refined: {path} {'added' if old is None else 'removed'}"
+            continue
+        try:
+            diff = diff_lockfile(path, old, new)
+        except LockParseError as error:
+            found.kept[path] = f"not refined: {error}"
+            continue
+        if diff.unattributed:
+            more = len(diff.unattributed) - 1
+            extra = f" (+{more} more)" if more > 0 else ""
+            found.kept[path] = f"not refined: {diff.unattributed[0]}{extra}"
+            continue
+        marks, failsafe = lockfile_marks(path, diff, base, head)
+        found.marks[path] = marks
+        found.failsafe.extend(failsafe)
+    return found
+
+
+def _work_tree_bytes(workspace: Workspace, path: str) -> bytes | None:
+    try:
+        with open(os.path.join(workspace.root, path), "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def _toml(data: bytes | None) -> dict[str, Any] | None:
+    from lanes.discovery._common import parse_toml
+    from lanes.graphdiff import CARGO_ROOT
+
+    if data is None:
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    return parse_toml(CARGO_ROOT, text).data
