@@ -212,8 +212,30 @@ class SessionService:
             except StorageIndeterminate as exc:
                 return self.indeterminate(session_id, None, None, exc)
             except SessionCoreError as exc:
-                return Failed(session_id, None, exc)
+                return self.create_failed(session_id, snapshot, exc)
             return self.finalize(session_id, None, None, snapshot, "")
+
+    def create_failed(self, session_id: str, snapshot: bytes, exc: SessionCoreError) -> TurnOutcome:
+        """``runtime.create`` raised: ``Failed`` only if the snapshot is known not to be in the
+        authority. A create that became durable before its error was reported (an error at
+        ``runtime.create.after``, a failed sync reported late), or one that cannot be checked, is
+        ``Indeterminate``: recovery projects the session (it is never created twice)."""
+        assert self.runtime is not None
+        try:
+            stands = self.create_stands(session_id, snapshot)
+        except SessionCoreError as check:
+            cause = CommitIndeterminate(
+                f"create failed ({exc}); check failed: {check}", session_id=session_id
+            )
+            return self.indeterminate(session_id, None, None, cause)
+        if stands:
+            return self.indeterminate(session_id, None, None, exc)
+        return Failed(session_id, None, exc)
+
+    def create_stands(self, session_id: str, snapshot: bytes) -> bool:
+        """After a create error: does the authority hold a record of the session anyway?"""
+        assert self.runtime is not None
+        return self.runtime.runtime_state(session_id) is not None
 
     def check_no_orphan_row(self, session_id: str) -> None:
         """A projection row without an authority record holds history the authority lost

@@ -4,6 +4,8 @@ Memory-visible ones (``harness mutants`` kills them):
 
 * ``FailedAfterSyncService``: a storage error that leaves an input's fate unknown is
   reported as a definite ``Failed`` (the answer before ``Indeterminate`` existed).
+* ``FailedCreateService``: a create durable before its error was reported answers the
+  definite ``Failed``.
 * ``LeaseNeverExpiresRuntime``: a held run lease blocks every other run until recovery, even
   when its holder is dead or the lease expired.
 * ``UncheckedDigestProjector``: a projection row that fails verification (checksum or
@@ -49,6 +51,14 @@ class FailedAfterSyncService(SessionService):
         cause: SessionCoreError,
     ) -> TurnOutcome:
         return Failed(session_id, run_id, cause)
+
+
+class FailedCreateService(SessionService):
+    """A create whose snapshot became durable before its error was reported answers the
+    definite ``Failed`` (it never checks whether the create stands)."""
+
+    def create_stands(self, session_id: str, snapshot: bytes) -> bool:
+        return False
 
 
 class RetryRunsAgainService(SessionService):
@@ -124,6 +134,7 @@ def implicit_init_stores(directory: str | Path, faults: FaultPoint = NO_FAULTS) 
 
 __all__ = [
     "FailedAfterSyncService",
+    "FailedCreateService",
     "LeaseNeverExpiresRuntime",
     "LockDroppingDatabase",
     "RetryRunsAgainService",
