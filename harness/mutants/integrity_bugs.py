@@ -71,11 +71,18 @@ class RetryRunsAgainService(SessionService):
 class LeaseNeverExpiresRuntime(RuntimeProxy):
     """A held lease is never taken over: a dead holder blocks the session until recover."""
 
-    def begin_run(self, session_id: str, input_ids: Sequence[str]) -> str:
+    def _refuse_held(self, session_id: str) -> None:
         holder = self.inner.active_run(session_id)
         if holder is not None:
             raise SessionBusy(f"run {holder} holds the lease", session_id=session_id)
+
+    def begin_run(self, session_id: str, input_ids: Sequence[str]) -> str:
+        self._refuse_held(session_id)
         return self.inner.begin_run(session_id, input_ids)
+
+    def accept_and_begin(self, session_id: str, input_id: str, payload: str) -> str:
+        self._refuse_held(session_id)
+        return self.inner.accept_and_begin(session_id, input_id, payload)
 
 
 class UncheckedDigestProjector(Projector):

@@ -257,26 +257,42 @@ class SqliteRuntimeStore(_SqliteBase):
 
         self.db.write("runtime.create", session_id, run)
 
+    def _accept(self, conn: sqlite3.Connection, session_id: str, input_id: str, payload: str) -> None:
+        if self._record(conn, session_id)[1] is RuntimeState.RETIRED:
+            raise SessionArchived("runtime is retired", session_id=session_id)
+        old = conn.execute(
+            "SELECT payload FROM rt_inputs WHERE session_id = ? AND input_id = ?",
+            (session_id, input_id),
+        ).fetchone()
+        if old is not None:
+            if str(old[0]) != payload:
+                raise InputStateConflict(
+                    f"input {input_id!r} exists with another payload", session_id=session_id
+                )
+            return
+        conn.execute(
+            "INSERT INTO rt_inputs (session_id, input_id, payload, state) VALUES (?, ?, ?, ?)",
+            (session_id, input_id, payload, InputState.ACCEPTED.value),
+        )
+
     def accept_input(self, session_id: str, input_id: str, payload: str) -> None:
         def run(conn: sqlite3.Connection) -> None:
-            if self._record(conn, session_id)[1] is RuntimeState.RETIRED:
-                raise SessionArchived("runtime is retired", session_id=session_id)
-            old = conn.execute(
-                "SELECT payload FROM rt_inputs WHERE session_id = ? AND input_id = ?",
-                (session_id, input_id),
-            ).fetchone()
-            if old is not None:
-                if str(old[0]) != payload:
-                    raise InputStateConflict(
-                        f"input {input_id!r} exists with another payload", session_id=session_id
-                    )
-                return
-            conn.execute(
-                "INSERT INTO rt_inputs (session_id, input_id, payload, state) VALUES (?, ?, ?, ?)",
-                (session_id, input_id, payload, InputState.ACCEPTED.value),
-            )
+            self._accept(conn, session_id, input_id, payload)
 
         self.db.write("runtime.accept_input", session_id, run, sync=self.sync_accept)
+
+    def accept_and_begin(self, session_id: str, input_id: str, payload: str) -> str:
+        """``accept_input`` + ``begin_run`` in one transaction (the turn's first write);
+        unsynced unless ``sync_accept``: the run's commit or abort syncs it."""
+
+        def run(conn: sqlite3.Connection) -> str:
+            self._accept(conn, session_id, input_id, payload)
+            return self._begin(conn, session_id, (input_id,))
+
+        sites = ("runtime.accept_input", "runtime.begin_run")
+        run_id = self.db.write(sites, session_id, run, sync=self.sync_accept)
+        self.owner.began(session_id, run_id)
+        return run_id
 
     def _set_digest(self, conn: sqlite3.Connection, session_id: str) -> None:
         if self._digests:
@@ -308,31 +324,31 @@ class SqliteRuntimeStore(_SqliteBase):
                 ),
             )
 
-    def begin_run(self, session_id: str, input_ids: Sequence[str]) -> str:
-        def run(conn: sqlite3.Connection) -> str:
-            _, state, counter, active = self._record(conn, session_id)
-            if self._takeover(conn, session_id, active):
-                active = None  # fenced: the old run-N no longer holds the lease
-            guards.check_can_run(session_id, state, active)
-            inputs = self._inputs(conn, session_id)
-            guards.check_input_updates(
-                session_id, inputs, {i: InputState.CONSUMED for i in input_ids}
-            )
-            run_id = f"run-{counter + 1}"
-            conn.execute(
-                "UPDATE rt_sessions SET run_counter = ?, active_run = ?, state = ?"
-                " WHERE session_id = ?",
-                (counter + 1, run_id, RuntimeState.RUNNING.value, session_id),
-            )
-            conn.executemany(
-                "UPDATE rt_inputs SET run_id = ? WHERE session_id = ? AND input_id = ?",
-                [(run_id, session_id, i) for i in input_ids],
-            )
-            conn.execute("DELETE FROM rt_tails WHERE session_id = ?", (session_id,))
-            self._lease(conn, session_id, True)
-            return run_id
+    def _begin(self, conn: sqlite3.Connection, session_id: str, input_ids: Sequence[str]) -> str:
+        _, state, counter, active = self._record(conn, session_id)
+        if self._takeover(conn, session_id, active):
+            active = None  # fenced: the old run-N no longer holds the lease
+        guards.check_can_run(session_id, state, active)
+        inputs = self._inputs(conn, session_id)
+        guards.check_input_updates(session_id, inputs, {i: InputState.CONSUMED for i in input_ids})
+        run_id = f"run-{counter + 1}"
+        conn.execute(
+            "UPDATE rt_sessions SET run_counter = ?, active_run = ?, state = ?"
+            " WHERE session_id = ?",
+            (counter + 1, run_id, RuntimeState.RUNNING.value, session_id),
+        )
+        conn.executemany(
+            "UPDATE rt_inputs SET run_id = ? WHERE session_id = ? AND input_id = ?",
+            [(run_id, session_id, i) for i in input_ids],
+        )
+        conn.execute("DELETE FROM rt_tails WHERE session_id = ?", (session_id,))
+        self._lease(conn, session_id, True)
+        return run_id
 
-        run_id = self.db.write("runtime.begin_run", session_id, run)
+    def begin_run(self, session_id: str, input_ids: Sequence[str]) -> str:
+        run_id = self.db.write(
+            "runtime.begin_run", session_id, lambda c: self._begin(c, session_id, input_ids)
+        )
         self.owner.began(session_id, run_id)
         return run_id
 

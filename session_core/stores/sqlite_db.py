@@ -661,19 +661,23 @@ class SqliteDatabase:
 
     def write(
         self,
-        site: str,
+        site: str | tuple[str, ...],
         session_id: str | None,
         fn: Callable[[sqlite3.Connection], T],
         *,
         sync: bool = True,
     ) -> T:
-        """A durable operation between its ``.before`` and ``.after`` fault sites
-        (``sync=False``: see ``transaction``)."""
+        """A durable operation between its ``.before`` and ``.after`` fault sites (several
+        operations merged into one transaction pass the sites of each; ``sync=False``: see
+        ``transaction``)."""
+        sites = (site,) if isinstance(site, str) else site
         with self._errors(session_id):  # an injected error names the file too
-            self.faults.hit(f"{site}.before", session_id)
+            for name in sites:
+                self.faults.hit(f"{name}.before", session_id)
         result = self.transaction(fn, session_id, sync=sync)
         with self._errors(session_id):
-            self.faults.hit(f"{site}.after", session_id)
+            for name in sites:
+                self.faults.hit(f"{name}.after", session_id)
         return result
 
     @contextmanager
