@@ -50,7 +50,18 @@ def encode_session(session: Session) -> bytes:
     Keys in sorted order: format, id, lifecycle, messages, metadata, rewrites. The result is
     remembered by the decode cache (decoding it yields an equal document).
     """
-    data = b"".join(
+    prefix, messages, suffix = snapshot_parts(session)
+    data = b"".join((prefix, b",".join(messages), suffix))
+    if _decodable(session):
+        _remember(data, session)
+    return data
+
+
+def snapshot_parts(session: Session) -> tuple[bytes, list[bytes], bytes]:
+    """The document bytes in three parts: everything before the messages, each message's
+    canonical bytes, everything after them; ``prefix + b",".join(messages) + suffix`` is
+    ``encode_session(session)`` (the SQLite authority stores the messages as rows)."""
+    prefix = b"".join(
         (
             b'{"format":',
             canonical_json(FORMAT),
@@ -59,7 +70,10 @@ def encode_session(session: Session) -> bytes:
             b',"lifecycle":',
             canonical_json(session.lifecycle.value),
             b',"messages":[',
-            b",".join(m.full_bytes for m in session.messages),
+        )
+    )
+    suffix = b"".join(
+        (
             b'],"metadata":',
             canonical_json(dict(session.metadata)),
             b',"rewrites":',
@@ -67,9 +81,7 @@ def encode_session(session: Session) -> bytes:
             b"}",
         )
     )
-    if _decodable(session):
-        _remember(data, session)
-    return data
+    return prefix, [m.full_bytes for m in session.messages], suffix
 
 
 def _decodable(session: Session) -> bool:

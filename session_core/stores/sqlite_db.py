@@ -100,6 +100,18 @@ MIGRATIONS: dict[str, list[Migration]] = {
                 "ALTER TABLE rt_sessions ADD COLUMN lease_expires REAL",
             ),
         ),
+        (
+            4,
+            (
+                "CREATE TABLE rt_messages (session_id TEXT NOT NULL, idx INTEGER NOT NULL,"
+                " message BLOB NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (session_id, idx))"
+                " WITHOUT ROWID",
+                "ALTER TABLE rt_sessions ADD COLUMN snapshot_prefix BLOB",
+                "ALTER TABLE rt_sessions ADD COLUMN snapshot_suffix BLOB",
+                "ALTER TABLE rt_sessions ADD COLUMN message_count INTEGER",
+                "ALTER TABLE rt_sessions ADD COLUMN messages_digest TEXT",
+            ),
+        ),
     ],
     "sessions": [
         (
@@ -133,6 +145,7 @@ OWN_TABLES = frozenset(
         "rt_receipts",
         "rt_inputs",
         "rt_tails",
+        "rt_messages",
         "ss_rows",
         "ss_audit",
         "sqlite_sequence",

@@ -556,17 +556,25 @@ def test_sqlite_wal_of_a_foreign_database_is_refused(tmp_path: Path) -> None:
 # --- F5: checksums ----------------------------------------------------------------------------
 
 
-def _edit_blob(path: Path, table: str, column: str, old: bytes, new: bytes) -> None:
+def _edit_blob(
+    path: Path, table: str, column: str, old: bytes, new: bytes, keys: tuple[str, ...] = ("session_id",)
+) -> tuple[Any, ...]:
+    """Replace ``old`` by ``new`` in the first row of ``table`` whose ``column`` holds it;
+    the key of that row."""
     conn = sqlite3.connect(path)
-    row = conn.execute(f"SELECT session_id, {column} FROM {table}").fetchone()
-    data = bytes(row[1])
-    assert old in data
+    found = conn.execute(
+        f"SELECT {', '.join(keys)}, {column} FROM {table} WHERE instr({column}, ?) > 0",
+        (old,),
+    ).fetchone()
+    assert found is not None
+    where = " AND ".join(f"{k} = ?" for k in keys)
     conn.execute(
-        f"UPDATE {table} SET {column} = ? WHERE session_id = ?",
-        (data.replace(old, new, 1), row[0]),
+        f"UPDATE {table} SET {column} = ? WHERE {where}",
+        (bytes(found[-1]).replace(old, new, 1), *found[:-1]),
     )
     conn.commit()
     conn.close()
+    return tuple(found[:-1])
 
 
 def test_changed_byte_in_a_snapshot_is_quarantined_never_projected(tmp_path: Path) -> None:
@@ -575,13 +583,15 @@ def test_changed_byte_in_a_snapshot_is_quarantined_never_projected(tmp_path: Pat
     projection row is never overwritten from it."""
     data = tmp_path / "data"
     seeded(data, turns=3)
-    _edit_blob(data / "runtime.sqlite", "rt_sessions", "snapshot", b"turn 1", b"turn X")
+    keys = ("session_id", "idx")  # the transcript is stored as one row per message
+    _, idx = _edit_blob(data / "runtime.sqlite", "rt_messages", "message", b"turn 1", b"turn X", keys)
     row_before = _row(data)
     result = run_cli("recover", "--data", str(data), "--format", "json")
     assert result.returncode == 1, result.stderr
     error = json.loads(result.stdout)["errors"]["s0"]
     assert "ChecksumMismatch" in error or "checksum" in error
     assert "runtime.sqlite" in error and "revision=" in error
+    assert f"message rows failing their digest: [{idx}]" in error
     assert _row(data) == row_before
     svc = sqlite_service(data, mode="open")
     with pytest.raises(ChecksumMismatch) as info:
