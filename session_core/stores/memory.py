@@ -98,9 +98,7 @@ class _MemoryBase:
         with self.disk.lock, _located(self.location):
             return fn()
 
-    def _write(
-        self, op: str | tuple[str, ...], session_id: str | None, fn: Callable[[], T]
-    ) -> T:
+    def _write(self, op: str | tuple[str, ...], session_id: str | None, fn: Callable[[], T]) -> T:
         """``fn`` validates first and installs into the disk last (the commit point); merged
         operations pass the sites of each."""
         ops = (op,) if isinstance(op, str) else op

@@ -283,7 +283,9 @@ class SqliteRuntimeStore(_SqliteBase):
 
         self.db.write("runtime.create", session_id, run)
 
-    def _accept(self, conn: sqlite3.Connection, session_id: str, input_id: str, payload: str) -> None:
+    def _accept(
+        self, conn: sqlite3.Connection, session_id: str, input_id: str, payload: str
+    ) -> None:
         if self._record(conn, session_id)[1] is RuntimeState.RETIRED:
             raise SessionArchived("runtime is retired", session_id=session_id)
         old = conn.execute(

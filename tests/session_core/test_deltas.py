@@ -122,9 +122,7 @@ def test_processes_appending_deltas_on_one_directory(tmp_path: Path) -> None:
     svc = sqlite_service(tmp_path)
     svc.close()
     groups = [[f"p{p}s{s}" for s in range(3)] for p in range(3)]
-    procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), *g]) for g in groups
-    ]
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), *g]) for g in groups]
     assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
     svc = sqlite_service(tmp_path, mode="open")
     for sid in (s for g in groups for s in g):

@@ -290,9 +290,7 @@ def _creates(data: Path, *prefix: str, site: str | None = None) -> dict[str, str
     script = data.parent / "creates.py"
     script.write_text(CREATE_SCRIPT)
     args = [sys.executable, str(script), str(data), *([site] if site else [])]
-    run = subprocess.run(
-        [*prefix, *args], capture_output=True, text=True, timeout=60, check=False
-    )
+    run = subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=60, check=False)
     lines = [json.loads(line) for line in run.stdout.splitlines()]
     assert lines, run.stderr
     return {d["session"]: d["outcome"] for d in lines}
@@ -557,7 +555,12 @@ def test_sqlite_wal_of_a_foreign_database_is_refused(tmp_path: Path) -> None:
 
 
 def _edit_blob(
-    path: Path, table: str, column: str, old: bytes, new: bytes, keys: tuple[str, ...] = ("session_id",)
+    path: Path,
+    table: str,
+    column: str,
+    old: bytes,
+    new: bytes,
+    keys: tuple[str, ...] = ("session_id",),
 ) -> tuple[Any, ...]:
     """Replace ``old`` by ``new`` in the first row of ``table`` whose ``column`` holds it;
     the key of that row."""
@@ -584,7 +587,9 @@ def test_changed_byte_in_a_snapshot_is_quarantined_never_projected(tmp_path: Pat
     data = tmp_path / "data"
     seeded(data, turns=3)
     keys = ("session_id", "idx")  # the transcript is stored as one row per message
-    _, idx = _edit_blob(data / "runtime.sqlite", "rt_messages", "message", b"turn 1", b"turn X", keys)
+    _, idx = _edit_blob(
+        data / "runtime.sqlite", "rt_messages", "message", b"turn 1", b"turn X", keys
+    )
     row_before = _row(data)
     result = run_cli("recover", "--data", str(data), "--format", "json")
     assert result.returncode == 1, result.stderr
