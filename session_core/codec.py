@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections import OrderedDict
@@ -57,29 +58,28 @@ def encode_session(session: Session) -> bytes:
     return data
 
 
-def snapshot_parts(session: Session) -> tuple[bytes, list[bytes], bytes]:
-    """The document bytes in three parts: everything before the messages, each message's
-    canonical bytes, everything after them; ``prefix + b",".join(messages) + suffix`` is
-    ``encode_session(session)`` (the SQLite authority stores the messages as rows)."""
-    prefix = b"".join(
+@functools.lru_cache(maxsize=4096)
+def _prefix(session_id: str, lifecycle: str) -> bytes:
+    return b"".join(
         (
             b'{"format":',
             canonical_json(FORMAT),
             b',"id":',
-            canonical_json(session.id),
+            canonical_json(session_id),
             b',"lifecycle":',
-            canonical_json(session.lifecycle.value),
+            canonical_json(lifecycle),
             b',"messages":[',
         )
     )
+
+
+def snapshot_parts(session: Session) -> tuple[bytes, list[bytes], bytes]:
+    """The document bytes in three parts: everything before the messages, each message's
+    canonical bytes, everything after them; ``prefix + b",".join(messages) + suffix`` is
+    ``encode_session(session)`` (the SQLite authority stores the messages as rows)."""
+    prefix = _prefix(session.id, session.lifecycle.value)
     suffix = b"".join(
-        (
-            b'],"metadata":',
-            canonical_json(dict(session.metadata)),
-            b',"rewrites":',
-            canonical_json([c.to_json() for c in session.rewrites]),
-            b"}",
-        )
+        (b'],"metadata":', session.metadata_json, b',"rewrites":', session.rewrites_json, b"}")
     )
     return prefix, [m.full_bytes for m in session.messages], suffix
 
