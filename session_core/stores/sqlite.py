@@ -39,12 +39,8 @@ from session_core.stores.base import AuditEvent, RowSummary, StoredRow
 from session_core.stores.sqlite_db import Identity, OpenMode, SqliteDatabase, sha256_hex
 from session_core.stores.sqlite_dir import RUNTIME_FILE as RUNTIME_FILE
 from session_core.stores.sqlite_dir import SESSIONS_FILE as SESSIONS_FILE
-from session_core.stores.sqlite_snapshot import (
-    DELTAS_VERSION,
-    damaged_messages,
-    read_snapshot,
-    write_snapshot,
-)
+from session_core.stores.sqlite_snapshot import DELTAS_VERSION as _DELTAS_VERSION
+from session_core.stores.sqlite_snapshot import damaged_messages, read_snapshot, write_snapshot
 
 
 class _SqliteBase:
@@ -108,7 +104,7 @@ class SqliteRuntimeStore(_SqliteBase):
         self.owner = LeaseOwner()
         version = self.db.schema_version()
         self._digests = version >= 3
-        self._deltas = version >= DELTAS_VERSION
+        self._deltas = version >= _DELTAS_VERSION
 
     def close(self) -> None:
         self.owner.close()
