@@ -5,8 +5,8 @@ A snapshot is ``prefix + b",".join(messages) + suffix`` (``codec.snapshot_parts`
 messages and the digest of the whole snapshot; every message is one ``rt_messages`` row with
 its own SHA-256. A commit that appends to the stored transcript inserts only the new rows
 (the usual turn); any other change (a rewrite, a compaction) replaces the rows. Reads
-reassemble the bytes and verify the whole snapshot's digest; on a mismatch the message rows
-whose own digest fails are named.
+reassemble the bytes in one statement and verify the whole snapshot's digest; on a mismatch
+the message rows whose own digest fails are named.
 
 A row written before v4 (or bytes that are not the canonical encoding) keeps the whole
 snapshot in ``rt_sessions.snapshot``: read and verified as before, converted by its next
@@ -88,22 +88,16 @@ def write_snapshot(conn: sqlite3.Connection, session_id: str, snapshot: bytes | 
     )
 
 
-def read_snapshot(conn: sqlite3.Connection, session_id: str) -> bytes | None:
-    """The stored snapshot bytes (reassembled from the message rows), unverified."""
-    row = conn.execute(
-        "SELECT snapshot, snapshot_prefix, snapshot_suffix FROM rt_sessions WHERE session_id = ?",
-        (session_id,),
-    ).fetchone()
-    if row is None or row[0] is not None:
-        return None if row is None else bytes(row[0])
-    if row[1] is None:
-        return None
-    body = conn.execute(
-        "SELECT CAST(group_concat(message, ',') AS BLOB) FROM"
-        " (SELECT message FROM rt_messages WHERE session_id = ? ORDER BY idx)",
-        (session_id,),
-    ).fetchone()[0]
-    return b"".join((bytes(row[1]), b"" if body is None else bytes(body), bytes(row[2])))
+SNAPSHOT_SQL = (
+    "CASE WHEN snapshot IS NOT NULL THEN snapshot WHEN snapshot_prefix IS NULL THEN NULL"
+    " ELSE CAST(snapshot_prefix || coalesce((SELECT group_concat(message, ',') FROM"
+    " (SELECT message FROM rt_messages AS m WHERE m.session_id = rt_sessions.session_id"
+    " ORDER BY idx)), '') || snapshot_suffix AS BLOB) END"
+)
+"""The stored snapshot bytes as one column of a ``rt_sessions`` query: the whole form, or
+the deltas reassembled (prefix, the message rows in ``idx`` order, suffix). One statement, so
+the bytes and the digest read with them come from one read transaction even while another
+process commits (separate statements could see two different commits)."""
 
 
 def damaged_messages(conn: sqlite3.Connection, session_id: str) -> list[int]:

@@ -133,3 +133,31 @@ def test_processes_appending_deltas_on_one_directory(tmp_path: Path) -> None:
         ]
         assert svc.sessions.load(sid) == session
     svc.close()
+
+
+APPENDER = """
+import sys
+from session_core.factory import sqlite_service
+from session_core.outcomes import committed
+svc = sqlite_service(sys.argv[1], mode="open")
+for n in range(40):
+    assert committed(svc.run_turn("s1", f"turn {n}"))
+svc.close()
+"""
+
+
+def test_reads_in_another_process_never_see_a_torn_snapshot(tmp_path: Path) -> None:
+    """A process appends turns while this one reads the snapshot over and over: the bytes
+    and their digest come from one statement (one read transaction), so no read sees the
+    message rows of one commit with the digest of another (a ChecksumMismatch that the
+    concurrent demo processes once showed with separate statements)."""
+    svc = sqlite_service(tmp_path)
+    assert committed(svc.create("s1"))
+    writer = subprocess.Popen([sys.executable, "-c", APPENDER, str(tmp_path)])
+    reads = 0
+    while writer.poll() is None:
+        svc.read("s1")  # raises ChecksumMismatch on a torn read
+        reads += 1
+    assert writer.wait(timeout=120) == 0 and reads > 0
+    assert len(svc.read("s1").user_input_ids()) == 40
+    svc.close()
