@@ -40,7 +40,8 @@ from session_core.stores.sqlite_db import Identity, OpenMode, SqliteDatabase, sh
 from session_core.stores.sqlite_dir import RUNTIME_FILE as RUNTIME_FILE
 from session_core.stores.sqlite_dir import SESSIONS_FILE as SESSIONS_FILE
 from session_core.stores.sqlite_snapshot import DELTAS_VERSION as _DELTAS_VERSION
-from session_core.stores.sqlite_snapshot import SNAPSHOT_SQL, damaged_messages, write_snapshot
+from session_core.stores.sqlite_snapshot import SNAPSHOT_SQL as _SNAPSHOT_SQL
+from session_core.stores.sqlite_snapshot import damaged_messages, write_snapshot
 
 
 class _SqliteBase:
@@ -122,7 +123,7 @@ class SqliteRuntimeStore(_SqliteBase):
         its message rows, and verified against its digest with ``verify``) only when asked,
         else ``None``."""
         digest = "snapshot_digest" if self._digests else "NULL"
-        whole = "NULL" if not snapshot else SNAPSHOT_SQL if self._deltas else "snapshot"
+        whole = "NULL" if not snapshot else _SNAPSHOT_SQL if self._deltas else "snapshot"
         row = conn.execute(
             f"SELECT {whole}, state, run_counter, active_run, {digest} FROM rt_sessions"  # noqa: S608  # nosec B608
             " WHERE session_id = ?",
