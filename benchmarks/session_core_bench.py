@@ -96,17 +96,32 @@ def threaded_turns(root: Path, sessions: int, turns: int) -> dict[str, float]:
         svc.create(sid)
     errors: list[str] = []
     threads = [threading.Thread(target=_turns_of, args=(svc, [sid], turns, errors)) for sid in sids]
-    start = time.perf_counter()
+    committer = _runtime_committer(svc)
+    batches, members = committer.batches, committer.members
+    start, cpu = time.perf_counter(), time.process_time()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    batches, members = committer.batches - batches, committer.members - members
     svc.close()
     if errors:
         raise SystemExit(f"benchmark turn not completed: {errors[0]}")
     done = sessions * turns
-    return {"turns": done, "seconds": elapsed, "turns_per_s": done / elapsed}
+    return {
+        "turns": done,
+        "seconds": elapsed,
+        "turns_per_s": done / elapsed,
+        "cpu_ms_per_turn": 1000 * cpu / done,
+        "runtime_transactions_per_turn": batches / done,
+        "runtime_writes_per_batch": members / max(batches, 1),
+    }
+
+
+def _runtime_committer(svc: SessionService) -> Any:
+    """The group committer of the runtime file's connection (its batch counters)."""
+    return svc.runtime.db._current().committer  # type: ignore[union-attr]
 
 
 def _process_worker(
@@ -341,6 +356,12 @@ def print_throughput(t: dict[str, object]) -> None:
         f"{'turns, threads':>22}: {threads['turns']} turns in {threads['seconds']:.2f}s ="
         f" {threads['turns_per_s']:.0f} turns/s, ratio {t['ratio_threads']:.2f}"
     )
+    print(
+        f"{'CPU per turn':>22}: {threads['cpu_ms_per_turn']:.2f} ms (process CPU time, all"
+        f" threads); runtime-file transactions per turn"
+        f" {threads['runtime_transactions_per_turn']:.2f},"
+        f" writes per batch {threads['runtime_writes_per_batch']:.2f}"
+    )
     procs = t.get("processes")
     if isinstance(procs, dict):
         print(
@@ -395,10 +416,11 @@ def main() -> None:
     n = args.recovery_sessions
     results["recovery_in_sync"] = bench_recovery(n, 0, 0)
     results["recovery_10pct_behind"] = bench_recovery(n, n // 20, n // 20)
+    results["load_at_end"] = machine()["load"]
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"machine: {results['machine']}")
+    print(f"machine: {results['machine']}; load average at the end: {results['load_at_end']}")
     throughput = results["throughput"]
     assert isinstance(throughput, dict)
     print_throughput(throughput)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections import OrderedDict
@@ -50,26 +51,37 @@ def encode_session(session: Session) -> bytes:
     Keys in sorted order: format, id, lifecycle, messages, metadata, rewrites. The result is
     remembered by the decode cache (decoding it yields an equal document).
     """
-    data = b"".join(
+    prefix, messages, suffix = snapshot_parts(session)
+    data = b"".join((prefix, b",".join(messages), suffix))
+    if _decodable(session):
+        _remember(data, session)
+    return data
+
+
+@functools.lru_cache(maxsize=4096)
+def _prefix(session_id: str, lifecycle: str) -> bytes:
+    return b"".join(
         (
             b'{"format":',
             canonical_json(FORMAT),
             b',"id":',
-            canonical_json(session.id),
+            canonical_json(session_id),
             b',"lifecycle":',
-            canonical_json(session.lifecycle.value),
+            canonical_json(lifecycle),
             b',"messages":[',
-            b",".join(m.full_bytes for m in session.messages),
-            b'],"metadata":',
-            canonical_json(dict(session.metadata)),
-            b',"rewrites":',
-            canonical_json([c.to_json() for c in session.rewrites]),
-            b"}",
         )
     )
-    if _decodable(session):
-        _remember(data, session)
-    return data
+
+
+def snapshot_parts(session: Session) -> tuple[bytes, list[bytes], bytes]:
+    """The document bytes in three parts: everything before the messages, each message's
+    canonical bytes, everything after them; ``prefix + b",".join(messages) + suffix`` is
+    ``encode_session(session)`` (the SQLite authority stores the messages as rows)."""
+    prefix = _prefix(session.id, session.lifecycle.value)
+    suffix = b"".join(
+        (b'],"metadata":', session.metadata_json, b',"rewrites":', session.rewrites_json, b"}")
+    )
+    return prefix, [m.full_bytes for m in session.messages], suffix
 
 
 def _decodable(session: Session) -> bool:

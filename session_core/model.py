@@ -238,6 +238,16 @@ class Session:
     def revision(self) -> str:
         return revision_of(self.messages)
 
+    @cached_property
+    def metadata_json(self) -> bytes:
+        """Canonical JSON of the metadata (computed once: sessions are immutable)."""
+        return canonical_json(dict(self.metadata))
+
+    @cached_property
+    def rewrites_json(self) -> bytes:
+        """Canonical JSON of the retained rewrite commits (computed once)."""
+        return canonical_json([c.to_json() for c in self.rewrites])
+
     @property
     def archived(self) -> bool:
         return self.lifecycle is Lifecycle.ARCHIVED

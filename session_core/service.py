@@ -212,8 +212,30 @@ class SessionService:
             except StorageIndeterminate as exc:
                 return self.indeterminate(session_id, None, None, exc)
             except SessionCoreError as exc:
-                return Failed(session_id, None, exc)
+                return self.create_failed(session_id, snapshot, exc)
             return self.finalize(session_id, None, None, snapshot, "")
+
+    def create_failed(self, session_id: str, snapshot: bytes, exc: SessionCoreError) -> TurnOutcome:
+        """``runtime.create`` raised: ``Failed`` only if the snapshot is known not to be in the
+        authority. A create that became durable before its error was reported (an error at
+        ``runtime.create.after``, a failed sync reported late), or one that cannot be checked, is
+        ``Indeterminate``: recovery projects the session (it is never created twice)."""
+        assert self.runtime is not None
+        try:
+            stands = self.create_stands(session_id, snapshot)
+        except SessionCoreError as check:
+            cause = CommitIndeterminate(
+                f"create failed ({exc}); check failed: {check}", session_id=session_id
+            )
+            return self.indeterminate(session_id, None, None, cause)
+        if stands:
+            return self.indeterminate(session_id, None, None, exc)
+        return Failed(session_id, None, exc)
+
+    def create_stands(self, session_id: str, snapshot: bytes) -> bool:
+        """After a create error: does the authority hold a record of the session anyway?"""
+        assert self.runtime is not None
+        return self.runtime.runtime_state(session_id) is not None
 
     def check_no_orphan_row(self, session_id: str) -> None:
         """A projection row without an authority record holds history the authority lost
@@ -268,12 +290,47 @@ class SessionService:
                 known = self.known_outcome(session_id, input_id, text)
                 if known is not None:
                     return known
-            try:
-                self.faults.hit("turn.accept_input", session_id)
-                self.runtime.accept_input(session_id, input_id, text)
-            except SessionCoreError as exc:
-                return self.reject_input(session_id, input_id, exc)
-            return self.execute(session_id, (input_id,), text, opts)
+            run = self.accept_and_begin(session_id, input_id, text)
+            if not isinstance(run, RunContext):
+                return run
+            return self.run_begun(run, text, opts)
+
+    def accept_and_begin(
+        self, session_id: str, input_id: str, text: str
+    ) -> RunContext | TurnOutcome:
+        """Steps 1-2 in one transaction (``runtime.accept_and_begin``): the input accepted
+        and the run lease taken, all or nothing; durable with the run's commit or abort, before
+        any outcome. Refused by the lease or retired guard: nothing was written, ``Failed``.
+        Another error: ``accept_failed``."""
+        assert self.runtime is not None
+        try:
+            self.faults.hit("turn.accept_input", session_id)
+            self.faults.hit("turn.begin_run", session_id)
+            run_id = self.runtime.accept_and_begin(session_id, input_id, text)
+        except (SessionBusy, SessionArchived) as exc:
+            return _not_committed(session_id, None, exc)
+        except SessionCoreError as exc:
+            return self.accept_failed(session_id, input_id, exc)
+        return RunContext(session_id, run_id, (input_id,))
+
+    def accept_failed(self, session_id: str, input_id: str, exc: SessionCoreError) -> TurnOutcome:
+        """``accept_and_begin`` raised: it may be durable anyway (an error at its ``.after``
+        sites). A failed sync -> ``Indeterminate``; a run found holding the lease with this
+        input is aborted (input abandoned, lease released); else the accept is undone if it
+        exists (``reject_input``)."""
+        if isinstance(exc, StorageIndeterminate):
+            return self.indeterminate(session_id, None, input_id, exc)
+        try:
+            taken = self.lease_taken(session_id, (input_id,), None)
+        except SessionCoreError as check:
+            cause = CommitIndeterminate(
+                f"accept failed ({exc}); lease check failed: {check}", session_id=session_id
+            )
+            return self.indeterminate(session_id, None, input_id, cause)
+        if taken is not None:
+            run = RunContext(session_id, taken, (input_id,))
+            return self.abort(run, _not_committed(session_id, taken, exc))
+        return self.reject_input(session_id, input_id, exc)
 
     def known_outcome(self, session_id: str, input_id: str, text: str) -> TurnOutcome | None:
         """A resend (or retry) of an input the authority already knows returns its original
@@ -337,10 +394,16 @@ class SessionService:
     def execute(
         self, session_id: str, input_ids: tuple[str, ...], text: str, opts: TurnOptions
     ) -> TurnOutcome:
-        """Steps 2-7 for accepted inputs (also used to redeliver after a crash)."""
+        """Steps 2-7 for accepted inputs (redelivery after a crash, a resend of a pending
+        input)."""
         run = self.begin(session_id, input_ids)
         if not isinstance(run, RunContext):
             return run
+        return self.run_begun(run, text, opts)
+
+    def run_begun(self, run: RunContext, text: str, opts: TurnOptions) -> TurnOutcome:
+        """Steps 3-7 for a run that holds the lease."""
+        session_id, input_ids = run.session_id, run.input_ids
         try:
             base = self.load_authority(session_id)
             self.checkpointer.begin(session_id, base)

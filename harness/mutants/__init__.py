@@ -21,6 +21,7 @@ from harness.mutants.checkpointer_bugs import (
 )
 from harness.mutants.integrity_bugs import (
     FailedAfterSyncService,
+    FailedCreateService,
     LeaseNeverExpiresRuntime,
     UncheckedDigestProjector,
 )
@@ -151,6 +152,12 @@ MUTANTS: tuple[Mutant, ...] = (
         "bug-32: an input whose fate is unknown reported as a definite Failed",
         ("integrity-failed-sync",),
         service_cls=FailedAfterSyncService,
+    ),
+    _m(
+        "failed-create-after-durable",
+        "bug-48: a create durable before its error is reported answered as a definite Failed",
+        ("integrity-create-after-error",),
+        service_cls=FailedCreateService,
     ),
     _m(
         "lease-never-expires",

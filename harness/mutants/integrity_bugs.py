@@ -4,6 +4,8 @@ Memory-visible ones (``harness mutants`` kills them):
 
 * ``FailedAfterSyncService``: a storage error that leaves an input's fate unknown is
   reported as a definite ``Failed`` (the answer before ``Indeterminate`` existed).
+* ``FailedCreateService``: a create durable before its error was reported answers the
+  definite ``Failed``.
 * ``LeaseNeverExpiresRuntime``: a held run lease blocks every other run until recovery, even
   when its holder is dead or the lease expired.
 * ``UncheckedDigestProjector``: a projection row that fails verification (checksum or
@@ -51,6 +53,14 @@ class FailedAfterSyncService(SessionService):
         return Failed(session_id, run_id, cause)
 
 
+class FailedCreateService(SessionService):
+    """A create whose snapshot became durable before its error was reported answers the
+    definite ``Failed`` (it never checks whether the create stands)."""
+
+    def create_stands(self, session_id: str, snapshot: bytes) -> bool:
+        return False
+
+
 class RetryRunsAgainService(SessionService):
     """A resend of a known input id is treated as new (no lookup of its original outcome)."""
 
@@ -61,11 +71,18 @@ class RetryRunsAgainService(SessionService):
 class LeaseNeverExpiresRuntime(RuntimeProxy):
     """A held lease is never taken over: a dead holder blocks the session until recover."""
 
-    def begin_run(self, session_id: str, input_ids: Sequence[str]) -> str:
+    def _refuse_held(self, session_id: str) -> None:
         holder = self.inner.active_run(session_id)
         if holder is not None:
             raise SessionBusy(f"run {holder} holds the lease", session_id=session_id)
+
+    def begin_run(self, session_id: str, input_ids: Sequence[str]) -> str:
+        self._refuse_held(session_id)
         return self.inner.begin_run(session_id, input_ids)
+
+    def accept_and_begin(self, session_id: str, input_id: str, payload: str) -> str:
+        self._refuse_held(session_id)
+        return self.inner.accept_and_begin(session_id, input_id, payload)
 
 
 class UncheckedDigestProjector(Projector):
@@ -124,6 +141,7 @@ def implicit_init_stores(directory: str | Path, faults: FaultPoint = NO_FAULTS) 
 
 __all__ = [
     "FailedAfterSyncService",
+    "FailedCreateService",
     "LeaseNeverExpiresRuntime",
     "LockDroppingDatabase",
     "RetryRunsAgainService",

@@ -23,6 +23,9 @@ class RuntimeProxy:
     def begin_run(self, session_id: str, input_ids: Sequence[str]) -> str:
         return self.inner.begin_run(session_id, input_ids)
 
+    def accept_and_begin(self, session_id: str, input_id: str, payload: str) -> str:
+        return self.inner.accept_and_begin(session_id, input_id, payload)
+
     def record_checkpoint(self, receipt: Receipt, tail: bytes) -> None:
         self.inner.record_checkpoint(receipt, tail)
 

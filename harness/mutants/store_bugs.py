@@ -65,11 +65,10 @@ class _TwoTransactionRuntime(RuntimeProxy):
 
         def snapshot_part(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "UPDATE rt_sessions SET snapshot = ?, state = ?, active_run = NULL"
-                " WHERE session_id = ?",
-                (snapshot, RuntimeState.IDLE.value, session_id),
+                "UPDATE rt_sessions SET state = ?, active_run = NULL WHERE session_id = ?",
+                (RuntimeState.IDLE.value, session_id),
             )
-            store._set_digest(conn, session_id)  # as the real commit does (checksum, lease)
+            store._write_snapshot(conn, session_id, snapshot)  # as the real commit does
             store._lease(conn, session_id, False)
             conn.execute("DELETE FROM rt_tails WHERE session_id = ?", (session_id,))
 

@@ -72,6 +72,10 @@ class RuntimeStore(Protocol):
     def begin_run(self, session_id: str, input_ids: Sequence[str]) -> str:
         """Take the session's run lease and allocate a never-reused run id (``SessionBusy``)."""
 
+    def accept_and_begin(self, session_id: str, input_id: str, payload: str) -> str:
+        """``accept_input`` then ``begin_run`` for that input, as one transaction (all or
+        nothing): a turn's first write. Passes the fault sites of both operations."""
+
     def record_checkpoint(self, receipt: Receipt, tail: bytes) -> None:
         """Provisional in-run checkpoint: a checkpoint receipt plus the provisional tail."""
 

@@ -98,14 +98,18 @@ class _MemoryBase:
         with self.disk.lock, _located(self.location):
             return fn()
 
-    def _write(self, op: str, session_id: str | None, fn: Callable[[], T]) -> T:
-        """``fn`` validates first and installs into the disk last (the commit point)."""
+    def _write(self, op: str | tuple[str, ...], session_id: str | None, fn: Callable[[], T]) -> T:
+        """``fn`` validates first and installs into the disk last (the commit point); merged
+        operations pass the sites of each."""
+        ops = (op,) if isinstance(op, str) else op
         self._check()
-        self.faults.hit(f"{self._prefix}.{op}.before", session_id)
+        for name in ops:
+            self.faults.hit(f"{self._prefix}.{name}.before", session_id)
         with self.disk.lock, _located(self.location):
             self._check()
             result = fn()
-        self.faults.hit(f"{self._prefix}.{op}.after", session_id)
+        for name in ops:
+            self.faults.hit(f"{self._prefix}.{name}.after", session_id)
         return result
 
 
@@ -201,47 +205,69 @@ class MemoryRuntimeStore(_MemoryBase):
 
         self._write("create", session_id, apply)
 
+    def _new_input(self, session_id: str, input_id: str, payload: str) -> InputRecord | None:
+        """Validate an accept; the record to install (``None``: already accepted, same payload)."""
+        record = self._record(session_id)
+        if record.state is RuntimeState.RETIRED:
+            raise SessionArchived("runtime is retired", session_id=session_id)
+        old = self.disk.inputs.get(session_id, {}).get(input_id)
+        if old is None:
+            return InputRecord(input_id, payload, InputState.ACCEPTED)
+        if old.payload != payload:
+            raise InputStateConflict(
+                f"input {input_id!r} exists with another payload", session_id=session_id
+            )
+        return None
+
     def accept_input(self, session_id: str, input_id: str, payload: str) -> None:
         def apply() -> None:
-            record = self._record(session_id)
-            if record.state is RuntimeState.RETIRED:
-                raise SessionArchived("runtime is retired", session_id=session_id)
+            new = self._new_input(session_id, input_id, payload)
             inputs = self.disk.inputs.setdefault(session_id, {})
-            old = inputs.get(input_id)
-            if old is not None:
-                if old.payload != payload:
-                    raise InputStateConflict(
-                        f"input {input_id!r} exists with another payload", session_id=session_id
-                    )
-                return
-            inputs[input_id] = InputRecord(input_id, payload, InputState.ACCEPTED)
+            if new is not None:
+                inputs[input_id] = new
 
         self._write("accept_input", session_id, apply)
 
+    def _begin(
+        self, session_id: str, inputs: Mapping[str, InputRecord], input_ids: Sequence[str]
+    ) -> str:
+        """Validate a run start against ``inputs``, then install it (the commit point)."""
+        record = self._record(session_id)
+        active = None if self._lease_free(session_id, record) else record.active_run
+        guards.check_can_run(session_id, record.state, active)
+        guards.check_input_updates(session_id, inputs, {i: InputState.CONSUMED for i in input_ids})
+        run_id = f"run-{record.run_counter + 1}"
+        staged = {i: replace(inputs[i], run_id=run_id) for i in input_ids}
+        self.disk.runtime[session_id] = replace(
+            record,
+            run_counter=record.run_counter + 1,
+            active_run=run_id,
+            state=RuntimeState.RUNNING,
+            lease_owner=self.owner.token,
+            lease_expires=self.clock() + self.lease_ttl,
+        )
+        self.disk.inputs.setdefault(session_id, {}).update(staged)
+        self.disk.tails[session_id] = ()
+        return run_id
+
     def begin_run(self, session_id: str, input_ids: Sequence[str]) -> str:
         def apply() -> str:
-            record = self._record(session_id)
-            active = None if self._lease_free(session_id, record) else record.active_run
-            guards.check_can_run(session_id, record.state, active)
-            inputs = self.disk.inputs.get(session_id, {})
-            guards.check_input_updates(
-                session_id, inputs, {i: InputState.CONSUMED for i in input_ids}
-            )
-            run_id = f"run-{record.run_counter + 1}"
-            staged = {i: replace(inputs[i], run_id=run_id) for i in input_ids}
-            self.disk.runtime[session_id] = replace(
-                record,
-                run_counter=record.run_counter + 1,
-                active_run=run_id,
-                state=RuntimeState.RUNNING,
-                lease_owner=self.owner.token,
-                lease_expires=self.clock() + self.lease_ttl,
-            )
-            inputs.update(staged)
-            self.disk.tails[session_id] = ()
-            return run_id
+            return self._begin(session_id, self.disk.inputs.get(session_id, {}), input_ids)
 
         run_id = self._write("begin_run", session_id, apply)
+        self.owner.began(session_id, run_id)
+        return run_id
+
+    def accept_and_begin(self, session_id: str, input_id: str, payload: str) -> str:
+        """``accept_input`` + ``begin_run`` installed in one step (all or nothing)."""
+
+        def apply() -> str:
+            new = self._new_input(session_id, input_id, payload)
+            inputs = self.disk.inputs.get(session_id, {})
+            view = inputs if new is None else {**inputs, input_id: new}
+            return self._begin(session_id, view, (input_id,))
+
+        run_id = self._write(("accept_input", "begin_run"), session_id, apply)
         self.owner.began(session_id, run_id)
         return run_id
 

@@ -39,6 +39,9 @@ from session_core.stores.base import AuditEvent, RowSummary, StoredRow
 from session_core.stores.sqlite_db import Identity, OpenMode, SqliteDatabase, sha256_hex
 from session_core.stores.sqlite_dir import RUNTIME_FILE as RUNTIME_FILE
 from session_core.stores.sqlite_dir import SESSIONS_FILE as SESSIONS_FILE
+from session_core.stores.sqlite_snapshot import DELTAS_VERSION as _DELTAS_VERSION
+from session_core.stores.sqlite_snapshot import SNAPSHOT_SQL as _SNAPSHOT_SQL
+from session_core.stores.sqlite_snapshot import damaged_messages, write_snapshot
 
 
 class _SqliteBase:
@@ -100,29 +103,40 @@ class SqliteRuntimeStore(_SqliteBase):
 
     def _opened(self) -> None:
         self.owner = LeaseOwner()
-        self._digests = self.db.schema_version() >= 3
+        version = self.db.schema_version()
+        self._digests = version >= 3
+        self._deltas = version >= _DELTAS_VERSION
 
     def close(self) -> None:
         self.owner.close()
         super().close()
 
     def _record(
-        self, conn: sqlite3.Connection, session_id: str, *, verify: bool = False
+        self,
+        conn: sqlite3.Connection,
+        session_id: str,
+        *,
+        snapshot: bool = False,
+        verify: bool = False,
     ) -> tuple[bytes | None, RuntimeState, int, str | None]:
+        """``(snapshot, state, run counter, active run)``; the snapshot (reassembled from
+        its message rows, and verified against its digest with ``verify``) only when asked,
+        else ``None``."""
         digest = "snapshot_digest" if self._digests else "NULL"
+        whole = "NULL" if not snapshot else _SNAPSHOT_SQL if self._deltas else "snapshot"
         row = conn.execute(
-            f"SELECT snapshot, state, run_counter, active_run, {digest} FROM rt_sessions"  # noqa: S608  # nosec B608
+            f"SELECT {whole}, state, run_counter, active_run, {digest} FROM rt_sessions"  # noqa: S608  # nosec B608
             " WHERE session_id = ?",
             (validate_session_id(session_id),),
         ).fetchone()
         if row is None:
             raise SessionNotFound("no runtime session", session_id=session_id, path=self.location)
-        snapshot, state, counter, active, stored = row
-        if verify and self._digests and sha256_hex(snapshot) != stored:
-            raise self._mismatch(session_id, snapshot)
+        data, state, counter, active, stored = row
+        if snapshot and verify and self._digests and sha256_hex(data) != stored:
+            raise self._mismatch(conn, session_id, data)
         try:
             return (
-                None if snapshot is None else bytes(snapshot),
+                None if data is None else bytes(data),
                 RuntimeState(state),
                 int(counter),
                 None if active is None else str(active),
@@ -130,17 +144,22 @@ class SqliteRuntimeStore(_SqliteBase):
         except (ValueError, TypeError) as exc:
             raise self._undecodable("runtime record", session_id) from exc
 
-    def _mismatch(self, session_id: str, snapshot: bytes | None) -> ChecksumMismatch:
+    def _mismatch(
+        self, conn: sqlite3.Connection, session_id: str, snapshot: bytes | None
+    ) -> ChecksumMismatch:
         """A snapshot whose bytes no longer match their digest: never served or projected
-        (``UndecodableRow`` if the bytes do not even decode)."""
+        (``UndecodableRow`` if the bytes do not even decode). Message rows failing their own
+        digest are named."""
         revision = None
         if snapshot is not None:
             revision = decode_session(
                 bytes(snapshot), session_id=session_id, path=self.location
             ).revision
+        damaged = damaged_messages(conn, session_id) if self._deltas else []
+        rows = f"; message rows failing their digest: {damaged}" if damaged else ""
         return ChecksumMismatch(
             "stored snapshot does not match its checksum (quarantined: not served, not"
-            " projected; restore the file from a backup)",
+            f" projected; restore the file from a backup){rows}",
             session_id=session_id,
             path=self.location,
             revision=revision,
@@ -195,7 +214,9 @@ class SqliteRuntimeStore(_SqliteBase):
     # --- reads ---------------------------------------------------------------------------
 
     def load_snapshot(self, session_id: str) -> bytes | None:
-        return self.db.read(lambda c: self._record(c, session_id, verify=True)[0], session_id)
+        return self.db.read(
+            lambda c: self._record(c, session_id, snapshot=True, verify=True)[0], session_id
+        )
 
     def receipts(self, session_id: str) -> list[Receipt]:
         return self.db.read(lambda c: self._receipts(c, session_id), session_id)
@@ -250,35 +271,63 @@ class SqliteRuntimeStore(_SqliteBase):
             if exists is not None:
                 raise SessionExists("session exists", session_id=session_id, path=self.location)
             conn.execute(
-                "INSERT INTO rt_sessions (session_id, snapshot, state) VALUES (?, ?, ?)",
-                (session_id, snapshot, RuntimeState.IDLE.value),
+                "INSERT INTO rt_sessions (session_id, state) VALUES (?, ?)",
+                (session_id, RuntimeState.IDLE.value),
             )
-            self._set_digest(conn, session_id)
+            self._write_snapshot(conn, session_id, snapshot)
 
         self.db.write("runtime.create", session_id, run)
 
+    def _accept(
+        self, conn: sqlite3.Connection, session_id: str, input_id: str, payload: str
+    ) -> None:
+        if self._record(conn, session_id)[1] is RuntimeState.RETIRED:
+            raise SessionArchived("runtime is retired", session_id=session_id)
+        old = conn.execute(
+            "SELECT payload FROM rt_inputs WHERE session_id = ? AND input_id = ?",
+            (session_id, input_id),
+        ).fetchone()
+        if old is not None:
+            if str(old[0]) != payload:
+                raise InputStateConflict(
+                    f"input {input_id!r} exists with another payload", session_id=session_id
+                )
+            return
+        conn.execute(
+            "INSERT INTO rt_inputs (session_id, input_id, payload, state) VALUES (?, ?, ?, ?)",
+            (session_id, input_id, payload, InputState.ACCEPTED.value),
+        )
+
     def accept_input(self, session_id: str, input_id: str, payload: str) -> None:
         def run(conn: sqlite3.Connection) -> None:
-            if self._record(conn, session_id)[1] is RuntimeState.RETIRED:
-                raise SessionArchived("runtime is retired", session_id=session_id)
-            old = conn.execute(
-                "SELECT payload FROM rt_inputs WHERE session_id = ? AND input_id = ?",
-                (session_id, input_id),
-            ).fetchone()
-            if old is not None:
-                if str(old[0]) != payload:
-                    raise InputStateConflict(
-                        f"input {input_id!r} exists with another payload", session_id=session_id
-                    )
-                return
-            conn.execute(
-                "INSERT INTO rt_inputs (session_id, input_id, payload, state) VALUES (?, ?, ?, ?)",
-                (session_id, input_id, payload, InputState.ACCEPTED.value),
-            )
+            self._accept(conn, session_id, input_id, payload)
 
         self.db.write("runtime.accept_input", session_id, run, sync=self.sync_accept)
 
-    def _set_digest(self, conn: sqlite3.Connection, session_id: str) -> None:
+    def accept_and_begin(self, session_id: str, input_id: str, payload: str) -> str:
+        """``accept_input`` + ``begin_run`` in one transaction (the turn's first write);
+        unsynced unless ``sync_accept``: the run's commit or abort syncs it."""
+
+        def run(conn: sqlite3.Connection) -> str:
+            self._accept(conn, session_id, input_id, payload)
+            return self._begin(conn, session_id, (input_id,))
+
+        sites = ("runtime.accept_input", "runtime.begin_run")
+        run_id = self.db.write(sites, session_id, run, sync=self.sync_accept)
+        self.owner.began(session_id, run_id)
+        return run_id
+
+    def _write_snapshot(
+        self, conn: sqlite3.Connection, session_id: str, snapshot: bytes | None
+    ) -> None:
+        """The committed snapshot with its checksum: as message deltas from schema v4 on
+        (``sqlite_snapshot``), whole in older files."""
+        if self._deltas:
+            write_snapshot(conn, session_id, snapshot)
+            return
+        conn.execute(
+            "UPDATE rt_sessions SET snapshot = ? WHERE session_id = ?", (snapshot, session_id)
+        )
         if self._digests:
             conn.execute(
                 "UPDATE rt_sessions SET snapshot_digest = sc_sha256(snapshot) WHERE session_id = ?",
@@ -308,31 +357,31 @@ class SqliteRuntimeStore(_SqliteBase):
                 ),
             )
 
-    def begin_run(self, session_id: str, input_ids: Sequence[str]) -> str:
-        def run(conn: sqlite3.Connection) -> str:
-            _, state, counter, active = self._record(conn, session_id)
-            if self._takeover(conn, session_id, active):
-                active = None  # fenced: the old run-N no longer holds the lease
-            guards.check_can_run(session_id, state, active)
-            inputs = self._inputs(conn, session_id)
-            guards.check_input_updates(
-                session_id, inputs, {i: InputState.CONSUMED for i in input_ids}
-            )
-            run_id = f"run-{counter + 1}"
-            conn.execute(
-                "UPDATE rt_sessions SET run_counter = ?, active_run = ?, state = ?"
-                " WHERE session_id = ?",
-                (counter + 1, run_id, RuntimeState.RUNNING.value, session_id),
-            )
-            conn.executemany(
-                "UPDATE rt_inputs SET run_id = ? WHERE session_id = ? AND input_id = ?",
-                [(run_id, session_id, i) for i in input_ids],
-            )
-            conn.execute("DELETE FROM rt_tails WHERE session_id = ?", (session_id,))
-            self._lease(conn, session_id, True)
-            return run_id
+    def _begin(self, conn: sqlite3.Connection, session_id: str, input_ids: Sequence[str]) -> str:
+        _, state, counter, active = self._record(conn, session_id)
+        if self._takeover(conn, session_id, active):
+            active = None  # fenced: the old run-N no longer holds the lease
+        guards.check_can_run(session_id, state, active)
+        inputs = self._inputs(conn, session_id)
+        guards.check_input_updates(session_id, inputs, {i: InputState.CONSUMED for i in input_ids})
+        run_id = f"run-{counter + 1}"
+        conn.execute(
+            "UPDATE rt_sessions SET run_counter = ?, active_run = ?, state = ?"
+            " WHERE session_id = ?",
+            (counter + 1, run_id, RuntimeState.RUNNING.value, session_id),
+        )
+        conn.executemany(
+            "UPDATE rt_inputs SET run_id = ? WHERE session_id = ? AND input_id = ?",
+            [(run_id, session_id, i) for i in input_ids],
+        )
+        conn.execute("DELETE FROM rt_tails WHERE session_id = ?", (session_id,))
+        self._lease(conn, session_id, True)
+        return run_id
 
-        run_id = self.db.write("runtime.begin_run", session_id, run)
+    def begin_run(self, session_id: str, input_ids: Sequence[str]) -> str:
+        run_id = self.db.write(
+            "runtime.begin_run", session_id, lambda c: self._begin(c, session_id, input_ids)
+        )
         self.owner.began(session_id, run_id)
         return run_id
 
@@ -385,11 +434,10 @@ class SqliteRuntimeStore(_SqliteBase):
             guards.check_receipt_slot(receipt, state, active, existing, "terminal")
             guards.check_input_updates(session_id, self._inputs(conn, session_id), input_updates)
             conn.execute(
-                "UPDATE rt_sessions SET snapshot = ?, state = ?, active_run = NULL"
-                " WHERE session_id = ?",
-                (snapshot, RuntimeState.IDLE.value, session_id),
+                "UPDATE rt_sessions SET state = ?, active_run = NULL WHERE session_id = ?",
+                (RuntimeState.IDLE.value, session_id),
             )
-            self._set_digest(conn, session_id)
+            self._write_snapshot(conn, session_id, snapshot)
             self._lease(conn, session_id, False)
             self._insert_receipt(conn, receipt)
             self._update_inputs(conn, session_id, input_updates)
@@ -451,12 +499,9 @@ class SqliteRuntimeStore(_SqliteBase):
 
     def clear_snapshot_if_current(self, session_id: str, expected: bytes) -> bool:
         def run(conn: sqlite3.Connection) -> bool:
-            if self._record(conn, session_id)[0] != expected:
+            if self._record(conn, session_id, snapshot=True)[0] != expected:
                 return False
-            conn.execute(
-                "UPDATE rt_sessions SET snapshot = NULL WHERE session_id = ?", (session_id,)
-            )
-            self._set_digest(conn, session_id)
+            self._write_snapshot(conn, session_id, None)
             return True
 
         return self.db.write("runtime.clear_snapshot", session_id, run)
@@ -465,12 +510,9 @@ class SqliteRuntimeStore(_SqliteBase):
         self._check_identity(new, session_id)
 
         def run(conn: sqlite3.Connection) -> bool:
-            if self._record(conn, session_id)[0] != expected:
+            if self._record(conn, session_id, snapshot=True)[0] != expected:
                 return False
-            conn.execute(
-                "UPDATE rt_sessions SET snapshot = ? WHERE session_id = ?", (new, session_id)
-            )
-            self._set_digest(conn, session_id)
+            self._write_snapshot(conn, session_id, new)
             return True
 
         return self.db.write("runtime.replace_snapshot", session_id, run)

@@ -100,6 +100,18 @@ MIGRATIONS: dict[str, list[Migration]] = {
                 "ALTER TABLE rt_sessions ADD COLUMN lease_expires REAL",
             ),
         ),
+        (
+            4,
+            (
+                "CREATE TABLE rt_messages (session_id TEXT NOT NULL, idx INTEGER NOT NULL,"
+                " message BLOB NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (session_id, idx))"
+                " WITHOUT ROWID",
+                "ALTER TABLE rt_sessions ADD COLUMN snapshot_prefix BLOB",
+                "ALTER TABLE rt_sessions ADD COLUMN snapshot_suffix BLOB",
+                "ALTER TABLE rt_sessions ADD COLUMN message_count INTEGER",
+                "ALTER TABLE rt_sessions ADD COLUMN messages_digest TEXT",
+            ),
+        ),
     ],
     "sessions": [
         (
@@ -133,6 +145,7 @@ OWN_TABLES = frozenset(
         "rt_receipts",
         "rt_inputs",
         "rt_tails",
+        "rt_messages",
         "ss_rows",
         "ss_audit",
         "sqlite_sequence",
@@ -661,19 +674,23 @@ class SqliteDatabase:
 
     def write(
         self,
-        site: str,
+        site: str | tuple[str, ...],
         session_id: str | None,
         fn: Callable[[sqlite3.Connection], T],
         *,
         sync: bool = True,
     ) -> T:
-        """A durable operation between its ``.before`` and ``.after`` fault sites
-        (``sync=False``: see ``transaction``)."""
+        """A durable operation between its ``.before`` and ``.after`` fault sites (several
+        operations merged into one transaction pass the sites of each; ``sync=False``: see
+        ``transaction``)."""
+        sites = (site,) if isinstance(site, str) else site
         with self._errors(session_id):  # an injected error names the file too
-            self.faults.hit(f"{site}.before", session_id)
+            for name in sites:
+                self.faults.hit(f"{name}.before", session_id)
         result = self.transaction(fn, session_id, sync=sync)
         with self._errors(session_id):
-            self.faults.hit(f"{site}.after", session_id)
+            for name in sites:
+                self.faults.hit(f"{name}.after", session_id)
         return result
 
     @contextmanager

@@ -42,11 +42,12 @@ def test_every_commit_passes_a_commit_site(backend: SqliteBackend) -> None:
     svc.run_turn("s1", "hello")
     stores.close()
     sites = faults.sites_hit()
-    # create, accept, begin, an in-run checkpoint, the run-boundary commit; two row saves
-    assert sites.count("sqlite.commit.runtime") == 5
+    # create, accept + begin (one transaction), an in-run checkpoint, the run-boundary commit;
+    # two row saves
+    assert sites.count("sqlite.commit.runtime") == 4
     assert sites.count("sqlite.commit.sessions") == 2
-    # The accept and the in-run checkpoint commit without an fsync (durable with the next synced
-    # commit of the file: begin, the run boundary); every other commit is synced.
+    # Accept + begin and the in-run checkpoint commit without an fsync (durable with the next
+    # synced commit of the file: the run boundary); every other commit is synced.
     assert sites.count("sqlite.unsynced.runtime") == 2
     assert "sqlite.unsynced.sessions" not in sites
 

@@ -25,6 +25,7 @@ from session_core.errors import (
     ForeignWal,
     MissingStoreFile,
     ReceiptConflict,
+    SessionExists,
     StoreIdentityMismatch,
     StoreNotInitialized,
 )
@@ -267,6 +268,89 @@ def test_failed_sync_is_indeterminate_and_resolves_exactly_once(tmp_path: Path) 
     assert found_indeterminate
 
 
+CREATE_SCRIPT = """
+import json, sys
+from session_core.factory import sqlite_service
+from session_core.faults import FaultInjector
+from session_core.outcomes import outcome_name
+faults = FaultInjector()
+if len(sys.argv) > 2:
+    faults.arm(sys.argv[2], "error", session_id="c1")
+svc = sqlite_service(sys.argv[1], faults, mode="open")
+for sid in ("c0", "c1", "c2"):
+    try:
+        name = outcome_name(svc.create(sid))
+    except Exception as exc:
+        name = "raised:" + type(exc).__name__
+    print(json.dumps({"session": sid, "outcome": name}), flush=True)
+"""
+
+
+def _creates(data: Path, *prefix: str, site: str | None = None) -> dict[str, str]:
+    script = data.parent / "creates.py"
+    script.write_text(CREATE_SCRIPT)
+    args = [sys.executable, str(script), str(data), *([site] if site else [])]
+    run = subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=60, check=False)
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert lines, run.stderr
+    return {d["session"]: d["outcome"] for d in lines}
+
+
+def _check_creates(data: Path, first: dict[str, str]) -> None:
+    """After recovery: a `Failed` create left nothing; every other create either exists once,
+    in sync, or (Indeterminate) was resolved by recovery one way for good."""
+    svc = sqlite_service(data, mode="open")
+    assert svc.recover().errors == []
+    known = svc.runtime.session_ids() if svc.runtime is not None else []
+    views = {v.session_id: v for v in svc.reader.list_sessions()}
+    for sid, name in first.items():
+        if name == "Failed":
+            assert sid not in known and sid not in views, (sid, first)
+        if name.startswith("Completed") or sid in known:
+            assert sid in known and views[sid].in_sync, (sid, first)
+    svc.close()
+
+
+def test_create_durable_before_its_error_is_indeterminate(tmp_path: Path) -> None:
+    """F2 for `create`: the snapshot is durable in runtime.sqlite but the error is reported
+    after it (`runtime.create.after`, in a real child process): the outcome is
+    `Indeterminate`, never the definite `Failed`, and recovery projects the session."""
+    data = tmp_path / "data"
+    seeded(data, turns=0, sessions=0)
+    first = _creates(data, site="runtime.create.after")
+    assert first == {"c0": "Completed", "c1": "Indeterminate", "c2": "Completed"}
+    _check_creates(data, first)
+    svc = sqlite_service(data, mode="open")
+    assert committed(svc.run_turn("c1", "hello"))
+    with pytest.raises(SessionExists):
+        svc.create("c1")  # resolved once: it exists
+    svc.close()
+
+
+def test_create_refused_before_writing_is_failed(tmp_path: Path) -> None:
+    """The other side: an error before anything is written is the definite `Failed`, and
+    nothing of the session exists after recovery."""
+    data = tmp_path / "data"
+    seeded(data, turns=0, sessions=0)
+    first = _creates(data, site="runtime.create.before")
+    assert first["c1"] == "Failed", first
+    _check_creates(data, first)
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
+def test_create_with_failed_sync_never_fails_then_exists(tmp_path: Path, k: int) -> None:
+    """fdatasync/fsync fail with EIO from the k-th call on, in a real child creating three
+    sessions: no create answered `Failed` exists afterwards, and recovery leaves every
+    created session in sync."""
+    data = tmp_path / "data"
+    seeded(data, turns=0, sessions=0)
+    inject = f"inject=fdatasync,fsync:error=EIO:when={k}+"
+    strace = ["strace", "-f", "-qq", "-o", os.devnull, "-e", "trace=fdatasync,fsync"]
+    first = _creates(data, *strace, "-e", inject)
+    _check_creates(data, first)
+
+
 def test_resend_of_a_committed_input_returns_its_outcome(tmp_path: Path) -> None:
     """A client retry with the same input id after an ambiguous commit (here: the process
     was killed right after the commit) returns the committed outcome; the turn runs once."""
@@ -470,17 +554,30 @@ def test_sqlite_wal_of_a_foreign_database_is_refused(tmp_path: Path) -> None:
 # --- F5: checksums ----------------------------------------------------------------------------
 
 
-def _edit_blob(path: Path, table: str, column: str, old: bytes, new: bytes) -> None:
+def _edit_blob(
+    path: Path,
+    table: str,
+    column: str,
+    old: bytes,
+    new: bytes,
+    keys: tuple[str, ...] = ("session_id",),
+) -> tuple[Any, ...]:
+    """Replace ``old`` by ``new`` in the first row of ``table`` whose ``column`` holds it;
+    the key of that row."""
     conn = sqlite3.connect(path)
-    row = conn.execute(f"SELECT session_id, {column} FROM {table}").fetchone()
-    data = bytes(row[1])
-    assert old in data
+    found = conn.execute(
+        f"SELECT {', '.join(keys)}, {column} FROM {table} WHERE instr({column}, ?) > 0",
+        (old,),
+    ).fetchone()
+    assert found is not None
+    where = " AND ".join(f"{k} = ?" for k in keys)
     conn.execute(
-        f"UPDATE {table} SET {column} = ? WHERE session_id = ?",
-        (data.replace(old, new, 1), row[0]),
+        f"UPDATE {table} SET {column} = ? WHERE {where}",
+        (bytes(found[-1]).replace(old, new, 1), *found[:-1]),
     )
     conn.commit()
     conn.close()
+    return tuple(found[:-1])
 
 
 def test_changed_byte_in_a_snapshot_is_quarantined_never_projected(tmp_path: Path) -> None:
@@ -489,13 +586,17 @@ def test_changed_byte_in_a_snapshot_is_quarantined_never_projected(tmp_path: Pat
     projection row is never overwritten from it."""
     data = tmp_path / "data"
     seeded(data, turns=3)
-    _edit_blob(data / "runtime.sqlite", "rt_sessions", "snapshot", b"turn 1", b"turn X")
+    keys = ("session_id", "idx")  # the transcript is stored as one row per message
+    _, idx = _edit_blob(
+        data / "runtime.sqlite", "rt_messages", "message", b"turn 1", b"turn X", keys
+    )
     row_before = _row(data)
     result = run_cli("recover", "--data", str(data), "--format", "json")
     assert result.returncode == 1, result.stderr
     error = json.loads(result.stdout)["errors"]["s0"]
     assert "ChecksumMismatch" in error or "checksum" in error
     assert "runtime.sqlite" in error and "revision=" in error
+    assert f"message rows failing their digest: [{idx}]" in error
     assert _row(data) == row_before
     svc = sqlite_service(data, mode="open")
     with pytest.raises(ChecksumMismatch) as info:

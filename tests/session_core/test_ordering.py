@@ -426,7 +426,7 @@ def test_retired_session_pending_inputs_abandoned(backend: Backend) -> None:
     faults = FaultInjector()
     svc = open_service(backend, faults)
     svc.create("s1")
-    faults.arm("turn.begin_run", "crash")
+    faults.arm("runtime.accept_input.after", "crash")  # accepted, its run never ran
     with pytest.raises(SimulatedCrash):
         svc.run_turn("s1", "x", input_id="in-1")
     svc = open_service(backend)

@@ -45,7 +45,7 @@ def test_forward_migration_from_v1(tmp_path: Path) -> None:
     old.create("s1", encode_session(doc("s1")))
     old.close()
     new = SqliteRuntimeStore(path)
-    assert new.db.schema_version() == latest("runtime") == 3
+    assert new.db.schema_version() == latest("runtime") == 4
     assert new.load_snapshot("s1") == encode_session(doc("s1"))
     indexes = new.db._connection().execute(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'rt_inputs_state'"

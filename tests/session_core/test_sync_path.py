@@ -1,9 +1,10 @@
 """The synced path of a runtime-backed turn on SQLite: fsyncs counted with ``strace`` in a real
 child process (real files), and what an unsynced accept or checkpoint leaves after a kill.
 
-A turn syncs three transactions: ``begin_run`` (which makes the unsynced accept durable with
-it), ``atomic_apply`` and the projection save. The accept and the in-run checkpoint commit
-without an fsync of their own unless ``sync_accept`` / ``sync_checkpoints`` ask for one.
+A turn syncs two transactions: ``atomic_apply`` (which makes the unsynced accept + begin
+transaction and the in-run checkpoint durable with it: WAL frames are synced in order) and the
+projection save. Accept + begin (one transaction) and the in-run checkpoint commit without an
+fsync of their own unless ``sync_accept`` / ``sync_checkpoints`` ask for one.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from session_core.factory import sqlite_service
-from session_core.model import InputState
-from session_core.outcomes import committed
+from session_core.model import InputState, RuntimeState
+from session_core.outcomes import Failed, committed
 
 needs_strace = pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
 
@@ -66,14 +67,15 @@ def _fsyncs_per_turn(tmp: Path, mode: str, turns: int = 4) -> float:
 
 
 @needs_strace
-def test_a_turn_syncs_three_transactions(tmp_path: Path) -> None:
-    """Accept and in-run checkpoint are off the synced path: 3 fsyncs per turn (was 5)."""
-    assert _fsyncs_per_turn(tmp_path, "default") == 3
+def test_a_turn_syncs_two_transactions(tmp_path: Path) -> None:
+    """Accept + begin and the in-run checkpoint are off the synced path: 2 fsyncs per turn
+    (was 5, then 3)."""
+    assert _fsyncs_per_turn(tmp_path, "default") == 2
 
 
 @needs_strace
 def test_synced_accept_and_checkpoints_when_asked(tmp_path: Path) -> None:
-    assert _fsyncs_per_turn(tmp_path, "synced") == 5
+    assert _fsyncs_per_turn(tmp_path, "synced") == 4  # accept + begin is one transaction
 
 
 def _killed_at(tmp: Path, site: str) -> Path:
@@ -127,3 +129,28 @@ def test_unsynced_checkpoint_survives_a_kill_and_the_run_aborts(tmp_path: Path) 
     assert svc.read("s1").user_input_ids() == ["kept"]
     assert svc.sessions.load("s1") == svc.read("s1")
     svc.close()
+
+
+def test_accept_and_begin_is_one_transaction(tmp_path: Path) -> None:
+    """The turn's first write accepts the input and takes the lease together: refused by a
+    live lease holder, it leaves no trace of the input (before, the accept was committed
+    alone and then abandoned); committed, it is one write transaction of the runtime file."""
+    data = tmp_path / "data"
+    holder = sqlite_service(data)
+    assert committed(holder.create("s1"))
+    assert holder.runtime is not None
+    run_id = holder.runtime.begin_run("s1", ())  # a live holder of the lease
+    other = sqlite_service(data, mode="open")
+    assert other.runtime is not None
+    outcome = other.run_turn("s1", "hello", input_id="busy")
+    assert isinstance(outcome, Failed) and "holds" in str(outcome.cause)
+    assert other.runtime.inputs("s1") == []
+    holder.runtime.commit_lifecycle("s1", run_id, RuntimeState.IDLE, {})
+    committer = other.runtime.db._current().committer
+    before = committer.members
+    assert committed(other.run_turn("s1", "hello", input_id="ok"))
+    assert committer.members - before == 3  # accept + begin, checkpoint, commit
+    states = {r.input_id: r.state for r in other.runtime.inputs("s1")}
+    assert states == {"ok": InputState.CONSUMED}
+    other.close()
+    holder.close()
