@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from lanes.globs import GlobError, GlobList, GlobTable, compile_glob, literal_prefix_depth
@@ -154,6 +154,11 @@ def _reference(pattern: str) -> re.Pattern[str]:
             end = pattern.find("]", i + 2 if negate else i + 1)
             body = pattern[i + (2 if negate else 1) : end]
             body = body.replace("\\", "\\\\").replace("^", "\\^").replace("[", "\\[")
+            # a "-" first or last is a literal (and "[^/-.]" would read as the range "/-.")
+            if body.startswith("-"):
+                body = "\\" + body
+            if body.endswith("-") and not body.endswith("\\-"):
+                body = body[:-1] + "\\-"
             out.append(("[^/" if negate else "[") + body + "]")
             i = end + 1
         else:
@@ -162,6 +167,7 @@ def _reference(pattern: str) -> re.Pattern[str]:
     return re.compile(f"(?s:{''.join(out)})\\Z")
 
 
+@example(pattern="[!-.]", path="-")  # a "-" first in a negated class is a literal
 @settings(max_examples=500, deadline=None)
 @given(
     pattern=st.text(alphabet="ab/*?[]!-.", min_size=1, max_size=10),
