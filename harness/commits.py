@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from harness.storefiles import read_bytes
 from session_core.factory import Stores
 from session_core.faults import FaultPoint
 from session_core.stores.sqlite_db import SqliteDatabase
@@ -107,9 +108,9 @@ class CommitRecorder:
         log.wal_size = size
         if synced or size < before:  # synced, or a checkpoint reset the WAL (a sync)
             log.durable = None
-        elif log.durable is None:
-            wal = _wal(log.path).read_bytes()
-            log.durable = {log.path: log.path.read_bytes(), _wal(log.path): wal[:before] or None}
+        elif log.durable is None:  # read through SQLite's descriptors (``harness.storefiles``)
+            wal = read_bytes(_wal(log.path), main=log.path) or b""
+            log.durable = {log.path: read_bytes(log.path), _wal(log.path): wal[:before] or None}
 
     def cut(self, kind: str, name: str) -> Images | None:
         """The durable files after a power cut of ``kind`` at a commit of ``name``."""
@@ -123,7 +124,7 @@ class CommitRecorder:
         return None
 
     def _torn(self, log: FileLog) -> Images | None:
-        wal = _wal(log.path).read_bytes()
+        wal = read_bytes(_wal(log.path), main=log.path) or b""
         if len(wal) < WAL_HEADER:
             return None
         frame = FRAME_HEADER + int.from_bytes(wal[8:12], "big")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from session_core.agent import Agent
 from session_core.checkpointer import StoreCheckpointer
@@ -15,6 +16,8 @@ from session_core.service import SessionService
 from session_core.stores.base import RuntimeStore, SessionStore
 
 RuntimeWrapper = Callable[[RuntimeStore, SessionStore], RuntimeStore]
+StoreOpener = Callable[[Path, FaultPoint], Stores]
+"""Opens the SQLite stores of a data directory (default ``session_core.factory.sqlite_stores``)."""
 
 
 def zero_clock() -> float:
@@ -30,6 +33,8 @@ class Core:
     projector_cls: type[Projector] = Projector
     checkpointer_cls: type[StoreCheckpointer] = StoreCheckpointer
     wrap_runtime: RuntimeWrapper | None = None
+    open_sqlite: StoreOpener | None = None
+    """How a process opens its SQLite stores (file-level mutants: lock drop, implicit init)."""
 
     def service(
         self, stores: Stores, faults: FaultPoint, *, runtime_backed: bool, agent: Agent
@@ -55,4 +60,4 @@ class Core:
 
 CORRECT = Core()
 
-__all__ = ["CORRECT", "Core", "RuntimeWrapper", "zero_clock"]
+__all__ = ["CORRECT", "Core", "RuntimeWrapper", "StoreOpener", "zero_clock"]

@@ -31,7 +31,16 @@ ALWAYS = frozenset({"step", "crashed", "restarted", "recovered", "final", "idemp
 END = frozenset({"final", "idempotent"})
 """Checkers over the history alone run once the run is complete (the history only grows)."""
 TURN_OPS = frozenset({"turn"})
-BAD_FILE_ERRORS = frozenset({"CorruptDatabase", "ForeignDatabase", "SchemaTooNew"})
+BAD_FILE_ERRORS = frozenset(
+    {
+        "CorruptDatabase",
+        "ForeignDatabase",
+        "SchemaTooNew",
+        "MissingStoreFile",
+        "StoreIdentityMismatch",
+        "WrongStoreFile",
+    }
+)
 
 T = TypeVar("T")
 _UNSET: Any = object()
@@ -197,6 +206,7 @@ def _verdict_key(ctx: CheckContext, opted: tuple[str, ...], skip: str | None) ->
         ctx.history.content_key(),
         state.events,
         state.extra_ids,
+        state.unlocked,
         _serials(state),
         None if prev is None else (prev.events, prev.extra_ids, _serials(prev)),
     )
@@ -306,15 +316,37 @@ def definite_failure_no_effect(ctx: CheckContext) -> str | None:
     """A turn that failed definitely leaves no trace: not in the authority, the projection or
     any terminal receipt, now or later (recovery must not redeliver it)."""
     state = ctx.latest
-    for op in ctx.done_before(state):
+    done = ctx.done_before(state)
+    for op in done:
         if op.type != "fail" or op.op not in TURN_OPS or op.session not in state.sessions:
             continue
         s, iid = state.sessions[op.session], op.input_id
+        terminal = [r for r in s.receipts if r.kind == "terminal" and iid in r.input_ids]
+        if _retried(op, done):
+            # a later attempt with the same input id may commit it, in a run of its own
+            run = None if op.done is None else op.done.value.get("run")
+            if run is not None and any(r.run_id == run for r in terminal):
+                return f"{s.id}: failed turn {iid} committed by its own run {run}"
+            continue
         if iid in s.authority_turn_set or iid in s.projection_turn_set:
             return f"{s.id}: turn {iid} reported {op.outcome or 'failed'} but took effect"
-        if any(r.kind == "terminal" and iid in r.input_ids for r in s.receipts):
+        if terminal:
             return f"{s.id}: failed turn {iid} has a terminal receipt"
     return None
+
+
+def _retried(failed: Operation, done: list[Operation]) -> bool:
+    """A turn with the same session and input id invoked after ``failed`` completed (a
+    client retry with the same idempotency key) that did not fail definitely itself."""
+    end = -1 if failed.done is None else failed.done.index
+    return any(
+        op.op in TURN_OPS
+        and op.type != "fail"
+        and op.session == failed.session
+        and op.input_id == failed.input_id
+        and op.invoke.index > end
+        for op in done
+    )
 
 
 @register("outcome_names_its_session", phases=END)
@@ -816,6 +848,17 @@ def bad_input_refused(ctx: CheckContext) -> str | None:
                     return f"damaged {file} file was modified"
         elif op.op == "read" and op.session in rows and op.type == "ok":
             return f"{op.session}: an undecodable row was served"
+    return None
+
+
+@register("store_locks_held")
+def store_locks_held(ctx: CheckContext) -> str | None:
+    """While this process has a SQLite connection to a store file it holds SQLite's fcntl lock
+    on it (bug-31, issue 13 F1): closing any other descriptor of the file drops every lock of
+    the process, and another process may then checkpoint and delete the live WAL."""
+    unlocked = ctx.latest.unlocked
+    if unlocked:
+        return f"no fcntl lock held on the open {', '.join(unlocked)} file(s)"
     return None
 
 

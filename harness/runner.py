@@ -66,7 +66,7 @@ class Runner:
     def __post_init__(self) -> None:
         cfg = self.config
         self.faults = HarnessFaults()
-        self.backend = make_backend(cfg.backend)
+        self.backend = make_backend(cfg.backend, cfg.core.open_sqlite)
         runtime_backed = {s.id: s.runtime for s in cfg.scenario.sessions}
         self.capturer = Capturer(runtime_backed)
         self.world = World(cfg.scenario, self.backend, cfg.core, self.faults, self.history)
@@ -214,6 +214,8 @@ class Runner:
             state = WorldState(index, label, phase, events, {}, "unreadable")
         else:
             state = self._unplanted(self.capturer.capture(observer, index, label, phase, events))
+            if state.error is None:
+                state = replace(state, unlocked=self.backend.unlocked_files())
         self.states.append(state)
         found = check(CheckContext(self.history, self.states), self.extra)
         if found:

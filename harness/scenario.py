@@ -39,7 +39,7 @@ ACTIONS: dict[str, str] = {
     "stash": "keep the session's committed snapshot bytes under a name",
     "late_checkpoint": "call the post-commit hook with stashed bytes (late finalizer)",
     "quarantine": "clear a rejected runtime snapshot by byte CAS (stashed bytes)",
-    "corrupt": "damage a SQLite file (garbage, foreign, newer_schema)",
+    "corrupt": "damage a SQLite file (garbage, foreign, newer_schema, missing, empty)",
     "corrupt_row": "store undecodable bytes in a session's projection row",
     "plant_row": "replace a session's row by one ahead of or diverged from the authority",
     "concurrent": "run several step lists at once (one process each)",
@@ -342,7 +342,7 @@ def _check_args(action: str, args: dict[str, object], node: Located, where: str)
     choices = {
         "source": ("projection", "authority"),
         "file": ("runtime", "sessions"),
-        "how": ("garbage", "foreign", "newer_schema"),
+        "how": ("garbage", "foreign", "newer_schema", "missing", "empty"),
         "shape": ("ahead", "diverged"),
     }
     for name, allowed in choices.items():

@@ -22,7 +22,10 @@ from harness.mutants.checkpointer_bugs import (
 from harness.mutants.integrity_bugs import (
     FailedAfterSyncService,
     LeaseNeverExpiresRuntime,
+    RetryRunsAgainService,
     UncheckedDigestProjector,
+    implicit_init_stores,
+    lock_dropping_stores,
 )
 from harness.mutants.projection_bugs import (
     AdoptingProjector,
@@ -153,6 +156,26 @@ MUTANTS: tuple[Mutant, ...] = (
         service_cls=FailedAfterSyncService,
     ),
     _m(
+        "retry-runs-again",
+        "bug-33: a retry with the same input id is not looked up and runs as a new input",
+        ("integrity-retry-same-input",),
+        service_cls=RetryRunsAgainService,
+    ),
+    _m(
+        "lock-drop",
+        "bug-31: a plain descriptor opened and closed on a store file beside its connection",
+        ("sqlite-store-locks-held",),
+        "sqlite",
+        open_sqlite=lock_dropping_stores,
+    ),
+    _m(
+        "implicit-init",
+        "bug-34: a missing or empty runtime file silently initialised beside a projection",
+        ("integrity-missing-runtime-file",),
+        "sqlite",
+        open_sqlite=implicit_init_stores,
+    ),
+    _m(
         "lease-never-expires",
         "bug-37: a dead or expired lease holder blocks the session until recovery",
         ("integrity-dead-lease-holder",),
@@ -235,10 +258,9 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
 )
 FILE_MUTANTS = ("lock-drop", "implicit-init", "retry-runs-again")
-"""Integrity mutants killed outside ``harness mutants`` (``harness.mutants.integrity_bugs``):
-lock drop and implicit init exist only with real files (the harness runs mutants on the
-memory backend); the retry mutant's scenario waits for ``definite_failure_no_effect`` to learn
-retries. ``tests/session_core/test_integrity_mutants.py`` kills all three."""
+"""Integrity mutants that ``tests/session_core/test_integrity_mutants.py`` also kills with real
+processes; ``harness mutants`` kills them too (lock drop and implicit init on SQLite, through
+``store_locks_held`` and ``bad_input_refused`` / ``acknowledged_durable``)."""
 
 BY_NAME = {m.name: m for m in MUTANTS}
 

@@ -45,6 +45,30 @@ def test_definite_failure_no_effect() -> None:
     assert verdict("definite_failure_no_effect", h, world(0, len(h), clean)) is None
 
 
+def test_definite_failure_no_effect_retry_with_the_same_input_id() -> None:
+    """A retry with the same id may commit the input in a run of its own; the failed attempt's
+    own run committing it is still a violation."""
+    retried = Hist().turn("s1", "b", "fail", outcome="Failed", run="run-9")
+    retried.turn("s1", "b", outcome="Completed")
+    committed = sess("s1", doc("s1", "b"), doc("s1", "b"))  # terminal receipt of run-1
+    assert verdict("definite_failure_no_effect", retried, world(0, 4, committed)) is None
+    own = Hist().turn("s1", "b", "fail", outcome="Failed", run="run-1")
+    own.turn("s1", "b", outcome="Completed")
+    assert verdict("definite_failure_no_effect", own, world(0, 4, committed))
+    failed_retry = Hist().turn("s1", "b", "fail", outcome="Failed")
+    failed_retry.turn("s1", "b", "fail", outcome="Failed")
+    assert verdict("definite_failure_no_effect", failed_retry, world(0, 4, committed))
+
+
+def test_store_locks_held() -> None:
+    from dataclasses import replace
+
+    h = Hist().turn("s1", "a")
+    state = world(0, 2, sess("s1", doc("s1", "a"), doc("s1", "a")))
+    assert verdict("store_locks_held", h, replace(state, unlocked=("runtime",)))
+    assert verdict("store_locks_held", h, state) is None
+
+
 def test_indeterminate_resolves_once_committed_turn_never_disappears() -> None:
     h = Hist().turn("s1", "a").turn("s1", "b", "info", error="SimulatedCrash")
     before = world(0, 4, sess("s1", doc("s1", "a", "b"), doc("s1", "a")))
