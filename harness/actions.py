@@ -7,9 +7,11 @@ import itertools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import replace
 from typing import Protocol
 
+from harness.batches import BatchBarrier
 from harness.history import Event, EventType
 from harness.scenario import Step
 from harness.world import PLAIN_MODEL, TOOL_MODEL, World, agent_steps
@@ -380,14 +382,19 @@ class Executor:
     def do_concurrent(self, step: Step, process: str) -> None:
         if step.threads:
             self.world.faults.threaded = True
+            count = len(step.processes)
+            batching = self.world.backend.batching(
+                self.world.faults, count, self.world.core.batch_runner
+            )
             try:
-                with ThreadPoolExecutor(max_workers=len(step.processes)) as pool:
-                    futures = [
-                        pool.submit(self._process, steps, f"p{i + 1}")
-                        for i, steps in enumerate(step.processes)
-                    ]
-                    for future in futures:
-                        future.result()
+                with batching if step.batch else nullcontext() as barrier:
+                    with ThreadPoolExecutor(max_workers=count) as pool:
+                        futures = [
+                            pool.submit(self._thread, barrier, steps, i)
+                            for i, steps in enumerate(step.processes)
+                        ]
+                        for future in futures:
+                            future.result()
             finally:
                 self.world.faults.threaded = False
             return
@@ -398,6 +405,18 @@ class Executor:
                     self.run(queue.pop(0), f"p{index + 1}")
                 elif queue:
                     queue.clear()
+
+    def _thread(self, barrier: object, steps: tuple[Step, ...], index: int) -> None:
+        """One thread of a ``threads`` block; in a batched block its writes are parked at the
+        barrier (``harness.batches``) until every thread is parked or done."""
+        if not isinstance(barrier, BatchBarrier):
+            self._process(steps, f"p{index + 1}")
+            return
+        barrier.enter(index)
+        try:
+            self._process(steps, f"p{index + 1}")
+        finally:
+            barrier.leave()
 
     def _process(self, steps: tuple[Step, ...], process: str) -> None:
         for sub in steps:

@@ -12,10 +12,12 @@ import os
 import shutil
 import sqlite3
 import tempfile
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from harness.commits import CommitRecorder, Images
-from harness.core import StoreOpener
+from harness.batches import batched
+from harness.core import BatchRunner, StoreOpener
 from harness.storefiles import read_bytes, wal_of
 from session_core.factory import Stores, memory_stores, sqlite_stores
 from session_core.faults import NO_FAULTS, FaultPoint
@@ -63,6 +65,13 @@ class Backend:
     def unlocked_files(self) -> tuple[str, ...]:
         """Store files whose locks this process lost (files only, see ``SqliteBackend``)."""
         return ()
+
+    def batching(
+        self, faults: FaultPoint, participants: int, runner: BatchRunner | None
+    ) -> AbstractContextManager[object]:
+        """Group-commit batches formed deterministically for a batched block (SQLite only:
+        the memory backend has no transactions to share)."""
+        return nullcontext()
 
     def cleanup(self) -> None:
         return None
@@ -143,6 +152,11 @@ class SqliteBackend(Backend):
 
     def power_cut(self, kind: str, file: str) -> Images | None:
         return self.recorder.cut(kind, file)
+
+    def batching(
+        self, faults: FaultPoint, participants: int, runner: BatchRunner | None
+    ) -> AbstractContextManager[object]:
+        return batched(self.recorder, faults, participants, runner)
 
     def observer(self) -> Stores:
         """The harness's view of the files (never creates one: ``mode="open"``); it shares

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +15,11 @@ from session_core.faults import FaultPoint
 from session_core.projection import Projector
 from session_core.service import SessionService
 from session_core.stores.base import RuntimeStore, SessionStore
+from session_core.stores.sqlite_batch import WriteRequest
 
 RuntimeWrapper = Callable[[RuntimeStore, SessionStore], RuntimeStore]
+BatchRunner = Callable[[sqlite3.Connection, list[WriteRequest]], None]
+"""Runs one batch in one transaction (``session_core.stores.sqlite_batch.run_batch``)."""
 StoreOpener = Callable[[Path, FaultPoint], Stores]
 """Opens the SQLite stores of a data directory (default ``session_core.factory.sqlite_stores``)."""
 
@@ -35,6 +39,9 @@ class Core:
     wrap_runtime: RuntimeWrapper | None = None
     open_sqlite: StoreOpener | None = None
     """How a process opens its SQLite stores (file-level mutants: lock drop, implicit init)."""
+    batch_runner: BatchRunner | None = None
+    """Commits one group-commit batch in a batched block (``harness.batches``; default
+    session_core's ``run_batch``)."""
 
     def service(
         self, stores: Stores, faults: FaultPoint, *, runtime_backed: bool, agent: Agent
@@ -60,4 +67,4 @@ class Core:
 
 CORRECT = Core()
 
-__all__ = ["CORRECT", "Core", "RuntimeWrapper", "StoreOpener", "zero_clock"]
+__all__ = ["CORRECT", "BatchRunner", "Core", "RuntimeWrapper", "StoreOpener", "zero_clock"]

@@ -45,6 +45,7 @@ from harness.mutants.service_bugs import (
 )
 from harness.mutants.store_bugs import (
     BlindClearRuntime,
+    all_members_sync_batch,
     NormalSyncRuntime,
     ReceiptFirstRuntime,
     RowWritingRuntime,
@@ -248,6 +249,14 @@ MUTANTS: tuple[Mutant, ...] = (
         ("sqlite-commit-boundaries",),
         "sqlite",
         wrap_runtime=ReceiptFirstRuntime,
+    ),
+    _m(
+        "batch-acknowledged-unsynced",
+        "bug-48: a group-commit batch mixing unsynced and synced writes committed without a"
+        " sync, its commits acknowledged",
+        ("group-commit-mixed-batch-power-loss", "group-commit-batch-crash"),
+        "sqlite",
+        batch_runner=all_members_sync_batch,
     ),
     _m(
         "sqlite-runtime-synchronous-normal",
