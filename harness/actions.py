@@ -387,14 +387,16 @@ class Executor:
                 self.world.faults, count, self.world.core.batch_runner
             )
             try:
-                with batching if step.batch else nullcontext() as barrier:
-                    with ThreadPoolExecutor(max_workers=count) as pool:
-                        futures = [
-                            pool.submit(self._thread, barrier, steps, i)
-                            for i, steps in enumerate(step.processes)
-                        ]
-                        for future in futures:
-                            future.result()
+                with (
+                    batching if step.batch else nullcontext() as barrier,
+                    ThreadPoolExecutor(max_workers=count) as pool,
+                ):
+                    futures = [
+                        pool.submit(self._thread, barrier, steps, i)
+                        for i, steps in enumerate(step.processes)
+                    ]
+                    for future in futures:
+                        future.result()
             finally:
                 self.world.faults.threaded = False
             return

@@ -15,8 +15,8 @@ import tempfile
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from harness.commits import CommitRecorder, Images
 from harness.batches import batched
+from harness.commits import CommitRecorder, Images
 from harness.core import BatchRunner, StoreOpener
 from harness.storefiles import read_bytes, wal_of
 from session_core.factory import Stores, memory_stores, sqlite_stores

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, TypeVar
 from harness.core import BatchRunner
 from session_core.errors import SimulatedCrash
 from session_core.faults import FaultPoint
-from session_core.stores.sqlite_batch import WriteRequest, run_batch
+from session_core.stores.sqlite_batch import GroupCommitter, WriteRequest, run_batch
 
 if TYPE_CHECKING:
     from harness.commits import CommitRecorder
@@ -196,12 +196,12 @@ def batched(
 ) -> Iterator[BatchBarrier]:
     """Park the live stores' writes at a barrier for the block (see the module docstring)."""
     barrier = BatchBarrier(recorder, faults, runner or run_batch, participants)
-    committers = []
+    committers: list[GroupCommitter] = []
     for name, db in recorder.databases:
         shared = db._current()  # the file's connection and group committer (one per process)
         committer = shared.committer
         if all(committer is not c for c in committers):
-            committer.submit = barrier.submit(name, shared.conn, shared.lock)  # type: ignore[method-assign]
+            committer.submit = barrier.submit(name, shared.conn, shared.lock)  # type: ignore[method-assign,assignment]
             committers.append(committer)
     recorder.barrier = barrier
     try:

@@ -45,11 +45,11 @@ from harness.mutants.service_bugs import (
 )
 from harness.mutants.store_bugs import (
     BlindClearRuntime,
-    all_members_sync_batch,
     NormalSyncRuntime,
     ReceiptFirstRuntime,
     RowWritingRuntime,
     SplitCommitRuntime,
+    all_members_sync_batch,
 )
 
 
