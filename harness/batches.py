@@ -28,15 +28,13 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
+from harness.commits import CommitRecorder
 from harness.core import BatchRunner
 from session_core.errors import SimulatedCrash
 from session_core.faults import FaultPoint
 from session_core.stores.sqlite_batch import GroupCommitter, WriteRequest, run_batch
-
-if TYPE_CHECKING:
-    from harness.commits import CommitRecorder
 
 T = TypeVar("T")
 FILE_ORDER = ("runtime", "sessions")

@@ -29,15 +29,12 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol, TypeVar
 
 from harness.storefiles import read_bytes
 from session_core.factory import Stores
 from session_core.faults import FaultPoint
 from session_core.stores.sqlite_db import SqliteDatabase
-
-if TYPE_CHECKING:
-    from harness.batches import BatchBarrier
 
 T = TypeVar("T")
 COMMIT_SITES = ("sqlite.commit.runtime", "sqlite.commit.sessions")
@@ -52,6 +49,19 @@ SYNC_FULL = 2
 WAL_HEADER = 32
 FRAME_HEADER = 24
 Images = dict[Path, bytes | None]
+
+
+class Barrier(Protocol):
+    """Takes over a write transaction while a batched block runs (``harness.batches``)."""
+
+    def transaction(
+        self,
+        plain: Callable[..., object],
+        name: str,
+        fn: Callable[[sqlite3.Connection], T],
+        session_id: str | None,
+        options: dict[str, bool],
+    ) -> T: ...
 
 
 @dataclass
@@ -72,7 +82,7 @@ class CommitRecorder:
     logs: dict[str, FileLog] = field(default_factory=dict)
     databases: list[tuple[str, SqliteDatabase]] = field(default_factory=list)
     """The live stores' databases, by file (``harness.batches`` parks their writes)."""
-    barrier: BatchBarrier | None = None
+    barrier: Barrier | None = None
     """Set while a ``concurrent: {batch: true}`` block runs (``harness.batches``)."""
 
     def attach(self, stores: Stores, faults: FaultPoint) -> None:

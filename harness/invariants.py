@@ -332,7 +332,35 @@ def definite_failure_no_effect(ctx: CheckContext) -> str | None:
             return f"{s.id}: turn {iid} reported {op.outcome or 'failed'} but took effect"
         if terminal:
             return f"{s.id}: failed turn {iid} has a terminal receipt"
+    return _rewrite_took_effect(ctx)
+
+
+REWRITE_OPS = frozenset({"compact", "refresh"})
+
+
+def _rewrite_took_effect(ctx: CheckContext) -> str | None:
+    """A compact / refresh that failed definitely left the document as it was: compared in
+    the first state after it with the last one before it, when nothing else ran between."""
+    prev = ctx.previous()
+    if prev is None:
+        return None
+    for op in ctx.ops:
+        if op.type != "fail" or op.op not in REWRITE_OPS or op.done is None:
+            continue
+        if prev.events > op.invoke.index or not _first_state_after(ctx, op):
+            continue
+        s, before = ctx.latest.sessions.get(op.session or ""), prev.sessions.get(op.session or "")
+        if s is None or before is None or _others_between(ctx, op, prev.events):
+            continue
+        if _document(s) != _document(before):
+            return f"{s.id}: {op.op} reported {op.outcome or 'failed'} but took effect"
     return None
+
+
+def _document(s: SessionState) -> str | None:
+    """The revision of the session's authority (the row, for a runtime-less session)."""
+    doc = s.authority if s.runtime_backed else s.row
+    return None if doc is None else doc.revision
 
 
 def _retried(failed: Operation, done: list[Operation]) -> bool:
@@ -346,6 +374,41 @@ def _retried(failed: Operation, done: list[Operation]) -> bool:
         and op.input_id == failed.input_id
         and op.invoke.index > end
         for op in done
+    )
+
+
+LEASE_OPS = frozenset({"turn", "compact", "refresh"})
+"""Operations that take the session's run lease."""
+
+
+@register("failure_releases_lease", phases=frozenset({"step"}))
+def failure_releases_lease(ctx: CheckContext) -> str | None:
+    """A turn or rewrite that failed definitely leaves no run lease it did not find: in the
+    first state after it, the session's lease is the one held before it started (bug-49)."""
+    state, prev = ctx.latest, ctx.previous()
+    if prev is None:
+        return None
+    for op in ctx.ops:
+        if op.type != "fail" or op.op not in LEASE_OPS or op.done is None:
+            continue
+        if "SessionBusy" in (op.done.value.get("error"), op.done.value.get("cause")):
+            continue  # refused by another holder's lease: not this operation's
+        if prev.events > op.invoke.index or not _first_state_after(ctx, op):
+            continue
+        s, before = state.sessions.get(op.session or ""), prev.sessions.get(op.session or "")
+        if s is None or before is None or _others_between(ctx, op, prev.events):
+            continue
+        if s.active_run is not None and s.active_run != before.active_run:
+            return f"{s.id}: {op.op} failed definitely but left run lease {s.active_run}"
+    return None
+
+
+def _others_between(ctx: CheckContext, failed: Operation, since: int) -> bool:
+    """Another operation of the same session ran between ``since`` and the latest state."""
+    return any(
+        op is not failed and op.session == failed.session and op.invoke.index >= since
+        for op in ctx.ops
+        if op.invoke.index < ctx.latest.events
     )
 
 

@@ -35,10 +35,12 @@ from harness.mutants.projection_bugs import (
 )
 from harness.mutants.service_bugs import (
     DuplicatingRecoveryService,
+    LeaseKeptAfterBeginErrorService,
     OrphanDroppingService,
     PreCommitProjectionService,
     RetireFirstArchiveService,
     ReusedTerminalSequenceService,
+    RewriteFailedAfterSaveService,
     RewritePathNoHookService,
     SwallowedCommitErrorService,
     UnauditedReadService,
@@ -48,6 +50,7 @@ from harness.mutants.store_bugs import (
     NormalSyncRuntime,
     ReceiptFirstRuntime,
     RowWritingRuntime,
+    RunlessAbandonDroppedRuntime,
     SplitCommitRuntime,
     all_members_sync_batch,
 )
@@ -235,6 +238,24 @@ MUTANTS: tuple[Mutant, ...] = (
         "bug-47: a failed audit completion keeps the unaudited row instead of rolling it back",
         ("row-rollback-double-fault",),
         projector_cls=KeepUnauditedRowProjector,
+    ),
+    _m(
+        "lease-kept-after-begin-error",
+        "bug-49: the lease begin_run took before its error is never released",
+        ("begin-run-error-releases-lease",),
+        service_cls=LeaseKeptAfterBeginErrorService,
+    ),
+    _m(
+        "archived-input-left-pending",
+        "bug-50: recovery's abandonment of an archived session's pending input is dropped",
+        ("crash-then-archive-abandons-input",),
+        wrap_runtime=RunlessAbandonDroppedRuntime,
+    ),
+    _m(
+        "runtime-less-rewrite-failed-after-save",
+        "bug-51: a runtime-less rewrite durable before its error is answered Failed",
+        ("runtime-less-rewrite-error-after-save",),
+        service_cls=RewriteFailedAfterSaveService,
     ),
     _m(
         "sqlite-commit-split",

@@ -138,3 +138,19 @@ def all_members_sync_batch(conn: sqlite3.Connection, batch: list[WriteRequest]) 
     for request in batch:
         request.sync = synced
     run_batch(conn, batch)
+
+
+class RunlessAbandonDroppedRuntime(RuntimeProxy):
+    """bug-50: an abandonment without a run (recovery abandoning a retired session's pending
+    input) is dropped, so the input stays accepted forever."""
+
+    def commit_lifecycle(
+        self,
+        session_id: str,
+        run_id: str | None,
+        state: RuntimeState | None,
+        input_updates: Mapping[str, InputState],
+    ) -> None:
+        if run_id is None and state is None and input_updates:
+            return
+        self.inner.commit_lifecycle(session_id, run_id, state, input_updates)

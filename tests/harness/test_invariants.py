@@ -60,6 +60,26 @@ def test_definite_failure_no_effect_retry_with_the_same_input_id() -> None:
     assert verdict("definite_failure_no_effect", failed_retry, world(0, 4, committed))
 
 
+def test_failure_releases_lease() -> None:
+    h = Hist().turn("s1", "a").turn("s1", "b", "fail", outcome="Failed", cause="InjectedError")
+    free = sess("s1", doc("s1", "a"), doc("s1", "a"))
+    held = sess("s1", doc("s1", "a"), doc("s1", "a"), active_run="run-2")
+    before = world(0, 2, free)
+    assert verdict("failure_releases_lease", h, before, world(1, 4, held))
+    assert verdict("failure_releases_lease", h, before, world(1, 4, free)) is None
+    busy = Hist().turn("s1", "a").turn("s1", "b", "fail", outcome="Failed", cause="SessionBusy")
+    assert verdict("failure_releases_lease", busy, before, world(1, 4, held)) is None
+
+
+def test_definite_failure_no_effect_rewrite() -> None:
+    h = Hist().turn("s1", "a").op("compact", "s1", "fail", outcome="Failed")
+    before = world(0, 2, sess("s1", doc("s1", "a"), doc("s1", "a")))
+    changed = world(1, 4, sess("s1", doc("s1", "a", "x"), doc("s1", "a")))
+    assert verdict("definite_failure_no_effect", h, before, changed)
+    same = world(1, 4, sess("s1", doc("s1", "a"), doc("s1", "a")))
+    assert verdict("definite_failure_no_effect", h, before, same) is None
+
+
 def test_store_locks_held() -> None:
     from dataclasses import replace
 
