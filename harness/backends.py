@@ -205,7 +205,7 @@ class SqliteBackend(Backend):
         assert isinstance(snap, dict)
         self.close_observer()
         for path, data in snap.items():
-            _put(path, data)  # only with every store of this process closed (see World)
+            _put(path, data)
         for name in self.files.values():
             (self.dir / f"{name}-shm").unlink(missing_ok=True)
 
@@ -285,6 +285,10 @@ def _default_tmp() -> str | None:
 
 
 def _put(path: Path, data: bytes | None) -> None:
+    """Rewrite a store file (``-wal``) from the outside: only with no connection of this
+    process to it (the world closes its stores first; our descriptor cannot drop its locks)."""
+    main = Path(str(path).removesuffix("-wal"))
+    assert not open_in_process(main), f"{main} is held by a live store"
     if data is None:
         path.unlink(missing_ok=True)
     else:

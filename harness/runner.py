@@ -169,6 +169,7 @@ class Runner:
         """Faults stop; the operator repairs damaged files; restart; recover; recover again."""
         self.step_hits = len(self.faults.hits)
         self.faults.disarm()
+        self.world.close_stores()  # the operator restores backups with the process stopped
         self.backend.repair()
         self._restart("final")
         if self.world.stores is None:
