@@ -201,7 +201,7 @@ def batched(
         if all(committer is not c for c in committers):
             committer.submit = barrier.submit(name, shared.conn, shared.lock)  # type: ignore[method-assign,assignment]
             committers.append(committer)
-    recorder.barrier = barrier
+    recorder.barrier = barrier.transaction
     try:
         yield barrier
     finally:

@@ -29,7 +29,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, TypeVar
 
 from harness.storefiles import read_bytes
 from session_core.factory import Stores
@@ -51,17 +51,12 @@ FRAME_HEADER = 24
 Images = dict[Path, bytes | None]
 
 
-class Barrier(Protocol):
-    """Takes over a write transaction while a batched block runs (``harness.batches``)."""
-
-    def transaction(
-        self,
-        plain: Callable[..., object],
-        name: str,
-        fn: Callable[[sqlite3.Connection], T],
-        session_id: str | None,
-        options: dict[str, bool],
-    ) -> T: ...
+BatchHook = Callable[
+    [Callable[..., object], str, Callable[[sqlite3.Connection], Any], str | None, dict[str, bool]],
+    Any,
+]
+"""Takes a write transaction over while a batched block runs: ``(plain transaction, file,
+fn, session, options)`` (``harness.batches.BatchBarrier.transaction``)."""
 
 
 @dataclass
@@ -82,7 +77,7 @@ class CommitRecorder:
     logs: dict[str, FileLog] = field(default_factory=dict)
     databases: list[tuple[str, SqliteDatabase]] = field(default_factory=list)
     """The live stores' databases, by file (``harness.batches`` parks their writes)."""
-    barrier: Barrier | None = None
+    barrier: BatchHook | None = None
     """Set while a ``concurrent: {batch: true}`` block runs (``harness.batches``)."""
 
     def attach(self, stores: Stores, faults: FaultPoint) -> None:
@@ -113,7 +108,7 @@ class CommitRecorder:
         ) -> T:
             barrier = self.barrier
             if barrier is not None:  # a batched block: the barrier commits and passes the sites
-                return barrier.transaction(plain, name, fn, session_id, options)
+                return barrier(plain, name, fn, session_id, options)  # type: ignore[no-any-return]
             level: list[int] = []
 
             def body(conn: sqlite3.Connection) -> T:
