@@ -30,11 +30,12 @@ def test_batches_are_the_same_on_every_run_and_share_sessions() -> None:
     assert after[0][1] is None and after[0][0].startswith("sqlite.")  # one commit per batch
 
 
-def test_every_point_of_every_batch_is_explored_without_violations() -> None:
-    report = Explorer([scenario(BATCHED)], backends=("sqlite",), commit_sites_only=True).run()
-    assert report.violations == []
-    assert report.discovered == report.enumerated > 20
+def test_batch_points_and_kinds() -> None:
+    """Exploring the batched scenario on the correct core (zero violations, every point
+    enumerated) is part of the quick tier (test_explore)."""
+    assert kinds_for("sqlite.batch.runtime") == kinds_for("sqlite.batch.sessions")
     assert kinds_for("sqlite.batch.runtime") == ("crash", "error")
+    assert scenario(BATCHED).explore == ("sqlite",)
 
 
 def test_a_batch_acknowledged_without_its_sync_is_caught_by_exploration() -> None:
