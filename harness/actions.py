@@ -50,9 +50,17 @@ class NoSuchStash(SessionCoreError):
 
 
 def classify(outcome: TurnOutcome) -> Result:
-    """Map a session_core outcome onto a Jepsen completion (``of``: the session it names)."""
+    """Map a session_core outcome onto a Jepsen completion (``of``: the session it names;
+    ``cause_of``: the session its cause names; ``reply``: the text a completed turn returned)."""
     kind, value, receipts = _classify(outcome)
-    return kind, {**value, "of": outcome.session_id}, receipts
+    extra: dict[str, object] = {"of": outcome.session_id}
+    cause = getattr(outcome, "cause", None)
+    if isinstance(cause, SessionCoreError):
+        extra["cause_of"] = cause.session_id
+    text = getattr(outcome, "text", None)
+    if isinstance(text, str):
+        extra["reply"] = text
+    return kind, {**value, **extra}, receipts
 
 
 def _classify(outcome: TurnOutcome) -> Result:

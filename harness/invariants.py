@@ -207,6 +207,7 @@ def _verdict_key(ctx: CheckContext, opted: tuple[str, ...], skip: str | None) ->
         state.events,
         state.extra_ids,
         state.unlocked,
+        state.misfired,
         _serials(state),
         None if prev is None else (prev.events, prev.extra_ids, _serials(prev)),
     )
@@ -352,15 +353,30 @@ def _rewrite_took_effect(ctx: CheckContext) -> str | None:
         s, before = ctx.latest.sessions.get(op.session or ""), prev.sessions.get(op.session or "")
         if s is None or before is None or _others_between(ctx, op, prev.events):
             continue
-        if _document(s) != _document(before):
+        if _rewrote(op, _document(before), _document(s)):
             return f"{s.id}: {op.op} reported {op.outcome or 'failed'} but took effect"
     return None
 
 
-def _document(s: SessionState) -> str | None:
-    """The revision of the session's authority (the row, for a runtime-less session)."""
-    doc = s.authority if s.runtime_backed else s.row
-    return None if doc is None else doc.revision
+def _document(s: SessionState) -> Session | None:
+    """The session's authority (the row, for a runtime-less session)."""
+    return s.authority if s.runtime_backed else s.row
+
+
+def _rewrote(op: Operation, before: Session | None, after: Session | None) -> bool:
+    """``after`` holds the effect of ``op`` that ``before`` lacks: one more rewrite commit
+    (compact), or the refreshed system text (refresh). Other changes (a rollback of an
+    earlier unaudited rewrite, I6) are not this operation's."""
+    if before is None or after is None:
+        return False
+    if op.op == "refresh":
+        text = op.invoke.value.get("text")
+        return _system_text(after) == text != _system_text(before)
+    return len(after.rewrites) > len(before.rewrites)
+
+
+def _system_text(doc: Session) -> str | None:
+    return doc.messages[0].content if doc.messages else None
 
 
 def _retried(failed: Operation, done: list[Operation]) -> bool:
@@ -414,7 +430,8 @@ def _others_between(ctx: CheckContext, failed: Operation, since: int) -> bool:
 
 @register("outcome_names_its_session", phases=END)
 def outcome_names_its_session(ctx: CheckContext) -> str | None:
-    """Every outcome names the session of the operation it answers."""
+    """Every outcome, and the typed error it carries as its cause, names the session of the
+    operation it answers (typed errors name their session)."""
     return ctx.over_history(_wrong_session)
 
 
@@ -423,6 +440,8 @@ def _wrong_session(ctx: CheckContext) -> str | None:
         done = op.done
         if done is not None and "of" in done.value and done.value["of"] != op.session:
             return f"{op.session}: {op.op} answered with an outcome of {done.value['of']!r}"
+        if done is not None and "cause_of" in done.value and done.value["cause_of"] != op.session:
+            return f"{op.session}: {op.op} outcome's cause names {done.value['cause_of']!r}"
     return None
 
 
@@ -922,6 +941,86 @@ def store_locks_held(ctx: CheckContext) -> str | None:
     unlocked = ctx.latest.unlocked
     if unlocked:
         return f"no fcntl lock held on the open {', '.join(unlocked)} file(s)"
+    return None
+
+
+@register("fault_sites_named")
+def fault_sites_named(ctx: CheckContext) -> str | None:
+    """Every fault site session_core passes is a known site (``session_core.faults.SITES``)
+    and names its session: exploration arms sites by name and session, so a renamed site or
+    one passed without its session is never explored, silently."""
+    if ctx.latest.misfired:
+        return f"fault sites unknown or without a session: {list(ctx.latest.misfired)}"
+    return None
+
+
+@register("outcome_matches_commit", phases=END)
+def outcome_matches_commit(ctx: CheckContext) -> str | None:
+    """A completed turn reports what was committed: the run and revision of the terminal
+    receipt that consumed its input (runtime-backed), and the reply the committed transcript
+    holds for it (while the turn is not compacted away)."""
+    state = ctx.latest
+    for op in ctx.ops:
+        done = op.done
+        if op.op not in TURN_OPS or op.type != "ok" or done is None:
+            continue
+        s = state.sessions.get(op.session or "")
+        if s is None or op.input_id is None:
+            continue
+        problem = _outcome_problem(s, op.input_id, done.value)
+        if problem is not None:
+            return f"{s.id}: turn {op.input_id} {problem}"
+    return None
+
+
+def _outcome_problem(s: SessionState, input_id: str, value: dict[str, object]) -> str | None:
+    if s.runtime_backed:
+        receipt = next(
+            (r for r in s.receipts if r.kind == "terminal" and input_id in r.input_ids), None
+        )
+        if receipt is None:
+            return None  # not durable: acknowledged_durable reports it
+        if value.get("run") != receipt.run_id or value.get("revision") != receipt.digest:
+            return f"answered run {value.get('run')!r}, committed by {receipt.run_id!r}"
+    doc = s.authority if s.runtime_backed else s.row
+    reply = None if doc is None else _reply(doc, input_id)
+    if reply is not None and "reply" in value and value["reply"] != reply:
+        return f"answered {value['reply']!r}, the transcript holds {reply!r}"
+    return None
+
+
+def _reply(doc: Session, input_id: str) -> str | None:
+    """The last assistant message of the turn ``input_id`` in ``doc`` (None if absent)."""
+    for segment in _segments(doc.messages):
+        if segment[0].id == input_id:
+            replies = [m.content for m in segment if m.role == "assistant"]
+            return replies[-1] if replies else None
+    return None
+
+
+ROLES = frozenset({"system", "user", "assistant", "tool"})
+
+
+@register("documents_well_formed")
+def documents_well_formed(ctx: CheckContext) -> str | None:
+    """Both stores hold well-formed transcripts: known roles only, the system message first
+    (id ``system``), any other system message a compaction summary."""
+    return _each(ctx.latest, _malformed)
+
+
+def _malformed(s: SessionState) -> str | None:
+    for name, doc, _ in _documents(s):
+        if doc is None:
+            continue
+        roles = {m.role for m in doc.messages}
+        if not roles <= ROLES:
+            return f"{s.id}: {name} holds messages with roles {sorted(roles - ROLES)}"
+        first = doc.messages[0] if doc.messages else None
+        if first is None or (first.role, first.id) != ("system", "system"):
+            return f"{s.id}: {name} does not start with its system message"
+        later = [m.id for m in doc.messages[1:] if m.role == "system"]
+        if any(not i.startswith("summary-") for i in later):
+            return f"{s.id}: {name} holds a second system message that is not a summary"
     return None
 
 

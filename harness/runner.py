@@ -216,7 +216,8 @@ class Runner:
         else:
             state = self._unplanted(self.capturer.capture(observer, index, label, phase, events))
             if state.error is None:
-                state = replace(state, unlocked=self.backend.unlocked_files())
+                misfired = tuple(dict.fromkeys(self.faults.misfired))
+                state = replace(state, unlocked=self.backend.unlocked_files(), misfired=misfired)
         self.states.append(state)
         found = check(CheckContext(self.history, self.states), self.extra)
         if found:

@@ -72,12 +72,59 @@ def test_failure_releases_lease() -> None:
 
 
 def test_definite_failure_no_effect_rewrite() -> None:
-    h = Hist().turn("s1", "a").op("compact", "s1", "fail", outcome="Failed")
-    before = world(0, 2, sess("s1", doc("s1", "a"), doc("s1", "a")))
-    changed = world(1, 4, sess("s1", doc("s1", "a", "x"), doc("s1", "a")))
+    from dataclasses import replace
+
+    h = Hist().turn("s1", "a").op("refresh", "s1", "fail", invoke={"text": "new"}, outcome="Failed")
+    base = doc("s1", "a")
+    refreshed = replace(
+        base, messages=(replace(base.messages[0], content="new"), *base.messages[1:])
+    )
+    before = world(0, 2, sess("s1", base, base))
+    changed = world(1, 4, sess("s1", refreshed, base))
     assert verdict("definite_failure_no_effect", h, before, changed)
-    same = world(1, 4, sess("s1", doc("s1", "a"), doc("s1", "a")))
+    same = world(1, 4, sess("s1", base, base))
     assert verdict("definite_failure_no_effect", h, before, same) is None
+
+
+def test_fault_sites_named() -> None:
+    from dataclasses import replace
+
+    state = world(0, 0, sess("s1", doc("s1"), doc("s1")))
+    bad = replace(state, misfired=("XXturn.commitXX",))
+    assert verdict("fault_sites_named", Hist(), bad)
+    assert verdict("fault_sites_named", Hist(), state) is None
+
+
+def test_outcome_matches_commit() -> None:
+    a = doc("s1", "a")
+    receipt = receipts_for(a)[0]
+    right = {"outcome": "Completed", "run": "run-1", "revision": receipt.digest, "reply": "done a"}
+    good = Hist().turn("s1", "a", **right)
+    final = world(0, 2, sess("s1", a, a), phase="final")
+    assert verdict("outcome_matches_commit", good, final) is None
+    wrong_run = Hist().turn("s1", "a", **{**right, "run": None})
+    assert verdict("outcome_matches_commit", wrong_run, final)
+    wrong_reply = Hist().turn("s1", "a", **{**right, "reply": ""})
+    assert verdict("outcome_matches_commit", wrong_reply, final)
+
+
+def test_documents_well_formed() -> None:
+    from dataclasses import replace
+
+    a = doc("s1", "a")
+    renamed = replace(a, messages=(replace(a.messages[0], id="XXsystemXX"), *a.messages[1:]))
+    role = replace(a, messages=(*a.messages[:-1], replace(a.messages[-1], role="robot")))
+    h = Hist().turn("s1", "a")
+    assert verdict("documents_well_formed", h, world(0, 2, sess("s1", renamed, a)))
+    assert verdict("documents_well_formed", h, world(0, 2, sess("s1", a, role)))
+    assert verdict("documents_well_formed", h, world(0, 2, sess("s1", a, a))) is None
+
+
+def test_outcome_cause_names_its_session() -> None:
+    ok = Hist().turn("s1", "a", "fail", outcome="Failed", of="s1", cause_of="s1")
+    assert verdict("outcome_names_its_session", ok, world(0, 2, phase="final")) is None
+    unnamed = Hist().turn("s1", "a", "fail", outcome="Failed", of="s1", cause_of=None)
+    assert verdict("outcome_names_its_session", unnamed, world(0, 2, phase="final"))
 
 
 def test_store_locks_held() -> None:
