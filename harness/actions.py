@@ -54,9 +54,9 @@ def classify(outcome: TurnOutcome) -> Result:
     ``cause_of``: the session its cause names; ``reply``: the text a completed turn returned)."""
     kind, value, receipts = _classify(outcome)
     extra: dict[str, object] = {"of": outcome.session_id}
-    cause = getattr(outcome, "cause", None)
-    if isinstance(cause, SessionCoreError):
-        extra["cause_of"] = cause.session_id
+    if hasattr(outcome, "cause"):  # Failed, Indeterminate, CompletedWithFinalizationFailure
+        cause = outcome.cause
+        extra["cause_of"] = cause.session_id if isinstance(cause, SessionCoreError) else None
     text = getattr(outcome, "text", None)
     if isinstance(text, str):
         extra["reply"] = text

@@ -431,7 +431,8 @@ def _others_between(ctx: CheckContext, failed: Operation, since: int) -> bool:
 @register("outcome_names_its_session", phases=END)
 def outcome_names_its_session(ctx: CheckContext) -> str | None:
     """Every outcome, and the typed error it carries as its cause, names the session of the
-    operation it answers (typed errors name their session)."""
+    operation it answers (typed errors name their session; a cause that is not a typed error
+    names none)."""
     return ctx.over_history(_wrong_session)
 
 
@@ -974,6 +975,8 @@ def outcome_matches_commit(ctx: CheckContext) -> str | None:
 
 
 def _outcome_problem(s: SessionState, input_id: str, value: dict[str, object]) -> str | None:
+    if not isinstance(value.get("revision"), str):
+        return "answered without the revision it committed"
     if s.runtime_backed:
         receipt = next(
             (r for r in s.receipts if r.kind == "terminal" and input_id in r.input_ids), None
