@@ -7,6 +7,7 @@ the bad-input scenarios.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -19,6 +20,7 @@ from harness.batches import batched
 from harness.commits import CommitRecorder, Images
 from harness.core import BatchRunner, StoreOpener
 from harness.storefiles import read_bytes, wal_of
+from session_core.errors import SessionCoreError
 from session_core.factory import Stores, memory_stores, sqlite_stores
 from session_core.faults import NO_FAULTS, FaultPoint
 from session_core.stores.memory import MemoryDisk
@@ -169,6 +171,18 @@ class SqliteBackend(Backend):
         """Store files this process has a SQLite connection to but holds no fcntl lock on
         (``/proc/locks``; empty elsewhere): a descriptor closed beside the connection dropped
         them, and another process could delete the live WAL (issue 13 F1, bug-31)."""
+        missing = self._unlocked()
+        if missing and self._observer is not None:
+            # Read once more through the process's connection and look again: SQLite takes its
+            # lock back at a read if it knows it has none, so only a lock that SQLite believes
+            # it holds but the kernel dropped (a closed descriptor) is still missing then.
+            with contextlib.suppress(SessionCoreError):  # a damaged row: the lock is taken
+                self._observer.runtime.session_ids()
+                self._observer.sessions.list()
+            missing = self._unlocked()
+        return missing
+
+    def _unlocked(self) -> tuple[str, ...]:
         held = locked_inodes(os.getpid())
         if held is None:
             return ()
