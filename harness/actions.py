@@ -383,7 +383,21 @@ class Executor:
                 if s.error is not None
             )
             redelivered = [list(item) for r in reports for item in r.redelivered]
-            return "ok", {"errors": errors, "redelivered": redelivered}, ()
+            kinds = sorted(set(self.world.runtime_backed.values()), reverse=True)  # as recover
+            marks = [
+                {
+                    "runtime": runtime,
+                    "projection_only": sorted(
+                        s.session_id for s in r.sessions if s.projection_only
+                    ),
+                    "runtime_sessions": sorted(
+                        s.session_id for s in r.sessions if not s.projection_only
+                    ),
+                }
+                for runtime, r in zip(kinds, reports, strict=True)
+            ]
+            value = {"errors": errors, "redelivered": redelivered, "reports": marks}
+            return "ok", value, ()
 
         self.perform("harness", step, "recover", {}, body)
 

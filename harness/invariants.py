@@ -1027,6 +1027,61 @@ def _malformed(s: SessionState) -> str | None:
     return None
 
 
+OUTCOME_NAMES = frozenset(
+    {
+        "Completed",
+        "CompletedWithFinalizationFailure",
+        "Failed",
+        "Cancelled",
+        "Indeterminate",
+        "Abandoned",
+    }
+)
+
+
+@register("recovery_report_honest")
+def recovery_report_honest(ctx: CheckContext) -> str | None:
+    """A recovery report tells what it did: each redelivered input with a known outcome name,
+    and a session marked ``projection_only`` exactly when it has no runtime authority (every
+    row of a runtime-less recovery)."""
+    state = ctx.latest
+    for op in ctx.ops:
+        done = op.done
+        if op.op != "recover" or op.type != "ok" or done is None:
+            continue
+        for item in _list(done.value.get("redelivered")):
+            if isinstance(item, list) and len(item) == 3 and item[2] not in OUTCOME_NAMES:
+                return f"recovery reported redelivering {item[1]} as {item[2]!r}"
+        if not _first_state_after(ctx, op):
+            continue
+        for report in _list(done.value.get("reports")):
+            problem = _report_problem(report, state) if isinstance(report, dict) else None
+            if problem is not None:
+                return problem
+    return None
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _report_problem(report: dict[str, object], state: WorldState) -> str | None:
+    marked, unmarked = _list(report.get("projection_only")), _list(report.get("runtime_sessions"))
+    if not report.get("runtime"):
+        return (
+            f"runtime-less recovery did not mark {unmarked} projection-only" if unmarked else None
+        )
+    for sid in marked + unmarked:
+        s = state.sessions.get(str(sid))
+        if s is None:
+            continue
+        if (sid in marked) != (s.runtime_state is None):
+            return (
+                f"{sid}: recovery marked projection_only={sid in marked}, runtime {s.runtime_state}"
+            )
+    return None
+
+
 @register("per_turn_sync", phases=frozenset({"step"}), opt_in=True)
 def per_turn_sync(ctx: CheckContext) -> str | None:
     """(opt-in, fault-free scenarios) after every step the projection equals the authority."""

@@ -127,6 +127,21 @@ def test_outcome_cause_names_its_session() -> None:
     assert verdict("outcome_names_its_session", unnamed, world(0, 2, phase="final"))
 
 
+def test_recovery_report_honest() -> None:
+    good = {"runtime": True, "projection_only": [], "runtime_sessions": ["s1"]}
+    state = world(0, 2, sess("s1", doc("s1"), doc("s1")))
+    ok = Hist().op("recover", None, "ok", redelivered=[["s1", "a", "Completed"]], reports=[good])
+    assert verdict("recovery_report_honest", ok, state) is None
+    named = Hist().op("recover", None, "ok", redelivered=[["s1", "a", "NoneType"]], reports=[])
+    assert verdict("recovery_report_honest", named, state)
+    wrong = {"runtime": True, "projection_only": ["s1"], "runtime_sessions": []}
+    marked = Hist().op("recover", None, "ok", redelivered=[], reports=[wrong])
+    assert verdict("recovery_report_honest", marked, state)
+    less = {"runtime": False, "projection_only": [], "runtime_sessions": ["r1"]}
+    unmarked = Hist().op("recover", None, "ok", redelivered=[], reports=[less])
+    assert verdict("recovery_report_honest", unmarked, state)
+
+
 def test_store_locks_held() -> None:
     from dataclasses import replace
 
