@@ -57,9 +57,8 @@ def classify(outcome: TurnOutcome) -> Result:
     if hasattr(outcome, "cause"):  # Failed, Indeterminate, CompletedWithFinalizationFailure
         cause = outcome.cause
         extra["cause_of"] = cause.session_id if isinstance(cause, SessionCoreError) else None
-    text = getattr(outcome, "text", None)
-    if isinstance(text, str):
-        extra["reply"] = text
+    if hasattr(outcome, "text"):  # Completed, CompletedWithFinalizationFailure
+        extra["reply"] = outcome.text
     return kind, {**value, **extra}, receipts
 
 
