@@ -7,9 +7,11 @@ import itertools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import replace
 from typing import Protocol
 
+from harness.batches import BatchBarrier
 from harness.history import Event, EventType
 from harness.scenario import Step
 from harness.world import PLAIN_MODEL, TOOL_MODEL, World, agent_steps
@@ -48,9 +50,16 @@ class NoSuchStash(SessionCoreError):
 
 
 def classify(outcome: TurnOutcome) -> Result:
-    """Map a session_core outcome onto a Jepsen completion (``of``: the session it names)."""
+    """Map a session_core outcome onto a Jepsen completion (``of``: the session it names;
+    ``cause_of``: the session its cause names; ``reply``: the text a completed turn returned)."""
     kind, value, receipts = _classify(outcome)
-    return kind, {**value, "of": outcome.session_id}, receipts
+    extra: dict[str, object] = {"of": outcome.session_id}
+    if hasattr(outcome, "cause"):  # Failed, Indeterminate, CompletedWithFinalizationFailure
+        cause = outcome.cause
+        extra["cause_of"] = cause.session_id if isinstance(cause, SessionCoreError) else None
+    if hasattr(outcome, "text"):  # Completed, CompletedWithFinalizationFailure
+        extra["reply"] = outcome.text
+    return kind, {**value, **extra}, receipts
 
 
 def _classify(outcome: TurnOutcome) -> Result:
@@ -373,17 +382,38 @@ class Executor:
                 if s.error is not None
             )
             redelivered = [list(item) for r in reports for item in r.redelivered]
-            return "ok", {"errors": errors, "redelivered": redelivered}, ()
+            kinds = sorted(set(self.world.runtime_backed.values()), reverse=True)  # as recover
+            marks = [
+                {
+                    "runtime": runtime,
+                    "projection_only": sorted(
+                        s.session_id for s in r.sessions if s.projection_only
+                    ),
+                    "runtime_sessions": sorted(
+                        s.session_id for s in r.sessions if not s.projection_only
+                    ),
+                }
+                for runtime, r in zip(kinds, reports, strict=True)
+            ]
+            value = {"errors": errors, "redelivered": redelivered, "reports": marks}
+            return "ok", value, ()
 
         self.perform("harness", step, "recover", {}, body)
 
     def do_concurrent(self, step: Step, process: str) -> None:
         if step.threads:
             self.world.faults.threaded = True
+            count = len(step.processes)
+            batching = self.world.backend.batching(
+                self.world.faults, count, self.world.core.batch_runner
+            )
             try:
-                with ThreadPoolExecutor(max_workers=len(step.processes)) as pool:
+                with (
+                    batching if step.batch else nullcontext() as barrier,
+                    ThreadPoolExecutor(max_workers=count) as pool,
+                ):
                     futures = [
-                        pool.submit(self._process, steps, f"p{i + 1}")
+                        pool.submit(self._thread, barrier, steps, i)
                         for i, steps in enumerate(step.processes)
                     ]
                     for future in futures:
@@ -398,6 +428,18 @@ class Executor:
                     self.run(queue.pop(0), f"p{index + 1}")
                 elif queue:
                     queue.clear()
+
+    def _thread(self, barrier: object, steps: tuple[Step, ...], index: int) -> None:
+        """One thread of a ``threads`` block; in a batched block its writes are parked at the
+        barrier (``harness.batches``) until every thread is parked or done."""
+        if not isinstance(barrier, BatchBarrier):
+            self._process(steps, f"p{index + 1}")
+            return
+        barrier.enter(index)
+        try:
+            self._process(steps, f"p{index + 1}")
+        finally:
+            barrier.leave()
 
     def _process(self, steps: tuple[Step, ...], process: str) -> None:
         for sub in steps:

@@ -7,17 +7,24 @@ the bad-input scenarios.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import sqlite3
 import tempfile
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
+from harness.batches import batched
 from harness.commits import CommitRecorder, Images
+from harness.core import BatchRunner, StoreOpener
+from harness.storefiles import read_bytes, wal_of
+from session_core.errors import SessionCoreError
 from session_core.factory import Stores, memory_stores, sqlite_stores
 from session_core.faults import NO_FAULTS, FaultPoint
 from session_core.stores.memory import MemoryDisk
+from session_core.stores.sqlite_db import SqliteDatabase, open_in_process
 
 GARBAGE = b"this is not a database, it is a grocery list\n" * 40
 UNDECODABLE = b'{"format": 1, "id": '
@@ -56,6 +63,17 @@ class Backend:
 
     def file_digest(self, file: str) -> str:
         return ""
+
+    def unlocked_files(self) -> tuple[str, ...]:
+        """Store files whose locks this process lost (files only, see ``SqliteBackend``)."""
+        return ()
+
+    def batching(
+        self, faults: FaultPoint, participants: int, runner: BatchRunner | None
+    ) -> AbstractContextManager[object]:
+        """Group-commit batches formed deterministically for a batched block (SQLite only:
+        the memory backend has no transactions to share)."""
+        return nullcontext()
 
     def cleanup(self) -> None:
         return None
@@ -117,8 +135,9 @@ class SqliteBackend(Backend):
     name = "sqlite"
     files = {"runtime": "runtime.sqlite", "sessions": "sessions.sqlite3"}
 
-    def __init__(self, base: str | None = None) -> None:
+    def __init__(self, base: str | None = None, opener: StoreOpener | None = None) -> None:
         root = base or os.environ.get("HARNESS_TMPDIR") or _default_tmp()
+        self.opener: StoreOpener = opener or sqlite_stores
         self.dir = Path(tempfile.mkdtemp(prefix="harness-", dir=root))
         self._observer: Stores | None = None
         self._backups: dict[str, bytes | None] = {}
@@ -129,31 +148,72 @@ class SqliteBackend(Backend):
         return self.dir / self.files[file]
 
     def open(self, faults: FaultPoint) -> Stores:
-        stores = sqlite_stores(self.dir, faults)
+        stores = self.opener(self.dir, faults)
         self.recorder.attach(stores, faults)
         return stores
 
     def power_cut(self, kind: str, file: str) -> Images | None:
         return self.recorder.cut(kind, file)
 
+    def batching(
+        self, faults: FaultPoint, participants: int, runner: BatchRunner | None
+    ) -> AbstractContextManager[object]:
+        return batched(self.recorder, faults, participants, runner)
+
     def observer(self) -> Stores:
+        """The harness's view of the files (never creates one: ``mode="open"``); it shares
+        the live process's connections (one connection per file per process)."""
         if self._observer is None:
-            self._observer = sqlite_stores(self.dir, NO_FAULTS)
+            self._observer = sqlite_stores(self.dir, NO_FAULTS, mode="open")
         return self._observer
+
+    def unlocked_files(self) -> tuple[str, ...]:
+        """Store files this process has a SQLite connection to but holds no fcntl lock on
+        (``/proc/locks``; empty elsewhere): a descriptor closed beside the connection dropped
+        them, and another process could delete the live WAL (issue 13 F1, bug-31)."""
+        missing = self._unlocked()
+        if missing and self._observer is not None:
+            # Read once more through the process's connection and look again: SQLite takes its
+            # lock back at a read if it knows it has none, so only a lock that SQLite believes
+            # it holds but the kernel dropped (a closed descriptor) is still missing then.
+            with contextlib.suppress(SessionCoreError):  # a damaged row: the lock is taken
+                self._observer.runtime.session_ids()
+                self._observer.sessions.list()
+            missing = self._unlocked()
+        return missing
+
+    def _unlocked(self) -> tuple[str, ...]:
+        held = locked_inodes(os.getpid())
+        if held is None:
+            return ()
+        missing = []
+        for file in self.files:
+            path = self.path(file)
+            try:
+                inode = os.stat(path).st_ino
+            except FileNotFoundError:
+                continue
+            if open_in_process(path) and inode not in held:
+                missing.append(file)
+        return tuple(missing)
 
     def close_observer(self) -> None:
         if self._observer is not None:
             self._observer.close()
             self._observer = None
 
-    def _all_files(self) -> list[Path]:
-        names = []
+    def _all_files(self) -> list[tuple[Path, Path]]:
+        """Each database file and its ``-wal``, with the database file they belong to."""
+        found = []
         for name in self.files.values():
-            names += [name, f"{name}-wal"]
-        return [self.dir / n for n in names]
+            main = self.dir / name
+            found += [(main, main), (wal_of(main), main)]
+        return found
 
     def snapshot(self) -> object:
-        return {p: p.read_bytes() if p.exists() else None for p in self._all_files()}
+        """Every store file's bytes, read through SQLite's own descriptors while the stores
+        are live (``harness.storefiles``: no descriptor of ours is closed on a locked file)."""
+        return {p: read_bytes(p, main=main) for p, main in self._all_files()}
 
     def restore(self, snap: object) -> None:
         assert isinstance(snap, dict)
@@ -171,6 +231,10 @@ class SqliteBackend(Backend):
             self._backups[file] = path.read_bytes() if path.exists() else None
         if how == "garbage":
             path.write_bytes(GARBAGE)
+        elif how in ("missing", "empty"):  # a lost or truncated file (bug-34, issue 13 F3)
+            path.unlink(missing_ok=True)
+            if how == "empty":
+                path.write_bytes(b"")
         elif how == "foreign":
             path.unlink(missing_ok=True)
             with sqlite3.connect(path) as conn:
@@ -193,27 +257,33 @@ class SqliteBackend(Backend):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         self._backups.clear()
         if self._rows:
-            with sqlite3.connect(self.path("sessions")) as conn:
-                for sid, data in self._rows.items():
-                    conn.execute("UPDATE ss_rows SET row = ? WHERE session_id = ?", (data, sid))
-            conn.close()
-            self._rows.clear()
+            rows, self._rows = self._rows, {}
+            for sid, data in rows.items():
+                self._write_row(sid, data)
 
-    def corrupt_row(self, session_id: str) -> None:
-        with sqlite3.connect(self.path("sessions")) as conn:
+    def _write_row(self, session_id: str, data: bytes | None) -> bytes | None:
+        """Replace a row's bytes through the process's own connection to the sessions file
+        (the observer shares it: one connection per file per process); the old bytes."""
+        db = _database(self.observer().sessions)
+
+        def put(conn: sqlite3.Connection) -> bytes | None:
             found = conn.execute(
                 "SELECT row FROM ss_rows WHERE session_id = ?", (session_id,)
             ).fetchone()
-            if session_id not in self._rows and found is not None:
-                self._rows[session_id] = bytes(found[0])
-            conn.execute(
-                "UPDATE ss_rows SET row = ? WHERE session_id = ?", (UNDECODABLE, session_id)
-            )
-        conn.close()
+            conn.execute("UPDATE ss_rows SET row = ? WHERE session_id = ?", (data, session_id))
+            return None if found is None else bytes(found[0])
+
+        return db.transaction(put, session_id)
+
+    def corrupt_row(self, session_id: str) -> None:
+        old = self._write_row(session_id, UNDECODABLE)
+        if session_id not in self._rows and old is not None:
+            self._rows[session_id] = old
 
     def file_digest(self, file: str) -> str:
         path = self.path(file)
-        return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "missing"
+        data = read_bytes(path)
+        return "missing" if data is None else hashlib.sha256(data).hexdigest()
 
     def cleanup(self) -> None:
         self.close_observer()
@@ -229,14 +299,27 @@ def _default_tmp() -> str | None:
 
 
 def _put(path: Path, data: bytes | None) -> None:
+    """Rewrite a store file (``-wal``) from the outside: only with no connection of this
+    process to it (the world closes its stores first; our descriptor cannot drop its locks)."""
+    main = Path(str(path).removesuffix("-wal"))
+    assert not open_in_process(main), f"{main} is held by a live store"
     if data is None:
         path.unlink(missing_ok=True)
     else:
         path.write_bytes(data)
 
 
+def _database(store: object) -> SqliteDatabase:
+    db = getattr(store, "db", None)
+    assert isinstance(db, SqliteDatabase), store
+    return db
+
+
 def _checkpoint(path: Path) -> None:
-    """Fold the WAL into the main file so the file bytes are the whole database."""
+    """Fold the WAL into the main file so the file bytes are the whole database. Only with
+    no connection of this process to the file (``corrupt`` closes the stores first): its own
+    connection here cannot drop locks nobody holds."""
+    assert not open_in_process(path), f"{path} is held by a live store"
     if not path.exists() or path.read_bytes()[:16] != b"SQLite format 3\x00":
         return
     conn = sqlite3.connect(path)
@@ -248,12 +331,27 @@ def _checkpoint(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def make_backend(name: str) -> Backend:
+def locked_inodes(pid: int) -> set[int] | None:
+    """Inodes on which ``pid`` holds a POSIX (fcntl) lock; ``None`` without ``/proc/locks``."""
+    try:
+        text = Path("/proc/locks").read_text()
+    except OSError:
+        return None
+    inodes = set()
+    for line in text.splitlines():
+        fields = line.split()  # "1: POSIX  ADVISORY  READ 1234 08:01:5678 1073741824 1073741825"
+        if len(fields) > 5 and fields[1] == "POSIX" and fields[4] == str(pid):
+            inodes.add(int(fields[5].split(":")[-1]))
+    return inodes
+
+
+def make_backend(name: str, opener: StoreOpener | None = None) -> Backend:
+    """``opener``: how the process opens SQLite stores (a core's ``open_sqlite``)."""
     if name == "memory":
         return MemoryBackend()
     if name == "sqlite":
-        return SqliteBackend()
+        return SqliteBackend(opener=opener)
     raise ValueError(f"unknown backend {name!r}")
 
 
-__all__ = ["Backend", "MemoryBackend", "SqliteBackend", "make_backend"]
+__all__ = ["Backend", "MemoryBackend", "SqliteBackend", "locked_inodes", "make_backend"]

@@ -29,8 +29,9 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from harness.storefiles import read_bytes
 from session_core.factory import Stores
 from session_core.faults import FaultPoint
 from session_core.stores.sqlite_db import SqliteDatabase
@@ -38,7 +39,9 @@ from session_core.stores.sqlite_db import SqliteDatabase
 T = TypeVar("T")
 COMMIT_SITES = ("sqlite.commit.runtime", "sqlite.commit.sessions")
 UNSYNCED_SITES = ("sqlite.unsynced.runtime", "sqlite.unsynced.sessions")
-HARNESS_SITES = frozenset({*COMMIT_SITES, *UNSYNCED_SITES})
+BATCH_SITES = ("sqlite.batch.runtime", "sqlite.batch.sessions")
+"""Inside a group-commit batch's transaction, after a member's writes (``harness.batches``)."""
+HARNESS_SITES = frozenset({*COMMIT_SITES, *UNSYNCED_SITES, *BATCH_SITES})
 COMMIT_KINDS = ("torn", "lost")
 """Fault kinds that only mean something at the sites above."""
 SYNC_FULL = 2
@@ -46,6 +49,14 @@ SYNC_FULL = 2
 WAL_HEADER = 32
 FRAME_HEADER = 24
 Images = dict[Path, bytes | None]
+
+
+BatchHook = Callable[
+    [Callable[..., object], str, Callable[[sqlite3.Connection], Any], str | None, dict[str, bool]],
+    Any,
+]
+"""Takes a write transaction over while a batched block runs: ``(plain transaction, file,
+fn, session, options)`` (``harness.batches.BatchBarrier.transaction``)."""
 
 
 @dataclass
@@ -64,10 +75,15 @@ class CommitRecorder:
     files: dict[str, Path]
     """``runtime`` / ``sessions`` -> database path."""
     logs: dict[str, FileLog] = field(default_factory=dict)
+    databases: list[tuple[str, SqliteDatabase]] = field(default_factory=list)
+    """The live stores' databases, by file (``harness.batches`` parks their writes)."""
+    barrier: BatchHook | None = None
+    """Set while a ``concurrent: {batch: true}`` block runs (``harness.batches``)."""
 
     def attach(self, stores: Stores, faults: FaultPoint) -> None:
         """Wrap the write transactions of freshly opened stores (a sync point)."""
         self.logs = {name: FileLog(path, _size(_wal(path))) for name, path in self.files.items()}
+        self.databases = []
         for store, name in (
             (stores.runtime, "runtime"),
             (stores.sessions, "sessions"),
@@ -75,7 +91,14 @@ class CommitRecorder:
         ):
             db = getattr(store, "db", None)
             if isinstance(db, SqliteDatabase):
+                self.databases.append((name, db))
                 db.transaction = self._wrap(db.transaction, name, faults)  # type: ignore[method-assign,assignment]
+
+    def passed(self, name: str, session_id: str | None, faults: FaultPoint) -> None:
+        """The sites after a COMMIT of file ``name`` (see the module docstring)."""
+        if any(log.durable is not None for log in self.logs.values()):
+            faults.hit(f"sqlite.unsynced.{name}", session_id)
+        faults.hit(f"sqlite.commit.{name}", session_id)
 
     def _wrap(
         self, plain: Callable[..., object], name: str, faults: FaultPoint
@@ -83,6 +106,9 @@ class CommitRecorder:
         def transaction(
             fn: Callable[[sqlite3.Connection], T], session_id: str | None, **options: bool
         ) -> T:
+            barrier = self.barrier
+            if barrier is not None:  # a batched block: the barrier commits and passes the sites
+                return barrier(plain, name, fn, session_id, options)  # type: ignore[no-any-return]
             level: list[int] = []
 
             def body(conn: sqlite3.Connection) -> T:
@@ -94,9 +120,7 @@ class CommitRecorder:
             # sync=False (accept, in-run checkpoints) commits without an fsync: unsynced until
             # the file's next synced commit, whatever the connection's own level.
             self.committed(name, level[0] >= SYNC_FULL and options.get("sync", True))
-            if any(log.durable is not None for log in self.logs.values()):
-                faults.hit(f"sqlite.unsynced.{name}", session_id)
-            faults.hit(f"sqlite.commit.{name}", session_id)
+            self.passed(name, session_id, faults)
             return result
 
         return transaction
@@ -107,9 +131,9 @@ class CommitRecorder:
         log.wal_size = size
         if synced or size < before:  # synced, or a checkpoint reset the WAL (a sync)
             log.durable = None
-        elif log.durable is None:
-            wal = _wal(log.path).read_bytes()
-            log.durable = {log.path: log.path.read_bytes(), _wal(log.path): wal[:before] or None}
+        elif log.durable is None:  # read through SQLite's descriptors (``harness.storefiles``)
+            wal = read_bytes(_wal(log.path), main=log.path) or b""
+            log.durable = {log.path: read_bytes(log.path), _wal(log.path): wal[:before] or None}
 
     def cut(self, kind: str, name: str) -> Images | None:
         """The durable files after a power cut of ``kind`` at a commit of ``name``."""
@@ -123,7 +147,7 @@ class CommitRecorder:
         return None
 
     def _torn(self, log: FileLog) -> Images | None:
-        wal = _wal(log.path).read_bytes()
+        wal = read_bytes(_wal(log.path), main=log.path) or b""
         if len(wal) < WAL_HEADER:
             return None
         frame = FRAME_HEADER + int.from_bytes(wal[8:12], "big")
@@ -149,6 +173,7 @@ def _size(path: Path) -> int:
 
 
 __all__ = [
+    "BATCH_SITES",
     "COMMIT_KINDS",
     "COMMIT_SITES",
     "HARNESS_SITES",

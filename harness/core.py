@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from session_core.agent import Agent
 from session_core.checkpointer import StoreCheckpointer
@@ -13,8 +15,13 @@ from session_core.faults import FaultPoint
 from session_core.projection import Projector
 from session_core.service import SessionService
 from session_core.stores.base import RuntimeStore, SessionStore
+from session_core.stores.sqlite_batch import WriteRequest
 
 RuntimeWrapper = Callable[[RuntimeStore, SessionStore], RuntimeStore]
+BatchRunner = Callable[[sqlite3.Connection, list[WriteRequest]], None]
+"""Runs one batch in one transaction (``session_core.stores.sqlite_batch.run_batch``)."""
+StoreOpener = Callable[[Path, FaultPoint], Stores]
+"""Opens the SQLite stores of a data directory (default ``session_core.factory.sqlite_stores``)."""
 
 
 def zero_clock() -> float:
@@ -30,6 +37,11 @@ class Core:
     projector_cls: type[Projector] = Projector
     checkpointer_cls: type[StoreCheckpointer] = StoreCheckpointer
     wrap_runtime: RuntimeWrapper | None = None
+    open_sqlite: StoreOpener | None = None
+    """How a process opens its SQLite stores (file-level mutants: lock drop, implicit init)."""
+    batch_runner: BatchRunner | None = None
+    """Commits one group-commit batch in a batched block (``harness.batches``; default
+    session_core's ``run_batch``)."""
 
     def service(
         self, stores: Stores, faults: FaultPoint, *, runtime_backed: bool, agent: Agent
@@ -55,4 +67,4 @@ class Core:
 
 CORRECT = Core()
 
-__all__ = ["CORRECT", "Core", "RuntimeWrapper", "zero_clock"]
+__all__ = ["CORRECT", "BatchRunner", "Core", "RuntimeWrapper", "StoreOpener", "zero_clock"]

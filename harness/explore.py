@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from harness.commits import COMMIT_SITES, HARNESS_SITES, UNSYNCED_SITES
+from harness.commits import BATCH_SITES, COMMIT_SITES, HARNESS_SITES, UNSYNCED_SITES
 from harness.core import CORRECT
 from harness.runner import RunConfig, RunResult, run
 from harness.scenario import FaultSpec, Scenario, load_all
@@ -33,6 +33,9 @@ SINGLE_KINDS = ("error", "crash", "cancel")
 COMMIT_CUTS = ("crash", "torn")
 """Kinds at the SQLite backend's commit sites (``harness.commits``); ``lost`` (drop every
 unsynced write) at its ``sqlite.unsynced.*`` sites, passed only while a write is unsynced."""
+BATCH_KINDS = ("crash", "error")
+"""Inside a group-commit batch's transaction (``harness.batches``): the process dies before
+the COMMIT, or one member's writes fail (its savepoint is rolled back)."""
 DEEP_KINDS = ("error", "crash")
 GATE_SITES = frozenset({"turn.commit", "turn.project", "project.bridge", "project.advance"})
 """Where a concurrent shutdown cancels the gate (kind ``gate-cancel``): before the post-commit
@@ -108,6 +111,8 @@ class Report:
 def kinds_for(site: str) -> tuple[str, ...]:
     if site in COMMIT_SITES:
         return COMMIT_CUTS
+    if site in BATCH_SITES:
+        return BATCH_KINDS
     if site in UNSYNCED_SITES:
         return ("lost",)
     if site.endswith(".after"):
@@ -220,6 +225,9 @@ class Explorer:
     quick: bool = False
     """The quick tier: each scenario on its ``explore`` backends (instead of ``backends``),
     on a backend other than memory only at its commit sites (the SQLite slice)."""
+    commit_sites_only: bool = False
+    """On a backend other than memory, explore only the SQLite commit and batch sites (the
+    SQLite slice; implied by ``quick``)."""
 
     def run(self) -> Report:
         start = time.perf_counter()
@@ -244,7 +252,7 @@ class Explorer:
                 if result.violations:
                     self._violation_from(result)
                 found = points_of(scenario.id, backend, result.hits)
-                if self.quick and backend != "memory":
+                if (self.quick or self.commit_sites_only) and backend != "memory":
                     found = [p for p in found if p.site in HARNESS_SITES]
                 points += found
         self.report.scenarios = len(self.scenarios)

@@ -25,7 +25,7 @@ from fnmatch import fnmatchcase
 from harness.commits import COMMIT_KINDS, HARNESS_SITES, Images
 from harness.scenario import FaultSpec
 from session_core.errors import SimulatedCrash
-from session_core.faults import FaultInjector, FaultRule
+from session_core.faults import SITES, FaultInjector, FaultRule
 
 PERSISTENT_TIMES = 1 << 30
 GATE_CANCEL = "gate-cancel"
@@ -51,6 +51,9 @@ class HarnessFaults(FaultInjector):
     gate_cancel: GateCancel | None = None
     power_cut: Callable[[str, str], Images | None] | None = None
     """``(kind, file)`` -> the files to put back after a ``torn`` / ``lost`` commit cut."""
+    misfired: list[str] = field(default_factory=list)
+    """session_core fault sites passed that are not in ``SITES``, or without a session
+    (exploration arms sites by name and session: such a site is silently never explored)."""
 
     def arm_spec(self, spec: FaultSpec) -> FaultRule:
         kind = spec.kind
@@ -123,6 +126,8 @@ class HarnessFaults(FaultInjector):
         return False
 
     def hit(self, site: str, session_id: str | None = None) -> None:
+        if site not in HARNESS_SITES and (site not in SITES or session_id is None):
+            self.misfired.append(site if session_id is not None else f"{site} (no session)")
         if self.crashed_at is not None:
             raise SimulatedCrash(self.crashed_at)
         cancel = self.gate_cancel

@@ -31,7 +31,16 @@ ALWAYS = frozenset({"step", "crashed", "restarted", "recovered", "final", "idemp
 END = frozenset({"final", "idempotent"})
 """Checkers over the history alone run once the run is complete (the history only grows)."""
 TURN_OPS = frozenset({"turn"})
-BAD_FILE_ERRORS = frozenset({"CorruptDatabase", "ForeignDatabase", "SchemaTooNew"})
+BAD_FILE_ERRORS = frozenset(
+    {
+        "CorruptDatabase",
+        "ForeignDatabase",
+        "SchemaTooNew",
+        "MissingStoreFile",
+        "StoreIdentityMismatch",
+        "WrongStoreFile",
+    }
+)
 
 T = TypeVar("T")
 _UNSET: Any = object()
@@ -197,6 +206,8 @@ def _verdict_key(ctx: CheckContext, opted: tuple[str, ...], skip: str | None) ->
         ctx.history.content_key(),
         state.events,
         state.extra_ids,
+        state.unlocked,
+        state.misfired,
         _serials(state),
         None if prev is None else (prev.events, prev.extra_ids, _serials(prev)),
     )
@@ -306,20 +317,122 @@ def definite_failure_no_effect(ctx: CheckContext) -> str | None:
     """A turn that failed definitely leaves no trace: not in the authority, the projection or
     any terminal receipt, now or later (recovery must not redeliver it)."""
     state = ctx.latest
-    for op in ctx.done_before(state):
+    done = ctx.done_before(state)
+    for op in done:
         if op.type != "fail" or op.op not in TURN_OPS or op.session not in state.sessions:
             continue
         s, iid = state.sessions[op.session], op.input_id
+        terminal = [r for r in s.receipts if r.kind == "terminal" and iid in r.input_ids]
+        if _retried(op, done):
+            # a later attempt with the same input id may commit it, in a run of its own
+            run = None if op.done is None else op.done.value.get("run")
+            if run is not None and any(r.run_id == run for r in terminal):
+                return f"{s.id}: failed turn {iid} committed by its own run {run}"
+            continue
         if iid in s.authority_turn_set or iid in s.projection_turn_set:
             return f"{s.id}: turn {iid} reported {op.outcome or 'failed'} but took effect"
-        if any(r.kind == "terminal" and iid in r.input_ids for r in s.receipts):
+        if terminal:
             return f"{s.id}: failed turn {iid} has a terminal receipt"
+    return _rewrite_took_effect(ctx)
+
+
+REWRITE_OPS = frozenset({"compact", "refresh"})
+
+
+def _rewrite_took_effect(ctx: CheckContext) -> str | None:
+    """A compact / refresh that failed definitely left the document as it was: compared in
+    the first state after it with the last one before it, when nothing else ran between."""
+    prev = ctx.previous()
+    if prev is None:
+        return None
+    for op in ctx.ops:
+        if op.type != "fail" or op.op not in REWRITE_OPS or op.done is None:
+            continue
+        if prev.events > op.invoke.index or not _first_state_after(ctx, op):
+            continue
+        s, before = ctx.latest.sessions.get(op.session or ""), prev.sessions.get(op.session or "")
+        if s is None or before is None or _others_between(ctx, op, prev.events):
+            continue
+        if _rewrote(op, _document(before), _document(s)):
+            return f"{s.id}: {op.op} reported {op.outcome or 'failed'} but took effect"
     return None
+
+
+def _document(s: SessionState) -> Session | None:
+    """The session's authority (the row, for a runtime-less session)."""
+    return s.authority if s.runtime_backed else s.row
+
+
+def _rewrote(op: Operation, before: Session | None, after: Session | None) -> bool:
+    """``after`` holds the effect of ``op`` that ``before`` lacks: one more rewrite commit
+    (compact), or the refreshed system text (refresh). Other changes (a rollback of an
+    earlier unaudited rewrite, I6) are not this operation's."""
+    if before is None or after is None:
+        return False
+    if op.op == "refresh":
+        text = op.invoke.value.get("text")
+        return _system_text(after) == text != _system_text(before)
+    return len(after.rewrites) > len(before.rewrites)
+
+
+def _system_text(doc: Session) -> str | None:
+    return doc.messages[0].content if doc.messages else None
+
+
+def _retried(failed: Operation, done: list[Operation]) -> bool:
+    """A turn with the same session and input id invoked after ``failed`` completed (a
+    client retry with the same idempotency key) that did not fail definitely itself."""
+    end = -1 if failed.done is None else failed.done.index
+    return any(
+        op.op in TURN_OPS
+        and op.type != "fail"
+        and op.session == failed.session
+        and op.input_id == failed.input_id
+        and op.invoke.index > end
+        for op in done
+    )
+
+
+LEASE_OPS = frozenset({"turn", "compact", "refresh"})
+"""Operations that take the session's run lease."""
+
+
+@register("failure_releases_lease", phases=frozenset({"step"}))
+def failure_releases_lease(ctx: CheckContext) -> str | None:
+    """A turn or rewrite that failed definitely leaves no run lease it did not find: in the
+    first state after it, the session's lease is the one held before it started (bug-49)."""
+    state, prev = ctx.latest, ctx.previous()
+    if prev is None:
+        return None
+    for op in ctx.ops:
+        if op.type != "fail" or op.op not in LEASE_OPS or op.done is None:
+            continue
+        if "SessionBusy" in (op.done.value.get("error"), op.done.value.get("cause")):
+            continue  # refused by another holder's lease: not this operation's
+        if prev.events > op.invoke.index or not _first_state_after(ctx, op):
+            continue
+        s, before = state.sessions.get(op.session or ""), prev.sessions.get(op.session or "")
+        if s is None or before is None or _others_between(ctx, op, prev.events):
+            continue
+        if s.active_run is not None and s.active_run != before.active_run:
+            return f"{s.id}: {op.op} failed definitely but left run lease {s.active_run}"
+    return None
+
+
+def _others_between(ctx: CheckContext, failed: Operation, since: int) -> bool:
+    """Another operation of the same session ran between ``since`` and the latest state."""
+    return any(
+        op is not failed and op.session == failed.session and op.invoke.index >= since
+        for op in ctx.ops
+        if op.invoke.index < ctx.latest.events
+    )
 
 
 @register("outcome_names_its_session", phases=END)
 def outcome_names_its_session(ctx: CheckContext) -> str | None:
-    """Every outcome names the session of the operation it answers."""
+    """Every outcome, and the typed error it carries as its cause, names the session of the
+    operation it answers (typed errors name their session; a cause that is not a typed error
+    names none)."""
     return ctx.over_history(_wrong_session)
 
 
@@ -328,6 +441,8 @@ def _wrong_session(ctx: CheckContext) -> str | None:
         done = op.done
         if done is not None and "of" in done.value and done.value["of"] != op.session:
             return f"{op.session}: {op.op} answered with an outcome of {done.value['of']!r}"
+        if done is not None and "cause_of" in done.value and done.value["cause_of"] != op.session:
+            return f"{op.session}: {op.op} outcome's cause names {done.value['cause_of']!r}"
     return None
 
 
@@ -816,6 +931,154 @@ def bad_input_refused(ctx: CheckContext) -> str | None:
                     return f"damaged {file} file was modified"
         elif op.op == "read" and op.session in rows and op.type == "ok":
             return f"{op.session}: an undecodable row was served"
+    return None
+
+
+@register("store_locks_held")
+def store_locks_held(ctx: CheckContext) -> str | None:
+    """While this process has a SQLite connection to a store file it holds SQLite's fcntl lock
+    on it (bug-31, issue 13 F1): closing any other descriptor of the file drops every lock of
+    the process, and another process may then checkpoint and delete the live WAL."""
+    unlocked = ctx.latest.unlocked
+    if unlocked:
+        return f"no fcntl lock held on the open {', '.join(unlocked)} file(s)"
+    return None
+
+
+@register("fault_sites_named")
+def fault_sites_named(ctx: CheckContext) -> str | None:
+    """Every fault site session_core passes is a known site (``session_core.faults.SITES``)
+    and names its session: exploration arms sites by name and session, so a renamed site or
+    one passed without its session is never explored, silently."""
+    if ctx.latest.misfired:
+        return f"fault sites unknown or without a session: {list(ctx.latest.misfired)}"
+    return None
+
+
+@register("outcome_matches_commit", phases=END)
+def outcome_matches_commit(ctx: CheckContext) -> str | None:
+    """A completed turn reports what was committed: the run and revision of the terminal
+    receipt that consumed its input (runtime-backed), and the reply the committed transcript
+    holds for it (while the turn is not compacted away)."""
+    state = ctx.latest
+    for op in ctx.ops:
+        done = op.done
+        if op.op not in TURN_OPS or op.type != "ok" or done is None:
+            continue
+        s = state.sessions.get(op.session or "")
+        if s is None or op.input_id is None:
+            continue
+        problem = _outcome_problem(s, op.input_id, done.value)
+        if problem is not None:
+            return f"{s.id}: turn {op.input_id} {problem}"
+    return None
+
+
+def _outcome_problem(s: SessionState, input_id: str, value: dict[str, object]) -> str | None:
+    if not isinstance(value.get("revision"), str):
+        return "answered without the revision it committed"
+    if s.runtime_backed:
+        receipt = next(
+            (r for r in s.receipts if r.kind == "terminal" and input_id in r.input_ids), None
+        )
+        if receipt is None:
+            return None  # not durable: acknowledged_durable reports it
+        if value.get("run") != receipt.run_id or value.get("revision") != receipt.digest:
+            return f"answered run {value.get('run')!r}, committed by {receipt.run_id!r}"
+    doc = s.authority if s.runtime_backed else s.row
+    reply = None if doc is None else _reply(doc, input_id)
+    if reply is not None and "reply" in value and value["reply"] != reply:
+        return f"answered {value['reply']!r}, the transcript holds {reply!r}"
+    return None
+
+
+def _reply(doc: Session, input_id: str) -> str | None:
+    """The last assistant message of the turn ``input_id`` in ``doc`` (None if absent)."""
+    for segment in _segments(doc.messages):
+        if segment[0].id == input_id:
+            replies = [m.content for m in segment if m.role == "assistant"]
+            return replies[-1] if replies else None
+    return None
+
+
+ROLES = frozenset({"system", "user", "assistant", "tool"})
+
+
+@register("documents_well_formed")
+def documents_well_formed(ctx: CheckContext) -> str | None:
+    """Both stores hold well-formed transcripts: known roles only, the system message first
+    (id ``system``), any other system message a compaction summary."""
+    return _each(ctx.latest, _malformed)
+
+
+def _malformed(s: SessionState) -> str | None:
+    for name, doc, _ in _documents(s):
+        if doc is None:
+            continue
+        roles = {m.role for m in doc.messages}
+        if not roles <= ROLES:
+            return f"{s.id}: {name} holds messages with roles {sorted(roles - ROLES)}"
+        first = doc.messages[0] if doc.messages else None
+        if first is None or (first.role, first.id) != ("system", "system"):
+            return f"{s.id}: {name} does not start with its system message"
+        later = [m.id for m in doc.messages[1:] if m.role == "system"]
+        if any(not i.startswith("summary-") for i in later):
+            return f"{s.id}: {name} holds a second system message that is not a summary"
+    return None
+
+
+OUTCOME_NAMES = frozenset(
+    {
+        "Completed",
+        "CompletedWithFinalizationFailure",
+        "Failed",
+        "Cancelled",
+        "Indeterminate",
+        "Abandoned",
+    }
+)
+
+
+@register("recovery_report_honest")
+def recovery_report_honest(ctx: CheckContext) -> str | None:
+    """A recovery report tells what it did: each redelivered input with a known outcome name,
+    and a session marked ``projection_only`` exactly when it has no runtime authority (every
+    row of a runtime-less recovery)."""
+    state = ctx.latest
+    for op in ctx.ops:
+        done = op.done
+        if op.op != "recover" or op.type != "ok" or done is None:
+            continue
+        for item in _list(done.value.get("redelivered")):
+            if isinstance(item, list) and len(item) == 3 and item[2] not in OUTCOME_NAMES:
+                return f"recovery reported redelivering {item[1]} as {item[2]!r}"
+        if not _first_state_after(ctx, op):
+            continue
+        for report in _list(done.value.get("reports")):
+            problem = _report_problem(report, state) if isinstance(report, dict) else None
+            if problem is not None:
+                return problem
+    return None
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _report_problem(report: dict[str, object], state: WorldState) -> str | None:
+    marked, unmarked = _list(report.get("projection_only")), _list(report.get("runtime_sessions"))
+    if not report.get("runtime"):
+        return (
+            f"runtime-less recovery did not mark {unmarked} projection-only" if unmarked else None
+        )
+    for sid in marked + unmarked:
+        s = state.sessions.get(str(sid))
+        if s is None:
+            continue
+        if (sid in marked) != (s.runtime_state is None):
+            return (
+                f"{sid}: recovery marked projection_only={sid in marked}, runtime {s.runtime_state}"
+            )
     return None
 
 

@@ -67,7 +67,8 @@ def hunt(name: str) -> MutantResult:
                 v.message,
             )
     tied = [catalogue[s] for s in mutant.killers if s in catalogue]
-    report = Explorer(tied, backends=(mutant.backend,), core=mutant.name).run()
+    explorer = Explorer(tied, backends=(mutant.backend,), core=mutant.name, commit_sites_only=True)
+    report = explorer.run()
     elapsed = time.perf_counter() - start
     if report.violations:
         first = report.violations[0]

@@ -66,7 +66,7 @@ class Runner:
     def __post_init__(self) -> None:
         cfg = self.config
         self.faults = HarnessFaults()
-        self.backend = make_backend(cfg.backend)
+        self.backend = make_backend(cfg.backend, cfg.core.open_sqlite)
         runtime_backed = {s.id: s.runtime for s in cfg.scenario.sessions}
         self.capturer = Capturer(runtime_backed)
         self.world = World(cfg.scenario, self.backend, cfg.core, self.faults, self.history)
@@ -169,6 +169,7 @@ class Runner:
         """Faults stop; the operator repairs damaged files; restart; recover; recover again."""
         self.step_hits = len(self.faults.hits)
         self.faults.disarm()
+        self.world.close_stores()  # the operator restores backups with the process stopped
         self.backend.repair()
         self._restart("final")
         if self.world.stores is None:
@@ -214,6 +215,9 @@ class Runner:
             state = WorldState(index, label, phase, events, {}, "unreadable")
         else:
             state = self._unplanted(self.capturer.capture(observer, index, label, phase, events))
+            if state.error is None:
+                misfired = tuple(dict.fromkeys(self.faults.misfired))
+                state = replace(state, unlocked=self.backend.unlocked_files(), misfired=misfired)
         self.states.append(state)
         found = check(CheckContext(self.history, self.states), self.extra)
         if found:

@@ -39,7 +39,7 @@ ACTIONS: dict[str, str] = {
     "stash": "keep the session's committed snapshot bytes under a name",
     "late_checkpoint": "call the post-commit hook with stashed bytes (late finalizer)",
     "quarantine": "clear a rejected runtime snapshot by byte CAS (stashed bytes)",
-    "corrupt": "damage a SQLite file (garbage, foreign, newer_schema)",
+    "corrupt": "damage a SQLite file (garbage, foreign, newer_schema, missing, empty)",
     "corrupt_row": "store undecodable bytes in a session's projection row",
     "plant_row": "replace a session's row by one ahead of or diverged from the authority",
     "concurrent": "run several step lists at once (one process each)",
@@ -104,6 +104,9 @@ class Step:
     expect: str | None = None
     processes: tuple[tuple[Step, ...], ...] = ()
     threads: bool = False
+    batch: bool = False
+    """``concurrent: {batch: true}``: threads whose writes form group-commit batches the
+    harness makes deterministic (``harness.batches``, SQLite)."""
 
     def arg(self, name: str, default: object = None) -> object:
         return self.args.get(name, default)
@@ -342,7 +345,7 @@ def _check_args(action: str, args: dict[str, object], node: Located, where: str)
     choices = {
         "source": ("projection", "authority"),
         "file": ("runtime", "sessions"),
-        "how": ("garbage", "foreign", "newer_schema"),
+        "how": ("garbage", "foreign", "newer_schema", "missing", "empty"),
         "shape": ("ahead", "diverged"),
     }
     for name, allowed in choices.items():
@@ -385,13 +388,15 @@ def _concurrent(
     expect: str | None,
     labels: set[str],
 ) -> Step:
-    threads = False
+    threads = batch = False
     processes_node = value
     if value.is_map:
-        fields = value.mapping(f"{where}.concurrent", frozenset({"threads", "processes"}))
+        fields = value.mapping(f"{where}.concurrent", frozenset({"threads", "processes", "batch"}))
         if "processes" not in fields:
             raise value.fail(f"{where}.concurrent: missing 'processes'")
         threads = fields["threads"].boolean("threads") if "threads" in fields else False
+        batch = fields["batch"].boolean("batch") if "batch" in fields else False
+        threads = threads or batch
         processes_node = fields["processes"]
     processes = []
     for index, proc in enumerate(processes_node.items(f"{where}.concurrent")):
@@ -402,7 +407,9 @@ def _concurrent(
         processes.append(tuple(steps))
     if len(processes) < 2:
         raise processes_node.fail(f"{where}.concurrent: expected at least two processes")
-    return Step("concurrent", label, value.line, None, {}, None, expect, tuple(processes), threads)
+    return Step(
+        "concurrent", label, value.line, None, {}, None, expect, tuple(processes), threads, batch
+    )
 
 
 def _faults(node: Located | None, known: set[str], labels: set[str]) -> Iterable[FaultSpec]:

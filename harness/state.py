@@ -139,9 +139,15 @@ class WorldState:
     error: str | None = None
     """Set when the stores could not be read (a damaged file): invariants skip the state."""
     extra_ids: tuple[str, ...] = ()
+    unlocked: tuple[str, ...] = ()
+    """Store files the process holds a connection to but no fcntl lock on (SQLite only)."""
+    misfired: tuple[str, ...] = ()
+    """Unknown fault sites, or sites passed without a session, so far (``HarnessFaults``)."""
 
     def same_as(self, other: WorldState) -> bool:
         if self.error is not None or other.error is not None or self.events != other.events:
+            return False
+        if self.unlocked != other.unlocked or self.misfired != other.misfired:
             return False
         if self.extra_ids != other.extra_ids or self.sessions.keys() != other.sessions.keys():
             return False
@@ -157,6 +163,8 @@ class WorldState:
             "error": self.error,
             "sessions": {sid: s.fingerprint() for sid, s in sorted(self.sessions.items())},
             "extra": list(self.extra_ids),
+            **({"unlocked": list(self.unlocked)} if self.unlocked else {}),
+            **({"misfired": list(self.misfired)} if self.misfired else {}),
         }
 
     def digest(self) -> str:

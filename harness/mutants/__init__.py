@@ -23,7 +23,10 @@ from harness.mutants.integrity_bugs import (
     FailedAfterSyncService,
     FailedCreateService,
     LeaseNeverExpiresRuntime,
+    RetryRunsAgainService,
     UncheckedDigestProjector,
+    implicit_init_stores,
+    lock_dropping_stores,
 )
 from harness.mutants.projection_bugs import (
     AdoptingProjector,
@@ -33,10 +36,12 @@ from harness.mutants.projection_bugs import (
 )
 from harness.mutants.service_bugs import (
     DuplicatingRecoveryService,
+    LeaseKeptAfterBeginErrorService,
     OrphanDroppingService,
     PreCommitProjectionService,
     RetireFirstArchiveService,
     ReusedTerminalSequenceService,
+    RewriteFailedAfterSaveService,
     RewritePathNoHookService,
     SwallowedCommitErrorService,
     UnauditedReadService,
@@ -46,7 +51,9 @@ from harness.mutants.store_bugs import (
     NormalSyncRuntime,
     ReceiptFirstRuntime,
     RowWritingRuntime,
+    RunlessAbandonDroppedRuntime,
     SplitCommitRuntime,
+    all_members_sync_batch,
 )
 
 
@@ -160,6 +167,26 @@ MUTANTS: tuple[Mutant, ...] = (
         service_cls=FailedCreateService,
     ),
     _m(
+        "retry-runs-again",
+        "bug-33: a retry with the same input id is not looked up and runs as a new input",
+        ("integrity-retry-same-input",),
+        service_cls=RetryRunsAgainService,
+    ),
+    _m(
+        "lock-drop",
+        "bug-31: a plain descriptor opened and closed on a store file beside its connection",
+        ("sqlite-store-locks-held",),
+        "sqlite",
+        open_sqlite=lock_dropping_stores,
+    ),
+    _m(
+        "implicit-init",
+        "bug-34: a missing or empty runtime file silently initialised beside a projection",
+        ("integrity-missing-runtime-file",),
+        "sqlite",
+        open_sqlite=implicit_init_stores,
+    ),
+    _m(
         "lease-never-expires",
         "bug-37: a dead or expired lease holder blocks the session until recovery",
         ("integrity-dead-lease-holder",),
@@ -220,6 +247,24 @@ MUTANTS: tuple[Mutant, ...] = (
         projector_cls=KeepUnauditedRowProjector,
     ),
     _m(
+        "lease-kept-after-begin-error",
+        "bug-49: the lease begin_run took before its error is never released",
+        ("begin-run-error-releases-lease",),
+        service_cls=LeaseKeptAfterBeginErrorService,
+    ),
+    _m(
+        "archived-input-left-pending",
+        "bug-50: recovery's abandonment of an archived session's pending input is dropped",
+        ("crash-then-archive-abandons-input",),
+        wrap_runtime=RunlessAbandonDroppedRuntime,
+    ),
+    _m(
+        "runtime-less-rewrite-failed-after-save",
+        "bug-51: a runtime-less rewrite durable before its error is answered Failed",
+        ("runtime-less-rewrite-error-after-save",),
+        service_cls=RewriteFailedAfterSaveService,
+    ),
+    _m(
         "sqlite-commit-split",
         "bug-43: the run-boundary commit split into two transactions (snapshot, then receipt)",
         ("sqlite-commit-boundaries",),
@@ -234,6 +279,14 @@ MUTANTS: tuple[Mutant, ...] = (
         wrap_runtime=ReceiptFirstRuntime,
     ),
     _m(
+        "batch-acknowledged-unsynced",
+        "bug-52: a group-commit batch mixing unsynced and synced writes committed without a"
+        " sync, its commits acknowledged",
+        ("group-commit-mixed-batch-power-loss", "group-commit-batch-crash"),
+        "sqlite",
+        batch_runner=all_members_sync_batch,
+    ),
+    _m(
         "sqlite-runtime-synchronous-normal",
         "bug-44: the runtime file with synchronous=NORMAL (commits not synced until a checkpoint)",
         ("sqlite-lost-unsynced-writes",),
@@ -242,10 +295,9 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
 )
 FILE_MUTANTS = ("lock-drop", "implicit-init", "retry-runs-again")
-"""Integrity mutants killed outside ``harness mutants`` (``harness.mutants.integrity_bugs``):
-lock drop and implicit init exist only with real files (the harness runs mutants on the
-memory backend); the retry mutant's scenario waits for ``definite_failure_no_effect`` to learn
-retries. ``tests/session_core/test_integrity_mutants.py`` kills all three."""
+"""Integrity mutants that ``tests/session_core/test_integrity_mutants.py`` also kills with real
+processes; ``harness mutants`` kills them too (lock drop and implicit init on SQLite, through
+``store_locks_held`` and ``bad_input_refused`` / ``acknowledged_durable``)."""
 
 BY_NAME = {m.name: m for m in MUTANTS}
 

@@ -137,3 +137,21 @@ __all__ = [
     "UnauditedReadService",
     "UnauditedRowReader",
 ]
+
+
+class LeaseKeptAfterBeginErrorService(SessionService):
+    """bug-49: after ``begin_run`` raised, the lease it took anyway is never looked for, so
+    the abort releases nothing and the live process's next run finds the session busy."""
+
+    def lease_taken(
+        self, session_id: str, input_ids: tuple[str, ...], holder: str | None
+    ) -> str | None:
+        return None
+
+
+class RewriteFailedAfterSaveService(SessionService):
+    """bug-51: a runtime-less rewrite whose row save was durable before an error is answered
+    ``Failed`` (the row is not consulted for rewrites)."""
+
+    def row_stands(self, base: Session, live: Session, input_id: str | None) -> Session | None:
+        return None if input_id is None else super().row_stands(base, live, input_id)

@@ -11,6 +11,7 @@ from session_core.model import InputState, Receipt, RuntimeState
 from session_core.stores import guards
 from session_core.stores.base import RuntimeStore, SessionStore
 from session_core.stores.sqlite import SqliteRuntimeStore
+from session_core.stores.sqlite_batch import WriteRequest, run_batch
 
 
 class RowWritingRuntime(RuntimeProxy):
@@ -126,3 +127,29 @@ __all__ = [
     "RowWritingRuntime",
     "SplitCommitRuntime",
 ]
+
+
+def all_members_sync_batch(conn: sqlite3.Connection, batch: list[WriteRequest]) -> None:
+    """bug-52: a group-commit batch is synced only if *every* member asked for a sync (``all``
+    where ``any`` is right): a batch that mixes an unsynced accept or in-run checkpoint with
+    a turn's commit is committed without an fsync, yet the commit is acknowledged."""
+    synced = all(r.sync for r in batch)
+    for request in batch:
+        request.sync = synced
+    run_batch(conn, batch)
+
+
+class RunlessAbandonDroppedRuntime(RuntimeProxy):
+    """bug-50: an abandonment without a run (recovery abandoning a retired session's pending
+    input) is dropped, so the input stays accepted forever."""
+
+    def commit_lifecycle(
+        self,
+        session_id: str,
+        run_id: str | None,
+        state: RuntimeState | None,
+        input_updates: Mapping[str, InputState],
+    ) -> None:
+        if run_id is None and state is None and input_updates:
+            return
+        self.inner.commit_lifecycle(session_id, run_id, state, input_updates)

@@ -45,6 +45,112 @@ def test_definite_failure_no_effect() -> None:
     assert verdict("definite_failure_no_effect", h, world(0, len(h), clean)) is None
 
 
+def test_definite_failure_no_effect_retry_with_the_same_input_id() -> None:
+    """A retry with the same id may commit the input in a run of its own; the failed attempt's
+    own run committing it is still a violation."""
+    retried = Hist().turn("s1", "b", "fail", outcome="Failed", run="run-9")
+    retried.turn("s1", "b", outcome="Completed")
+    committed = sess("s1", doc("s1", "b"), doc("s1", "b"))  # terminal receipt of run-1
+    assert verdict("definite_failure_no_effect", retried, world(0, 4, committed)) is None
+    own = Hist().turn("s1", "b", "fail", outcome="Failed", run="run-1")
+    own.turn("s1", "b", outcome="Completed")
+    assert verdict("definite_failure_no_effect", own, world(0, 4, committed))
+    failed_retry = Hist().turn("s1", "b", "fail", outcome="Failed")
+    failed_retry.turn("s1", "b", "fail", outcome="Failed")
+    assert verdict("definite_failure_no_effect", failed_retry, world(0, 4, committed))
+
+
+def test_failure_releases_lease() -> None:
+    h = Hist().turn("s1", "a").turn("s1", "b", "fail", outcome="Failed", cause="InjectedError")
+    free = sess("s1", doc("s1", "a"), doc("s1", "a"))
+    held = sess("s1", doc("s1", "a"), doc("s1", "a"), active_run="run-2")
+    before = world(0, 2, free)
+    assert verdict("failure_releases_lease", h, before, world(1, 4, held))
+    assert verdict("failure_releases_lease", h, before, world(1, 4, free)) is None
+    busy = Hist().turn("s1", "a").turn("s1", "b", "fail", outcome="Failed", cause="SessionBusy")
+    assert verdict("failure_releases_lease", busy, before, world(1, 4, held)) is None
+
+
+def test_definite_failure_no_effect_rewrite() -> None:
+    from dataclasses import replace
+
+    h = Hist().turn("s1", "a").op("refresh", "s1", "fail", invoke={"text": "new"}, outcome="Failed")
+    base = doc("s1", "a")
+    refreshed = replace(
+        base, messages=(replace(base.messages[0], content="new"), *base.messages[1:])
+    )
+    before = world(0, 2, sess("s1", base, base))
+    changed = world(1, 4, sess("s1", refreshed, base))
+    assert verdict("definite_failure_no_effect", h, before, changed)
+    same = world(1, 4, sess("s1", base, base))
+    assert verdict("definite_failure_no_effect", h, before, same) is None
+
+
+def test_fault_sites_named() -> None:
+    from dataclasses import replace
+
+    state = world(0, 0, sess("s1", doc("s1"), doc("s1")))
+    bad = replace(state, misfired=("XXturn.commitXX",))
+    assert verdict("fault_sites_named", Hist(), bad)
+    assert verdict("fault_sites_named", Hist(), state) is None
+
+
+def test_outcome_matches_commit() -> None:
+    a = doc("s1", "a")
+    receipt = receipts_for(a)[0]
+    right = {"outcome": "Completed", "run": "run-1", "revision": receipt.digest, "reply": "done a"}
+    good = Hist().turn("s1", "a", **right)
+    final = world(0, 2, sess("s1", a, a), phase="final")
+    assert verdict("outcome_matches_commit", good, final) is None
+    wrong_run = Hist().turn("s1", "a", **{**right, "run": None})
+    assert verdict("outcome_matches_commit", wrong_run, final)
+    wrong_reply = Hist().turn("s1", "a", **{**right, "reply": ""})
+    assert verdict("outcome_matches_commit", wrong_reply, final)
+
+
+def test_documents_well_formed() -> None:
+    from dataclasses import replace
+
+    a = doc("s1", "a")
+    renamed = replace(a, messages=(replace(a.messages[0], id="XXsystemXX"), *a.messages[1:]))
+    role = replace(a, messages=(*a.messages[:-1], replace(a.messages[-1], role="robot")))
+    h = Hist().turn("s1", "a")
+    assert verdict("documents_well_formed", h, world(0, 2, sess("s1", renamed, a)))
+    assert verdict("documents_well_formed", h, world(0, 2, sess("s1", a, role)))
+    assert verdict("documents_well_formed", h, world(0, 2, sess("s1", a, a))) is None
+
+
+def test_outcome_cause_names_its_session() -> None:
+    ok = Hist().turn("s1", "a", "fail", outcome="Failed", of="s1", cause_of="s1")
+    assert verdict("outcome_names_its_session", ok, world(0, 2, phase="final")) is None
+    unnamed = Hist().turn("s1", "a", "fail", outcome="Failed", of="s1", cause_of=None)
+    assert verdict("outcome_names_its_session", unnamed, world(0, 2, phase="final"))
+
+
+def test_recovery_report_honest() -> None:
+    good = {"runtime": True, "projection_only": [], "runtime_sessions": ["s1"]}
+    state = world(0, 2, sess("s1", doc("s1"), doc("s1")))
+    ok = Hist().op("recover", None, "ok", redelivered=[["s1", "a", "Completed"]], reports=[good])
+    assert verdict("recovery_report_honest", ok, state) is None
+    named = Hist().op("recover", None, "ok", redelivered=[["s1", "a", "NoneType"]], reports=[])
+    assert verdict("recovery_report_honest", named, state)
+    wrong = {"runtime": True, "projection_only": ["s1"], "runtime_sessions": []}
+    marked = Hist().op("recover", None, "ok", redelivered=[], reports=[wrong])
+    assert verdict("recovery_report_honest", marked, state)
+    less = {"runtime": False, "projection_only": [], "runtime_sessions": ["r1"]}
+    unmarked = Hist().op("recover", None, "ok", redelivered=[], reports=[less])
+    assert verdict("recovery_report_honest", unmarked, state)
+
+
+def test_store_locks_held() -> None:
+    from dataclasses import replace
+
+    h = Hist().turn("s1", "a")
+    state = world(0, 2, sess("s1", doc("s1", "a"), doc("s1", "a")))
+    assert verdict("store_locks_held", h, replace(state, unlocked=("runtime",)))
+    assert verdict("store_locks_held", h, state) is None
+
+
 def test_indeterminate_resolves_once_committed_turn_never_disappears() -> None:
     h = Hist().turn("s1", "a").turn("s1", "b", "info", error="SimulatedCrash")
     before = world(0, 4, sess("s1", doc("s1", "a", "b"), doc("s1", "a")))

@@ -59,7 +59,9 @@ def init_violation(data: Path, opener: Callable[[Path], Stores]) -> str | None:
     return "a missing runtime file was silently initialised"
 
 
-RETRY_SCENARIO = Path(__file__).parent / "data" / "integrity-retry-same-input.yml"
+RETRY_SCENARIO = (
+    Path(__file__).parents[2] / "harness" / "scenarios" / "49-integrity-retry-same-input.yml"
+)
 
 
 def test_every_mutant_outside_the_harness_is_known() -> None:
