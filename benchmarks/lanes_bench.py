@@ -90,17 +90,26 @@ def median_of(
     return statistics.median(s for s, _ in samples), samples[-1][1]
 
 
-def case_rules(repo: Path, env: dict[str, str]) -> Path:
+def case_rules(
+    repo: Path,
+    env: dict[str, str],
+    global_globs: list[str] | None = None,
+    lane_paths: dict[str, list[str]] | None = None,
+) -> Path:
     """Bash rules equivalent to the lanes coverage, written the way hand-made detectors are:
-    one ``case`` statement per lane listing the globs of everything that lane covers."""
+    one ``case`` statement per lane listing the globs of everything that lane covers: the
+    global ones, the lane's own paths and its crates (bash ``*`` crosses ``/``, so ``sdk/**``
+    is ``sdk/*`` and ``proto/**/*.proto`` is ``proto/*.proto``)."""
     graph_json = subprocess.run(
         [*LANES, "graph", "--format", "json"], cwd=repo, env=env, capture_output=True, check=True
     ).stdout
     coverage: dict[str, list[str]] = json.loads(graph_json)["lanes"]
+    always = global_globs or ["Cargo.lock", "Cargo.toml", ".github/workflows/**"]
     statements = []
     for lane, components in coverage.items():
+        own = (lane_paths or {}).get(lane, [])
         globs = "|".join(
-            ["Cargo.lock", "Cargo.toml", ".github/workflows/*"]
+            [glob.replace("**/", "").replace("**", "*") for glob in [*always, *own]]
             + [f"crates/{c}/*" for c in sorted(components)]
         )
         statements.append(f'    case "$1" in\n        {globs}) hit[{lane}]=1 ;;\n    esac')
@@ -203,29 +212,6 @@ def real_sized_paths(crates: int, files_per_crate: int, count: int, seed: int = 
     return ("\n".join(paths) + "\n").encode()
 
 
-def real_case_rules(repo: Path, env: dict[str, str]) -> Path:
-    """:func:`case_rules` for the real-sized workspace: the lane's own paths too (bash ``*``
-    crosses ``/``, so ``sdk/**`` is ``sdk/*`` and ``proto/**/*.proto`` is ``proto/*.proto``)."""
-    graph_json = subprocess.run(
-        [*LANES, "graph", "--format", "json"], cwd=repo, env=env, capture_output=True, check=True
-    ).stdout
-    coverage: dict[str, list[str]] = json.loads(graph_json)["lanes"]
-    statements = []
-    for lane, components in coverage.items():
-        own = [glob.replace("**/", "").replace("**", "*") for glob in REAL_LANE_PATHS[lane]]
-        globs = "|".join(
-            [g.replace("**", "*") for g in REAL_GLOBAL]
-            + own
-            + [f"crates/{c}/*" for c in sorted(components)]
-        )
-        statements.append(f'    case "$1" in\n        {globs}) hit[{lane}]=1 ;;\n    esac')
-    rules = repo / "case_rules.sh"
-    rules.write_text(
-        f"LANES=({' '.join(coverage)})\nclassify() {{\n{chr(10).join(statements)}\n}}\n"
-    )
-    return rules
-
-
 def bench_real_sized(tmp: Path, runs: int, env: dict[str, str]) -> dict[str, float]:
     repo = make_real_sized(tmp / "real")
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
@@ -240,7 +226,8 @@ def bench_real_sized(tmp: Path, runs: int, env: dict[str, str]) -> dict[str, flo
     few_s = median_of(runs, detect, few, repo, env)[0]
     many = real_sized_paths(45, 40, 10_000)
     lanes_10k, out = median_of(runs, detect, many, repo, env)
-    bash = ["bash", str(HERE / "case_detector.sh"), str(real_case_rules(repo, env))]
+    rules = case_rules(repo, env, REAL_GLOBAL, REAL_LANE_PATHS)
+    bash = ["bash", str(HERE / "case_detector.sh"), str(rules)]
     bash_10k, bash_out = median_of(max(3, runs // 3), bash, many, repo, env)
     bash_selected = [
         line.split("=")[0] for line in bash_out.decode().split() if line.endswith("=true")
