@@ -1,8 +1,7 @@
 """``lanes detect --base``: a lockfile change refined to the components that reach the changed
 third-party packages (Cargo.lock, uv.lock, pnpm-lock.yaml, package-lock.json, yarn.lock), on real
-git repositories; a
-lockfile the configuration lists in ``global``, one that does not parse and one whose change
-reaches no member stay global."""
+git repositories; a lockfile the configuration lists in ``global``, one that does not parse and
+one whose change reaches no member stay global."""
 
 from __future__ import annotations
 
