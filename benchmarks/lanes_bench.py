@@ -64,7 +64,10 @@ def make_workspace(root: Path, crates: int, files_per_crate: int) -> Path:
         'version: 1\nglobal: ["Cargo.lock", "Cargo.toml", ".github/workflows/**"]\n'
         f'ignore: ["docs/**", "**/*.md"]\nlanes:\n{lanes}\n'
     )
+    # Tracked, as in a CI checkout: discovery lists manifests from git's index (cached by the
+    # index file's identity); an untracked tree is walked on every run instead.
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
     return root
 
 
@@ -214,7 +217,7 @@ def real_sized_paths(crates: int, files_per_crate: int, count: int, seed: int = 
 
 def bench_real_sized(tmp: Path, runs: int, env: dict[str, str]) -> dict[str, float]:
     repo = make_real_sized(tmp / "real")
-    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)  # the files added after init
     files = len(
         subprocess.run(
             ["git", "ls-files"], cwd=repo, check=True, capture_output=True
