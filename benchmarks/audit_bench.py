@@ -397,7 +397,6 @@ def bench_attribution(tmp: Path, runs: int, env: dict[str, str]) -> dict[str, fl
     runs_in = {name: (command, env) for name, command in variants.items()}
     runs_in["one_commit_no_bytecode"] = (one_commit, no_bytecode)
     runs_in["python_bare"] = ([sys.executable, "-c", "pass"], env)
-    runs_in["import_gitpython"] = ([sys.executable, "-c", "import git"], env)
     for command, variant_env in runs_in.values():
         timed(command, repo, variant_env)  # warm every cache the variant reads
     times = interleaved(runs, runs_in, repo)
@@ -416,7 +415,6 @@ def bench_attribution(tmp: Path, runs: int, env: dict[str, str]) -> dict[str, fl
         "attribution_one_commit_whole_process_s": times["one_commit"],
         "attribution_one_commit_no_bytecode_s": times["one_commit_no_bytecode"],
         "python_bare_s": times["python_bare"],
-        "python_import_gitpython_s": times["import_gitpython"],
     }
     for name in ("alone", "alone_fixed_graph", "alone_fixed_graph_and_config"):
         results[f"attribution_{name}_s"] = times[name]
