@@ -57,6 +57,13 @@ def touches_graph(paths: list[str], config_file: str | None) -> bool:
     return any(p == config_file or p.rpartition("/")[2] in DISCOVERY_FILES for p in paths)
 
 
+def _links(root: str, paths: list[str]) -> bool:
+    """Whether a changed path is a symbolic link here: discovery follows links (a path
+    dependency through one), so retargeting one changes the graph although no manifest did. (A
+    deleted link is safe without this: the manifest naming it no longer resolves.)"""
+    return any(os.path.islink(os.path.join(root, path)) for path in paths)
+
+
 def comparison_for(
     workspace: Workspace, change: ChangeSet, config_arg: str | None
 ) -> Comparison | None:
@@ -64,7 +71,9 @@ def comparison_for(
     or no file discovery reads changed)."""
     revisions = [] if change.uncertain else base_revisions(change.basis)
     config_file, explicit = config_in_repo(workspace, config_arg)
-    if not revisions or not touches_graph(change.paths, config_file):
+    if not revisions:
+        return None
+    if not touches_graph(change.paths, config_file) and not _links(workspace.root, change.paths):
         return None
     head = change.basis.get("head")
     found = _compare_with(workspace, (revisions[0], str(head)), change.paths, config_file, explicit)

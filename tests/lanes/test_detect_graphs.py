@@ -248,3 +248,27 @@ def test_a_hostile_feature_name_in_a_manifest_change_prints_inert(repo: Path, fm
     assert "owned" in result.stdout
     assert "\x1b" not in result.stdout
     assert not [line for line in result.stdout.splitlines() if line.lstrip("| ").startswith("::")]
+
+
+def test_retargeting_a_linked_path_dependency_compares_the_graphs(tmp_path: Path) -> None:
+    """app depends on ``links/dep``, a link to util, retargeted to cli: no manifest changed,
+    yet app's build did; with `unmatched: none`, only the graph comparison can tell."""
+    found = files()
+    found["lanes.yml"] = LANES_YML.replace('ignore: ["**/*.md", "lanes.yml"]', "unmatched: none")
+    found["app/Cargo.toml"] = found["app/Cargo.toml"].replace(
+        "util.workspace = true\n", 'dep = { path = "../links/dep", package = "util" }\n'
+    )
+    repo = make_repo(tmp_path / "ws", found)
+    (repo / "links").mkdir()
+    (repo / "links" / "dep").symlink_to("../util")
+    commit_all(repo, "link")
+    (repo / "links" / "dep").unlink()
+    (repo / "links" / "dep").symlink_to("../cli")
+    commit_all(repo, "retarget")
+
+    data = detect(repo)
+
+    assert data["diff"]["graphs"] == "base and head"
+    assert data["mode"] == "precise", data["failsafe"]
+    assert data["selected"] == ["app"]
+    assert reasons(data, "app", "manifest-change")
