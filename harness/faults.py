@@ -116,14 +116,7 @@ class HarnessFaults(FaultInjector):
 
     def _gate_fires(self, site: str, session_id: str | None) -> bool:
         with self._lock:
-            for rule in self.gate_rules:
-                if rule.fired >= rule.times or not rule.matches(site, session_id):
-                    continue
-                rule.seen += 1
-                if rule.seen > rule.skip:
-                    rule.fired += 1
-                    return True
-        return False
+            return any(rule.take(site, session_id) for rule in self.gate_rules)
 
     def hit(self, site: str, session_id: str | None = None) -> None:
         if site not in HARNESS_SITES and (site not in SITES or session_id is None):

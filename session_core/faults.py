@@ -117,6 +117,17 @@ class FaultRule:
             return False
         return site == self.site or fnmatchcase(site, self.site)
 
+    def take(self, site: str, session_id: str | None) -> bool:
+        """Count one pass of ``site``; True when this pass fires the rule (after ``skip``
+        matching passes, at most ``times`` times)."""
+        if self.fired >= self.times or not self.matches(site, session_id):
+            return False
+        self.seen += 1
+        if self.seen <= self.skip:
+            return False
+        self.fired += 1
+        return True
+
 
 @dataclass
 class FaultInjector:
@@ -178,11 +189,7 @@ class FaultInjector:
 
     def _select(self, site: str, session_id: str | None) -> FaultAction | None:
         for rule in self.rules:
-            if rule.fired >= rule.times or not rule.matches(site, session_id):
-                continue
-            rule.seen += 1
-            if rule.seen > rule.skip:
-                rule.fired += 1
+            if rule.take(site, session_id):
                 return rule.action
         return None
 
