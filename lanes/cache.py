@@ -10,7 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from lanes.index import FORMAT_VERSION, Index
@@ -18,7 +18,6 @@ from lanes.model import StrPath
 
 if TYPE_CHECKING:
     from lanes.config import Config
-    from lanes.discovery._source import Tree
 
 
 def cache_dir(repo: StrPath) -> str:
@@ -41,15 +40,17 @@ def user_cache_dir() -> str:
     return os.path.join(base, "lanes")
 
 
-def input_key(tree: Tree, config_digest: str, manifests: dict[str, list[str]]) -> str:
-    """The index key: the configuration and each located manifest's content identity
-    (:meth:`lanes.discovery._source.Tree.identity`)."""
+def input_key(
+    identity: Callable[[str], str], config_digest: str, manifests: dict[str, list[str]]
+) -> str:
+    """The index key: the configuration and each located manifest's content ``identity`` (as
+    :meth:`lanes.discovery._source.Tree.identity` gives it)."""
     digest = hashlib.sha256(f"index-v{FORMAT_VERSION}\0{config_digest}\0".encode())
     for kind in sorted(manifests):
         digest.update(f"kind\0{kind}\0".encode())
         for manifest in manifests[kind]:
             digest.update(manifest.encode("utf-8", "surrogateescape") + b"\0")
-            digest.update(tree.identity(manifest).encode("utf-8", "surrogateescape") + b"\0")
+            digest.update(identity(manifest).encode("utf-8", "surrogateescape") + b"\0")
     return digest.hexdigest()
 
 
@@ -215,3 +216,21 @@ def store_revision(repo: StrPath, family: str, observed: dict[str, Any], index: 
     prefix = _revision_prefix(family)
     data = {"observed": observed, "index": index.to_json()}
     _write_json(cache_dir(repo), f"{prefix}{fine}.json", data, prefix, KEEP_REVISION_ENTRIES)
+
+
+def _observed_name(repo: StrPath, scope: str) -> str:
+    # The record holds repository-relative paths: a cache directory shared by several
+    # repositories ($LANES_CACHE_DIR) keeps one record per repository.
+    text = f"{scope}\0{os.path.realpath(repo)}"
+    return f"observed-{hashlib.sha256(text.encode('utf-8', 'surrogateescape')).hexdigest()}.json"
+
+
+def load_observed(repo: StrPath, scope: str) -> Any:
+    """What discovery observed in ``repo``'s work tree under ``scope`` (the configuration), as
+    :mod:`lanes.discovery._observed` recorded it (None when absent or unreadable)."""
+    return _read_json(os.path.join(cache_dir(repo), _observed_name(repo, scope)))
+
+
+def store_observed(repo: StrPath, scope: str, record: Any) -> None:
+    name = _observed_name(repo, scope)
+    _write_json(cache_dir(repo), name, record, keep_prefix="observed-")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from lanes import cache, discovery
 from lanes.config import Config, ConfigError, LaneSpec
 from lanes.config_load import load_config
+from lanes.discovery import _observed
 from lanes.discovery._source import Tree, WorkTree
 from lanes.engine import Rules
 from lanes.index import Index
@@ -99,8 +101,9 @@ def load_workspace(
     configured = config_file is not None or os.path.lexists(path)
     config = load_config(path, _display(path, repo)) if configured else Config(file="(none)")
     tree = WorkTree(repo)
-    located = located_in(tree, config)
-    key = cache.input_key(tree, f"{config.digest}\0{configured}", located)
+    scope = f"{config.digest}\0{configured}"
+    located, identity = _locate(tree, config, scope, use_cache)
+    key = cache.input_key(identity, scope, located)
     index = cache.load(repo, key) if use_cache else None
     cache_hit = index is not None
     found = None
@@ -110,6 +113,29 @@ def load_workspace(
         if use_cache:
             cache.store(repo, key, index)
     return finish(tree, repo, config, index, configured, cache_hit, found)
+
+
+def _locate(
+    tree: WorkTree, config: Config, scope: str, use_cache: bool
+) -> tuple[dict[str, list[str]], Callable[[str], str]]:
+    """What discovery reads in the work tree, and each file's content identity: replayed from
+    what the last run observed when all of that still holds, else located afresh (and
+    recorded for the next run)."""
+    if use_cache:
+        record = cache.load_observed(tree.path, scope)
+        located = _observed.still_true(record, tree) if record is not None else None
+        if located is not None:
+            known = _observed.identities(record)
+            return located, lambda path: known.get(path) or tree.identity(path)
+    observing = _observed.ObservingTree(tree.path)
+    located = located_in(observing, config)
+    identity = observing.identity
+    if use_cache:
+        for manifests in located.values():  # the key reads them: record them before storing
+            for manifest in manifests:
+                identity(manifest)
+        cache.store_observed(tree.path, scope, observing.record(located))
+    return located, identity
 
 
 def located_in(tree: Tree, config: Config) -> dict[str, list[str]]:
