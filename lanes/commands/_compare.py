@@ -18,8 +18,6 @@ from lanes.discovery import DISCOVERY_FILES
 from lanes.workspace import DEFAULT_GLOBAL, config_path
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from lanes.config import Config
     from lanes.graphdiff import Comparison, Mark, Side
     from lanes.index import Index
@@ -40,16 +38,14 @@ def base_revisions(basis: Mapping[str, object]) -> list[str]:
     return []
 
 
-def config_in_repo(workspace: Workspace, explicit: str | None) -> tuple[str | None, Path | None]:
+def config_in_repo(workspace: Workspace, explicit: str | None) -> tuple[str | None, str | None]:
     """The configuration as (repository-relative path, None), or (None, its path) when it lies
     outside the repository."""
-    from pathlib import Path
-
     path = os.path.realpath(config_path(workspace.root, explicit))
     root = os.path.realpath(workspace.root)
     if path.startswith(root.rstrip(os.sep) + os.sep):
         return os.path.relpath(path, root).replace(os.sep, "/"), None
-    return None, Path(path)
+    return None, path
 
 
 def touches_graph(paths: list[str], config_file: str | None) -> bool:
@@ -90,8 +86,10 @@ def _compare_with(
     revisions: tuple[str, str],
     paths: list[str],
     config_file: str | None,
-    explicit: Path | None,
+    explicit: str | None,
 ) -> Comparison:
+    from pathlib import Path
+
     from lanes.audit.tree_at import workspace_at
     from lanes.config import ConfigError
     from lanes.git.runner import GitError
@@ -99,7 +97,8 @@ def _compare_with(
 
     revision = revisions[0]
     try:
-        with workspace_at(workspace.repo, revision, config_file, explicit) as at_base:
+        outside = Path(explicit) if explicit is not None else None
+        with workspace_at(workspace.repo, revision, config_file, outside) as at_base:
             base_found = at_base.discovered()
             components = at_base.config.components if at_base.configured else {}
         head = _side(workspace.config, workspace.discovered(), workspace.index)

@@ -61,12 +61,13 @@ def changes(args: argparse.Namespace, workspace: Workspace) -> ChangeSet:
         return pathlist.paths_from_stream(sys.stdin.buffer.read())
     if args.paths_file:
         return pathlist.paths_from_stream(_read_paths_file(args.paths_file), method="file")
-    from lanes.git.base import changes_between
+    if args.base is not None:
+        from lanes.git.base import changes_between
+
+        return changes_between(workspace.root, args.base, args.head, merge_base=not args.two_dot)
     from lanes.git.local import local_changes
 
-    if args.base is not None:
-        return changes_between(workspace.repo, args.base, args.head, merge_base=not args.two_dot)
-    return local_changes(workspace.repo)
+    return local_changes(workspace.root)
 
 
 def _read_paths_file(name: str) -> bytes:

@@ -8,7 +8,6 @@ or before ``--``, so nothing from outside can be read as an option.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from lanes.git.basis import (
     BASE_NOT_FOUND,
@@ -40,7 +39,7 @@ from lanes.git.runner import (
     run,
     timeouts,
 )
-from lanes.model import ChangeSet
+from lanes.model import ChangeSet, StrPath
 
 DEFAULT_MAX_DEEPEN = 2048
 """Total number of commits a shallow clone may be deepened by before giving up."""
@@ -51,14 +50,16 @@ FIRST_DEEPEN = 16
 _NOT_IN_BRANCH = frozenset(" ~^:?*[\\\0\n\t")
 
 
-def default_remote(repo: Path) -> str | None:
+def default_remote(repo: StrPath) -> str | None:
     remotes = decode_path(output(repo, ["remote"])).split()
     if "origin" in remotes:
         return "origin"
     return remotes[0] if len(remotes) == 1 else None
 
 
-def fetch(repo: Path, remote: str, options: Sequence[str], revs: Sequence[str] = ()) -> str | None:
+def fetch(
+    repo: StrPath, remote: str, options: Sequence[str], revs: Sequence[str] = ()
+) -> str | None:
     """Run ``git fetch``; return None on success, else the error message."""
     command = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", *options]
     command += ["--end-of-options", remote, *(check_rev(rev) for rev in revs)]
@@ -69,7 +70,7 @@ def fetch(repo: Path, remote: str, options: Sequence[str], revs: Sequence[str] =
     return None if result.returncode == 0 else describe_failure(command, result)
 
 
-def deepen_until(repo: Path, basis: Basis, found: bool, max_deepen: int) -> None:
+def deepen_until(repo: StrPath, basis: Basis, found: bool, max_deepen: int) -> None:
     """Deepen a shallow clone (doubling steps, at most ``max_deepen`` commits in total)
     until :func:`merge_target_found` says the history is deep enough."""
     step = FIRST_DEEPEN
@@ -89,7 +90,7 @@ def deepen_until(repo: Path, basis: Basis, found: bool, max_deepen: int) -> None
         found = merge_target_found(repo, basis)
 
 
-def merge_target_found(repo: Path, basis: Basis) -> bool:
+def merge_target_found(repo: StrPath, basis: Basis) -> bool:
     """Whether the history now holds what the requested diff needs."""
     assert basis.base is not None and basis.head is not None
     basis.merge_bases = merge_bases(repo, basis.base, basis.head)
@@ -113,7 +114,7 @@ def _fetch_plan(base: str, remote: str) -> tuple[str, list[str]] | None:
     return f"+refs/heads/{branch}:{tracking}", [base, tracking]
 
 
-def _locate_base(repo: Path, basis: Basis, base: str, fetching: bool) -> str | None:
+def _locate_base(repo: StrPath, basis: Basis, base: str, fetching: bool) -> str | None:
     """The base's SHA; fetched from the remote if this clone lacks it (and ``fetching``)."""
     sha = basis.base or resolve_commit(repo, base)
     if sha is not None or not fetching:
@@ -141,7 +142,7 @@ def _locate_base(repo: Path, basis: Basis, base: str, fetching: bool) -> str | N
 
 
 def _find_history(
-    repo: Path, basis: Basis, *, max_deepen: int, fetching: bool
+    repo: StrPath, basis: Basis, *, max_deepen: int, fetching: bool
 ) -> tuple[str, str] | None:
     """Locate the base and the merge bases (fetching, deepening); ``(code, detail)`` if the
     requested diff cannot be computed."""
@@ -165,7 +166,7 @@ def _find_history(
 
 
 def _changes_between(
-    repo: Path, basis: Basis, head: str, *, max_deepen: int, copies: bool, fetching: bool
+    repo: StrPath, basis: Basis, head: str, *, max_deepen: int, copies: bool, fetching: bool
 ) -> ChangeSet:
     _resolve_head(repo, basis, head)
     problem = _find_history(repo, basis, max_deepen=max_deepen, fetching=fetching)
@@ -179,7 +180,7 @@ def _changes_between(
     return ChangeSet(paths=sorted_unique(paths), basis=basis.as_dict())
 
 
-def _resolve_head(repo: Path, basis: Basis, head: str) -> None:
+def _resolve_head(repo: StrPath, basis: Basis, head: str) -> None:
     """``basis.head`` and ``basis.shallow``, and ``basis.base`` when this clone has it: one git
     process in the common case, separate ones to tell which revision is missing."""
     base = (basis.base_ref or "").strip()
@@ -193,7 +194,7 @@ def _resolve_head(repo: Path, basis: Basis, head: str) -> None:
 
 
 def changes_between(
-    repo: Path,
+    repo: StrPath,
     base: str | None,
     head: str = "HEAD",
     *,
@@ -225,7 +226,7 @@ def changes_between(
     try:
         with timeouts(timeout, fetch_timeout):
             return _changes_between(
-                Path(repo), basis, head, max_deepen=max_deepen, copies=copies, fetching=fetch
+                repo, basis, head, max_deepen=max_deepen, copies=copies, fetching=fetch
             )
     except GitError as exc:
         return uncertain(basis, GIT_ERROR, str(exc))

@@ -11,10 +11,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from lanes.git.parse import parse_name_status
 from lanes.git.runner import output
+from lanes.model import StrPath
 
 DIFF_OPTIONS = (
     "--name-status",
@@ -37,7 +37,9 @@ COPY_OPTIONS = (
 )
 
 
-def diff_paths(repo: Path, revs: Sequence[str], *, copies: bool, cached: bool = False) -> list[str]:
+def diff_paths(
+    repo: StrPath, revs: Sequence[str], *, copies: bool, cached: bool = False
+) -> list[str]:
     """Changed paths of ``git diff [--cached] revs``; with ``copies``, a second pass (only if
     something was added) adds the source of every copy."""
     prefix = ["diff", "--no-relative", *(["--cached"] if cached else [])]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lanes.git.base import DEFAULT_MAX_DEEPEN, deepen_until, merge_target_found
 from lanes.git.basis import BASE_NOT_FOUND, GIT_ERROR, NO_BASE, NO_MERGE_BASE, Basis, uncertain
@@ -19,7 +19,10 @@ from lanes.git.runner import (
     run,
     timeouts,
 )
-from lanes.model import ChangeSet
+from lanes.model import ChangeSet, StrPath
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _UPSTREAM_CANDIDATES = (
     "refs/remotes/origin/main",
@@ -29,16 +32,18 @@ _UPSTREAM_CANDIDATES = (
 )
 
 
-def repo_root(start: Path) -> Path:
+def repo_root(start: StrPath) -> Path:
     """The top level of the git work tree containing ``start``."""
+    from pathlib import Path
+
     args = ["rev-parse", "--show-toplevel"]
-    result = run(Path(start), args)
+    result = run(start, args)
     if result.returncode != 0:
         raise NotAGitRepository(f"{start}: {describe_failure(args, result)}")
     return Path(decode_path(result.stdout).rstrip("\n"))
 
 
-def _default_upstream(root: Path) -> str | None:
+def _default_upstream(root: StrPath) -> str | None:
     """``origin/HEAD``'s target, else origin's main/master, else local main/master."""
     result = run(root, ["symbolic-ref", "--quiet", "refs/remotes/origin/HEAD"])
     origin_head = [decode_path(result.stdout).strip()] if result.returncode == 0 else []
@@ -48,13 +53,13 @@ def _default_upstream(root: Path) -> str | None:
     return None
 
 
-def _untracked(root: Path) -> list[str]:
+def _untracked(root: StrPath) -> list[str]:
     raw = output(root, ["ls-files", "--others", "--exclude-standard", "-z", "--full-name", "--"])
     return [decode_path(token) for token in raw.split(b"\0") if token]
 
 
 def _local_changes(
-    root: Path, basis: Basis, *, copies: bool, fetch: bool, max_deepen: int
+    root: StrPath, basis: Basis, *, copies: bool, fetch: bool, max_deepen: int
 ) -> ChangeSet:
     basis.shallow = is_shallow(root)
     basis.head = resolve_commit(root, "HEAD")
@@ -81,7 +86,7 @@ def _local_changes(
 
 
 def local_changes(
-    repo: Path,
+    repo: StrPath,
     upstream: str | None = None,
     *,
     copies: bool = True,

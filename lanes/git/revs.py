@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from lanes.git.parse import decode_path
 from lanes.git.runner import GitError, describe_failure, output_line, run
+from lanes.model import StrPath
 
 
 def check_rev(rev: str) -> str:
@@ -19,7 +18,7 @@ def looks_like_sha(rev: str) -> bool:
     return len(rev) in (40, 64) and all(char in "0123456789abcdefABCDEF" for char in rev)
 
 
-def resolve_commit(repo: Path, rev: str) -> str | None:
+def resolve_commit(repo: StrPath, rev: str) -> str | None:
     """The commit SHA ``rev`` names, or None if this clone does not have it."""
     args = ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{check_rev(rev)}^{{commit}}"]
     result = run(repo, args)
@@ -30,14 +29,14 @@ def resolve_commit(repo: Path, rev: str) -> str | None:
     raise GitError(describe_failure(args, result))
 
 
-def require_commit(repo: Path, rev: str) -> str:
+def require_commit(repo: StrPath, rev: str) -> str:
     sha = resolve_commit(repo, rev)
     if sha is None:
         raise GitError(f"unknown revision {rev!r}")
     return sha
 
 
-def resolve_pair(repo: Path, head: str, base: str) -> tuple[bool, str, str] | None:
+def resolve_pair(repo: StrPath, head: str, base: str) -> tuple[bool, str, str] | None:
     """(shallow clone?, head SHA, base SHA) from one ``git rev-parse``; None when either does
     not name a commit here (callers then ask about each, to say which, and fetch)."""
     args = ["rev-parse", "--is-shallow-repository", "--end-of-options"]
@@ -53,7 +52,7 @@ def resolve_pair(repo: Path, head: str, base: str) -> tuple[bool, str, str] | No
     return lines[0] == "true", lines[1], lines[2]
 
 
-def merge_bases(repo: Path, base: str, head: str) -> list[str]:
+def merge_bases(repo: StrPath, base: str, head: str) -> list[str]:
     """Every best common ancestor of two commits (several for criss-cross merges)."""
     args = ["merge-base", "--all", base, head]
     result = run(repo, args)
@@ -64,5 +63,5 @@ def merge_bases(repo: Path, base: str, head: str) -> list[str]:
     raise GitError(describe_failure(args, result))
 
 
-def is_shallow(repo: Path) -> bool:
+def is_shallow(repo: StrPath) -> bool:
     return output_line(repo, ["rev-parse", "--is-shallow-repository"]) == "true"

@@ -27,10 +27,10 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
-from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from lanes.git.parse import decode_path
+from lanes.model import StrPath
 
 if TYPE_CHECKING:
     import threading
@@ -113,7 +113,7 @@ def _checked(timeout: float) -> float:
     raise GitError(f"invalid git time limit {settings or timeout!r}: expected seconds (> 0)")
 
 
-def start(repo: Path, args: Sequence[str], *, stdin: bool = False) -> subprocess.Popen[bytes]:
+def start(repo: StrPath, args: Sequence[str], *, stdin: bool = False) -> subprocess.Popen[bytes]:
     """Start ``git -C repo args``, reading nothing yet, in its own process group (with a pipe
     to its stdin if ``stdin``, else an empty stdin)."""
     try:
@@ -141,7 +141,7 @@ def kill(process: subprocess.Popen[bytes]) -> None:
 
 
 def run(
-    repo: Path, args: Sequence[str], *, fetching: bool = False, stdin: bytes | None = None
+    repo: StrPath, args: Sequence[str], *, fetching: bool = False, stdin: bytes | None = None
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``git -C repo args`` (``stdin`` written to its standard input); raise
     :class:`GitError` if git is missing or times out."""
@@ -182,7 +182,7 @@ def describe_failure(args: Sequence[str], result: subprocess.CompletedProcess[by
     return exited(args, result.returncode, result.stderr.decode("utf-8", "replace"))
 
 
-def output(repo: Path, args: Sequence[str], *, stdin: bytes | None = None) -> bytes:
+def output(repo: StrPath, args: Sequence[str], *, stdin: bytes | None = None) -> bytes:
     """Run git and return its stdout; raise :class:`GitError` on a non-zero exit."""
     result = run(repo, args, stdin=stdin)
     if result.returncode != 0:
@@ -190,12 +190,12 @@ def output(repo: Path, args: Sequence[str], *, stdin: bytes | None = None) -> by
     return result.stdout
 
 
-def output_line(repo: Path, args: Sequence[str]) -> str:
+def output_line(repo: StrPath, args: Sequence[str]) -> str:
     return decode_path(output(repo, args)).strip()
 
 
 def run_git(
-    repo: Path, args: Sequence[str], *, timeout: float = GIT_TIMEOUT, stdin: bytes | None = None
+    repo: StrPath, args: Sequence[str], *, timeout: float = GIT_TIMEOUT, stdin: bytes | None = None
 ) -> bytes:
     """The stdout of ``git -C repo args``, run like every git command of lanes: an argument
     list, :func:`git_env`, its own process group, which is killed as a whole (hooks and what
@@ -208,7 +208,7 @@ def run_git(
         return output(repo, args, stdin=stdin)
 
 
-def stream_git(repo: Path, args: Sequence[str], *, timeout: float) -> Iterator[bytes]:
+def stream_git(repo: StrPath, args: Sequence[str], *, timeout: float) -> Iterator[bytes]:
     """The NUL-separated tokens of the stdout of ``git -C repo args`` (``-z`` output), as git
     writes them; run like :func:`run_git`, ``timeout`` being for the whole stream.
 
@@ -219,7 +219,7 @@ def stream_git(repo: Path, args: Sequence[str], *, timeout: float) -> Iterator[b
     import threading
 
     timeout = _checked(timeout)
-    process = start(Path(repo), args)
+    process = start(repo, args)
     assert process.stdout is not None and process.stderr is not None
     errors = _StderrReader(process.stderr)
     expired = threading.Event()

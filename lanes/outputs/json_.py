@@ -44,4 +44,22 @@ def as_data(
 def render(
     selection: Selection, runs: dict[str, str | None], paths: list[str] | None = None
 ) -> str:
-    return json.dumps(as_data(selection, runs, paths), indent=2, ensure_ascii=True, default=str)
+    return pretty(as_data(selection, runs, paths))
+
+
+def pretty(data: dict[str, Any]) -> str:
+    """``data`` as JSON with one top-level key per line, and one entry per line in each object
+    below that (one per lane); deeper values stay on their line. ``json`` indents only with its
+    pure-Python encoder, which costs more than the whole selection on a large workspace."""
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            inner = [f"    {_compact(k)}: {_compact(v)}" for k, v in value.items()]
+            lines.append(f"  {_compact(key)}: {{\n" + ",\n".join(inner) + "\n  }")
+        else:
+            lines.append(f"  {_compact(key)}: {_compact(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}" if lines else "{}"
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=True, default=str, separators=(", ", ": "))
+_compact = _ENCODER.encode
