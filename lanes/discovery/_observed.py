@@ -165,9 +165,17 @@ def still_true(record: Any, tree: WorkTree) -> dict[str, list[str]] | None:
         located = record["located"]
     except (AttributeError, KeyError, TypeError, ValueError, IndexError):
         return None
-    if not holds or not isinstance(located, dict):
+    if not holds or not _is_located(located):
         return None
-    return located
+    return located  # type: ignore[no-any-return]
+
+
+def _is_located(located: Any) -> bool:
+    """Whether ``located`` has the shape locating gives (kind -> list of paths)."""
+    return isinstance(located, dict) and all(
+        isinstance(kind, str) and isinstance(paths, list) and all(isinstance(p, str) for p in paths)
+        for kind, paths in located.items()
+    )
 
 
 def identities(record: Any) -> dict[str, str]:

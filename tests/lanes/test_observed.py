@@ -15,6 +15,7 @@ import pytest
 
 from lanes import workspace
 from lanes.discovery import _observed
+from lanes.discovery._source import WorkTree
 from lanes.workspace import load_workspace
 from tests.lanes.fixtures import commit_all, git, write_files
 
@@ -254,22 +255,49 @@ def test_a_same_size_edit_within_the_racy_window_is_read_again(tmp_path: Path) -
     tree = _observed.ObservingTree(str(tmp_path))
     tree.identity("Cargo.toml")
     record = tree.record({"cargo": ["Cargo.toml"]})
-    assert _observed.still_true(record, _observed.WorkTree(str(tmp_path))) == {
-        "cargo": ["Cargo.toml"]
-    }
+    assert _observed.still_true(record, WorkTree(str(tmp_path))) == {"cargo": ["Cargo.toml"]}
     write_files(tmp_path, {"Cargo.toml": package("two")})
-    assert _observed.still_true(record, _observed.WorkTree(str(tmp_path))) is None
+    assert _observed.still_true(record, WorkTree(str(tmp_path))) is None
 
 
-@pytest.mark.parametrize("text", ["", "{", "[]", '{"format": 1}', '{"format": 1, "files": 3}'])
-def test_an_unreadable_record_means_locating_afresh(
-    repo: Path, locations: Locations, text: str
-) -> None:
-    locations.load(repo)
-    cache = repo.parent / "cache"
-    records = [p for p in cache.iterdir() if p.name.startswith("observed-")]
+def _replace_record(repo: Path, change: Callable[[dict[str, object]], object]) -> None:
+    records = [p for p in (repo.parent / "cache").iterdir() if p.name.startswith("observed-")]
     assert len(records) == 1
-    records[0].write_text(text)
+    record = json.loads(records[0].read_text())
+    records[0].write_text(json.dumps(change(record)))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda r: "",
+        lambda r: [],
+        lambda r: {"format": 1},
+        lambda r: {**r, "files": 3},
+        lambda r: {**r, "format": 0},
+        lambda r: {**r, "located": {"cargo": "Cargo.toml"}},
+        lambda r: {**r, "located": {"cargo": [1]}},
+        lambda r: {**r, "answers": {"unlink": {"Cargo.toml": True}}},
+    ],
+    ids=[
+        "text",
+        "list",
+        "no-fields",
+        "bad-files",
+        "old-format",
+        "located-text",
+        "located-int",
+        "query",
+    ],
+)
+def test_an_unusable_record_means_locating_afresh(
+    repo: Path, locations: Locations, change: Callable[[dict[str, object]], object]
+) -> None:
+    settle()
+    locations.load(repo)
+    _, fresh = locations.load(repo)
+    assert not fresh
+    _replace_record(repo, change)
     _, fresh = locations.load(repo)
     assert fresh
 
