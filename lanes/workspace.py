@@ -123,10 +123,12 @@ def _locate(
     recorded for the next run)."""
     if use_cache:
         record = cache.load_observed(tree.path, scope)
-        located = _observed.still_true(record, tree) if record is not None else None
-        if located is not None:
+        replay = _observed.still_true(record, tree) if record is not None else None
+        if replay is not None:
+            if replay.refreshed:
+                cache.store_observed(tree.path, scope, record)
             known = _observed.identities(record)
-            return located, lambda path: known.get(path) or tree.identity(path)
+            return replay.located, lambda path: known.get(path) or tree.identity(path)
     observing = _observed.ObservingTree(tree.path)
     located = located_in(observing, config)
     identity = observing.identity

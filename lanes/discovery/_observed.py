@@ -21,7 +21,7 @@ import hashlib
 import os
 import stat
 import time
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from lanes.discovery._source import Entry, WorkTree
 
@@ -128,18 +128,11 @@ class ObservingTree(WorkTree):
         """The observations as JSON data, with ``located`` (what locating concluded); the
         signatures of whatever changed too recently to be trusted are left out."""
         recent = self.started - int(RACY_SECONDS * 1e9)
-
-        def trusted(seen: list[Any]) -> list[Any]:
-            sig = seen[0]
-            if sig is not None and max(sig[4], sig[5]) >= recent:
-                return [None, seen[1]]
-            return seen
-
         return {
             "format": _FORMAT,
             "located": located,
-            "files": {path: trusted(seen) for path, seen in self.files.items()},
-            "listings": {path: trusted(seen) for path, seen in self.listings.items()},
+            "files": {path: [_trusted(s, recent), i] for path, (s, i) in self.files.items()},
+            "listings": {path: [_trusted(s, recent), e] for path, (s, e) in self.listings.items()},
             "answers": self.answers,
             "manifests": self.manifest_listing,
         }
@@ -149,9 +142,18 @@ def _unreadable(reason: str | None) -> str:
     return f"<unreadable: {reason}>"
 
 
-def still_true(record: Any, tree: WorkTree) -> dict[str, list[str]] | None:
-    """``record``'s located manifests when every observation in it still holds for ``tree``;
-    None when anything differs (or the record is not one)."""
+class Replay(NamedTuple):
+    """A record that still holds: what locating concluded, and whether signatures were added
+    to it (files or directories read again because they had none, now old enough to trust):
+    store it again so that the next run need not read them."""
+
+    located: dict[str, list[str]]
+    refreshed: bool
+
+
+def still_true(record: Any, tree: WorkTree) -> Replay | None:
+    """``record``'s located manifests when every observation in it still holds for ``tree``
+    (None when anything differs, or the record is not one)."""
     try:
         if record.get("format") != _FORMAT:
             return None
@@ -167,7 +169,14 @@ def still_true(record: Any, tree: WorkTree) -> dict[str, list[str]] | None:
         return None
     if not holds or not _is_located(located):
         return None
-    return located  # type: ignore[no-any-return]
+    return Replay(located, check.refreshed)
+
+
+def _trusted(sig: list[int] | None, recent: int) -> list[int] | None:
+    """``sig`` unless its file changed at or after ``recent`` (ns), too recently to trust."""
+    if sig is not None and max(sig[4], sig[5]) >= recent:
+        return None
+    return sig
 
 
 def _is_located(located: Any) -> bool:
@@ -191,6 +200,8 @@ class _Check:
         self.tree = tree
         self.prefix = tree.path.rstrip("/") + "/"
         self.stats: dict[str, os.stat_result | None] = {}
+        self.recent = time.time_ns() - int(RACY_SECONDS * 1e9)
+        self.refreshed = False
 
     def stat(self, path: str) -> os.stat_result | None:
         if path in self.stats:
@@ -215,12 +226,22 @@ class _Check:
         return st is not None and stat.S_ISDIR(st.st_mode)
 
     def files(self, files: dict[str, list[Any]]) -> bool:
-        for path, (sig, identity) in files.items():
+        for path, seen in files.items():
+            sig, identity = seen
             if sig is not None and self.signature(path) == sig:
                 continue
+            now = self.signature(path)  # taken before the read: a change after it shows next run
             if self.tree.identity(path) != identity:
                 return False
+            self._refresh(seen, now)
         return True
+
+    def _refresh(self, seen: list[Any], now: list[int] | None) -> None:
+        """Give an observation that held the signature it has now, if that can be trusted."""
+        trusted = _trusted(now, self.recent)
+        if trusted is not None:
+            seen[0] = trusted
+            self.refreshed = True
 
     def listings(self, listings: dict[str, list[Any]]) -> bool:
         for directory, (sig, entries) in listings.items():
@@ -230,8 +251,10 @@ class _Check:
                 if all(self.is_dir(_joined(directory, e[0])) == e[1] for e in entries if e[2]):
                     continue
                 return False
+            now = self.signature(directory)
             if _listing(self.tree.list_dir(directory)) != entries:
                 return False
+            self._refresh(listings[directory], now)
         return True
 
     def answers(self, answers: dict[str, dict[str, Any]]) -> bool:

@@ -255,7 +255,8 @@ def test_a_same_size_edit_within_the_racy_window_is_read_again(tmp_path: Path) -
     tree = _observed.ObservingTree(str(tmp_path))
     tree.identity("Cargo.toml")
     record = tree.record({"cargo": ["Cargo.toml"]})
-    assert _observed.still_true(record, WorkTree(str(tmp_path))) == {"cargo": ["Cargo.toml"]}
+    replay = _observed.still_true(record, WorkTree(str(tmp_path)))
+    assert replay is not None and replay.located == {"cargo": ["Cargo.toml"]}
     write_files(tmp_path, {"Cargo.toml": package("two")})
     assert _observed.still_true(record, WorkTree(str(tmp_path))) is None
 
@@ -369,3 +370,26 @@ def test_a_project_committed_in_a_subdirectory_is_noticed(repo: Path, locations:
     commit_all(repo, "a python helper")
     loaded, fresh = locations.load(repo)
     assert fresh and "helper" in loaded.index.covered_by
+
+
+def test_a_record_taken_too_early_is_refreshed_once_its_files_are_old_enough(
+    repo: Path, locations: Locations, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first run right after a checkout trusts no signature; a later run reads the files
+    again, finds them unchanged and records their signatures, so the run after reads none."""
+    reads: list[str] = []
+    identity = WorkTree.identity
+
+    def counting(tree: WorkTree, path: str) -> str:
+        reads.append(path)
+        return identity(tree, path)
+
+    locations.load(repo)  # everything was just written: no signature is trusted
+    settle()
+    monkeypatch.setattr(WorkTree, "identity", counting)
+    load_workspace(repo)
+    assert "crates/app/Cargo.toml" in reads
+    reads.clear()
+    loaded = load_workspace(repo)
+    assert loaded.cache_hit
+    assert [path for path in reads if (repo / path).exists()] == []  # absent ones: one open
