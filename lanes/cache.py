@@ -7,12 +7,12 @@ rebuilds the index and a warm run skips discovery parsing and graph building ent
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from lanes.digest import sha256
 from lanes.index import FORMAT_VERSION, Index
 from lanes.model import StrPath
 
@@ -28,7 +28,7 @@ def cache_dir(repo: StrPath) -> str:
     git_dir = os.path.join(repo, ".git")
     if os.path.isdir(git_dir):
         return os.path.join(git_dir, "lanes-cache")
-    name = hashlib.sha256(os.fsencode(os.path.realpath(repo))).hexdigest()[:16]
+    name = sha256(os.fsencode(os.path.realpath(repo))).hexdigest()[:16]
     return os.path.join(user_cache_dir(), name)
 
 
@@ -45,7 +45,7 @@ def input_key(
 ) -> str:
     """The index key: the configuration and each located manifest's content ``identity`` (as
     :meth:`lanes.discovery._source.Tree.identity` gives it)."""
-    digest = hashlib.sha256(f"index-v{FORMAT_VERSION}\0{config_digest}\0".encode())
+    digest = sha256(f"index-v{FORMAT_VERSION}\0{config_digest}\0".encode())
     for kind in sorted(manifests):
         digest.update(f"kind\0{kind}\0".encode())
         for manifest in manifests[kind]:
@@ -122,7 +122,7 @@ plain integers, glob classes): a configuration cached by an older lanes is parse
 
 def _config_name(digest: str, display: str) -> str:
     text = f"{CONFIG_FORMAT}\0{digest}\0{display}"
-    key = hashlib.sha256(text.encode("utf-8", "surrogateescape"))
+    key = sha256(text.encode("utf-8", "surrogateescape"))
     return f"config-{key.hexdigest()}.json"
 
 
@@ -142,9 +142,7 @@ def store_config(digest: str, display: str, config: Config) -> None:
 
 
 def content_key(kind: str, text: str) -> str:
-    return hashlib.sha256(
-        f"{kind}\0".encode() + text.encode("utf-8", "surrogateescape")
-    ).hexdigest()
+    return sha256(f"{kind}\0".encode() + text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def load_document(key: str) -> Any:
@@ -212,7 +210,7 @@ def revision_entries(repo: StrPath, family: str) -> Iterator[dict[str, Any]]:
 
 def store_revision(repo: StrPath, family: str, observed: dict[str, Any], index: Index) -> None:
     """Cache the index built from a revision under what discovery ``observed`` there."""
-    fine = hashlib.sha256(json.dumps(observed, sort_keys=True).encode()).hexdigest()[:32]
+    fine = sha256(json.dumps(observed, sort_keys=True).encode()).hexdigest()[:32]
     prefix = _revision_prefix(family)
     data = {"observed": observed, "index": index.to_json()}
     _write_json(cache_dir(repo), f"{prefix}{fine}.json", data, prefix, KEEP_REVISION_ENTRIES)
@@ -222,7 +220,7 @@ def _observed_name(repo: StrPath, scope: str) -> str:
     # The record holds repository-relative paths: a cache directory shared by several
     # repositories ($LANES_CACHE_DIR) keeps one record per repository.
     text = f"{scope}\0{os.path.realpath(repo)}"
-    return f"observed-{hashlib.sha256(text.encode('utf-8', 'surrogateescape')).hexdigest()}.json"
+    return f"observed-{sha256(text.encode('utf-8', 'surrogateescape')).hexdigest()}.json"
 
 
 def load_observed(repo: StrPath, scope: str) -> Any:

@@ -6,13 +6,13 @@ at all. This module imports neither (the cache and the parser import it).
 """
 
 import errno
-import hashlib
 import os
 import stat
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
+from lanes.digest import sha256
 from lanes.model import StrPath
 
 MAX_CONFIG_BYTES = 1 << 20
@@ -189,7 +189,7 @@ def decode_config(data: bytes, name: str) -> tuple[str, str]:
         raise ConfigError(
             name, line, column, "", f"not UTF-8 (byte 0x{data[error.start]:02x}); expected UTF-8"
         ) from None
-    return text, hashlib.sha256(data).hexdigest()
+    return text, sha256(data).hexdigest()
 
 
 def _check_size(data: bytes, name: str) -> None:

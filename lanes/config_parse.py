@@ -7,7 +7,6 @@ no document can expand without limit. Imported only when a configuration is not 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +26,7 @@ from lanes.config import (
     Selector,
     Unmatched,
 )
+from lanes.digest import sha256
 from lanes.globs import GlobError, compile_glob
 
 # An optional ecosystem qualifier names one of two components of the same name (``cargo:x``).
@@ -448,6 +448,6 @@ def _build(reader: _Reader, top: dict[str, yaml.Node], file: str, text: str) -> 
         lanes={name: _lane(reader, name, node) for name, node in lanes.items()},
         unmatched="all" if top.get("unmatched") is None else _unmatched(reader, top["unmatched"]),
         contracts=tuple(_contract(reader, i, node) for i, node in enumerate(contracts)),
-        digest=hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest(),
+        digest=sha256(text.encode("utf-8", "surrogateescape")).hexdigest(),
         marks=reader.marks,
     )

@@ -17,12 +17,12 @@ located afresh. Only the work tree is observed: a revision's tree is immutable.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import stat
 import time
 from typing import Any, NamedTuple, TypeVar
 
+from lanes.digest import sha256
 from lanes.discovery._source import Entry, WorkTree
 
 RACY_SECONDS = 2.0
@@ -72,7 +72,7 @@ class ObservingTree(WorkTree):
             self.files[path] = [None, _unreadable(os.strerror(2))]
         else:
             steady = before if signature(full) == before else None
-            self.files[path] = [steady, hashlib.sha256(content).hexdigest()]
+            self.files[path] = [steady, sha256(content).hexdigest()]
         return content
 
     def identity(self, path: str) -> str:

@@ -8,10 +8,10 @@ checkout). Paths are repository-relative POSIX paths, ``""`` for the root.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
+from lanes.digest import sha256
 from lanes.model import StrPath
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ class WorkTree:
             return f"<unreadable: {error.strerror}>"
         if content is None:
             return "<unreadable: No such file or directory>"
-        return hashlib.sha256(content).hexdigest()
+        return sha256(content).hexdigest()
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:

@@ -27,8 +27,10 @@ real.write(json.dumps({
     "imported": sorted(m for m in MODULES if m in sys.modules),
 }))
 """
-# Modules a warm ``detect`` of listed paths has no use for, each costing milliseconds.
-NOT_AT_STARTUP = ("dataclasses", "inspect", "pathlib", "shutil", "subprocess", "tempfile", "git")
+# Modules a warm ``detect`` has no use for, each costing milliseconds (``_hashlib`` is OpenSSL:
+# ``lanes.digest`` uses CPython's own SHA-256). Listed paths need no process either.
+NOT_WITH_GIT = ("dataclasses", "inspect", "pathlib", "shutil", "tempfile", "git", "_hashlib")
+NOT_AT_STARTUP = (*NOT_WITH_GIT, "subprocess")
 
 
 @pytest.fixture
@@ -43,8 +45,13 @@ def workspace(tmp_path: Path) -> Path:
 DETECT = ("detect", "--paths-from-stdin", "--format", "json")
 
 
-def probe(repo: Path, cache: Path, args: tuple[str, ...] = DETECT) -> dict[str, object]:
-    code = PROBE.replace("MODULES", repr(NOT_AT_STARTUP)).replace("ARGS", repr(args))
+def probe(
+    repo: Path,
+    cache: Path,
+    args: tuple[str, ...] = DETECT,
+    modules: tuple[str, ...] = NOT_AT_STARTUP,
+) -> dict[str, object]:
+    code = PROBE.replace("MODULES", repr(modules)).replace("ARGS", repr(args))
     env = {"LANES_CACHE_DIR": str(cache), "PATH": "/usr/bin:/bin"}
     run = [sys.executable, "-c", code]
     subprocess.run(run, cwd=repo, env=env, check=True, capture_output=True)  # fills the caches
@@ -58,6 +65,32 @@ def test_a_warm_process_imports_nothing_it_does_not_need(workspace: Path, tmp_pa
 
     assert result["code"] == 0
     assert result["imported"] == []
+
+
+def test_a_warm_base_run_imports_only_what_reading_git_needs(
+    workspace: Path, tmp_path: Path
+) -> None:
+    identity = ["-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for message in ("one", "two"):
+        (workspace / "core" / "lib.rs").write_text(f"// {message}\n")
+        subprocess.run(["git", "-C", str(workspace), "add", "-A"], check=True)
+        subprocess.run(
+            ["git", "-C", str(workspace), *identity, "commit", "-qm", message], check=True
+        )
+    args = ("detect", "--base", "HEAD^", "--format", "json")
+    result = probe(workspace, tmp_path / "cache", args, NOT_WITH_GIT)
+
+    assert result["code"] == 0
+    assert result["imported"] == []
+
+
+def test_the_digest_is_sha256() -> None:
+    import hashlib
+
+    from lanes.digest import sha256
+
+    for data in (b"", b"lanes", bytes(range(256)) * 300):
+        assert sha256(data).hexdigest() == hashlib.sha256(data).hexdigest()
 
 
 def test_a_short_command_freezes_its_start_up_objects_and_does_not_collect(
