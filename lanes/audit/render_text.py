@@ -45,7 +45,9 @@ def _text(value: str) -> Text:
     return Text(printable(value))
 
 
-def _table(title: str, *columns: str) -> Table:
+def _table(title: str, *columns: str | Text) -> Table:
+    """A table titled ``title`` (fixed text: rich reads it as markup); repository-derived
+    column names must come as :func:`_text` (a plain ``str`` would be read as markup too)."""
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
@@ -126,7 +128,7 @@ def _print_contracts(console: Console, report: CoverageReport) -> None:
 
 def _print_matrix(console: Console, report: CoverageReport) -> None:
     shown, hidden = listing(report.components, MAX_ROWS)
-    table = _table("Coverage matrix", "component", "files", *map(printable, report.lanes))
+    table = _table("Coverage matrix", "component", "files", *map(_text, report.lanes))
     for row in shown:
         cells = [edge_symbol(row.lanes[lane]) if lane in row.lanes else "" for lane in report.lanes]
         name = _text(row.name)

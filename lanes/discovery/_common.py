@@ -1,6 +1,6 @@
 """Helpers shared by the ecosystem modules: member globs, manifest loading, error lines."""
 
-import fnmatch
+import functools
 import itertools
 import json
 import posixpath
@@ -81,12 +81,54 @@ def _clean_pattern(pattern: str) -> str | None:
 
 
 def _expand(tree: Tree, pattern: str, skip: frozenset[str]) -> tuple[list[str], bool]:
-    """Directories matched by ``pattern``, and whether it is a literal path."""
+    """Directories matched by ``pattern``, and whether it is a literal path (none for a
+    pattern lanes cannot read: :func:`member_glob_problems` reports it)."""
     if not _is_glob(pattern):
         return [normdir(pattern)], True
+    try:
+        member_regex(pattern)
+    except MemberGlobError:
+        return [], False
     if "**" in pattern:
         return _walk(tree, pattern, skip), False
     return [normdir(m) for m in _glob_dirs(tree, pattern.split("/"))], False
+
+
+class MemberGlobError(ValueError):
+    """A member glob lanes cannot read (a reversed range, an empty or unterminated class)."""
+
+
+def _member_literal(char: str) -> str:
+    return char if char.isalnum() and char.isascii() else f"\\x{{{ord(char):x}}}"
+
+
+def _class_ranges(low: str, high: str) -> list[str]:
+    """``low-high`` as RE2 class items, without ``/`` (a member glob never crosses a segment)."""
+    if low > high:
+        raise MemberGlobError(f"reversed range {low}-{high}")
+    pieces = [(low, chr(ord("/") - 1)), (chr(ord("/") + 1), high)] if low <= "/" <= high else []
+    pieces = [(a, b) for a, b in pieces if a <= b] if pieces else [(low, high)]
+    return [f"{_member_literal(a)}-{_member_literal(b)}" for a, b in pieces]
+
+
+def _member_class(body: str) -> str:
+    """A glob class body (``!`` or ``^`` first negates) as an RE2 class never matching ``/``."""
+    negate = body[:1] in ("!", "^")
+    body = body[1:] if negate else body
+    if not body:
+        raise MemberGlobError("empty character class")
+    items: list[str] = []
+    index = 0
+    while index < len(body):
+        if index + 2 < len(body) and body[index + 1] == "-":
+            items += _class_ranges(body[index], body[index + 2])
+            index += 3
+        else:
+            items += [] if body[index] == "/" else [_member_literal(body[index])]
+            index += 1
+    if not items:
+        raise MemberGlobError("empty character class")
+    return f"[^/{''.join(items)}]" if negate else f"[{''.join(items)}]"
 
 
 def _glob_dirs(tree: Tree, segments: list[str]) -> list[str]:
@@ -104,7 +146,7 @@ def _glob_dirs(tree: Tree, segments: list[str]) -> list[str]:
             for entry in tree.list_dir(base)
             if entry.is_dir
             and (hidden or not entry.name.startswith("."))
-            and fnmatch.fnmatchcase(entry.name, segment)
+            and _segment_matches(segment, entry.name)
         ]
     return found
 
@@ -113,27 +155,62 @@ def _joined(base: str, name: str) -> str:
     return f"{base}/{name}" if base else name
 
 
+def _segment_matches(segment: str, name: str) -> bool:
+    return member_regex(segment).fullmatch(f"{name}/".encode("utf-8", "surrogatepass")) is not None
+
+
 def _segment_regex(segment: str) -> str:
-    """One path segment of a member glob as a regex consuming ``segment/``."""
+    """One path segment of a member glob as RE2 source consuming ``segment/``."""
     if segment == "**":
         return "(?:[^/]+/)*"
     out: list[str] = []
     index = 0
     while index < len(segment):
         char = segment[index]
-        close = segment.find("]", index + 2) if char == "[" else -1
         if char == "*":
             out.append("[^/]*")
         elif char == "?":
             out.append("[^/]")
-        elif close > 0:
-            body = segment[index + 1 : close].replace("\\", "\\\\")
-            out.append("[" + ("^" + body[1:] if body[0] in "!^" else body) + "]")
+        elif char == "[":
+            close = segment.find("]", index + 2)
+            if close < 0:
+                raise MemberGlobError("unterminated character class")
+            out.append(_member_class(segment[index + 1 : close]))
             index = close
         else:
-            out.append(re.escape(char))
+            out.append(_member_literal(char))
         index += 1
     return "".join(out) + "/"
+
+
+@functools.lru_cache(maxsize=1024)
+def member_regex(pattern: str) -> Any:
+    """``pattern`` (a member glob, ``/``-separated) compiled by RE2, matched against a
+    directory path with a trailing ``/``: member globs come from manifests, so from any pull
+    request, and a backtracking engine would let ``a*a*a*a*a*b`` stall discovery. Raises
+    :class:`MemberGlobError` for a pattern lanes cannot read."""
+    import re2
+
+    source = "".join(_segment_regex(part) for part in pattern.split("/"))
+    try:
+        return re2.compile(source)
+    except re2.error as error:
+        raise MemberGlobError(f"cannot compile: {error}") from None
+
+
+def member_glob_problems(patterns: Iterable[str]) -> list[str]:
+    """A message for each member pattern lanes cannot read (it then matches nothing, and
+    the manifest is reported so that the selection fails safe)."""
+    problems = []
+    for pattern in patterns:
+        cleaned = _clean_pattern(pattern.removeprefix("!"))
+        if not cleaned or not _is_glob(cleaned):
+            continue
+        try:
+            member_regex(cleaned)
+        except MemberGlobError as error:
+            problems.append(f"workspace member pattern {pattern!r}: {error}")
+    return problems
 
 
 def _walk(tree: Tree, pattern: str, skip: frozenset[str]) -> list[str]:
@@ -141,13 +218,13 @@ def _walk(tree: Tree, pattern: str, skip: frozenset[str]) -> list[str]:
     through symbolic links (as ``os.walk``)."""
     segments = pattern.split("/")
     literal = list(itertools.takewhile(lambda part: not _is_glob(part), segments))
-    regex = re.compile("".join(_segment_regex(part) for part in segments))
+    regex = member_regex(pattern)
     start = normdir("/".join(literal))
     found: list[str] = []
     pending = [start] if tree.is_dir(start) else []
     while pending:
         current = pending.pop()
-        if regex.fullmatch(f"{current}/" if current else ""):
+        if regex.fullmatch(f"{current}/".encode("utf-8", "surrogatepass") if current else b""):
             found.append(current)
         pending.extend(
             _joined(current, entry.name)

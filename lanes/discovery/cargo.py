@@ -35,6 +35,7 @@ from lanes.discovery._common import (
     load_toml,
     load_toml_cached,
     manifest_path,
+    member_glob_problems,
     normdir,
     repo_name,
     str_list,
@@ -340,6 +341,9 @@ class _Parser:
         for pattern in members.outside:
             message = f"workspace member {pattern!r} is outside the repository"
             self._error(root, line_of_key(root.text, "members"), message, UNRESOLVED)
+        for key, patterns in (("members", self.ws.patterns), ("exclude", self.ws.excludes)):
+            for message in member_glob_problems(patterns):
+                self._error(root, line_of_key(root.text, key), message, "manifest-error")
 
     def _missing_member(self, root: Loaded, directory: str) -> None:
         line = line_of_key(root.text, "members")

@@ -30,6 +30,7 @@ from lanes.discovery._common import (
     line_of_text,
     load_json,
     manifest_path,
+    member_glob_problems,
     normdir,
     read_text,
     str_list,
@@ -135,10 +136,16 @@ def _workspace_patterns(tree: Tree, root: Loaded | None, errors: list[ManifestEr
             errors.append(
                 ManifestError(MANIFEST, line_of_key(root.text, "workspaces"), "invalid workspaces")
             )
+        line = line_of_key(root.text, "workspaces")
+        errors.extend(ManifestError(MANIFEST, line, p) for p in member_glob_problems(found or []))
         patterns += found or []
     if tree.is_file(PNPM):
         pnpm, error = _load_pnpm(tree)
         errors.extend([error] if error else [])
+        if pnpm:
+            text, _ = read_text(tree, PNPM)
+            line = line_of_key(text or "", "packages") or 1
+            errors.extend(ManifestError(PNPM, line, p) for p in member_glob_problems(pnpm))
         patterns += pnpm or []
     return _split(patterns)
 

@@ -31,6 +31,7 @@ from lanes.discovery._common import (
     load_toml,
     load_toml_cached,
     manifest_path,
+    member_glob_problems,
     normdir,
     repo_name,
     str_list,
@@ -314,6 +315,9 @@ class _Parser:
             for key in ("members", "exclude"):
                 if _patterns(workspace, key) is None:
                     message = f"[tool.uv.workspace].{key} must be an array"
+                    self.out.error_at_key(root, key, message)
+            for key in ("members", "exclude"):
+                for message in member_glob_problems(_patterns(workspace, key) or []):
                     self.out.error_at_key(root, key, message)
             present, missing = _members(self.tree, directory, workspace)
             for member in sorted(present):

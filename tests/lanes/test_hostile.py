@@ -22,7 +22,20 @@ EVIL_NAME = "evil\n::error::name\r\x1b]0;title\x07\u202e"
 EVIL_FILE = "packages/ok/\n::error file=x::boom\x00\x9b.js"
 CONTRACT_FILE = "packages/ok/\n::error::contract\x1b[2J.js"
 TOP_FILE = "::warning::top\x1b[0m"
-HOSTILE_PATHS = [EVIL_FILE.replace("\x00", ""), f"{EVIL_DIR}/index.js", TOP_FILE, "nowhere/\r::x"]
+MARKUP_DIR = "packages/markup"
+MARKUP_NAME = "[/]x[red]"
+"""A package name that is rich markup (an unbalanced closing tag raises in rich)."""
+WRAPPED_FILE = "packages/ok/" + "w" * 70 + " ::error::wrapped " + "v" * 70 + ".js"
+"""Printable, but a renderer that wraps long lines at blanks would start a line with ``::``."""
+HOSTILE_PATHS = [
+    EVIL_FILE.replace("\x00", ""),
+    f"{EVIL_DIR}/index.js",
+    TOP_FILE,
+    "nowhere/\r::x",
+    WRAPPED_FILE,
+    f"{MARKUP_DIR}/[bold]x[link=y].js",
+]
+EVIL_SUBJECT = "subject \x1b]0;title\x07 ::error::subject\r::warning::cr"
 
 CONFIG = """\
 version: 1
@@ -104,21 +117,25 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (repo / EVIL_DIR / "package.json").write_text(
         json.dumps({"name": EVIL_NAME, "dependencies": {"ok": "*"}})
     )
+    (repo / MARKUP_DIR).mkdir(parents=True)
+    (repo / MARKUP_DIR / "package.json").write_text(
+        json.dumps({"name": MARKUP_NAME, "dependencies": {"ok": "*"}})
+    )
     (repo / "hostile.yml").write_text(CONFIG)
     (repo / CONFIG_NAME).write_text(BAD_CONFIGS["key-with-cr"])
     for name, text in BAD_CONFIGS.items():
         (repo / f"{name}.yml").write_text(text)
     commit_all(repo, "base")
-    for path in (EVIL_FILE.replace("\x00", ""), f"{EVIL_DIR}/index.js", TOP_FILE, CONTRACT_FILE):
+    for path in (*HOSTILE_PATHS[:3], *HOSTILE_PATHS[4:], CONTRACT_FILE):
         (repo / path).write_text("x\n")
-    commit_all(repo, "hostile names")
+    commit_all(repo, EVIL_SUBJECT)
     return repo
 
 
 def run_lanes(repo: Path, *args: str, stdin: bytes = b"") -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
     env["LANES_CACHE_DIR"] = str(repo.parent / "cache")
-    env["COLUMNS"] = "400"
+    env.pop("COLUMNS", None)  # rich's default width (80), as on a CI runner: long lines wrap
     done = subprocess.run(
         [sys.executable, "-m", "lanes.cli", *args],
         cwd=repo,
@@ -146,6 +163,15 @@ COMMANDS: dict[str, tuple[list[str], bytes]] = {
     "graph-dot": (["graph", "--format", "dot"], b""),
     "graph-json": (["graph", "--format", "json"], b""),
     "check": (["check"], b""),
+    **{
+        f"audit-{audit}-{fmt}": (["audit", audit, *extra, "--format", fmt], b"")
+        for audit, extra in (
+            ("coverage", []),
+            ("history", ["HEAD~1..HEAD"]),
+            ("release", ["HEAD~1..HEAD"]),
+        )
+        for fmt in ("text", "markdown", "json", "html")
+    },
 }
 
 

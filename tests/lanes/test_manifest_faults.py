@@ -78,3 +78,99 @@ def test_a_document_too_deep_for_json_is_not_cached(
     cache.store_document("deep", deep)
 
     assert cache.load_document("deep") is None
+
+
+# --- member globs: they come from the manifests, so from any pull request ----------------------
+
+LONG_DIR = "a" * 200 + "b"
+"""A member directory name a backtracking ``a*a*a*...b`` would take polynomial time on."""
+MEMBER_REPOS = {
+    "cargo": lambda pattern: {
+        "Cargo.toml": f'[workspace]\nmembers = ["{pattern}"]\n',
+        f"x/{LONG_DIR}/Cargo.toml": '[package]\nname = "long"\n',
+        f"x/{LONG_DIR}/src/lib.rs": "\n",
+    },
+    "npm": lambda pattern: {
+        "package.json": json.dumps({"name": "root", "private": True, "workspaces": [pattern]}),
+        f"x/{LONG_DIR}/package.json": '{"name": "long"}',
+        f"x/{LONG_DIR}/index.js": "\n",
+    },
+    "pnpm": lambda pattern: {
+        "package.json": '{"name": "root", "private": true}',
+        "pnpm-workspace.yaml": f"packages:\n  - '{pattern}'\n",
+        f"x/{LONG_DIR}/package.json": '{"name": "long"}',
+        f"x/{LONG_DIR}/index.js": "\n",
+    },
+    "python": lambda pattern: {
+        "pyproject.toml": (
+            '[project]\nname = "root"\nversion = "0"\n\n'
+            f'[tool.uv.workspace]\nmembers = ["{pattern}"]\n'
+        ),
+        f"x/{LONG_DIR}/pyproject.toml": '[project]\nname = "long"\nversion = "0"\n',
+        f"x/{LONG_DIR}/src/long/__init__.py": "\n",
+    },
+}
+MEMBER_ROOT = {"cargo": "Cargo.toml", "npm": "package.json", "pnpm": "pnpm-workspace.yaml"}
+MEMBER_LINE = {"cargo": 2, "npm": 1, "pnpm": 1, "python": 6}
+REDOS_MEMBERS = ["x/**/a*a*a*a*a*a*a*b", "x/a*a*a*a*a*a*a*b", "**/**/**/**/**/a*a*a*a*a*b"]
+
+
+@pytest.mark.parametrize("pattern", REDOS_MEMBERS)
+@pytest.mark.parametrize("kind", sorted(MEMBER_REPOS))
+def test_a_backtracking_member_glob_matches_in_linear_time(
+    tmp_path: Path, kind: str, pattern: str
+) -> None:
+    # run_lanes bounds the run (a hang fails the test); the bound on steps is RE2's, below
+    repo = make_repo(tmp_path, MEMBER_REPOS[kind](pattern))
+
+    code, out, err = run_lanes(repo, *DETECT, stdin=f"x/{LONG_DIR}/index.js\n")
+
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["failsafe"] == [] and data["selected"] == ["long"], data
+
+
+def test_member_globs_compile_to_bounded_re2_programs() -> None:
+    import re2
+
+    from lanes.discovery._common import member_regex
+
+    for pattern in REDOS_MEMBERS:
+        regexp = member_regex(pattern)
+        assert isinstance(regexp, re2._Regexp)
+        assert regexp.programsize <= 16 * len(pattern)
+        assert regexp.fullmatch(f"x/{LONG_DIR[:-1]}/".encode()) is None
+        assert regexp.fullmatch(f"x/{LONG_DIR}/".encode()) is not None
+
+
+BAD_MEMBERS = ["x/**/[z-a]", "x/[z-a]", "x/**/[!]", "x/[]", "x/**/a["]
+
+
+@pytest.mark.parametrize("pattern", BAD_MEMBERS)
+@pytest.mark.parametrize("kind", sorted(MEMBER_REPOS))
+def test_a_member_glob_lanes_cannot_read_fails_safe(
+    tmp_path: Path, kind: str, pattern: str
+) -> None:
+    repo = make_repo(tmp_path, MEMBER_REPOS[kind](pattern))
+
+    for run in ("cold", "warm"):
+        code, out, err = run_lanes(repo, *DETECT, stdin=f"x/{LONG_DIR}/index.js\n")
+        assert code in (0, 2), (run, err)
+        assert "internal error" not in err and "Warning" not in err, err
+        root = MEMBER_ROOT.get(kind, "pyproject.toml")
+        if code == 2:  # nothing else defines a lane: the error names the manifest
+            assert f"manifest-error: {root}:{MEMBER_LINE[kind]}" in err, err
+            continue
+        data = json.loads(out)
+        assert data["mode"] == "fail-safe", (run, data)
+        assert f"manifest-error: {root}:{MEMBER_LINE[kind]}" in data["failsafe"], data
+
+
+@pytest.mark.parametrize("kind", sorted(MEMBER_REPOS))
+def test_a_posix_class_in_a_member_glob_leaks_no_warning(tmp_path: Path, kind: str) -> None:
+    repo = make_repo(tmp_path, MEMBER_REPOS[kind]("x/**/[[:alpha:]]"))
+
+    code, _, err = run_lanes(repo, *DETECT, stdin=f"x/{LONG_DIR}/index.js\n")
+
+    assert code in (0, 2) and "internal error" not in err, err
+    assert "Warning" not in err, err
