@@ -41,3 +41,8 @@ def output_keys(lanes: Iterable[str]) -> dict[str, str]:
         keys[lane] = key
         taken.add(key.lower())
     return {lane: keys[lane] for lane in names}
+
+
+def renamed_outputs(lanes: Iterable[str]) -> list[tuple[str, str]]:
+    """(lane, key) for each lane whose ``$GITHUB_OUTPUT`` key is not its name."""
+    return [(lane, key) for lane, key in output_keys(lanes).items() if lane != key]

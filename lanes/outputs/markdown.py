@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lanes.engine import Reason, Selection
 from lanes.outputs import shown_basis
-from lanes.outputs.keys import output_keys
+from lanes.outputs.keys import renamed_outputs
 from lanes.render import shown
 
 MAX_SUMMARY_BYTES = 1_000_000  # GitHub's step summary limit is 1 MiB
@@ -56,7 +56,7 @@ def render(selection: Selection, paths: list[str] | None = None) -> str:
 
 def _renamed_outputs(selection: Selection) -> list[str]:
     """Which lanes' ``$GITHUB_OUTPUT`` keys differ from their names (no-config mode)."""
-    renamed = [(lane, key) for lane, key in output_keys(selection.lanes).items() if lane != key]
+    renamed = renamed_outputs(selection.lanes)
     if not renamed:
         return []
     pairs = ", ".join(f"{escape(lane)} → `{key}`" for lane, key in renamed)

@@ -6,6 +6,7 @@ from typing import IO
 
 from lanes.engine import Selection
 from lanes.outputs import shown_basis
+from lanes.outputs.keys import renamed_outputs
 from lanes.render import shown
 
 SHOWN_PATHS = 20
@@ -34,6 +35,10 @@ def render(selection: Selection, stream: IO[str], paths: list[str] | None = None
     if selection.failsafe:
         codes = ", ".join(safe(code) for code in dict.fromkeys(selection.failsafe))
         console.print(f"[yellow]fail-safe:[/] every lane selected because of {codes}")
+    renamed = renamed_outputs(selection.lanes)
+    if renamed:
+        pairs = ", ".join(f"{safe(lane)} -> {safe(key)}" for lane, key in renamed)
+        console.print(f"output keys (names not usable as GitHub outputs): {pairs}")
     basis = ", ".join(f"{safe(k)}={safe(v)}" for k, v in shown_basis(selection))
     console.print(f"diff: {basis}")
     if paths is not None:

@@ -266,6 +266,9 @@ def test_without_a_config_clashing_component_names_get_distinct_output_keys(
     assert values["a_b"] == values["mode_2"] == values["Lanes_2"] == "false"
     assert values["mode"] == "precise"
     assert json.loads(values["lanes"]) == ["a.b"]
+    _, text, _ = run_lanes(repo, "detect", "--paths-from-stdin", "--format", "text", stdin="p1/x\n")
+    assert "output keys (names not usable as GitHub outputs): @x/a.b -> _x_a_b, Lanes -> " in text
+    assert "a.b -> a_b_2" in text and "mode -> mode_2" in text
 
 
 # --- contracts on paths that do not exist -----------------------------------------------------
