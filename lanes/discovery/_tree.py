@@ -9,7 +9,6 @@ process. Outside git (or without an index) a walk lists them, skipping virtual e
 (``truncated`` then tells discovery to record a reason code rather than miss a project quietly).
 """
 
-import contextlib
 import os
 from typing import NamedTuple
 
@@ -95,42 +94,17 @@ def _tracked(root: str, index: str, identity: object) -> Tree:
     return listed
 
 
-def _git_timeout() -> float:
-    """``$LANES_GIT_TIMEOUT`` seconds (as for every local git command), default 60."""
-    try:
-        seconds = float(os.environ.get("LANES_GIT_TIMEOUT", "60"))
-    except ValueError:
-        return 60.0
-    return seconds if 0 < seconds < 3600 else 60.0  # a bad value is git's error to report
-
-
 def _ls_files(root: str) -> Tree | None:
-    """``git ls-files`` of the manifest names; None when git fails or hangs (its whole process
-    group is killed then, so nothing it started keeps the pipe open)."""
-    import signal
-    import subprocess
+    """``git ls-files`` of the manifest names, run like every git command of lanes (the same
+    executable, environment, time limit and process-group kill); None when git fails, is
+    missing or hangs."""
+    from lanes.git.runner import GitError, output
 
     specs = [f":(glob)**/{name}" for name in sorted(MANIFEST_NAMES)]
-    command = ["git", "-c", "core.quotePath=false", "ls-files", "-z", "--cached", "--", *specs]
+    args = ["-c", "core.quotePath=false", "ls-files", "-z", "--cached", "--", *specs]
     try:
-        process = subprocess.Popen(
-            command,
-            cwd=root,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    except OSError:
-        return None
-    try:
-        stdout, _ = process.communicate(timeout=_git_timeout())
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(OSError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        return None
-    if process.returncode != 0:
+        stdout = output(root, args)
+    except GitError:
         return None
     paths = {raw.decode("utf-8", "surrogateescape") for raw in stdout.split(b"\0") if raw}
     return Tree(tuple(sorted(p for p in paths if kept(p))))

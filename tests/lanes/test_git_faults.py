@@ -170,3 +170,39 @@ def test_detect_from_git_imports_no_gitpython_and_runs_no_git_version(
     # warm: one rev-parse for head, base and shallowness, one merge-base, the diff and (a file
     # was added) its copy-source pass
     assert run() == ["rev-parse", "merge-base", "diff", "diff"]
+
+
+def test_the_manifest_listing_runs_git_like_every_other_git_command(
+    repo: Path, tmp_path: Path
+) -> None:
+    """Discovery lists tracked manifests with ``git ls-files``: through the configured git
+    executable and under the same time limit; a git that hangs there makes discovery walk the
+    tree (which finds every manifest on disk), not hang or find nothing."""
+    log = tmp_path / "git-calls"
+    logging = f'#!/bin/sh\necho "$*" >> {log}\nexec {REAL_GIT} "$@"\n'
+    logger = fake_git(tmp_path / "logging", logging)
+    hanging = fake_git(tmp_path / "hanging", HANGS_ALWAYS)
+    for executable, cache in ((logger, "c1"), (hanging, "c2")):
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("GIT_PYTHON")}
+        environment.update(
+            {
+                "PATH": "/usr/bin:/bin",
+                "LANES_CACHE_DIR": str(tmp_path / cache),
+                "GIT_PYTHON_GIT_EXECUTABLE": str(executable / "git"),
+                "LANES_GIT_TIMEOUT": "1",
+            }
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", MAIN, "detect", "--paths-from-stdin", "--format", "json"],
+            cwd=repo,
+            env=environment,
+            input="core/src/lib.rs\n",
+            capture_output=True,
+            text=True,
+            timeout=RUN_LIMIT,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        data = json.loads(result.stdout)
+        assert (data["mode"], data["selected"]) == ("precise", ["core"])
+    assert "ls-files" in log.read_text()
