@@ -197,12 +197,27 @@ class SqliteRuntimeStore(_SqliteBase):
         except (ValueError, TypeError) as exc:
             raise self._undecodable("receipt", session_id) from exc
 
-    def _inputs(self, conn: sqlite3.Connection, session_id: str) -> dict[str, InputRecord]:
-        rows = conn.execute(
-            "SELECT input_id, payload, state, run_id FROM rt_inputs WHERE session_id = ?"
-            " ORDER BY seq",
-            (session_id,),
-        ).fetchall()
+    def _inputs(
+        self, conn: sqlite3.Connection, session_id: str, only: Sequence[str] | None = None
+    ) -> dict[str, InputRecord]:
+        """The session's inputs in acceptance order; with ``only``, just those ids (what a
+        transition check needs: one indexed row per id instead of the whole history)."""
+        if only is None:
+            rows = conn.execute(
+                "SELECT input_id, payload, state, run_id FROM rt_inputs WHERE session_id = ?"
+                " ORDER BY seq",
+                (session_id,),
+            ).fetchall()
+        else:
+            rows = [
+                row
+                for input_id in dict.fromkeys(only)
+                for row in conn.execute(
+                    "SELECT input_id, payload, state, run_id FROM rt_inputs"
+                    " WHERE session_id = ? AND input_id = ?",
+                    (session_id, input_id),
+                )
+            ]
         try:
             return {
                 str(i): InputRecord(str(i), str(p), InputState(s), None if r is None else str(r))
@@ -362,7 +377,7 @@ class SqliteRuntimeStore(_SqliteBase):
         if self._takeover(conn, session_id, active):
             active = None  # fenced: the old run-N no longer holds the lease
         guards.check_can_run(session_id, state, active)
-        inputs = self._inputs(conn, session_id)
+        inputs = self._inputs(conn, session_id, input_ids)
         guards.check_input_updates(session_id, inputs, {i: InputState.CONSUMED for i in input_ids})
         run_id = f"run-{counter + 1}"
         conn.execute(
@@ -432,7 +447,9 @@ class SqliteRuntimeStore(_SqliteBase):
             _, state, _, active = self._record(conn, session_id)
             existing = self._receipts(conn, session_id, receipt.run_id)
             guards.check_receipt_slot(receipt, state, active, existing, "terminal")
-            guards.check_input_updates(session_id, self._inputs(conn, session_id), input_updates)
+            guards.check_input_updates(
+                session_id, self._inputs(conn, session_id, list(input_updates)), input_updates
+            )
             conn.execute(
                 "UPDATE rt_sessions SET state = ?, active_run = NULL WHERE session_id = ?",
                 (RuntimeState.IDLE.value, session_id),
@@ -464,7 +481,9 @@ class SqliteRuntimeStore(_SqliteBase):
         def run(conn: sqlite3.Connection) -> None:
             _, current, _, active = self._record(conn, session_id)
             guards.check_lifecycle_run(session_id, current, active, run_id, state)
-            guards.check_input_updates(session_id, self._inputs(conn, session_id), input_updates)
+            guards.check_input_updates(
+                session_id, self._inputs(conn, session_id, list(input_updates)), input_updates
+            )
             if run_id is not None:
                 conn.execute(
                     "UPDATE rt_sessions SET active_run = NULL WHERE session_id = ?", (session_id,)
