@@ -214,3 +214,13 @@ def test_mistyped_lanes_and_conditions_get_suggestions(tmp_path: Path) -> None:
     checked = lanes(repo, "check")
     assert checked.returncode == 2
     assert "unknown lane 'unti' (did you mean unit?)" in checked.stderr, checked.stderr
+
+
+def test_explain_says_plainly_why_a_lane_without_roots_is_not_selected(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, CONFIG + '  docs: {paths: ["docs/**"], run: "make docs"}\n')
+    result = lanes(repo, "explain", "app/main.py")
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("  - docs:"))
+    assert line == "  - docs: lane docs has no roots and none of its paths matches", line
+    unit = next(line for line in result.stdout.splitlines() if line.startswith("  - unit:"))
+    assert "owner app is not among the 1 components lane unit covers from its roots (core)" in unit
