@@ -146,7 +146,13 @@ def _fail_on(parser: argparse.ArgumentParser, allowed: tuple[str, ...]) -> None:
         metavar=",".join(allowed),
         type=conditions,
         default=[],
-        help="exit 1 when any of these conditions holds",
+        help="exit 1 when any of these conditions holds"
+        + (
+            " (missed, graph-missed, latent and extra need --against-rev, --against-config "
+            "or --against-command)"
+            if "missed" in allowed
+            else ""
+        ),
     )
 
 
