@@ -1,7 +1,7 @@
-"""``harness``: list, run, explore, swarm, mutants, replay, conformance.
+"""harness: list, run, explore, swarm, mutants, replay, conformance.
 
 Exit codes: 0 pass, 1 violation (or a surviving mutant, or discovered != enumerated),
-2 usage or scenario error. No traceback unless ``--debug``.
+2 usage or scenario error. No traceback unless --debug.
 """
 
 from __future__ import annotations

@@ -357,12 +357,15 @@ def _check_references(reader: _Reader, config: Config) -> None:
                     if lane in contract.selects
                     else config.mark(f"{key}.not")
                 )
+                from lanes.suggest import did_you_mean  # an error path: difflib only here
+
                 raise ConfigError(
                     reader.file,
                     line,
                     column,
                     key,
-                    f"unknown lane {lane!r}; expected one of {known}",
+                    f"unknown lane {lane!r}{did_you_mean(lane, config.lanes)}; "
+                    f"expected one of {known}",
                 )
 
 

@@ -133,7 +133,12 @@ def parse_map(text: str, lanes: Sequence[str]) -> dict[str, set[str]]:
         if not sep or not name or not lane:
             raise AgainstError(f"--against-map: expected NAME=LANE, got {entry!r}")
         if lane not in lanes:
-            raise AgainstError(f"--against-map: unknown lane {lane!r} (lanes: {', '.join(lanes)})")
+            from lanes.suggest import did_you_mean
+
+            raise AgainstError(
+                f"--against-map: unknown lane {lane!r}{did_you_mean(lane, lanes)}"
+                f" (lanes: {', '.join(lanes)})"
+            )
         mapping.setdefault(name, set()).add(lane)
     return mapping
 

@@ -133,8 +133,11 @@ def _fail_on(parser: argparse.ArgumentParser, allowed: tuple[str, ...]) -> None:
         chosen = [part.strip() for part in text.split(",") if part.strip()]
         unknown = [name for name in chosen if name not in allowed]
         if unknown:
+            from lanes.suggest import did_you_mean
+
+            hint = did_you_mean(unknown[0], allowed) if len(unknown) == 1 else ""
             raise argparse.ArgumentTypeError(
-                f"unknown condition(s) {', '.join(unknown)}; expected {','.join(allowed)}"
+                f"unknown condition(s) {', '.join(unknown)}{hint}; expected {','.join(allowed)}"
             )
         return chosen
 
@@ -143,7 +146,13 @@ def _fail_on(parser: argparse.ArgumentParser, allowed: tuple[str, ...]) -> None:
         metavar=",".join(allowed),
         type=conditions,
         default=[],
-        help="exit 1 when any of these conditions holds",
+        help="exit 1 when any of these conditions holds"
+        + (
+            " (missed, graph-missed, latent and extra need --against-rev, --against-config "
+            "or --against-command)"
+            if "missed" in allowed
+            else ""
+        ),
     )
 
 

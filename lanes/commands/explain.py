@@ -49,13 +49,15 @@ def why_not(lane: str, resolution: PathResolution, workspace: Workspace) -> str:
             "this lane builds"
         )
     spec = workspace.config.lanes[lane]
-    roots = ", ".join(spec.roots) or "(none)"
+    if not spec.roots:
+        return f"lane {lane} has no roots and none of its paths matches"
+    roots = ", ".join(spec.roots)
     covered = len(workspace.index.coverage.get(lane, {}))
     if resolution.owner is None:
         return f"path matches none of the lane's paths and has no owner (roots: {roots})"
     return (
         f"owner {resolution.owner.component} is not among the {covered} components lane "
-        f"covers from its roots ({roots}), and no lane path matches"
+        f"{lane} covers from its roots ({roots}), and no lane path matches"
     )
 
 

@@ -123,3 +123,9 @@ def test_version_and_python_dash_m(tmp_path: Path) -> None:
     assert proc.returncode == 0 and proc.stdout.strip() == f"harness {version('lanes-toolkit')}"
     listing = harness("list", "--format", "json", cwd=tmp_path)
     assert listing.returncode == 0 and json.loads(listing.stdout)
+
+
+def test_help_is_plain_text(tmp_path: Path) -> None:
+    proc = harness("--help", cwd=tmp_path)
+    assert proc.returncode == 0 and "--debug" in proc.stdout
+    assert "``" not in proc.stdout, proc.stdout

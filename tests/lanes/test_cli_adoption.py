@@ -180,3 +180,47 @@ def test_version(tmp_path: Path) -> None:
 
     result = lanes(tmp_path, "--version")
     assert result.returncode == 0 and result.stdout.strip() == f"lanes {__version__}"
+
+
+def test_mistyped_lanes_and_conditions_get_suggestions(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    write_files(repo, {"old.sh": "#!/bin/sh\ncat >/dev/null\necho unit_changed=true\n"})
+    (repo / "old.sh").chmod(0o755)
+    commit_all(repo, "detector")
+    mapped = lanes(
+        repo,
+        "audit",
+        "history",
+        "HEAD~1..HEAD",
+        "--against-command",
+        str(repo / "old.sh"),
+        "--against-map",
+        "unit_changed=unti",
+    )
+    assert mapped.returncode == 2
+    assert "unknown lane 'unti' (did you mean unit?" in mapped.stderr, mapped.stderr
+    for audit, typo, meant in (
+        ("history", "mised", "missed"),
+        ("coverage", "uncoverd", "uncovered"),
+    ):
+        args = ["audit", audit, *(["HEAD~1..HEAD"] if audit == "history" else [])]
+        result = lanes(repo, *args, "--fail-on", typo)
+        assert result.returncode == 2
+        assert f"unknown condition(s) {typo} (did you mean {meant}?)" in result.stderr, (
+            result.stderr
+        )
+    contract = CONFIG + "contracts:\n  - path: core/lib.py\n    selects: [unti]\n"
+    write_files(repo, {"lanes.yml": contract})
+    checked = lanes(repo, "check")
+    assert checked.returncode == 2
+    assert "unknown lane 'unti' (did you mean unit?)" in checked.stderr, checked.stderr
+
+
+def test_explain_says_plainly_why_a_lane_without_roots_is_not_selected(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, CONFIG + '  docs: {paths: ["docs/**"], run: "make docs"}\n')
+    result = lanes(repo, "explain", "app/main.py")
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("  - docs:"))
+    assert line == "  - docs: lane docs has no roots and none of its paths matches", line
+    unit = next(line for line in result.stdout.splitlines() if line.startswith("  - unit:"))
+    assert "owner app is not among the 1 components lane unit covers from its roots (core)" in unit

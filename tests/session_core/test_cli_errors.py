@@ -153,3 +153,12 @@ def test_directory_path_that_is_a_file(tmp_path: Path) -> None:
     target.write_text("x")
     with pytest.raises(StoreFileInvalid):
         sqlite_service(target)
+
+
+def test_mistyped_commands_and_options_get_suggestions(tmp_path: Path) -> None:
+    command = one_line_error(run_cli("stauts", "--data", str(tmp_path)))
+    assert "(did you mean status?)" in command, command
+    option = one_line_error(run_cli("status", "--data", str(tmp_path), "--formt", "json"))
+    assert "(did you mean --format?)" in option, option
+    unrelated = one_line_error(run_cli("zzzz"))
+    assert "did you mean" not in unrelated
