@@ -141,8 +141,16 @@ class Executor:
         return row.revision
 
     def perform(
-        self, process: str, step: Step, op: str, value: dict[str, object], body: Body
+        self,
+        process: str,
+        step: Step,
+        op: str,
+        value: dict[str, object],
+        body: Body,
+        on_error: Callable[[], dict[str, object]] | None = None,
     ) -> None:
+        """Run ``body`` and record its completion; ``on_error`` adds facts to the completion
+        of an operation that raised a typed error (not a crash)."""
         history = self.world.history
         event = history.invoke(process, op, step.session, value, step.label)
         try:
@@ -155,6 +163,8 @@ class Executor:
             definite = name in DEFINITE_ERRORS and op not in INDETERMINATE_ON_ERROR
             kind = "fail" if definite else "info"
             result, receipts = {"error": name}, ()
+            if on_error is not None:
+                result.update(on_error())
         except Exception as exc:  # an untyped error escaping session_core is itself a finding
             kind, result, receipts = "info", {"error": type(exc).__name__, "untyped": True}, ()
         history.complete(event, kind, result, receipts)
@@ -250,7 +260,14 @@ class Executor:
             self.world.service(sid).archive(sid)
             return "ok", {}, ()
 
-        self.perform(process, step, "archive", {}, body)
+        def left() -> dict[str, object]:
+            """A failed archive leaves its gate cancelled: the row it left."""
+            try:
+                return {"row": self._row_revision(sid)}
+            except SessionCoreError:
+                return {}
+
+        self.perform(process, step, "archive", {}, body, left)
 
     def do_read(self, step: Step, process: str) -> None:
         sid = _sid(step)

@@ -773,7 +773,7 @@ def no_write_after_cancel(ctx: CheckContext) -> str | None:
     """Once a cancel of a session's checkpointer gate completed, nothing writes that session's
     projection row through the gate (I7): the row stays as the cancel left it until the
     session is archived (archive writes the Archived document itself) or recovered, or the
-    process restarts."""
+    process restarts. An archive that failed counts as a cancel: it cancelled the gate first."""
     for sid, revision in ctx.over_history(_cancelled_rows).items():
         s = ctx.latest.sessions.get(sid)
         if s is None:
@@ -782,6 +782,13 @@ def no_write_after_cancel(ctx: CheckContext) -> str | None:
         if now != revision:
             return f"{sid}: projection row written after its gate was cancelled"
     return None
+
+
+def _archive_left_gate_cancelled(op: Operation) -> bool:
+    """An archive cancels the gate first; one that then failed (not by a crash) leaves it
+    cancelled in this process (its completion records the row it left as ``row``)."""
+    done = op.done
+    return op.op == "archive" and op.type != "ok" and done is not None and "row" in done.value
 
 
 def _cancelled_rows(ctx: CheckContext) -> dict[str, object]:
@@ -797,6 +804,9 @@ def _cancelled_rows(ctx: CheckContext) -> dict[str, object]:
             marks.append((op.invoke.index, op.session, None, False))
             if done is not None:
                 marks.append((done.index, op.session, None, False))
+            if _archive_left_gate_cancelled(op):
+                assert done is not None
+                marks.append((done.index, op.session, done.value.get("row"), True))
         if done is not None and done.value.get("error") == "SimulatedCrash":
             marks.append((done.index, None, None, False))
     closed: dict[str, object] = {}
@@ -1079,6 +1089,20 @@ def _report_problem(report: dict[str, object], state: WorldState) -> str | None:
             return (
                 f"{sid}: recovery marked projection_only={sid in marked}, runtime {s.runtime_state}"
             )
+    return None
+
+
+@register("failed_sync_not_definite")
+def failed_sync_not_definite(ctx: CheckContext) -> str | None:
+    """An operation whose store reported a failed sync (``StorageIndeterminate``: the write
+    may be durable although the caller cannot see it) is never answered with a definite
+    failure: ``Indeterminate`` until recovery or a resend resolves it (issue 13 F2)."""
+    for op in ctx.done_before(ctx.latest):
+        done = op.done
+        if done is None or op.type != "fail":
+            continue
+        if "StorageIndeterminate" in (done.value.get("cause"), done.value.get("error")):
+            return f"{op.session}: {op.op} answered {op.type} after a failed sync"
     return None
 
 

@@ -18,7 +18,16 @@ from session_core.faults import SITES
 
 LANES = ("minimal", "feature", "sdk", "security")
 BACKENDS = ("memory", "sqlite")
-FAULT_KINDS = ("error", "crash", "cancel", "power-loss", "gate-cancel", "torn", "lost")
+FAULT_KINDS = (
+    "error",
+    "crash",
+    "cancel",
+    "power-loss",
+    "gate-cancel",
+    "sync-error",
+    "torn",
+    "lost",
+)
 
 FAULT_MODES = ("once", "persistent")
 ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{2,79}")
@@ -428,6 +437,8 @@ def _faults(node: Located | None, known: set[str], labels: set[str]) -> Iterable
         if kind in COMMIT_KINDS and site not in HARNESS_SITES:
             sites = ", ".join(sorted(HARNESS_SITES))
             raise fields["kind"].fail(f"fault.kind: {kind} only at the commit sites {sites}")
+        if kind == "sync-error" and site in HARNESS_SITES:
+            raise fields["kind"].fail("fault.kind: sync-error only at session_core sites")
         session = fields["session"].text("fault.session") if "session" in fields else None
         if session is not None and session not in known:
             raise fields["session"].fail(f"fault.session: unknown session {session!r}")

@@ -353,6 +353,33 @@ def test_no_write_after_cancel() -> None:
     assert verdict("no_write_after_cancel", restarted, world(0, len(restarted), written)) is None
 
 
+def test_no_write_after_a_failed_archive() -> None:
+    """An archive cancels the gate first: one that failed leaves it cancelled."""
+    before, after = doc("s1", "a"), doc("s1", "a", "b")
+    failed = (
+        Hist()
+        .turn("s1", "a")
+        .op("archive", "s1", "info", error="InjectedStorageError", row=before.revision)
+    )
+    failed.turn("s1", "b")
+    written = sess("s1", after, after)
+    assert verdict("no_write_after_cancel", failed, world(0, len(failed), written))
+    kept = sess("s1", after, before)
+    assert verdict("no_write_after_cancel", failed, world(0, len(failed), kept)) is None
+    archived = Hist().turn("s1", "a").op("archive", "s1", "ok").turn("s1", "b")
+    assert verdict("no_write_after_cancel", archived, world(0, len(archived), written)) is None
+
+
+def test_failed_sync_not_definite() -> None:
+    failed = Hist().turn("s1", "a", "fail", outcome="Failed", cause="StorageIndeterminate")
+    empty = world(0, len(failed))
+    assert verdict("failed_sync_not_definite", failed, empty)
+    unknown = Hist().turn("s1", "a", "info", outcome="Indeterminate", cause="StorageIndeterminate")
+    assert verdict("failed_sync_not_definite", unknown, world(0, len(unknown))) is None
+    other = Hist().turn("s1", "a", "fail", outcome="Failed", cause="InjectedStorageError")
+    assert verdict("failed_sync_not_definite", other, world(0, len(other))) is None
+
+
 def test_unaudited_never_served() -> None:
     row = doc("s1", "a")
     h = (
