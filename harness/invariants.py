@@ -1002,6 +1002,22 @@ def _outcome_problem(s: SessionState, input_id: str, value: dict[str, object]) -
     return None
 
 
+REPLYLESS_OPS = frozenset({"create", "compact", "refresh"})
+
+
+@register("replyless_ops_answer_empty")
+def replyless_ops_answer_empty(ctx: CheckContext) -> str | None:
+    """A completed create, compaction or system refresh runs no turn, so its outcome carries
+    the empty reply (a string), never text nor ``None``."""
+    for op in ctx.done_before(ctx.latest):
+        done = op.done
+        if op.op not in REPLYLESS_OPS or op.type != "ok" or done is None:
+            continue
+        if done.value.get("reply", "") != "":
+            return f"{op.session}: {op.op} answered the reply {done.value.get('reply')!r}"
+    return None
+
+
 def _reply(doc: Session, input_id: str) -> str | None:
     """The last assistant message of the turn ``input_id`` in ``doc`` (None if absent)."""
     for segment in _segments(doc.messages):

@@ -380,6 +380,13 @@ def test_failed_sync_not_definite() -> None:
     assert verdict("failed_sync_not_definite", other, world(0, len(other))) is None
 
 
+def test_replyless_ops_answer_empty() -> None:
+    said = Hist().op("compact", "s1", "ok", outcome="Completed", reply=None)
+    assert verdict("replyless_ops_answer_empty", said, world(0, len(said)))
+    empty = Hist().op("refresh", "s1", "ok", outcome="Completed", reply="")
+    assert verdict("replyless_ops_answer_empty", empty, world(0, len(empty))) is None
+
+
 def test_unaudited_never_served() -> None:
     row = doc("s1", "a")
     h = (
