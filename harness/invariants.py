@@ -549,12 +549,15 @@ def receipts_dense_unique(ctx: CheckContext) -> str | None:
 
 
 def _run_reused(ctx: CheckContext) -> str | None:
-    runs: dict[tuple[str | None, object], int] = {}
+    """Two acknowledged operations naming one run: a reused run id, unless both are turns of
+    the same input (a retry returns the original outcome, run included)."""
+    runs: dict[tuple[str | None, object], set[object]] = {}
     for op in ctx.ops:
         if op.type == "ok" and op.done is not None and op.done.value.get("run") is not None:
             key = (op.session, op.done.value.get("run"))
-            runs[key] = runs.get(key, 0) + 1
-    reused = [key for key, n in runs.items() if n > 1]
+            same = op.input_id if op.op in TURN_OPS and op.input_id else op.invoke.index
+            runs.setdefault(key, set()).add(same)
+    reused = [key for key, ops in runs.items() if len(ops) > 1]
     if reused:
         return f"run id reused by two acknowledged operations: {reused[0]}"
     return None

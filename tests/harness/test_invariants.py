@@ -210,6 +210,8 @@ def test_receipts_run_id_reused_across_restarts() -> None:
     a = doc("s1", "a", "b")
     h = Hist().turn("s1", "a", run="run-1").turn("s1", "b", run="run-1")
     assert verdict("receipts_dense_unique", h, world(0, 4, sess("s1", a, a)))
+    retry = Hist().turn("s1", "a", run="run-1").turn("s1", "a", run="run-1")
+    assert verdict("receipts_dense_unique", retry, world(0, 4, sess("s1", a, a))) is None
 
 
 def test_sessions_isolated() -> None:
