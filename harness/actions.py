@@ -398,6 +398,12 @@ class Executor:
                 for s in r.errors
                 if s.error is not None
             )
+            named = [
+                [s.session_id, s.error.session_id]
+                for r in reports
+                for s in r.errors
+                if s.error is not None
+            ]
             redelivered = [list(item) for r in reports for item in r.redelivered]
             kinds = sorted(set(self.world.runtime_backed.values()), reverse=True)  # as recover
             marks = [
@@ -412,7 +418,12 @@ class Executor:
                 }
                 for runtime, r in zip(kinds, reports, strict=True)
             ]
-            value = {"errors": errors, "redelivered": redelivered, "reports": marks}
+            value = {
+                "errors": errors,
+                "error_of": named,
+                "redelivered": redelivered,
+                "reports": marks,
+            }
             return "ok", value, ()
 
         self.perform("harness", step, "recover", {}, body)

@@ -971,8 +971,8 @@ def fault_sites_named(ctx: CheckContext) -> str | None:
 @register("outcome_matches_commit", phases=END)
 def outcome_matches_commit(ctx: CheckContext) -> str | None:
     """A completed turn reports what was committed: the run and revision of the terminal
-    receipt that consumed its input (runtime-backed), and the reply the committed transcript
-    holds for it (while the turn is not compacted away)."""
+    receipt that consumed its input, that receipt itself (runtime-backed), and the reply the
+    committed transcript holds for it (while the turn is not compacted away)."""
     state = ctx.latest
     for op in ctx.ops:
         done = op.done
@@ -981,7 +981,9 @@ def outcome_matches_commit(ctx: CheckContext) -> str | None:
         s = state.sessions.get(op.session or "")
         if s is None or op.input_id is None:
             continue
-        problem = _outcome_problem(s, op.input_id, done.value)
+        problem = _outcome_problem(s, op.input_id, done.value) or _receipt_missing(
+            s, op.input_id, done.receipts
+        )
         if problem is not None:
             return f"{s.id}: turn {op.input_id} {problem}"
     return None
@@ -1019,6 +1021,19 @@ def replyless_ops_answer_empty(ctx: CheckContext) -> str | None:
         if done.value.get("reply", "") != "":
             return f"{op.session}: {op.op} answered the reply {done.value.get('reply')!r}"
     return None
+
+
+def _receipt_missing(
+    s: SessionState, input_id: str, receipts: Sequence[dict[str, object]]
+) -> str | None:
+    """A completed runtime-backed turn hands back the terminal receipt that consumed it."""
+    if not s.runtime_backed:
+        return None
+    receipt = next((r for r in s.receipts if r.kind == "terminal" and input_id in r.input_ids), None)
+    if receipt is None:
+        return None  # not durable: acknowledged_durable reports it
+    digests = {r.get("digest") for r in receipts if r.get("kind") == "terminal"}
+    return None if receipt.digest in digests else "answered without its terminal receipt"
 
 
 def _reply(doc: Session, input_id: str) -> str | None:
@@ -1071,7 +1086,7 @@ OUTCOME_NAMES = frozenset(
 @register("recovery_report_honest")
 def recovery_report_honest(ctx: CheckContext) -> str | None:
     """A recovery report tells what it did: each redelivered input with a known outcome name,
-    and a session marked ``projection_only`` exactly when it has no runtime authority (every
+    each session's error naming that session, and a session marked ``projection_only`` exactly when it has no runtime authority (every
     row of a runtime-less recovery)."""
     state = ctx.latest
     for op in ctx.ops:
@@ -1081,6 +1096,9 @@ def recovery_report_honest(ctx: CheckContext) -> str | None:
         for item in _list(done.value.get("redelivered")):
             if isinstance(item, list) and len(item) == 3 and item[2] not in OUTCOME_NAMES:
                 return f"recovery reported redelivering {item[1]} as {item[2]!r}"
+        for pair in _list(done.value.get("error_of")):
+            if isinstance(pair, list) and len(pair) == 2 and pair[0] != pair[1]:
+                return f"{pair[0]}: recovery reported an error naming session {pair[1]!r}"
         if not _first_state_after(ctx, op):
             continue
         for report in _list(done.value.get("reports")):

@@ -99,9 +99,12 @@ def test_outcome_matches_commit() -> None:
     a = doc("s1", "a")
     receipt = receipts_for(a)[0]
     right = {"outcome": "Completed", "run": "run-1", "revision": receipt.digest, "reply": "done a"}
-    good = Hist().turn("s1", "a", **right)
+    given = (receipt.to_json(),)
+    good = Hist().turn("s1", "a", receipts=given, **right)
     final = world(0, 2, sess("s1", a, a), phase="final")
     assert verdict("outcome_matches_commit", good, final) is None
+    no_receipt = Hist().turn("s1", "a", **right)
+    assert verdict("outcome_matches_commit", no_receipt, final)
     wrong_run = Hist().turn("s1", "a", **{**right, "run": None})
     assert verdict("outcome_matches_commit", wrong_run, final)
     wrong_reply = Hist().turn("s1", "a", **{**right, "reply": ""})
@@ -137,6 +140,8 @@ def test_recovery_report_honest() -> None:
     wrong = {"runtime": True, "projection_only": ["s1"], "runtime_sessions": []}
     marked = Hist().op("recover", None, "ok", redelivered=[], reports=[wrong])
     assert verdict("recovery_report_honest", marked, state)
+    unnamed = Hist().op("recover", None, "ok", redelivered=[], error_of=[["s1", None]])
+    assert verdict("recovery_report_honest", unnamed, state)
     less = {"runtime": False, "projection_only": [], "runtime_sessions": ["r1"]}
     unmarked = Hist().op("recover", None, "ok", redelivered=[], reports=[less])
     assert verdict("recovery_report_honest", unmarked, state)
