@@ -1029,7 +1029,8 @@ def _receipt_missing(
     """A completed runtime-backed turn hands back the terminal receipt that consumed it."""
     if not s.runtime_backed:
         return None
-    receipt = next((r for r in s.receipts if r.kind == "terminal" and input_id in r.input_ids), None)
+    terminal = (r for r in s.receipts if r.kind == "terminal" and input_id in r.input_ids)
+    receipt = next(terminal, None)
     if receipt is None:
         return None  # not durable: acknowledged_durable reports it
     digests = {r.get("digest") for r in receipts if r.get("kind") == "terminal"}
@@ -1086,8 +1087,8 @@ OUTCOME_NAMES = frozenset(
 @register("recovery_report_honest")
 def recovery_report_honest(ctx: CheckContext) -> str | None:
     """A recovery report tells what it did: each redelivered input with a known outcome name,
-    each session's error naming that session, and a session marked ``projection_only`` exactly when it has no runtime authority (every
-    row of a runtime-less recovery)."""
+    each session's error naming that session, and a session marked ``projection_only``
+    exactly when it has no runtime authority (every row of a runtime-less recovery)."""
     state = ctx.latest
     for op in ctx.ops:
         done = op.done
