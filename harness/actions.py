@@ -193,7 +193,8 @@ class Executor:
                 svc.create(sid, system_prompt=system if isinstance(system, str) else None)
             )
 
-        self.perform(process, step, "create", {}, body)
+        given: dict[str, object] = {"system": system} if isinstance(system, str) else {}
+        self.perform(process, step, "create", given, body)
 
     def do_turn(self, step: Step, process: str, tools: bool = False) -> None:
         sid = _sid(step)

@@ -1144,6 +1144,42 @@ def failed_sync_not_definite(ctx: CheckContext) -> str | None:
     return None
 
 
+@register("authority_read_current")
+def authority_read_current(ctx: CheckContext) -> str | None:
+    """A read of a runtime-backed session from the authority serves the committed snapshot
+    (its revision, as captured right after the read), never the lagging projection row."""
+    for op in ctx.ops:
+        done = op.done
+        if op.op != "read" or op.type != "ok" or done is None or not _first_state_after(ctx, op):
+            continue
+        if op.invoke.value.get("source") != "authority":
+            continue
+        s = ctx.latest.sessions.get(op.session or "")
+        if s is None or not s.runtime_backed or s.authority is None:
+            continue
+        if done.value.get("revision") != s.authority.revision:
+            return f"{s.id}: an authority read served revision {done.value.get('revision')!r}"
+    return None
+
+
+@register("create_keeps_system_prompt")
+def create_keeps_system_prompt(ctx: CheckContext) -> str | None:
+    """A session created with a system prompt starts with that prompt as its system message
+    (checked in the capture right after the create)."""
+    for op in ctx.ops:
+        done = op.done
+        if op.op != "create" or op.type != "ok" or done is None or not _first_state_after(ctx, op):
+            continue
+        given = op.invoke.value.get("system")
+        s = ctx.latest.sessions.get(op.session or "")
+        if not isinstance(given, str) or s is None:
+            continue
+        doc = s.authority if s.runtime_backed else s.row
+        if doc is not None and (not doc.messages or doc.messages[0].content != given):
+            return f"{s.id}: created without its system prompt {given!r}"
+    return None
+
+
 @register("per_turn_sync", phases=frozenset({"step"}), opt_in=True)
 def per_turn_sync(ctx: CheckContext) -> str | None:
     """(opt-in, fault-free scenarios) after every step the projection equals the authority."""

@@ -394,6 +394,31 @@ def test_replyless_ops_answer_empty() -> None:
     assert verdict("replyless_ops_answer_empty", empty, world(0, len(empty))) is None
 
 
+def test_authority_read_current() -> None:
+    a, lagging = doc("s1", "a", "b"), doc("s1", "a")
+    stale = Hist().op("read", "s1", "ok", invoke={"source": "authority"}, revision=lagging.revision)
+    state = world(0, len(stale), sess("s1", a, lagging))
+    assert verdict("authority_read_current", stale, state)
+    fresh = Hist().op("read", "s1", "ok", invoke={"source": "authority"}, revision=a.revision)
+    assert (
+        verdict("authority_read_current", fresh, world(0, len(fresh), sess("s1", a, lagging)))
+        is None
+    )
+
+
+def test_create_keeps_system_prompt() -> None:
+    made = doc("s1")
+    given = Hist().op("create", "s1", "ok", invoke={"system": made.messages[0].content})
+    assert (
+        verdict("create_keeps_system_prompt", given, world(0, len(given), sess("s1", made, made)))
+        is None
+    )
+    other = Hist().op("create", "s1", "ok", invoke={"system": "another prompt"})
+    assert verdict(
+        "create_keeps_system_prompt", other, world(0, len(other), sess("s1", made, made))
+    )
+
+
 def test_unaudited_never_served() -> None:
     row = doc("s1", "a")
     h = (
