@@ -25,6 +25,7 @@ FAULT_KINDS = (
     "power-loss",
     "gate-cancel",
     "sync-error",
+    "read-error",
     "torn",
     "lost",
 )
@@ -421,6 +422,11 @@ def _concurrent(
     )
 
 
+def _store_site(site: str) -> bool:
+    """A session_core store operation's ``.before`` / ``.after`` site."""
+    return site in SITES and site.split(".", 1)[0] in ("runtime", "sessions", "audit")
+
+
 def _faults(node: Located | None, known: set[str], labels: set[str]) -> Iterable[FaultSpec]:
     if node is None:
         return
@@ -437,8 +443,10 @@ def _faults(node: Located | None, known: set[str], labels: set[str]) -> Iterable
         if kind in COMMIT_KINDS and site not in HARNESS_SITES:
             sites = ", ".join(sorted(HARNESS_SITES))
             raise fields["kind"].fail(f"fault.kind: {kind} only at the commit sites {sites}")
-        if kind == "sync-error" and site in HARNESS_SITES:
-            raise fields["kind"].fail("fault.kind: sync-error only at session_core sites")
+        if kind in ("sync-error", "read-error") and not _store_site(site):
+            raise fields["kind"].fail(
+                f"fault.kind: {kind} only at store sites (runtime.*, sessions.*, audit.*)"
+            )
         session = fields["session"].text("fault.session") if "session" in fields else None
         if session is not None and session not in known:
             raise fields["session"].fail(f"fault.session: unknown session {session!r}")
