@@ -141,8 +141,16 @@ class Executor:
         return row.revision
 
     def perform(
-        self, process: str, step: Step, op: str, value: dict[str, object], body: Body
+        self,
+        process: str,
+        step: Step,
+        op: str,
+        value: dict[str, object],
+        body: Body,
+        on_error: Callable[[], dict[str, object]] | None = None,
     ) -> None:
+        """Run ``body`` and record its completion; ``on_error`` adds facts to the completion
+        of an operation that raised a typed error (not a crash)."""
         history = self.world.history
         event = history.invoke(process, op, step.session, value, step.label)
         try:
@@ -155,6 +163,8 @@ class Executor:
             definite = name in DEFINITE_ERRORS and op not in INDETERMINATE_ON_ERROR
             kind = "fail" if definite else "info"
             result, receipts = {"error": name}, ()
+            if on_error is not None:
+                result.update(on_error())
         except Exception as exc:  # an untyped error escaping session_core is itself a finding
             kind, result, receipts = "info", {"error": type(exc).__name__, "untyped": True}, ()
         history.complete(event, kind, result, receipts)
@@ -183,7 +193,8 @@ class Executor:
                 svc.create(sid, system_prompt=system if isinstance(system, str) else None)
             )
 
-        self.perform(process, step, "create", {}, body)
+        given: dict[str, object] = {"system": system} if isinstance(system, str) else {}
+        self.perform(process, step, "create", given, body)
 
     def do_turn(self, step: Step, process: str, tools: bool = False) -> None:
         sid = _sid(step)
@@ -250,7 +261,14 @@ class Executor:
             self.world.service(sid).archive(sid)
             return "ok", {}, ()
 
-        self.perform(process, step, "archive", {}, body)
+        def left() -> dict[str, object]:
+            """A failed archive leaves its gate cancelled: the row it left."""
+            try:
+                return {"row": self._row_revision(sid)}
+            except SessionCoreError:
+                return {}
+
+        self.perform(process, step, "archive", {}, body, left)
 
     def do_read(self, step: Step, process: str) -> None:
         sid = _sid(step)
@@ -381,6 +399,12 @@ class Executor:
                 for s in r.errors
                 if s.error is not None
             )
+            named = [
+                [s.session_id, s.error.session_id]
+                for r in reports
+                for s in r.errors
+                if s.error is not None
+            ]
             redelivered = [list(item) for r in reports for item in r.redelivered]
             kinds = sorted(set(self.world.runtime_backed.values()), reverse=True)  # as recover
             marks = [
@@ -395,7 +419,12 @@ class Executor:
                 }
                 for runtime, r in zip(kinds, reports, strict=True)
             ]
-            value = {"errors": errors, "redelivered": redelivered, "reports": marks}
+            value = {
+                "errors": errors,
+                "error_of": named,
+                "redelivered": redelivered,
+                "reports": marks,
+            }
             return "ok", value, ()
 
         self.perform("harness", step, "recover", {}, body)

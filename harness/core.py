@@ -44,11 +44,20 @@ class Core:
     session_core's ``run_batch``)."""
 
     def service(
-        self, stores: Stores, faults: FaultPoint, *, runtime_backed: bool, agent: Agent
+        self,
+        stores: Stores,
+        faults: FaultPoint,
+        *,
+        runtime_backed: bool,
+        agent: Agent,
+        wrap_reads: RuntimeWrapper | None = None,
     ) -> SessionService:
+        """``wrap_reads``: the harness's read-fault wrapper, outside any mutant's wrapper."""
         runtime: RuntimeStore | None = stores.runtime if runtime_backed else None
         if runtime is not None and self.wrap_runtime is not None:
             runtime = self.wrap_runtime(runtime, stores.sessions)
+        if runtime is not None and wrap_reads is not None:
+            runtime = wrap_reads(runtime, stores.sessions)
         projector = self.projector_cls(stores.sessions, stores.audit, runtime, faults)
         checkpointer = self.checkpointer_cls(stores.sessions, projector, runtime, faults)
         counter = itertools.count(1)

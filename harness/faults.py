@@ -12,6 +12,13 @@ schedule that survives restarts.
 * At the SQLite backend's commit sites (``harness.commits``): ``crash`` right after a COMMIT,
   ``torn`` (the commit's last WAL frame is lost) and ``lost`` (every write not yet synced is
   lost); ``power_cut`` (set by the world) gives the durable files after such a cut.
+* ``sync-error``: the store operation raises ``StorageIndeterminate`` (a failed sync: the
+  write's fate is unknown to the caller) instead of the plain injected error. At a
+  ``<op>.before`` site nothing was written, at ``<op>.after`` the write is durable; either way
+  the honest answer is never a definite failure (issue 13 F2).
+* ``read-error``: the operation fails as with ``error`` and the next read of that session's
+  runtime store fails too (a disk that went away: the check after a failed write cannot be
+  made either). Reads go through ``harness.readfaults.ReadFaultRuntime``.
 * ``restart()`` forgets the crash but keeps rules that have not fired yet: the exploration
   schedule covers the whole run, including steps after a restart. ``disarm()`` stops all faults.
 """
@@ -24,11 +31,13 @@ from fnmatch import fnmatchcase
 
 from harness.commits import COMMIT_KINDS, HARNESS_SITES, Images
 from harness.scenario import FaultSpec
-from session_core.errors import SimulatedCrash
-from session_core.faults import SITES, FaultInjector, FaultRule
+from session_core.errors import InjectedStorageError, SimulatedCrash, StorageIndeterminate
+from session_core.faults import SITES, FaultAction, FaultInjector, FaultRule
 
 PERSISTENT_TIMES = 1 << 30
 GATE_CANCEL = "gate-cancel"
+SYNC_ERROR = "sync-error"
+READ_ERROR = "read-error"
 GateCancel = Callable[[str, str], None]
 """``(session_id, site)``: cancel that session's checkpointer gate from another process."""
 
@@ -51,6 +60,11 @@ class HarnessFaults(FaultInjector):
     gate_cancel: GateCancel | None = None
     power_cut: Callable[[str, str], Images | None] | None = None
     """``(kind, file)`` -> the files to put back after a ``torn`` / ``lost`` commit cut."""
+    fired_kind: str | None = None
+    """The kind of the rule that fired last (``sync-error`` turns its error into
+    ``StorageIndeterminate``; ``read-error`` makes the next runtime read fail too)."""
+    failing_reads: dict[str, int] = field(default_factory=dict)
+    """Session -> runtime store reads still to fail (``read-error``)."""
     misfired: list[str] = field(default_factory=list)
     """session_core fault sites passed that are not in ``SITES``, or without a session
     (exploration arms sites by name and session: such a site is silently never explored)."""
@@ -61,7 +75,7 @@ class HarnessFaults(FaultInjector):
             return self._arm_gate(spec)
         if spec.site in HARNESS_SITES:
             return self._arm_commit(spec)
-        action = "crash" if kind == "power-loss" else kind
+        action = {"power-loss": "crash", SYNC_ERROR: "error", READ_ERROR: "error"}.get(kind, kind)
         times = PERSISTENT_TIMES if spec.mode == "persistent" else 1
         rule = self.arm(
             spec.site,
@@ -118,7 +132,38 @@ class HarnessFaults(FaultInjector):
         with self._lock:
             return any(rule.take(site, session_id) for rule in self.gate_rules)
 
+    def _select(self, site: str, session_id: str | None) -> FaultAction | None:
+        for rule in self.rules:
+            if rule.take(site, session_id):
+                self.fired_kind = self.kinds.get(id(rule))
+                return rule.action
+        return None
+
     def hit(self, site: str, session_id: str | None = None) -> None:
+        try:
+            self._hit(site, session_id)
+        except InjectedStorageError as exc:
+            kind, self.fired_kind = self.fired_kind, None
+            if exc.site == site and kind == READ_ERROR and session_id is not None:
+                with self._lock:
+                    self.failing_reads[session_id] = 1
+            if exc.site != site or kind != SYNC_ERROR:
+                raise
+            raise StorageIndeterminate(
+                f"injected sync failure at {site}", session_id=session_id
+            ) from exc
+
+    def read(self, session_id: str) -> None:
+        """A runtime store read of ``session_id`` (``harness.readfaults``): raises while a
+        ``read-error`` left failing reads for that session."""
+        with self._lock:
+            left = self.failing_reads.get(session_id, 0)
+            if left <= 0:
+                return
+            self.failing_reads[session_id] = left - 1
+        raise InjectedStorageError(f"read after a fault ({session_id})", session_id=session_id)
+
+    def _hit(self, site: str, session_id: str | None) -> None:
         if site not in HARNESS_SITES and (site not in SITES or session_id is None):
             self.misfired.append(site if session_id is not None else f"{site} (no session)")
         if self.crashed_at is not None:
@@ -171,12 +216,14 @@ class HarnessFaults(FaultInjector):
             self.rules = [r for r in self.rules if r.fired < r.times]
             self.gate_rules = [r for r in self.gate_rules if r.fired < r.times]
             self.power_fired = False
+            self.failing_reads.clear()
 
     def disarm(self) -> None:
         super().disarm()
         with self._lock:
             self.gate_rules.clear()
         self.power_ops.clear()
+        self.failing_reads.clear()
         self.taken = None
         self.power_fired = False
 
@@ -185,4 +232,11 @@ class HarnessFaults(FaultInjector):
             return sum(rule.fired for rule in (*self.rules, *self.gate_rules))
 
 
-__all__ = ["GATE_CANCEL", "PERSISTENT_TIMES", "GateCancel", "HarnessFaults"]
+__all__ = [
+    "GATE_CANCEL",
+    "PERSISTENT_TIMES",
+    "READ_ERROR",
+    "SYNC_ERROR",
+    "GateCancel",
+    "HarnessFaults",
+]

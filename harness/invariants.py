@@ -549,12 +549,15 @@ def receipts_dense_unique(ctx: CheckContext) -> str | None:
 
 
 def _run_reused(ctx: CheckContext) -> str | None:
-    runs: dict[tuple[str | None, object], int] = {}
+    """Two acknowledged operations naming one run: a reused run id, unless both are turns of
+    the same input (a retry returns the original outcome, run included)."""
+    runs: dict[tuple[str | None, object], set[object]] = {}
     for op in ctx.ops:
         if op.type == "ok" and op.done is not None and op.done.value.get("run") is not None:
             key = (op.session, op.done.value.get("run"))
-            runs[key] = runs.get(key, 0) + 1
-    reused = [key for key, n in runs.items() if n > 1]
+            same = op.input_id if op.op in TURN_OPS and op.input_id else op.invoke.index
+            runs.setdefault(key, set()).add(same)
+    reused = [key for key, ops in runs.items() if len(ops) > 1]
     if reused:
         return f"run id reused by two acknowledged operations: {reused[0]}"
     return None
@@ -773,7 +776,7 @@ def no_write_after_cancel(ctx: CheckContext) -> str | None:
     """Once a cancel of a session's checkpointer gate completed, nothing writes that session's
     projection row through the gate (I7): the row stays as the cancel left it until the
     session is archived (archive writes the Archived document itself) or recovered, or the
-    process restarts."""
+    process restarts. An archive that failed counts as a cancel: it cancelled the gate first."""
     for sid, revision in ctx.over_history(_cancelled_rows).items():
         s = ctx.latest.sessions.get(sid)
         if s is None:
@@ -782,6 +785,13 @@ def no_write_after_cancel(ctx: CheckContext) -> str | None:
         if now != revision:
             return f"{sid}: projection row written after its gate was cancelled"
     return None
+
+
+def _archive_left_gate_cancelled(op: Operation) -> bool:
+    """An archive cancels the gate first; one that then failed (not by a crash) leaves it
+    cancelled in this process (its completion records the row it left as ``row``)."""
+    done = op.done
+    return op.op == "archive" and op.type != "ok" and done is not None and "row" in done.value
 
 
 def _cancelled_rows(ctx: CheckContext) -> dict[str, object]:
@@ -797,6 +807,9 @@ def _cancelled_rows(ctx: CheckContext) -> dict[str, object]:
             marks.append((op.invoke.index, op.session, None, False))
             if done is not None:
                 marks.append((done.index, op.session, None, False))
+            if _archive_left_gate_cancelled(op):
+                assert done is not None
+                marks.append((done.index, op.session, done.value.get("row"), True))
         if done is not None and done.value.get("error") == "SimulatedCrash":
             marks.append((done.index, None, None, False))
     closed: dict[str, object] = {}
@@ -958,8 +971,8 @@ def fault_sites_named(ctx: CheckContext) -> str | None:
 @register("outcome_matches_commit", phases=END)
 def outcome_matches_commit(ctx: CheckContext) -> str | None:
     """A completed turn reports what was committed: the run and revision of the terminal
-    receipt that consumed its input (runtime-backed), and the reply the committed transcript
-    holds for it (while the turn is not compacted away)."""
+    receipt that consumed its input, that receipt itself (runtime-backed), and the reply the
+    committed transcript holds for it (while the turn is not compacted away)."""
     state = ctx.latest
     for op in ctx.ops:
         done = op.done
@@ -968,7 +981,9 @@ def outcome_matches_commit(ctx: CheckContext) -> str | None:
         s = state.sessions.get(op.session or "")
         if s is None or op.input_id is None:
             continue
-        problem = _outcome_problem(s, op.input_id, done.value)
+        problem = _outcome_problem(s, op.input_id, done.value) or _receipt_missing(
+            s, op.input_id, done.receipts
+        )
         if problem is not None:
             return f"{s.id}: turn {op.input_id} {problem}"
     return None
@@ -990,6 +1005,36 @@ def _outcome_problem(s: SessionState, input_id: str, value: dict[str, object]) -
     if reply is not None and "reply" in value and value["reply"] != reply:
         return f"answered {value['reply']!r}, the transcript holds {reply!r}"
     return None
+
+
+REPLYLESS_OPS = frozenset({"create", "compact", "refresh"})
+
+
+@register("replyless_ops_answer_empty")
+def replyless_ops_answer_empty(ctx: CheckContext) -> str | None:
+    """A completed create, compaction or system refresh runs no turn, so its outcome carries
+    the empty reply (a string), never text nor ``None``."""
+    for op in ctx.done_before(ctx.latest):
+        done = op.done
+        if op.op not in REPLYLESS_OPS or op.type != "ok" or done is None:
+            continue
+        if done.value.get("reply", "") != "":
+            return f"{op.session}: {op.op} answered the reply {done.value.get('reply')!r}"
+    return None
+
+
+def _receipt_missing(
+    s: SessionState, input_id: str, receipts: Sequence[dict[str, object]]
+) -> str | None:
+    """A completed runtime-backed turn hands back the terminal receipt that consumed it."""
+    if not s.runtime_backed:
+        return None
+    terminal = (r for r in s.receipts if r.kind == "terminal" and input_id in r.input_ids)
+    receipt = next(terminal, None)
+    if receipt is None:
+        return None  # not durable: acknowledged_durable reports it
+    digests = {r.get("digest") for r in receipts if r.get("kind") == "terminal"}
+    return None if receipt.digest in digests else "answered without its terminal receipt"
 
 
 def _reply(doc: Session, input_id: str) -> str | None:
@@ -1042,8 +1087,8 @@ OUTCOME_NAMES = frozenset(
 @register("recovery_report_honest")
 def recovery_report_honest(ctx: CheckContext) -> str | None:
     """A recovery report tells what it did: each redelivered input with a known outcome name,
-    and a session marked ``projection_only`` exactly when it has no runtime authority (every
-    row of a runtime-less recovery)."""
+    each session's error naming that session, and a session marked ``projection_only``
+    exactly when it has no runtime authority (every row of a runtime-less recovery)."""
     state = ctx.latest
     for op in ctx.ops:
         done = op.done
@@ -1052,6 +1097,9 @@ def recovery_report_honest(ctx: CheckContext) -> str | None:
         for item in _list(done.value.get("redelivered")):
             if isinstance(item, list) and len(item) == 3 and item[2] not in OUTCOME_NAMES:
                 return f"recovery reported redelivering {item[1]} as {item[2]!r}"
+        for pair in _list(done.value.get("error_of")):
+            if isinstance(pair, list) and len(pair) == 2 and pair[0] != pair[1]:
+                return f"{pair[0]}: recovery reported an error naming session {pair[1]!r}"
         if not _first_state_after(ctx, op):
             continue
         for report in _list(done.value.get("reports")):
@@ -1079,6 +1127,56 @@ def _report_problem(report: dict[str, object], state: WorldState) -> str | None:
             return (
                 f"{sid}: recovery marked projection_only={sid in marked}, runtime {s.runtime_state}"
             )
+    return None
+
+
+@register("failed_sync_not_definite")
+def failed_sync_not_definite(ctx: CheckContext) -> str | None:
+    """An operation whose store reported a failed sync (``StorageIndeterminate``: the write
+    may be durable although the caller cannot see it) is never answered with a definite
+    failure: ``Indeterminate`` until recovery or a resend resolves it (issue 13 F2)."""
+    for op in ctx.done_before(ctx.latest):
+        done = op.done
+        if done is None or op.type != "fail":
+            continue
+        if "StorageIndeterminate" in (done.value.get("cause"), done.value.get("error")):
+            return f"{op.session}: {op.op} answered {op.type} after a failed sync"
+    return None
+
+
+@register("authority_read_current")
+def authority_read_current(ctx: CheckContext) -> str | None:
+    """A read of a runtime-backed session from the authority serves the committed snapshot
+    (its revision, as captured right after the read), never the lagging projection row."""
+    for op in ctx.ops:
+        done = op.done
+        if op.op != "read" or op.type != "ok" or done is None or not _first_state_after(ctx, op):
+            continue
+        if op.invoke.value.get("source") != "authority":
+            continue
+        s = ctx.latest.sessions.get(op.session or "")
+        if s is None or not s.runtime_backed or s.authority is None:
+            continue
+        if done.value.get("revision") != s.authority.revision:
+            return f"{s.id}: an authority read served revision {done.value.get('revision')!r}"
+    return None
+
+
+@register("create_keeps_system_prompt")
+def create_keeps_system_prompt(ctx: CheckContext) -> str | None:
+    """A session created with a system prompt starts with that prompt as its system message
+    (checked in the capture right after the create)."""
+    for op in ctx.ops:
+        done = op.done
+        if op.op != "create" or op.type != "ok" or done is None or not _first_state_after(ctx, op):
+            continue
+        given = op.invoke.value.get("system")
+        s = ctx.latest.sessions.get(op.session or "")
+        if not isinstance(given, str) or s is None:
+            continue
+        doc = s.authority if s.runtime_backed else s.row
+        if doc is not None and (not doc.messages or doc.messages[0].content != given):
+            return f"{s.id}: created without its system prompt {given!r}"
     return None
 
 

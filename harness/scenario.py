@@ -18,7 +18,17 @@ from session_core.faults import SITES
 
 LANES = ("minimal", "feature", "sdk", "security")
 BACKENDS = ("memory", "sqlite")
-FAULT_KINDS = ("error", "crash", "cancel", "power-loss", "gate-cancel", "torn", "lost")
+FAULT_KINDS = (
+    "error",
+    "crash",
+    "cancel",
+    "power-loss",
+    "gate-cancel",
+    "sync-error",
+    "read-error",
+    "torn",
+    "lost",
+)
 
 FAULT_MODES = ("once", "persistent")
 ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{2,79}")
@@ -412,6 +422,11 @@ def _concurrent(
     )
 
 
+def _store_site(site: str) -> bool:
+    """A session_core store operation's ``.before`` / ``.after`` site."""
+    return site in SITES and site.split(".", 1)[0] in ("runtime", "sessions", "audit")
+
+
 def _faults(node: Located | None, known: set[str], labels: set[str]) -> Iterable[FaultSpec]:
     if node is None:
         return
@@ -428,6 +443,10 @@ def _faults(node: Located | None, known: set[str], labels: set[str]) -> Iterable
         if kind in COMMIT_KINDS and site not in HARNESS_SITES:
             sites = ", ".join(sorted(HARNESS_SITES))
             raise fields["kind"].fail(f"fault.kind: {kind} only at the commit sites {sites}")
+        if kind in ("sync-error", "read-error") and not _store_site(site):
+            raise fields["kind"].fail(
+                f"fault.kind: {kind} only at store sites (runtime.*, sessions.*, audit.*)"
+            )
         session = fields["session"].text("fault.session") if "session" in fields else None
         if session is not None and session not in known:
             raise fields["session"].fail(f"fault.session: unknown session {session!r}")

@@ -37,8 +37,10 @@ WEIGHTS = {
     "cancel": 1,
 }
 SWARM_PREFIX = "swarm-"
-SWARM_KINDS = tuple(k for k in FAULT_KINDS if k not in COMMIT_KINDS)
-"""Fault kinds a seed draws (``torn`` / ``lost`` act only at the SQLite commit sites)."""
+STORE_ONLY_KINDS = ("sync-error", "read-error")
+SWARM_KINDS = tuple(k for k in FAULT_KINDS if k not in (*COMMIT_KINDS, *STORE_ONLY_KINDS))
+"""Fault kinds a seed draws (``torn`` / ``lost`` act only at the SQLite commit sites, the
+store-only kinds only at store sites; leaving them out keeps every seed's scenario as it was)."""
 
 
 def swarm_scenario(seed: int, length: int = 10) -> tuple[Scenario, tuple[FaultSpec, ...]]:

@@ -10,6 +10,7 @@ from harness.backends import Backend
 from harness.core import Core, zero_clock
 from harness.faults import HarnessFaults
 from harness.history import History
+from harness.readfaults import ReadFaultRuntime
 from harness.scenario import ModelStep, Scenario
 from session_core.agent import Agent, CallTools, Say, ScriptedModel, Step
 from session_core.errors import StoreClosed
@@ -17,6 +18,7 @@ from session_core.factory import Stores
 from session_core.model import Session
 from session_core.recovery import RecoveryReport
 from session_core.service import SessionService
+from session_core.stores.base import RuntimeStore, SessionStore
 
 PLAIN_MODEL = (ModelStep(say="done"),)
 TOOL_MODEL = (ModelStep(tools=("add", "echo")), ModelStep(tools=("echo",)), ModelStep(say="done"))
@@ -96,10 +98,17 @@ class World:
         svc = self.services.get(runtime_backed)
         if svc is None:
             svc = self.core.service(
-                self.stores, self.faults, runtime_backed=runtime_backed, agent=self.agent
+                self.stores,
+                self.faults,
+                runtime_backed=runtime_backed,
+                agent=self.agent,
+                wrap_reads=self.read_faults,
             )
             self.services[runtime_backed] = svc
         return svc
+
+    def read_faults(self, runtime: RuntimeStore, sessions: SessionStore) -> RuntimeStore:
+        return ReadFaultRuntime(runtime, sessions, self.faults)
 
     def close_stores(self) -> None:
         if self.stores is not None:

@@ -506,7 +506,9 @@ class SessionService:
             try:
                 stands = self.commit_stands(receipt)
             except SessionCoreError as check:
-                cause = CommitIndeterminate(f"commit failed ({exc}); check failed: {check}")
+                cause = CommitIndeterminate(
+                    f"commit failed ({exc}); check failed: {check}", session_id=sid
+                )
                 return self.indeterminate(sid, run.run_id, _first(run.input_ids), cause)
             if not stands and isinstance(exc, StorageIndeterminate):
                 return self.commit_unknown(run, exc)

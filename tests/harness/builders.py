@@ -86,9 +86,17 @@ class Hist:
         self.history.complete(start, kind, dict(done), receipts)  # type: ignore[arg-type]
         return self
 
-    def turn(self, session: str, iid: str, kind: str = "ok", **done: object) -> Hist:
+    def turn(
+        self,
+        session: str,
+        iid: str,
+        kind: str = "ok",
+        *,
+        receipts: tuple[dict[str, object], ...] = (),
+        **done: object,
+    ) -> Hist:
         start = self.history.invoke("p0", "turn", session, {"input": iid}, "turn")
-        self.history.complete(start, kind, dict(done))  # type: ignore[arg-type]
+        self.history.complete(start, kind, dict(done), receipts)  # type: ignore[arg-type]
         return self
 
     def __len__(self) -> int:

@@ -99,9 +99,12 @@ def test_outcome_matches_commit() -> None:
     a = doc("s1", "a")
     receipt = receipts_for(a)[0]
     right = {"outcome": "Completed", "run": "run-1", "revision": receipt.digest, "reply": "done a"}
-    good = Hist().turn("s1", "a", **right)
+    given = (receipt.to_json(),)
+    good = Hist().turn("s1", "a", receipts=given, **right)
     final = world(0, 2, sess("s1", a, a), phase="final")
     assert verdict("outcome_matches_commit", good, final) is None
+    no_receipt = Hist().turn("s1", "a", **right)
+    assert verdict("outcome_matches_commit", no_receipt, final)
     wrong_run = Hist().turn("s1", "a", **{**right, "run": None})
     assert verdict("outcome_matches_commit", wrong_run, final)
     wrong_reply = Hist().turn("s1", "a", **{**right, "reply": ""})
@@ -137,6 +140,8 @@ def test_recovery_report_honest() -> None:
     wrong = {"runtime": True, "projection_only": ["s1"], "runtime_sessions": []}
     marked = Hist().op("recover", None, "ok", redelivered=[], reports=[wrong])
     assert verdict("recovery_report_honest", marked, state)
+    unnamed = Hist().op("recover", None, "ok", redelivered=[], error_of=[["s1", None]])
+    assert verdict("recovery_report_honest", unnamed, state)
     less = {"runtime": False, "projection_only": [], "runtime_sessions": ["r1"]}
     unmarked = Hist().op("recover", None, "ok", redelivered=[], reports=[less])
     assert verdict("recovery_report_honest", unmarked, state)
@@ -210,6 +215,8 @@ def test_receipts_run_id_reused_across_restarts() -> None:
     a = doc("s1", "a", "b")
     h = Hist().turn("s1", "a", run="run-1").turn("s1", "b", run="run-1")
     assert verdict("receipts_dense_unique", h, world(0, 4, sess("s1", a, a)))
+    retry = Hist().turn("s1", "a", run="run-1").turn("s1", "a", run="run-1")
+    assert verdict("receipts_dense_unique", retry, world(0, 4, sess("s1", a, a))) is None
 
 
 def test_sessions_isolated() -> None:
@@ -351,6 +358,65 @@ def test_no_write_after_cancel() -> None:
     assert verdict("no_write_after_cancel", h, world(0, len(h), sess("s1", after, before))) is None
     restarted = Hist().op("cancel", "s1", "ok", row=before.revision).op("restart", None, "ok")
     assert verdict("no_write_after_cancel", restarted, world(0, len(restarted), written)) is None
+
+
+def test_no_write_after_a_failed_archive() -> None:
+    """An archive cancels the gate first: one that failed leaves it cancelled."""
+    before, after = doc("s1", "a"), doc("s1", "a", "b")
+    failed = (
+        Hist()
+        .turn("s1", "a")
+        .op("archive", "s1", "info", error="InjectedStorageError", row=before.revision)
+    )
+    failed.turn("s1", "b")
+    written = sess("s1", after, after)
+    assert verdict("no_write_after_cancel", failed, world(0, len(failed), written))
+    kept = sess("s1", after, before)
+    assert verdict("no_write_after_cancel", failed, world(0, len(failed), kept)) is None
+    archived = Hist().turn("s1", "a").op("archive", "s1", "ok").turn("s1", "b")
+    assert verdict("no_write_after_cancel", archived, world(0, len(archived), written)) is None
+
+
+def test_failed_sync_not_definite() -> None:
+    failed = Hist().turn("s1", "a", "fail", outcome="Failed", cause="StorageIndeterminate")
+    empty = world(0, len(failed))
+    assert verdict("failed_sync_not_definite", failed, empty)
+    unknown = Hist().turn("s1", "a", "info", outcome="Indeterminate", cause="StorageIndeterminate")
+    assert verdict("failed_sync_not_definite", unknown, world(0, len(unknown))) is None
+    other = Hist().turn("s1", "a", "fail", outcome="Failed", cause="InjectedStorageError")
+    assert verdict("failed_sync_not_definite", other, world(0, len(other))) is None
+
+
+def test_replyless_ops_answer_empty() -> None:
+    said = Hist().op("compact", "s1", "ok", outcome="Completed", reply=None)
+    assert verdict("replyless_ops_answer_empty", said, world(0, len(said)))
+    empty = Hist().op("refresh", "s1", "ok", outcome="Completed", reply="")
+    assert verdict("replyless_ops_answer_empty", empty, world(0, len(empty))) is None
+
+
+def test_authority_read_current() -> None:
+    a, lagging = doc("s1", "a", "b"), doc("s1", "a")
+    stale = Hist().op("read", "s1", "ok", invoke={"source": "authority"}, revision=lagging.revision)
+    state = world(0, len(stale), sess("s1", a, lagging))
+    assert verdict("authority_read_current", stale, state)
+    fresh = Hist().op("read", "s1", "ok", invoke={"source": "authority"}, revision=a.revision)
+    assert (
+        verdict("authority_read_current", fresh, world(0, len(fresh), sess("s1", a, lagging)))
+        is None
+    )
+
+
+def test_create_keeps_system_prompt() -> None:
+    made = doc("s1")
+    given = Hist().op("create", "s1", "ok", invoke={"system": made.messages[0].content})
+    assert (
+        verdict("create_keeps_system_prompt", given, world(0, len(given), sess("s1", made, made)))
+        is None
+    )
+    other = Hist().op("create", "s1", "ok", invoke={"system": "another prompt"})
+    assert verdict(
+        "create_keeps_system_prompt", other, world(0, len(other), sess("s1", made, made))
+    )
 
 
 def test_unaudited_never_served() -> None:
