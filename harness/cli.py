@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -26,43 +26,13 @@ class UsageError(Exception):
     pass
 
 
-def did_you_mean(name: str, known: Sequence[str]) -> str:
-    """`` (did you mean X?)`` for a near miss (stdlib difflib), else ``""``."""
-    import difflib
-
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]}?)" if close else ""
-
-
 class Parser(argparse.ArgumentParser):
     """argparse with a suggestion for a mistyped subcommand, option or choice."""
 
     def error(self, message: str) -> NoReturn:
-        super().error(message + _argparse_hint(self, message))
+        from session_core.suggest import argparse_hint
 
-
-def _argparse_hint(parser: argparse.ArgumentParser, message: str) -> str:
-    import re
-
-    choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
-    if choice is not None:
-        return did_you_mean(choice.group(1), re.findall(r"'([^']*)'", choice.group(2)))
-    prefix = "unrecognized arguments: "
-    if message.startswith(prefix):
-        options = list(_options(parser))
-        for word in message[len(prefix) :].split():
-            hint = did_you_mean(word.split("=", 1)[0], options) if word.startswith("-") else ""
-            if hint:
-                return hint
-    return ""
-
-
-def _options(parser: argparse.ArgumentParser) -> Iterator[str]:
-    for action in parser._actions:
-        yield from action.option_strings
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                yield from _options(sub)
+        super().error(message + argparse_hint(self, message))
 
 
 def version() -> str:
@@ -176,6 +146,8 @@ def _scenarios(args: argparse.Namespace) -> list[Scenario]:
     wanted = getattr(args, "scenario", None)
     chosen = select(everything, lane=args.lane, scenario_id=wanted)
     if not chosen:
+        from session_core.suggest import did_you_mean
+
         hint = did_you_mean(wanted, [s.id for s in everything]) if wanted else ""
         raise UsageError(f"no scenario matches the selection{hint} (see harness list)")
     return chosen
@@ -419,6 +391,8 @@ def cmd_mutants(args: argparse.Namespace, out: TextIO) -> int:
 
     for name in args.mutant or ():
         if name not in BY_NAME:
+            from session_core.suggest import did_you_mean
+
             raise UsageError(
                 f"unknown mutant {name}{did_you_mean(name, list(BY_NAME))}; "
                 f"known: {', '.join(BY_NAME)}"

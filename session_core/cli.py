@@ -17,7 +17,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -39,34 +39,9 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise UsageError(message + _suggestion(self, message))
+        from session_core.suggest import argparse_hint
 
-
-def _suggestion(parser: argparse.ArgumentParser, message: str) -> str:
-    """`` (did you mean X?)`` for a mistyped command, option or choice (stdlib difflib)."""
-    import difflib
-    import re
-
-    choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
-    if choice is not None:
-        typed, known = choice.group(1), re.findall(r"'([^']*)'", choice.group(2))
-    elif message.startswith("unrecognized arguments: "):
-        words = message.removeprefix("unrecognized arguments: ").split()
-        typed = next((word.split("=", 1)[0] for word in words if word.startswith("-")), "")
-        known = list(_options(parser))
-    else:
-        return ""
-    close = difflib.get_close_matches(typed, known, n=1, cutoff=0.6) if typed else []
-    return f" (did you mean {close[0]}?)" if close else ""
-
-
-def _options(parser: argparse.ArgumentParser) -> Iterator[str]:
-    """Every option of ``parser`` and of its subcommands (argparse reports them at the top)."""
-    for action in parser._actions:
-        yield from action.option_strings
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                yield from _options(sub)
+        raise UsageError(message + argparse_hint(self, message))
 
 
 def _positive(text: str) -> int:

@@ -86,6 +86,27 @@ def locations(monkeypatch: pytest.MonkeyPatch) -> Locations:
     return Locations(monkeypatch)
 
 
+def linked_member(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, elsewhere: dict[str, str]
+) -> Path:
+    """A committed workspace whose member glob ``crates/*`` meets ``crates/<name>``, a link to
+    ``elsewhere/<name>`` (``elsewhere``: the files there)."""
+    monkeypatch.setenv("LANES_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "repo"
+    git(tmp_path, "init", "-q", str(root))
+    write_files(
+        root,
+        {
+            "Cargo.toml": '[workspace]\nmembers = ["crates/*"]\n',
+            "crates/app/Cargo.toml": package("app"),
+            **{f"elsewhere/{path}": text for path, text in elsewhere.items()},
+        },
+    )
+    os.symlink(f"../elsewhere/{name}", root / "crates" / name)
+    commit_all(root, "a workspace")
+    return root
+
+
 def settle() -> None:
     """Let what was just written age past the racy window, so the next run trusts it."""
     time.sleep(PAUSE)
@@ -177,19 +198,7 @@ def test_a_link_entry_whose_target_changes_kind_is_noticed(
 ) -> None:
     """A member glob lists ``crates/``; ``crates/linked`` is a link to a directory elsewhere.
     Removing that directory changes no signature of ``crates/`` itself."""
-    monkeypatch.setenv("LANES_CACHE_DIR", str(tmp_path / "cache"))
-    root = tmp_path / "repo"
-    git(tmp_path, "init", "-q", str(root))
-    write_files(
-        root,
-        {
-            "Cargo.toml": '[workspace]\nmembers = ["crates/*"]\n',
-            "crates/app/Cargo.toml": package("app"),
-            "elsewhere/linked/Cargo.toml": package("linked"),
-        },
-    )
-    os.symlink("../elsewhere/linked", root / "crates" / "linked")
-    commit_all(root, "a workspace")
+    root = linked_member(tmp_path, monkeypatch, "linked", {"linked/Cargo.toml": package("linked")})
     locations = Locations(monkeypatch)
     settle()
     loaded, _ = locations.load(root)
@@ -323,19 +332,7 @@ def test_a_link_entry_that_turns_into_a_member_directory_is_noticed(
 ) -> None:
     """``crates/later`` links to a file, so the member glob skips it; the file is then replaced
     by a directory with a manifest. Nothing about ``crates/`` or any file read changes."""
-    monkeypatch.setenv("LANES_CACHE_DIR", str(tmp_path / "cache"))
-    root = tmp_path / "repo"
-    git(tmp_path, "init", "-q", str(root))
-    write_files(
-        root,
-        {
-            "Cargo.toml": '[workspace]\nmembers = ["crates/*"]\n',
-            "crates/app/Cargo.toml": package("app"),
-            "elsewhere/later": "not yet a crate\n",
-        },
-    )
-    os.symlink("../elsewhere/later", root / "crates" / "later")
-    commit_all(root, "a workspace")
+    root = linked_member(tmp_path, monkeypatch, "later", {"later": "not yet a crate\n"})
     locations = Locations(monkeypatch)
     settle()
     loaded, _ = locations.load(root)
