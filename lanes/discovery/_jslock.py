@@ -156,6 +156,7 @@ def _pnpm_importers(text: str, path: str, importers: object) -> LockRead:
     for importer, sections in importers.items():
         source = normdir(str(importer))
         if not isinstance(sections, dict):
+            listed[source] = frozenset()  # ``packages/a:`` with nothing below: no dependency
             continue
         listed[source] = _names(sections)
         specifiers = sections.get("specifiers")
