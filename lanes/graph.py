@@ -119,4 +119,5 @@ def build_index(config: Config, discovery: Discovery) -> Index:
         lockfile_edges=tuple(
             sorted({(e.source, e.target, e.kind) for e in edges if e.lockfile_only})
         ),
+        lockfile_gaps=tuple(sorted(set(discovery.lock_gaps))),
     )

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 from lanes.globs import globlist, literal_prefix_depth
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 
 
 class Owner(NamedTuple):
@@ -47,6 +47,9 @@ class Index(NamedTuple):
     # (source, target, kind) of each edge only a lockfile records: the lock and the manifests
     # disagree (lanes follows the edge; ``lanes check`` reports it)
     lockfile_edges: tuple[tuple[str, str, str], ...] = ()
+    # (lockfile, source, target, kind) of each manifest edge the lockfile does not record, with
+    # target "" for a member the lockfile does not list: the lock is stale (``lanes check``)
+    lockfile_gaps: tuple[tuple[str, str, str, str], ...] = ()
 
     def owner(self, path: str) -> Owner | None:
         """The deepest owner of ``path``; explicit paths win over directories at equal depth."""
@@ -113,6 +116,7 @@ class Index(NamedTuple):
             problems=data["problems"],
             global_inputs=tuple(data["global_inputs"]),
             lockfile_edges=tuple((e[0], e[1], e[2]) for e in data["lockfile_edges"]),
+            lockfile_gaps=tuple((g[0], g[1], g[2], g[3]) for g in data["lockfile_gaps"]),
         )
 
 

@@ -79,6 +79,17 @@ class Edge(NamedTuple):
         return self.dep or self.target
 
 
+class LockGap(NamedTuple):
+    """What a manifest states and the committed lockfile ``lockfile`` does not record: the edge
+    ``source -> target`` (``kind``), or with ``target == ""`` the member ``source`` itself. The
+    lock is stale; lanes follows the manifests, and ``lanes check`` reports it."""
+
+    lockfile: str
+    source: str
+    target: str = ""
+    kind: str = "normal"
+
+
 class ManifestError(NamedTuple):
     """A manifest that could not be read or understood, or an edge it states that lands nowhere
     (``reason`` ``unresolved-dependency``). ``line`` is 1-based, 0 when unknown."""
@@ -103,6 +114,7 @@ class Discovery:
         errors: list[ManifestError] | None = None,
         manifests: list[str] | None = None,
         global_inputs: list[str] | None = None,
+        lock_gaps: list[LockGap] | None = None,
     ) -> None:
         self.components: list[Component] = components if components is not None else []
         self.edges: list[Edge] = edges if edges is not None else []
@@ -112,6 +124,7 @@ class Discovery:
         # one selects every lane, as a ``global`` rule would (reason ``global``, rule
         # ``workspace input``).
         self.global_inputs: list[str] = global_inputs if global_inputs is not None else []
+        self.lock_gaps: list[LockGap] = lock_gaps if lock_gaps is not None else []
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Discovery) and vars(self) == vars(other)
@@ -125,6 +138,7 @@ class Discovery:
         self.errors.extend(other.errors)
         self.manifests.extend(other.manifests)
         self.global_inputs.extend(other.global_inputs)
+        self.lock_gaps.extend(other.lock_gaps)
 
 
 class ChangeSet(NamedTuple):

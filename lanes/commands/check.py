@@ -107,22 +107,53 @@ def tracked_files(workspace: Workspace) -> frozenset[str]:
 
 
 LOCK_REFRESH = {
+    "Cargo.lock": "cargo update --workspace",
+    "uv.lock": "uv lock",
+    "pnpm-lock.yaml": "pnpm install",
+    "package-lock.json": "npm install",
+    "npm-shrinkwrap.json": "npm install",
+    "yarn.lock": "yarn install",
+}
+"""The command that refreshes each lockfile (by file name): all lockfile wording is here."""
+_LOCK_OF_KIND = {
     "cargo": "Cargo.lock (cargo update --workspace)",
     "python": "uv.lock (uv lock)",
     "npm": "the lockfile (pnpm install, npm install or yarn install)",
 }
 
 
+def _refresh(lockfile: str) -> str:
+    name = lockfile.rpartition("/")[2]
+    return LOCK_REFRESH.get(name, "the package manager's lock command")
+
+
 def lockfile_disagreements(workspace: Workspace) -> list[str]:
-    """Each edge a lockfile records and no manifest states. lanes follows it (fail-safe), but
-    the lock is stale, or a manifest lost a dependency the build still resolves."""
+    """Where a lockfile and the manifests disagree: each edge a lockfile records and no manifest
+    states (lanes follows it: the lock is stale, or a manifest lost a dependency the build still
+    resolves), each edge a manifest states and the lockfile does not record, and each member
+    the lockfile does not list (the lock is stale: lanes follows the manifests). Selection never
+    changes; these are warnings (``--strict``: failures)."""
     index = workspace.index
-    return [
+    found = [
         f"{source} -> {target} ({kind}) is recorded by "
-        f"{LOCK_REFRESH.get(index.kinds.get(source, ''), 'a lockfile')} but by no manifest: "
+        f"{_LOCK_OF_KIND.get(index.kinds.get(source, ''), 'a lockfile')} but by no manifest: "
         "lanes follows it; refresh the lock or restore the dependency"
         for source, target, kind in index.lockfile_edges
     ]
+    for lockfile, source, target, kind in index.lockfile_gaps:
+        manifest = index.manifests.get(source, "its manifest")
+        stale = f"the lock is stale: run {_refresh(lockfile)}"
+        if target:
+            found.append(
+                f"{source} -> {target} ({kind}) is stated by {manifest} but not recorded by "
+                f"{lockfile}: lanes follows the manifest; {stale}"
+            )
+        else:
+            found.append(
+                f"{source} ({manifest}) is not listed by {lockfile}: lanes follows the "
+                f"manifests; {stale}"
+            )
+    return found
 
 
 def problems(workspace: Workspace, *, strict: bool = False) -> tuple[list[str], list[str]]:

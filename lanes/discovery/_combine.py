@@ -64,6 +64,13 @@ def combine(found: Iterable[tuple[str, Discovery]]) -> Discovery:
         result.errors.extend(discovery.errors)
         result.manifests.extend(discovery.manifests)
         result.global_inputs.extend(discovery.global_inputs)
+        result.lock_gaps += [
+            gap._replace(
+                source=names.get(gap.source, gap.source),
+                target=names.get(gap.target, gap.target) if gap.target else "",
+            )
+            for gap in discovery.lock_gaps
+        ]
     return result
 
 

@@ -62,6 +62,9 @@ class LockLink(NamedTuple):
 class LockRead(NamedTuple):
     links: list[LockLink]
     errors: list[ManifestError]
+    listed: dict[str, frozenset[str]] | None = None
+    """Workspace directory -> every dependency name the lock records for it (registry ones
+    too); ``None`` when the format records no workspaces (npm v1, classic yarn)."""
 
 
 def read_lockfile(source: Source, path: str) -> LockRead:
@@ -149,10 +152,13 @@ def _pnpm_importers(text: str, path: str, importers: object) -> LockRead:
         line = line_of_text(text, "importers:")
         return LockRead([], [ManifestError(path, line, "importers must be a mapping")])
     links: list[LockLink] = []
+    listed: dict[str, frozenset[str]] = {}
     for importer, sections in importers.items():
         source = normdir(str(importer))
         if not isinstance(sections, dict):
+            listed[source] = frozenset()  # ``packages/a:`` with nothing below: no dependency
             continue
+        listed[source] = _names(sections)
         specifiers = sections.get("specifiers")
         specifiers = specifiers if isinstance(specifiers, dict) else {}
         line = line_of_text(text, f"\n  {importer}:") + 1 if importer != "." else 0
@@ -164,7 +170,13 @@ def _pnpm_importers(text: str, path: str, importers: object) -> LockRead:
                 target = _pnpm_target(source, value, specifiers.get(name))
                 if target is not False:
                     links.append(LockLink(path, line, source, target, str(name), kind))
-    return LockRead(links, [])
+    return LockRead(links, [], listed)
+
+
+def _names(entry: Mapping[str, Any]) -> frozenset[str]:
+    """The dependency names of a lock entry, in every field."""
+    fields = (*_KIND, "dependenciesMeta")
+    return frozenset(str(n) for f in fields if isinstance(entry.get(f), dict) for n in entry[f])
 
 
 def _pnpm_target(source: str, value: object, specifier: object) -> str | Literal[False] | None:
@@ -198,10 +210,12 @@ def _npm(tree: Tree, path: str) -> LockRead:
         line = line_of_text(loaded.text, '"packages"') or 1
         return LockRead([], [ManifestError(path, line, "packages must be an object")])
     links: list[LockLink] = []
+    listed: dict[str, frozenset[str]] = {}
     for key, entry in packages.items():
         if not isinstance(entry, dict) or "node_modules" in key.split("/"):
             continue
         source = normdir(key)
+        listed[source] = _names(entry)
         line = line_of_text(loaded.text, f'"{key}": {{') if key else 0
         for field, kind in _FIELDS:
             deps = entry.get(field)
@@ -211,7 +225,7 @@ def _npm(tree: Tree, path: str) -> LockRead:
                 target = _npm_resolve(packages, source, str(name))
                 if target is not False:
                     links.append(LockLink(path, line, source, target, str(name), kind))
-    return LockRead(links, [])
+    return LockRead(links, [], listed)
 
 
 def _npm_resolve(
@@ -274,7 +288,8 @@ def _yarn(tree: Tree, path: str) -> LockRead:
         for descriptor in str(key).split(","):
             descriptors[descriptor.strip()] = target
         workspaces.append(_YarnWorkspace(line, target, entry))
-    return LockRead(_yarn_links(path, workspaces, descriptors), [])
+    listed = {w.path: _names(w.entry) for w in workspaces if w.path is not None}
+    return LockRead(_yarn_links(path, workspaces, descriptors), [], listed)
 
 
 def _yarn_workspace_path(resolution: str) -> str | None:

@@ -10,7 +10,11 @@
   entries with a ``path`` make registry dependencies internal (a patched directory no member
   lists becomes a component: Cargo builds it from the repository).
 * ``Cargo.lock`` is a second source of edges: one the lock records between members and the
-  manifests lack is added with ``dep="lockfile-edge:<name>"``.
+  manifests lack is added with ``dep="lockfile-edge:<name>"``. The other way round, a member the
+  lock does not list and a member-to-member edge it does not record are ``LockGap`` records
+  (a stale lock, reported by ``lanes check``): Cargo resolves the lock with every feature and
+  every target, so each path dependency (normal, build, dev, optional, target-specific, renamed:
+  the lock names the package) is in the depending package's ``dependencies``, without a source.
 * A dependency that lands on no member (outside the repository, an absent or excluded directory)
   and a path package of the lock no member provides are ``unresolved-dependency`` errors.
 * A root package owns its own sources only (``src/``, ``build.rs``, ``tests/`` ...); the root
@@ -48,6 +52,7 @@ from lanes.model import (
     Discovery,
     Edge,
     EdgeKind,
+    LockGap,
     ManifestError,
 )
 
@@ -625,6 +630,7 @@ class _Parser:
             self._error(lock, 0, "a [[package]] entry has no name")
         local = {p["name"] for p in entries if "source" not in p}
         members = set(self.names.values())
+        self._lock_gaps(entries, local, _unused_patches(lock.data))
         linked = {(e.source, e.target) for e in self.edges.values()}
         for package in entries:
             name = package["name"]
@@ -637,6 +643,27 @@ class _Parser:
             for target in self._lock_targets(package, local):
                 if target in members and target != name and (name, target) not in linked:
                     self._add(Edge(name, target, "normal", dep=f"{LOCKFILE_EDGE}{target}"))
+
+    def _lock_gaps(self, entries: list[dict[str, Any]], local: set[str], unused: set[str]) -> None:
+        """Members the lock does not list, and manifest edges between members it does not
+        record (called before lock-only edges are added: those come from the lock)."""
+        recorded: dict[str, set[str]] = {}
+        for package in entries:
+            if package["name"] in local and "source" not in package:
+                recorded.setdefault(package["name"], set()).update(
+                    self._lock_targets(package, local)
+                )
+        gaps = [
+            LockGap(LOCKFILE, name)
+            for directory, name in sorted(self.names.items())
+            if name not in local and name not in unused and self.members[directory].data
+        ]
+        for edge in self.edges.values():
+            if edge.source == edge.target or edge.source not in recorded or edge.target in unused:
+                continue  # a self dev-dependency (tests with features), an absent member
+            if edge.target not in recorded[edge.source]:
+                gaps.append(LockGap(LOCKFILE, edge.source, edge.target, edge.kind))
+        self.out.result.lock_gaps = sorted(set(gaps))
 
     def _lock_targets(self, package: dict[str, Any], local: set[str]) -> Iterator[str]:
         """The path packages among ``package``'s lock dependencies (``name [version] [(src)]``)."""
@@ -657,6 +684,15 @@ class _Parser:
         self, loaded: Loaded, line: int, message: str, reason: str = "manifest-error"
     ) -> None:
         self.out.result.errors.append(ManifestError(loaded.path, line, message, reason))
+
+
+def _unused_patches(lock: dict[str, Any]) -> set[str]:
+    """``[[patch.unused]]`` names: a ``[patch]`` whose version matches no requirement; no
+    refresh of the lock changes that, so edges to it are not reported as stale."""
+    patch = lock.get("patch")
+    unused = patch.get("unused") if isinstance(patch, dict) else None
+    entries = unused if isinstance(unused, list) else []
+    return {e["name"] for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)}
 
 
 def parse(source: Source, manifests: list[str]) -> Discovery:

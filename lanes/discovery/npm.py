@@ -3,7 +3,11 @@
 Edges come from every dependency field (``dependencies``, ``devDependencies``,
 ``optionalDependencies``, ``peerDependencies``: all installed by default, none feature-gated) and,
 as a second source, from the lockfiles (``lanes.discovery._jslock``): a link the lock records and
-the manifests lack becomes an edge with ``dep="lockfile-edge:<name>"``.
+the manifests lack becomes an edge with ``dep="lockfile-edge:<name>"``. The other way round, a
+workspace package a lockfile does not list (pnpm ``importers``, package-lock ``packages``, yarn
+berry ``workspace:`` entries) and a manifest edge whose dependency name the lock does not record
+for that package in any field are ``LockGap`` records: a stale lock, reported by ``lanes check``.
+peerDependencies are not checked (the consumer provides them; pnpm does not list them).
 
 Ownership: a member package owns its directory. A workspace root (``workspaces`` in the root
 ``package.json``, or a ``pnpm-workspace.yaml``) is configuration for every member: the root
@@ -42,6 +46,7 @@ from lanes.model import (
     Discovery,
     Edge,
     EdgeKind,
+    LockGap,
     ManifestError,
 )
 
@@ -191,6 +196,9 @@ class _Parser:
         self.patterns = _Patterns([], [])
         self.workspace_root = False
         self.root: Loaded | None = None
+        # (source directory, target component, kind, dependency name) of every manifest edge
+        # outside peerDependencies: what a fresh lockfile records
+        self.declared: list[tuple[str, str, EdgeKind, str]] = []
 
     def run(self) -> Discovery:
         self._load_root()
@@ -281,6 +289,8 @@ class _Parser:
                 target = self._target(directory, alias, spec)
                 if target is not None:
                     self.out.edge(source, target, kind, False)
+                    if field_name != "peerDependencies" and target != source:
+                        self.declared.append((directory, target, kind, alias))
                 elif self._must_link(directory, spec):
                     message = f"{field_name}.{alias!r}: {spec!r} lands on no workspace package"
                     line = line_of_key(loaded.text, alias)
@@ -343,7 +353,24 @@ class _Parser:
                     known.add((source, target))
                     dep = f"{LOCKFILE_EDGE}{link.name}"
                     result.edges.append(Edge(source, target, link.kind, dep=dep))
+            if read.listed is not None and not read.errors:
+                result.lock_gaps += self._lock_gaps(lockfile, read.listed)
         result.errors.sort(key=lambda e: (e.path, e.line, e.message))
+
+    def _lock_gaps(self, lockfile: str, listed: dict[str, frozenset[str]]) -> list[LockGap]:
+        """Packages ``lockfile`` does not list, and manifest edges whose dependency name it does
+        not record for the depending package (in any field: yarn merges devDependencies, and a
+        name a lock resolves from the registry by configuration is not stale)."""
+        gaps = [
+            LockGap(lockfile, name)
+            for directory, name in sorted(self.names.items())
+            if directory not in listed and self.packages[directory].data is not None
+        ]
+        for directory, target, kind, alias in self.declared:
+            names = listed.get(directory)
+            if names is not None and alias not in names:
+                gaps.append(LockGap(lockfile, self.names[directory], target, kind))
+        return sorted(set(gaps))
 
 
 def root_paths(

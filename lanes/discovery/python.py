@@ -9,7 +9,11 @@ installs): extra ``x`` enables ``dep:extra:x:<name>``, group ``g`` is the featur
 enabling ``dep:group:g:<name>``; a requirement ``pkg[a, b]`` requests ``a`` and ``b`` on ``pkg``.
 The committed ``uv.lock`` is a second source: it gives the edges of ``dynamic`` dependencies, and
 an edge between workspace packages that it has and the manifests lack is added with a
-``lockfile-edge:`` key.
+``lockfile-edge:`` key. The other way round, a project of the lock's workspace (or the
+standalone project) the lock does not list, and a manifest edge its entry does not record in the
+matching section (``dependencies``, ``optional-dependencies.<extra>``,
+``dev-dependencies.<group>``) are ``LockGap`` records: a stale lock, reported by ``lanes check``.
+Build requirements are not checked: uv does not lock ``[build-system] requires``.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from lanes.model import (
     Discovery,
     Edge,
     EdgeKind,
+    LockGap,
     ManifestError,
 )
 
@@ -566,6 +571,7 @@ class _Parser:
         by_name = {
             p.name: self.projects[p.directory] for p in packages if p.directory in self.projects
         }
+        self._lock_gaps(directory, lock.path, packages, by_name)
         present: set[tuple[str, str, str, bool]] = {
             (e.source, e.target, e.kind, e.optional) for e in self.edges
         }
@@ -586,6 +592,45 @@ class _Parser:
                 project.features.setdefault(normalize(extra), [])
             for target, kind, feature, extras in _lock_edges(package.entry, by_name):
                 self._lock_edge(project, target, kind, feature, extras, present)
+
+    def _lock_gaps(
+        self,
+        directory: str,
+        lock: str,
+        packages: list[_LockPackage],
+        by_name: dict[str, _Project],
+    ) -> None:
+        """Projects the lock at ``directory`` owns and does not list, and their manifest edges
+        its entries do not record (before the lock's own edges are added)."""
+        entries = {p.directory: p.entry for p in packages}
+        owned = [
+            p
+            for p in self.projects.values()
+            if p.name is not None
+            and p.loaded.data is not None
+            and (p.workspace == directory or (p.workspace is None and p.directory == directory))
+        ]
+        gaps: list[LockGap] = []
+        for project in sorted(owned, key=lambda p: p.directory):
+            assert project.name is not None
+            entry = entries.get(project.directory)
+            if entry is None:
+                gaps.append(LockGap(lock, project.name))
+                continue
+            # What uv resolved, not ``[package.metadata]`` (the requirements as read when locking).
+            resolved = {key: value for key, value in entry.items() if key != "metadata"}
+            recorded = {
+                (t.name, kind, feature) for t, kind, feature, _ in _lock_edges(resolved, by_name)
+            }
+            for edge in self.edges:
+                if edge.source != project.name or edge.lockfile_only or edge.kind == "build":
+                    continue
+                field = "optional-dependencies" if edge.optional else "dependencies"
+                if edge.kind == "normal" and field in project.dynamic:
+                    continue  # the lock is the only record of these
+                if (edge.target, edge.kind, _edge_feature(edge)) not in recorded:
+                    gaps.append(LockGap(lock, edge.source, edge.target, edge.kind))
+        self.out.result.lock_gaps += sorted(set(gaps))
 
     def _lock_packages(self, directory: str, lock: Loaded) -> list[_LockPackage]:
         assert lock.data is not None
@@ -663,6 +708,15 @@ def _package_line(text: str, name: str) -> int:
     """The line of ``name = "<name>"`` opening a ``[[package]]`` entry of a uv.lock; 0."""
     match = re.search(rf'^\[\[package\]\]\s*\nname = "{re.escape(name)}"', text, re.M)
     return text.count("\n", 0, match.start()) + 2 if match else 0
+
+
+def _edge_feature(edge: Edge) -> str:
+    """The extra or ``group:<name>`` of an edge (its key is ``extra:x:name``, ``group:g:name``)."""
+    if edge.dep.startswith("extra:"):
+        return edge.dep.split(":")[1]
+    if edge.dep.startswith("group:"):
+        return f"group:{edge.dep.split(':')[1]}"
+    return ""
 
 
 def _local_source(source: object) -> str | None:

@@ -175,3 +175,40 @@ def test_coverage_contains_what_cargo_builds(generated: Path) -> None:
     # Lanes resolves features as Cargo does, so it should not cover more either; features of a
     # dependency entry merged across target tables are the only allowed source of extra coverage.
     assert over == 0
+
+
+def _drop_lock_dependency(lock: str) -> tuple[str, str, str]:
+    """``lock`` without the first dependency line naming a path package, and that edge."""
+    import re
+
+    local = set(
+        re.findall(r'\[\[package\]\]\nname = "([^"]+)"\nversion = "[^"]+"\n(?!source)', lock)
+    )
+    for match in re.finditer(r'\[\[package\]\]\nname = "([^"]+)"\n(?:(?!\n\n).)*', lock, re.S):
+        if match.group(1) not in local:
+            continue
+        for line in re.finditer(r'^ "([^" ]+)[^"]*",\n', match.group(0), re.M):
+            if line.group(1) in local and line.group(1) != match.group(1):
+                start = match.start() + line.start()
+                dropped = lock[:start] + lock[start + len(line.group(0)) :]
+                return dropped, match.group(1), line.group(1)
+    raise AssertionError("the generated lock has no member-to-member dependency")
+
+
+def test_a_lock_cargo_generated_agrees_and_a_dropped_dependency_is_reported(
+    generated: Path, tmp_path: Path
+) -> None:
+    """The real ``cargo generate-lockfile`` (all features, all targets, dev, build, optional,
+    renamed and target-specific path dependencies) records every manifest edge: no gap; with
+    one dependency line removed from Cargo.lock, exactly that edge is reported."""
+    found = cargo_discovery.parse(generated, cargo_discovery.locate(generated))
+    assert found.lock_gaps == []
+    repo = tmp_path / "stale"
+    shutil.copytree(generated, repo, ignore=shutil.ignore_patterns("target"))
+    lock, source, target = _drop_lock_dependency((repo / "Cargo.lock").read_text())
+    (repo / "Cargo.lock").write_text(lock)
+    stale = cargo_discovery.parse(repo, cargo_discovery.locate(repo))
+    assert {(g.lockfile, g.source, g.target) for g in stale.lock_gaps} == {
+        ("Cargo.lock", source, target)
+    }
+    assert stale.edges == found.edges  # selection follows the manifests as before

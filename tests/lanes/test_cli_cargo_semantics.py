@@ -325,6 +325,57 @@ def test_check_is_quiet_about_a_lockfile_that_agrees(tmp_path: Path) -> None:
     assert "recorded by" not in result.stdout + result.stderr
 
 
+def test_check_reports_a_manifest_edge_the_lockfile_does_not_record(tmp_path: Path) -> None:
+    """A path dependency added without ``cargo update -w``: the lock is stale; lanes follows
+    the manifest (selection unchanged), ``lanes check`` warns, ``--strict`` fails."""
+    files = {**LOCKED, "lanes.yml": CHECKED_LANES}
+    files["crates/b/Cargo.toml"] = package(
+        "b", '[dev-dependencies]\nx = { path = "../a", package = "a" }\n'
+    )
+    files["crates/a/Cargo.toml"] = package("a", '[dependencies]\nb = { path = "../b" }\n')
+    repo = make_repo(tmp_path / "repo", files)
+    assert selected(repo, "crates/a/src/lib.rs") == {"a", "b"}
+
+    warned = lanes(repo, "check")
+    assert warned.returncode == 0, warned.stdout + warned.stderr
+    expected = (
+        "b -> a (dev) is stated by crates/b/Cargo.toml but not recorded by Cargo.lock: lanes "
+        "follows the manifest; the lock is stale: run cargo update --workspace"
+    )
+    assert f"warn lanes.yml: {expected}" in warned.stderr
+    assert "a -> b" not in warned.stderr  # the lock records that one
+
+    strict = lanes(repo, "check", "--strict")
+    assert strict.returncode == 1
+    assert f"FAIL lanes.yml: {expected}" in strict.stdout
+
+
+def test_check_reports_a_member_the_lockfile_does_not_list(tmp_path: Path) -> None:
+    files = {**LOCKED, "lanes.yml": CHECKED_LANES}
+    files["crates/a/Cargo.toml"] = package("a", '[dependencies]\nb = { path = "../b" }\n')
+    files["crates/c/Cargo.toml"] = package("c", '[dependencies]\na = { path = "../a" }\n')
+    repo = make_repo(tmp_path / "repo", files)
+
+    warned = lanes(repo, "check")
+    assert warned.returncode == 0, warned.stdout + warned.stderr
+    assert (
+        "warn lanes.yml: c (crates/c/Cargo.toml) is not listed by Cargo.lock: lanes follows the "
+        "manifests; the lock is stale: run cargo update --workspace"
+    ) in warned.stderr
+    assert "c -> a" not in warned.stderr  # the member is reported, not each of its edges
+    assert lanes(repo, "check", "--strict").returncode == 1
+
+
+def test_check_says_nothing_new_without_a_lockfile(tmp_path: Path) -> None:
+    files = {**LOCKED, "lanes.yml": CHECKED_LANES}
+    del files["Cargo.lock"]
+    files["crates/a/Cargo.toml"] = package("a", '[dependencies]\nb = { path = "../b" }\n')
+    repo = make_repo(tmp_path / "repo", files)
+    result = lanes(repo, "check", "--strict")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "lock" not in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize(
     "path", ["Cargo.lock", "Cargo.toml", "rust-toolchain.toml", ".cargo/config.toml"]
 )

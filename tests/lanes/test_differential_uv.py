@@ -123,3 +123,51 @@ def test_the_committed_manifests_are_the_generators() -> None:
         stored = dict(WORKSPACES[str(seed)])
         assert stored.pop(f"{prefix}uv.lock").startswith("version = 1\n")
         assert stored == files
+
+
+def _drop_dependency(lock: str, static: set[str]) -> tuple[str, str, str]:
+    """``lock`` without the first ``dependencies`` entry of a package in ``static`` on another
+    local package, and that edge (source, target)."""
+    for match in re.finditer(
+        r'\nname = "([^"]+)"\n[^\[]*?\ndependencies = \[\n((?:    .*\n)*)\]', lock
+    ):
+        if match.group(1) not in static:
+            continue
+        entry = re.search(r'^    \{ name = "([^"]+)" \},\n', match.group(2), re.M)
+        if entry is not None:
+            start = match.start(2) + entry.start()
+            return (
+                lock[:start] + lock[start + len(entry.group(0)) :],
+                match.group(1),
+                entry.group(1),
+            )
+    raise AssertionError("no droppable dependency in the lock")
+
+
+@pytest.mark.parametrize("seed", [str(seed) for seed in SEEDS])
+def test_the_uv_lock_agrees_and_a_dropped_dependency_is_reported(seed: str, tmp_path: Path) -> None:
+    """Each lock uv wrote records every manifest edge (no gap); with one resolved dependency of
+    a workspace member removed from it, exactly that edge is reported, and selection is
+    unchanged. (A project outside the workspace, linked by a path source, is the business of
+    its own lock, if it has one.)"""
+    from lanes.discovery import python
+
+    files = dict(WORKSPACES[seed])
+    write_files(tmp_path / "fresh", files)
+    fresh = python.parse(tmp_path / "fresh", python.locate(tmp_path / "fresh"))
+    assert fresh.lock_gaps == []
+    lock_path = next(p for p in files if p.endswith("uv.lock"))
+    members = set(tomllib.loads(files[lock_path]).get("manifest", {}).get("members", []))
+    static = members & {
+        normalize(tomllib.loads(text)["project"]["name"])
+        for path, text in files.items()
+        if path.endswith("pyproject.toml")
+        and "project" in tomllib.loads(text)
+        and "dependencies" not in tomllib.loads(text)["project"].get("dynamic", [])
+    }
+    files[lock_path], source, target = _drop_dependency(files[lock_path], static)
+    write_files(tmp_path / "stale", files)
+    stale = python.parse(tmp_path / "stale", python.locate(tmp_path / "stale"))
+    gaps = {(g.lockfile, normalize(g.source), normalize(g.target)) for g in stale.lock_gaps}
+    assert gaps == {(lock_path, source, target)}
+    assert stale.edges == fresh.edges

@@ -131,3 +131,25 @@ def test_no_under_selection_against_the_lockfile(
         if missing:
             under[component] = missing
     assert under == {}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("tool", TOOLS)
+def test_the_real_lockfile_records_every_manifest_edge(
+    tool: str, seed: int, tmp_path: Path
+) -> None:
+    """The lockfile pnpm, npm or yarn wrote lists every package and every manifest edge (no
+    stale-lock report); with the manifests' other half stripped of dependencies, the lock is
+    the one with more edges (``lockfile-edge``), still no gap."""
+    from lanes.discovery import npm
+
+    lock_text = (DATA / f"{tool}-{seed}.{LOCKFILE[tool]}").read_text(encoding="utf-8")
+    for variant, files in (
+        ("full", generate(seed, tool)),
+        ("stripped", strip(generate(seed, tool))),
+    ):
+        repo = tmp_path / variant
+        write_files(repo, {**files, LOCKFILE[tool]: lock_text})
+        found = npm.parse(repo, npm.locate(repo))
+        assert found.lock_gaps == [], variant
+        assert len(found.components) >= 30
