@@ -106,8 +106,10 @@ def _class_ranges(low: str, high: str) -> list[str]:
     """``low-high`` as RE2 class items, without ``/`` (a member glob never crosses a segment)."""
     if low > high:
         raise MemberGlobError(f"reversed range {low}-{high}")
-    pieces = [(low, chr(ord("/") - 1)), (chr(ord("/") + 1), high)] if low <= "/" <= high else []
-    pieces = [(a, b) for a, b in pieces if a <= b] if pieces else [(low, high)]
+    pieces = [(low, high)]
+    if low <= "/" <= high:  # split around "/", dropping a side that is then empty
+        below, above = (low, chr(ord("/") - 1)), (chr(ord("/") + 1), high)
+        pieces = [(a, b) for a, b in (below, above) if a <= b]
     return [f"{_member_literal(a)}-{_member_literal(b)}" for a, b in pieces]
 
 

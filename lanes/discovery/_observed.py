@@ -20,10 +20,12 @@ import contextlib
 import os
 import stat
 import time
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from lanes.digest import sha256
-from lanes.discovery._source import Entry, WorkTree
+from lanes.discovery._source import Entry, WorkTree, content_identity, unreadable
+
+if TYPE_CHECKING:
+    from lanes.discovery._tree import Tree as Listing
 
 RACY_SECONDS = 2.0
 """A file or directory whose modification or change time is this close to (or after) the moment
@@ -66,13 +68,10 @@ class ObservingTree(WorkTree):
         try:
             content = super().read(path)
         except OSError as error:
-            self.files[path] = [None, _unreadable(error.strerror)]
+            self.files[path] = [None, unreadable(error.strerror)]
             raise
-        if content is None:
-            self.files[path] = [None, _unreadable(os.strerror(2))]
-        else:
-            steady = before if signature(full) == before else None
-            self.files[path] = [steady, sha256(content).hexdigest()]
+        steady = before if content is not None and signature(full) == before else None
+        self.files[path] = [steady, content_identity(content)]
         return content
 
     def identity(self, path: str) -> str:
@@ -108,14 +107,14 @@ class ObservingTree(WorkTree):
         try:
             size = super().size(path)
         except OSError as error:
-            self.answers["size"][path] = _unreadable(error.strerror)
+            self.answers["size"][path] = unreadable(error.strerror)
             raise
         return self._answer("size", path, size)
 
     def resolve(self, path: str) -> str | None:
         return self._answer("resolve", path, super().resolve(path))
 
-    def manifests(self) -> Any:
+    def manifests(self) -> Listing:
         listing = super().manifests()
         self.manifest_listing = [list(listing.paths), listing.truncated]
         return listing
@@ -127,7 +126,7 @@ class ObservingTree(WorkTree):
     def record(self, located: dict[str, list[str]]) -> dict[str, Any]:
         """The observations as JSON data, with ``located`` (what locating concluded); the
         signatures of whatever changed too recently to be trusted are left out."""
-        recent = self.started - int(RACY_SECONDS * 1e9)
+        recent = _horizon(self.started)
         return {
             "format": _FORMAT,
             "located": located,
@@ -136,10 +135,6 @@ class ObservingTree(WorkTree):
             "answers": self.answers,
             "manifests": self.manifest_listing,
         }
-
-
-def _unreadable(reason: str | None) -> str:
-    return f"<unreadable: {reason}>"
 
 
 class Replay(NamedTuple):
@@ -172,6 +167,11 @@ def still_true(record: Any, tree: WorkTree) -> Replay | None:
     return Replay(located, check.refreshed)
 
 
+def _horizon(observed_at: int) -> int:
+    """The time (ns) from which a change is too recent, for an observation at ``observed_at``."""
+    return observed_at - int(RACY_SECONDS * 1e9)
+
+
 def _trusted(sig: list[int] | None, recent: int) -> list[int] | None:
     """``sig`` unless its file changed at or after ``recent`` (ns), too recently to trust."""
     if sig is not None and max(sig[4], sig[5]) >= recent:
@@ -200,7 +200,7 @@ class _Check:
         self.tree = tree
         self.prefix = tree.path.rstrip("/") + "/"
         self.stats: dict[str, os.stat_result | None] = {}
-        self.recent = time.time_ns() - int(RACY_SECONDS * 1e9)
+        self.recent = _horizon(time.time_ns())
         self.refreshed = False
 
     def stat(self, path: str) -> os.stat_result | None:
@@ -228,9 +228,9 @@ class _Check:
     def files(self, files: dict[str, list[Any]]) -> bool:
         for path, seen in files.items():
             sig, identity = seen
-            if sig is not None and self.signature(path) == sig:
+            now = self.signature(path)  # taken before any read: a later change shows next run
+            if sig is not None and now == sig:
                 continue
-            now = self.signature(path)  # taken before the read: a change after it shows next run
             if self.tree.identity(path) != identity:
                 return False
             self._refresh(seen, now)
@@ -245,13 +245,13 @@ class _Check:
 
     def listings(self, listings: dict[str, list[Any]]) -> bool:
         for directory, (sig, entries) in listings.items():
-            if sig is not None and self.signature(directory) == sig:
+            now = self.signature(directory)
+            if sig is not None and now == sig:
                 # Names and kinds stand while the directory is unchanged, except where an entry
                 # is a symbolic link: its target can turn from a directory into a file.
                 if all(self.is_dir(_joined(directory, e[0])) == e[1] for e in entries if e[2]):
                     continue
                 return False
-            now = self.signature(directory)
             if _listing(self.tree.list_dir(directory)) != entries:
                 return False
             self._refresh(listings[directory], now)
@@ -266,7 +266,7 @@ class _Check:
                 try:
                     now = ask(path)
                 except OSError as error:
-                    now = _unreadable(error.strerror)
+                    now = unreadable(error.strerror)
                 if now != value:
                     return False
         return True

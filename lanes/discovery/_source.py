@@ -143,10 +143,20 @@ class WorkTree:
         try:
             content = self.read(path)
         except OSError as error:
-            return f"<unreadable: {error.strerror}>"
-        if content is None:
-            return "<unreadable: No such file or directory>"
-        return sha256(content).hexdigest()
+            return unreadable(error.strerror)
+        return content_identity(content)
+
+
+def content_identity(content: bytes | None) -> str:
+    """The work tree's identity of a file's ``content`` (None: nothing there)."""
+    if content is None:
+        return unreadable("No such file or directory")
+    return sha256(content).hexdigest()
+
+
+def unreadable(reason: str | None) -> str:
+    """The identity of a file that cannot be read, for ``reason``."""
+    return f"<unreadable: {reason}>"
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:

@@ -141,16 +141,19 @@ def _workspace_patterns(tree: Tree, root: Loaded | None, errors: list[ManifestEr
             errors.append(
                 ManifestError(MANIFEST, line_of_key(root.text, "workspaces"), "invalid workspaces")
             )
-        line = line_of_key(root.text, "workspaces")
-        errors.extend(ManifestError(MANIFEST, line, p) for p in member_glob_problems(found or []))
+        problems = member_glob_problems(found or [])
+        if problems:
+            line = line_of_key(root.text, "workspaces")
+            errors.extend(ManifestError(MANIFEST, line, problem) for problem in problems)
         patterns += found or []
     if tree.is_file(PNPM):
         pnpm, error = _load_pnpm(tree)
         errors.extend([error] if error else [])
-        if pnpm:
+        problems = member_glob_problems(pnpm or [])
+        if problems:  # the text again, only for the line of the key
             text, _ = read_text(tree, PNPM)
             line = line_of_key(text or "", "packages") or 1
-            errors.extend(ManifestError(PNPM, line, p) for p in member_glob_problems(pnpm))
+            errors.extend(ManifestError(PNPM, line, problem) for problem in problems)
         patterns += pnpm or []
     return _split(patterns)
 

@@ -202,21 +202,14 @@ class SqliteRuntimeStore(_SqliteBase):
     ) -> dict[str, InputRecord]:
         """The session's inputs in acceptance order; with ``only``, just those ids (what a
         transition check needs: one indexed row per id instead of the whole history)."""
+        select = "SELECT input_id, payload, state, run_id FROM rt_inputs WHERE session_id = ?"
         if only is None:
-            rows = conn.execute(
-                "SELECT input_id, payload, state, run_id FROM rt_inputs WHERE session_id = ?"
-                " ORDER BY seq",
-                (session_id,),
-            ).fetchall()
+            rows = conn.execute(f"{select} ORDER BY seq", (session_id,)).fetchall()
         else:
             rows = [
                 row
                 for input_id in dict.fromkeys(only)
-                for row in conn.execute(
-                    "SELECT input_id, payload, state, run_id FROM rt_inputs"
-                    " WHERE session_id = ? AND input_id = ?",
-                    (session_id, input_id),
-                )
+                for row in conn.execute(f"{select} AND input_id = ?", (session_id, input_id))
             ]
         try:
             return {
