@@ -44,7 +44,7 @@ def bench_turns(svc: SessionService, sessions: int, turns: int) -> dict[str, flo
     ids = [f"bench-{i}" for i in range(sessions)]
     for sid in ids:
         svc.create(sid)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     done = 0
     for turn in range(turns):
         for sid in ids:
@@ -52,8 +52,13 @@ def bench_turns(svc: SessionService, sessions: int, turns: int) -> dict[str, flo
             if type(outcome).__name__ != "Completed":
                 raise SystemExit(f"benchmark turn not completed: {outcome}")
             done += 1
-    elapsed = time.perf_counter() - start
-    return {"turns": done, "seconds": elapsed, "turns_per_s": done / elapsed}
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {
+        "turns": done,
+        "seconds": elapsed,
+        "turns_per_s": done / elapsed,
+        "cpu_ms_per_turn": 1000 * cpu / done,
+    }
 
 
 def bench_raw_commits(base: Path, commits: int) -> dict[str, float]:
@@ -249,6 +254,53 @@ def bench_throughput(
     return result
 
 
+def statements_per_turn(turns: int = 5) -> dict[str, float]:
+    """SQL statements a committed turn runs on each file (one session, after a first turn),
+    counted with ``set_trace_callback``: deterministic, so it is compared across trees exactly
+    where timings cannot be."""
+    counts = {"runtime": 0, "projection": 0}
+    with tempfile.TemporaryDirectory() as tmp:
+        svc = sqlite_service(tmp)
+        svc.create("s1")
+        svc.run_turn("s1", "first")
+        for name, store in (("runtime", svc.runtime), ("projection", svc.sessions)):
+
+            def count(_sql: str, name: str = name) -> None:
+                counts[name] += 1
+
+            store.db._connection().set_trace_callback(count)  # type: ignore[union-attr]
+        for n in range(turns):
+            svc.run_turn("s1", f"turn {n}")
+        svc.close()
+    return {name: total / turns for name, total in counts.items()}
+
+
+def _statements(conn: sqlite3.Connection, count: int) -> None:
+    for _ in range(count):
+        conn.execute("SELECT 1").fetchone()
+        sum(range(50))  # a little Python between statements, as on the turn path
+
+
+def statement_threads(statements: int = 60_000, threads: int = 20) -> dict[str, float]:
+    """CPU time of the same statements (each on its own in-memory connection, nothing
+    shared) run by one thread and by ``threads`` threads: the sqlite3 module releases the GIL
+    around every step, so with several runnable threads each statement hands the GIL over."""
+    result: dict[str, float] = {}
+    for n in (1, threads):
+        conns = [sqlite3.connect(":memory:", check_same_thread=False) for _ in range(n)]
+        workers = [threading.Thread(target=_statements, args=(c, statements // n)) for c in conns]
+        cpu = time.process_time()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        result[f"us_per_statement_{n}"] = 1e6 * (time.process_time() - cpu) / statements
+        for conn in conns:
+            conn.close()
+    result["ratio"] = result[f"us_per_statement_{threads}"] / result["us_per_statement_1"]
+    return result
+
+
 def _doc(sid: str, turns: int) -> Session:
     messages = [Message("system", "You are a helpful assistant.", id="system")]
     for t in range(turns):
@@ -408,6 +460,8 @@ def main() -> None:
     results["throughput"] = bench_throughput(
         base, args.sessions, args.turns, args.processes, args.raw_commits
     )
+    results["statements_per_turn"] = statements_per_turn()
+    results["statement_threads"] = statement_threads()
     results["memory"] = bench_turns(memory_service(), args.sessions, args.turns)
     with tempfile.TemporaryDirectory() as tmp:
         svc = sqlite_service(tmp)
@@ -428,8 +482,21 @@ def main() -> None:
         r = results[key]
         assert isinstance(r, dict)
         print(
-            f"{key:>22}: {r['turns']} turns in {r['seconds']:.2f}s = {r['turns_per_s']:.0f} turns/s"
+            f"{key:>22}: {r['turns']} turns in {r['seconds']:.2f}s = {r['turns_per_s']:.0f}"
+            f" turns/s, one thread, CPU per turn {r['cpu_ms_per_turn']:.2f} ms"
         )
+    per_turn = results["statements_per_turn"]
+    gil = results["statement_threads"]
+    assert isinstance(per_turn, dict) and isinstance(gil, dict)
+    print(
+        f"{'statements per turn':>22}: runtime {per_turn['runtime']:.1f},"
+        f" projection {per_turn['projection']:.1f} (one session, set_trace_callback)"
+    )
+    print(
+        f"{'CPU per statement':>22}: {gil['us_per_statement_1']:.1f} us with one thread,"
+        f" {gil['us_per_statement_20']:.1f} us with 20 (ratio {gil['ratio']:.1f}: the GIL"
+        " handed over at every step)"
+    )
     for key in ("recovery_in_sync", "recovery_10pct_behind"):
         r = results[key]
         assert isinstance(r, dict)

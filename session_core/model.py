@@ -120,7 +120,7 @@ class Message:
         return canonical_json(self.to_json())
 
     def same_content(self, other: Message) -> bool:
-        return self.content_bytes == other.content_bytes
+        return self is other or self.content_bytes == other.content_bytes
 
 
 def revision_of(messages: Sequence[Message]) -> str:

@@ -288,8 +288,11 @@ class SqliteRuntimeStore(_SqliteBase):
 
     def _accept(
         self, conn: sqlite3.Connection, session_id: str, input_id: str, payload: str
-    ) -> None:
-        if self._record(conn, session_id)[1] is RuntimeState.RETIRED:
+    ) -> tuple[bytes | None, RuntimeState, int, str | None]:
+        """Accept the input; the runtime record read to check it (accepting changes no column
+        of it, so ``_begin`` in the same transaction reuses it)."""
+        record = self._record(conn, session_id)
+        if record[1] is RuntimeState.RETIRED:
             raise SessionArchived("runtime is retired", session_id=session_id)
         old = conn.execute(
             "SELECT payload FROM rt_inputs WHERE session_id = ? AND input_id = ?",
@@ -300,11 +303,12 @@ class SqliteRuntimeStore(_SqliteBase):
                 raise InputStateConflict(
                     f"input {input_id!r} exists with another payload", session_id=session_id
                 )
-            return
+            return record
         conn.execute(
             "INSERT INTO rt_inputs (session_id, input_id, payload, state) VALUES (?, ?, ?, ?)",
             (session_id, input_id, payload, InputState.ACCEPTED.value),
         )
+        return record
 
     def accept_input(self, session_id: str, input_id: str, payload: str) -> None:
         def run(conn: sqlite3.Connection) -> None:
@@ -317,8 +321,8 @@ class SqliteRuntimeStore(_SqliteBase):
         unsynced unless ``sync_accept``: the run's commit or abort syncs it."""
 
         def run(conn: sqlite3.Connection) -> str:
-            self._accept(conn, session_id, input_id, payload)
-            return self._begin(conn, session_id, (input_id,))
+            record = self._accept(conn, session_id, input_id, payload)
+            return self._begin(conn, session_id, (input_id,), record)
 
         sites = ("runtime.accept_input", "runtime.begin_run")
         run_id = self.db.write(sites, session_id, run, sync=self.sync_accept)
@@ -355,35 +359,49 @@ class SqliteRuntimeStore(_SqliteBase):
         return lease_free(self.owner, owner, when, self.clock(), session_id, active)
 
     def _lease(self, conn: sqlite3.Connection, session_id: str, held: bool) -> None:
-        if self._digests:
+        columns, values = self._lease_columns(held)
+        if columns:
             conn.execute(
-                "UPDATE rt_sessions SET lease_owner = ?, lease_expires = ? WHERE session_id = ?",
-                (
-                    self.owner.token if held else None,
-                    self.clock() + self.lease_ttl if held else None,
-                    session_id,
-                ),
+                f"UPDATE rt_sessions SET {columns[2:]} WHERE session_id = ?",  # noqa: S608  # nosec B608
+                (*values, session_id),
             )
 
-    def _begin(self, conn: sqlite3.Connection, session_id: str, input_ids: Sequence[str]) -> str:
-        _, state, counter, active = self._record(conn, session_id)
+    def _lease_columns(self, held: bool) -> tuple[str, tuple[str | float | None, ...]]:
+        """The lease's ``SET`` fragment (``", lease_owner = ?, ..."``) and its values, to be
+        written by the statement that changes the run (one statement instead of two); empty
+        before schema v3, which has no lease columns."""
+        if not self._digests:
+            return "", ()
+        owner = self.owner.token if held else None
+        expires = self.clock() + self.lease_ttl if held else None
+        return ", lease_owner = ?, lease_expires = ?", (owner, expires)
+
+    def _begin(
+        self,
+        conn: sqlite3.Connection,
+        session_id: str,
+        input_ids: Sequence[str],
+        record: tuple[bytes | None, RuntimeState, int, str | None] | None = None,
+    ) -> str:
+        """``record``: the runtime record this transaction already read (accept + begin)."""
+        _, state, counter, active = record or self._record(conn, session_id)
         if self._takeover(conn, session_id, active):
             active = None  # fenced: the old run-N no longer holds the lease
         guards.check_can_run(session_id, state, active)
         inputs = self._inputs(conn, session_id, input_ids)
         guards.check_input_updates(session_id, inputs, {i: InputState.CONSUMED for i in input_ids})
         run_id = f"run-{counter + 1}"
+        lease, held = self._lease_columns(True)
         conn.execute(
-            "UPDATE rt_sessions SET run_counter = ?, active_run = ?, state = ?"
-            " WHERE session_id = ?",
-            (counter + 1, run_id, RuntimeState.RUNNING.value, session_id),
+            "UPDATE rt_sessions SET run_counter = ?, active_run = ?, state = ?"  # noqa: S608  # nosec B608
+            f"{lease} WHERE session_id = ?",
+            (counter + 1, run_id, RuntimeState.RUNNING.value, *held, session_id),
         )
         conn.executemany(
             "UPDATE rt_inputs SET run_id = ? WHERE session_id = ? AND input_id = ?",
             [(run_id, session_id, i) for i in input_ids],
         )
         conn.execute("DELETE FROM rt_tails WHERE session_id = ?", (session_id,))
-        self._lease(conn, session_id, True)
         return run_id
 
     def begin_run(self, session_id: str, input_ids: Sequence[str]) -> str:
@@ -443,12 +461,12 @@ class SqliteRuntimeStore(_SqliteBase):
             guards.check_input_updates(
                 session_id, self._inputs(conn, session_id, list(input_updates)), input_updates
             )
+            lease, released = self._lease_columns(False)
             conn.execute(
-                "UPDATE rt_sessions SET state = ?, active_run = NULL WHERE session_id = ?",
-                (RuntimeState.IDLE.value, session_id),
+                f"UPDATE rt_sessions SET state = ?, active_run = NULL{lease} WHERE session_id = ?",  # noqa: S608  # nosec B608
+                (RuntimeState.IDLE.value, *released, session_id),
             )
             self._write_snapshot(conn, session_id, snapshot)
-            self._lease(conn, session_id, False)
             self._insert_receipt(conn, receipt)
             self._update_inputs(conn, session_id, input_updates)
             conn.execute("DELETE FROM rt_tails WHERE session_id = ?", (session_id,))

@@ -70,10 +70,7 @@ def write_snapshot(conn: sqlite3.Connection, session_id: str, snapshot: bytes | 
     kept = _appended_from(conn, session_id, messages)
     if kept == 0:
         conn.execute("DELETE FROM rt_messages WHERE session_id = ?", (session_id,))
-    conn.executemany(
-        "INSERT INTO rt_messages (session_id, idx, message, digest) VALUES (?, ?, ?, ?)",
-        [(session_id, i, m, sha256_hex(m)) for i, m in enumerate(messages[kept:], kept)],
-    )
+    _insert_messages(conn, session_id, messages, kept)
     conn.execute(
         "UPDATE rt_sessions SET snapshot = NULL, snapshot_digest = ?, snapshot_prefix = ?,"
         " snapshot_suffix = ?, message_count = ?, messages_digest = ? WHERE session_id = ?",
@@ -86,6 +83,29 @@ def write_snapshot(conn: sqlite3.Connection, session_id: str, snapshot: bytes | 
             session_id,
         ),
     )
+
+
+_ROWS_PER_INSERT = 200
+"""Message rows per ``INSERT`` (4 parameters each: far below SQLite's parameter limit)."""
+
+
+def _insert_messages(
+    conn: sqlite3.Connection, session_id: str, messages: list[bytes], start: int
+) -> None:
+    """Insert ``messages[start:]`` as rows, many per statement (one statement per turn usually:
+    each statement is a round trip through the sqlite3 module, which releases the GIL)."""
+    for first in range(start, len(messages), _ROWS_PER_INSERT):
+        chunk = messages[first : first + _ROWS_PER_INSERT]
+        values = ", ".join(["(?, ?, ?, ?)"] * len(chunk))
+        params = [
+            value
+            for idx, message in enumerate(chunk, first)
+            for value in (session_id, idx, message, sha256_hex(message))
+        ]
+        conn.execute(
+            f"INSERT INTO rt_messages (session_id, idx, message, digest) VALUES {values}",  # noqa: S608  # nosec B608
+            params,
+        )
 
 
 SNAPSHOT_SQL = (

@@ -47,11 +47,27 @@ def test_a_turn_inserts_only_its_new_messages(tmp_path: Path) -> None:
     after = _rows(tmp_path / "runtime.sqlite", "s1")
     added = len(after) - len(before)
     assert added > 0 and after[: len(before)] == before
-    assert sum("INSERT INTO rt_messages" in s for s in statements) == added
+    inserts = [s for s in statements if "INSERT INTO rt_messages" in s]
+    assert len(inserts) == 1  # the turn's new rows in one statement
+    assert inserts[0].count("), (") == added - 1
     assert not any("DELETE FROM rt_messages" in s for s in statements)
     snapshot = encode_session(svc.read("s1"))
     assert [m for _, m in after] == [m.full_bytes for m in decode_session(snapshot).messages]
     assert svc.sessions.load("s1") == svc.read("s1")
+    svc.close()
+
+
+def test_a_long_transcript_is_inserted_in_chunks_and_read_back_exactly(tmp_path: Path) -> None:
+    svc = sqlite_service(tmp_path)
+    assert isinstance(svc.runtime, SqliteRuntimeStore)
+    long = doc("big", *[f"message {n}" for n in range(449)])  # 450 rows: 200 + 200 + 50
+    statements = _traced(svc)
+    svc.runtime.create("big", encode_session(long))
+    assert sum("INSERT INTO rt_messages" in s for s in statements) == 3
+    rows = _rows(tmp_path / "runtime.sqlite", "big")
+    assert [i for i, _ in rows] == list(range(450))
+    assert [m for _, m in rows] == [m.full_bytes for m in long.messages]
+    assert svc.runtime.load_snapshot("big") == encode_session(long)
     svc.close()
 
 
