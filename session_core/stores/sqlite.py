@@ -43,6 +43,9 @@ from session_core.stores.sqlite_snapshot import DELTAS_VERSION as _DELTAS_VERSIO
 from session_core.stores.sqlite_snapshot import SNAPSHOT_SQL as _SNAPSHOT_SQL
 from session_core.stores.sqlite_snapshot import damaged_messages, write_snapshot
 
+_RuntimeRecord = tuple[bytes | None, RuntimeState, int, str | None]
+"""``(snapshot or None, state, run counter, active run)`` of a runtime session."""
+
 
 class _SqliteBase:
     component = ""
@@ -118,7 +121,7 @@ class SqliteRuntimeStore(_SqliteBase):
         *,
         snapshot: bool = False,
         verify: bool = False,
-    ) -> tuple[bytes | None, RuntimeState, int, str | None]:
+    ) -> _RuntimeRecord:
         """``(snapshot, state, run counter, active run)``; the snapshot (reassembled from
         its message rows, and verified against its digest with ``verify``) only when asked,
         else ``None``."""
@@ -211,11 +214,17 @@ class SqliteRuntimeStore(_SqliteBase):
                 for input_id in dict.fromkeys(only)
                 for row in conn.execute(f"{select} AND input_id = ?", (session_id, input_id))
             ]
+        return {str(row[0]): self._input(session_id, row) for row in rows}
+
+    def _input(self, session_id: str, row: Sequence[object]) -> InputRecord:
+        input_id, payload, state, run_id = row
         try:
-            return {
-                str(i): InputRecord(str(i), str(p), InputState(s), None if r is None else str(r))
-                for i, p, s, r in rows
-            }
+            return InputRecord(
+                str(input_id),
+                str(payload),
+                InputState(str(state)),
+                None if run_id is None else str(run_id),
+            )
         except ValueError as exc:
             raise self._undecodable("input", session_id) from exc
 
@@ -288,27 +297,29 @@ class SqliteRuntimeStore(_SqliteBase):
 
     def _accept(
         self, conn: sqlite3.Connection, session_id: str, input_id: str, payload: str
-    ) -> tuple[bytes | None, RuntimeState, int, str | None]:
-        """Accept the input; the runtime record read to check it (accepting changes no column
-        of it, so ``_begin`` in the same transaction reuses it)."""
+    ) -> tuple[_RuntimeRecord, InputRecord]:
+        """Accept the input. Returns the runtime record read to check it and the input as
+        stored now (accepting changes neither, so ``_begin`` in the same transaction reuses
+        them instead of reading them again)."""
         record = self._record(conn, session_id)
         if record[1] is RuntimeState.RETIRED:
             raise SessionArchived("runtime is retired", session_id=session_id)
         old = conn.execute(
-            "SELECT payload FROM rt_inputs WHERE session_id = ? AND input_id = ?",
+            "SELECT input_id, payload, state, run_id FROM rt_inputs"
+            " WHERE session_id = ? AND input_id = ?",
             (session_id, input_id),
         ).fetchone()
         if old is not None:
-            if str(old[0]) != payload:
+            if str(old[1]) != payload:
                 raise InputStateConflict(
                     f"input {input_id!r} exists with another payload", session_id=session_id
                 )
-            return record
+            return record, self._input(session_id, old)
         conn.execute(
             "INSERT INTO rt_inputs (session_id, input_id, payload, state) VALUES (?, ?, ?, ?)",
             (session_id, input_id, payload, InputState.ACCEPTED.value),
         )
-        return record
+        return record, InputRecord(input_id, payload, InputState.ACCEPTED)
 
     def accept_input(self, session_id: str, input_id: str, payload: str) -> None:
         def run(conn: sqlite3.Connection) -> None:
@@ -321,8 +332,8 @@ class SqliteRuntimeStore(_SqliteBase):
         unsynced unless ``sync_accept``: the run's commit or abort syncs it."""
 
         def run(conn: sqlite3.Connection) -> str:
-            record = self._accept(conn, session_id, input_id, payload)
-            return self._begin(conn, session_id, (input_id,), record)
+            record, accepted = self._accept(conn, session_id, input_id, payload)
+            return self._begin(conn, session_id, (input_id,), (record, {input_id: accepted}))
 
         sites = ("runtime.accept_input", "runtime.begin_run")
         run_id = self.db.write(sites, session_id, run, sync=self.sync_accept)
@@ -381,14 +392,15 @@ class SqliteRuntimeStore(_SqliteBase):
         conn: sqlite3.Connection,
         session_id: str,
         input_ids: Sequence[str],
-        record: tuple[bytes | None, RuntimeState, int, str | None] | None = None,
+        read: tuple[_RuntimeRecord, dict[str, InputRecord]] | None = None,
     ) -> str:
-        """``record``: the runtime record this transaction already read (accept + begin)."""
-        _, state, counter, active = record or self._record(conn, session_id)
+        """``read``: the runtime record and the inputs this transaction already read (accept
+        + begin), else both are read here."""
+        _, state, counter, active = read[0] if read else self._record(conn, session_id)
         if self._takeover(conn, session_id, active):
             active = None  # fenced: the old run-N no longer holds the lease
         guards.check_can_run(session_id, state, active)
-        inputs = self._inputs(conn, session_id, input_ids)
+        inputs = read[1] if read else self._inputs(conn, session_id, input_ids)
         guards.check_input_updates(session_id, inputs, {i: InputState.CONSUMED for i in input_ids})
         run_id = f"run-{counter + 1}"
         lease, held = self._lease_columns(True)

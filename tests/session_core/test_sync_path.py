@@ -20,6 +20,7 @@ import pytest
 from session_core.factory import sqlite_service
 from session_core.model import InputState, RuntimeState
 from session_core.outcomes import Failed, committed
+from session_core.stores.sqlite import SqliteRuntimeStore, SqliteSessionStore
 
 needs_strace = pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
 
@@ -154,3 +155,27 @@ def test_accept_and_begin_is_one_transaction(tmp_path: Path) -> None:
     assert states == {"ok": InputState.CONSUMED}
     other.close()
     holder.close()
+
+
+def test_a_turn_stays_within_its_statement_budget(tmp_path: Path) -> None:
+    """Every SQL statement is a round trip through the sqlite3 module, which hands the GIL to
+    another thread at each step: statements per turn are the cost that threads multiply. The
+    budget is today's count (38 on the runtime file, 8 on the projection file): a change that
+    needs more says so here."""
+    svc = sqlite_service(tmp_path)
+    assert committed(svc.create("s1"))
+    assert committed(svc.run_turn("s1", "first"))
+    assert isinstance(svc.runtime, SqliteRuntimeStore)
+    assert isinstance(svc.sessions, SqliteSessionStore)
+    counts = {"runtime": 0, "projection": 0}
+    for name, db in (("runtime", svc.runtime.db), ("projection", svc.sessions.db)):
+
+        def count(_sql: str, name: str = name) -> None:
+            counts[name] += 1
+
+        db._connection().set_trace_callback(count)
+    turns = 4
+    for n in range(turns):
+        assert committed(svc.run_turn("s1", f"turn {n}"))
+    svc.close()
+    assert counts["runtime"] <= 38 * turns and counts["projection"] <= 8 * turns, counts
