@@ -80,7 +80,8 @@ class PnpmLock(NamedTuple):
     """Importer directory -> dependency name -> each ``(field, specifier)`` the importer
     records it with (``specifier`` ``None`` when the lock gives none)."""
     auto_install_peers: bool | None
-    """``settings.autoInstallPeers``; ``None`` when the lock has no ``settings`` (v5)."""
+    """``settings.autoInstallPeers``; ``None`` when the lock has no ``settings`` (v5.4,
+    v6.0: pnpm writes them since 8.6)."""
     exclude_links: bool
     """``settings.excludeLinksFromLockfile``: ``link:`` dependencies are not recorded."""
     ignored_optional: tuple[str, ...]
@@ -275,7 +276,7 @@ def pnpm_expected(manifest: dict[str, Any], alias: str, pnpm: PnpmLock) -> PnpmE
     lock's ``autoInstallPeers`` is on; the specifier is the manifest's in that field, compared
     as text. A peer with ``autoInstallPeers`` off and an optional dependency the lock's
     ``ignoredOptionalDependencies`` names are not recorded; a peer in a lock without
-    ``settings`` (v5) may be either way.
+    ``settings`` (v5.4, v6.0) may be either way.
     """
 
     def field(name: str) -> dict[str, Any]:
@@ -305,13 +306,14 @@ def pnpm_expected(manifest: dict[str, Any], alias: str, pnpm: PnpmLock) -> PnpmE
 
 
 def _ignored(name: str, patterns: tuple[str, ...]) -> bool:
-    """Whether pnpm's ``ignoredOptionalDependencies`` patterns (``*`` wildcards, ``!``
-    negations, the last matching pattern wins) leave ``name`` out."""
-    import fnmatch
-
-    ignored = False
+    """Whether pnpm's ``ignoredOptionalDependencies`` patterns leave ``name`` out, as pnpm's
+    matcher reads them: ``*`` matches any text, a ``!`` pattern excludes what it matches, the
+    last pattern that decides wins, and patterns that are all ``!`` match everything else."""
+    ignored = bool(patterns) and all(p.startswith("!") for p in patterns)
     for pattern in patterns:
-        if fnmatch.fnmatchcase(name, pattern.removeprefix("!")):
+        text = pattern.removeprefix("!")
+        regex = ".*".join(re.escape(part) for part in text.split("*"))
+        if re.fullmatch(regex, name):
             ignored = not pattern.startswith("!")
     return ignored
 

@@ -418,6 +418,8 @@ def test_pnpm_ignored_optional_dependencies_are_not_recorded(tmp_path: Path) -> 
         "a -> b (normal) is stated by packages/a/package.json but not recorded by "
         "pnpm-lock.yaml: lanes follows the manifest; the lock is stale: run pnpm install",
     )
+    only_negated = "ignoredOptionalDependencies:\n  - '!c'\n\n"
+    assert_fresh(js_repo(tmp_path / "only-negated", optional, pnpm_v9("", top=only_negated)))
     lock = pnpm_v9(pnpm_dep("optionalDependencies", "workspace:*"), top=ignored)
     repo = js_repo(tmp_path / "recorded", optional, lock)
     stated = 'optionalDependencies "b": "workspace:*" (ignoredOptionalDependencies)'
