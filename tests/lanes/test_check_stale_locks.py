@@ -425,3 +425,12 @@ def test_pnpm_ignored_optional_dependencies_are_not_recorded(tmp_path: Path) -> 
     stated = 'optionalDependencies "b": "workspace:*" (ignoredOptionalDependencies)'
     recorded = "optionalDependencies b specifier workspace:*"
     assert_warns(repo, pnpm_warning("normal", stated, recorded))
+
+
+def test_pnpm_an_unquoted_numeric_specifier_is_read_as_text(tmp_path: Path) -> None:
+    """``specifier: 1`` (a hand-edited lock; pnpm quotes it) is the text ``1``."""
+    lock = pnpm_v9(pnpm_dep("dependencies", "1", version="1.0.0"))
+    assert_fresh(js_repo(tmp_path / "fresh", {"dependencies": {"b": "1"}}, lock))
+    repo = js_repo(tmp_path / "stale", {"dependencies": {"b": "1.0"}}, lock)
+    stated = 'dependencies "b": "1.0"'
+    assert_warns(repo, pnpm_warning("normal", stated, "dependencies b specifier 1"))
