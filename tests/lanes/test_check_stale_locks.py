@@ -1,8 +1,9 @@
-"""``lanes check`` on stale lockfiles: a manifest edge the committed lock does not record, and a
-member it does not list, are warnings (``--strict``: failures); a fresh lock gives neither, and
-selection follows the manifests either way. Real files in temporary git repositories; the
-Cargo cases are in test_cli_cargo_semantics and the differential ones beside each ecosystem's
-differential tests."""
+"""``lanes check`` on stale lockfiles: a manifest edge the committed lock does not record (for
+pnpm: not in the field and with the specifier ``pnpm install --frozen-lockfile`` expects, peers
+included), and a member it does not list, are warnings (``--strict``: failures); a fresh lock
+gives neither, and selection follows the manifests either way. Real files in temporary git
+repositories; the Cargo cases are in test_cli_cargo_semantics and the differential ones beside
+each ecosystem's differential tests."""
 
 from __future__ import annotations
 
