@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 from lanes.globs import globlist, literal_prefix_depth
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 
 
 class Owner(NamedTuple):
@@ -47,9 +47,11 @@ class Index(NamedTuple):
     # (source, target, kind) of each edge only a lockfile records: the lock and the manifests
     # disagree (lanes follows the edge; ``lanes check`` reports it)
     lockfile_edges: tuple[tuple[str, str, str], ...] = ()
-    # (lockfile, source, target, kind) of each manifest edge the lockfile does not record, with
-    # target "" for a member the lockfile does not list: the lock is stale (``lanes check``)
-    lockfile_gaps: tuple[tuple[str, str, str, str], ...] = ()
+    # (lockfile, source, target, kind, stated, recorded) of each manifest edge the lockfile does
+    # not record, with target "" for a member the lockfile does not list, and stated/recorded
+    # set when the lock records the edge otherwise (a pnpm specifier or field): the lock is
+    # stale (``lanes check``)
+    lockfile_gaps: tuple[tuple[str, str, str, str, str, str], ...] = ()
 
     def owner(self, path: str) -> Owner | None:
         """The deepest owner of ``path``; explicit paths win over directories at equal depth."""
@@ -116,7 +118,9 @@ class Index(NamedTuple):
             problems=data["problems"],
             global_inputs=tuple(data["global_inputs"]),
             lockfile_edges=tuple((e[0], e[1], e[2]) for e in data["lockfile_edges"]),
-            lockfile_gaps=tuple((g[0], g[1], g[2], g[3]) for g in data["lockfile_gaps"]),
+            lockfile_gaps=tuple(
+                (g[0], g[1], g[2], g[3], g[4], g[5]) for g in data["lockfile_gaps"]
+            ),
         )
 
 

@@ -81,13 +81,17 @@ class Edge(NamedTuple):
 
 class LockGap(NamedTuple):
     """What a manifest states and the committed lockfile ``lockfile`` does not record: the edge
-    ``source -> target`` (``kind``), or with ``target == ""`` the member ``source`` itself. The
-    lock is stale; lanes follows the manifests, and ``lanes check`` reports it."""
+    ``source -> target`` (``kind``), or with ``target == ""`` the member ``source`` itself. With
+    ``stated`` set, the lock records the edge but not as the manifest states it (a pnpm
+    importer's field or specifier): ``stated`` is the manifest's side, ``recorded`` the lock's.
+    The lock is stale; lanes follows the manifests, and ``lanes check`` reports it."""
 
     lockfile: str
     source: str
     target: str = ""
     kind: str = "normal"
+    stated: str = ""
+    recorded: str = ""
 
 
 class ManifestError(NamedTuple):

@@ -130,9 +130,10 @@ def _refresh(lockfile: str) -> str:
 def lockfile_disagreements(workspace: Workspace) -> list[str]:
     """Where a lockfile and the manifests disagree: each edge a lockfile records and no manifest
     states (lanes follows it: the lock is stale, or a manifest lost a dependency the build still
-    resolves), each edge a manifest states and the lockfile does not record, and each member
-    the lockfile does not list (the lock is stale: lanes follows the manifests). Selection never
-    changes; these are warnings (``--strict``: failures)."""
+    resolves), each edge a manifest states and the lockfile does not record (or, for pnpm,
+    records with another field or specifier), and each member the lockfile does not list (the
+    lock is stale: lanes follows the manifests). Selection never changes; these are warnings
+    (``--strict``: failures)."""
     index = workspace.index
     found = [
         f"{source} -> {target} ({kind}) is recorded by "
@@ -140,10 +141,15 @@ def lockfile_disagreements(workspace: Workspace) -> list[str]:
         "lanes follows it; refresh the lock or restore the dependency"
         for source, target, kind in index.lockfile_edges
     ]
-    for lockfile, source, target, kind in index.lockfile_gaps:
+    for lockfile, source, target, kind, stated, recorded in index.lockfile_gaps:
         manifest = index.manifests.get(source, "its manifest")
         stale = f"the lock is stale: run {_refresh(lockfile)}"
-        if target:
+        if stated:
+            found.append(
+                f"{source} -> {target} ({kind}) is stated by {manifest} as {stated} but "
+                f"{lockfile} records {recorded}: lanes follows the manifest; {stale}"
+            )
+        elif target:
             found.append(
                 f"{source} -> {target} ({kind}) is stated by {manifest} but not recorded by "
                 f"{lockfile}: lanes follows the manifest; {stale}"

@@ -6,7 +6,10 @@ Each reader turns one lockfile into :class:`LockLink` records between workspace 
   version is ``link:<path>`` (relative to the importer) or ``file:<path>`` (an injected
   workspace package, relative to the lockfile), and whose specifier is ``workspace:``. Only the
   ``importers`` block is parsed (it precedes the large ``packages`` block), with PyYAML's safe
-  loader, so the cost does not grow with the number of registry packages.
+  loader, so the cost does not grow with the number of registry packages. Each importer's
+  dependencies are also kept with their field and ``specifier`` (:attr:`LockRead.recorded`),
+  with the ``settings`` block (``autoInstallPeers``, ``excludeLinksFromLockfile``) and
+  ``ignoredOptionalDependencies``, for the staleness check pnpm's ``--frozen-lockfile`` makes.
 * ``package-lock.json`` / ``npm-shrinkwrap.json`` (v2, v3): each workspace entry of ``packages``
   names its dependencies; each name is looked up as npm's resolver does, in
   ``<dir>/node_modules/<name>`` and then every parent's ``node_modules``, and an entry with
@@ -23,6 +26,7 @@ Every file is read only up to :data:`MAX_LOCK_BYTES`; a larger or unparsable loc
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 from collections.abc import Iterator, Mapping
@@ -65,6 +69,29 @@ class LockRead(NamedTuple):
     listed: dict[str, frozenset[str]] | None = None
     """Workspace directory -> every dependency name the lock records for it (registry ones
     too); ``None`` when the format records no workspaces (npm v1, classic yarn)."""
+    pnpm: PnpmLock | None = None
+    """pnpm only: what each importer records, field by field, and the lock's settings."""
+
+
+class PnpmLock(NamedTuple):
+    """What ``pnpm install --frozen-lockfile`` compares with the manifests."""
+
+    recorded: dict[str, dict[str, frozenset[tuple[str, str | None]]]]
+    """Importer directory -> dependency name -> each ``(field, specifier)`` the importer
+    records it with (``specifier`` ``None`` when the lock gives none)."""
+    auto_install_peers: bool | None
+    """``settings.autoInstallPeers``; ``None`` when the lock has no ``settings`` (v5.4,
+    v6.0: pnpm writes them since 8.6)."""
+    exclude_links: bool
+    """``settings.excludeLinksFromLockfile``: ``link:`` dependencies are not recorded."""
+    ignored_optional: tuple[str, ...]
+    """``ignoredOptionalDependencies``: optional dependencies pnpm leaves out (patterns)."""
+
+    def gap(self, directory: str, manifest: dict[str, Any], alias: str) -> tuple[str, str] | None:
+        """How importer ``directory`` records dependency ``alias`` of its ``manifest`` against
+        what a fresh one holds (:func:`pnpm_gap` of :func:`pnpm_expected`)."""
+        recorded = self.recorded.get(directory, {}).get(alias, frozenset())
+        return pnpm_gap(pnpm_expected(manifest, alias, self), recorded, alias)
 
 
 def read_lockfile(source: Source, path: str) -> LockRead:
@@ -117,7 +144,8 @@ def _pnpm(tree: Tree, path: str) -> LockRead:
     text, error = read_text(tree, path)
     if text is None:
         return LockRead([], [error] if error else [])
-    wanted = {"importers", "dependencies", "devDependencies", "optionalDependencies"}
+    wanted = {"importers", "dependencies", "devDependencies", "optionalDependencies", "settings"}
+    wanted.add("ignoredOptionalDependencies")
     blocks: dict[str, tuple[int, Any]] = {}
     for line, block in _top_level_blocks(text):
         key = block.split(":", 1)[0].strip().strip("'\"")
@@ -129,11 +157,11 @@ def _pnpm(tree: Tree, path: str) -> LockRead:
                 blocks[key] = (line, data.get(key))
     if not blocks and text.strip() and not text.lstrip().startswith(("lockfileVersion", "#")):
         return _pnpm_whole(text, path)
+    top = {key: value for key, (_line, value) in blocks.items()}
     importers = blocks.get("importers")
     if importers is not None:
-        return _pnpm_importers(text, path, importers[1])
-    single = {key: value for key, (_line, value) in blocks.items()}
-    return _pnpm_importers(text, path, {".": single})
+        return _pnpm_importers(text, path, importers[1], top)
+    return _pnpm_importers(text, path, {".": top}, top)
 
 
 def _pnpm_whole(text: str, path: str) -> LockRead:
@@ -144,17 +172,19 @@ def _pnpm_whole(text: str, path: str) -> LockRead:
     if not isinstance(data, dict):
         return LockRead([], [ManifestError(path, 1, "expected a YAML mapping")])
     importers = data.get("importers")
-    return _pnpm_importers(text, path, importers if importers is not None else {".": data})
+    return _pnpm_importers(text, path, importers if importers is not None else {".": data}, data)
 
 
-def _pnpm_importers(text: str, path: str, importers: object) -> LockRead:
+def _pnpm_importers(text: str, path: str, importers: object, top: Mapping[str, Any]) -> LockRead:
     if not isinstance(importers, dict):
         line = line_of_text(text, "importers:")
         return LockRead([], [ManifestError(path, line, "importers must be a mapping")])
     links: list[LockLink] = []
     listed: dict[str, frozenset[str]] = {}
+    recorded: dict[str, dict[str, frozenset[tuple[str, str | None]]]] = {}
     for importer, sections in importers.items():
         source = normdir(str(importer))
+        recorded[source] = {}
         if not isinstance(sections, dict):
             listed[source] = frozenset()  # ``packages/a:`` with nothing below: no dependency
             continue
@@ -162,15 +192,43 @@ def _pnpm_importers(text: str, path: str, importers: object) -> LockRead:
         specifiers = sections.get("specifiers")
         specifiers = specifiers if isinstance(specifiers, dict) else {}
         line = line_of_text(text, f"\n  {importer}:") + 1 if importer != "." else 0
+        found: dict[str, set[tuple[str, str | None]]] = {}
         for field, kind in _FIELDS:
             deps = sections.get(field)
             if not isinstance(deps, dict):
                 continue
             for name, value in deps.items():
+                spec = value.get("specifier") if isinstance(value, dict) else specifiers.get(name)
+                found.setdefault(str(name), set()).add((field, _scalar(spec)))
                 target = _pnpm_target(source, value, specifiers.get(name))
                 if target is not False:
                     links.append(LockLink(path, line, source, target, str(name), kind))
-    return LockRead(links, [], listed)
+        recorded[source] = {name: frozenset(pairs) for name, pairs in found.items()}
+    return LockRead(links, [], listed, _pnpm_settings(top, recorded))
+
+
+def _pnpm_settings(
+    top: Mapping[str, Any], recorded: dict[str, dict[str, frozenset[tuple[str, str | None]]]]
+) -> PnpmLock:
+    settings = top.get("settings")
+    settings = settings if isinstance(settings, dict) else {}
+    peers = settings.get("autoInstallPeers")
+    ignored = top.get("ignoredOptionalDependencies")
+    return PnpmLock(
+        recorded,
+        peers if isinstance(peers, bool) else None,
+        settings.get("excludeLinksFromLockfile") is True,
+        tuple(str(p) for p in ignored) if isinstance(ignored, list) else (),
+    )
+
+
+def _scalar(value: object) -> str | None:
+    """A YAML scalar as the string pnpm wrote (an unquoted ``1`` is read as a number)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+        return None
+    return str(value)
 
 
 def _names(entry: Mapping[str, Any]) -> frozenset[str]:
@@ -194,6 +252,89 @@ def _pnpm_target(source: str, value: object, specifier: object) -> str | Literal
     if isinstance(specifier, str) and specifier.startswith("workspace:"):
         return None  # a workspace specifier that pnpm did not link: lands nowhere
     return False
+
+
+class PnpmExpected(NamedTuple):
+    """How a fresh pnpm importer records one manifest dependency (see :func:`pnpm_expected`)."""
+
+    field: str | None
+    """The importer field that holds it; ``None`` when a fresh importer does not record it."""
+    specifier: str
+    absent_ok: bool = False
+    """Not recording it is fresh too (a peer in a lock without ``settings``)."""
+    stated: str = ""
+    """What the manifest states, for the report."""
+
+
+def pnpm_expected(manifest: dict[str, Any], alias: str, pnpm: PnpmLock) -> PnpmExpected | None:
+    """How a fresh pnpm importer records dependency ``alias`` of ``manifest``, as ``pnpm
+    install --frozen-lockfile`` checks it; ``None`` when pnpm does not compare it (a ``link:``
+    specifier with ``excludeLinksFromLockfile``).
+
+    The field is ``optionalDependencies`` if the manifest lists the name there, else
+    ``dependencies``, else ``devDependencies``, else (a peer only) ``dependencies`` when the
+    lock's ``autoInstallPeers`` is on; the specifier is the manifest's in that field, compared
+    as text. A peer with ``autoInstallPeers`` off and an optional dependency the lock's
+    ``ignoredOptionalDependencies`` names are not recorded; a peer in a lock without
+    ``settings`` (v5.4, v6.0) may be either way.
+    """
+
+    def field(name: str) -> dict[str, Any]:
+        value = manifest.get(name)
+        return value if isinstance(value, dict) else {}
+
+    for name in ("optionalDependencies", "dependencies", "devDependencies"):
+        spec = field(name).get(alias)
+        if isinstance(spec, str):
+            break
+    else:
+        name, spec = "peerDependencies", field("peerDependencies").get(alias)
+        if not isinstance(spec, str):
+            return None
+    stated = f"{name} {json.dumps(alias)}: {json.dumps(spec)}"
+    if pnpm.exclude_links and spec.startswith("link:"):
+        return None
+    if name == "optionalDependencies" and _ignored(alias, pnpm.ignored_optional):
+        return PnpmExpected(None, spec, stated=f"{stated} (ignoredOptionalDependencies)")
+    if name != "peerDependencies":
+        return PnpmExpected(name, spec, stated=stated)
+    if pnpm.auto_install_peers is None:
+        return PnpmExpected("dependencies", spec, True, f"{stated} (a lock without settings)")
+    if pnpm.auto_install_peers:
+        return PnpmExpected("dependencies", spec, stated=f"{stated} (autoInstallPeers: true)")
+    return PnpmExpected(None, spec, stated=f"{stated} (autoInstallPeers: false)")
+
+
+def _ignored(name: str, patterns: tuple[str, ...]) -> bool:
+    """Whether pnpm's ``ignoredOptionalDependencies`` patterns leave ``name`` out, as pnpm's
+    matcher reads them: ``*`` matches any text, a ``!`` pattern excludes what it matches, the
+    last pattern that decides wins, and patterns that are all ``!`` match everything else."""
+    ignored = bool(patterns) and all(p.startswith("!") for p in patterns)
+    for pattern in patterns:
+        text = pattern.removeprefix("!")
+        regex = ".*".join(re.escape(part) for part in text.split("*"))
+        if re.fullmatch(regex, name):
+            ignored = not pattern.startswith("!")
+    return ignored
+
+
+def pnpm_gap(
+    expected: PnpmExpected | None, recorded: frozenset[tuple[str, str | None]], alias: str
+) -> tuple[str, str] | None:
+    """``(stated, recorded)`` for a :class:`LockGap` when ``recorded`` (the importer's
+    ``(field, specifier)`` pairs for ``alias``) is not what a fresh importer holds; ``("",
+    "")`` when it records nothing and should; ``None`` when it is fresh."""
+    if expected is None:
+        return None
+    if not recorded:
+        return None if expected.field is None or expected.absent_ok else ("", "")
+    if expected.field is not None and recorded == {(expected.field, expected.specifier)}:
+        return None
+    shown = " and ".join(
+        f"{field} {alias} specifier {spec if spec is not None else '(none)'}"
+        for field, spec in sorted(recorded, key=lambda pair: (pair[0], pair[1] or ""))
+    )
+    return expected.stated, shown
 
 
 # --- npm -------------------------------------------------------------------------------------

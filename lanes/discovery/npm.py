@@ -5,9 +5,12 @@ Edges come from every dependency field (``dependencies``, ``devDependencies``,
 as a second source, from the lockfiles (``lanes.discovery._jslock``): a link the lock records and
 the manifests lack becomes an edge with ``dep="lockfile-edge:<name>"``. The other way round, a
 workspace package a lockfile does not list (pnpm ``importers``, package-lock ``packages``, yarn
-berry ``workspace:`` entries) and a manifest edge whose dependency name the lock does not record
-for that package in any field are ``LockGap`` records: a stale lock, reported by ``lanes check``.
-peerDependencies are not checked (the consumer provides them; pnpm does not list them).
+berry ``workspace:`` entries) and a manifest edge the lock does not record are ``LockGap``
+records: a stale lock, reported by ``lanes check``. package-lock and yarn.lock answer by name
+(the package's entry names the dependency in any field, peerDependencies included); a pnpm
+importer must record it in the field and with the ``specifier`` pnpm's ``--frozen-lockfile``
+check expects (``lanes.discovery._jslock.pnpm_expected``), peers as ``dependencies`` when
+``autoInstallPeers`` is on.
 
 Ownership: a member package owns its directory. A workspace root (``workspaces`` in the root
 ``package.json``, or a ``pnpm-workspace.yaml``) is configuration for every member: the root
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from lanes.discovery._common import (
@@ -67,6 +71,9 @@ _DEP_FIELDS: tuple[tuple[str, EdgeKind], ...] = (
     ("peerDependencies", "normal"),
     ("optionalDependencies", "normal"),
 )
+# A pnpm lock's answer for one manifest dependency: (directory, manifest, name) -> the
+# (stated, recorded) of a LockGap, or None when the importer is fresh (see _jslock.PnpmLock)
+_Compare = Callable[[str, dict[str, Any], str], tuple[str, str] | None]
 _PATH_PROTOCOLS = ("file:", "link:", "portal:")
 # Manifest fields naming the files a published package ships (besides ``files``).
 _TARGET_FIELDS = ("main", "module", "browser", "types", "typings", "bin", "man", "exports")
@@ -199,8 +206,8 @@ class _Parser:
         self.patterns = _Patterns([], [])
         self.workspace_root = False
         self.root: Loaded | None = None
-        # (source directory, target component, kind, dependency name) of every manifest edge
-        # outside peerDependencies: what a fresh lockfile records
+        # (source directory, target component, kind, dependency name) of every manifest edge:
+        # what a fresh lockfile records
         self.declared: list[tuple[str, str, EdgeKind, str]] = []
 
     def run(self) -> Discovery:
@@ -292,7 +299,7 @@ class _Parser:
                 target = self._target(directory, alias, spec)
                 if target is not None:
                     self.out.edge(source, target, kind, False)
-                    if field_name != "peerDependencies" and target != source:
+                    if target != source:
                         self.declared.append((directory, target, kind, alias))
                 elif self._must_link(directory, spec):
                     message = f"{field_name}.{alias!r}: {spec!r} lands on no workspace package"
@@ -357,22 +364,40 @@ class _Parser:
                     dep = f"{LOCKFILE_EDGE}{link.name}"
                     result.edges.append(Edge(source, target, link.kind, dep=dep))
             if read.listed is not None and not read.errors:
-                result.lock_gaps += self._lock_gaps(lockfile, read.listed)
+                compare = read.pnpm.gap if read.pnpm is not None else None
+                result.lock_gaps += self._lock_gaps(lockfile, read.listed, compare)
         result.errors.sort(key=lambda e: (e.path, e.line, e.message))
 
-    def _lock_gaps(self, lockfile: str, listed: dict[str, frozenset[str]]) -> list[LockGap]:
-        """Packages ``lockfile`` does not list, and manifest edges whose dependency name it does
-        not record for the depending package (in any field: yarn merges devDependencies, and a
+    def _lock_gaps(
+        self, lockfile: str, listed: dict[str, frozenset[str]], pnpm: _Compare | None
+    ) -> list[LockGap]:
+        """Packages ``lockfile`` does not list, and manifest edges it does not record for the
+        depending package: for pnpm (``pnpm``: the lock's ``PnpmLock.gap``), in the field and
+        with the specifier pnpm expects, once per dependency name (a normal edge before a dev
+        one); otherwise by dependency name in any field (yarn merges devDependencies, and a
         name a lock resolves from the registry by configuration is not stale)."""
         gaps = [
             LockGap(lockfile, name)
             for directory, name in sorted(self.names.items())
             if directory not in listed and self.packages[directory].data is not None
         ]
-        for directory, target, kind, alias in self.declared:
+        compared: set[tuple[str, str]] = set()
+        for directory, target, kind, alias in sorted(self.declared, key=lambda d: d[2] == "dev"):
             names = listed.get(directory)
-            if names is not None and alias not in names:
-                gaps.append(LockGap(lockfile, self.names[directory], target, kind))
+            if names is None:
+                continue  # the package is not listed: reported above
+            source = self.names[directory]
+            if pnpm is None:
+                if alias not in names:
+                    gaps.append(LockGap(lockfile, source, target, kind))
+                continue
+            data = self.packages[directory].data
+            if (directory, alias) in compared or data is None:
+                continue
+            compared.add((directory, alias))
+            gap = pnpm(directory, data, alias)
+            if gap is not None:
+                gaps.append(LockGap(lockfile, source, target, kind, *gap))
         return sorted(set(gaps))
 
 

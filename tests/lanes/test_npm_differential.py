@@ -153,3 +153,45 @@ def test_the_real_lockfile_records_every_manifest_edge(
         found = npm.parse(repo, npm.locate(repo))
         assert found.lock_gaps == [], variant
         assert len(found.components) >= 30
+
+
+def _first(files: dict[str, str], field: str) -> tuple[str, str, str]:
+    """(manifest path, dependency name, specifier) of the first ``field`` entry in ``files``."""
+    for path in sorted(files):
+        if path.endswith("package.json") and "/" in path:
+            deps = json.loads(files[path]).get(field, {})
+            for name, spec in sorted(deps.items()):
+                return path, name, spec
+    raise AssertionError(f"no {field} in the generated workspace")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_real_pnpm_lock_is_stale_after_a_specifier_or_field_change(
+    seed: int, tmp_path: Path
+) -> None:
+    """Against the lock pnpm 9 wrote (autoInstallPeers on): a changed specifier (a dependency,
+    a peer) and a dependency moved from devDependencies to dependencies are each reported,
+    once, for that edge; ``pnpm install --frozen-lockfile`` refuses each of them."""
+    from lanes.discovery import npm
+
+    lock_text = (DATA / f"pnpm-{seed}.pnpm-lock.yaml").read_text(encoding="utf-8")
+    files = generate(seed, "pnpm")
+    changed: set[tuple[str, str, str]] = set()
+    for field, new_field in (
+        ("dependencies", "dependencies"),
+        ("peerDependencies", "peerDependencies"),
+        ("devDependencies", "dependencies"),
+    ):
+        path, name, spec = _first(files, field)
+        manifest = json.loads(files[path])
+        del manifest[field][name]
+        new_spec = spec if new_field != field else f"{spec}-changed"
+        manifest.setdefault(new_field, {})[name] = new_spec
+        files[path] = json.dumps(manifest, indent=2) + "\n"
+        changed.add((manifest["name"], name, f"{new_field} {json.dumps(name)}: "))
+    repo = tmp_path / "ws"
+    write_files(repo, {**files, "pnpm-lock.yaml": lock_text})
+    found = npm.parse(repo, npm.locate(repo))
+    gaps = {(g.source, g.target, g.stated.split(": ")[0] + ": ") for g in found.lock_gaps}
+    assert gaps == changed
+    assert all(g.recorded for g in found.lock_gaps)
