@@ -88,8 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         "immediately: {session, turn, input, receipt, outcome}.",
     )
     demo.add_argument("--data", required=True, type=Path, help="data directory (created)")
-    demo.add_argument("--sessions", type=_positive, default=1, help="number of sessions (N)")
-    demo.add_argument("--turns", type=_positive, default=1, help="turns per session (M)")
+    demo.add_argument(
+        "--sessions", type=_positive, default=1, help="number of sessions (N, default: 1)"
+    )
+    demo.add_argument(
+        "--turns", type=_positive, default=1, help="turns per session (M, default: 1)"
+    )
     demo.add_argument("--prefix", default="demo", help="session id prefix (default: demo)")
     demo.add_argument("--format", choices=("jsonl", "text"), default="jsonl")
 

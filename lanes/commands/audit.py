@@ -29,7 +29,12 @@ from lanes.workspace import Workspace
 
 HELP = "audit coverage, replay history, report on a release"
 FORMATS = ("text", "json", "markdown", "html")
-EPILOG = """\
+_EXIT_CODES = """\
+exit codes: 0 ok, 1 a --fail-on condition holds (against-errors always, unless
+--allow-against-errors), 2 usage, configuration or git error
+"""
+EPILOG = (
+    """\
 audits:
   coverage        every tracked file -> owner -> lanes: unmatched and ignored files, stale
                   globs, dead lanes, uncovered components, missing references, contracts,
@@ -41,9 +46,9 @@ audits:
                   commit by commit and per owner component (latent gaps)
   release A..B    one report for a release: commits, lanes and why, findings, coverage
 
-exit codes: 0 ok, 1 a --fail-on condition holds (against-errors always, unless
---allow-against-errors), 2 usage, configuration or git error
 """
+    + _EXIT_CODES
+)
 T = TypeVar("T")
 
 
@@ -58,19 +63,31 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     output = _output_options()
     comparison = _comparison_options()
     coverage = audits.add_parser(
-        "coverage", parents=[common, output], help="whole-tree coverage audit"
+        "coverage",
+        parents=[common, output],
+        help="whole-tree coverage audit",
+        description="whole-tree coverage audit: every tracked file -> owner -> lanes",
+        epilog=_EXIT_CODES,
     )
     coverage.add_argument("--rev", metavar="REV", help="audit the tree of REV (default: index)")
     _fail_on(coverage, COVERAGE_CONDITIONS)
     history = audits.add_parser(
-        "history", parents=[common, output, comparison], help="replay commits A..B"
+        "history",
+        parents=[common, output, comparison],
+        help="replay commits A..B",
+        description="replay commits A..B through the rules at each commit, and compare",
+        epilog=_EXIT_CODES,
     )
     history.add_argument(
         "range", metavar="A..B", help="commits to replay (first parents unless --all-commits)"
     )
     _fail_on(history, HISTORY_CONDITIONS)
     release = audits.add_parser(
-        "release", parents=[common, output, comparison], help="one report for a release A..B"
+        "release",
+        parents=[common, output, comparison],
+        help="one report for a release A..B",
+        description="one report for a release A..B: commits, lanes and why, findings, coverage",
+        epilog=_EXIT_CODES,
     )
     release.add_argument("range", metavar="A..B", help="the release's commits")
     _fail_on(release, RELEASE_CONDITIONS)

@@ -27,7 +27,7 @@ where the change comes from (first that applies):
   (neither)                             working tree, index and untracked files against the
                                         merge base with the upstream default branch
 
-formats: text (default on a terminal), json, markdown, github (appends to $GITHUB_OUTPUT,
+formats: text (the default), json, markdown, github (appends to $GITHUB_OUTPUT,
 or stdout when unset, and writes a step summary to $GITHUB_STEP_SUMMARY when set)
 """
 

@@ -87,3 +87,44 @@ def test_the_check_catches_outside_and_machine_paths(line: str) -> None:
 def test_the_check_accepts_repository_paths() -> None:
     fine = "[bugs](bugs.md), [ci](../.github/workflows/ci.yml), `/dev/shm`, https://x.invalid/a/b"
     assert problems(ROOT / "docs" / "example.md", fine) == []
+
+
+LANES_YML_BLOCK = re.compile(r"```yaml\n((?:# lanes\.yml\n)?version: 1\n.*?)```", re.S)
+
+
+def documented_configurations() -> list[tuple[str, str]]:
+    """The ``lanes.yml`` examples of the README and docs/lanes.md (YAML blocks that start with
+    ``version: 1``), as (where, text)."""
+    found = []
+    for name in ("README.md", "docs/lanes.md"):
+        text = (ROOT / name).read_text("utf-8")
+        found += [(name, match.group(1)) for match in LANES_YML_BLOCK.finditer(text)]
+    return found
+
+
+def test_the_documented_lanes_yml_examples_are_valid_configurations() -> None:
+    from lanes.config import ConfigError
+    from lanes.config_load import parse_config
+
+    examples = documented_configurations()
+    assert {name for name, _ in examples} == {"README.md", "docs/lanes.md"}
+    errors = []
+    for name, text in examples:
+        try:
+            config = parse_config(text, name)
+        except ConfigError as error:
+            errors.append(str(error))
+            continue
+        assert config.lanes and config.contracts, name  # the examples show both
+    assert errors == []
+
+
+def test_the_example_check_catches_a_contract_naming_no_lane() -> None:
+    from lanes.config import ConfigError
+    from lanes.config_load import parse_config
+
+    name, text = next(e for e in documented_configurations() if e[0] == "docs/lanes.md")
+    broken = text.replace("not: [docs]", "not: [nodocs]", 1)
+    assert broken != text
+    with pytest.raises(ConfigError, match="unknown lane 'nodocs'"):
+        parse_config(broken, name)

@@ -224,3 +224,27 @@ def test_explain_says_plainly_why_a_lane_without_roots_is_not_selected(tmp_path:
     assert line == "  - docs: lane docs has no roots and none of its paths matches", line
     unit = next(line for line in result.stdout.splitlines() if line.startswith("  - unit:"))
     assert "owner app is not among the 1 components lane unit covers from its roots (core)" in unit
+
+
+def test_help_states_the_default_format_detect_uses(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    helped = lanes(repo, "detect", "--help")
+    assert helped.returncode == 0
+    assert "text (the default)" in helped.stdout and "terminal" not in helped.stdout
+    # Not on a terminal (captured output), no --format: still text, as the help says.
+    plain = lanes(repo, "detect", "--paths-from-stdin", stdin=b"core/lib.py\n")
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.startswith("2 of 2 lanes selected (precise)"), plain.stdout
+
+
+def test_each_audit_says_what_it_does_and_its_exit_codes(tmp_path: Path) -> None:
+    for audit, words in (
+        ("coverage", "every tracked file -> owner -> lanes"),
+        ("history", "replay commits A..B"),
+        ("release", "one report for a release A..B"),
+    ):
+        helped = lanes(tmp_path, "audit", audit, "--help")
+        assert helped.returncode == 0, helped.stderr
+        head = helped.stdout.split("options:", 1)[0]
+        assert words in head, (audit, helped.stdout)
+        assert "exit codes: 0 ok, 1 a --fail-on condition holds" in helped.stdout, audit

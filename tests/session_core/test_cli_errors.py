@@ -162,3 +162,14 @@ def test_mistyped_commands_and_options_get_suggestions(tmp_path: Path) -> None:
     assert "(did you mean --format?)" in option, option
     unrelated = one_line_error(run_cli("zzzz"))
     assert "did you mean" not in unrelated
+
+
+def test_demo_help_states_the_defaults_it_uses(tmp_path: Path) -> None:
+    helped = run_cli("demo", "--help")
+    assert helped.returncode == 0
+    assert "number of sessions (N, default: 1)" in helped.stdout
+    assert "turns per session (M, default: 1)" in helped.stdout
+    plain = run_cli("demo", "--data", str(tmp_path / "data"))
+    assert plain.returncode == 0, plain.stderr
+    acknowledged = [line for line in plain.stdout.splitlines() if line]
+    assert len(acknowledged) == 1 and '"session": "demo-0"' in acknowledged[0], plain.stdout
