@@ -184,20 +184,19 @@ class _Resolver:
                 path, "global", None, global_rule, dict.fromkeys(rules.lane_names, reason)
             )
         lanes = self._marked(path)
-        for lane in rules.lane_paths:
-            pattern = decided.get((_LANE, lane))
-            if pattern is not None:
-                lanes.setdefault(lane, Reason("lane-path", path, pattern))
+        if decided:  # most paths match no glob at all
+            for lane in rules.lane_paths:
+                pattern = decided.get((_LANE, lane))
+                if pattern is not None:
+                    lanes.setdefault(lane, Reason("lane-path", path, pattern))
         if refined:  # its marks and lane paths are all it selects: the file builds nothing
             return PathResolution(path, "matched", None, "refined", lanes)
         owner = self.index.owner(path)
         if owner is not None:
-            for lane in self.index.covered_by.get(owner.component, []):
-                lanes.setdefault(lane, self._dependency_reason(path, owner, lane, self.index))
+            self._add_dependents(lanes, path, owner, self.index)
         base_owner = self.base.owner(path) if self.base is not None else None
         if base_owner is not None and self.base is not None:
-            for lane in self.base.covered_by.get(base_owner.component, []):
-                lanes.setdefault(lane, self._dependency_reason(path, base_owner, lane, self.base))
+            self._add_dependents(lanes, path, base_owner, self.base)
         owner = owner or base_owner
         if lanes or owner is not None:
             return PathResolution(path, "matched", owner, None, lanes)
@@ -215,10 +214,18 @@ class _Resolver:
             chain = self.chains[key] = tuple(index.chain(lane, component))
         return chain
 
-    def _dependency_reason(self, path: str, owner: Owner, lane: str, index: Index) -> Reason:
-        chain = self._chain(lane, owner.component, index)
+    def _add_dependents(
+        self, lanes: dict[str, Reason], path: str, owner: Owner, index: Index
+    ) -> None:
+        """The lanes covering ``owner`` in ``index``, each with its chain (lanes already in
+        ``lanes`` keep their reason)."""
         graph = None if index is self.index else "base"
-        return Reason("dependency", path, owner.rule, owner.component, chain, graph=graph)
+        for lane in index.covered_by.get(owner.component, ()):
+            if lane not in lanes:
+                chain = self._chain(lane, owner.component, index)
+                lanes[lane] = Reason(
+                    "dependency", path, owner.rule, owner.component, chain, None, graph
+                )
 
     def _marked(self, path: str) -> dict[str, Reason]:
         """The lanes covering, in either graph, the components whose build the change to

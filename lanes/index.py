@@ -66,17 +66,20 @@ class Index(NamedTuple):
         return None if best is None else best[2]
 
     def _directory_owner(self, path: str) -> tuple[int, int, Owner] | None:
-        parts = path.split("/")[:-1]
-        for depth in range(len(parts), -1, -1):
-            directory = "/".join(parts[:depth])
+        """The deepest directory component holding ``path`` (whose excludes leave it in), with
+        its depth in segments: ``a/b/c.rs`` looks at ``a/b``, ``a``, then the root ``""``."""
+        directory = path.rpartition("/")[0]
+        depth = path.count("/")  # segments before the last (as ``path.split("/")[:-1]``)
+        while True:
             component = self.directories.get(directory)
-            if component is None:
-                continue
-            excludes = self.directory_excludes.get(component)
-            if excludes and globlist(tuple(excludes)).matches(path):
-                continue
-            return depth, 0, Owner(component, f"directory {directory or '.'}/")
-        return None
+            if component is not None:
+                excludes = self.directory_excludes.get(component)
+                if not (excludes and globlist(tuple(excludes)).matches(path)):
+                    return depth, 0, Owner(component, f"directory {directory or '.'}/")
+            if not directory:
+                return None
+            directory = directory.rpartition("/")[0]
+            depth -= 1
 
     def chain(self, lane: str, component: str) -> list[Step]:
         """The path of components from a root of ``lane`` down to ``component``."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from lanes.config_load import parse_config
 from lanes.discovery import present_kinds
 from lanes.engine import Rules, Selection, resolve_path, select
@@ -216,3 +219,34 @@ def test_same_name_in_two_ecosystems_goes_fail_safe() -> None:
 def test_pnpm_only_repository_is_discovered_as_npm(tmp_path: Path) -> None:
     (tmp_path / "pnpm-workspace.yaml").write_text("packages: ['packages/*']\n")
     assert present_kinds(tmp_path) == ["npm"]
+
+
+def _reference_directory_owner(index: Index, path: str) -> tuple[int, str] | None:
+    """The directory walk as first written (split, then join each prefix): the semantics the
+    faster walk keeps."""
+    parts = path.split("/")[:-1]
+    for depth in range(len(parts), -1, -1):
+        directory = "/".join(parts[:depth])
+        component = index.directories.get(directory)
+        if component is not None:
+            return depth, component
+    return None
+
+
+_SEGMENTS = st.sampled_from(["a", "b", "", "src", "x.rs"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    path=st.lists(_SEGMENTS, min_size=1, max_size=6).map("/".join),
+    directories=st.sets(st.lists(_SEGMENTS, max_size=4).map("/".join), max_size=5),
+)
+def test_directory_owner_walks_every_prefix_deepest_first(path: str, directories: set[str]) -> None:
+    _, index = setup()
+    index = index._replace(
+        directories={d: f"c{n}" for n, d in enumerate(sorted(directories))},
+        directory_excludes={},
+    )
+    found = index._directory_owner(path)
+    expected = _reference_directory_owner(index, path)
+    assert (None if found is None else (found[0], found[2].component)) == expected
