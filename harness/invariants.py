@@ -1180,6 +1180,33 @@ def create_keeps_system_prompt(ctx: CheckContext) -> str | None:
     return None
 
 
+@register("user_message_as_sent")
+def user_message_as_sent(ctx: CheckContext) -> str | None:
+    """The user message of a turn, in either store, holds the text the client sent with its
+    input id (a resend or a redelivery runs the stored payload, never another text)."""
+    sent = ctx.over_history(_sent_texts)
+    for s in ctx.latest.sessions.values():
+        texts = sent.get(s.id, {})
+        for name, doc, _ in _documents(s):
+            if doc is None:
+                continue
+            for m in doc.messages:
+                if m.role == "user" and m.id in texts and m.content not in texts[m.id]:
+                    return f"{s.id}: {name} holds {m.content!r} for input {m.id!r}"
+    return None
+
+
+def _sent_texts(ctx: CheckContext) -> dict[str, dict[str, set[str]]]:
+    """The texts sent with each input id of each session (read-only)."""
+    sent: dict[str, dict[str, set[str]]] = {}
+    for op in ctx.ops:
+        if op.op in TURN_OPS and op.session is not None and op.input_id is not None:
+            text = op.invoke.value.get("text")
+            if isinstance(text, str):
+                sent.setdefault(op.session, {}).setdefault(op.input_id, set()).add(text)
+    return sent
+
+
 @register("per_turn_sync", phases=frozenset({"step"}), opt_in=True)
 def per_turn_sync(ctx: CheckContext) -> str | None:
     """(opt-in, fault-free scenarios) after every step the projection equals the authority."""

@@ -419,6 +419,17 @@ def test_create_keeps_system_prompt() -> None:
     )
 
 
+def test_user_message_as_sent() -> None:
+    stored = doc("s1", "a")  # the user message of input a holds "text a"
+    sent = Hist().op("turn", "s1", "ok", invoke={"input": "a", "text": "text a"})
+    good = world(0, len(sent), sess("s1", stored, stored))
+    assert verdict("user_message_as_sent", sent, good) is None
+    other = Hist().op("turn", "s1", "ok", invoke={"input": "a", "text": "another text"})
+    in_row = verdict("user_message_as_sent", other, world(0, len(other), sess("s1", None, stored)))
+    assert in_row == "s1: projection holds 'text a' for input 'a'"
+    assert verdict("user_message_as_sent", other, world(0, len(other), sess("s1", stored, None)))
+
+
 def test_unaudited_never_served() -> None:
     row = doc("s1", "a")
     h = (
