@@ -15,6 +15,7 @@ from harness.batches import BatchBarrier
 from harness.history import Event, EventType
 from harness.scenario import Step
 from harness.world import PLAIN_MODEL, TOOL_MODEL, World, agent_steps
+from session_core.codec import decode_session
 from session_core.errors import CommitIndeterminate, SessionCoreError, SimulatedCrash
 from session_core.model import Message, Receipt, Session
 from session_core.outcomes import (
@@ -369,6 +370,25 @@ class Executor:
             return "ok", {"shape": shape}, ()
 
         self.perform("harness", step, "plant_row", {"shape": shape}, body)
+
+    def do_plant_snapshot(self, step: Step, process: str) -> None:
+        """Damage, as a botched restore would leave it: the session's committed runtime
+        snapshot replaced by stashed bytes (another session's, say), behind the store's back
+        (memory backend: no snapshot digest to refuse them). The operator restores the
+        snapshot before the final recovery (``Backend.repair``); until then the checkers see
+        the snapshot it replaced (``World.planted_snapshots``)."""
+        sid, name = _sid(step), str(step.arg("stash"))
+
+        def body() -> Result:
+            data = self._stash(name)
+            replaced = self.world.backend.plant_snapshot(sid, data)
+            if replaced is None:
+                return "fail", {"error": "NoSnapshot"}, ()
+            original = self.world.planted_snapshots.get(sid, (None, decode_session(replaced)))[1]
+            self.world.planted_snapshots[sid] = (decode_session(data), original)
+            return "ok", {"stash": name}, ()
+
+        self.perform("harness", step, "plant_snapshot", {"stash": name}, body)
 
     def do_crash(self, step: Step, process: str) -> None:
         def body() -> Result:

@@ -947,6 +947,24 @@ def bad_input_refused(ctx: CheckContext) -> str | None:
     return None
 
 
+@register("foreign_snapshot_refused", phases=END)
+def foreign_snapshot_refused(ctx: CheckContext) -> str | None:
+    """A runtime snapshot holding another session's document (``plant_snapshot``) is refused:
+    every recovery while it stands reports an error of that session, never projects it."""
+    planted: set[str] = set()
+    for op in ctx.ops:
+        done = op.done
+        if done is None:
+            continue
+        if op.op == "plant_snapshot" and op.type == "ok" and op.session is not None:
+            planted.add(op.session)
+        elif op.op == "recover" and op.type == "ok" and planted:
+            errors = {str(e).split(":")[0] for e in _list(done.value.get("errors"))}
+            if planted - errors:
+                return f"{sorted(planted - errors)}: recovery adopted a foreign runtime snapshot"
+    return None
+
+
 @register("store_locks_held")
 def store_locks_held(ctx: CheckContext) -> str | None:
     """While this process has a SQLite connection to a store file it holds SQLite's fcntl lock

@@ -74,6 +74,9 @@ class World:
         self.stash: dict[str, bytes] = {}
         self.planted: dict[str, Session] = {}
         """Rows the harness planted (``plant_row``), hidden from the checkers while they stand."""
+        self.planted_snapshots: dict[str, tuple[Session, Session | None]] = {}
+        """Runtime snapshots the harness planted (``plant_snapshot``): the planted document and
+        the one it replaced, shown to the checkers instead while the planted bytes stand."""
         self.counter = itertools.count(1)
         faults.snapshot = backend.snapshot
         faults.power_cut = backend.power_cut

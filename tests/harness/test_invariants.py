@@ -430,6 +430,18 @@ def test_user_message_as_sent() -> None:
     assert verdict("user_message_as_sent", other, world(0, len(other), sess("s1", stored, None)))
 
 
+def test_foreign_snapshot_refused() -> None:
+    planted = Hist().op("plant_snapshot", "s1", "ok", invoke={"stash": "s2-bytes"})
+    refused = planted.op("recover", None, "ok", errors=["s1:UndecodableRow"])
+    assert verdict("foreign_snapshot_refused", refused, world(0, len(refused))) is None
+    adopted = Hist().op("plant_snapshot", "s1", "ok", invoke={"stash": "s2-bytes"})
+    adopted.op("recover", None, "ok", errors=["s2:UndecodableRow"])
+    message = verdict("foreign_snapshot_refused", adopted, world(0, len(adopted)))
+    assert message == "['s1']: recovery adopted a foreign runtime snapshot"
+    unplanted = Hist().op("recover", None, "ok", errors=[])
+    assert verdict("foreign_snapshot_refused", unplanted, world(0, len(unplanted))) is None
+
+
 def test_unaudited_never_served() -> None:
     row = doc("s1", "a")
     h = (
