@@ -84,7 +84,8 @@ def _classify(outcome: TurnOutcome) -> Result:
         return "fail", {"outcome": name, "run": outcome.run_id, "cause": "Cancelled"}, ()
     if isinstance(outcome, Indeterminate):
         cause = type(outcome.cause).__name__
-        return "info", {"outcome": name, "run": outcome.run_id, "cause": cause}, ()
+        value = {"outcome": name, "run": outcome.run_id, "cause": cause}
+        return "info", {**value, "pending": outcome.input_id}, ()
     assert isinstance(outcome, Failed)
     cause = type(outcome.cause).__name__
     kind: EventType = "info" if isinstance(outcome.cause, CommitIndeterminate) else "fail"
@@ -194,7 +195,11 @@ class Executor:
                 svc.create(sid, system_prompt=system if isinstance(system, str) else None)
             )
 
-        given: dict[str, object] = {"system": system} if isinstance(system, str) else {}
+        given: dict[str, object] = (
+            {"system": system}
+            if isinstance(system, str)
+            else {"default_system": self.world.service(sid).system_prompt}
+        )
         self.perform(process, step, "create", given, body)
 
     def do_turn(self, step: Step, process: str, tools: bool = False) -> None:
