@@ -137,7 +137,7 @@ class Executor:
     def _row_revision(self, session_id: str) -> str | None:
         """The projection row's revision as the cancel left it (``no_write_after_cancel``); a
         row planted by the harness counts as none, as the checkers see it."""
-        row = self.world.service(session_id).sessions.load(session_id)
+        row = self.world.rows(session_id).load(session_id)
         if row is None or row == self.world.planted.get(session_id):
             return None
         return row.revision
@@ -304,7 +304,7 @@ class Executor:
             if svc.runtime is not None:
                 data = svc.runtime.load_snapshot(sid)
             else:
-                row = svc.sessions.load_row(sid)
+                row = self.world.rows(sid).load_row(sid)
                 data = None if row is None else row.data
             if data is None:
                 return "fail", {"error": "NothingToStash"}, ()
