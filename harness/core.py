@@ -83,12 +83,4 @@ class Core:
 
 CORRECT = Core()
 
-__all__ = [
-    "CORRECT",
-    "BatchRunner",
-    "Core",
-    "RowWrapper",
-    "RuntimeWrapper",
-    "StoreOpener",
-    "zero_clock",
-]
+__all__ = ["CORRECT", "BatchRunner", "Core", "RuntimeWrapper", "StoreOpener", "zero_clock"]

@@ -77,4 +77,4 @@ class ReadFaultRows:
         self.inner.close()
 
 
-__all__ = ["ReadFaultRows", "ReadFaultRuntime"]
+__all__ = ["ReadFaultRuntime"]
