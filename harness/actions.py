@@ -15,6 +15,7 @@ from harness.batches import BatchBarrier
 from harness.history import Event, EventType
 from harness.scenario import Step
 from harness.world import PLAIN_MODEL, TOOL_MODEL, World, agent_steps
+from session_core.codec import decode_session
 from session_core.errors import CommitIndeterminate, SessionCoreError, SimulatedCrash
 from session_core.model import Message, Receipt, Session
 from session_core.outcomes import (
@@ -83,7 +84,8 @@ def _classify(outcome: TurnOutcome) -> Result:
         return "fail", {"outcome": name, "run": outcome.run_id, "cause": "Cancelled"}, ()
     if isinstance(outcome, Indeterminate):
         cause = type(outcome.cause).__name__
-        return "info", {"outcome": name, "run": outcome.run_id, "cause": cause}, ()
+        value = {"outcome": name, "run": outcome.run_id, "cause": cause}
+        return "info", {**value, "pending": outcome.input_id}, ()
     assert isinstance(outcome, Failed)
     cause = type(outcome.cause).__name__
     kind: EventType = "info" if isinstance(outcome.cause, CommitIndeterminate) else "fail"
@@ -135,7 +137,7 @@ class Executor:
     def _row_revision(self, session_id: str) -> str | None:
         """The projection row's revision as the cancel left it (``no_write_after_cancel``); a
         row planted by the harness counts as none, as the checkers see it."""
-        row = self.world.service(session_id).sessions.load(session_id)
+        row = self.world.rows(session_id).load(session_id)
         if row is None or row == self.world.planted.get(session_id):
             return None
         return row.revision
@@ -193,7 +195,11 @@ class Executor:
                 svc.create(sid, system_prompt=system if isinstance(system, str) else None)
             )
 
-        given: dict[str, object] = {"system": system} if isinstance(system, str) else {}
+        given: dict[str, object] = (
+            {"system": system}
+            if isinstance(system, str)
+            else {"default_system": self.world.service(sid).system_prompt}
+        )
         self.perform(process, step, "create", given, body)
 
     def do_turn(self, step: Step, process: str, tools: bool = False) -> None:
@@ -298,7 +304,7 @@ class Executor:
             if svc.runtime is not None:
                 data = svc.runtime.load_snapshot(sid)
             else:
-                row = svc.sessions.load_row(sid)
+                row = self.world.rows(sid).load_row(sid)
                 data = None if row is None else row.data
             if data is None:
                 return "fail", {"error": "NothingToStash"}, ()
@@ -369,6 +375,25 @@ class Executor:
             return "ok", {"shape": shape}, ()
 
         self.perform("harness", step, "plant_row", {"shape": shape}, body)
+
+    def do_plant_snapshot(self, step: Step, process: str) -> None:
+        """Damage, as a botched restore would leave it: the session's committed runtime
+        snapshot replaced by stashed bytes (another session's, say), behind the store's back
+        (memory backend: no snapshot digest to refuse them). The operator restores the
+        snapshot before the final recovery (``Backend.repair``); until then the checkers see
+        the snapshot it replaced (``World.planted_snapshots``)."""
+        sid, name = _sid(step), str(step.arg("stash"))
+
+        def body() -> Result:
+            data = self._stash(name)
+            replaced = self.world.backend.plant_snapshot(sid, data)
+            if replaced is None:
+                return "fail", {"error": "NoSnapshot"}, ()
+            original = self.world.planted_snapshots.get(sid, (None, decode_session(replaced)))[1]
+            self.world.planted_snapshots[sid] = (decode_session(data), original)
+            return "ok", {"stash": name}, ()
+
+        self.perform("harness", step, "plant_snapshot", {"stash": name}, body)
 
     def do_crash(self, step: Step, process: str) -> None:
         def body() -> Result:

@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 import tempfile
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from pathlib import Path
 
 from harness.batches import batched
@@ -61,6 +62,11 @@ class Backend:
     def corrupt_row(self, session_id: str) -> None:
         raise NotImplementedError
 
+    def plant_snapshot(self, session_id: str, data: bytes) -> bytes | None:
+        """Replace a session's committed runtime snapshot by ``data`` behind the store's back
+        (repaired by ``repair``); the bytes it replaced."""
+        raise NotImplementedError(f"the {self.name} backend cannot plant a snapshot")
+
     def file_digest(self, file: str) -> str:
         return ""
 
@@ -86,6 +92,8 @@ class MemoryBackend(Backend):
         self.disk = MemoryDisk()
         self._observer: Stores | None = None
         self._rows: dict[str, bytes | None] = {}
+        self._snapshots: dict[str, tuple[bytes | None, bytes]] = {}
+        """Planted snapshots: the bytes each replaced, and the planted bytes."""
 
     def open(self, faults: FaultPoint) -> Stores:
         return memory_stores(self.disk, faults)
@@ -121,8 +129,23 @@ class MemoryBackend(Backend):
             self._rows.setdefault(session_id, self.disk.rows.get(session_id))
             self.disk.rows[session_id] = UNDECODABLE
 
+    def plant_snapshot(self, session_id: str, data: bytes) -> bytes | None:
+        with self.disk.lock:
+            record = self.disk.runtime.get(session_id)
+            if record is None:
+                return None
+            original = self._snapshots.get(session_id, (record.snapshot, data))[0]
+            self._snapshots[session_id] = (original, data)
+            self.disk.runtime[session_id] = replace(record, snapshot=data)
+            return record.snapshot
+
     def repair(self) -> None:
         with self.disk.lock:
+            for sid, (original, planted) in self._snapshots.items():
+                found = self.disk.runtime.get(sid)
+                if found is not None and found.snapshot == planted:  # the rest as it is now
+                    self.disk.runtime[sid] = replace(found, snapshot=original)
+            self._snapshots.clear()
             for sid, data in self._rows.items():
                 if data is None:
                     self.disk.rows.pop(sid, None)

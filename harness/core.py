@@ -18,6 +18,7 @@ from session_core.stores.base import RuntimeStore, SessionStore
 from session_core.stores.sqlite_batch import WriteRequest
 
 RuntimeWrapper = Callable[[RuntimeStore, SessionStore], RuntimeStore]
+RowWrapper = Callable[[SessionStore], SessionStore]
 BatchRunner = Callable[[sqlite3.Connection, list[WriteRequest]], None]
 """Runs one batch in one transaction (``session_core.stores.sqlite_batch.run_batch``)."""
 StoreOpener = Callable[[Path, FaultPoint], Stores]
@@ -51,18 +52,24 @@ class Core:
         runtime_backed: bool,
         agent: Agent,
         wrap_reads: RuntimeWrapper | None = None,
+        wrap_row_reads: RowWrapper | None = None,
     ) -> SessionService:
-        """``wrap_reads``: the harness's read-fault wrapper, outside any mutant's wrapper."""
+        """``wrap_reads``: the harness's read-fault wrapper, outside any mutant's wrapper;
+        ``wrap_row_reads`` the same for the row store of a runtime-less service (its
+        authority)."""
         runtime: RuntimeStore | None = stores.runtime if runtime_backed else None
+        sessions = stores.sessions
+        if runtime is None and wrap_row_reads is not None:
+            sessions = wrap_row_reads(sessions)
         if runtime is not None and self.wrap_runtime is not None:
             runtime = self.wrap_runtime(runtime, stores.sessions)
         if runtime is not None and wrap_reads is not None:
             runtime = wrap_reads(runtime, stores.sessions)
-        projector = self.projector_cls(stores.sessions, stores.audit, runtime, faults)
-        checkpointer = self.checkpointer_cls(stores.sessions, projector, runtime, faults)
+        projector = self.projector_cls(sessions, stores.audit, runtime, faults)
+        checkpointer = self.checkpointer_cls(sessions, projector, runtime, faults)
         counter = itertools.count(1)
         return self.service_cls(
-            stores.sessions,
+            sessions,
             stores.audit,
             runtime,
             agent=agent,

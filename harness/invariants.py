@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from harness.history import History, Operation
 from harness.state import SessionState, WorldState
 from session_core.errors import HistoryError
-from session_core.model import Message, Session, history_steps, same_messages
+from session_core.model import Message, RewriteCommit, Session, history_steps, same_messages
 
 ALWAYS = frozenset({"step", "crashed", "restarted", "recovered", "final", "idempotent"})
 END = frozenset({"final", "idempotent"})
@@ -416,6 +416,24 @@ def failure_releases_lease(ctx: CheckContext) -> str | None:
             continue
         if s.active_run is not None and s.active_run != before.active_run:
             return f"{s.id}: {op.op} failed definitely but left run lease {s.active_run}"
+    return None
+
+
+@register("indeterminate_names_its_input")
+def indeterminate_names_its_input(ctx: CheckContext) -> str | None:
+    """An ``Indeterminate`` turn names its input id (what a resend must repeat to get the
+    original outcome); any other operation's names none."""
+    return ctx.over_history(_pending_misnamed)
+
+
+def _pending_misnamed(ctx: CheckContext) -> str | None:
+    for op in ctx.ops:
+        done = op.done
+        if done is None or done.value.get("outcome") != "Indeterminate":
+            continue
+        wanted = op.input_id if op.op in TURN_OPS else None
+        if done.value.get("pending") != wanted:
+            return f"{op.session}: {op.op} indeterminate for input {done.value.get('pending')!r}"
     return None
 
 
@@ -947,6 +965,24 @@ def bad_input_refused(ctx: CheckContext) -> str | None:
     return None
 
 
+@register("foreign_snapshot_refused", phases=END)
+def foreign_snapshot_refused(ctx: CheckContext) -> str | None:
+    """A runtime snapshot holding another session's document (``plant_snapshot``) is refused:
+    every recovery while it stands reports an error of that session, never projects it."""
+    planted: set[str] = set()
+    for op in ctx.ops:
+        done = op.done
+        if done is None:
+            continue
+        if op.op == "plant_snapshot" and op.type == "ok" and op.session is not None:
+            planted.add(op.session)
+        elif op.op == "recover" and op.type == "ok" and planted:
+            errors = {str(e).split(":")[0] for e in _list(done.value.get("errors"))}
+            if planted - errors:
+                return f"{sorted(planted - errors)}: recovery adopted a foreign runtime snapshot"
+    return None
+
+
 @register("store_locks_held")
 def store_locks_held(ctx: CheckContext) -> str | None:
     """While this process has a SQLite connection to a store file it holds SQLite's fcntl lock
@@ -1052,7 +1088,9 @@ ROLES = frozenset({"system", "user", "assistant", "tool"})
 @register("documents_well_formed")
 def documents_well_formed(ctx: CheckContext) -> str | None:
     """Both stores hold well-formed transcripts: known roles only, the system message first
-    (id ``system``), any other system message a compaction summary."""
+    (id ``system``), any other system message a compaction summary, and every rewrite named
+    by what it did (``system-refresh`` replaced the system message, ``compaction`` put a
+    summary in place of a range)."""
     return _each(ctx.latest, _malformed)
 
 
@@ -1069,7 +1107,20 @@ def _malformed(s: SessionState) -> str | None:
         later = [m.id for m in doc.messages[1:] if m.role == "system"]
         if any(not i.startswith("summary-") for i in later):
             return f"{s.id}: {name} holds a second system message that is not a summary"
+        misnamed = [c.reason for c in doc.rewrites if c.reason != _rewrite_kind(c)]
+        if misnamed:
+            return f"{s.id}: {name} holds rewrites named {misnamed} for what they did"
     return None
+
+
+def _rewrite_kind(commit: RewriteCommit) -> str:
+    """What a rewrite did, from its replacement: the system message, or a summary."""
+    ids = [m.id for m in commit.replacement]
+    if ids == ["system"]:
+        return "system-refresh"
+    if len(ids) == 1 and ids[0].startswith("summary-"):
+        return "compaction"
+    return f"an unknown rewrite of {ids}"
 
 
 OUTCOME_NAMES = frozenset(
@@ -1164,13 +1215,14 @@ def authority_read_current(ctx: CheckContext) -> str | None:
 
 @register("create_keeps_system_prompt")
 def create_keeps_system_prompt(ctx: CheckContext) -> str | None:
-    """A session created with a system prompt starts with that prompt as its system message
-    (checked in the capture right after the create)."""
+    """A session created with a system prompt starts with that prompt as its system message,
+    one created without starts with the service's default prompt (checked in the capture
+    right after the create)."""
     for op in ctx.ops:
         done = op.done
         if op.op != "create" or op.type != "ok" or done is None or not _first_state_after(ctx, op):
             continue
-        given = op.invoke.value.get("system")
+        given = op.invoke.value.get("system", op.invoke.value.get("default_system"))
         s = ctx.latest.sessions.get(op.session or "")
         if not isinstance(given, str) or s is None:
             continue
@@ -1178,6 +1230,33 @@ def create_keeps_system_prompt(ctx: CheckContext) -> str | None:
         if doc is not None and (not doc.messages or doc.messages[0].content != given):
             return f"{s.id}: created without its system prompt {given!r}"
     return None
+
+
+@register("user_message_as_sent")
+def user_message_as_sent(ctx: CheckContext) -> str | None:
+    """The user message of a turn, in either store, holds the text the client sent with its
+    input id (a resend or a redelivery runs the stored payload, never another text)."""
+    sent = ctx.over_history(_sent_texts)
+    for s in ctx.latest.sessions.values():
+        texts = sent.get(s.id, {})
+        for name, doc, _ in _documents(s):
+            if doc is None:
+                continue
+            for m in doc.messages:
+                if m.role == "user" and m.id in texts and m.content not in texts[m.id]:
+                    return f"{s.id}: {name} holds {m.content!r} for input {m.id!r}"
+    return None
+
+
+def _sent_texts(ctx: CheckContext) -> dict[str, dict[str, set[str]]]:
+    """The texts sent with each input id of each session (read-only)."""
+    sent: dict[str, dict[str, set[str]]] = {}
+    for op in ctx.ops:
+        if op.op in TURN_OPS and op.session is not None and op.input_id is not None:
+            text = op.invoke.value.get("text")
+            if isinstance(text, str):
+                sent.setdefault(op.session, {}).setdefault(op.input_id, set()).add(text)
+    return sent
 
 
 @register("per_turn_sync", phases=frozenset({"step"}), opt_in=True)

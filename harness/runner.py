@@ -226,16 +226,21 @@ class Runner:
 
     def _unplanted(self, state: WorldState) -> WorldState:
         """A row planted by the harness (``plant_row``) is damage, not an effect of the core:
-        while it stands, checkers see no row. Final states show everything (recovery must
-        have replaced it)."""
-        planted = self.world.planted
-        if not planted or state.phase in END:
+        while it stands, checkers see no row; while a planted runtime snapshot stands
+        (``plant_snapshot``), they see the snapshot it replaced. Final states show everything
+        (recovery must have replaced the row; the operator restored the snapshot)."""
+        planted, snapshots = self.world.planted, self.world.planted_snapshots
+        if not (planted or snapshots) or state.phase in END:
             return state
         sessions = dict(state.sessions)
         for sid, row in planted.items():
             s = sessions.get(sid)
             if s is not None and s.row == row:
                 sessions[sid] = replace(s, row=None, unaudited=False)
+        for sid, (doc, original) in snapshots.items():
+            s = sessions.get(sid)
+            if s is not None and s.authority == doc:
+                sessions[sid] = replace(s, authority=original)
         return replace(state, sessions=sessions)
 
     def _expect(self) -> None:

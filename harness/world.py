@@ -10,7 +10,7 @@ from harness.backends import Backend
 from harness.core import Core, zero_clock
 from harness.faults import HarnessFaults
 from harness.history import History
-from harness.readfaults import ReadFaultRuntime
+from harness.readfaults import ReadFaultRows, ReadFaultRuntime
 from harness.scenario import ModelStep, Scenario
 from session_core.agent import Agent, CallTools, Say, ScriptedModel, Step
 from session_core.errors import StoreClosed
@@ -74,6 +74,9 @@ class World:
         self.stash: dict[str, bytes] = {}
         self.planted: dict[str, Session] = {}
         """Rows the harness planted (``plant_row``), hidden from the checkers while they stand."""
+        self.planted_snapshots: dict[str, tuple[Session, Session | None]] = {}
+        """Runtime snapshots the harness planted (``plant_snapshot``): the planted document and
+        the one it replaced, shown to the checkers instead while the planted bytes stand."""
         self.counter = itertools.count(1)
         faults.snapshot = backend.snapshot
         faults.power_cut = backend.power_cut
@@ -103,12 +106,22 @@ class World:
                 runtime_backed=runtime_backed,
                 agent=self.agent,
                 wrap_reads=self.read_faults,
+                wrap_row_reads=self.row_read_faults,
             )
             self.services[runtime_backed] = svc
         return svc
 
     def read_faults(self, runtime: RuntimeStore, sessions: SessionStore) -> RuntimeStore:
         return ReadFaultRuntime(runtime, sessions, self.faults)
+
+    def row_read_faults(self, sessions: SessionStore) -> SessionStore:
+        return ReadFaultRows(sessions, self.faults)
+
+    def rows(self, session_id: str) -> SessionStore:
+        """The row store the session's service writes, for the harness's own reads (never
+        through the read faults: those are the core's)."""
+        sessions = self.service(session_id).sessions
+        return sessions.inner if isinstance(sessions, ReadFaultRows) else sessions
 
     def close_stores(self) -> None:
         if self.stores is not None:

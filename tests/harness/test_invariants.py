@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from harness.invariants import CHECKERS, CheckContext, check
 from harness.state import WorldState
+from session_core.model import Message
 from tests.harness.builders import Hist, accepted, doc, receipts_for, sess, world
 
 TESTED: set[str] = set()
@@ -121,6 +122,17 @@ def test_documents_well_formed() -> None:
     assert verdict("documents_well_formed", h, world(0, 2, sess("s1", renamed, a)))
     assert verdict("documents_well_formed", h, world(0, 2, sess("s1", a, role)))
     assert verdict("documents_well_formed", h, world(0, 2, sess("s1", a, a))) is None
+    system = Message("system", "new", id="system")
+    refreshed, _ = a.rewrite(0, 1, [system], "system-refresh")
+    assert verdict("documents_well_formed", h, world(0, 2, sess("s1", refreshed, a))) is None
+    misnamed, _ = a.rewrite(0, 1, [system], "XXsystem-refreshXX")
+    message = verdict("documents_well_formed", h, world(0, 2, sess("s1", misnamed, a)))
+    assert message == "s1: authority holds rewrites named ['XXsystem-refreshXX'] for what they did"
+    summary = Message("system", "summary", id="summary-1-1-3")
+    compacted, _ = a.rewrite(1, 3, [summary], "compaction")
+    assert verdict("documents_well_formed", h, world(0, 2, sess("s1", a, compacted))) is None
+    as_refresh, _ = a.rewrite(1, 3, [summary], "system-refresh")
+    assert verdict("documents_well_formed", h, world(0, 2, sess("s1", a, as_refresh)))
 
 
 def test_outcome_cause_names_its_session() -> None:
@@ -417,6 +429,47 @@ def test_create_keeps_system_prompt() -> None:
     assert verdict(
         "create_keeps_system_prompt", other, world(0, len(other), sess("s1", made, made))
     )
+    default = Hist().op("create", "s1", "ok", invoke={"default_system": "sys"})
+    state = world(0, len(default), sess("s1", made, made))
+    assert verdict("create_keeps_system_prompt", default, state) is None
+    no_default = Hist().op("create", "s1", "ok", invoke={"default_system": "the default"})
+    state = world(0, len(no_default), sess("s1", made, made))
+    assert verdict("create_keeps_system_prompt", no_default, state)
+
+
+def test_user_message_as_sent() -> None:
+    stored = doc("s1", "a")  # the user message of input a holds "text a"
+    sent = Hist().op("turn", "s1", "ok", invoke={"input": "a", "text": "text a"})
+    good = world(0, len(sent), sess("s1", stored, stored))
+    assert verdict("user_message_as_sent", sent, good) is None
+    other = Hist().op("turn", "s1", "ok", invoke={"input": "a", "text": "another text"})
+    in_row = verdict("user_message_as_sent", other, world(0, len(other), sess("s1", None, stored)))
+    assert in_row == "s1: projection holds 'text a' for input 'a'"
+    assert verdict("user_message_as_sent", other, world(0, len(other), sess("s1", stored, None)))
+
+
+def test_foreign_snapshot_refused() -> None:
+    planted = Hist().op("plant_snapshot", "s1", "ok", invoke={"stash": "s2-bytes"})
+    refused = planted.op("recover", None, "ok", errors=["s1:UndecodableRow"])
+    assert verdict("foreign_snapshot_refused", refused, world(0, len(refused))) is None
+    adopted = Hist().op("plant_snapshot", "s1", "ok", invoke={"stash": "s2-bytes"})
+    adopted.op("recover", None, "ok", errors=["s2:UndecodableRow"])
+    message = verdict("foreign_snapshot_refused", adopted, world(0, len(adopted)))
+    assert message == "['s1']: recovery adopted a foreign runtime snapshot"
+    unplanted = Hist().op("recover", None, "ok", errors=[])
+    assert verdict("foreign_snapshot_refused", unplanted, world(0, len(unplanted))) is None
+
+
+def test_indeterminate_names_its_input() -> None:
+    named = Hist().turn("s1", "a", "info", outcome="Indeterminate", pending="a")
+    assert verdict("indeterminate_names_its_input", named, world(0, len(named))) is None
+    unnamed = Hist().turn("s1", "a", "info", outcome="Indeterminate", pending=None)
+    message = verdict("indeterminate_names_its_input", unnamed, world(0, len(unnamed)))
+    assert message == "s1: turn indeterminate for input None"
+    rewrite = Hist().op("compact", "s1", "info", outcome="Indeterminate", pending="a")
+    assert verdict("indeterminate_names_its_input", rewrite, world(0, len(rewrite)))
+    create = Hist().op("create", "s1", "info", outcome="Indeterminate", pending=None)
+    assert verdict("indeterminate_names_its_input", create, world(0, len(create))) is None
 
 
 def test_unaudited_never_served() -> None:
