@@ -422,6 +422,7 @@ class _Parser:
             manifest=loaded.path,
             paths=self._root_sources(loaded) if directory == "" else (),
             features=self._features(loaded),
+            reads=self._reads(directory, loaded) if directory != "" else (),
         )
         if self.out.component(component, loaded):
             self.names[directory] = name
@@ -485,6 +486,32 @@ class _Parser:
         elif readme is not False:
             owned += _README_DEFAULTS
         return tuple(dict.fromkeys(owned))
+
+    def _reads(self, directory: str, loaded: Loaded) -> tuple[str, ...]:
+        """What a member compiles from outside its directory: each target or build script its
+        manifest places there, with the directory holding it (``mod`` files sit beside it)."""
+        data = loaded.data or {}
+        package = data.get("package") if isinstance(data.get("package"), dict) else {}
+        assert isinstance(package, dict)
+        written: list[object] = [package.get("build")]
+        for key in _TARGET_TABLES:
+            targets = data.get(key)
+            for target in targets if isinstance(targets, list) else [targets]:
+                if isinstance(target, dict):
+                    written.append(target.get("path"))
+        reads: list[str] = []
+        for path in written:
+            if not isinstance(path, str) or not path:
+                continue
+            path = path.replace("\\", "/")
+            parent, _, name = path.rpartition("/")
+            if not parent and not path.startswith("/"):
+                continue  # beside the manifest
+            found = self.paths.directory(directory, parent or "/")
+            if found is None or found == directory or found.startswith(f"{directory}/"):
+                continue  # outside the repository (no change can touch it), or its own
+            reads.append(f"{_glob_literal(found)}/**" if found else _glob_literal(name))
+        return tuple(dict.fromkeys(reads))
 
     # --- dependencies -----------------------------------------------------------------------
 
