@@ -223,6 +223,29 @@ def locate(source: Source) -> list[str]:
         pending.extend((d, None) for d in members.dirs if d)
     scanned = {directory for directory, _ in pending}
     paths = _Paths(tree, scanned)
+    _follow_paths(tree, paths, pending, scanned, found)
+    # Packages of other workspaces (a cargo-fuzz ``fuzz/``, a nested workspace) that name a
+    # path: they may build this workspace's crates (see ``_Parser._foreign``).
+    for manifest in tree.manifests().named(MANIFEST):
+        directory = dirname(manifest)
+        if manifest in found or directory in scanned:
+            continue
+        text = _read_quietly(tree, manifest)
+        if next(_path_values(text), None) is not None:
+            found.add(manifest)
+            scanned.add(directory)
+            pending.append((directory, text))
+    _follow_paths(tree, paths, pending, scanned, found)
+    return sorted(found)
+
+
+def _follow_paths(
+    tree: Tree,
+    paths: "_Paths",
+    pending: deque[tuple[str, str | None]],
+    scanned: set[str],
+    found: set[str],
+) -> None:
     while pending:
         directory, text = pending.popleft()
         if text is None:
@@ -235,7 +258,6 @@ def locate(source: Source) -> list[str]:
             if target not in scanned:
                 scanned.add(target)
                 pending.append((target, None))
-    return sorted(found)
 
 
 def _dependency_tables(loaded: Loaded, out: Collector) -> Iterator[_Dependency]:
@@ -296,16 +318,14 @@ class _Parser:
         self.deps: dict[str, list[_Resolved]] = {}
         self.names: dict[str, str] = {}
         self.edges: dict[tuple[str, str, str, str], Edge] = {}
+        self.foreign: set[str] = set()
 
     def run(self) -> Discovery:
         if MANIFEST in self.located:
             self.out.result.global_inputs = list(GLOBAL_INPUTS)
             self._load_root()
-        queue = deque(sorted(self.members))
-        while queue:
-            directory = queue.popleft()
-            self.deps[directory] = self._dependencies(directory, self.members[directory])
-            queue.extend(self._implicit_members(directory))
+        self._close(deque(sorted(self.members)))
+        self._foreign()
         for directory in sorted(self.members):
             self._component(directory, self.members[directory])
         for directory in sorted(self.members):
@@ -356,6 +376,47 @@ class _Parser:
         absent = not self.tree.is_dir(directory)
         self._error(root, line, message, UNRESOLVED if absent else "manifest-error")
 
+    def _close(self, queue: deque[str]) -> None:
+        while queue:
+            directory = queue.popleft()
+            self.deps[directory] = self._dependencies(directory, self.members[directory])
+            queue.extend(self._implicit_members(directory))
+
+    def _foreign(self) -> None:
+        """Packages outside this workspace (another workspace's: a cargo-fuzz ``fuzz/``
+        excluded from the root, a nested workspace, a standalone package) that depend by path
+        on a component are built from it, so they are components too, with their own path
+        dependencies (not subject to the root's ``exclude``)."""
+        candidates: dict[str, Loaded] = {}
+        for manifest in sorted(self.located):
+            directory = dirname(manifest)
+            if posixpath.basename(manifest) != MANIFEST or directory in self.members:
+                continue
+            if not self.tree.is_file(manifest):
+                continue
+            loaded = load_toml(self.tree, manifest)
+            if isinstance(loaded.data, dict) and isinstance(loaded.data.get("package"), dict):
+                candidates[directory] = loaded
+        resolved: dict[str, list[_Resolved]] = {}
+        added = True
+        while added:
+            added = False
+            for directory, loaded in candidates.items():
+                if directory in self.members:
+                    continue
+                if directory not in resolved:
+                    quiet = Collector([])  # a package that stays out reports nothing
+                    out, self.out = self.out, quiet
+                    try:
+                        resolved[directory] = self._dependencies(directory, loaded)
+                    finally:
+                        self.out = out
+                if any(found.directory in self.members for found in resolved[directory]):
+                    self.members[directory] = loaded
+                    self.foreign.add(directory)
+                    self._close(deque([directory]))
+                    added = True
+
     def _implicit_members(self, source: str) -> Iterator[str]:
         """Directories of ``source``'s path dependencies Cargo makes members (inside the
         repository, not excluded, with a manifest), and of the ``[patch]`` entries it uses:
@@ -365,7 +426,8 @@ class _Parser:
             if directory is None or directory in self.members:
                 continue
             manifest = manifest_path(directory, MANIFEST)
-            if not found.patched and self._is_excluded(directory):
+            foreign = source in self.foreign
+            if not found.patched and not foreign and self._is_excluded(directory):
                 continue
             if not self.tree.is_file(manifest):
                 continue
@@ -378,6 +440,8 @@ class _Parser:
                 )
                 self._error(loaded, line, message)
             self.members[directory] = load_toml(self.tree, manifest)
+            if foreign:
+                self.foreign.add(directory)
             yield directory
 
     def _is_excluded(self, directory: str) -> bool:
@@ -626,11 +690,12 @@ class _Parser:
 
     def _unresolved(self, loaded: Loaded, found: _Resolved) -> None:
         dep = found.dep
+        foreign = dirname(loaded.path) in self.foreign
         if found.directory is None:
             why = "is outside the repository"
         elif not self.tree.is_file(manifest_path(found.directory, MANIFEST)):
             why = f"has no {MANIFEST} (directory absent or not checked out?)"
-        elif self._is_excluded(found.directory) and not found.patched:
+        elif self._is_excluded(found.directory) and not found.patched and not foreign:
             why = "is excluded from the workspace"
         else:
             why = "is not a workspace member"
@@ -683,7 +748,10 @@ class _Parser:
         gaps = [
             LockGap(LOCKFILE, name)
             for directory, name in sorted(self.names.items())
-            if name not in local and name not in unused and self.members[directory].data
+            if name not in local
+            and name not in unused
+            and self.members[directory].data
+            and directory not in self.foreign  # another workspace's lock records it
         ]
         for edge in self.edges.values():
             if edge.source == edge.target or edge.source not in recorded or edge.target in unused:
