@@ -290,8 +290,10 @@ def _guess_name(text: str) -> str | None:
 
 
 def _glob_literal(path: str) -> str:
-    """``path`` as a glob matching exactly that path."""
-    return re.sub(r"([\[*?])", r"[\1]", path)
+    """``path`` as a glob matching exactly that path (a leading ``!``, which would negate,
+    as ``?``: one more match at most)."""
+    escaped = re.sub(r"([\[*?])", r"[\1]", path)
+    return f"?{escaped[1:]}" if escaped.startswith("!") else escaped
 
 
 def _features_of(spec: dict[str, Any]) -> list[str] | None:
