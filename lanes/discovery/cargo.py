@@ -58,6 +58,9 @@ from lanes.model import (
 
 MANIFEST = "Cargo.toml"
 LOCKFILE = "Cargo.lock"
+CARGO_CONFIGS = (".cargo/config.toml", ".cargo/config")
+"""Cargo configuration in the repository: its ``[patch]`` and ``paths`` build registry
+packages from repository directories."""
 GLOBAL_INPUTS = (
     MANIFEST,
     LOCKFILE,
@@ -212,10 +215,17 @@ def locate(source: Source) -> list[str]:
     if not tree.is_file(MANIFEST):
         return []
     root = load_toml_cached(tree, MANIFEST)
-    found = {MANIFEST, LOCKFILE}
+    found = {MANIFEST, LOCKFILE, *CARGO_CONFIGS}
     if root.data is None:
         return sorted(found)
     pending: deque[tuple[str, str | None]] = deque([("", root.text)])
+    for config in CARGO_CONFIGS:  # [patch] and paths overrides: relative to the root
+        if tree.is_file(config):
+            loaded = load_toml_cached(tree, config)
+            pending.append(("", loaded.text))
+            data = loaded.data or {}
+            for path in str_list(data.get("paths")) or []:
+                pending.append(("", f'path = "{path}"'))
     if "workspace" in root.data:
         ws = _workspace(root.data, root, None)
         members = expand_members(tree, ws.patterns, ws.excludes, MANIFEST)
@@ -350,6 +360,32 @@ class _Parser:
         if "workspace" in data:
             self._load_members(root, data)
         self.patches = self._patches(root)
+        for config in CARGO_CONFIGS:
+            if self.tree.is_file(config):
+                loaded = load_toml(self.tree, config)
+                if loaded.error is not None:
+                    self.out.result.errors.append(loaded.error)
+                elif loaded.data is not None:
+                    self.patches.update(self._patches(loaded))
+                    self.patches.update(self._path_overrides(loaded))
+
+    def _path_overrides(self, config: Loaded) -> dict[str, _Patch]:
+        """``paths = [...]`` of ``.cargo/config.toml``: each directory's package replaces the
+        registry package of its name."""
+        assert config.data is not None
+        overrides: dict[str, _Patch] = {}
+        for path in str_list(config.data.get("paths")) or []:
+            directory = self.paths.directory("", path)
+            manifest = manifest_path(directory, MANIFEST) if directory is not None else None
+            loaded = load_toml(self.tree, manifest) if manifest is not None else None
+            package = loaded.data.get("package") if loaded and loaded.data else None
+            name = package.get("name") if isinstance(package, dict) else None
+            if not isinstance(name, str):
+                message = f"paths: {path!r} holds no package lanes can read"
+                self._error(config, line_of_text(config.text, path), message, UNRESOLVED)
+                continue
+            overrides[name] = _Patch(directory, path)
+        return overrides
 
     def _load_members(self, root: Loaded, data: dict[str, Any]) -> None:
         self.ws = _workspace(data, root, self.out)
