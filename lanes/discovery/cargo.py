@@ -215,12 +215,13 @@ def locate(source: Source) -> list[str]:
     if not tree.is_file(MANIFEST):
         return []
     root = load_toml_cached(tree, MANIFEST)
-    found = {MANIFEST, LOCKFILE, *CARGO_CONFIGS}
+    found = {MANIFEST, LOCKFILE}
     if root.data is None:
         return sorted(found)
     pending: deque[tuple[str, str | None]] = deque([("", root.text)])
     for config in CARGO_CONFIGS:  # [patch] and paths overrides: relative to the root
-        if tree.is_file(config):
+        if tree.is_file(config):  # asked through the observing tree: a new one relocates
+            found.add(config)
             loaded = load_toml_cached(tree, config)
             pending.append(("", loaded.text))
             data = loaded.data or {}
