@@ -362,7 +362,7 @@ class _Parser:
             self._load_members(root, data)
         self.patches = self._patches(root)
         for config in CARGO_CONFIGS:
-            if self.tree.is_file(config):
+            if config in self.located and self.tree.is_file(config):  # located when present
                 loaded = load_toml(self.tree, config)
                 if loaded.error is not None:
                     self.out.result.errors.append(loaded.error)
