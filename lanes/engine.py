@@ -197,7 +197,15 @@ class _Resolver:
         base_owner = self.base.owner(path) if self.base is not None else None
         if base_owner is not None and self.base is not None:
             self._add_dependents(lanes, path, base_owner, self.base)
-        owner = owner or base_owner
+        readers = self.index.readers_of(path) if self.index.readers else []
+        for reader in readers:
+            self._add_dependents(lanes, path, reader, self.index)
+        if self.base is not None and self.base.readers:
+            base_readers = self.base.readers_of(path)
+            for reader in base_readers:
+                self._add_dependents(lanes, path, reader, self.base)
+            readers += base_readers
+        owner = owner or base_owner or (readers[0] if readers else None)
         if lanes or owner is not None:
             return PathResolution(path, "matched", owner, None, lanes)
         ignore_rule = decided.get(_IGNORE)

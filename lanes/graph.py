@@ -41,7 +41,11 @@ def merge_components(config: Config, discovery: Discovery) -> tuple[list[Compone
             components[spec.name] = base._replace(exclude=spec.exclude)  # keeps its ownership
         else:
             components[spec.name] = Component(
-                spec.name, "explicit", paths=spec.paths, exclude=spec.exclude
+                spec.name,
+                "explicit",
+                paths=spec.paths,
+                exclude=spec.exclude,
+                reads=base.reads if base is not None else (),
             )
         edges += [Edge(spec.name, target, "normal") for target in spec.depends_on]
         edges += [Edge(spec.name, target, "dev") for target in spec.dev_depends_on]
@@ -120,4 +124,5 @@ def build_index(config: Config, discovery: Discovery) -> Index:
             sorted({(e.source, e.target, e.kind) for e in edges if e.lockfile_only})
         ),
         lockfile_gaps=tuple(sorted(set(discovery.lock_gaps))),
+        readers=tuple((c.name, c.reads) for c in components if c.reads),
     )

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 from lanes.globs import globlist, literal_prefix_depth
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 
 
 class Owner(NamedTuple):
@@ -52,6 +52,9 @@ class Index(NamedTuple):
     # set when the lock records the edge otherwise (a pnpm specifier or field): the lock is
     # stale (``lanes check``)
     lockfile_gaps: tuple[tuple[str, str, str, str, str, str], ...] = ()
+    # (component, globs) of files outside a component's directory that its build compiles
+    # (``Component.reads``): they select its lanes besides their owner's
+    readers: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def owner(self, path: str) -> Owner | None:
         """The deepest owner of ``path``; explicit paths win over directories at equal depth."""
@@ -64,6 +67,15 @@ class Index(NamedTuple):
             if candidate is not None and (best is None or candidate[:2] > best[:2]):
                 best = candidate
         return None if best is None else best[2]
+
+    def readers_of(self, path: str) -> list[Owner]:
+        """The components whose build compiles ``path`` from outside their own directory."""
+        found = []
+        for component, reads in self.readers:
+            pattern = globlist(reads).matching_pattern(path)
+            if pattern is not None:
+                found.append(Owner(component, f"reads {pattern}"))
+        return found
 
     def _directory_owner(self, path: str) -> tuple[int, int, Owner] | None:
         """The deepest directory component holding ``path`` (whose excludes leave it in), with
@@ -124,6 +136,7 @@ class Index(NamedTuple):
             lockfile_gaps=tuple(
                 (g[0], g[1], g[2], g[3], g[4], g[5]) for g in data["lockfile_gaps"]
             ),
+            readers=tuple((r[0], tuple(r[1])) for r in data["readers"]),
         )
 
 

@@ -42,6 +42,10 @@ class Component(NamedTuple):
     if optional, with its feature ``f``) and ``"d?/f"`` (feature ``f`` of ``d`` only if ``d`` is
     enabled anyway). Cargo features map as written; Python extras are features whose values are
     ``dep:`` entries, and dependency groups are features named ``group:<name>``."""
+    reads: tuple[str, ...] = ()
+    """Globs of files outside the component's own directory that its build compiles (a Cargo
+    member's ``[lib]``/``[[bin]]``... ``path`` or ``build`` script placed elsewhere, with the
+    directory holding it): a change there selects the component's lanes besides its owner's."""
 
 
 LOCKFILE_EDGE = "lockfile-edge:"

@@ -112,7 +112,38 @@ def load_workspace(
         index = build(config, found, configured)
         if use_cache:
             cache.store(repo, key, index)
+    index = _link_readers(repo, index)
     return finish(tree, repo, config, index, configured, cache_hit, found)
+
+
+def _link_readers(repo: StrPath, index: Index) -> Index:
+    """``index`` with each tracked symbolic link's owner reading what the link points at
+    inside the repository (a file, or everything under a directory): a change there changes
+    what the owner builds. Worked out on every run from the work tree (not cached with the
+    index, whose key does not cover links), at one ``readlink`` per link."""
+    from lanes.discovery._tree import links
+    from lanes.discovery.cargo import _glob_literal as glob_literal
+
+    tracked = links(repo)
+    if not tracked:
+        return index
+    root = os.path.realpath(repo)
+    readers: dict[str, list[str]] = {}
+    for link in tracked:
+        owner = index.owner(link)
+        if owner is None:
+            continue  # the link's own path is unowned: its change, not its target's, decides
+        real = os.path.realpath(os.path.join(root, link))
+        relative = os.path.relpath(real, root).replace(os.sep, "/")
+        if relative == "." or relative.startswith("../") or relative == "..":
+            continue  # the repository itself, or outside it: no change in the diff reaches it
+        pattern = glob_literal(relative)
+        glob = f"{pattern}/**" if os.path.isdir(real) else pattern
+        readers.setdefault(owner.component, []).append(glob)
+    if not readers:
+        return index
+    extra = tuple((component, tuple(globs)) for component, globs in sorted(readers.items()))
+    return index._replace(readers=index.readers + extra)
 
 
 def _locate(

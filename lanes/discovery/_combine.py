@@ -86,4 +86,7 @@ def _merge(owner: Component, other: Component) -> Component:
     if owner.kind == "cargo" and extra:
         features["default"] = tuple(dict.fromkeys((*features.get("default", ()), *extra)))
     exclude = tuple(e for e in owner.exclude if e in other.exclude)
-    return owner._replace(paths=paths, exclude=exclude, features=tuple(sorted(features.items())))
+    reads = tuple(dict.fromkeys((*owner.reads, *other.reads)))
+    return owner._replace(
+        paths=paths, exclude=exclude, features=tuple(sorted(features.items())), reads=reads
+    )

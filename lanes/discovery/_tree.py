@@ -127,3 +127,36 @@ def _walk(root: str) -> Tree:
         prefix = "" if relative == "." else f"{relative}/"
         found += [f"{prefix}{name}" for name in files if name in MANIFEST_NAMES]
     return Tree(tuple(sorted(found)), truncated)
+
+
+_LINKS_FORMAT = 1
+
+
+def links(repo: StrPath) -> tuple[str, ...]:
+    """The symbolic links git tracks in ``repo`` (``git ls-files -s``, mode 120000), cached
+    under the index file's identity as the manifest list is; ``()`` outside git or when git
+    fails (a link then only counts as the file it is)."""
+    root = os.fspath(repo)
+    index = _git_index(root)
+    if index is None:
+        return ()
+    identity = _identity(index)
+    if identity == _NO_INDEX:
+        return ()
+    from lanes import cache
+    from lanes.git.runner import GitError, output
+
+    key = cache.content_key("links", f"{_LINKS_FORMAT}\0{os.path.realpath(index)}\0{identity}")
+    cached = cache.load_listing(root, key)
+    if isinstance(cached, list) and all(isinstance(p, str) for p in cached):
+        return tuple(cached)
+    try:
+        stdout = output(root, ["-c", "core.quotePath=false", "ls-files", "-s", "-z", "--cached"])
+    except GitError:
+        return ()
+    found = []
+    for raw in stdout.split(b"\0"):
+        if raw.startswith(b"120000 "):
+            found.append(raw.partition(b"\t")[2].decode("utf-8", "surrogateescape"))
+    cache.store_listing(root, key, sorted(found))
+    return tuple(sorted(found))

@@ -58,6 +58,9 @@ from lanes.model import (
 
 MANIFEST = "Cargo.toml"
 LOCKFILE = "Cargo.lock"
+CARGO_CONFIGS = (".cargo/config.toml", ".cargo/config")
+"""Cargo configuration in the repository: its ``[patch]`` and ``paths`` build registry
+packages from repository directories."""
 GLOBAL_INPUTS = (
     MANIFEST,
     LOCKFILE,
@@ -216,6 +219,14 @@ def locate(source: Source) -> list[str]:
     if root.data is None:
         return sorted(found)
     pending: deque[tuple[str, str | None]] = deque([("", root.text)])
+    for config in CARGO_CONFIGS:  # [patch] and paths overrides: relative to the root
+        if tree.is_file(config):  # asked through the observing tree: a new one relocates
+            found.add(config)
+            loaded = load_toml_cached(tree, config)
+            pending.append(("", loaded.text))
+            data = loaded.data or {}
+            for path in str_list(data.get("paths")) or []:
+                pending.append(("", f'path = "{path}"'))
     if "workspace" in root.data:
         ws = _workspace(root.data, root, None)
         members = expand_members(tree, ws.patterns, ws.excludes, MANIFEST)
@@ -223,6 +234,29 @@ def locate(source: Source) -> list[str]:
         pending.extend((d, None) for d in members.dirs if d)
     scanned = {directory for directory, _ in pending}
     paths = _Paths(tree, scanned)
+    _follow_paths(tree, paths, pending, scanned, found)
+    # Packages of other workspaces (a cargo-fuzz ``fuzz/``, a nested workspace) that name a
+    # path: they may build this workspace's crates (see ``_Parser._foreign``).
+    for manifest in tree.manifests().named(MANIFEST):
+        directory = dirname(manifest)
+        if manifest in found or directory in scanned:
+            continue
+        text = _read_quietly(tree, manifest)
+        if next(_path_values(text), None) is not None:
+            found.add(manifest)
+            scanned.add(directory)
+            pending.append((directory, text))
+    _follow_paths(tree, paths, pending, scanned, found)
+    return sorted(found)
+
+
+def _follow_paths(
+    tree: Tree,
+    paths: "_Paths",
+    pending: deque[tuple[str, str | None]],
+    scanned: set[str],
+    found: set[str],
+) -> None:
     while pending:
         directory, text = pending.popleft()
         if text is None:
@@ -235,7 +269,6 @@ def locate(source: Source) -> list[str]:
             if target not in scanned:
                 scanned.add(target)
                 pending.append((target, None))
-    return sorted(found)
 
 
 def _dependency_tables(loaded: Loaded, out: Collector) -> Iterator[_Dependency]:
@@ -268,8 +301,10 @@ def _guess_name(text: str) -> str | None:
 
 
 def _glob_literal(path: str) -> str:
-    """``path`` as a glob matching exactly that path."""
-    return re.sub(r"([\[*?])", r"[\1]", path)
+    """``path`` as a glob matching exactly that path (a leading ``!``, which would negate,
+    as ``?``: one more match at most)."""
+    escaped = re.sub(r"([\[*?])", r"[\1]", path)
+    return f"?{escaped[1:]}" if escaped.startswith("!") else escaped
 
 
 def _features_of(spec: dict[str, Any]) -> list[str] | None:
@@ -296,16 +331,14 @@ class _Parser:
         self.deps: dict[str, list[_Resolved]] = {}
         self.names: dict[str, str] = {}
         self.edges: dict[tuple[str, str, str, str], Edge] = {}
+        self.foreign: set[str] = set()
 
     def run(self) -> Discovery:
         if MANIFEST in self.located:
             self.out.result.global_inputs = list(GLOBAL_INPUTS)
             self._load_root()
-        queue = deque(sorted(self.members))
-        while queue:
-            directory = queue.popleft()
-            self.deps[directory] = self._dependencies(directory, self.members[directory])
-            queue.extend(self._implicit_members(directory))
+        self._close(deque(sorted(self.members)))
+        self._foreign()
         for directory in sorted(self.members):
             self._component(directory, self.members[directory])
         for directory in sorted(self.members):
@@ -328,6 +361,32 @@ class _Parser:
         if "workspace" in data:
             self._load_members(root, data)
         self.patches = self._patches(root)
+        for config in CARGO_CONFIGS:
+            if config in self.located and self.tree.is_file(config):  # located when present
+                loaded = load_toml(self.tree, config)
+                if loaded.error is not None:
+                    self.out.result.errors.append(loaded.error)
+                elif loaded.data is not None:
+                    self.patches.update(self._patches(loaded))
+                    self.patches.update(self._path_overrides(loaded))
+
+    def _path_overrides(self, config: Loaded) -> dict[str, _Patch]:
+        """``paths = [...]`` of ``.cargo/config.toml``: each directory's package replaces the
+        registry package of its name."""
+        assert config.data is not None
+        overrides: dict[str, _Patch] = {}
+        for path in str_list(config.data.get("paths")) or []:
+            directory = self.paths.directory("", path)
+            manifest = manifest_path(directory, MANIFEST) if directory is not None else None
+            loaded = load_toml(self.tree, manifest) if manifest is not None else None
+            package = loaded.data.get("package") if loaded and loaded.data else None
+            name = package.get("name") if isinstance(package, dict) else None
+            if not isinstance(name, str):
+                message = f"paths: {path!r} holds no package lanes can read"
+                self._error(config, line_of_text(config.text, path), message, UNRESOLVED)
+                continue
+            overrides[name] = _Patch(directory, path)
+        return overrides
 
     def _load_members(self, root: Loaded, data: dict[str, Any]) -> None:
         self.ws = _workspace(data, root, self.out)
@@ -356,6 +415,47 @@ class _Parser:
         absent = not self.tree.is_dir(directory)
         self._error(root, line, message, UNRESOLVED if absent else "manifest-error")
 
+    def _close(self, queue: deque[str]) -> None:
+        while queue:
+            directory = queue.popleft()
+            self.deps[directory] = self._dependencies(directory, self.members[directory])
+            queue.extend(self._implicit_members(directory))
+
+    def _foreign(self) -> None:
+        """Packages outside this workspace (another workspace's: a cargo-fuzz ``fuzz/``
+        excluded from the root, a nested workspace, a standalone package) that depend by path
+        on a component are built from it, so they are components too, with their own path
+        dependencies (not subject to the root's ``exclude``)."""
+        candidates: dict[str, Loaded] = {}
+        for manifest in sorted(self.located):
+            directory = dirname(manifest)
+            if posixpath.basename(manifest) != MANIFEST or directory in self.members:
+                continue
+            if not self.tree.is_file(manifest):
+                continue
+            loaded = load_toml(self.tree, manifest)
+            if isinstance(loaded.data, dict) and isinstance(loaded.data.get("package"), dict):
+                candidates[directory] = loaded
+        resolved: dict[str, list[_Resolved]] = {}
+        added = True
+        while added:
+            added = False
+            for directory, loaded in candidates.items():
+                if directory in self.members:
+                    continue
+                if directory not in resolved:
+                    quiet = Collector([])  # a package that stays out reports nothing
+                    out, self.out = self.out, quiet
+                    try:
+                        resolved[directory] = self._dependencies(directory, loaded)
+                    finally:
+                        self.out = out
+                if any(found.directory in self.members for found in resolved[directory]):
+                    self.members[directory] = loaded
+                    self.foreign.add(directory)
+                    self._close(deque([directory]))
+                    added = True
+
     def _implicit_members(self, source: str) -> Iterator[str]:
         """Directories of ``source``'s path dependencies Cargo makes members (inside the
         repository, not excluded, with a manifest), and of the ``[patch]`` entries it uses:
@@ -365,7 +465,8 @@ class _Parser:
             if directory is None or directory in self.members:
                 continue
             manifest = manifest_path(directory, MANIFEST)
-            if not found.patched and self._is_excluded(directory):
+            foreign = source in self.foreign
+            if not found.patched and not foreign and self._is_excluded(directory):
                 continue
             if not self.tree.is_file(manifest):
                 continue
@@ -378,6 +479,8 @@ class _Parser:
                 )
                 self._error(loaded, line, message)
             self.members[directory] = load_toml(self.tree, manifest)
+            if foreign:
+                self.foreign.add(directory)
             yield directory
 
     def _is_excluded(self, directory: str) -> bool:
@@ -422,6 +525,7 @@ class _Parser:
             manifest=loaded.path,
             paths=self._root_sources(loaded) if directory == "" else (),
             features=self._features(loaded),
+            reads=self._reads(directory, loaded) if directory != "" else (),
         )
         if self.out.component(component, loaded):
             self.names[directory] = name
@@ -485,6 +589,32 @@ class _Parser:
         elif readme is not False:
             owned += _README_DEFAULTS
         return tuple(dict.fromkeys(owned))
+
+    def _reads(self, directory: str, loaded: Loaded) -> tuple[str, ...]:
+        """What a member compiles from outside its directory: each target or build script its
+        manifest places there, with the directory holding it (``mod`` files sit beside it)."""
+        data = loaded.data or {}
+        package = data.get("package") if isinstance(data.get("package"), dict) else {}
+        assert isinstance(package, dict)
+        written: list[object] = [package.get("build")]
+        for key in _TARGET_TABLES:
+            targets = data.get(key)
+            for target in targets if isinstance(targets, list) else [targets]:
+                if isinstance(target, dict):
+                    written.append(target.get("path"))
+        reads: list[str] = []
+        for path in written:
+            if not isinstance(path, str) or not path:
+                continue
+            path = path.replace("\\", "/")
+            parent, _, name = path.rpartition("/")
+            if not parent and not path.startswith("/"):
+                continue  # beside the manifest
+            found = self.paths.directory(directory, parent or "/")
+            if found is None or found == directory or found.startswith(f"{directory}/"):
+                continue  # outside the repository (no change can touch it), or its own
+            reads.append(f"{_glob_literal(found)}/**" if found else _glob_literal(name))
+        return tuple(dict.fromkeys(reads))
 
     # --- dependencies -----------------------------------------------------------------------
 
@@ -599,11 +729,12 @@ class _Parser:
 
     def _unresolved(self, loaded: Loaded, found: _Resolved) -> None:
         dep = found.dep
+        foreign = dirname(loaded.path) in self.foreign
         if found.directory is None:
             why = "is outside the repository"
         elif not self.tree.is_file(manifest_path(found.directory, MANIFEST)):
             why = f"has no {MANIFEST} (directory absent or not checked out?)"
-        elif self._is_excluded(found.directory) and not found.patched:
+        elif self._is_excluded(found.directory) and not found.patched and not foreign:
             why = "is excluded from the workspace"
         else:
             why = "is not a workspace member"
@@ -656,7 +787,10 @@ class _Parser:
         gaps = [
             LockGap(LOCKFILE, name)
             for directory, name in sorted(self.names.items())
-            if name not in local and name not in unused and self.members[directory].data
+            if name not in local
+            and name not in unused
+            and self.members[directory].data
+            and directory not in self.foreign  # another workspace's lock records it
         ]
         for edge in self.edges.values():
             if edge.source == edge.target or edge.source not in recorded or edge.target in unused:

@@ -226,6 +226,7 @@ class _Parser:
             self._component(directory, self.packages[directory])
         for directory in sorted(self.packages):
             self._edges(directory, self.packages[directory])
+        self._override_edges()
         result = self.out.finish()
         self._lockfile_edges(result)
         result.global_inputs = [
@@ -305,6 +306,42 @@ class _Parser:
                     message = f"{field_name}.{alias!r}: {spec!r} lands on no workspace package"
                     line = line_of_key(loaded.text, alias)
                     self._unresolved(loaded.path, line, message)
+
+    def _override_edges(self) -> None:
+        """Root ``overrides`` (npm), ``resolutions`` (yarn), ``pnpm.overrides`` and
+        ``pnpm-workspace.yaml`` ``overrides`` whose value is a workspace package (``file:``,
+        ``link:``, ``portal:``, ``workspace:``) replace that package wherever the install tree
+        holds it, registry packages' dependencies included, which the manifests do not show:
+        every package then depends on it. One that lands on no package is unresolved."""
+        found: list[tuple[str, str, str, int]] = []  # (file, key, spec, line)
+        root = self.root.data if self.root is not None else None
+        if isinstance(root, dict) and self.root is not None:
+            pnpm = root.get("pnpm")
+            for value in (
+                root.get("overrides"),
+                root.get("resolutions"),
+                pnpm.get("overrides") if isinstance(pnpm, dict) else None,
+            ):
+                for key, spec in _override_specs(value, 0):
+                    found.append((MANIFEST, key, spec, line_of_key(self.root.text, key)))
+        if PNPM in self.manifests:
+            text, _error = read_text(self.tree, PNPM)
+            data, _error = _pnpm_document(text or "")
+            if isinstance(data, dict):
+                for key, spec in _override_specs(data.get("overrides"), 0):
+                    found.append((PNPM, key, spec, line_of_key(text or "", key)))
+        for path, key, spec, line in found:
+            spec = spec.strip()
+            if not spec.startswith((*_PATH_PROTOCOLS, "workspace:")):
+                continue
+            target = self._target("", _overridden_name(key), spec)
+            if target is None:
+                if self._must_link("", spec):
+                    message = f"override {key!r}: {spec!r} lands on no workspace package"
+                    self._unresolved(path, line, message)
+                continue
+            for source in self.names.values():
+                self.out.edge(source, target, "normal", False)
 
     def _must_link(self, directory: str, spec: str) -> bool:
         """Whether ``spec`` names a workspace package or a directory (not a registry range, nor
@@ -501,6 +538,32 @@ def _strings(value: object, found: list[str], depth: int) -> None:
     elif depth < 16 and isinstance(value, list):
         for item in value:
             _strings(item, found, depth + 1)
+
+
+def _override_specs(value: object, depth: int) -> list[tuple[str, str]]:
+    """(key, specifier) of every override entry; npm nests them (``{"a": {"b": "file:x"}}``,
+    ``"."`` for the package itself)."""
+    found: list[tuple[str, str]] = []
+    if not isinstance(value, dict) or depth > 16:
+        return found
+    for key, spec in value.items():
+        if isinstance(spec, str):
+            found.append((str(key), spec))
+        elif isinstance(spec, dict):
+            inner = _override_specs(spec, depth + 1)
+            found += [(str(key) if k == "." else k, v) for k, v in inner]
+    return found
+
+
+def _overridden_name(key: str) -> str:
+    """The package an override key replaces: ``b`` of ``a>b``, ``**/b``, ``a/b``, ``b@^1``."""
+    key = key.rpartition(">")[2].strip()
+    parts = key.split("/")
+    if len(parts) >= 2 and parts[-2].startswith("@"):
+        name = f"{parts[-2]}/{parts[-1]}"
+    else:
+        name = parts[-1]
+    return _alias_name(name, require_range=False) or name
 
 
 def _alias_name(spec: str, *, require_range: bool) -> str | None:

@@ -359,6 +359,7 @@ class _Parser:
             directory=project.directory,
             manifest=loaded.path,
             paths=self._owned_paths(project, name),
+            reads=self._reads(project),
         )
         if self.out.component(component, loaded):
             project.name = name
@@ -374,6 +375,27 @@ class _Parser:
             return ()
         others = frozenset(d for d in self.projects if d != project.directory)
         return owned_paths(project.directory, project.data, name, others)
+
+    def _reads(self, project: _Project) -> tuple[str, ...]:
+        """What a project's build takes from outside its directory: the paths its build
+        configuration names there (hatch ``force-include`` sources, packages, setuptools
+        ``package-dir``, maturin ``python-source``, its readme or licence file ...)."""
+        directory = project.directory
+        if not directory or project.loaded.data is None:
+            return ()
+        reads: list[str] = []
+        for path in sorted(_build_paths(project.loaded.data)):
+            joined = join_dir(directory, path.replace("\\", "/").rstrip("/"))
+            if joined is None or joined == directory or joined.startswith(f"{directory}/"):
+                continue  # outside the repository, or its own
+            literal = _glob_escape(joined) if joined else ""
+            if literal.startswith("!"):
+                literal = f"?{literal[1:]}"
+            if not joined or self.tree.is_dir(joined):
+                reads.append(f"{literal}/**" if literal else "**")
+            else:
+                reads.append(literal)
+        return tuple(dict.fromkeys(reads))
 
     def _project_name(self, project: _Project) -> str:
         loaded = project.loaded
@@ -813,6 +835,39 @@ def _import_names(data: dict[str, Any], name: str) -> set[str]:
             found.add(posixpath.join(origin if isinstance(origin, str) else "", include))
     cleaned = {normdir(f.strip("/")) for f in found}
     return {f for f in cleaned if f and join_dir("", f) is not None}
+
+
+def _build_paths(data: dict[str, Any]) -> set[str]:
+    """Every path (relative to the project, not cleaned: ``..`` kept) its build configuration
+    and metadata name as inputs of its distributions."""
+    tool = _dig(data, "tool")
+    found: set[str] = set()
+    hatch = _dig(tool, "hatch", "build")
+    for where in (hatch, *(_dig(hatch, "targets", t) for t in ("wheel", "sdist"))):
+        for key in ("packages", "only-include", "sources"):
+            found.update(_strings(_dig(where, key)))
+        force = _dig(where, "force-include")
+        if isinstance(force, dict):
+            found.update(k for k in force if isinstance(k, str))
+    found.update(_strings(_dig(hatch, "hooks", "custom", "path")))
+    setuptools = _dig(tool, "setuptools")
+    found.update(_strings(_dig(setuptools, "packages", "find", "where")))
+    package_dir = _dig(setuptools, "package-dir")
+    if isinstance(package_dir, dict):
+        found.update(v for v in package_dir.values() if isinstance(v, str))
+    found.update(_strings(_dig(tool, "uv", "build-backend", "module-root")))
+    found.update(_strings(_dig(tool, "maturin", "python-source")))
+    found.update(posixpath.dirname(m) for m in _strings(_dig(tool, "maturin", "manifest-path")))
+    poetry = _dig(tool, "poetry", "packages")
+    for item in poetry if isinstance(poetry, list) else []:
+        origin = _dig(item, "from")
+        if isinstance(origin, str):
+            found.add(origin)
+    section = table(data, "project") or {}
+    readme = section.get("readme")
+    found.update(_strings(_dig(readme, "file") if isinstance(readme, dict) else readme))
+    found.update(_strings(_dig(section, "license", "file")))
+    return {f for f in found if f and not any(c in f for c in "*?[")}
 
 
 def _named_files(data: dict[str, Any]) -> set[str]:

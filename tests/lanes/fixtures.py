@@ -275,6 +275,8 @@ MEERKAT_SESSION_DEPENDENTS: dict[str, frozenset[str]] = {
             "meerkat-http",
             "meerkat-grpc",
             "meerkat-openapi",
+            # excluded, a workspace of its own, but built from meerkat-session by path
+            "meerkat-experimental",
         }
     ),
     "optional": frozenset({"meerkat-memory"}),

@@ -48,13 +48,19 @@ def test_fixture_is_committed_git_repo(meerkat: Path) -> None:
 def test_fixture_components(meerkat_result: Discovery) -> None:
     assert meerkat_result.errors == []
     components = by_name(meerkat_result)
-    assert len(components) == len(CARGO_CRATES) >= 30
+    # the excluded crate (a workspace of its own) builds meerkat-session: a component too
+    assert len(components) == len(CARGO_CRATES) + 1 >= 31
     assert components["rkat"] == Component(
         "rkat", "cargo", directory="meerkat-cli", manifest="meerkat-cli/Cargo.toml"
     )
     assert components["meerkat-proto"].directory == "crates/meerkat-proto"
-    assert "meerkat-experimental" not in components
-    assert {c.directory for c in meerkat_result.components} == {c.directory for c in CARGO_CRATES}
+    assert components["meerkat-experimental"].directory == "crates/experimental"
+    assert {c.directory for c in meerkat_result.components} == {
+        *(c.directory for c in CARGO_CRATES),
+        "crates/experimental",
+    }
+    edges = edge_set(meerkat_result)
+    assert ("meerkat-experimental", "meerkat-session", "normal", False) in edges
 
 
 def test_fixture_locate_lists_root_and_members(meerkat: Path) -> None:
@@ -62,7 +68,7 @@ def test_fixture_locate_lists_root_and_members(meerkat: Path) -> None:
     assert located == sorted(located)
     assert located[:2] == ["Cargo.lock", "Cargo.toml"]
     assert "meerkat-cli/Cargo.toml" in located
-    assert "crates/experimental/Cargo.toml" not in located
+    assert "crates/experimental/Cargo.toml" in located  # it names a path
     members = {f"{c.directory}/Cargo.toml" for c in CARGO_CRATES}
     assert members <= set(located)
     # Over-inclusion is harmless (a ``[[bin]] path`` names a file, not a crate): the cache key
@@ -71,6 +77,7 @@ def test_fixture_locate_lists_root_and_members(meerkat: Path) -> None:
         "Cargo.lock",
         "Cargo.toml",
         "meerkat-cli/src/main.rs/Cargo.toml",
+        "crates/experimental/Cargo.toml",
     }
 
 
@@ -107,7 +114,7 @@ def test_fixture_session_dependents_match_documentation(meerkat_result: Discover
 def test_ecosystem_lookup_finds_cargo(meerkat: Path) -> None:
     module = ecosystem("cargo")
     result = module.parse(meerkat, module.locate(meerkat))
-    assert len(result.components) == len(CARGO_CRATES)
+    assert len(result.components) == len(CARGO_CRATES) + 1  # meerkat-experimental
 
 
 # --- unit cases on hand-written workspaces -----------------------------------------------
