@@ -52,6 +52,7 @@ ACTIONS: dict[str, str] = {
     "corrupt": "damage a SQLite file (garbage, foreign, newer_schema, missing, empty)",
     "corrupt_row": "store undecodable bytes in a session's projection row",
     "plant_row": "replace a session's row by one ahead of or diverged from the authority",
+    "stale_commit": "a run whose lease was taken over tries to commit (fencing)",
     "concurrent": "run several step lists at once (one process each)",
 }
 SESSION_ACTIONS = frozenset(
@@ -69,6 +70,7 @@ SESSION_ACTIONS = frozenset(
         "quarantine",
         "corrupt_row",
         "plant_row",
+        "stale_commit",
     }
 )
 _ARGS: dict[str, frozenset[str]] = {
@@ -85,6 +87,7 @@ _ARGS: dict[str, frozenset[str]] = {
     "quarantine": frozenset({"session", "stash"}),
     "corrupt_row": frozenset({"session"}),
     "plant_row": frozenset({"session", "shape"}),
+    "stale_commit": frozenset({"session"}),
     "crash": frozenset(),
     "restart": frozenset(),
     "recover": frozenset({"redeliver"}),
