@@ -37,7 +37,7 @@ from session_core.service import TurnOptions
 Result = tuple[EventType, dict[str, object], tuple[dict[str, object], ...]]
 Body = Callable[[], Result]
 INDETERMINATE_ON_ERROR = frozenset(
-    {"archive", "recover", "late_checkpoint", "quarantine", "stale_commit"}
+    {"archive", "recover", "late_checkpoint", "quarantine", "stale_commit", "hold_lease"}
 )
 DEFINITE_ERRORS = frozenset(
     {
@@ -372,6 +372,20 @@ class Executor:
             return "ok", {"stale": stale, "run": fresh, "fenced": False}, ()
 
         self.perform(process, step, "stale_commit", {}, body)
+
+    def do_hold_lease(self, step: Step, process: str) -> None:
+        """A live run of this process (a run of another thread, still going) takes the
+        session's lease and never ends: turns and rewrites are refused as busy while it stands;
+        recovery (the restart of the process) releases it."""
+        sid = _sid(step)
+
+        def body() -> Result:
+            stores = self.world.stores
+            if stores is None or not self.world.runtime_backed.get(sid, True):
+                return "fail", {"error": "NoRuntime"}, ()
+            return "ok", {"run": stores.runtime.begin_run(sid, ())}, ()
+
+        self.perform(process, step, "hold_lease", {}, body)
 
     def do_corrupt(self, step: Step, process: str) -> None:
         file, how = str(step.arg("file")), str(step.arg("how"))

@@ -1,17 +1,21 @@
-"""Scenarios closing survivors of an independent mutant set (realistic lease bugs written
-without reading the harness): each passes on the real core and fails with its bug seeded."""
+"""Scenarios closing survivors of an independent mutant set (realistic lease and group-commit
+bugs written without reading the harness): each passes on the real core and fails with its bug
+seeded."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 
 import pytest
 
+from harness.core import Core
 from harness.runner import RunConfig, run
 from harness.scenario import Scenario, load_all
 from session_core.lease import LeaseOwner
 from session_core.model import Receipt, RuntimeState
 from session_core.stores import guards
+from session_core.stores.sqlite_batch import WriteRequest, run_batch
 
 BACKENDS = ("memory", "sqlite")
 
@@ -74,3 +78,36 @@ def test_a_lease_kept_by_an_ended_run_is_caught(
     monkeypatch.setattr(LeaseOwner, "holder_alive", own_lease_alive)
     result = run(RunConfig(scenario("abort-release-fails-next-turn-runs"), backend))
     assert "expect.outcome" in [v.checker for v in result.violations]
+
+
+class _NoMemberRollback:
+    """A connection on which a batch member's ``ROLLBACK TO`` does nothing (the savepoint is
+    only released): a refused member's writes stay in the batch."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.conn, name)
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if sql.startswith("ROLLBACK TO"):
+            return self.conn.execute("SELECT 1")
+        return self.conn.execute(sql, *args)
+
+
+def leaky_batch(conn: sqlite3.Connection, batch: list[WriteRequest]) -> None:
+    run_batch(_NoMemberRollback(conn), batch)  # type: ignore[arg-type]
+
+
+def test_a_refused_batch_member_leaves_nothing_on_the_real_core() -> None:
+    result = run(RunConfig(scenario("batch-refused-member-leaves-nothing"), "sqlite"))
+    assert result.ok, result.violations
+    busy = [e for e in result.history.events if e.step == "busy" and e.type != "invoke"]
+    assert [(e.type, e.value.get("cause")) for e in busy] == [("fail", "SessionBusy")]
+
+
+def test_a_refused_member_kept_in_its_batch_is_caught() -> None:
+    core = Core(name="leaky-batch", batch_runner=leaky_batch)
+    result = run(RunConfig(scenario("batch-refused-member-leaves-nothing"), "sqlite", core))
+    assert "definite_failure_no_effect" in [v.checker for v in result.violations]
