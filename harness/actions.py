@@ -15,9 +15,15 @@ from harness.batches import BatchBarrier
 from harness.history import Event, EventType
 from harness.scenario import Step
 from harness.world import PLAIN_MODEL, TOOL_MODEL, World, agent_steps
-from session_core.codec import decode_session
-from session_core.errors import CommitIndeterminate, SessionCoreError, SimulatedCrash
-from session_core.model import Message, Receipt, Session
+from session_core.codec import decode_session, derive_receipt
+from session_core.errors import (
+    CommitIndeterminate,
+    ReceiptConflict,
+    SessionCoreError,
+    SimulatedCrash,
+)
+from session_core.lease import LeaseOwner
+from session_core.model import Message, Receipt, RuntimeState, Session
 from session_core.outcomes import (
     Cancelled,
     Completed,
@@ -30,7 +36,9 @@ from session_core.service import TurnOptions
 
 Result = tuple[EventType, dict[str, object], tuple[dict[str, object], ...]]
 Body = Callable[[], Result]
-INDETERMINATE_ON_ERROR = frozenset({"archive", "recover", "late_checkpoint", "quarantine"})
+INDETERMINATE_ON_ERROR = frozenset(
+    {"archive", "recover", "late_checkpoint", "quarantine", "stale_commit", "hold_lease"}
+)
 DEFINITE_ERRORS = frozenset(
     {
         "InvalidSessionId",
@@ -336,6 +344,53 @@ class Executor:
             return "ok", {"cleared": cleared}, ()
 
         self.perform(process, step, "quarantine", {"stash": name}, body)
+
+    def do_stale_commit(self, step: Step, process: str) -> None:
+        """A zombie run: ``stale`` takes the lease, the process gives it up (its owner records
+        the run as ended, as after a failed release or a timeout) while the run lives on, a
+        new run takes the lease over, then ``stale`` commits a terminal receipt. The lease is
+        fenced: the commit must be refused (``ReceiptConflict``, a definite ``fail``); an
+        accepted stale commit completes ``ok`` with ``fenced: false``."""
+        sid = _sid(step)
+
+        def body() -> Result:
+            stores = self.world.stores
+            if stores is None or not self.world.runtime_backed.get(sid, True):
+                return "fail", {"error": "NoRuntime"}, ()
+            runtime = stores.runtime
+            owner = getattr(runtime, "owner", None)
+            if not isinstance(owner, LeaseOwner):
+                return "fail", {"error": "NoLeaseOwner"}, ()
+            stale = runtime.begin_run(sid, ())
+            owner.ended(sid, stale)
+            fresh = runtime.begin_run(sid, ())
+            snapshot = runtime.load_snapshot(sid)
+            assert snapshot is not None
+            receipt = derive_receipt(
+                snapshot, session_id=sid, run_id=stale, sequence=1, kind="terminal", input_ids=()
+            )
+            try:
+                runtime.atomic_apply(sid, snapshot, receipt, {})
+            except ReceiptConflict:
+                runtime.commit_lifecycle(sid, fresh, RuntimeState.IDLE, {})
+                return "fail", {"error": "ReceiptConflict", "stale": stale, "run": fresh}, ()
+            return "ok", {"stale": stale, "run": fresh, "fenced": False}, ()
+
+        self.perform(process, step, "stale_commit", {}, body)
+
+    def do_hold_lease(self, step: Step, process: str) -> None:
+        """A live run of this process (a run of another thread, still going) takes the
+        session's lease and never ends: turns and rewrites are refused as busy while it stands;
+        recovery (the restart of the process) releases it."""
+        sid = _sid(step)
+
+        def body() -> Result:
+            stores = self.world.stores
+            if stores is None or not self.world.runtime_backed.get(sid, True):
+                return "fail", {"error": "NoRuntime"}, ()
+            return "ok", {"run": stores.runtime.begin_run(sid, ())}, ()
+
+        self.perform(process, step, "hold_lease", {}, body)
 
     def do_corrupt(self, step: Step, process: str) -> None:
         file, how = str(step.arg("file")), str(step.arg("how"))

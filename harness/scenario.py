@@ -53,6 +53,8 @@ ACTIONS: dict[str, str] = {
     "corrupt_row": "store undecodable bytes in a session's projection row",
     "plant_row": "replace a session's row by one ahead of or diverged from the authority",
     "plant_snapshot": "replace a session's runtime snapshot by stashed bytes (memory backend)",
+    "stale_commit": "a run whose lease was taken over tries to commit (fencing)",
+    "hold_lease": "a live run of this process takes the session's lease and never ends",
     "concurrent": "run several step lists at once (one process each)",
 }
 SESSION_ACTIONS = frozenset(
@@ -71,6 +73,8 @@ SESSION_ACTIONS = frozenset(
         "corrupt_row",
         "plant_row",
         "plant_snapshot",
+        "stale_commit",
+        "hold_lease",
     }
 )
 _ARGS: dict[str, frozenset[str]] = {
@@ -88,6 +92,8 @@ _ARGS: dict[str, frozenset[str]] = {
     "corrupt_row": frozenset({"session"}),
     "plant_row": frozenset({"session", "shape"}),
     "plant_snapshot": frozenset({"session", "stash"}),
+    "stale_commit": frozenset({"session"}),
+    "hold_lease": frozenset({"session"}),
     "crash": frozenset(),
     "restart": frozenset(),
     "recover": frozenset({"redeliver"}),
