@@ -122,11 +122,12 @@ def _link_readers(repo: StrPath, index: Index) -> Index:
     what the owner builds. Worked out on every run from the work tree (not cached with the
     index, whose key does not cover links), at one ``readlink`` per link."""
     from lanes.discovery._tree import links
-    from lanes.discovery.cargo import _glob_literal as glob_literal
 
     tracked = links(repo)
     if not tracked:
         return index
+    from lanes.discovery.cargo import _glob_literal as glob_literal
+
     root = os.path.realpath(repo)
     readers: dict[str, list[str]] = {}
     for link in tracked:

@@ -144,12 +144,13 @@ def links(repo: StrPath) -> tuple[str, ...]:
     if identity == _NO_INDEX:
         return ()
     from lanes import cache
-    from lanes.git.runner import GitError, output
 
     key = cache.content_key("links", f"{_LINKS_FORMAT}\0{os.path.realpath(index)}\0{identity}")
     cached = cache.load_listing(root, key)
     if isinstance(cached, list) and all(isinstance(p, str) for p in cached):
         return tuple(cached)
+    from lanes.git.runner import GitError, output  # only on a miss: it imports subprocess
+
     try:
         stdout = output(root, ["-c", "core.quotePath=false", "ls-files", "-s", "-z", "--cached"])
     except GitError:

@@ -39,6 +39,7 @@ def workspace(tmp_path: Path) -> Path:
     (tmp_path / "Cargo.toml").write_text('[workspace]\nmembers = ["core"]\n')
     (tmp_path / "core").mkdir()
     (tmp_path / "core" / "Cargo.toml").write_text('[package]\nname = "core"\n')
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)  # a git index, as in CI
     return tmp_path
 
 
