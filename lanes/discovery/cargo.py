@@ -570,15 +570,7 @@ class _Parser:
     def _root_sources(self, loaded: Loaded) -> tuple[str, ...]:
         """What a root package owns: its targets, build script, readme and manifest."""
         owned = list(ROOT_SOURCES)
-        data = loaded.data or {}
-        package = data.get("package") if isinstance(data.get("package"), dict) else {}
-        assert isinstance(package, dict)
-        written: list[object] = [package.get("build")]
-        for key in _TARGET_TABLES:
-            targets = data.get(key)
-            for target in targets if isinstance(targets, list) else [targets]:
-                if isinstance(target, dict):
-                    written.append(target.get("path"))
+        package, written = _written_paths(loaded)
         for path in written:
             if isinstance(path, str) and normdir(path) and not normdir(path).startswith(".."):
                 parent = dirname(normdir(path))
@@ -593,15 +585,7 @@ class _Parser:
     def _reads(self, directory: str, loaded: Loaded) -> tuple[str, ...]:
         """What a member compiles from outside its directory: each target or build script its
         manifest places there, with the directory holding it (``mod`` files sit beside it)."""
-        data = loaded.data or {}
-        package = data.get("package") if isinstance(data.get("package"), dict) else {}
-        assert isinstance(package, dict)
-        written: list[object] = [package.get("build")]
-        for key in _TARGET_TABLES:
-            targets = data.get(key)
-            for target in targets if isinstance(targets, list) else [targets]:
-                if isinstance(target, dict):
-                    written.append(target.get("path"))
+        _, written = _written_paths(loaded)
         reads: list[str] = []
         for path in written:
             if not isinstance(path, str) or not path:
@@ -831,3 +815,18 @@ def _unused_patches(lock: dict[str, Any]) -> set[str]:
 
 def parse(source: Source, manifests: list[str]) -> Discovery:
     return _Parser(as_tree(source), manifests).run()
+
+
+def _written_paths(loaded: Loaded) -> tuple[dict[str, object], list[object]]:
+    """A manifest's ``[package]`` table and the paths it writes for its build script and its
+    targets (``[lib]``, ``[[bin]]`` ...), unchecked: what the caller does not read it skips."""
+    data = loaded.data or {}
+    package = data.get("package") if isinstance(data.get("package"), dict) else {}
+    assert isinstance(package, dict)
+    written: list[object] = [package.get("build")]
+    for key in _TARGET_TABLES:
+        targets = data.get(key)
+        for target in targets if isinstance(targets, list) else [targets]:
+            if isinstance(target, dict):
+                written.append(target.get("path"))
+    return package, written
