@@ -130,6 +130,17 @@ def compile_glob(pattern: str) -> Glob:
     return Glob(pattern)
 
 
+_ESCAPES = {ord(char): f"[{char}]" for char in "[*?"}
+
+
+def literal_glob(path: str) -> str:
+    """A glob matching exactly ``path``: ``[``, ``*`` and ``?`` each in a class of its own
+    (``]`` outside a class is literal already), and a leading ``!``, which would negate in a
+    list, as ``?`` (one more match at most: never fewer)."""
+    escaped = path.translate(_ESCAPES)
+    return f"?{escaped[1:]}" if escaped.startswith("!") else escaped
+
+
 def literal_prefix_depth(pattern: str) -> int:
     """How many leading path segments of ``pattern`` are literal (used for owner depth)."""
     depth = 0

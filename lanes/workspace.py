@@ -126,7 +126,7 @@ def _link_readers(repo: StrPath, index: Index) -> Index:
     tracked = links(repo)
     if not tracked:
         return index
-    from lanes.discovery.cargo import _glob_literal as glob_literal
+    from lanes.globs import literal_glob
 
     root = os.path.realpath(repo)
     readers: dict[str, list[str]] = {}
@@ -138,7 +138,7 @@ def _link_readers(repo: StrPath, index: Index) -> Index:
         relative = os.path.relpath(real, root).replace(os.sep, "/")
         if relative == "." or relative.startswith("../") or relative == "..":
             continue  # the repository itself, or outside it: no change in the diff reaches it
-        pattern = glob_literal(relative)
+        pattern = literal_glob(relative)
         glob = f"{pattern}/**" if os.path.isdir(real) else pattern
         readers.setdefault(owner.component, []).append(glob)
     if not readers:

@@ -46,6 +46,7 @@ from lanes.discovery._common import (
     table,
 )
 from lanes.discovery._source import Source, Tree, as_tree
+from lanes.globs import literal_glob
 from lanes.model import (
     LOCKFILE_EDGE,
     Component,
@@ -298,13 +299,6 @@ def _guess_name(text: str) -> str | None:
     """The ``[package].name`` of a manifest TOML could not parse, read line by line."""
     match = re.search(_PACKAGE_NAME, text)
     return match.group(1) if match else None
-
-
-def _glob_literal(path: str) -> str:
-    """``path`` as a glob matching exactly that path (a leading ``!``, which would negate,
-    as ``?``: one more match at most)."""
-    escaped = re.sub(r"([\[*?])", r"[\1]", path)
-    return f"?{escaped[1:]}" if escaped.startswith("!") else escaped
 
 
 def _features_of(spec: dict[str, Any]) -> list[str] | None:
@@ -574,10 +568,10 @@ class _Parser:
         for path in written:
             if isinstance(path, str) and normdir(path) and not normdir(path).startswith(".."):
                 parent = dirname(normdir(path))
-                owned.append(f"{_glob_literal(parent)}/**" if parent else _glob_literal(path))
+                owned.append(f"{literal_glob(parent)}/**" if parent else literal_glob(path))
         readme = package.get("readme")
         if isinstance(readme, str) and normdir(readme) and not normdir(readme).startswith(".."):
-            owned.append(_glob_literal(normdir(readme)))
+            owned.append(literal_glob(normdir(readme)))
         elif readme is not False:
             owned += _README_DEFAULTS
         return tuple(dict.fromkeys(owned))
@@ -597,7 +591,7 @@ class _Parser:
             found = self.paths.directory(directory, parent or "/")
             if found is None or found == directory or found.startswith(f"{directory}/"):
                 continue  # outside the repository (no change can touch it), or its own
-            reads.append(f"{_glob_literal(found)}/**" if found else _glob_literal(name))
+            reads.append(f"{literal_glob(found)}/**" if found else literal_glob(name))
         return tuple(dict.fromkeys(reads))
 
     # --- dependencies -----------------------------------------------------------------------

@@ -43,6 +43,7 @@ from lanes.discovery._common import (
 )
 from lanes.discovery._pep508 import InvalidRequirement, normalize, parse_requirement
 from lanes.discovery._source import Source, Tree, as_tree
+from lanes.globs import literal_glob
 from lanes.model import (
     LOCKFILE_EDGE,
     Component,
@@ -388,9 +389,7 @@ class _Parser:
             joined = join_dir(directory, path.replace("\\", "/").rstrip("/"))
             if joined is None or joined == directory or joined.startswith(f"{directory}/"):
                 continue  # outside the repository, or its own
-            literal = _glob_escape(joined) if joined else ""
-            if literal.startswith("!"):
-                literal = f"?{literal[1:]}"
+            literal = literal_glob(joined) if joined else ""
             if not joined or self.tree.is_dir(joined):
                 reads.append(f"{literal}/**" if literal else "**")
             else:
@@ -785,10 +784,6 @@ def _lock_edges(
         yield from targets(items, "dev", f"group:{normalize(name)}", "extras")
 
 
-def _glob_escape(text: str) -> str:
-    return re.sub(r"([*?\[\]])", r"[\1]", text)
-
-
 def _dig(data: object, *keys: str) -> object:
     """``data[k1][k2]...``, or None where a level is missing or not a table."""
     for key in keys:
@@ -896,11 +891,11 @@ def owned_paths(
     files = {MANIFEST, *_named_files(data)}
     for path in _import_names(data, name):
         (files if path.endswith(".py") else trees).add(path)
-    patterns = {_glob_escape(f"{prefix}{path}") for path in files}
+    patterns = {literal_glob(f"{prefix}{path}") for path in files}
     for path in trees:
         if f"{prefix}{path}" not in projects:
-            patterns.add(f"{_glob_escape(prefix + path)}/**")
-            patterns.add(_glob_escape(f"{prefix}{path}"))
+            patterns.add(f"{literal_glob(prefix + path)}/**")
+            patterns.add(literal_glob(f"{prefix}{path}"))
     return tuple(sorted(patterns))
 
 

@@ -6,7 +6,14 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from lanes.globs import GlobError, GlobList, GlobTable, compile_glob, literal_prefix_depth
+from lanes.globs import (
+    GlobError,
+    GlobList,
+    GlobTable,
+    compile_glob,
+    literal_glob,
+    literal_prefix_depth,
+)
 
 
 @pytest.mark.parametrize(
@@ -210,3 +217,18 @@ def test_a_glob_table_keeps_each_list_negations_to_itself() -> None:
     assert table.deciding("a/c") == {"global": "a/**"}
     assert table.deciding("z") == {}
     assert GlobTable([]).deciding("a") == {}
+
+
+_LITERAL_TEXT = st.text(alphabet="ab/[]*?!", min_size=1, max_size=8)
+
+
+@settings(max_examples=500, deadline=None)
+@given(path=_LITERAL_TEXT, other=_LITERAL_TEXT)
+@example(path="a]b", other="a]b")
+@example(path="!a", other="!a")
+def test_a_literal_glob_matches_its_path_and_no_other(path: str, other: str) -> None:
+    glob = literal_glob(path)
+    assert compile_glob(glob).match(path)
+    assert GlobList((glob,)).matches(path)  # never read as a negation
+    if not path.startswith("!"):
+        assert compile_glob(glob).match(other) is (other == path)

@@ -64,8 +64,16 @@ def _selected(repo: Path, path: str) -> list[str]:
             ["a", "b"],
         ),
         ('readme = "../../shared/README.md"\n', "shared/README.md", ["a"]),
+        ('readme = "../../shared/notes v1].md"\n', "shared/notes v1].md", ["a"]),
     ],
-    ids=["force-include-member", "force-include-ignored", "package-dir", "maturin", "readme"],
+    ids=[
+        "force-include-member",
+        "force-include-ignored",
+        "package-dir",
+        "maturin",
+        "readme",
+        "readme-glob-characters",
+    ],
 )
 def test_a_build_input_outside_the_project_selects_it(
     tmp_path: Path, body: str, path: str, expected: list[str]
