@@ -10,6 +10,7 @@ process. Outside git (or without an index) a walk lists them, skipping virtual e
 """
 
 import os
+from collections.abc import Callable
 from typing import NamedTuple
 
 from lanes.model import StrPath
@@ -81,20 +82,34 @@ def _identity(index: str) -> object:
 
 
 def _tracked(root: str, index: str, identity: object) -> Tree:
+    listed = _cached_listing(root, "tree", _FORMAT, index, identity, _ls_files)
+    return _walk(root) if listed is None else Tree(tuple(listed))
+
+
+def _cached_listing(
+    root: str,
+    name: str,
+    version: int,
+    index: str,
+    identity: object,
+    list_now: Callable[[str], tuple[str, ...] | None],
+) -> tuple[str, ...] | None:
+    """What ``list_now`` (a ``git ls-files`` of ``root``) answers, cached under the identity
+    of git's index file, which every change to the tracked files rewrites; None when git
+    cannot say (not cached, so the next run asks again)."""
     from lanes import cache
 
-    key = cache.content_key("tree", f"{_FORMAT}\0{os.path.realpath(index)}\0{identity}")
+    key = cache.content_key(name, f"{version}\0{os.path.realpath(index)}\0{identity}")
     cached = cache.load_listing(root, key)
     if isinstance(cached, list) and all(isinstance(p, str) for p in cached):
-        return Tree(tuple(cached))
-    listed = _ls_files(root)
-    if listed is None:
-        return _walk(root)
-    cache.store_listing(root, key, list(listed.paths))
+        return tuple(cached)
+    listed = list_now(root)
+    if listed is not None:
+        cache.store_listing(root, key, list(listed))
     return listed
 
 
-def _ls_files(root: str) -> Tree | None:
+def _ls_files(root: str) -> tuple[str, ...] | None:
     """``git ls-files`` of the manifest names, run like every git command of lanes (the same
     executable, environment, time limit and process-group kill); None when git fails, is
     missing or hangs."""
@@ -107,7 +122,7 @@ def _ls_files(root: str) -> Tree | None:
     except GitError:
         return None
     paths = {raw.decode("utf-8", "surrogateescape") for raw in stdout.split(b"\0") if raw}
-    return Tree(tuple(sorted(p for p in paths if kept(p))))
+    return tuple(sorted(p for p in paths if kept(p)))
 
 
 def kept(path: str) -> bool:
@@ -143,21 +158,20 @@ def links(repo: StrPath) -> tuple[str, ...]:
     identity = _identity(index)
     if identity == _NO_INDEX:
         return ()
-    from lanes import cache
+    return _cached_listing(root, "links", _LINKS_FORMAT, index, identity, _ls_links) or ()
 
-    key = cache.content_key("links", f"{_LINKS_FORMAT}\0{os.path.realpath(index)}\0{identity}")
-    cached = cache.load_listing(root, key)
-    if isinstance(cached, list) and all(isinstance(p, str) for p in cached):
-        return tuple(cached)
+
+def _ls_links(root: str) -> tuple[str, ...] | None:
+    """``git ls-files -s`` of ``root``: the paths of mode 120000 (None when git fails)."""
     from lanes.git.runner import GitError, output  # only on a miss: it imports subprocess
 
     try:
         stdout = output(root, ["-c", "core.quotePath=false", "ls-files", "-s", "-z", "--cached"])
     except GitError:
-        return ()
-    found = []
-    for raw in stdout.split(b"\0"):
-        if raw.startswith(b"120000 "):
-            found.append(raw.partition(b"\t")[2].decode("utf-8", "surrogateescape"))
-    cache.store_listing(root, key, sorted(found))
+        return None
+    found = [
+        raw.partition(b"\t")[2].decode("utf-8", "surrogateescape")
+        for raw in stdout.split(b"\0")
+        if raw.startswith(b"120000 ")
+    ]
     return tuple(sorted(found))
