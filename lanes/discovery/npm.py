@@ -94,14 +94,21 @@ def _package_json_patterns(loaded: Loaded) -> list[str] | None:
     return str_list(workspaces)
 
 
-def _load_pnpm(tree: Tree) -> tuple[list[str] | None, ManifestError | None]:
+def _read_pnpm(tree: Tree) -> tuple[str | None, Any, ManifestError | None]:
+    """``pnpm-workspace.yaml``'s text (None when unreadable) and document, parsed only within
+    the size bound (the document is None with an error)."""
     text, error = read_text(tree, PNPM)
     if text is None:
-        return None, error
+        return None, None, error
     if len(text) > MAX_WORKSPACE_BYTES:
-        return None, ManifestError(PNPM, 0, f"larger than {MAX_WORKSPACE_BYTES >> 10} KiB")
+        return text, None, ManifestError(PNPM, 0, f"larger than {MAX_WORKSPACE_BYTES >> 10} KiB")
     data, error = _pnpm_document(text)
-    if error is not None:
+    return text, data, error
+
+
+def _load_pnpm(tree: Tree) -> tuple[list[str] | None, ManifestError | None]:
+    text, data, error = _read_pnpm(tree)
+    if text is None or error is not None:
         return None, error
     data = {} if data is None else data
     packages = str_list(data.get("packages", [])) if isinstance(data, dict) else None
@@ -325,8 +332,7 @@ class _Parser:
                 for key, spec in _override_specs(value, 0):
                     found.append((MANIFEST, key, spec, line_of_key(self.root.text, key)))
         if PNPM in self.manifests:
-            text, _error = read_text(self.tree, PNPM)
-            data, _error = _pnpm_document(text or "")
+            text, data, _ = _read_pnpm(self.tree)  # an error is reported by the locate step
             if isinstance(data, dict):
                 for key, spec in _override_specs(data.get("overrides"), 0):
                     found.append((PNPM, key, spec, line_of_key(text or "", key)))

@@ -74,3 +74,27 @@ def test_an_override_into_no_package_is_fail_safe(tmp_path: Path) -> None:
 def test_a_registry_override_adds_no_edge(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "ws", _workspace({"overrides": {"left-pad": "1.3.0"}}))
     assert _selected(repo, "packages/lp/index.js") == {"left-pad-fork"}
+
+
+def test_an_oversized_pnpm_workspace_file_is_never_parsed_for_overrides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The size bound holds for the overrides too: the file is reported, not loaded."""
+    from lanes.discovery import npm
+    from lanes.discovery._source import WorkTree
+
+    files = _workspace({}, {"pnpm-workspace.yaml": "packages: ['packages/*']\n"})
+    files["pnpm-workspace.yaml"] += "#" * (npm.MAX_WORKSPACE_BYTES + 1) + "\n"
+    repo = make_repo(tmp_path / "repo", files)
+    parsed: list[int] = []
+    original = npm._pnpm_document
+
+    def recording(text: str) -> object:
+        parsed.append(len(text))
+        return original(text)
+
+    monkeypatch.setattr(npm, "_pnpm_document", recording)
+    tree = WorkTree(str(repo))
+    found = npm.parse(tree, npm.locate(tree))
+    assert any("larger than" in error.message for error in found.errors)
+    assert parsed == []
