@@ -862,7 +862,7 @@ def _build_paths(data: dict[str, Any]) -> set[str]:
     readme = section.get("readme")
     found.update(_strings(_dig(readme, "file") if isinstance(readme, dict) else readme))
     found.update(_strings(_dig(section, "license", "file")))
-    return {f for f in found if f and not any(c in f for c in "*?[")}
+    return {f for f in found if f}  # literal paths all: `literal_glob` escapes what they hold
 
 
 def _named_files(data: dict[str, Any]) -> set[str]:

@@ -65,6 +65,7 @@ def _selected(repo: Path, path: str) -> list[str]:
         ),
         ('readme = "../../shared/README.md"\n', "shared/README.md", ["a"]),
         ('readme = "../../shared/notes v1].md"\n', "shared/notes v1].md", ["a"]),
+        ('readme = "../../shared/notes [v1]*.md"\n', "shared/notes [v1]*.md", ["a"]),
     ],
     ids=[
         "force-include-member",
@@ -72,6 +73,7 @@ def _selected(repo: Path, path: str) -> list[str]:
         "package-dir",
         "maturin",
         "readme",
+        "readme-bracket",
         "readme-glob-characters",
     ],
 )
