@@ -13,7 +13,7 @@ from lanes.discovery import _observed
 from lanes.discovery._source import Tree, WorkTree
 from lanes.engine import Rules
 from lanes.index import Index
-from lanes.model import Discovery, StrPath
+from lanes.model import Discovery, ManifestError, StrPath
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -124,13 +124,18 @@ def _link_readers(repo: StrPath, index: Index) -> Index:
     from lanes.discovery._tree import links
 
     tracked = links(repo)
-    if not tracked:
+    if tracked.truncated:  # git could not list them and the walk stopped: a link may be missed
+        message = "the walk for symbolic links stopped at its bound"
+        code = ManifestError(".", 0, message, reason="discovery-truncated").code()
+        if code not in index.problems:
+            index = index._replace(problems=[*index.problems, code])
+    if not tracked.paths:
         return index
     from lanes.globs import literal_glob
 
     root = os.path.realpath(repo)
     readers: dict[str, list[str]] = {}
-    for link in tracked:
+    for link in tracked.paths:
         owner = index.owner(link)
         if owner is None:
             continue  # the link's own path is unowned: its change, not its target's, decides

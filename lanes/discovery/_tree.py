@@ -130,7 +130,19 @@ def kept(path: str) -> bool:
     return name in MANIFEST_NAMES and SKIP_DIRS.isdisjoint(directories)
 
 
-def _walk(root: str) -> Tree:
+def _manifests_in(_current: str, _dirs: list[str], files: list[str]) -> list[str]:
+    return [name for name in files if name in MANIFEST_NAMES]
+
+
+def _links_in(current: str, dirs: list[str], files: list[str]) -> list[str]:
+    return [name for name in (*dirs, *files) if os.path.islink(os.path.join(current, name))]
+
+
+def _walk(
+    root: str, pick: Callable[[str, list[str], list[str]], list[str]] = _manifests_in
+) -> Tree:
+    """The entries ``pick`` chooses in each directory of a bounded walk (never into hidden or
+    :data:`SKIP_DIRS` directories, nor through symbolic links)."""
     found: list[str] = []
     truncated = False
     for visited, (current, dirs, files) in enumerate(os.walk(root), start=1):
@@ -140,25 +152,27 @@ def _walk(root: str) -> Tree:
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
         relative = os.path.relpath(current, root).replace(os.sep, "/")
         prefix = "" if relative == "." else f"{relative}/"
-        found += [f"{prefix}{name}" for name in files if name in MANIFEST_NAMES]
+        found += [f"{prefix}{name}" for name in pick(current, dirs, files)]
     return Tree(tuple(sorted(found)), truncated)
 
 
 _LINKS_FORMAT = 1
 
 
-def links(repo: StrPath) -> tuple[str, ...]:
+def links(repo: StrPath) -> Tree:
     """The symbolic links git tracks in ``repo`` (``git ls-files -s``, mode 120000), cached
-    under the index file's identity as the manifest list is; ``()`` outside git or when git
-    fails (a link then only counts as the file it is)."""
+    under the index file's identity as the manifest list is; none outside git. When git cannot
+    list them, every link a bounded walk finds (``truncated`` when the walk stopped early: the
+    caller fails safe rather than miss one)."""
     root = os.fspath(repo)
     index = _git_index(root)
     if index is None:
-        return ()
+        return Tree(())
     identity = _identity(index)
     if identity == _NO_INDEX:
-        return ()
-    return _cached_listing(root, "links", _LINKS_FORMAT, index, identity, _ls_links) or ()
+        return Tree(())
+    listed = _cached_listing(root, "links", _LINKS_FORMAT, index, identity, _ls_links)
+    return _walk(root, _links_in) if listed is None else Tree(listed)
 
 
 def _ls_links(root: str) -> tuple[str, ...] | None:

@@ -4,11 +4,15 @@ the link owner's lanes besides the target owner's."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
+import pytest
+
+from lanes.workspace import load_workspace
 from tests.lanes.fixtures import commit_all, git
-from tests.lanes.test_cli_cargo import detect_json
+from tests.lanes.test_cli_cargo import detect_json, lanes
 from tests.lanes.test_cli_cargo_semantics import make_repo, package
 
 CONFIG = (
@@ -67,3 +71,37 @@ def test_with_base_and_a_warm_cache(tmp_path: Path) -> None:
     (repo / "crates/a/src/gen.rs").write_text("pub fn g() {}\n")
     commit_all(repo, "a keeps its own copy")
     assert _selected(repo, "--paths-from-stdin", stdin=b"crates/b/data/gen.rs\n") == ["b"]
+
+
+def _failing_git(tmp_path: Path) -> dict[str, str]:
+    failing = tmp_path / "failing-git"
+    failing.write_text("#!/bin/sh\nexit 128\n")
+    failing.chmod(0o755)
+    return {"GIT_PYTHON_GIT_EXECUTABLE": str(failing)}
+
+
+def test_links_are_walked_when_git_cannot_list_them(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    env = _failing_git(tmp_path)
+    for path in ("crates/b/data/gen.rs", "crates/b/proto/new.rs"):
+        result = lanes(repo, "detect", "--format", "json", "--paths-from-stdin",
+                       stdin=f"{path}\n".encode(), env=env)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        data = json.loads(result.stdout)
+        assert (data["mode"], data["selected"]) == ("precise", ["a", "b"])
+
+
+def test_a_links_walk_that_stops_at_its_bound_fails_safe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lanes.discovery import _tree
+
+    repo = _repo(tmp_path)
+    for name, value in _failing_git(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LANES_CACHE_DIR", str(tmp_path / "cache"))
+    assert set(_tree.links(repo).paths) >= {"crates/a/src/gen.rs", "crates/a/src/proto"}
+    monkeypatch.setattr(_tree, "MAX_DIRECTORIES", 1)
+    assert _tree.links(repo).truncated
+    workspace = load_workspace(repo)
+    assert "discovery-truncated: .:0" in workspace.index.problems
