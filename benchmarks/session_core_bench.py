@@ -234,7 +234,7 @@ def fsyncs_per_turn(base: Path, sessions: int, turns: int) -> dict[str, float] |
 
 
 def bench_throughput(
-    base: Path, sessions: int, turns: int, processes: int, commits: int
+    base: Path, sessions: int, turns: int, processes: list[int], commits: int
 ) -> dict[str, object]:
     raw = bench_raw_commits(base, commits)
     with tempfile.TemporaryDirectory(dir=base) as tmp:
@@ -245,11 +245,12 @@ def bench_throughput(
         "threads": threads,
         "ratio_threads": threads["turns_per_s"] / raw["commits_per_s"],
     }
-    if processes > 1:
+    spread = []
+    for count in processes:
         with tempfile.TemporaryDirectory(dir=base) as tmp:
-            procs = process_turns(Path(tmp), sessions, turns, processes)
-        result["processes"] = procs
-        result["ratio_processes"] = procs["turns_per_s"] / raw["commits_per_s"]
+            procs = process_turns(Path(tmp), sessions, turns, count)
+        spread.append({**procs, "ratio": procs["turns_per_s"] / raw["commits_per_s"]})
+    result["processes"] = spread
     result["fsyncs"] = fsyncs_per_turn(base, sessions, turns)
     return result
 
@@ -414,12 +415,13 @@ def print_throughput(t: dict[str, object]) -> None:
         f" {threads['runtime_transactions_per_turn']:.2f},"
         f" writes per batch {threads['runtime_writes_per_batch']:.2f}"
     )
-    procs = t.get("processes")
-    if isinstance(procs, dict):
+    spread = t["processes"]
+    assert isinstance(spread, list)
+    for procs in spread:
         print(
             f"{'turns, ' + str(procs['processes']) + ' processes':>22}: {procs['turns']} turns in"
             f" {procs['seconds']:.2f}s = {procs['turns_per_s']:.0f} turns/s,"
-            f" ratio {t['ratio_processes']:.2f}"
+            f" ratio {procs['ratio']:.2f}"
         )
     fsyncs = t["fsyncs"]
     if isinstance(fsyncs, dict):
@@ -430,6 +432,13 @@ def print_throughput(t: dict[str, object]) -> None:
         )
     else:
         print(f"{'fsyncs per turn':>22}: {fsyncs}")
+
+
+def _counts(text: str) -> list[int]:
+    counts = [int(part) for part in text.split(",") if part.strip()]
+    if any(count < 1 for count in counts):
+        raise argparse.ArgumentTypeError(f"process counts must be >= 1: {text!r}")
+    return [count for count in counts if count > 1]
 
 
 def child_threads(root: Path, sessions: int, turns: int) -> None:
@@ -443,7 +452,13 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20, help="sessions for the turn benchmark")
     parser.add_argument("--turns", type=int, default=10, help="turns per session")
     parser.add_argument("--recovery-sessions", type=int, default=10_000)
-    parser.add_argument("--processes", type=int, default=4, help="processes (1: threads only)")
+    parser.add_argument(
+        "--processes",
+        type=_counts,
+        default=[2, 4],
+        help="process counts to spread the sessions over, comma-separated (default 2,4; 1:"
+        " threads only)",
+    )
     parser.add_argument("--raw-commits", type=int, default=1_000, help="raw commits to time")
     parser.add_argument("--dir", type=Path, default=None, help="where the files go (one disk)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -454,7 +469,7 @@ def main() -> None:
         return
     if args.quick:
         args.sessions, args.turns, args.recovery_sessions = 5, 4, 500
-        args.raw_commits, args.processes = 200, 2
+        args.raw_commits, args.processes = 200, [2]
     base = Path(args.dir or tempfile.gettempdir())
     results: dict[str, object] = {"machine": machine()}
     results["throughput"] = bench_throughput(

@@ -12,6 +12,9 @@ Outcomes per member, honest as a single transaction's would be:
 * an error that ends the whole transaction (SQLite rolls back on some I/O errors) or a failed
   ``BEGIN``: nothing of the batch was applied, every member gets a definite storage error;
 * the ``COMMIT`` failed (a failed sync): every member's fate is unknown -> ``indeterminate``.
+
+Between processes, the leader holds the file's ``WriterLock`` for the batch's transaction, so
+the next process's leader wakes when it commits instead of polling in SQLite's busy handler.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
+
+from session_core.stores.writer_lock import WriterLock
 
 
 @dataclass(eq=False)
@@ -37,9 +43,12 @@ class WriteRequest:
 class GroupCommitter:
     """One per connection (so one per file per process); ``lock`` guards the connection."""
 
-    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, lock: threading.RLock, writer: WriterLock | None = None
+    ) -> None:
         self.conn = conn
         self.lock = lock
+        self.writer = writer
         self._cond = threading.Condition(threading.Lock())
         self._queue: list[WriteRequest] = []
         self._leading = False
@@ -64,7 +73,7 @@ class GroupCommitter:
             self._leading = True
             batch, self._queue = self._queue, []
         try:
-            with self.lock:
+            with self.lock, nullcontext() if self.writer is None else self.writer.held():
                 run_batch(self.conn, batch)
         finally:
             with self._cond:

@@ -30,7 +30,7 @@ import sqlite3
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -50,6 +50,7 @@ from session_core.errors import (
 )
 from session_core.faults import NO_FAULTS, FaultPoint
 from session_core.stores.sqlite_batch import GroupCommitter, WriteRequest
+from session_core.stores.writer_lock import WriterLock
 
 APPLICATION_ID = 0x53436F72  # "SCor"
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -181,13 +182,14 @@ class Identity:
 
 
 class _Shared:
-    def __init__(self, key: str, conn: sqlite3.Connection, read_only: bool) -> None:
+    def __init__(self, key: str, path: str, conn: sqlite3.Connection, read_only: bool) -> None:
         self.key = key
         self.conn = conn
         self.read_only = read_only
         self.lock = threading.RLock()
         self.refs = 1
-        self.committer = GroupCommitter(conn, self.lock)
+        self.writer = None if read_only else WriterLock(path)
+        self.committer = GroupCommitter(conn, self.lock, self.writer)
 
 
 _REGISTRY: dict[tuple[str, bool], _Shared] = {}
@@ -221,6 +223,8 @@ def _release(shared: _Shared) -> None:
         _REGISTRY.pop((shared.key, shared.read_only), None)
     with shared.lock:
         shared.conn.close()
+        if shared.writer is not None:
+            shared.writer.close()
 
 
 # --- the WAL check -------------------------------------------------------------------------
@@ -410,7 +414,7 @@ class SqliteDatabase:
                     return shared
             conn = self._connect(read_only)
             key = _key(self.path)  # the file exists now (SQLite creates it when it opens)
-            shared = _Shared(key, conn, read_only)
+            shared = _Shared(key, self.path, conn, read_only)
             _REGISTRY[(key, read_only)] = shared
             return shared
 
@@ -595,6 +599,10 @@ class SqliteDatabase:
             raise StoreClosed("store is closed", path=self.path)
         return self._shared
 
+    def _writer(self) -> AbstractContextManager[None]:
+        writer = self._current().writer
+        return nullcontext() if writer is None else writer.held()
+
     def _connection(self) -> sqlite3.Connection:
         return self._current().conn
 
@@ -631,7 +639,7 @@ class SqliteDatabase:
         if self.mode == "read-only":
             raise StorageError("store opened read-only", session_id=session_id, path=self.path)
         if not stamp:  # migrations: a transaction of their own
-            with self._errors(session_id), self._locked() as conn:
+            with self._errors(session_id), self._locked() as conn, self._writer():
                 return self._commit(conn, fn, session_id, stamp)
         request = WriteRequest(fn, sync, self._stamp)
         with self._errors(session_id):
