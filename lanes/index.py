@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 from lanes.globs import globlist, literal_prefix_depth
 
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8
 
 
 class Owner(NamedTuple):

@@ -17,8 +17,10 @@ Each reader turns one lockfile into :class:`LockLink` records between workspace 
   record no workspaces.
 * ``yarn.lock`` of yarn berry (2+): the entries resolved to ``<name>@workspace:<path>``, their
   descriptors, and their ``dependencies``/``peerDependencies`` that resolve to another
-  workspace. Only workspace entries are parsed. Classic yarn (v1) lockfiles have no workspace
-  entries (yarn 1 links workspaces without recording them), so they add no edges.
+  workspace. Only workspace entries are parsed; their recorded ranges and ``optional`` marks are
+  kept (:class:`YarnLock`) for the staleness check ``yarn install --immutable`` makes. Classic
+  yarn (v1) lockfiles have no workspace entries (yarn 1 links workspaces without recording
+  them), so they add no edges.
 
 Every file is read only up to :data:`MAX_LOCK_BYTES`; a larger or unparsable lockfile is a
 ``manifest-error`` (the run is fail-safe), never an empty answer.
@@ -29,7 +31,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal, NamedTuple
 
 from lanes.discovery._common import join_dir, line_of_text, load_json, normdir, read_text
@@ -63,6 +65,11 @@ class LockLink(NamedTuple):
     kind: EdgeKind
 
 
+# A lock's answer for one manifest dependency: (directory, manifest, name) -> the (stated,
+# recorded) of a LockGap, or None when the lock records it as a fresh lock does.
+LockCompare = Callable[[str, dict[str, Any], str], "tuple[str, str] | None"]
+
+
 class LockRead(NamedTuple):
     links: list[LockLink]
     errors: list[ManifestError]
@@ -71,6 +78,14 @@ class LockRead(NamedTuple):
     too); ``None`` when the format records no workspaces (npm v1, classic yarn)."""
     pnpm: PnpmLock | None = None
     """pnpm only: what each importer records, field by field, and the lock's settings."""
+    yarn: YarnLock | None = None
+    """yarn berry only: what each workspace entry records for each dependency."""
+
+    def compare(self) -> LockCompare | None:
+        """The staleness check of this lock's format for one manifest dependency (``gap`` of
+        :class:`PnpmLock` or :class:`YarnLock`); ``None`` when only names are compared."""
+        fresh = self.pnpm or self.yarn
+        return fresh.gap if fresh is not None else None
 
 
 class PnpmLock(NamedTuple):
@@ -405,6 +420,74 @@ class _YarnWorkspace(NamedTuple):
     entry: Mapping[str, Any]
 
 
+class YarnLock(NamedTuple):
+    """What ``yarn install --immutable`` compares with the manifests (it fails with YN0028,
+    "the lockfile would have been modified", otherwise), for the dependencies lanes compares."""
+
+    recorded: dict[str, dict[str, dict[str, str]]]
+    """Workspace directory -> dependency name -> aspect -> recorded text: ``dependencies``
+    (the range, normalised: ``npm:^1.0.0``), ``peerDependencies`` (the range as written) and
+    ``optional`` (``"true"`` when ``dependenciesMeta`` marks it optional)."""
+
+    def gap(self, directory: str, manifest: dict[str, Any], alias: str) -> tuple[str, str] | None:
+        """``(stated, recorded)`` for a :class:`LockGap` when the entry of ``directory`` does
+        not record dependency ``alias`` of its ``manifest`` as a fresh one does (``("", "")``
+        when it records nothing), ``None`` when it is fresh."""
+        expected = yarn_expected(manifest, alias)
+        recorded = self.recorded.get(directory, {}).get(alias, {})
+        if not recorded:
+            return ("", "") if expected.aspects else None
+        compared = (a for a in _YARN_ASPECTS if a not in expected.unsure)
+        if all(expected.aspects.get(a) == recorded.get(a) for a in compared):
+            return None
+        shown = " and ".join(f"{a} {alias} {json.dumps(v)}" for a, v in sorted(recorded.items()))
+        return expected.stated, shown
+
+
+_YARN_ASPECTS = ("dependencies", "peerDependencies", "optional")
+# A range with a protocol (``workspace:^``, ``npm:x@^1``, ``link:../x``): recorded as written.
+_PROTOCOL = re.compile(r"[a-z][a-z0-9+.-]*:", re.IGNORECASE)
+_KEPT_PROTOCOLS = ("workspace:", "npm:", "link:", "portal:", "file:")
+
+
+class YarnExpected(NamedTuple):
+    """How a fresh yarn berry workspace entry records one manifest dependency."""
+
+    aspects: dict[str, str]
+    """Aspect (see :attr:`YarnLock.recorded`) -> the text a fresh entry records."""
+    unsure: frozenset[str]
+    """Aspects whose text lanes does not predict (a git or ``patch:`` range): not compared."""
+    stated: str
+
+
+def yarn_expected(manifest: dict[str, Any], alias: str) -> YarnExpected:
+    """What a fresh workspace entry records for dependency ``alias`` of ``manifest``, as yarn
+    berry merges the fields: ``dependencies``, then ``optionalDependencies`` (also marked
+    ``optional``), then ``devDependencies``, the later winning, under ``dependencies``, each
+    range without a protocol given yarn's default ``npm:``; ``peerDependencies`` as written."""
+    aspects: dict[str, str] = {}
+    unsure: set[str] = set()
+    stated: list[str] = []
+    for name in ("dependencies", "optionalDependencies", "devDependencies", "peerDependencies"):
+        fields = manifest.get(name)
+        spec = fields.get(alias) if isinstance(fields, dict) else None
+        if not isinstance(spec, str):
+            continue
+        stated.append(f"{name} {json.dumps(alias)}: {json.dumps(spec)}")
+        aspect = "peerDependencies" if name == "peerDependencies" else "dependencies"
+        if name == "optionalDependencies":
+            aspects["optional"] = "true"
+        protocol = _PROTOCOL.match(spec)
+        if protocol is None:
+            aspects[aspect] = spec if aspect == "peerDependencies" else f"npm:{spec}"
+        elif spec.startswith(_KEPT_PROTOCOLS if aspect == "dependencies" else ("workspace:",)):
+            aspects[aspect] = spec
+        else:
+            unsure.add(aspect)
+            aspects[aspect] = spec
+    return YarnExpected(aspects, frozenset(unsure), " and ".join(stated))
+
+
 def _yarn(tree: Tree, path: str) -> LockRead:
     text, error = read_text(tree, path)
     if text is None:
@@ -430,7 +513,23 @@ def _yarn(tree: Tree, path: str) -> LockRead:
             descriptors[descriptor.strip()] = target
         workspaces.append(_YarnWorkspace(line, target, entry))
     listed = {w.path: _names(w.entry) for w in workspaces if w.path is not None}
-    return LockRead(_yarn_links(path, workspaces, descriptors), [], listed)
+    recorded = {w.path: _yarn_recorded(w.entry) for w in workspaces if w.path is not None}
+    links = _yarn_links(path, workspaces, descriptors)
+    return LockRead(links, [], listed, yarn=YarnLock(recorded))
+
+
+def _yarn_recorded(entry: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    recorded: dict[str, dict[str, str]] = {}
+    for aspect in ("dependencies", "peerDependencies"):
+        deps = entry.get(aspect)
+        for name, spec in deps.items() if isinstance(deps, dict) else ():
+            text = _scalar(spec)
+            recorded.setdefault(str(name), {})[aspect] = text if text is not None else ""
+    meta = entry.get("dependenciesMeta")
+    for name, flags in meta.items() if isinstance(meta, dict) else ():
+        if isinstance(flags, dict) and flags.get("optional") is True:
+            recorded.setdefault(str(name), {})["optional"] = "true"
+    return recorded
 
 
 def _yarn_workspace_path(resolution: str) -> str | None:

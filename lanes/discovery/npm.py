@@ -6,11 +6,12 @@ as a second source, from the lockfiles (``lanes.discovery._jslock``): a link the
 the manifests lack becomes an edge with ``dep="lockfile-edge:<name>"``. The other way round, a
 workspace package a lockfile does not list (pnpm ``importers``, package-lock ``packages``, yarn
 berry ``workspace:`` entries) and a manifest edge the lock does not record are ``LockGap``
-records: a stale lock, reported by ``lanes check``. package-lock and yarn.lock answer by name
-(the package's entry names the dependency in any field, peerDependencies included); a pnpm
-importer must record it in the field and with the ``specifier`` pnpm's ``--frozen-lockfile``
-check expects (``lanes.discovery._jslock.pnpm_expected``), peers as ``dependencies`` when
-``autoInstallPeers`` is on.
+records: a stale lock, reported by ``lanes check``. package-lock answers by name (the
+package's entry names the dependency in any field, peerDependencies included); a pnpm importer
+must record it in the field and with the ``specifier`` pnpm's ``--frozen-lockfile`` check
+expects (``lanes.discovery._jslock.pnpm_expected``), peers as ``dependencies`` when
+``autoInstallPeers`` is on; a yarn berry entry with the range, peer range and ``optional`` mark
+``yarn install --immutable`` expects (``lanes.discovery._jslock.yarn_expected``).
 
 Ownership: a member package owns its directory. A workspace root (``workspaces`` in the root
 ``package.json``, or a ``pnpm-workspace.yaml``) is configuration for every member: the root
@@ -24,8 +25,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lanes.discovery._common import (
     Collector,
@@ -54,6 +54,9 @@ from lanes.model import (
     ManifestError,
 )
 
+if TYPE_CHECKING:
+    from lanes.discovery._jslock import LockCompare
+
 MANIFEST = "package.json"
 PNPM = "pnpm-workspace.yaml"
 _SKIP = frozenset({"node_modules", ".git"})
@@ -71,9 +74,6 @@ _DEP_FIELDS: tuple[tuple[str, EdgeKind], ...] = (
     ("peerDependencies", "normal"),
     ("optionalDependencies", "normal"),
 )
-# A pnpm lock's answer for one manifest dependency: (directory, manifest, name) -> the
-# (stated, recorded) of a LockGap, or None when the importer is fresh (see _jslock.PnpmLock)
-_Compare = Callable[[str, dict[str, Any], str], tuple[str, str] | None]
 _PATH_PROTOCOLS = ("file:", "link:", "portal:")
 # Manifest fields naming the files a published package ships (besides ``files``).
 _TARGET_FIELDS = ("main", "module", "browser", "types", "typings", "bin", "man", "exports")
@@ -407,18 +407,17 @@ class _Parser:
                     dep = f"{LOCKFILE_EDGE}{link.name}"
                     result.edges.append(Edge(source, target, link.kind, dep=dep))
             if read.listed is not None and not read.errors:
-                compare = read.pnpm.gap if read.pnpm is not None else None
-                result.lock_gaps += self._lock_gaps(lockfile, read.listed, compare)
+                result.lock_gaps += self._lock_gaps(lockfile, read.listed, read.compare())
         result.errors.sort(key=lambda e: (e.path, e.line, e.message))
 
     def _lock_gaps(
-        self, lockfile: str, listed: dict[str, frozenset[str]], pnpm: _Compare | None
+        self, lockfile: str, listed: dict[str, frozenset[str]], compare: LockCompare | None
     ) -> list[LockGap]:
         """Packages ``lockfile`` does not list, and manifest edges it does not record for the
-        depending package: for pnpm (``pnpm``: the lock's ``PnpmLock.gap``), in the field and
-        with the specifier pnpm expects, once per dependency name (a normal edge before a dev
-        one); otherwise by dependency name in any field (yarn merges devDependencies, and a
-        name a lock resolves from the registry by configuration is not stale)."""
+        depending package: for pnpm and yarn berry (``compare``: ``LockRead.compare``), as
+        their frozen install checks it, once per dependency name (a normal edge before a dev
+        one); for package-lock by dependency name in any field (a name a lock resolves from the
+        registry by configuration is not stale)."""
         gaps = [
             LockGap(lockfile, name)
             for directory, name in sorted(self.names.items())
@@ -430,7 +429,7 @@ class _Parser:
             if names is None:
                 continue  # the package is not listed: reported above
             source = self.names[directory]
-            if pnpm is None:
+            if compare is None:
                 if alias not in names:
                     gaps.append(LockGap(lockfile, source, target, kind))
                 continue
@@ -438,7 +437,7 @@ class _Parser:
             if (directory, alias) in compared or data is None:
                 continue
             compared.add((directory, alias))
-            gap = pnpm(directory, data, alias)
+            gap = compare(directory, data, alias)
             if gap is not None:
                 gaps.append(LockGap(lockfile, source, target, kind, *gap))
         return sorted(set(gaps))
