@@ -302,6 +302,25 @@ def statement_threads(statements: int = 60_000, threads: int = 20) -> dict[str, 
     return result
 
 
+def length_scaling(turns: int, block: int) -> dict[str, list[float]]:
+    """CPU per turn of one session as it grows (memory backend, and SQLite with fsync), per
+    ``block`` of turns: the turn path still reads, checks, encodes and hashes the whole
+    transcript (the projection row, the snapshot digest), so its cost grows with the length."""
+    out: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, svc in (("memory", memory_service()), ("sqlite", sqlite_service(tmp))):
+            svc.create("long")
+            costs = []
+            for start in range(0, turns, block):
+                cpu = time.process_time()
+                for turn in range(start, start + block):
+                    svc.run_turn("long", f"turn {turn}")
+                costs.append(1000 * (time.process_time() - cpu) / block)
+            out[name] = costs
+            svc.close()
+    return out
+
+
 def _doc(sid: str, turns: int) -> Session:
     messages = [Message("system", "You are a helpful assistant.", id="system")]
     for t in range(turns):
@@ -460,6 +479,13 @@ def main() -> None:
         " threads only)",
     )
     parser.add_argument("--raw-commits", type=int, default=1_000, help="raw commits to time")
+    parser.add_argument(
+        "--long-turns",
+        type=int,
+        default=300,
+        help="turns of the one long session whose CPU per turn is reported by length (in blocks"
+        " of 50)",
+    )
     parser.add_argument("--dir", type=Path, default=None, help="where the files go (one disk)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--child-threads", type=Path, default=None, help=argparse.SUPPRESS)
@@ -469,7 +495,7 @@ def main() -> None:
         return
     if args.quick:
         args.sessions, args.turns, args.recovery_sessions = 5, 4, 500
-        args.raw_commits, args.processes = 200, [2]
+        args.raw_commits, args.processes, args.long_turns = 200, [2], 100
     base = Path(args.dir or tempfile.gettempdir())
     results: dict[str, object] = {"machine": machine()}
     results["throughput"] = bench_throughput(
@@ -482,6 +508,7 @@ def main() -> None:
         svc = sqlite_service(tmp)
         results["sqlite_fsync"] = bench_turns(svc, args.sessions, args.turns)
         svc.close()
+    results["length_scaling"] = length_scaling(args.long_turns, 50)
     n = args.recovery_sessions
     results["recovery_in_sync"] = bench_recovery(n, 0, 0)
     results["recovery_10pct_behind"] = bench_recovery(n, n // 20, n // 20)
@@ -500,6 +527,11 @@ def main() -> None:
             f"{key:>22}: {r['turns']} turns in {r['seconds']:.2f}s = {r['turns_per_s']:.0f}"
             f" turns/s, one thread, CPU per turn {r['cpu_ms_per_turn']:.2f} ms"
         )
+    scaling = results["length_scaling"]
+    assert isinstance(scaling, dict)
+    for key, costs in scaling.items():
+        shown = ", ".join(f"{cost:.2f}" for cost in costs)
+        print(f"{'by length, ' + key:>22}: CPU ms per turn for turns 1-50, 51-100, ...: {shown}")
     per_turn = results["statements_per_turn"]
     gil = results["statement_threads"]
     assert isinstance(per_turn, dict) and isinstance(gil, dict)

@@ -251,3 +251,4 @@ def test_benchmark_script_quick_run() -> None:
     figures = json.loads(result.stdout)
     assert figures["sqlite_fsync"]["turns_per_s"] > 0
     assert figures["recovery_in_sync"]["sessions"] == 500
+    assert [len(costs) for costs in figures["length_scaling"].values()] == [2, 2]
