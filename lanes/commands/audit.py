@@ -69,7 +69,12 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         description="whole-tree coverage audit: every tracked file -> owner -> lanes",
         epilog=_EXIT_CODES,
     )
-    coverage.add_argument("--rev", metavar="REV", help="audit the tree of REV (default: index)")
+    coverage.add_argument(
+        "--rev",
+        metavar="REV",
+        help="audit the tree of REV under REV's own lanes.yml and manifests (default: the index"
+        " and the work tree's)",
+    )
     _fail_on(coverage, COVERAGE_CONDITIONS)
     history = audits.add_parser(
         "history",
@@ -233,15 +238,28 @@ def _exit_code(conditions: dict[str, bool], fail_on: list[str]) -> int:
 
 def _run_coverage(args: argparse.Namespace) -> dict[str, bool]:
     workspace = workspace_from_args(args)
-    report = _coverage(workspace, args.rev)
+    if args.rev is None:
+        files = gitsource.tracked_files(workspace.repo)
+        report, index = audit_coverage(files, workspace), workspace.index
+    else:
+        report, index = _coverage_at(args, workspace, args.rev)
     with _output(args.output) as out:
-        _render_coverage(report, workspace.index, args.format, out)
+        _render_coverage(report, index, args.format, out)
     return report.conditions()
 
 
-def _coverage(workspace: Workspace, rev: str | None) -> CoverageReport:
+def _coverage_at(
+    args: argparse.Namespace, workspace: Workspace, rev: str
+) -> tuple[CoverageReport, Index]:
+    """The coverage of ``rev``'s tree under ``rev``'s own configuration and graph (its
+    ``lanes.yml`` and manifests, as a release audit reads the tree at ``B``), and that index."""
+    from lanes.audit.tree_at import workspace_at
+
     files = gitsource.tracked_files(workspace.repo, rev)
-    return audit_coverage(files, workspace, revision=rev)
+    config_path = _config_in_repo(args, workspace.repo)
+    explicit = Path(args.config).resolve() if args.config and config_path is None else None
+    with workspace_at(workspace.repo, rev, config_path, explicit) as at_rev:
+        return audit_coverage(files, at_rev, revision=rev), at_rev.index
 
 
 def _render_coverage(report: CoverageReport, index: Index, fmt: str, out: IO[str]) -> None:
@@ -506,14 +524,8 @@ def _run_release(args: argparse.Namespace) -> dict[str, bool]:
     finally:
         if against is not None:
             against.close()
-    from lanes.audit.tree_at import workspace_at
-
-    config_path = _config_in_repo(args, workspace.repo)
-    explicit = Path(args.config).resolve() if args.config and config_path is None else None
-    with workspace_at(workspace.repo, head, config_path, explicit) as at_head:
-        files = gitsource.tracked_files(workspace.repo, head)
-        coverage = audit_coverage(files, at_head, revision=head)
-    report = ReleaseReport(args.range, head, commits, summary, coverage, at_head.index)
+    coverage, at_head = _coverage_at(args, workspace, head)
+    report = ReleaseReport(args.range, head, commits, summary, coverage, at_head)
     with _output(args.output) as out:
         _render_release(report, args.format, out)
     return report.conditions()

@@ -147,6 +147,26 @@ def test_rev_audits_an_older_tree(repo: Path) -> None:
     assert coverage(repo, 0, "--rev", "HEAD")["unmatched"] == ["tools/release.sh"]
 
 
+def test_rev_audits_the_older_tree_under_its_own_configuration_and_graph(repo: Path) -> None:
+    """``--rev`` reads REV's ``lanes.yml`` and manifests, as a release audit reads B's: a lane
+    removed since and a crate added since must not change the coverage of the older tree."""
+    old = git(repo, "rev-parse", "HEAD").strip()
+    without_wasm = AUDIT_YML.replace(
+        "  wasm:\n    roots: [meerkat-wasm]\n    run: make wasm\n", ""
+    ).replace("roots: [meerkat-rpc", "roots: [meerkat-newbie, meerkat-rpc")
+    without_wasm = without_wasm.replace("    not: [wasm]\n", "")
+    newbie = '[package]\nname = "meerkat-newbie"\nversion = "0.1.0"\nedition = "2021"\n'
+    write_files(repo, {"lanes.yml": without_wasm, "crates/newbie/Cargo.toml": newbie})
+    write_files(repo, {"crates/newbie/src/lib.rs": "\n"})
+    commit_all(repo, "drop the wasm lane, add a crate")
+    at_old = {row["name"]: row["lanes"] for row in coverage(repo, 0, "--rev", old)["matrix"]}
+    at_head = {row["name"]: row["lanes"] for row in coverage(repo)["matrix"]}
+    assert at_old["meerkat-wasm"] == {"wasm": "root", "rest": "root"}
+    assert "meerkat-newbie" not in at_old
+    assert at_head["meerkat-wasm"] == {"rest": "root"}
+    assert at_head["meerkat-newbie"] == {"sdk": "root"}
+
+
 @pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
 def test_every_format_reports_every_finding(repo: Path, fmt: str, tmp_path: Path) -> None:
     text = AUDIT_YML.replace("xtask, ", "").replace("not: [wasm]", "not: [wasm, sdk]")
