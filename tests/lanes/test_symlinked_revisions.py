@@ -140,3 +140,54 @@ def test_detect_base_resolves_against_the_base_graphs_link_readers(tmp_path: Pat
     assert reasons and all(r.get("graph") == "base" for r in reasons), reasons
     assert {r["path"] for r in reasons} == {"crates/b/v1/x.rs"}
     assert data["diff"]["graphs"] == "base and head"
+
+
+READER_DETECTOR = """\
+#!/usr/bin/env bash
+# Lists kept by hand: a's directory runs a, b's runs b; a tools change runs everything.
+a=false; b=false
+while IFS= read -r path; do
+  case "$path" in
+    crates/a/*) a=true ;;
+    crates/b/*) b=true ;;
+    tools/*) a=true; b=true ;;
+  esac
+done
+echo "a=$a"
+echo "b=$b"
+"""
+
+
+def test_history_attributes_a_path_to_the_components_that_read_it(tmp_path: Path) -> None:
+    """A changed file counts for the components that read it, besides its owner: among the
+    commit's components and in the per-component questions, so the detector's gap behind a's
+    links is a latent gap of a, even where a tools change made it run a anyway."""
+    repo = _repo(tmp_path)
+    base = git(repo, "rev-parse", "HEAD").strip()
+    write_files(repo, {"crates/b/data/gen.rs": "// changed\n", "tools/release.sh": "true\n"})
+    hidden = commit_all(repo, "behind the link, with a tools change")
+    write_files(repo, {"generated/schema.rs": "// regenerated\n"})
+    missed = commit_all(repo, "behind the link alone")
+    detector = tmp_path / "detect.sh"
+    detector.write_text(READER_DETECTOR)
+    data = lanes_json(
+        repo, "audit", "history", f"{base}..HEAD", "--against-command", f"bash {detector}"
+    )
+    commits = by_subject(data)
+    first, second = (
+        commits["behind the link, with a tools change"],
+        commits["behind the link alone"],
+    )
+    assert first["components"] == ["a", "b"] and second["components"] == ["a"]
+    assert (first["missed"], second["missed_graph"]) == ([], ["a"])
+    assert first["latent"] == [
+        {"component": "a", "lane": "a", "path": "crates/b/data/gen.rs", "hidden": True}
+    ]
+    assert second["latent"] == [
+        {"component": "a", "lane": "a", "path": "generated/schema.rs", "hidden": False}
+    ]
+    gaps = data["summary"]["latent_gaps"]
+    assert [(g["component"], g["lane"], g["commits"], g["hidden"]) for g in gaps] == [
+        ("a", "a", 2, 1)
+    ]
+    assert (gaps[0]["first"], gaps[0]["last"]) == (hidden, missed)
