@@ -87,6 +87,11 @@ class PathResolution(NamedTuple):
     rule: str | None
     lanes: dict[str, Reason]
 
+    @property
+    def precise_lanes(self) -> dict[str, Reason]:
+        """The lanes this path selects for a reason of its own (:func:`precise_lanes`)."""
+        return {lane: r for lane, r in self.lanes.items() if r.code not in CATCH_ALL}
+
 
 class Selection(NamedTuple):
     lanes: dict[str, bool]
@@ -136,6 +141,9 @@ _GLOBAL, _IGNORE, _LANE = "global", "ignore", "lane"
 
 
 UNCLEAR = "unclear-path"
+CATCH_ALL = frozenset({"global", "unmatched", UNCLEAR})
+"""Reason codes of the fallbacks that select every lane whatever the path (``global``, the
+``unmatched`` policy, an unclear path): they make no lane reachable from the path."""
 
 
 def unclear_path(path: str) -> bool:
@@ -265,6 +273,18 @@ def resolve_path(
     ``lanes explain`` resolves as what owns it (a changed path ending in ``/`` is unclear).
     ``comparison``: resolve against the base revision's graph too (``lanes.graphdiff``)."""
     return _Resolver(rules, index, comparison).resolve(path, directory=directory)
+
+
+def precise_lanes(
+    path: str, rules: Rules, index: Index, *, comparison: "Comparison | None" = None
+) -> dict[str, Reason]:
+    """The lanes a change to ``path`` alone selects for a reason of its own, each with that
+    reason: its owner's and its readers' lanes (``dependency``), the lanes whose ``paths``
+    match it (``lane-path``), and with a ``comparison`` the marks of its diff. What only the
+    select-all fallbacks give (:data:`CATCH_ALL`: ``global``, ``unmatched``) does not count,
+    or every path would belong to every lane. The same resolution as ``lanes detect``: the
+    pytest plugin and the coverage audit decide which lanes a file belongs to with it."""
+    return resolve_path(path, rules, index, comparison=comparison).precise_lanes
 
 
 def select(

@@ -1,8 +1,10 @@
 """pytest plugin (entry point ``pytest11``): run the tests of one CI lane.
 
 * every lane of the rootdir's ``lanes.yml`` is registered as a marker;
-* ``--lane NAME`` keeps the tests marked ``NAME`` and the tests whose file belongs to a
-  component the lane covers (through the same index as ``lanes detect``);
+* ``--lane NAME`` keeps the tests marked ``NAME`` and the tests whose file belongs to the lane:
+  a change to the file alone makes ``lanes detect`` select the lane for a reason of its own
+  (its owner or a reader of it is covered by the lane, or the lane's ``paths`` match it;
+  ``global`` and ``unmatched`` do not count: :func:`lanes.engine.precise_lanes`);
 * ``--lane affected`` does that for every lane the current change selects (working tree, index
   and untracked files against the merge base with the default branch).
 
@@ -122,18 +124,37 @@ def _affected(workspace: Workspace) -> tuple[list[str], int, str | None]:
     return selection.selected, len(change.paths), change.uncertain
 
 
-def belongs(item: pytest.Item, lanes: list[str], workspace: Workspace) -> bool:
+def belongs(
+    item: pytest.Item,
+    lanes: list[str],
+    workspace: Workspace,
+    memo: dict[Path, frozenset[str]] | None = None,
+) -> bool:
+    """Whether ``item`` runs in one of ``lanes``: it is marked with one, or its file belongs
+    to one (:func:`file_lanes`; ``memo`` keeps each file's answer for the other items)."""
     if any(item.get_closest_marker(lane) for lane in lanes):
         return True
+    memo = {} if memo is None else memo
+    found = memo.get(item.path)
+    if found is None:
+        found = memo[item.path] = file_lanes(item.path, workspace)
+    return not found.isdisjoint(lanes)
+
+
+def file_lanes(path: Path, workspace: Workspace) -> frozenset[str]:
+    """The lanes a test file belongs to: those a change to it alone makes ``lanes detect``
+    select for a reason of its own (:func:`lanes.engine.precise_lanes`: its owner and readers
+    and their dependents, the lanes whose ``paths`` match it). A file only ``global`` or the
+    ``unmatched`` policy accounts for belongs to none (those select every lane), nor does a
+    file outside the repository. Links are followed: editing a test behind a link changes the
+    file it points at."""
+    from lanes.engine import precise_lanes
+
     try:
-        relative = item.path.resolve().relative_to(workspace.repo.resolve()).as_posix()
+        relative = path.resolve().relative_to(workspace.repo.resolve()).as_posix()
     except ValueError:
-        return False
-    owner = workspace.index.owner(relative)
-    if owner is None:
-        return False
-    covering = workspace.index.covered_by.get(owner.component, [])
-    return any(lane in covering for lane in lanes)
+        return frozenset()
+    return frozenset(precise_lanes(relative, workspace.rules, workspace.index))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -142,8 +163,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if resolved is None or workspace is None:
         return
     lanes = resolved.lanes
-    keep = [item for item in items if lanes and belongs(item, lanes, workspace)]
-    dropped = [item for item in items if not (lanes and belongs(item, lanes, workspace))]
+    memo: dict[Path, frozenset[str]] = {}
+    kept = {id(item) for item in items if lanes and belongs(item, lanes, workspace, memo)}
+    keep = [item for item in items if id(item) in kept]
+    dropped = [item for item in items if id(item) not in kept]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = keep

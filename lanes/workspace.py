@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from lanes import cache, discovery
 from lanes.config import Config, ConfigError, LaneSpec
@@ -112,39 +112,57 @@ def load_workspace(
         index = build(config, found, configured)
         if use_cache:
             cache.store(repo, key, index)
-    index = _link_readers(repo, index)
+    index = link_readers(tree, index)
     return finish(tree, repo, config, index, configured, cache_hit, found)
 
 
-def _link_readers(repo: StrPath, index: Index) -> Index:
-    """``index`` with each tracked symbolic link's owner reading what the link points at
-    inside the repository (a file, or everything under a directory): a change there changes
-    what the owner builds. Worked out on every run from the work tree (not cached with the
-    index, whose key does not cover links), at one ``readlink`` per link."""
-    from lanes.discovery._tree import links
+class LinkTargets(NamedTuple):
+    """What the tracked symbolic links of a tree point at inside the repository: (link, glob)
+    pairs, the glob naming the target file, or everything under a target directory; and
+    whether the listing of links may have missed some (a bounded walk that stopped)."""
 
-    tracked = links(repo)
-    if tracked.truncated:  # git could not list them and the walk stopped: a link may be missed
+    targets: tuple[tuple[str, str], ...]
+    truncated: bool = False
+
+
+def link_targets(tree: Tree) -> LinkTargets:
+    """Every tracked symbolic link of ``tree`` with what it points at inside the repository,
+    through the tree interface alone: the work tree (``git ls-files -s``, links resolved on
+    disk) and a git revision (blobs of mode 120000, followed in the revision's listing) answer
+    alike. A link to the repository itself, outside it or into a loop points at nothing a diff
+    reaches."""
+    listed = tree.links()
+    if not listed.paths:
+        return LinkTargets((), listed.truncated)
+    from lanes.globs import literal_glob
+
+    targets = []
+    for link in listed.paths:
+        target = tree.resolve(link)
+        if not target:
+            continue
+        pattern = literal_glob(target)
+        targets.append((link, f"{pattern}/**" if tree.is_dir(target) else pattern))
+    return LinkTargets(tuple(targets), listed.truncated)
+
+
+def link_readers(tree: Tree, index: Index) -> Index:
+    """``index`` with each tracked symbolic link's owner reading what the link points at
+    (:func:`link_targets`): a change there changes what the owner builds. Worked out from the
+    tree each time an index is loaded (the work tree's index cache key does not cover links),
+    at one ``readlink`` per link on disk, or one batch of link blobs at a revision; used for
+    the work tree, every revision graph and the base graph of ``detect --base`` alike."""
+    found = link_targets(tree)
+    if found.truncated:  # git could not list them and the walk stopped: a link may be missed
         message = "the walk for symbolic links stopped at its bound"
         code = ManifestError(".", 0, message, reason="discovery-truncated").code()
         if code not in index.problems:
             index = index._replace(problems=[*index.problems, code])
-    if not tracked.paths:
-        return index
-    from lanes.globs import literal_glob
-
-    root = os.path.realpath(repo)
     readers: dict[str, list[str]] = {}
-    for link in tracked.paths:
+    for link, glob in found.targets:
         owner = index.owner(link)
         if owner is None:
             continue  # the link's own path is unowned: its change, not its target's, decides
-        real = os.path.realpath(os.path.join(root, link))
-        relative = os.path.relpath(real, root).replace(os.sep, "/")
-        if relative == "." or relative.startswith("../") or relative == "..":
-            continue  # the repository itself, or outside it: no change in the diff reaches it
-        pattern = literal_glob(relative)
-        glob = f"{pattern}/**" if os.path.isdir(real) else pattern
         readers.setdefault(owner.component, []).append(glob)
     if not readers:
         return index

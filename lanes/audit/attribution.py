@@ -3,13 +3,14 @@
 A commit that touched a component the legacy rules forgot *and* another path that made them run
 the lanes anyway shows no miss at commit level, yet the gap is real: the next commit that
 touches only that component skips the lanes. So, besides the whole commit, the other selection
-is asked about the commit's changed paths one owner component at a time (one question per owner
-group per commit; :class:`~lanes.audit.against.CommandAgainst` caches the answers by the
-detector's content and the paths). A *latent gap* is a lane the dependency graph says covers a
+is asked about the commit's changed paths one component at a time: the paths it owns and the
+paths it reads from elsewhere (one question per group per commit;
+:class:`~lanes.audit.against.CommandAgainst` caches the answers by the detector's content and
+the paths). A *latent gap* is a lane the dependency graph says covers a
 component (``covered_by``) that the other selection does not run for that component's paths.
 
-Paths the configuration treats as global, and paths no component owns, are policy, not graph:
-they are not attributed.
+Paths the configuration treats as global, and paths no component owns or reads, are policy,
+not graph: they are not attributed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lanes.audit.against import OtherSelection
+from lanes.index import Index
 from lanes.workspace import Workspace
 
 
@@ -78,17 +80,29 @@ class Attribution:
     errors: list[str] = field(default_factory=list)
 
 
+def path_components(path: str, index: Index) -> list[str]:
+    """The components a change to ``path`` changes: its owner, then every component that reads
+    it from outside its own directory (``Index.readers``: a target or build input placed
+    elsewhere, what a tracked symbolic link points at), as ``lanes detect`` resolves it."""
+    owner = index.owner(path)
+    found = [owner.component] if owner is not None else []
+    if index.readers:
+        found += [reader.component for reader in index.readers_of(path)]
+    return list(dict.fromkeys(found))
+
+
 def owner_groups(paths: Sequence[str], workspace: Workspace) -> dict[str, list[str]]:
-    """Changed paths by owner component, for components some lane covers through the graph
-    (global paths and unowned paths left out)."""
+    """Changed paths by the components they change (:func:`path_components`: the owner and
+    the readers, so a path may be in several groups), for components some lane covers through
+    the graph (global paths and paths no component owns or reads left out)."""
     rules, index = workspace.rules, workspace.index
     groups: dict[str, list[str]] = {}
     for path in sorted(paths):
         if rules.global_paths.matching_pattern(path) is not None:
             continue
-        owner = index.owner(path)
-        if owner is not None and index.covered_by.get(owner.component):
-            groups.setdefault(owner.component, []).append(path)
+        for component in path_components(path, index):
+            if index.covered_by.get(component):
+                groups.setdefault(component, []).append(path)
     return groups
 
 

@@ -7,7 +7,9 @@ and the results are aggregated into the findings a release manager acts on:
 * ``unmatched``: files that fall to the ``unmatched`` policy (no owner, no rule);
 * ``ignored``: files only an ``ignore`` rule accounts for;
 * ``stale_globs``: globs of the configuration that match no tracked file;
-* ``dead_lanes``: lanes no file selects except through ``global`` or ``unmatched``;
+* ``dead_lanes``: lanes no file selects except through ``global`` or ``unmatched``
+  (:data:`lanes.engine.CATCH_ALL`: a file belongs to the lanes of
+  :func:`lanes.engine.precise_lanes`, as the pytest plugin decides which tests a lane runs);
 * ``uncovered_components``: components whose changes select no lane;
 * ``missing``: lane roots and contract lanes that do not exist;
 * ``contracts``: the results of ``lanes check``'s contracts;
@@ -27,9 +29,6 @@ from lanes.config import Config
 from lanes.engine import PathResolution, resolve_path
 from lanes.globs import compile_glob
 from lanes.workspace import Workspace
-
-CATCH_ALL_CODES = frozenset({"global", "unmatched"})
-"""Reason codes that select every lane: they do not make a lane reachable."""
 
 FAIL_ON_CONDITIONS = ("uncovered", "stale", "dead", "contracts")
 
@@ -151,7 +150,7 @@ def audit_coverage(
     report.files_total = len(ordered)
     report.lane_files = {lane: precise[lane] for lane in config.lanes}
     report.components = list(rows.values())
-    report.dead_lanes = _dead_lanes(config, report.lane_files, workspace)
+    report.dead_lanes = _dead_lanes(config, report, workspace)
     if workspace.configured:
         report.stale_globs = stale_globs(config_globs(config), ordered)
     report.missing = _missing_references(config, set(index.kinds))
@@ -184,9 +183,7 @@ def _record(
     if resolution.kind == "unmatched":
         report.unmatched.append(path)
         return
-    for lane, reason in resolution.lanes.items():
-        if reason.code not in CATCH_ALL_CODES:
-            precise[lane] += 1
+    precise.update(resolution.precise_lanes.keys())
     row = rows.get(resolution.owner.component) if resolution.owner else None
     if row is None:
         return
@@ -247,20 +244,35 @@ def stale_globs(rules: Iterable[GlobRule], sorted_files: Sequence[str]) -> list[
     return stale
 
 
-def _dead_lanes(config: Config, lane_files: dict[str, int], workspace: Workspace) -> list[DeadLane]:
+def _dead_lanes(config: Config, report: CoverageReport, workspace: Workspace) -> list[DeadLane]:
     dead = []
     for name, lane in config.lanes.items():
-        if lane_files.get(name):
+        if report.lane_files.get(name):
             continue
         known = [root for root in lane.roots if root in workspace.index.kinds]
+        shadowed = _global_only(name, report.global_files, workspace)
         if not lane.roots and not lane.paths:
             why = "no roots and no paths"
         elif lane.roots and not known:
             why = f"none of its roots exist ({', '.join(lane.roots)})"
-        else:
+        elif not shadowed:
             why = "no tracked file is owned by a component it covers or matches its paths"
+        else:
+            why = "no tracked file is owned by a component it covers" if lane.roots else "no roots"
+        if shadowed:
+            more = f" and {len(shadowed) - 1} more" if len(shadowed) > 1 else ""
+            why += (
+                f"; its paths match only global files ({shadowed[0]}{more}), which select"
+                " every lane and so belong to none"
+            )
         dead.append(DeadLane(name, why))
     return dead
+
+
+def _global_only(lane: str, global_files: Sequence[str], workspace: Workspace) -> list[str]:
+    """The global files the lane's ``paths`` match: global decides them first."""
+    globs = workspace.rules.lane_paths.get(lane)
+    return [path for path in global_files if globs.matches(path)] if globs is not None else []
 
 
 def _missing_references(config: Config, components: set[str]) -> list[MissingReference]:

@@ -45,7 +45,9 @@ from lanes.workspace import Workspace
 MEMO_SIZE = 64
 """Workspaces kept in memory, by discovery inputs."""
 
-CACHE_FORMAT = "graph-at-v1"
+CACHE_FORMAT = "graph-at-v2"
+"""Part of every cached graph's key: v2 graphs hold the readers of tracked symbolic links
+(v1 ones, built before revisions had them, must not be reused)."""
 
 LoadAt = Callable[[Path, str, str | None, Path | None], AbstractContextManager[Workspace]]
 """:func:`lanes.audit.tree_at.workspace_at`'s signature: the seam that builds a workspace."""

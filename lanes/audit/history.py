@@ -26,6 +26,7 @@ from lanes.audit.attribution import (
     LatentGap,
     attribute,
     owner_groups,
+    path_components,
     questions,
 )
 from lanes.audit.configs import FixedConfig, Judge, WorkspaceAt
@@ -223,8 +224,9 @@ def shortest_reason(reasons: list[Reason]) -> Reason | None:
 
 
 def changed_components(paths: Iterable[str], workspace: Workspace) -> list[str]:
-    owners = (workspace.index.owner(path) for path in paths)
-    return sorted({owner.component for owner in owners if owner is not None})
+    """The components ``paths`` change: their owners and the components that read them."""
+    index = workspace.index
+    return sorted({component for path in paths for component in path_components(path, index)})
 
 
 def failsafe_paths(

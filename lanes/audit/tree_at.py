@@ -25,7 +25,7 @@ from lanes.config import Config
 from lanes.discovery import DISCOVERY_FILES
 from lanes.discovery._revision import REGULAR_MODES, RevisionTree, RevisionUnavailable
 from lanes.index import FORMAT_VERSION, Index
-from lanes.workspace import Workspace, build, finish, located_in
+from lanes.workspace import Workspace, build, finish, link_readers, located_in
 
 __all__ = ["DISCOVERY_FILES", "RevisionUnavailable", "load_at", "workspace_at"]
 
@@ -67,6 +67,7 @@ def load_at(
         index = build(config, found, configured)
         if use_cache:
             cache.store_revision(repo, family, tree.observed(), index)
+    index = link_readers(tree, index)  # after storing: the entry's questions leave links out
     return finish(tree, repo, config, index, configured, cache_hit, found)
 
 

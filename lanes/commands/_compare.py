@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lanes.discovery import DISCOVERY_FILES
-from lanes.workspace import DEFAULT_GLOBAL, config_path
+from lanes.workspace import DEFAULT_GLOBAL, config_path, link_readers
 
 if TYPE_CHECKING:
     from lanes.config import Config
+    from lanes.discovery._source import Tree
     from lanes.graphdiff import Comparison, Mark, Side
     from lanes.index import Index
     from lanes.model import ChangeSet, Discovery
@@ -101,8 +102,9 @@ def _compare_with(
         with workspace_at(workspace.repo, revision, config_file, outside) as at_base:
             base_found = at_base.discovered()
             components = at_base.config.components if at_base.configured else {}
+            base_config = workspace.config._replace(components=components)
+            base = _side(base_config, base_found, links_from=at_base.tree)
         head = _side(workspace.config, workspace.discovered(), workspace.index)
-        base = _side(workspace.config._replace(components=components), base_found)
         contents, kept = _contents(workspace, revisions, _refinable(workspace, base, paths))
     except (GitError, ConfigError, OSError) as error:
         reason = f"{BASE_UNLOADABLE}: {revision[:12]}: {error}"
@@ -125,13 +127,23 @@ def _compare_with(
     )
 
 
-def _side(config: Config, found: Discovery, index: Index | None = None) -> Side:
+def _side(
+    config: Config,
+    found: Discovery,
+    index: Index | None = None,
+    *,
+    links_from: Tree | None = None,
+) -> Side:
+    """One graph of the comparison; without ``index``, built from ``found`` with the readers
+    of the tracked symbolic links of ``links_from`` (the revision's tree)."""
     from lanes.graph import build_index, merge_components
     from lanes.graphdiff import Side
 
     components, edges = merge_components(config, found)
     if index is None:
         index = build_index(config, found)
+        if links_from is not None:
+            index = link_readers(links_from, index)
     return Side(index, tuple(components), tuple(edges))
 
 

@@ -148,6 +148,12 @@ class RevisionTree:
 
         return Listing(tuple(self._note("manifests", "")))
 
+    def links(self) -> Listing:
+        """The blobs of mode 120000, from the listing (no blob is read)."""
+        from lanes.discovery._tree import Tree as Listing
+
+        return Listing(tuple(self._note("links", "")))
+
     def identity(self, path: str) -> str:
         return str(self._note("identity", path))
 
@@ -175,6 +181,8 @@ class RevisionTree:
     def _answer(self, operation: str, path: str) -> Any:
         if operation == "manifests":
             return list(self._manifests().paths)
+        if operation == "links":
+            return sorted(p for p, item in self._items.items() if item.mode == LINK)
         if operation == "resolve":
             return self._resolve(path)
         if operation == "list_dir":

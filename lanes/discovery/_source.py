@@ -67,6 +67,11 @@ class Tree(Protocol):
         """Every manifest file of the repository (:mod:`lanes.discovery._tree`)."""
         ...
 
+    def links(self) -> Listing:
+        """Every symbolic link the repository tracks (``truncated`` when the listing may have
+        missed some)."""
+        ...
+
     def identity(self, path: str) -> str:
         """What identifies the content at ``path`` for cache keys (it changes with the content)."""
         ...
@@ -138,6 +143,11 @@ class WorkTree:
         from lanes.discovery._tree import manifests
 
         return manifests(self.path)
+
+    def links(self) -> Listing:
+        from lanes.discovery._tree import links
+
+        return links(self.path)
 
     def identity(self, path: str) -> str:
         try:

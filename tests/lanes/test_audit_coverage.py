@@ -94,7 +94,13 @@ def test_a_dead_lane_is_reported(repo: Path) -> None:
     dead = '  lockfile:\n    paths: ["Cargo.lock"]\n    run: make lock\ncontracts:'
     reconfigure(repo, AUDIT_YML.replace("contracts:", dead))
     data = coverage(repo)
-    assert [d["lane"] for d in data["dead_lanes"]] == ["lockfile"]
+    assert data["dead_lanes"] == [
+        {
+            "lane": "lockfile",
+            "why": "no roots; its paths match only global files (Cargo.lock), which select every"
+            " lane and so belong to none",
+        }
+    ]
     assert data["stale_globs"] == []
     assert exit_codes(repo) == {"uncovered": 0, "stale": 0, "dead": 1, "contracts": 0}
 

@@ -136,3 +136,72 @@ def test_a_selected_lane_without_tests_still_exits_5(tmp_path: Path) -> None:
     (repo / "lanes.yml").write_text(config)
     code, ids, output = collected(repo, "--lane", "empty")
     assert code == 5 and ids == [], output
+
+
+PRECISE_CONFIG = """\
+version: 1
+discover: []
+global: ["tests/core/test_global.py"]
+components:
+  core: {paths: ["core/**"]}
+  core-tests: {paths: ["tests/core/**"], depends_on: [core]}
+lanes:
+  unit: {roots: [core-tests], run: "pytest"}
+  docs: {paths: ["tests/docs/**"], run: "pytest"}
+  smoke: {paths: ["tests/core/test_global.py"], run: "pytest"}
+"""
+
+
+def precise_repo(tmp_path: Path) -> Path:
+    """Test files that belong to a lane in each way ``lanes detect`` selects one: owned by a
+    component the lane covers, matched by the lane's ``paths``, read through a link inside a
+    covered component; and a global one, which belongs to no lane although core-tests owns it."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    test = "def test_it():\n    pass\n"
+    write_files(
+        repo,
+        {
+            **FILES,
+            "lanes.yml": PRECISE_CONFIG,
+            "tests/web/test_web.py": test,  # unowned: the unmatched policy only
+            "tests/docs/test_links.py": test,
+            "tests/shared/test_shared.py": test,
+            "tests/core/test_global.py": test,
+        },
+    )
+    os.symlink("../shared/test_shared.py", repo / "tests/core/shared.py")  # not collected itself
+    commit_all(repo, "init")
+    return repo
+
+
+def test_a_test_file_belongs_to_the_lanes_detect_selects_for_it(tmp_path: Path) -> None:
+    repo = precise_repo(tmp_path)
+    code, ids, output = collected(repo, "--lane", "unit")
+    assert code == 0, output
+    assert ids == ["tests/core/test_core.py::test_core", "tests/shared/test_shared.py::test_it"]
+    code, ids, output = collected(repo, "--lane", "docs")
+    assert code == 0, output
+    assert ids == ["tests/docs/test_links.py::test_it"]
+    # global selects every lane for any path, so its file belongs to none: not even the lane
+    # whose paths name it (global decides first), nor its owner's
+    code, ids, output = collected(repo, "--lane", "smoke")
+    assert code == 5 and ids == [], output
+
+
+def test_the_coverage_audit_attributes_files_as_the_plugin_does(tmp_path: Path) -> None:
+    from tests.lanes.audit_helpers import lanes_json
+
+    repo = precise_repo(tmp_path)
+    data = lanes_json(repo, "audit", "coverage")
+    # unit: core/__init__.py, tests/core/test_core.py, the link and the test behind it
+    assert data["lane_files"] == {"unit": 4, "docs": 1, "smoke": 0}
+    assert data["global"] == ["tests/core/test_global.py"]
+    assert data["dead_lanes"] == [
+        {
+            "lane": "smoke",
+            "why": "no roots; its paths match only global files (tests/core/test_global.py),"
+            " which select every lane and so belong to none",
+        }
+    ]
