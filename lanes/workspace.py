@@ -118,8 +118,9 @@ def load_workspace(
 
 class LinkTargets(NamedTuple):
     """What the tracked symbolic links of a tree point at inside the repository: (link, glob)
-    pairs, the glob naming the target file, or everything under a target directory; and
-    whether the listing of links may have missed some (a bounded walk that stopped)."""
+    pairs, the globs naming the target and, unless it is a file, everything under it, and each
+    other link the resolution may pass through (see :func:`link_targets`); and whether the
+    listing of links may have missed some (a bounded walk that stopped)."""
 
     targets: tuple[tuple[str, str], ...]
     truncated: bool = False
@@ -136,14 +137,36 @@ def link_targets(tree: Tree) -> LinkTargets:
         return LinkTargets((), listed.truncated)
     from lanes.globs import literal_glob
 
+    resolved = {link: tree.resolve(link) for link in listed.paths}
+    by_target: dict[str, list[str]] = {}
+    for link, target in resolved.items():
+        if target:
+            by_target.setdefault(target, []).append(link)
     targets = []
-    for link in listed.paths:
-        target = tree.resolve(link)
+    for link, target in resolved.items():
         if not target:
             continue
+        # The target, or all under it: a dangling link's target (deleted since, or not yet
+        # there) may be either.
         pattern = literal_glob(target)
-        targets.append((link, f"{pattern}/**" if tree.is_dir(target) else pattern))
+        targets.append((link, pattern))
+        if not tree.is_file(target):
+            targets.append((link, f"{pattern}/**"))
+        targets.extend((link, literal_glob(hop)) for hop in _hops(link, target, by_target))
     return LinkTargets(tuple(targets), listed.truncated)
+
+
+def _hops(link: str, target: str, by_target: dict[str, list[str]]) -> list[str]:
+    """The other tracked links ``link``'s resolution may pass through: those that resolve to
+    ``target`` or to a directory above it. Retargeting one changes what ``link`` reads, so its
+    owner reads them too (a link that merely points at the same place is included as well:
+    more lanes, never fewer)."""
+    hops: list[str] = []
+    prefix = target
+    while prefix:
+        hops.extend(other for other in by_target.get(prefix, ()) if other != link)
+        prefix = prefix.rpartition("/")[0]
+    return hops
 
 
 def link_readers(tree: Tree, index: Index) -> Index:

@@ -255,10 +255,10 @@ def _coverage_at(
     ``lanes.yml`` and manifests, as a release audit reads the tree at ``B``), and that index."""
     from lanes.audit.tree_at import workspace_at
 
-    files = gitsource.tracked_files(workspace.repo, rev)
     config_path = _config_in_repo(args, workspace.repo)
     explicit = Path(args.config).resolve() if args.config and config_path is None else None
     with workspace_at(workspace.repo, rev, config_path, explicit) as at_rev:
+        files = gitsource.tracked_files(workspace.repo, rev)
         return audit_coverage(files, at_rev, revision=rev), at_rev.index
 
 

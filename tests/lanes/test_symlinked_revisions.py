@@ -136,10 +136,42 @@ def test_detect_base_resolves_against_the_base_graphs_link_readers(tmp_path: Pat
     data = detect_json(repo, "--base", base)
     assert data["mode"] == "precise", data["failsafe"]
     assert data["selected"] == ["a", "b"]
-    reasons = [r for r in data["reasons"]["a"] if r["code"] == "dependency"]
-    assert reasons and all(r.get("graph") == "base" for r in reasons), reasons
-    assert {r["path"] for r in reasons} == {"crates/b/v1/x.rs"}
+    reasons = {r["path"]: r for r in data["reasons"]["a"] if r["code"] == "dependency"}
+    assert set(reasons) == {"crates/b/v1/x.rs", "crates/b/current"}, reasons
+    assert reasons["crates/b/v1/x.rs"].get("graph") == "base"  # what a built at the base
     assert data["diff"]["graphs"] == "base and head"
+
+
+def _detect_paths(repo: Path, paths: list[str]) -> dict[str, Any]:
+    stdin = "".join(f"{path}\n" for path in paths).encode()
+    return detect_json(repo, "--paths-from-stdin", stdin=stdin)
+
+
+def test_retargeting_a_link_in_the_middle_of_a_chain_selects_the_chains_owner(
+    tmp_path: Path,
+) -> None:
+    """Only ``crates/b/current`` changes (``v1`` to ``v2``): what a's link reads through it
+    changed, so a runs, from the head graph alone (paths on stdin) and with ``--base``."""
+    repo, base = _retargeted(tmp_path)
+    git(repo, "checkout", "-q", "HEAD^", "--", "crates/b/v1/x.rs")
+    commit_all(repo, "v1 as it was: only the link changed")
+    changed = git(repo, "diff", "--name-only", base, "HEAD").split()
+    assert changed == ["crates/b/current"]
+    assert _detect_paths(repo, changed)["selected"] == ["a", "b"]
+    assert detect_json(repo, "--base", base)["selected"] == ["a", "b"]
+
+
+def test_a_link_whose_target_was_deleted_still_selects_its_owner(tmp_path: Path) -> None:
+    """The change deletes what a's links point at (a directory, and the middle link of a
+    chain): a's links dangle in the head graph, and a must still run, from the head graph
+    alone."""
+    repo, _base = _retargeted(tmp_path)
+    os.symlink("../../b/v1", repo / "crates/a/src/direct")
+    commit_all(repo, "a: a direct link to v1 too")
+    git(repo, "rm", "-q", "-r", "crates/b/v1", "crates/b/current")
+    commit_all(repo, "b: v1 and current deleted")
+    for paths in (["crates/b/v1/x.rs"], ["crates/b/current"]):
+        assert _detect_paths(repo, paths)["selected"] == ["a", "b"], paths
 
 
 READER_DETECTOR = """\
