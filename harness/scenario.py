@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.commits import COMMIT_KINDS, HARNESS_SITES
+from harness.commits import COMMIT_KINDS, HARNESS_SITES, SYNC_SITES
 from harness.yamlnodes import Located, ScenarioError, load_located
 from session_core.faults import SITES
 
@@ -28,6 +28,8 @@ FAULT_KINDS = (
     "read-error",
     "torn",
     "lost",
+    "commit-error",
+    "second-writer",
 )
 
 FAULT_MODES = ("once", "persistent")
@@ -446,9 +448,16 @@ def _faults(node: Located | None, known: set[str], labels: set[str]) -> Iterable
             if key not in fields:
                 raise item.fail(f"fault: missing required key {key!r}")
         site = fields["site"].text("fault.site")
-        if site not in SITES and site not in HARNESS_SITES:
+        if site not in SITES and site not in HARNESS_SITES and site not in SYNC_SITES:
             raise fields["site"].fail(f"fault.site: unknown fault site {site!r}")
         kind = fields["kind"].choice("fault.kind", FAULT_KINDS)
+        if (kind == "commit-error") != (site in SYNC_SITES):
+            sites = ", ".join(SYNC_SITES)
+            raise fields["kind"].fail(
+                f"fault.kind: commit-error is the only kind at, and only at, {sites}"
+            )
+        if site in SYNC_SITES and "session" in fields:
+            raise fields["session"].fail("fault.session: a COMMIT is a whole batch's (no session)")
         if kind in COMMIT_KINDS and site not in HARNESS_SITES:
             sites = ", ".join(sorted(HARNESS_SITES))
             raise fields["kind"].fail(f"fault.kind: {kind} only at the commit sites {sites}")

@@ -4,7 +4,8 @@ services) and the scripted model. Crash, restart and recover act on it."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from harness.backends import Backend
 from harness.core import Core, zero_clock
@@ -15,6 +16,7 @@ from harness.scenario import ModelStep, Scenario
 from session_core.agent import Agent, CallTools, Say, ScriptedModel, Step
 from session_core.errors import StoreClosed
 from session_core.factory import Stores
+from session_core.faults import NO_FAULTS
 from session_core.model import Session
 from session_core.recovery import RecoveryReport
 from session_core.service import SessionService
@@ -78,6 +80,9 @@ class World:
         """Runtime snapshots the harness planted (``plant_snapshot``): the planted document and
         the one it replaced, shown to the checkers instead while the planted bytes stand."""
         self.counter = itertools.count(1)
+        self.recovering = False
+        self.after_recovery: list[Callable[[], None]] = []
+        """Run when the recovery in progress ends (a gate cancel that landed inside it)."""
         faults.snapshot = backend.snapshot
         faults.power_cut = backend.power_cut
         self.open()
@@ -110,6 +115,21 @@ class World:
             )
             self.services[runtime_backed] = svc
         return svc
+
+    @contextmanager
+    def second_process(self, session_id: str) -> Iterator[SessionService]:
+        """Another process over the same durable state: its own stores (lease holder), service
+        and gates, no faults; it ends when the block does (``second-writer``)."""
+        stores = self.backend.open_other()
+        try:
+            yield self.core.service(
+                stores,
+                NO_FAULTS,
+                runtime_backed=self.runtime_backed.get(session_id, True),
+                agent=self.agent,
+            )
+        finally:
+            stores.close()
 
     def read_faults(self, runtime: RuntimeStore, sessions: SessionStore) -> RuntimeStore:
         return ReadFaultRuntime(runtime, sessions, self.faults)
@@ -154,8 +174,15 @@ class World:
     def recover(self, *, redeliver: bool = True) -> list[RecoveryReport]:
         reports = []
         kinds = sorted(set(self.runtime_backed.values()), reverse=True)
-        for runtime_backed in kinds:
-            reports.append(self.service_for(runtime_backed).recover(redeliver=redeliver))
+        self.recovering = True
+        try:
+            for runtime_backed in kinds:
+                reports.append(self.service_for(runtime_backed).recover(redeliver=redeliver))
+        finally:
+            self.recovering = False
+            finish, self.after_recovery = self.after_recovery, []
+            for done in finish:
+                done()
         return reports
 
     def next_input(self, session_id: str) -> str:
