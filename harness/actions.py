@@ -14,7 +14,7 @@ from typing import Protocol
 from harness.batches import BatchBarrier
 from harness.history import Event, EventType
 from harness.scenario import Step
-from harness.world import PLAIN_MODEL, TOOL_MODEL, World, agent_steps
+from harness.world import PLAIN_MODEL, TOOL_MODEL, AgentCodeError, World, agent_steps
 from session_core.codec import decode_session, derive_receipt
 from session_core.errors import (
     CommitIndeterminate,
@@ -222,6 +222,8 @@ class Executor:
                 result.update(on_error())
         except Exception as exc:  # an untyped error escaping session_core is itself a finding
             kind, result, receipts = "info", {"error": type(exc).__name__, "untyped": True}, ()
+            if isinstance(exc, AgentCodeError):
+                result["agent_code"] = True  # the agent's own error, let through as it must
         if self.world.faults.take_commit_failed():
             result = {**result, "commit_failed": True}  # a COMMIT of its writes failed
         history.complete(event, kind, result, receipts)
@@ -267,6 +269,8 @@ class Executor:
         text = given_text if isinstance(given_text, str) else f"{sid} says {input_id}"
         model = step.model or (TOOL_MODEL if tools else PLAIN_MODEL)
         self.world.plans[text] = agent_steps(model, text)
+        if any(m.raises for m in model):
+            self.world.raising.add(text)
         refresh, compact = step.arg("refresh"), step.arg("compact")
         opts = TurnOptions(
             refresh_system=refresh if isinstance(refresh, str) else None,

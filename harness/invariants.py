@@ -698,14 +698,15 @@ def _completed_but_lagging(value: dict[str, object], s: SessionState) -> bool:
 
 @register("errors_not_swallowed")
 def errors_not_swallowed(ctx: CheckContext) -> str | None:
-    """No untyped error escapes; a ``Completed`` outcome is never returned while its
-    projection is missing, and an ok archive really archived: failures are reported."""
+    """No untyped error escapes (but the agent's own untyped error, ``agent_code``, which
+    session_core must let through as it was); a ``Completed`` outcome is never returned while
+    its projection is missing, and an ok archive really archived: failures are reported."""
     state = ctx.latest
     for op in ctx.ops:
         done = op.done
         if done is None:
             continue
-        if done.value.get("untyped"):
+        if done.value.get("untyped") and not done.value.get("agent_code"):
             return f"{op.op} raised an untyped {done.value.get('error')}"
         if not _first_state_after(ctx, op) or op.session not in state.sessions:
             continue

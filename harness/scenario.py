@@ -108,10 +108,12 @@ FINAL_KEYS = frozenset(
 
 @dataclass(frozen=True)
 class ModelStep:
-    """``say`` text, or a ``tools`` batch (tool names)."""
+    """``say`` text, a ``tools`` batch (tool names), or ``raise``: the model client itself
+    fails with an untyped error (``harness.world.AgentCodeError``), not a tool."""
 
     say: str | None = None
     tools: tuple[str, ...] = ()
+    raises: bool = False
 
 
 @dataclass(frozen=True)
@@ -391,10 +393,14 @@ def _model(value: Located, where: str) -> tuple[ModelStep, ...] | None:
     node: Located = value.value["model"]
     steps: list[ModelStep] = []
     for item in node.items(f"{where}.model"):
-        fields = item.mapping(f"{where}.model[]", frozenset({"say", "tools"}))
+        fields = item.mapping(f"{where}.model[]", frozenset({"say", "tools", "raise"}))
         if len(fields) != 1:
-            raise item.fail(f"{where}.model[]: expected exactly one of say, tools")
-        if "say" in fields:
+            raise item.fail(f"{where}.model[]: expected exactly one of say, tools, raise")
+        if "raise" in fields:
+            if fields["raise"].value is not True:
+                raise fields["raise"].fail(f"{where}.model[].raise: expected true")
+            steps.append(ModelStep(raises=True))
+        elif "say" in fields:
             steps.append(ModelStep(say=str(fields["say"].value)))
         else:
             steps.append(ModelStep(tools=tuple(fields["tools"].texts(f"{where}.model.tools"))))

@@ -42,9 +42,16 @@ def _tool_fail(args: Mapping[str, object]) -> str:
 TOOLS = {"add": _tool_add, "echo": _tool_echo, "fail": _tool_fail}
 
 
+class AgentCodeError(RuntimeError):
+    """An untyped error of the agent's own code (a model step ``raise``): session_core must
+    release the run and let this very error through, never replace it."""
+
+
 def agent_steps(model: Sequence[ModelStep], text: str) -> list[Step]:
     steps: list[Step] = []
     for item in model:
+        if item.raises:
+            continue  # the model client raises before any step (``World.raising``)
         if item.say is not None:
             steps.append(Say(f"{item.say}: {text}"))
         else:
@@ -69,6 +76,9 @@ class World:
         self.history = history
         self.runtime_backed = {s.id: s.runtime for s in scenario.sessions}
         self.plans: dict[str, list[Step]] = {}
+        self.raising: set[str] = set()
+        """Turn texts whose model client raises ``AgentCodeError`` at their next call outside
+        recovery (a redelivery runs with a working client)."""
         self.agent = Agent(model=ScriptedModel(self._script), tools=TOOLS, clock=zero_clock)
         self.stores: Stores | None = None
         self.services: dict[bool, SessionService] = {}
@@ -88,6 +98,9 @@ class World:
         self.open()
 
     def _script(self, text: str, turn_index: int) -> list[Step]:
+        if text in self.raising and not self.recovering:  # the step's own run, once
+            self.raising.discard(text)
+            raise AgentCodeError(f"the model client failed on {text!r}")
         return self.plans.get(text) or [Say(f"done: {text}")]
 
     # --- process lifecycle -------------------------------------------------------------------
@@ -189,4 +202,4 @@ class World:
         return f"{session_id}.{next(self.counter)}"
 
 
-__all__ = ["PLAIN_MODEL", "TOOLS", "TOOL_MODEL", "World", "agent_steps"]
+__all__ = ["PLAIN_MODEL", "TOOLS", "TOOL_MODEL", "AgentCodeError", "World", "agent_steps"]

@@ -14,9 +14,11 @@ from harness.runner import RunConfig, run
 from harness.scenario import Scenario, load_all
 from session_core.checkpointer import RunContext, StoreCheckpointer
 from session_core.codec import decode_session
-from session_core.errors import ProjectionCancelled
+from session_core.errors import ProjectionCancelled, SessionCoreError
 from session_core.lease import LeaseOwner
 from session_core.model import Receipt, RuntimeState, Session, validate_session_id
+from session_core.outcomes import Failed, TurnOutcome
+from session_core.service import SessionService, TurnOptions
 from session_core.stores import guards, sqlite_batch
 from session_core.stores.sqlite import SqliteSessionStore
 from session_core.stores.sqlite_batch import WriteRequest, run_batch
@@ -231,3 +233,39 @@ def test_a_delete_without_its_token_is_caught(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(SqliteSessionStore, "delete_if_current", delete_any)
     found = checkers("second-writer-stale-row-token", "sqlite")
     assert {"errors_not_swallowed", "reader_sees_every_turn"} & set(found), found
+
+
+# --- mutmut survivors (session_core/service.py) ---------------------------------------------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_agent_error_is_let_through_on_the_real_core(backend: str) -> None:
+    done = completions("agent-error-releases-run", backend)
+    kind, value = done["agent-error"]
+    assert (kind, value["error"], value["agent_code"]) == ("info", "AgentCodeError", True)
+    assert done["next-runs"][1]["outcome"] == "Completed"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_failed_built_without_its_run_id_is_caught(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def run_begun(
+        self: SessionService, run: RunContext, text: str, opts: TurnOptions
+    ) -> TurnOutcome:
+        session_id, input_ids = run.session_id, run.input_ids
+        try:
+            base = self.load_authority(session_id)
+            self.checkpointer.begin(session_id, base)
+            live, reply = self.run_agent(base, input_ids[0], text, run, opts)
+            self.faults.hit("turn.commit", session_id)
+        except SessionCoreError as exc:
+            return self.abort(run, Failed(session_id, run.run_id, exc))
+        except Exception as exc:  # mutmut: the run id dropped, a TypeError before the abort
+            self.abort(run, Failed(session_id, SessionCoreError(repr(exc))))  # type: ignore[call-arg]
+            raise
+        return self.commit(run, live, reply)
+
+    monkeypatch.setattr(SessionService, "run_begun", run_begun)
+    found = checkers("agent-error-releases-run", backend)
+    assert "errors_not_swallowed" in found, found
