@@ -14,7 +14,7 @@ from typing import Protocol
 from harness.batches import BatchBarrier
 from harness.history import Event, EventType
 from harness.scenario import Step
-from harness.world import PLAIN_MODEL, TOOL_MODEL, World, agent_steps
+from harness.world import PLAIN_MODEL, TOOL_MODEL, AgentCodeError, World, agent_steps
 from session_core.codec import decode_session, derive_receipt
 from session_core.errors import (
     CommitIndeterminate,
@@ -113,7 +113,9 @@ class Executor:
         self.waiting: list[tuple[Event, str]] = []
         """Gate cancels waiting for a gate lock held by the operation in flight."""
         self.shutdowns = itertools.count(1)
+        self.writers = itertools.count(1)
         world.faults.gate_cancel = self.cancel_from_outside
+        world.faults.second_writer = self.write_from_outside
 
     # --- a cancel from another process (fault kind ``gate-cancel``) ---------------------------
 
@@ -127,11 +129,23 @@ class Executor:
             process, "cancel", session_id, {"site": site}, f"gate-cancel@{site}"
         )
         checkpointer = self.world.service(session_id).checkpointer
-        if _lock_free(checkpointer.gate(session_id).lock):
-            checkpointer.cancel(session_id)
-            self.world.history.complete(event, "ok", {"row": self._row_revision(session_id)})
-        else:
+        if not _lock_free(checkpointer.gate(session_id).lock):
             self.waiting.append((event, session_id))
+            return
+        with self.world.faults.outside():
+            checkpointer.cancel(session_id)
+        if self.world.recovering:
+            # Recovery reconciles under the gate lock whatever the gate says: the cancel
+            # binds from the row the recovery leaves, so it completes when recovery ends.
+            self.world.after_recovery.append(lambda: self._cancelled(event, session_id))
+            return
+        self._cancelled(event, session_id)
+
+    def _cancelled(self, event: Event, session_id: str) -> None:
+        if self.world.crashed:
+            self.world.history.complete(event, "info", {"error": "SimulatedCrash"})
+            return
+        self.world.history.complete(event, "ok", {"row": self._row_revision(session_id)})
 
     def _finish_waiting(self) -> None:
         waiting, self.waiting = self.waiting, []
@@ -139,8 +153,38 @@ class Executor:
             if self.world.crashed:
                 self.world.history.complete(event, "info", {"error": "SimulatedCrash"})
                 continue
-            self.world.service(sid).checkpointer.cancel(sid)
+            with self.world.faults.outside():
+                self.world.service(sid).checkpointer.cancel(sid)
             self.world.history.complete(event, "ok", {"row": self._row_revision(sid)})
+
+    # --- a turn of another process (fault kind ``second-writer``) -----------------------------
+
+    def write_from_outside(self, session_id: str, site: str) -> None:
+        """A second writer: another process over the same files (its own stores, service,
+        gates and leases; no faults) runs a plain turn of ``session_id``, its post-commit
+        projection included, while this process's operation is at ``site``. So whatever this
+        process read before the site (a row token, a revision) may be stale after it.
+        Recorded as a ``turn`` of process ``writer-N``."""
+        number = next(self.writers)
+        input_id = f"{session_id}.w{number}"
+        text = f"{session_id} says {input_id}"
+        self.world.plans[text] = agent_steps(PLAIN_MODEL, text)
+        history = self.world.history
+        event = history.invoke(
+            f"writer-{number}",
+            "turn",
+            session_id,
+            {"input": input_id, "text": text},
+            f"second-writer@{site}",
+        )
+        try:
+            with self.world.faults.outside(), self.world.second_process(session_id) as svc:
+                kind, result, receipts = classify(svc.run_turn(session_id, text, input_id=input_id))
+        except SessionCoreError as exc:
+            name = type(exc).__name__
+            kind = "fail" if name in DEFINITE_ERRORS else "info"
+            result, receipts = {"error": name}, ()
+        history.complete(event, kind, result, receipts)
 
     def _row_revision(self, session_id: str) -> str | None:
         """The projection row's revision as the cancel left it (``no_write_after_cancel``); a
@@ -163,6 +207,7 @@ class Executor:
         of an operation that raised a typed error (not a crash)."""
         history = self.world.history
         event = history.invoke(process, op, step.session, value, step.label)
+        self.world.faults.take_commit_failed()  # marks of an earlier operation of this thread
         try:
             kind, result, receipts = body()
         except SimulatedCrash as exc:
@@ -177,6 +222,10 @@ class Executor:
                 result.update(on_error())
         except Exception as exc:  # an untyped error escaping session_core is itself a finding
             kind, result, receipts = "info", {"error": type(exc).__name__, "untyped": True}, ()
+            if isinstance(exc, AgentCodeError):
+                result["agent_code"] = True  # the agent's own error, let through as it must
+        if self.world.faults.take_commit_failed():
+            result = {**result, "commit_failed": True}  # a COMMIT of its writes failed
         history.complete(event, kind, result, receipts)
         if self.waiting:
             self._finish_waiting()
@@ -220,6 +269,8 @@ class Executor:
         text = given_text if isinstance(given_text, str) else f"{sid} says {input_id}"
         model = step.model or (TOOL_MODEL if tools else PLAIN_MODEL)
         self.world.plans[text] = agent_steps(model, text)
+        if any(m.raises for m in model):
+            self.world.raising.add(text)
         refresh, compact = step.arg("refresh"), step.arg("compact")
         opts = TurnOptions(
             refresh_system=refresh if isinstance(refresh, str) else None,
@@ -300,6 +351,9 @@ class Executor:
                 "lifecycle": doc.lifecycle.value,
                 "lag": view.lag,
             }
+            planted = self.world.planted.get(sid)
+            if source != "authority" and planted is not None and doc == planted:
+                value["planted"] = True  # the harness's damage served: the checkers skip it
             return "ok", value, ()
 
         self.perform(process, step, "read", {"source": source}, body)

@@ -40,6 +40,11 @@ class Backend:
     def observer(self) -> Stores:
         raise NotImplementedError
 
+    def open_other(self) -> Stores:
+        """Stores of another process over the same durable state, without faults (a second
+        writer; on SQLite they share this process's connections, one per file)."""
+        raise NotImplementedError
+
     def close_observer(self) -> None:
         return None
 
@@ -102,6 +107,9 @@ class MemoryBackend(Backend):
         if self._observer is None:
             self._observer = memory_stores(self.disk, NO_FAULTS)
         return self._observer
+
+    def open_other(self) -> Stores:
+        return memory_stores(self.disk, NO_FAULTS)
 
     def snapshot(self) -> object:
         d = self.disk
@@ -177,6 +185,9 @@ class SqliteBackend(Backend):
 
     def power_cut(self, kind: str, file: str) -> Images | None:
         return self.recorder.cut(kind, file)
+
+    def open_other(self) -> Stores:
+        return self.opener(self.dir, NO_FAULTS)
 
     def batching(
         self, faults: FaultPoint, participants: int, runner: BatchRunner | None

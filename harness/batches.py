@@ -52,9 +52,12 @@ class Member:
     process: int
     session: str | None
     level: list[int] = field(default_factory=list)
-    """``PRAGMA synchronous`` inside the batch's transaction (what its ``COMMIT`` used)."""
+    """``PRAGMA synchronous`` inside the batch's transaction (what its ``COMMIT`` used);
+    empty while the member's writes are not (or no longer) in the batch."""
     settled: bool = False
     crashed: bool = False
+    commit_failed: bool = False
+    """The batch's ``COMMIT`` failed (``commit-error``): noted for the member's operation."""
 
 
 @dataclass(eq=False)
@@ -112,12 +115,13 @@ class BatchBarrier:
 
         def body(conn: sqlite3.Connection) -> T:
             result = fn(conn)
-            level.append(int(conn.execute("PRAGMA synchronous").fetchone()[0]))
+            synchronous = int(conn.execute("PRAGMA synchronous").fetchone()[0])
             try:
                 self.faults.hit(f"sqlite.batch.{name}", session_id)
             except SimulatedCrash:
                 conn.execute("ROLLBACK")  # the process dies before COMMIT: the whole batch
                 raise
+            level.append(synchronous)  # the member's writes stay in the batch
             return result
 
         self.local.member = (session_id, level)
@@ -144,6 +148,9 @@ class BatchBarrier:
                         raise BarrierStuck(f"a write on {name} waited {STUCK_SECONDS:.0f} s")
             if member.crashed:
                 raise SimulatedCrash(self.crashed or f"sqlite.batch.{name}")
+            note = getattr(self.faults, "note_commit_failed", None)
+            if member.commit_failed and note is not None:
+                note()  # in the member's own thread: its operation is the one marked
 
         return park
 
@@ -168,8 +175,12 @@ class BatchBarrier:
 
     def _commit(self, pending: Pending, members: list[Member]) -> None:
         batch = [m.request for m in members]
+        failures = getattr(pending.conn, "failures", 0)
         with pending.lock:
             self.runner(pending.conn, batch)
+        if getattr(pending.conn, "failures", 0) > failures:
+            for member in members:  # those whose writes were in it (their own fn returned)
+                member.commit_failed = bool(member.level)
         crash = getattr(self.faults, "crashed_at", None)
         if crash is not None:
             self.crashed = str(crash)
@@ -199,7 +210,8 @@ def batched(
         shared = db._current()  # the file's connection and group committer (one per process)
         committer = shared.committer
         if all(committer is not c for c in committers):
-            committer.submit = barrier.submit(name, shared.conn, shared.lock)  # type: ignore[method-assign,assignment]
+            # the committer's connection: ``harness.commits.FailingCommits`` (commit-error)
+            committer.submit = barrier.submit(name, committer.conn, shared.lock)  # type: ignore[method-assign,assignment]
             committers.append(committer)
     recorder.barrier = barrier.transaction
     try:

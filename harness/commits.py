@@ -15,6 +15,13 @@ act there (``HarnessFaults`` arms them):
   never reaches the disk, torn at a page boundary, so SQLite must discard the transaction;
 * ``lost``: power fails and every write not yet synced is dropped, per file.
 
+``sqlite.sync.<file>`` is the ``COMMIT`` statement itself, inside session_core's group commit
+(``run_batch``): every file's group committer commits through ``FailingCommits``, and a
+``commit-error`` rule there makes that ``COMMIT`` fail as a failed sync does, after SQLite
+wrote its frames (here: the transaction is committed, then the error is raised), so every
+member of the batch must be answered indeterminate. Those sites are never passed as hits
+(not explored): ``HarnessFaults.commit_fails`` is asked at each ``COMMIT``.
+
 Which writes are synced follows what SQLite promises for WAL mode: with ``synchronous`` FULL
 or EXTRA the WAL is synced at every commit; with NORMAL or OFF commits are synced only by a
 checkpoint, so they can all be lost, independently per file. Opening the stores again counts
@@ -42,6 +49,10 @@ UNSYNCED_SITES = ("sqlite.unsynced.runtime", "sqlite.unsynced.sessions")
 BATCH_SITES = ("sqlite.batch.runtime", "sqlite.batch.sessions")
 """Inside a group-commit batch's transaction, after a member's writes (``harness.batches``)."""
 HARNESS_SITES = frozenset({*COMMIT_SITES, *UNSYNCED_SITES, *BATCH_SITES})
+SYNC_SITES = ("sqlite.sync.runtime", "sqlite.sync.sessions")
+"""The ``COMMIT`` of a transaction or group-commit batch (``FailingCommits``; kind
+``commit-error`` only)."""
+SYNC_ERROR_TEXT = "disk I/O error (injected: the sync of this COMMIT failed after its frames)"
 COMMIT_KINDS = ("torn", "lost")
 """Fault kinds that only mean something at the sites above."""
 SYNC_FULL = 2
@@ -70,6 +81,40 @@ class FileLog:
     """The file as it was at its last sync, when commits since then are not synced."""
 
 
+class FailingCommits:
+    """The connection a file's group committer commits through (everything else passes to
+    the real one). At each ``COMMIT`` it asks the fault point whether ``sqlite.sync.<file>``
+    fails (``commit-error``): then the ``COMMIT`` runs (its frames are written and synced),
+    and SQLite's disk I/O error is raised as a failed sync would report it."""
+
+    def __init__(self, conn: sqlite3.Connection, recorder: CommitRecorder, name: str) -> None:
+        self.conn = conn
+        self.recorder = recorder
+        self.name = name
+        self.faults: FaultPoint | None = None
+        self.failures = 0
+        """``COMMIT`` statements failed so far (``harness.batches`` marks a batch's members)."""
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.conn, attr)
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql != "COMMIT" or not self._fails():
+            return self.conn.execute(sql, *args)
+        level = int(self.conn.execute("PRAGMA synchronous").fetchone()[0])
+        self.conn.execute("COMMIT")
+        self.recorder.committed(self.name, level >= SYNC_FULL)
+        self.failures += 1
+        note = getattr(self.faults, "note_commit_failed", None)
+        if note is not None and self.recorder.barrier is None:  # a batch marks its members
+            note()
+        raise sqlite3.OperationalError(SYNC_ERROR_TEXT)
+
+    def _fails(self) -> bool:
+        fails = getattr(self.faults, "commit_fails", None)
+        return fails is not None and bool(fails(f"sqlite.sync.{self.name}"))
+
+
 @dataclass
 class CommitRecorder:
     files: dict[str, Path]
@@ -93,6 +138,18 @@ class CommitRecorder:
             if isinstance(db, SqliteDatabase):
                 self.databases.append((name, db))
                 db.transaction = self._wrap(db.transaction, name, faults)  # type: ignore[method-assign,assignment]
+                self._fail_commits(db, name, faults)
+
+    def _fail_commits(self, db: SqliteDatabase, name: str, faults: FaultPoint) -> None:
+        """Let ``commit-error`` fail the ``COMMIT`` of this file's group committer (one per
+        file per process: the stores of one file share it)."""
+        committer = db._current().committer
+        current: object = committer.conn
+        proxy = current if isinstance(current, FailingCommits) else None
+        if proxy is None:
+            proxy = FailingCommits(committer.conn, self, name)
+            committer.conn = proxy  # type: ignore[assignment]
+        proxy.recorder, proxy.faults = self, faults
 
     def passed(self, name: str, session_id: str | None, faults: FaultPoint) -> None:
         """The sites after a COMMIT of file ``name`` (see the module docstring)."""
@@ -177,7 +234,9 @@ __all__ = [
     "COMMIT_KINDS",
     "COMMIT_SITES",
     "HARNESS_SITES",
+    "SYNC_SITES",
     "UNSYNCED_SITES",
     "CommitRecorder",
+    "FailingCommits",
     "Images",
 ]

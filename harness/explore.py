@@ -4,8 +4,9 @@
    *point* ``(site, session, occurrence)``.
 2. One run per (point, fault kind): ``error``, ``crash`` and ``cancel`` everywhere,
    ``power-loss`` at store ``.after`` sites, ``gate-cancel`` (a concurrent shutdown) at the
-   projection's ``GATE_SITES``. A point is *enumerated* when its fault fired in
-   every one of its runs; ``discovered == enumerated`` proves nothing was skipped.
+   projection's ``GATE_SITES`` (and only ``gate-cancel`` at the ``LOCK_SITES``). A point is
+   *enumerated* when its fault fired in every one of its runs; ``discovered == enumerated``
+   proves nothing was skipped.
 3. ``--deep``: for every crash / power-loss run, one more run per point of the recovery that
    follows, with a second fault (error or crash) inside that recovery.
 
@@ -41,6 +42,9 @@ GATE_SITES = frozenset({"turn.commit", "turn.project", "project.bridge", "projec
 """Where a concurrent shutdown cancels the gate (kind ``gate-cancel``): before the post-commit
 projection or runtime-less save checks the gate, and between that check and each plain write
 of the chain (the writes that follow a gate check)."""
+LOCK_SITES = frozenset({"gate.lock"})
+"""Interleaving points before a gate lock is taken: explored with ``gate-cancel`` only (a
+lock acquisition writes nothing, so an error or crash there is one at the site before)."""
 Hit = tuple[str, str | None]
 
 
@@ -119,6 +123,8 @@ def kinds_for(site: str) -> tuple[str, ...]:
         return (*SINGLE_KINDS, "power-loss")
     if site in GATE_SITES:
         return (*SINGLE_KINDS, "gate-cancel")
+    if site in LOCK_SITES:
+        return ("gate-cancel",)
     return SINGLE_KINDS
 
 
@@ -341,6 +347,8 @@ def default_jobs() -> int:
 
 
 __all__ = [
+    "GATE_SITES",
+    "LOCK_SITES",
     "Explorer",
     "Job",
     "Outcome",

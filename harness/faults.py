@@ -19,17 +19,29 @@ schedule that survives restarts.
 * ``read-error``: the operation fails as with ``error`` and the next read of that session's
   runtime store fails too (a disk that went away: the check after a failed write cannot be
   made either). Reads go through ``harness.readfaults.ReadFaultRuntime``.
+* ``commit-error`` at ``sqlite.sync.<file>`` (SQLite, ``harness.commits.FailingCommits``):
+  the ``COMMIT`` of a write transaction or group-commit batch fails as a failed sync does,
+  after SQLite wrote its frames (the write is durable); session_core must report every member
+  of the batch indeterminate. The operations whose write was in that batch are marked
+  (``note_commit_failed`` / ``take_commit_failed``, per thread).
+* ``second-writer``: another process over the same files runs a turn of the session when the
+  site is passed (a writer that makes a token read before the site stale); nothing is raised
+  here. ``second_writer`` (set by the executor) performs and records it.
+* Work done on behalf of another process (a gate cancel, a second writer's turn) runs
+  ``outside()`` this process's faults: its sites are neither recorded nor fired.
 * ``restart()`` forgets the crash but keeps rules that have not fired yet: the exploration
   schedule covers the whole run, including steps after a restart. ``disarm()`` stops all faults.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
-from harness.commits import COMMIT_KINDS, HARNESS_SITES, Images
+from harness.commits import COMMIT_KINDS, HARNESS_SITES, SYNC_SITES, Images
 from harness.scenario import FaultSpec
 from session_core.errors import InjectedStorageError, SimulatedCrash, StorageIndeterminate
 from session_core.faults import SITES, FaultAction, FaultInjector, FaultRule
@@ -38,8 +50,12 @@ PERSISTENT_TIMES = 1 << 30
 GATE_CANCEL = "gate-cancel"
 SYNC_ERROR = "sync-error"
 READ_ERROR = "read-error"
+COMMIT_ERROR = "commit-error"
+SECOND_WRITER = "second-writer"
 GateCancel = Callable[[str, str], None]
 """``(session_id, site)``: cancel that session's checkpointer gate from another process."""
+SecondWriter = Callable[[str, str], None]
+"""``(session_id, site)``: another process over the same files runs a turn of that session."""
 
 
 @dataclass
@@ -68,11 +84,21 @@ class HarnessFaults(FaultInjector):
     misfired: list[str] = field(default_factory=list)
     """session_core fault sites passed that are not in ``SITES``, or without a session
     (exploration arms sites by name and session: such a site is silently never explored)."""
+    commit_rules: list[FaultRule] = field(default_factory=list)
+    """Armed ``commit-error`` rules (``sqlite.sync.*``: consulted at each COMMIT, never hit)."""
+    writer_rules: list[FaultRule] = field(default_factory=list)
+    """Armed ``second-writer`` rules (they raise nothing, so they stay out of ``rules``)."""
+    second_writer: SecondWriter | None = None
+    _local: threading.local = field(default_factory=threading.local, repr=False)
 
     def arm_spec(self, spec: FaultSpec) -> FaultRule:
         kind = spec.kind
         if kind == GATE_CANCEL:
             return self._arm_gate(spec)
+        if kind == SECOND_WRITER:
+            return self._arm_writer(spec)
+        if spec.site in SYNC_SITES:
+            return self._arm_sync(spec)
         if spec.site in HARNESS_SITES:
             return self._arm_commit(spec)
         action = {"power-loss": "crash", SYNC_ERROR: "error", READ_ERROR: "error"}.get(kind, kind)
@@ -98,6 +124,54 @@ class HarnessFaults(FaultInjector):
             self.gate_rules.append(rule)
         self.kinds[id(rule)] = GATE_CANCEL
         return rule
+
+    def _arm_writer(self, spec: FaultSpec) -> FaultRule:
+        times = PERSISTENT_TIMES if spec.mode == "persistent" else 1
+        self.arm(spec.site, "cancel", session_id=spec.session, skip=spec.skip, times=times)
+        with self._lock:
+            rule = self.rules.pop()
+            self.writer_rules.append(rule)
+        self.kinds[id(rule)] = SECOND_WRITER
+        return rule
+
+    def _arm_sync(self, spec: FaultSpec) -> FaultRule:
+        """A ``commit-error`` rule at ``sqlite.sync.<file>`` (no session: a batch has many)."""
+        times = PERSISTENT_TIMES if spec.mode == "persistent" else 1
+        rule = FaultRule(spec.site, "error", None, spec.skip, times)
+        with self._lock:
+            self.commit_rules.append(rule)
+        self.kinds[id(rule)] = COMMIT_ERROR
+        return rule
+
+    def commit_fails(self, site: str) -> bool:
+        """Whether this ``COMMIT`` (at ``sqlite.sync.<file>``) fails (``commit-error``)."""
+        if not self.commit_rules or self.crashed_at is not None or self._outside():
+            return False
+        with self._lock:
+            return any(rule.take(site, None) for rule in self.commit_rules)
+
+    def note_commit_failed(self) -> None:
+        """The current thread's operation had a write in a batch whose COMMIT failed."""
+        self._local.commit_failed = True
+
+    def take_commit_failed(self) -> bool:
+        failed = bool(getattr(self._local, "commit_failed", False))
+        self._local.commit_failed = False
+        return failed
+
+    @contextmanager
+    def outside(self) -> Iterator[None]:
+        """Run work of another process (a gate cancel, a second writer) in this thread without
+        this process's faults: its sites are neither recorded nor fired."""
+        before = self._outside()
+        self._local.outside = True
+        try:
+            yield
+        finally:
+            self._local.outside = before
+
+    def _outside(self) -> bool:
+        return bool(getattr(self._local, "outside", False))
 
     def _arm_commit(self, spec: FaultSpec) -> FaultRule:
         """A commit-site rule (not a session_core site, so ``arm`` would refuse it)."""
@@ -132,6 +206,10 @@ class HarnessFaults(FaultInjector):
         with self._lock:
             return any(rule.take(site, session_id) for rule in self.gate_rules)
 
+    def _writer_fires(self, site: str, session_id: str | None) -> bool:
+        with self._lock:
+            return any(rule.take(site, session_id) for rule in self.writer_rules)
+
     def _select(self, site: str, session_id: str | None) -> FaultAction | None:
         for rule in self.rules:
             if rule.take(site, session_id):
@@ -164,6 +242,8 @@ class HarnessFaults(FaultInjector):
         raise InjectedStorageError(f"read after a fault ({session_id})", session_id=session_id)
 
     def _hit(self, site: str, session_id: str | None) -> None:
+        if self._outside():
+            return
         if site not in HARNESS_SITES and (site not in SITES or session_id is None):
             self.misfired.append(site if session_id is not None else f"{site} (no session)")
         if self.crashed_at is not None:
@@ -172,6 +252,10 @@ class HarnessFaults(FaultInjector):
         if self.gate_rules and session_id is not None and self._gate_fires(site, session_id):
             assert cancel is not None, "gate-cancel armed without an executor"
             cancel(session_id, site)
+        writer = self.second_writer
+        if self.writer_rules and session_id is not None and self._writer_fires(site, session_id):
+            assert writer is not None, "second-writer armed without an executor"
+            writer(session_id, site)
         if site in HARNESS_SITES:
             self._commit_hit(site, session_id)
             return
@@ -215,6 +299,8 @@ class HarnessFaults(FaultInjector):
             self.crashed_at = None
             self.rules = [r for r in self.rules if r.fired < r.times]
             self.gate_rules = [r for r in self.gate_rules if r.fired < r.times]
+            self.writer_rules = [r for r in self.writer_rules if r.fired < r.times]
+            self.commit_rules = [r for r in self.commit_rules if r.fired < r.times]
             self.power_fired = False
             self.failing_reads.clear()
 
@@ -222,6 +308,8 @@ class HarnessFaults(FaultInjector):
         super().disarm()
         with self._lock:
             self.gate_rules.clear()
+            self.writer_rules.clear()
+            self.commit_rules.clear()
         self.power_ops.clear()
         self.failing_reads.clear()
         self.taken = None
@@ -229,14 +317,18 @@ class HarnessFaults(FaultInjector):
 
     def fired_total(self) -> int:
         with self._lock:
-            return sum(rule.fired for rule in (*self.rules, *self.gate_rules))
+            armed = (*self.rules, *self.gate_rules, *self.writer_rules, *self.commit_rules)
+            return sum(rule.fired for rule in armed)
 
 
 __all__ = [
+    "COMMIT_ERROR",
     "GATE_CANCEL",
     "PERSISTENT_TIMES",
     "READ_ERROR",
+    "SECOND_WRITER",
     "SYNC_ERROR",
     "GateCancel",
     "HarnessFaults",
+    "SecondWriter",
 ]

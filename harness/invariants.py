@@ -667,7 +667,7 @@ def _read_went_back(ctx: CheckContext) -> str | None:
     for op in ctx.ops:
         if op.op != "read" or op.type != "ok" or op.done is None:
             continue
-        if op.invoke.value.get("source") != "projection":
+        if op.invoke.value.get("source") != "projection" or op.done.value.get("planted"):
             continue
         turns = op.done.value.get("turns")
         lag = op.done.value.get("lag")
@@ -698,14 +698,15 @@ def _completed_but_lagging(value: dict[str, object], s: SessionState) -> bool:
 
 @register("errors_not_swallowed")
 def errors_not_swallowed(ctx: CheckContext) -> str | None:
-    """No untyped error escapes; a ``Completed`` outcome is never returned while its
-    projection is missing, and an ok archive really archived: failures are reported."""
+    """No untyped error escapes (but the agent's own untyped error, ``agent_code``, which
+    session_core must let through as it was); a ``Completed`` outcome is never returned while
+    its projection is missing, and an ok archive really archived: failures are reported."""
     state = ctx.latest
     for op in ctx.ops:
         done = op.done
         if done is None:
             continue
-        if done.value.get("untyped"):
+        if done.value.get("untyped") and not done.value.get("agent_code"):
             return f"{op.op} raised an untyped {done.value.get('error')}"
         if not _first_state_after(ctx, op) or op.session not in state.sessions:
             continue
@@ -1184,7 +1185,9 @@ def _report_problem(report: dict[str, object], state: WorldState) -> str | None:
 @register("failed_sync_not_definite")
 def failed_sync_not_definite(ctx: CheckContext) -> str | None:
     """An operation whose store reported a failed sync (``StorageIndeterminate``: the write
-    may be durable although the caller cannot see it) is never answered with a definite
+    may be durable although the caller cannot see it), or one of whose writes was in a
+    ``COMMIT`` the harness failed (``commit-error``: the completion is marked
+    ``commit_failed``, whatever error the store reported), is never answered with a definite
     failure: ``Indeterminate`` until recovery or a resend resolves it (issue 13 F2)."""
     for op in ctx.done_before(ctx.latest):
         done = op.done
@@ -1192,6 +1195,8 @@ def failed_sync_not_definite(ctx: CheckContext) -> str | None:
             continue
         if "StorageIndeterminate" in (done.value.get("cause"), done.value.get("error")):
             return f"{op.session}: {op.op} answered {op.type} after a failed sync"
+        if done.value.get("commit_failed"):
+            return f"{op.session}: {op.op} answered {op.type} after its COMMIT failed"
     return None
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.commits import COMMIT_KINDS, HARNESS_SITES
+from harness.commits import COMMIT_KINDS, HARNESS_SITES, SYNC_SITES
 from harness.yamlnodes import Located, ScenarioError, load_located
 from session_core.faults import SITES
 
@@ -28,6 +28,8 @@ FAULT_KINDS = (
     "read-error",
     "torn",
     "lost",
+    "commit-error",
+    "second-writer",
 )
 
 FAULT_MODES = ("once", "persistent")
@@ -106,10 +108,12 @@ FINAL_KEYS = frozenset(
 
 @dataclass(frozen=True)
 class ModelStep:
-    """``say`` text, or a ``tools`` batch (tool names)."""
+    """``say`` text, a ``tools`` batch (tool names), or ``raise``: the model client itself
+    fails with an untyped error (``harness.world.AgentCodeError``), not a tool."""
 
     say: str | None = None
     tools: tuple[str, ...] = ()
+    raises: bool = False
 
 
 @dataclass(frozen=True)
@@ -389,10 +393,14 @@ def _model(value: Located, where: str) -> tuple[ModelStep, ...] | None:
     node: Located = value.value["model"]
     steps: list[ModelStep] = []
     for item in node.items(f"{where}.model"):
-        fields = item.mapping(f"{where}.model[]", frozenset({"say", "tools"}))
+        fields = item.mapping(f"{where}.model[]", frozenset({"say", "tools", "raise"}))
         if len(fields) != 1:
-            raise item.fail(f"{where}.model[]: expected exactly one of say, tools")
-        if "say" in fields:
+            raise item.fail(f"{where}.model[]: expected exactly one of say, tools, raise")
+        if "raise" in fields:
+            if fields["raise"].value is not True:
+                raise fields["raise"].fail(f"{where}.model[].raise: expected true")
+            steps.append(ModelStep(raises=True))
+        elif "say" in fields:
             steps.append(ModelStep(say=str(fields["say"].value)))
         else:
             steps.append(ModelStep(tools=tuple(fields["tools"].texts(f"{where}.model.tools"))))
@@ -446,9 +454,16 @@ def _faults(node: Located | None, known: set[str], labels: set[str]) -> Iterable
             if key not in fields:
                 raise item.fail(f"fault: missing required key {key!r}")
         site = fields["site"].text("fault.site")
-        if site not in SITES and site not in HARNESS_SITES:
+        if site not in SITES and site not in HARNESS_SITES and site not in SYNC_SITES:
             raise fields["site"].fail(f"fault.site: unknown fault site {site!r}")
         kind = fields["kind"].choice("fault.kind", FAULT_KINDS)
+        if (kind == "commit-error") != (site in SYNC_SITES):
+            sites = ", ".join(SYNC_SITES)
+            raise fields["kind"].fail(
+                f"fault.kind: commit-error is the only kind at, and only at, {sites}"
+            )
+        if site in SYNC_SITES and "session" in fields:
+            raise fields["session"].fail("fault.session: a COMMIT is a whole batch's (no session)")
         if kind in COMMIT_KINDS and site not in HARNESS_SITES:
             sites = ", ".join(sorted(HARNESS_SITES))
             raise fields["kind"].fail(f"fault.kind: {kind} only at the commit sites {sites}")

@@ -4,7 +4,8 @@ services) and the scripted model. Crash, restart and recover act on it."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from harness.backends import Backend
 from harness.core import Core, zero_clock
@@ -15,6 +16,7 @@ from harness.scenario import ModelStep, Scenario
 from session_core.agent import Agent, CallTools, Say, ScriptedModel, Step
 from session_core.errors import StoreClosed
 from session_core.factory import Stores
+from session_core.faults import NO_FAULTS
 from session_core.model import Session
 from session_core.recovery import RecoveryReport
 from session_core.service import SessionService
@@ -40,9 +42,16 @@ def _tool_fail(args: Mapping[str, object]) -> str:
 TOOLS = {"add": _tool_add, "echo": _tool_echo, "fail": _tool_fail}
 
 
+class AgentCodeError(RuntimeError):
+    """An untyped error of the agent's own code (a model step ``raise``): session_core must
+    release the run and let this very error through, never replace it."""
+
+
 def agent_steps(model: Sequence[ModelStep], text: str) -> list[Step]:
     steps: list[Step] = []
     for item in model:
+        if item.raises:
+            continue  # the model client raises before any step (``World.raising``)
         if item.say is not None:
             steps.append(Say(f"{item.say}: {text}"))
         else:
@@ -67,6 +76,9 @@ class World:
         self.history = history
         self.runtime_backed = {s.id: s.runtime for s in scenario.sessions}
         self.plans: dict[str, list[Step]] = {}
+        self.raising: set[str] = set()
+        """Turn texts whose model client raises ``AgentCodeError`` at their next call outside
+        recovery (a redelivery runs with a working client)."""
         self.agent = Agent(model=ScriptedModel(self._script), tools=TOOLS, clock=zero_clock)
         self.stores: Stores | None = None
         self.services: dict[bool, SessionService] = {}
@@ -78,11 +90,17 @@ class World:
         """Runtime snapshots the harness planted (``plant_snapshot``): the planted document and
         the one it replaced, shown to the checkers instead while the planted bytes stand."""
         self.counter = itertools.count(1)
+        self.recovering = False
+        self.after_recovery: list[Callable[[], None]] = []
+        """Run when the recovery in progress ends (a gate cancel that landed inside it)."""
         faults.snapshot = backend.snapshot
         faults.power_cut = backend.power_cut
         self.open()
 
     def _script(self, text: str, turn_index: int) -> list[Step]:
+        if text in self.raising and not self.recovering:  # the step's own run, once
+            self.raising.discard(text)
+            raise AgentCodeError(f"the model client failed on {text!r}")
         return self.plans.get(text) or [Say(f"done: {text}")]
 
     # --- process lifecycle -------------------------------------------------------------------
@@ -110,6 +128,21 @@ class World:
             )
             self.services[runtime_backed] = svc
         return svc
+
+    @contextmanager
+    def second_process(self, session_id: str) -> Iterator[SessionService]:
+        """Another process over the same durable state: its own stores (lease holder), service
+        and gates, no faults; it ends when the block does (``second-writer``)."""
+        stores = self.backend.open_other()
+        try:
+            yield self.core.service(
+                stores,
+                NO_FAULTS,
+                runtime_backed=self.runtime_backed.get(session_id, True),
+                agent=self.agent,
+            )
+        finally:
+            stores.close()
 
     def read_faults(self, runtime: RuntimeStore, sessions: SessionStore) -> RuntimeStore:
         return ReadFaultRuntime(runtime, sessions, self.faults)
@@ -154,12 +187,19 @@ class World:
     def recover(self, *, redeliver: bool = True) -> list[RecoveryReport]:
         reports = []
         kinds = sorted(set(self.runtime_backed.values()), reverse=True)
-        for runtime_backed in kinds:
-            reports.append(self.service_for(runtime_backed).recover(redeliver=redeliver))
+        self.recovering = True
+        try:
+            for runtime_backed in kinds:
+                reports.append(self.service_for(runtime_backed).recover(redeliver=redeliver))
+        finally:
+            self.recovering = False
+            finish, self.after_recovery = self.after_recovery, []
+            for done in finish:
+                done()
         return reports
 
     def next_input(self, session_id: str) -> str:
         return f"{session_id}.{next(self.counter)}"
 
 
-__all__ = ["PLAIN_MODEL", "TOOLS", "TOOL_MODEL", "World", "agent_steps"]
+__all__ = ["PLAIN_MODEL", "TOOLS", "TOOL_MODEL", "AgentCodeError", "World", "agent_steps"]

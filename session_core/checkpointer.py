@@ -8,6 +8,8 @@
   checkpoint into their row (which is their authority).
 * Checkpoints are deduplicated by **revision** (``dedupe_key``), never by length.
 * A gate created for a session whose row is Archived starts cancelled (archived is absorbing).
+* ``with gate.lock`` passes the fault site ``gate.lock`` (the session's) before it acquires:
+  an interleaving point, so a harness can land a concurrent cancel right before the lock.
 """
 
 from __future__ import annotations
@@ -30,12 +32,42 @@ from session_core.projection import Projector
 from session_core.stores.base import RuntimeStore, SessionStore
 
 
+class GateLock:
+    """A gate's reentrant lock. ``with`` passes the fault site ``gate.lock`` before acquiring
+    (nothing is held there yet: what a concurrent cancel can interleave with); ``acquire`` and
+    ``release`` pass no site."""
+
+    __slots__ = ("_lock", "faults", "session_id")
+
+    def __init__(self, session_id: str, faults: FaultPoint = NO_FAULTS) -> None:
+        self._lock = threading.RLock()
+        self.session_id = session_id
+        self.faults = faults
+
+    def __enter__(self) -> bool:
+        self.faults.hit("gate.lock", self.session_id)
+        return self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return self._lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+
 @dataclass
 class Gate:
     session_id: str
-    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     cancelled: bool = False
     last_key: str | None = None
+    faults: FaultPoint = field(default=NO_FAULTS, repr=False, compare=False)
+    lock: GateLock = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.lock = GateLock(self.session_id, self.faults)
 
 
 @dataclass
@@ -78,7 +110,7 @@ class StoreCheckpointer:
 
     def new_gate(self, session_id: str) -> Gate:
         """A recreated gate of an archived session starts cancelled."""
-        gate = Gate(session_id)
+        gate = Gate(session_id, faults=self.faults)
         try:
             row = self.sessions.load(session_id)
         except (ChecksumMismatch, UndecodableRow):

@@ -53,6 +53,7 @@ _PIPELINE: dict[str, str] = {
     "turn.resolve": "after the projection, before the outcome is returned",
     "turn.abort": "before a failed/cancelled run commits its lifecycle",
     "rewrite.commit": "before a rewrite (compaction/refresh) is committed",
+    "gate.lock": "before a session's checkpointer gate lock is taken (every acquisition)",
     "project.bridge": "before a bridge save (materialize a rewrite parent)",
     "project.rewrite": "before a save_rewrite of the chain",
     "project.audit": "before the audit append of a projected rewrite",

@@ -36,7 +36,7 @@ class UncancelledGateCheckpointer(StoreCheckpointer):
     """bug-14: a gate recreated after archive starts open, so a late checkpoint goes through."""
 
     def new_gate(self, session_id: str) -> Gate:
-        return Gate(session_id)
+        return Gate(session_id, faults=self.faults)
 
 
 class SilentCancelCheckpointer(StoreCheckpointer):
