@@ -792,7 +792,9 @@ class _Parser:
         """(source, target, kind, optional) of every edge so far; an extra's edge counts as
         required too when a self-reference (``pkg[x]`` in pkg's dependencies) always installs
         the extra, as uv's lock records it."""
-        present = {(e.source, e.target, e.kind, e.optional) for e in self.edges}
+        present: set[tuple[str, str, str, bool]] = {
+            (e.source, e.target, e.kind, e.optional) for e in self.edges
+        }
         always: dict[str, set[str]] = {}
         for edge in self.edges:
             if edge.source == edge.target and not edge.optional:
