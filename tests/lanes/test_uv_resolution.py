@@ -136,6 +136,21 @@ def test_the_lock_uv_wrote_is_not_reported_stale(name: str, tmp_path: Path) -> N
     assert "uv.lock" not in result.stdout + result.stderr
 
 
+def test_a_self_reference_in_dependencies_holds_with_extras_none(tmp_path: Path) -> None:
+    """``lib[x]`` in lib's dependencies installs x (and the y x asks for) whatever the lane's
+    ``extras`` say: uv installs them with lib itself."""
+    repo = make_repo(tmp_path / "repo", CASES["self-extra"], None)
+    lanes_yml = "version: 1\nlanes:\n" + "".join(
+        f"  {name}:\n    roots: [{name}]\n    extras: none\n" for name in ("app", "lib", "util")
+    )
+    write_files(repo, {"lanes.yml": lanes_yml})
+    commit_all(repo, "lanes without extras")
+    data = detect_json(repo, "--paths-from-stdin", stdin=b"packages/util/x.py\n")
+    assert set(data["selected"]) == {"app", "lib", "util"}
+    explained = lanes(repo, "explain", "packages/util/x.py").stdout
+    assert "via lib/x > y" in explained
+
+
 def test_a_wheel_selects_the_projects_installing_it(tmp_path: Path) -> None:
     """The wheel lies in lib's directory; app (by its path source) and gen (dynamic: by its lock
     entry) install it, so a change to it selects them too."""
