@@ -62,6 +62,7 @@ _EXTRA_MARKER = r"""extra\s*==\s*["']([^"']+)["']"""  # compiled on first use (p
 # ``workspace.members =``), not a ``{ workspace = true }`` source: only those are parsed by locate.
 _WORKSPACE_KEY = re.compile(rb"""workspace["']?[ \t]*(?:\]|\.|=[ \t]*\{)""")
 _LOCAL_SOURCES = ("editable", "virtual", "directory")
+_VIA = "via:"  # the key of an edge through a third-party package: ``via:<its name>:<key>``
 # Files at a workspace root's top level that belong to its own package build.
 _BUILD_FILES = ("setup.py", "setup.cfg", "MANIFEST.in", "hatch_build.py", "build.py")
 
@@ -92,6 +93,7 @@ class _Project:
         self.sources: dict[str, list[_Source]] = {}
         self.features: dict[str, list[str]] = {}
         self.locked = False  # a uv.lock records it
+        self.files: set[str] = set()  # archives it installs from the repository (path sources)
 
     @property
     def dynamic(self) -> set[str]:
@@ -260,6 +262,21 @@ class _LockPackage(NamedTuple):
     directory: str
     line: int
     entry: dict[str, Any]
+    source: str  # as the lock writes it: relative to the lock's directory
+
+
+class _Locals(NamedTuple):
+    """The local packages of one lock whose project is a component."""
+
+    by_name: dict[str, _Project]
+    by_source: dict[str, _Project]
+
+    def find(self, item: dict[str, Any]) -> _Project | None:
+        """The project a dependency entry names: by its source when it gives one (two local
+        packages of one name, as per-marker sources make), else by its name."""
+        source = _local_source(item.get("source")) or _local_source(item)
+        found = self.by_source.get(source) if source is not None else None
+        return found or self.by_name.get(normalize(item["name"]))
 
 
 class _Parser:
@@ -273,6 +290,7 @@ class _Parser:
         self.by_key: dict[str, list[str]] = {}  # normalized name -> project directories
         self.edges: list[Edge] = []
         self.virtual_sources: dict[str, dict[str, list[_Source]]] = {}  # of roots without [project]
+        self.overrides: dict[str, dict[str, list[str]]] = {}  # root directory -> name -> targets
 
     def run(self) -> Discovery:
         loaded = self._load_all()
@@ -286,7 +304,7 @@ class _Parser:
         self._lockfiles()
         self._check_truncated()
         result = self.out.finish()
-        result.components = [self._with_features(c) for c in result.components]
+        result.components = [self._with_reads(self._with_features(c)) for c in result.components]
         result.edges = sorted(dict.fromkeys(self.edges))
         narrowed = {c.directory or "" for c in result.components if c.paths}
         for root in sorted(set(self.workspaces) | narrowed):
@@ -437,15 +455,76 @@ class _Parser:
     def _root_sources(self, project: _Project) -> dict[str, list[_Source]]:
         if project.workspace is None or project.workspace == project.directory:
             return {}
-        root = self.projects.get(project.workspace)
+        return self._workspace_sources(project.workspace)
+
+    def _workspace_sources(self, directory: str) -> dict[str, list[_Source]]:
+        root = self.projects.get(directory)
         if root is not None:
             return root.sources
-        found = self.virtual_sources.get(project.workspace)
+        found = self.virtual_sources.get(directory)
         if found is None:
-            loaded = self.workspaces.get(project.workspace)
-            found = self._sources(loaded, project.workspace) if loaded is not None else {}
-            self.virtual_sources[project.workspace] = found
+            loaded = self.workspaces.get(directory)
+            found = self._sources(loaded, directory) if loaded is not None else {}
+            self.virtual_sources[directory] = found
         return found
+
+    def _overrides(self, project: _Project) -> dict[str, list[str]]:
+        """Names the workspace root's (or a standalone project's) ``override-dependencies`` and
+        ``constraint-dependencies`` point at a local project, with those projects. uv applies
+        them to every requirement of that name, a member's own source or a third-party
+        package's requirement included, and resolves them with the root's sources."""
+        root = project.workspace if project.workspace is not None else project.directory
+        found = self.overrides.get(root)
+        if found is None:
+            found = self.overrides[root] = self._read_overrides(root)
+        return found
+
+    def _read_overrides(self, root: str) -> dict[str, list[str]]:
+        owner = self.projects.get(root)
+        loaded = owner.loaded if owner is not None else self.workspaces.get(root)
+        if loaded is None or loaded.data is None:
+            return {}
+        context = owner if owner is not None else _Project(root, loaded, root)
+        sources = self._workspace_sources(root)
+        uv = _uv(loaded.data)
+        found: dict[str, list[str]] = {}
+        for key in ("override-dependencies", "constraint-dependencies"):
+            for text in self._override_entries(loaded, uv, key):
+                try:
+                    parsed = parse_requirement(text)
+                except InvalidRequirement as exc:
+                    line = line_of_text(loaded.text, text) or line_of_key(loaded.text, key)
+                    self.out.error(
+                        loaded.path, line, f"invalid requirement {text!r} in {key}: {exc}"
+                    )
+                    continue
+                if parsed.url is not None and parsed.url.startswith("file:"):
+                    targets = [self._from_file_url(context, parsed.url, text)]
+                elif parsed.url is None and parsed.key in sources:
+                    targets = [
+                        self._from_source(s, parsed.key, context) for s in sources[parsed.key]
+                    ]
+                else:
+                    continue  # a registry, git or remote URL package
+                found.setdefault(parsed.key, []).extend(t for t in targets if t is not None)
+        return found
+
+    def _override_entries(self, loaded: Loaded, uv: dict[str, Any], key: str) -> list[str]:
+        values = str_list(uv.get(key, []))
+        if values is None:
+            self.out.error_at_key(loaded, key, f"[tool.uv] {key} must be an array of strings")
+            return []
+        return values
+
+    def _unlocked_overrides(self, project: _Project) -> None:
+        """A project no lock records depends on every local project an override or constraint
+        names: which of its third-party dependencies require that name only a lock says."""
+        if project.locked or project.name is None or project.loaded.data is None:
+            return
+        for targets in self._overrides(project).values():
+            for target in targets:
+                if target != project.name:
+                    self._add(project, target, "normal", "", f"override:{target}", ())
 
     # --- edges -------------------------------------------------------------------------------
 
@@ -477,11 +556,16 @@ class _Parser:
             targets = [self._by_name(parsed.key, project)]
         else:
             targets = [self._from_source(source, parsed.key, project) for source in sources]
+        targets += self._overrides(project).get(parsed.key, [])
         feature = requirement.feature
         for target in dict.fromkeys(t for t in targets if t is not None):
             if target == project.name:  # `pkg[a]` inside pkg itself: a reference to its extras
                 if feature:
                     project.features.setdefault(feature, []).extend(extras)
+                elif extras:  # always installed: a self-edge turns them on whenever pkg is built
+                    self.edges.append(
+                        Edge(project.name, target, requirement.kind, False, "", extras)
+                    )
                 continue
             self._add(project, target, requirement.kind, feature, _dep_key(feature, target), extras)
 
@@ -523,7 +607,9 @@ class _Parser:
         if directory is None:
             return None
         found = self._member(directory)
-        if found is None and not self.tree.is_file(directory):
+        if found is None and self.tree.is_file(directory):
+            project.files.add(directory)
+        elif found is None:
             self._unresolved(source, key, f"path source {path!r} of {key!r} is no project")
         return found
 
@@ -543,13 +629,17 @@ class _Parser:
         path = url.removeprefix("file:")
         if path.startswith("//"):
             path = path[2:]
+            if path.startswith("localhost/"):  # the one host a file URL may name (RFC 8089)
+                path = path.removeprefix("localhost")
         root = posixpath.join(self.tree.root, project.directory)
         path = path.replace("${PROJECT_ROOT}", root.rstrip("/") or "/")
         directory = self._source_directory(project.directory, path)
         if directory is None:
             return None
         found = self._member(directory)
-        if found is None and not self.tree.is_file(directory):
+        if found is None and self.tree.is_file(directory):
+            project.files.add(directory)
+        elif found is None:
             line = line_of_text(project.loaded.text, text)
             message = f"requirement {text!r} points at {directory or '.'!r}, where no project is"
             self.out.result.errors.append(
@@ -582,6 +672,7 @@ class _Parser:
                 self._lockfile(directory, load_toml(self.tree, path))
         for project in self.projects.values():
             self._check_dynamic(project)
+            self._unlocked_overrides(project)
 
     def _lockfile(self, directory: str, lock: Loaded) -> None:
         if lock.data is None:
@@ -589,16 +680,23 @@ class _Parser:
                 self.out.result.errors.append(lock.error)
             return
         packages = self._lock_packages(directory, lock)
-        by_name = {
-            p.name: self.projects[p.directory] for p in packages if p.directory in self.projects
-        }
-        self._lock_gaps(directory, lock.path, packages, by_name)
-        present: set[tuple[str, str, str, bool]] = {
-            (e.source, e.target, e.kind, e.optional) for e in self.edges
-        }
+        named = [(p, self.projects.get(p.directory)) for p in packages]
+        local = _Locals(
+            {p.name: project for p, project in named if project and project.name},
+            {p.source: project for p, project in named if project and project.name},
+        )
+        self._lock_gaps(directory, lock.path, packages, local)
+        view = _LockView(
+            local,
+            self._present_edges(),
+            self._lock_archives(directory, lock),
+            _third_party_reach(lock.data, local),
+        )
         for package in packages:
             project = self.projects.get(package.directory)
-            if project is None or project.name is None:
+            if project is not None and project.name is None:
+                continue  # a manifest lanes could not take (its error is reported)
+            if project is None:
                 message = (
                     f"uv.lock lists {package.name!r} at {package.directory or '.'!r}, "
                     f"where no {MANIFEST} project is"
@@ -607,19 +705,53 @@ class _Parser:
                     ManifestError(lock.path, package.line, message, reason="unresolved-dependency")
                 )
                 continue
-            project.locked = True
-            metadata = table(package.entry, "metadata") or {}
-            for extra in str_list(metadata.get("provides-extras", [])) or []:
-                project.features.setdefault(normalize(extra), [])
-            for target, kind, feature, extras in _lock_edges(package.entry, by_name):
-                self._lock_edge(project, target, kind, feature, extras, present)
+            self._locked_package(project, package.entry, view)
+
+    def _locked_package(self, project: _Project, entry: dict[str, Any], view: _LockView) -> None:
+        """What the lock records for ``project``: extras, edges the manifest lacks, archives it
+        installs, members its third-party dependencies require."""
+        project.locked = True
+        metadata = table(entry, "metadata") or {}
+        for extra in str_list(metadata.get("provides-extras", [])) or []:
+            project.features.setdefault(normalize(extra), [])
+        for target, kind, feature, extras in _lock_edges(entry, view.local):
+            self._lock_edge(project, target, kind, feature, extras, view.present)
+        for dependency in _lock_dependencies(entry):
+            name = normalize(dependency.item["name"])
+            archive = view.archives.get(name)
+            if archive is not None:
+                project.files.add(archive)
+            for directory, extras in sorted(view.reach.get(name, {}).items()):
+                self._via_edge(project, self.projects[directory], dependency, name, extras, view)
+
+    def _via_edge(
+        self,
+        project: _Project,
+        target: _Project,
+        dependency: _LockDependency,
+        through: str,
+        extras: tuple[str, ...],
+        view: _LockView,
+    ) -> None:
+        """``project`` needs ``target`` because its third-party dependency ``through`` requires
+        it (uv resolves that requirement to the local package)."""
+        assert project.name is not None and target.name is not None
+        kind, feature = dependency.kind, dependency.feature
+        required = (project.name, target.name, kind, False)
+        if target is project or required in view.present:
+            return
+        if feature and (*required[:3], True) in view.present:
+            return
+        view.present.add((project.name, target.name, kind, bool(feature)))
+        dep = f"{_VIA}{through}:{_dep_key(feature, target.name) or target.name}"
+        self._add(project, target.name, kind, feature, dep, extras)
 
     def _lock_gaps(
         self,
         directory: str,
         lock: str,
         packages: list[_LockPackage],
-        by_name: dict[str, _Project],
+        local: _Locals,
     ) -> None:
         """Projects the lock at ``directory`` owns and does not list, and their manifest edges
         its entries do not record (before the lock's own edges are added)."""
@@ -641,17 +773,58 @@ class _Parser:
             # What uv resolved, not ``[package.metadata]`` (the requirements as read when locking).
             resolved = {key: value for key, value in entry.items() if key != "metadata"}
             recorded = {
-                (t.name, kind, feature) for t, kind, feature, _ in _lock_edges(resolved, by_name)
+                (t.name, kind, feature) for t, kind, feature, _ in _lock_edges(resolved, local)
             }
             for edge in self.edges:
                 if edge.source != project.name or edge.lockfile_only or edge.kind == "build":
                     continue
+                if edge.target == edge.source or edge.dep.startswith((_VIA, "override:")):
+                    continue  # `pkg[x]` in pkg's own dependencies: uv records what x requires;
+                    # an edge through a third-party package: the lock is its record
                 field = "optional-dependencies" if edge.optional else "dependencies"
                 if edge.kind == "normal" and field in project.dynamic:
                     continue  # the lock is the only record of these
                 if (edge.target, edge.kind, _edge_feature(edge)) not in recorded:
                     gaps.append(LockGap(lock, edge.source, edge.target, edge.kind))
         self.out.result.lock_gaps += sorted(set(gaps))
+
+    def _present_edges(self) -> set[tuple[str, str, str, bool]]:
+        """(source, target, kind, optional) of every edge so far; an extra's edge counts as
+        required too when a self-reference (``pkg[x]`` in pkg's dependencies) always installs
+        the extra, as uv's lock records it."""
+        present: set[tuple[str, str, str, bool]] = {
+            (e.source, e.target, e.kind, e.optional) for e in self.edges
+        }
+        always: dict[str, set[str]] = {}
+        for edge in self.edges:
+            if edge.source == edge.target and not edge.optional:
+                always.setdefault(edge.source, set()).update(edge.features)
+        for source, extras in always.items():
+            on = _extras_closure(self._features_of(source), extras)
+            for edge in self.edges:
+                if edge.source == source and _edge_feature(edge) in on:
+                    present.add((source, edge.target, edge.kind, False))
+        return present
+
+    def _features_of(self, name: str) -> dict[str, list[str]]:
+        for directory in self.by_key.get(normalize(name), []):
+            if self.projects[directory].name == name:
+                return self.projects[directory].features
+        return {}
+
+    def _lock_archives(self, directory: str, lock: Loaded) -> dict[str, str]:
+        """Packages the lock at ``directory`` installs from an archive (``source = { path =
+        ... }``) in the repository: normalized name -> repository-relative file."""
+        assert lock.data is not None
+        found: dict[str, str] = {}
+        entries = lock.data.get("package", [])
+        for entry in entries if isinstance(entries, list) else []:
+            path = _dig(entry, "source", "path")
+            if isinstance(path, str) and isinstance(entry.get("name"), str):
+                file = self._source_directory(directory, path)
+                if file is not None and self.tree.is_file(file):
+                    found[normalize(entry["name"])] = file
+        return found
 
     def _lock_packages(self, directory: str, lock: Loaded) -> list[_LockPackage]:
         assert lock.data is not None
@@ -671,7 +844,7 @@ class _Parser:
             if package_dir is None:
                 continue
             line = _package_line(lock.text, entry["name"])
-            found.append(_LockPackage(normalize(entry["name"]), package_dir, line, entry))
+            found.append(_LockPackage(normalize(entry["name"]), package_dir, line, entry, local))
         return found
 
     def _lock_edge(
@@ -714,6 +887,16 @@ class _Parser:
             error = ManifestError(".", 0, message, reason="discovery-truncated")
             self.out.result.errors.append(error)
 
+    def _with_reads(self, component: Component) -> Component:
+        """``component`` reading the archives (wheels, sdists) its path sources install."""
+        project = self.projects.get(component.directory or "")
+        if project is None or not project.files:
+            return component
+        own = f"{project.directory}/" if project.directory else None
+        files = [f for f in sorted(project.files) if own is None or not f.startswith(own)]
+        reads = (*component.reads, *(literal_glob(f) for f in files))
+        return component._replace(reads=tuple(dict.fromkeys(reads)))
+
     def _with_features(self, component: Component) -> Component:
         project = self.projects.get(component.directory or "")
         if project is None or not project.features:
@@ -732,12 +915,65 @@ def _package_line(text: str, name: str) -> int:
 
 
 def _edge_feature(edge: Edge) -> str:
-    """The extra or ``group:<name>`` of an edge (its key is ``extra:x:name``, ``group:g:name``)."""
-    if edge.dep.startswith("extra:"):
-        return edge.dep.split(":")[1]
-    if edge.dep.startswith("group:"):
-        return f"group:{edge.dep.split(':')[1]}"
+    """The extra or ``group:<name>`` of an edge (its key is ``extra:x:name``, ``group:g:name``,
+    either behind ``via:<third-party name>:``)."""
+    dep = edge.dep.split(":", 2)[2] if edge.dep.startswith(_VIA) else edge.dep
+    if dep.startswith("extra:"):
+        return dep.split(":")[1]
+    if dep.startswith("group:"):
+        return f"group:{dep.split(':')[1]}"
     return ""
+
+
+def _third_party_reach(
+    lock: dict[str, Any], local: _Locals
+) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Third-party package name -> {project directory: extras} of the local packages it
+    requires, directly or through other third-party packages. uv resolves a transitive
+    requirement on a workspace member's (or a path package's) name to that package, and an
+    override or constraint can point a third-party name at a directory: the lock records it."""
+    entries = lock.get("package", [])
+    reach: dict[str, dict[str, set[str]]] = {}
+    parents: dict[str, set[str]] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            continue
+        if _local_source(entry.get("source")) is not None:
+            continue
+        name = normalize(entry["name"])
+        for dependency in _lock_dependencies(entry):
+            parents.setdefault(normalize(dependency.item["name"]), set()).add(name)
+            target = local.find(dependency.item)
+            if target is not None:
+                found = reach.setdefault(name, {}).setdefault(target.directory, set())
+                found.update(dependency.extras)
+    pending = list(reach)
+    while pending:
+        name = pending.pop()
+        for parent in parents.get(name, ()):
+            merged = reach.setdefault(parent, {})
+            changed = False
+            for directory, extras in reach[name].items():
+                before = merged.get(directory)
+                if before is None or not extras <= before:
+                    merged.setdefault(directory, set()).update(extras)
+                    changed = True
+            if changed:
+                pending.append(parent)
+    return {n: {d: tuple(sorted(e)) for d, e in found.items()} for n, found in reach.items()}
+
+
+def _extras_closure(features: dict[str, list[str]], extras: set[str]) -> set[str]:
+    """``extras`` and the extras they turn on in turn (``all = ["pkg[a, b]"]``)."""
+    on: set[str] = set()
+    pending = list(extras)
+    while pending:
+        extra = pending.pop()
+        if extra in on:
+            continue
+        on.add(extra)
+        pending += [v for v in features.get(extra, []) if not v.startswith("dep:")]
+    return on
 
 
 def _local_source(source: object) -> str | None:
@@ -750,19 +986,31 @@ def _local_source(source: object) -> str | None:
     return None
 
 
-def _lock_edges(
-    entry: dict[str, Any], by_name: dict[str, _Project]
-) -> Iterator[tuple[_Project, EdgeKind, str, tuple[str, ...]]]:
-    """(target, kind, feature, extras) for each dependency of a lock entry on a local package."""
+class _LockView(NamedTuple):
+    """What reading one lock's packages needs."""
 
-    def targets(
+    local: _Locals
+    present: set[tuple[str, str, str, bool]]  # edges known: (source, target, kind, optional)
+    archives: dict[str, str]  # name -> archive file in the repository
+    reach: dict[str, dict[str, tuple[str, ...]]]  # third-party name -> local packages it needs
+
+
+class _LockDependency(NamedTuple):
+    item: dict[str, Any]  # the entry: ``{ name = ..., extra = [...], marker = ... }``
+    kind: EdgeKind
+    feature: str  # "" for plain dependencies, else the extra or "group:<name>"
+    extras: tuple[str, ...]
+
+
+def _lock_dependencies(entry: dict[str, Any]) -> Iterator[_LockDependency]:
+    """Every dependency entry of a lock package: resolved and as read (``[package.metadata]``),
+    of every extra and group."""
+
+    def read(
         items: object, kind: EdgeKind, feature: str, extras_key: str
-    ) -> Iterator[tuple[_Project, EdgeKind, str, tuple[str, ...]]]:
+    ) -> Iterator[_LockDependency]:
         for item in items if isinstance(items, list) else []:
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-                continue
-            target = by_name.get(normalize(item["name"]))
-            if target is None:
                 continue
             extras = tuple(normalize(e) for e in str_list(item.get(extras_key, [])) or [])
             marker = item.get("marker")
@@ -771,17 +1019,29 @@ def _lock_edges(
                 if isinstance(marker, str) and not feature
                 else None
             )
-            yield target, kind, normalize(extra.group(1)) if extra else feature, extras
+            yield _LockDependency(
+                item, kind, normalize(extra.group(1)) if extra else feature, extras
+            )
 
-    yield from targets(entry.get("dependencies"), "normal", "", "extra")
+    yield from read(entry.get("dependencies"), "normal", "", "extra")
     for name, items in (table(entry, "optional-dependencies") or {}).items():
-        yield from targets(items, "normal", normalize(name), "extra")
+        yield from read(items, "normal", normalize(name), "extra")
     for name, items in (table(entry, "dev-dependencies") or {}).items():
-        yield from targets(items, "dev", f"group:{normalize(name)}", "extra")
+        yield from read(items, "dev", f"group:{normalize(name)}", "extra")
     metadata = table(entry, "metadata") or {}
-    yield from targets(metadata.get("requires-dist"), "normal", "", "extras")
+    yield from read(metadata.get("requires-dist"), "normal", "", "extras")
     for name, items in (table(metadata, "requires-dev") or {}).items():
-        yield from targets(items, "dev", f"group:{normalize(name)}", "extras")
+        yield from read(items, "dev", f"group:{normalize(name)}", "extras")
+
+
+def _lock_edges(
+    entry: dict[str, Any], local: _Locals
+) -> Iterator[tuple[_Project, EdgeKind, str, tuple[str, ...]]]:
+    """(target, kind, feature, extras) for each dependency of a lock entry on a local package."""
+    for dependency in _lock_dependencies(entry):
+        target = local.find(dependency.item)
+        if target is not None:
+            yield target, dependency.kind, dependency.feature, dependency.extras
 
 
 def _dig(data: object, *keys: str) -> object:
