@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import NoReturn
 
 from harness.actions import Executor
 from harness.backends import make_backend
@@ -162,8 +163,20 @@ class Runner:
                 continue
             except SessionCoreError:
                 pass
+            except Exception as exc:
+                self._untyped_from_recovery(exc, label)
             break
         self._capture(label, "recovered")
+
+    def _untyped_from_recovery(self, exc: Exception, label: str) -> NoReturn:
+        """Recovery lets no untyped error out, not even an agent's own error during a
+        redelivery: it would stop the redelivery of every later session at each restart."""
+        message = (
+            f"recovery raised {type(exc).__name__} ({exc}): the sessions after it were not "
+            "recovered or redelivered"
+        )
+        self.violations.append(Violation("liveness_converged", message, -1, label))
+        raise Stop from exc
 
     def _converge(self) -> None:
         """Faults stop; the operator repairs damaged files; restart; recover; recover again."""
@@ -204,6 +217,8 @@ class Runner:
             message = f"recovery raised {type(exc).__name__} with faults stopped: {exc}"
             self.violations.append(Violation("liveness_converged", message, -1, "final"))
             raise Stop from exc
+        except Exception as exc:
+            self._untyped_from_recovery(exc, "final")
 
     # --- observation -----------------------------------------------------------------------
 

@@ -77,8 +77,9 @@ class World:
         self.runtime_backed = {s.id: s.runtime for s in scenario.sessions}
         self.plans: dict[str, list[Step]] = {}
         self.raising: set[str] = set()
-        """Turn texts whose model client raises ``AgentCodeError`` at their next call outside
-        recovery (a redelivery runs with a working client)."""
+        """Turn texts whose model client raises ``AgentCodeError`` at their next call: the
+        step's own run, or, when a crash came first, its redelivery by recovery (which reports
+        it and goes on with the other sessions)."""
         self.agent = Agent(model=ScriptedModel(self._script), tools=TOOLS, clock=zero_clock)
         self.stores: Stores | None = None
         self.services: dict[bool, SessionService] = {}
@@ -98,7 +99,7 @@ class World:
         self.open()
 
     def _script(self, text: str, turn_index: int) -> list[Step]:
-        if text in self.raising and not self.recovering:  # the step's own run, once
+        if text in self.raising:  # the step's own run or its redelivery, once
             self.raising.discard(text)
             raise AgentCodeError(f"the model client failed on {text!r}")
         return self.plans.get(text) or [Say(f"done: {text}")]

@@ -265,6 +265,7 @@ def run_recover(args: argparse.Namespace, out: TextIO) -> int:
             "released_runs": [r.session_id for r in report.sessions if r.released_run],
             "redelivered": [list(r) for r in report.redelivered],
             "errors": errors,
+            "redelivery_errors": [list(r) for r in report.redelivery_errors],
             "ok": report.ok,
         }
         _write(out, json.dumps(payload, sort_keys=True) + "\n")
@@ -274,6 +275,10 @@ def run_recover(args: argparse.Namespace, out: TextIO) -> int:
             f"redelivered {len(report.redelivered)} inputs, {len(errors)} errors\n"
         ]
         lines += [f"error: {sid}: {message}\n" for sid, message in errors.items()]
+        lines += [
+            f"error: {sid}: redelivering input {iid}: the agent raised {error}\n"
+            for sid, iid, error in report.redelivery_errors
+        ]
         _write(out, "".join(lines))
     return 0 if report.ok else 1
 

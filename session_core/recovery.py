@@ -35,6 +35,9 @@ class RecoveryReport:
     sessions: list[SessionRecovery] = field(default_factory=list)
     redelivered: list[tuple[str, str, str]] = field(default_factory=list)
     """``(session_id, input_id, outcome name)`` for each redelivered input."""
+    redelivery_errors: list[tuple[str, str, str]] = field(default_factory=list)
+    """``(session_id, input_id, repr of the error)`` for each redelivered input whose agent
+    raised an untyped error of its own (its outcome is ``Failed``; recovery went on)."""
 
     @property
     def errors(self) -> list[SessionRecovery]:

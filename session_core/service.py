@@ -755,8 +755,18 @@ class SessionService:
                 report.redelivered.append((sid, iid, "Abandoned"))
                 continue
             self.faults.hit("recover.redeliver", sid)
-            with self.session_lock(sid):
-                outcome = self.execute(sid, (iid,), record.payload, TurnOptions())
+            try:
+                with self.session_lock(sid):
+                    outcome = self.execute(sid, (iid,), record.payload, TurnOptions())
+            except SessionCoreError:
+                raise
+            except Exception as exc:
+                # The agent's own error (its run aborted and released, the input failed): a
+                # turn lets it through to its caller, but here it would stop the redelivery of
+                # every later session at each restart, so it is reported and the rest go on.
+                report.redelivered.append((sid, iid, "Failed"))
+                report.redelivery_errors.append((sid, iid, repr(exc)))
+                continue
             report.redelivered.append((sid, iid, outcome_name(outcome)))
 
     def _recover_runtime_less(self) -> RecoveryReport:

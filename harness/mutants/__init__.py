@@ -38,6 +38,7 @@ from harness.mutants.service_bugs import (
     DuplicatingRecoveryService,
     LeaseKeptAfterBeginErrorService,
     OrphanDroppingService,
+    PoisonedRedeliveryService,
     PreCommitProjectionService,
     RetireFirstArchiveService,
     ReusedTerminalSequenceService,
@@ -285,6 +286,12 @@ MUTANTS: tuple[Mutant, ...] = (
         ("group-commit-mixed-batch-power-loss", "group-commit-batch-crash"),
         "sqlite",
         batch_runner=all_members_sync_batch,
+    ),
+    _m(
+        "redelivery-agent-error-escapes",
+        "bug-61: an agent's own error during a redelivery escapes recovery, which stops there",
+        ("redelivery-agent-error-reported",),
+        service_cls=PoisonedRedeliveryService,
     ),
     _m(
         "sqlite-runtime-synchronous-normal",

@@ -13,7 +13,7 @@ from session_core.model import Message, Receipt, Session
 from session_core.outcomes import TurnOutcome, outcome_name
 from session_core.readapi import SessionReader, Source
 from session_core.recovery import Recovery, RecoveryReport, SessionRecovery
-from session_core.service import SessionService
+from session_core.service import SessionService, TurnOptions
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -87,6 +87,20 @@ class DuplicatingRecoveryService(SessionService):
         for record in result.pending:
             outcome = self.run_turn(result.session_id, record.payload)
             report.redelivered.append((result.session_id, record.input_id, outcome_name(outcome)))
+
+
+class PoisonedRedeliveryService(SessionService):
+    """bug-61: the agent's own error during a redelivery escapes ``recover()``, so the later
+    sessions are never recovered or redelivered (at every restart)."""
+
+    def _redeliver(self, result: SessionRecovery, report: RecoveryReport) -> None:
+        if result.error is not None:
+            return
+        for record in result.pending:
+            sid, iid = result.session_id, record.input_id
+            with self.session_lock(sid):
+                outcome = self.execute(sid, (iid,), record.payload, TurnOptions())
+            report.redelivered.append((sid, iid, outcome_name(outcome)))
 
 
 class UnauditedRowReader(SessionReader):
