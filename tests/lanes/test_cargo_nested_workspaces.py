@@ -54,7 +54,10 @@ OTHER = (
 FILES = {
     "Cargo.toml": MYCRATE,
     "crates/util/Cargo.toml": package("util"),
-    "crates/common-a/Cargo.toml": package("common-a"),
+    # a component: tools/other builds it through its [replace]
+    "crates/common-a/Cargo.toml": package(
+        "common-a", '\n[dependencies]\nrfoo = { path = "../../vendor/rfoo" }\n'
+    ),
     "crates/common-b/Cargo.toml": package("common-b"),
     "vendor/serde/Cargo.toml": '[package]\nname = "serde"\nversion = "1.0.0"\nedition = "2021"\n',
     "vendor/rfoo/Cargo.toml": package("rfoo"),
@@ -97,7 +100,7 @@ SELECTIONS = {
     "crates/common-a/src/lib.rs": {"common-a"},
     "crates/util/src/lib.rs": {"util", "y"},
     "vendor/serde/src/lib.rs": {"serde", "x"},  # [patch] of tools/inner
-    "vendor/rfoo/src/lib.rs": {"rfoo", "z"},  # [replace] of tools/other
+    "vendor/rfoo/src/lib.rs": {"rfoo", "common-a", "z"},  # [replace] of tools/other
     "fuzz/helpers/src/lib.rs": {"fuzz-helpers", "mycrate-fuzz"},
     # a nested root's inputs select that workspace's components only
     "fuzz/Cargo.toml": {"mycrate-fuzz", "fuzz-helpers"},
@@ -142,7 +145,7 @@ def test_the_nested_roots_are_no_global_inputs(nested_repo: Path) -> None:
 UNRESOLVED_CASES = {
     "a key the nested root does not define": (
         {"fuzz/helpers/Cargo.toml": FUZZ_HELPERS + "ghost.workspace = true\n"},
-        "manifest-error: fuzz/helpers/Cargo.toml:7",
+        "manifest-error: fuzz/helpers/Cargo.toml:8",
     ),
     "an inherited path to an absent directory": (
         {
@@ -151,7 +154,7 @@ UNRESOLVED_CASES = {
             ),
             "fuzz/helpers/Cargo.toml": FUZZ_HELPERS + "gone.workspace = true\n",
         },
-        "unresolved-dependency: fuzz/helpers/Cargo.toml:7",
+        "unresolved-dependency: fuzz/helpers/Cargo.toml:8",
     ),
     "a nested member that is not checked out": (
         {"tools/inner/Cargo.toml": INNER.replace('"x", "y"', '"x", "y", "sparse"')},
@@ -313,7 +316,9 @@ def _compare_with_cargo(repo: Path, root: Path, *, resolve: bool = True) -> None
     }
     assert _declared_rows(declared, names) <= ours
     if resolve:
-        assert {(r[0], r[1], r[2]) for r in ours} == _resolved_pairs(_metadata(root))
+        assert {(r[0], r[1], r[2]) for r in ours} == _resolved_pairs(
+            _metadata(root, "--all-features")
+        )
 
 
 @needs_cargo
