@@ -277,11 +277,12 @@ def locate(source: Source) -> list[str]:
         if manifest in found or directory in scanned:
             continue
         text = _read_quietly(tree, manifest)
-        nested = _nested_root(tree, manifest) if _declares_workspace(text) else None
-        if nested is not None or next(_path_values(text), None) is not None:
+        declares = _declares_workspace(text)
+        if declares or next(_path_values(text), None) is not None:
             found.add(manifest)
             scanned.add(directory)
             pending.append((directory, text))
+        nested = _nested_root(tree, manifest) if declares else None
         if nested is not None:
             _locate_nested(tree, directory, nested, found, scanned, pending)
     _follow_paths(tree, paths, pending, scanned, found)
@@ -637,17 +638,12 @@ class _Parser:
         return found
 
     def _find_root(self, directory: str, loaded: Loaded) -> str:
-        """As Cargo finds it: the package's own ``[workspace]``, else the root its
-        ``package.workspace`` names, else the nearest root above that does not exclude it,
-        else the package is a root of its own."""
+        """As Cargo finds it: the package's own ``[workspace]``, else the nearest root above
+        that does not exclude it, else the package is a root of its own. (A
+        ``package.workspace`` pointer is not followed: the root it names lists the package,
+        and takes it in when that root's workspace is read.)"""
         if self._declared(directory) is not None:
             return directory
-        package = (loaded.data or {}).get("package")
-        pointer = package.get("workspace") if isinstance(package, dict) else None
-        if isinstance(pointer, str):
-            target = join_dir(directory, pointer)
-            if target is not None and self._declared(target) is not None:
-                return target
         parts = directory.split("/") if directory else []
         for depth in range(len(parts) - 1, -1, -1):
             ancestor = "/".join(parts[:depth])

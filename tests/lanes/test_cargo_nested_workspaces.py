@@ -19,8 +19,10 @@ from typing import Any
 
 import pytest
 
+from lanes.discovery import _common
 from lanes.discovery import cargo as cargo_discovery
 from lanes.model import LOCKFILE_EDGE, Discovery, LockGap
+from lanes.workspace import load_workspace
 from tests.lanes import cargo_gen
 from tests.lanes.fixtures import commit_all, git, write_files
 from tests.lanes.test_cli_cargo_semantics import detect, make_repo, package
@@ -155,6 +157,26 @@ UNRESOLVED_CASES = {
             "fuzz/helpers/Cargo.toml": FUZZ_HELPERS + "gone.workspace = true\n",
         },
         "unresolved-dependency: fuzz/helpers/Cargo.toml:8",
+    ),
+    "a package its nested root excludes, so no root takes it in": (
+        {
+            "tools/inner/Cargo.toml": INNER.replace("resolver", 'exclude = ["legacy"]\nresolver'),
+            "tools/inner/legacy/Cargo.toml": package(
+                "legacy",
+                '\n[dependencies]\nutil = { path = "../../../crates/util" }\n'
+                "common.workspace = true\n",
+            ),
+        },
+        "manifest-error: tools/inner/legacy/Cargo.toml:8",
+    ),
+    "a nested root that does not parse": (
+        {
+            "tools/inner/Cargo.toml": INNER.replace('resolver = "2"', "resolver = "),
+            "tools/inner/x/Cargo.toml": package(
+                "x", '\n[dependencies]\nutil = { path = "../../../crates/util" }\n'
+            ),
+        },
+        "manifest-error: tools/inner/Cargo.toml:3",
     ),
     "a nested member that is not checked out": (
         {"tools/inner/Cargo.toml": INNER.replace('"x", "y"', '"x", "y", "sparse"')},
@@ -375,3 +397,66 @@ def test_a_generated_nested_workspace_matches_cargo_metadata(seed: int, tmp_path
     assert not any(e.lockfile_only for e in found.edges)  # the lock cargo wrote agrees
     assert found.lock_gaps == []
     assert "decoy" not in {e.target for e in found.edges}
+
+
+# --- the cache key covers what nested workspaces read ------------------------------------------
+
+
+def test_a_warm_cache_sees_each_nested_input_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LANES_CACHE_DIR", str(tmp_path / "cache"))
+    files = {**FILES, "tools/inner/Cargo.toml": INNER.replace('"x", "y"', '"x", "y", "more/*"')}
+    repo = make_repo(tmp_path / "repo", files)
+
+    def covered_by(expect_hit: bool) -> dict[str, list[str]]:
+        loaded = load_workspace(repo)
+        assert loaded.cache_hit is expect_hit
+        assert loaded.index == load_workspace(repo, use_cache=False).index
+        return loaded.index.covered_by
+
+    assert sorted(covered_by(False)["util"]) == ["util", "y"]
+    covered_by(True)
+    # the nested lock appears, recording an edge the manifests lack
+    write_files(repo, {"fuzz/Cargo.lock": FUZZ_LOCK})
+    assert sorted(covered_by(False)["util"]) == ["fuzz-helpers", "mycrate-fuzz", "util", "y"]
+    covered_by(True)
+    # a nested member glob matches one more crate, which inherits util and names no path
+    write_files(
+        repo,
+        {
+            "tools/inner/more/w/Cargo.toml": package(
+                "w", "\n[dependencies]\nutil.workspace = true\n"
+            )
+        },
+    )
+    assert "w" in covered_by(False)["util"]
+
+
+def test_locate_lists_every_file_parse_reads_in_nested_workspaces(
+    nested_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = os.path.realpath(nested_repo)
+    touched: set[str] = set()
+    read_text, isfile = _common.read_text, os.path.isfile
+
+    def record(path: str) -> None:
+        full = os.path.realpath(path)
+        if full.startswith(real + os.sep):
+            touched.add(os.path.relpath(full, real))
+
+    def spy_read(root: object, path: str) -> tuple[str | None, object]:
+        record(os.path.join(str(root), path))
+        return read_text(root, path)  # type: ignore[arg-type]
+
+    def spy_isfile(path: object) -> bool:
+        record(str(path))
+        return isfile(path)  # type: ignore[arg-type]
+
+    located = cargo_discovery.locate(nested_repo)
+    monkeypatch.setattr(_common, "read_text", spy_read)
+    monkeypatch.setattr(os.path, "isfile", spy_isfile)
+    cargo_discovery.parse(nested_repo, located)
+    monkeypatch.undo()
+    assert touched <= set(located)
+    assert {"tools/inner/x/Cargo.toml", "fuzz/helpers/Cargo.toml"} <= touched
