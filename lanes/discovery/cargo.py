@@ -17,6 +17,11 @@
   the lock names the package) is in the depending package's ``dependencies``, without a source.
 * A dependency that lands on no member (outside the repository, an absent or excluded directory)
   and a path package of the lock no member provides are ``unresolved-dependency`` errors.
+* A package of another workspace in the repository (a cargo-fuzz ``fuzz/``, a nested workspace)
+  that builds a component is a component, read against its own workspace root (found as Cargo
+  finds it): that root's ``[workspace.dependencies]``, ``[patch]``/``[replace]`` and
+  ``Cargo.lock``; every member of that workspace is then a component, and the nested root's
+  manifest, lock and toolchain files are inputs (``Component.reads``) of its components only.
 * A root package owns its own sources only (``src/``, ``build.rs``, ``tests/`` ...); the root
   manifest, the lockfile and the toolchain files are global inputs.
 """

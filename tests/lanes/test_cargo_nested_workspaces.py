@@ -25,6 +25,7 @@ from lanes.model import LOCKFILE_EDGE, Discovery, LockGap
 from lanes.workspace import load_workspace
 from tests.lanes import cargo_gen
 from tests.lanes.fixtures import commit_all, git, write_files
+from tests.lanes.test_cli_cargo import detect_json
 from tests.lanes.test_cli_cargo_semantics import detect, make_repo, package
 
 MYCRATE = package(
@@ -460,3 +461,19 @@ def test_locate_lists_every_file_parse_reads_in_nested_workspaces(
     monkeypatch.undo()
     assert touched <= set(located)
     assert {"tools/inner/x/Cargo.toml", "fuzz/helpers/Cargo.toml"} <= touched
+
+
+def test_with_base_a_nested_lock_and_root_select_their_workspace(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {**FILES, "tools/inner/Cargo.lock": _lock(("x", []))})
+    base = git(repo, "rev-parse", "HEAD").strip()
+    write_files(
+        repo,
+        {
+            "tools/inner/Cargo.lock": _lock(("x", []), ("y", [])),
+            "tools/inner/Cargo.toml": INNER + "\n[profile.release]\nlto = true\n",
+        },
+    )
+    commit_all(repo, "nested lock and root changed")
+    data = detect_json(repo, "--base", base)
+    assert data["mode"] == "precise", data["failsafe"]
+    assert set(data["selected"]) == {"x", "y"}
