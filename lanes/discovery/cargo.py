@@ -255,45 +255,101 @@ def locate(source: Source) -> list[str]:
     and the manifests of every directory a ``path`` value names, recursively; then the
     packages of other workspaces: every nested workspace root (a ``Cargo.toml`` declaring
     ``[workspace]``) with its members, lock and Cargo configuration, and every other manifest
-    that names a path, each with the Cargo.lock beside it (a standalone package's own)."""
+    that names a path. Each manifest outside the top member globs comes with the Cargo.lock
+    beside it (a nested or standalone root's own)."""
     tree = as_tree(source)
     if not tree.is_file(MANIFEST):
         return []
     root = load_toml_cached(tree, MANIFEST)
-    found = {MANIFEST, LOCKFILE}
     if root.data is None:
-        return sorted(found)
-    pending: deque[tuple[str, str | None]] = deque([("", root.text)])
-    _locate_configs(tree, "", found, pending)
-    if "workspace" in root.data:
-        ws = _workspace(root.data, root, None)
-        members = expand_members(tree, ws.patterns, ws.excludes, MANIFEST)
-        found.update(manifest_path(d, MANIFEST) for d in (*members.dirs, *members.missing))
-        pending.extend((d, None) for d in members.dirs if d)
-    scanned = {directory for directory, _ in pending}
-    paths = _Paths(tree, scanned)
-    _follow_paths(tree, paths, pending, scanned, found)
-    # Packages of other workspaces (a cargo-fuzz ``fuzz/``, a nested workspace) that name a
-    # path, and nested workspace roots: they may build this workspace's crates (see
-    # ``_Parser._foreign``).
-    workspace_files = set(found)
-    for manifest in tree.manifests().named(MANIFEST):
+        return sorted({MANIFEST, LOCKFILE})
+    return _Locator(tree, root).run()
+
+
+class _Locator:
+    def __init__(self, tree: Tree, root: Loaded) -> None:
+        assert root.data is not None
+        self.tree = tree
+        self.found = {MANIFEST, LOCKFILE}
+        self.pending: deque[tuple[str, str | None]] = deque([("", root.text)])
+        _locate_configs(tree, "", self.found, self.pending)
+        self.listed: frozenset[str] = frozenset()  # the top member globs' directories
+        if "workspace" in root.data:
+            ws = _workspace(root.data, root, None)
+            members = expand_members(tree, ws.patterns, ws.excludes, MANIFEST)
+            self.found.update(manifest_path(d, MANIFEST) for d in (*members.dirs, *members.missing))
+            self.pending.extend((d, None) for d in members.dirs if d)
+            self.listed = frozenset(members.dirs)
+        self.scanned = {directory for directory, _ in self.pending}
+        self.paths = _Paths(tree, self.scanned)
+        self.roots: list[str] = []  # nested workspace roots met, not yet located
+        self.nested: set[str] = set()
+
+    def run(self) -> list[str]:
+        self._follow()
+        # Packages of other workspaces (a cargo-fuzz ``fuzz/``, a nested workspace) that name
+        # a path, and nested workspace roots: they may build this workspace's crates (see
+        # ``_Parser._foreign``).
+        for manifest in self.tree.manifests().named(MANIFEST):
+            directory = dirname(manifest)
+            if manifest in self.found or directory in self.scanned:
+                continue
+            text = _read_quietly(self.tree, manifest)
+            declares = _declares_workspace(text)
+            if declares or next(_path_values(text), None) is not None:
+                self.found.add(manifest)
+                self.scanned.add(directory)
+                self.pending.append((directory, text))
+            if declares:
+                self.roots.append(directory)
+        self._follow()
+        for manifest in list(self.found):
+            if self._outside_members(manifest):
+                self.found.add(manifest_path(dirname(manifest), LOCKFILE))
+        return sorted(self.found)
+
+    def _outside_members(self, manifest: str) -> bool:
+        """A package manifest outside the top member globs (its root may be elsewhere)."""
         directory = dirname(manifest)
-        if manifest in found or directory in scanned:
-            continue
-        text = _read_quietly(tree, manifest)
-        declares = _declares_workspace(text)
-        if declares or next(_path_values(text), None) is not None:
-            found.add(manifest)
-            scanned.add(directory)
-            pending.append((directory, text))
-        nested = _nested_root(tree, manifest) if declares else None
-        if nested is not None:
-            _locate_nested(tree, directory, nested, found, scanned, pending)
-    _follow_paths(tree, paths, pending, scanned, found)
-    for manifest in found - workspace_files:
-        found.add(manifest_path(dirname(manifest), LOCKFILE))
-    return sorted(found)
+        if not directory or directory in self.listed:
+            return False
+        # asked through the observing tree: a new one relocates
+        return posixpath.basename(manifest) == MANIFEST and self.tree.is_file(manifest)
+
+    def _follow(self) -> None:
+        """Every path named by what is pending, then the nested roots met on the way."""
+        while self.pending or self.roots:
+            self._follow_paths()
+            roots, self.roots = self.roots, []
+            for directory in roots:
+                if directory in self.nested:
+                    continue
+                self.nested.add(directory)
+                ws = _nested_root(self.tree, manifest_path(directory, MANIFEST))
+                if ws is not None:
+                    _locate_nested(self.tree, directory, ws, self.found, self.scanned, self.pending)
+
+    def _follow_paths(self) -> None:
+        while self.pending:
+            directory, text = self.pending.popleft()
+            if text is None:
+                text = self._read(directory)
+            for value in _path_values(text):
+                target = self.paths.directory(directory, value)
+                if target is None:
+                    continue
+                self.found.add(manifest_path(target, MANIFEST))
+                if target not in self.scanned:
+                    self.scanned.add(target)
+                    self.pending.append((target, None))
+
+    def _read(self, directory: str) -> str:
+        """A manifest's text for the path scan, noting a workspace it declares (other than
+        the top one's members: Cargo refuses a member that is a root)."""
+        text = _read_quietly(self.tree, manifest_path(directory, MANIFEST))
+        if directory and directory not in self.listed and _declares_workspace(text):
+            self.roots.append(directory)
+        return text
 
 
 def _declares_workspace(text: str) -> bool:
@@ -369,27 +425,6 @@ def _under_root(directory: str, pattern: str) -> str:
     if any(char in prefix for char in "*?["):
         prefix = re.sub(r"([*?\[])", r"[\1]", prefix)
     return "/".join(part for part in (prefix, *segments) if part)
-
-
-def _follow_paths(
-    tree: Tree,
-    paths: "_Paths",
-    pending: deque[tuple[str, str | None]],
-    scanned: set[str],
-    found: set[str],
-) -> None:
-    while pending:
-        directory, text = pending.popleft()
-        if text is None:
-            text = _read_quietly(tree, manifest_path(directory, MANIFEST))
-        for value in _path_values(text):
-            target = paths.directory(directory, value)
-            if target is None:
-                continue
-            found.add(manifest_path(target, MANIFEST))
-            if target not in scanned:
-                scanned.add(target)
-                pending.append((target, None))
 
 
 def _dependency_tables(loaded: Loaded, out: Collector) -> Iterator[_Dependency]:

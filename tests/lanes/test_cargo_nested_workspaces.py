@@ -477,3 +477,28 @@ def test_with_base_a_nested_lock_and_root_select_their_workspace(tmp_path: Path)
     data = detect_json(repo, "--base", base)
     assert data["mode"] == "precise", data["failsafe"]
     assert set(data["selected"]) == {"x", "y"}
+
+
+def test_a_nested_root_a_top_member_names_by_path_is_located_with_its_members(
+    tmp_path: Path,
+) -> None:
+    files = {
+        "Cargo.toml": '[workspace]\nmembers = ["crates/*"]\nexclude = ["side"]\n',
+        "crates/util/Cargo.toml": package("util"),
+        "crates/app/Cargo.toml": package(
+            "app", '\n[dependencies]\nside = { path = "../../side" }\n'
+        ),
+        "side/Cargo.toml": package(
+            "side",
+            '\n[workspace]\nmembers = [".", "helper"]\n\n[workspace.dependencies]\n'
+            'util = { path = "../crates/util" }\n\n[dependencies]\nutil.workspace = true\n',
+        ),
+        "side/helper/Cargo.toml": package(
+            "side-helper", "\n[dependencies]\nutil.workspace = true\n"
+        ),
+    }
+    repo = make_repo(tmp_path / "repo", files)
+    located = cargo_discovery.locate(repo)
+    assert {"side/helper/Cargo.toml", "side/Cargo.lock"} <= set(located)
+    assert _selected(repo, "crates/util/src/lib.rs") == {"util", "side", "side-helper", "app"}
+    assert _selected(repo, "side/Cargo.lock") == {"side", "side-helper", "app"}
