@@ -25,7 +25,7 @@ from lanes.model import LOCKFILE_EDGE, Discovery, LockGap
 from lanes.workspace import load_workspace
 from tests.lanes import cargo_gen
 from tests.lanes.fixtures import commit_all, git, write_files
-from tests.lanes.test_cli_cargo import detect_json
+from tests.lanes.test_cli_cargo import detect_json, lanes
 from tests.lanes.test_cli_cargo_semantics import detect, make_repo, package
 
 MYCRATE = package(
@@ -502,3 +502,14 @@ def test_a_nested_root_a_top_member_names_by_path_is_located_with_its_members(
     assert {"side/helper/Cargo.toml", "side/Cargo.lock"} <= set(located)
     assert _selected(repo, "crates/util/src/lib.rs") == {"util", "side", "side-helper", "app"}
     assert _selected(repo, "side/Cargo.lock") == {"side", "side-helper", "app"}
+
+
+def test_lanes_check_names_the_nested_lock_and_where_to_refresh_it(tmp_path: Path) -> None:
+    stale = _lock(("fuzz-helpers", ["mycrate"]), ("mycrate", []), ("mycrate-fuzz", []))
+    repo = make_repo(tmp_path / "repo", {**FILES, "fuzz/Cargo.lock": stale})
+    result = lanes(repo, "check")
+    assert (
+        "mycrate-fuzz -> fuzz-helpers (normal) is stated by fuzz/Cargo.toml but not recorded by"
+        " fuzz/Cargo.lock: lanes follows the manifest; the lock is stale: run cargo update"
+        " --workspace in fuzz/"
+    ) in " ".join((result.stdout + result.stderr).split())
