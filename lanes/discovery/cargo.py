@@ -475,7 +475,6 @@ class _Parser:
         self.paths = _Paths(tree)
         self.ws = _Workspace([], [], {})
         self.excluded: list[str] = []
-        self.patches: dict[str, _Patch] = {}
         self.members: dict[str, Loaded] = {}
         self.deps: dict[str, list[_Resolved]] = {}
         self.names: dict[str, str] = {}
@@ -522,8 +521,7 @@ class _Parser:
             self._load_members(root, data)
         self.roots[""] = _Root("", root, self.ws, "workspace" in data)
         self.config_patches = self._config_patches("")
-        self.patches = {**self._patches(root, ""), **self.config_patches}
-        self.patches_of[""] = self.patches
+        self.patches_of[""] = {**self._patches(root, ""), **self.config_patches}
 
     def _config_patches(self, directory: str) -> dict[str, _Patch]:
         """``[patch]`` and ``paths`` of the Cargo configuration in the workspace root
