@@ -43,9 +43,10 @@ class Component(NamedTuple):
     enabled anyway). Cargo features map as written; Python extras are features whose values are
     ``dep:`` entries, and dependency groups are features named ``group:<name>``."""
     reads: tuple[str, ...] = ()
-    """Globs of files outside the component's own directory that its build compiles (a Cargo
-    member's ``[lib]``/``[[bin]]``... ``path`` or ``build`` script placed elsewhere, with the
-    directory holding it): a change there selects the component's lanes besides its owner's."""
+    """Globs of files outside the component's own directory that its build compiles or reads (a
+    Cargo member's ``[lib]``/``[[bin]]``... ``path`` or ``build`` script placed elsewhere, with
+    the directory holding it; the manifest, lock and toolchain files of a nested Cargo
+    workspace's root): a change there selects the component's lanes besides its owner's."""
 
 
 LOCKFILE_EDGE = "lockfile-edge:"

@@ -123,8 +123,11 @@ _LOCK_OF_KIND = {
 
 
 def _refresh(lockfile: str) -> str:
-    name = lockfile.rpartition("/")[2]
-    return LOCK_REFRESH.get(name, "the package manager's lock command")
+    """The refresh command, and where to run it for a lockfile below the root (a nested
+    Cargo workspace's, a workspace in a subdirectory)."""
+    directory, _, name = lockfile.rpartition("/")
+    command = LOCK_REFRESH.get(name, "the package manager's lock command")
+    return f"{command} in {directory}/" if directory else command
 
 
 def lockfile_disagreements(workspace: Workspace) -> list[str]:

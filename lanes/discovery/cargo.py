@@ -17,6 +17,11 @@
   the lock names the package) is in the depending package's ``dependencies``, without a source.
 * A dependency that lands on no member (outside the repository, an absent or excluded directory)
   and a path package of the lock no member provides are ``unresolved-dependency`` errors.
+* A package of another workspace in the repository (a cargo-fuzz ``fuzz/``, a nested workspace)
+  that builds a component is a component, read against its own workspace root (found as Cargo
+  finds it): that root's ``[workspace.dependencies]``, ``[patch]``/``[replace]`` and
+  ``Cargo.lock``; every member of that workspace is then a component, and the nested root's
+  manifest, lock and toolchain files are inputs (``Component.reads``) of its components only.
 * A root package owns its own sources only (``src/``, ``build.rs``, ``tests/`` ...); the root
   manifest, the lockfile and the toolchain files are global inputs.
 """
@@ -26,11 +31,13 @@ import posixpath
 import re
 from collections import deque
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from lanes.discovery._common import (
     Collector,
     Loaded,
+    Members,
     dirname,
     expand_members,
     join_dir,
@@ -83,6 +90,11 @@ _PACKAGE_NAME = r"""(?ms)^\[package\][^\[]*?^\s*name\s*=\s*["']([^"'\n]+)["']"""
 # pattern starts with a literal (fast to search for); the character before the key is checked apart.
 _PATH_VALUE = r"""path["']?[ \t]*=[ \t]*("(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
 _BEFORE_KEY = frozenset("{,. \t\n")
+# A ``[workspace]`` or ``[workspace.*]`` header, or a top-level ``workspace = {...}`` /
+# ``workspace.key = ...``: the manifest may be a workspace root (the parse decides).
+_WORKSPACE_TABLE = (
+    r"""(?m)^[ \t]*(?:\[[ \t]*["']?workspace["']?[ \t]*[\].]|workspace[ \t]*(?:=[ \t]*\{|\.))"""
+)
 _DEP_TABLES: tuple[tuple[str, EdgeKind], ...] = (
     ("dependencies", "normal"),
     ("dev-dependencies", "dev"),
@@ -121,6 +133,35 @@ class _Resolved(NamedTuple):
 class _Patch(NamedTuple):
     directory: str | None
     path: str
+
+
+class _Root(NamedTuple):
+    """A workspace root: the top one (``""``), a nested one (a manifest other than the top
+    one declaring ``[workspace]``), or a package no workspace takes in (its own root, with
+    ``declared`` false). Packages inherit from their root's ``[workspace.dependencies]`` and
+    build with its ``[patch]``, ``[replace]`` and ``Cargo.lock``."""
+
+    directory: str
+    loaded: Loaded
+    ws: _Workspace
+    declared: bool
+
+    def excludes(self, directory: str) -> bool:
+        """Cargo's rule: ``directory`` is under an ``exclude`` entry and no ``members`` one."""
+        return self._lists(directory, self.ws.excludes) and not self._lists(
+            directory, self.ws.patterns
+        )
+
+    def _lists(self, directory: str, entries: list[str]) -> bool:
+        for entry in entries:
+            base = join_dir(self.directory, entry.strip().rstrip("/"))
+            if base is not None and _within(directory, base):
+                return True
+        return False
+
+
+def _within(directory: str, base: str) -> bool:
+    return not base or directory == base or directory.startswith(f"{base}/")
 
 
 def _workspace(doc: dict[str, Any], root: Loaded, out: Collector | None) -> _Workspace:
@@ -211,65 +252,179 @@ def _read_quietly(tree: Tree, path: str) -> str:
 
 def locate(source: Source) -> list[str]:
     """The root manifest, Cargo.lock, every member's manifest (the expected path when absent)
-    and the manifests of every directory a ``path`` value names, recursively."""
+    and the manifests of every directory a ``path`` value names, recursively; then the
+    packages of other workspaces: every nested workspace root (a ``Cargo.toml`` declaring
+    ``[workspace]``) with its members, lock and Cargo configuration, and every other manifest
+    that names a path. Each manifest outside the top member globs comes with the Cargo.lock
+    beside it (a nested or standalone root's own)."""
     tree = as_tree(source)
     if not tree.is_file(MANIFEST):
         return []
     root = load_toml_cached(tree, MANIFEST)
-    found = {MANIFEST, LOCKFILE}
     if root.data is None:
-        return sorted(found)
-    pending: deque[tuple[str, str | None]] = deque([("", root.text)])
-    for config in CARGO_CONFIGS:  # [patch] and paths overrides: relative to the root
-        if tree.is_file(config):  # asked through the observing tree: a new one relocates
-            found.add(config)
-            loaded = load_toml_cached(tree, config)
-            pending.append(("", loaded.text))
-            data = loaded.data or {}
-            for path in str_list(data.get("paths")) or []:
-                pending.append(("", f'path = "{path}"'))
-    if "workspace" in root.data:
-        ws = _workspace(root.data, root, None)
-        members = expand_members(tree, ws.patterns, ws.excludes, MANIFEST)
-        found.update(manifest_path(d, MANIFEST) for d in (*members.dirs, *members.missing))
-        pending.extend((d, None) for d in members.dirs if d)
-    scanned = {directory for directory, _ in pending}
-    paths = _Paths(tree, scanned)
-    _follow_paths(tree, paths, pending, scanned, found)
-    # Packages of other workspaces (a cargo-fuzz ``fuzz/``, a nested workspace) that name a
-    # path: they may build this workspace's crates (see ``_Parser._foreign``).
-    for manifest in tree.manifests().named(MANIFEST):
-        directory = dirname(manifest)
-        if manifest in found or directory in scanned:
-            continue
-        text = _read_quietly(tree, manifest)
-        if next(_path_values(text), None) is not None:
-            found.add(manifest)
-            scanned.add(directory)
-            pending.append((directory, text))
-    _follow_paths(tree, paths, pending, scanned, found)
-    return sorted(found)
+        return sorted({MANIFEST, LOCKFILE})
+    return _Locator(tree, root).run()
 
 
-def _follow_paths(
-    tree: Tree,
-    paths: "_Paths",
-    pending: deque[tuple[str, str | None]],
-    scanned: set[str],
-    found: set[str],
-) -> None:
-    while pending:
-        directory, text = pending.popleft()
-        if text is None:
-            text = _read_quietly(tree, manifest_path(directory, MANIFEST))
-        for value in _path_values(text):
-            target = paths.directory(directory, value)
-            if target is None:
+class _Locator:
+    def __init__(self, tree: Tree, root: Loaded) -> None:
+        assert root.data is not None
+        self.tree = tree
+        self.found = {MANIFEST, LOCKFILE}
+        self.pending: deque[tuple[str, str | None]] = deque([("", root.text)])
+        _locate_configs(tree, "", self.found, self.pending)
+        self.listed: frozenset[str] = frozenset()  # the top member globs' directories
+        if "workspace" in root.data:
+            ws = _workspace(root.data, root, None)
+            members = expand_members(tree, ws.patterns, ws.excludes, MANIFEST)
+            self.found.update(manifest_path(d, MANIFEST) for d in (*members.dirs, *members.missing))
+            self.pending.extend((d, None) for d in members.dirs if d)
+            self.listed = frozenset(members.dirs)
+        self.scanned = {directory for directory, _ in self.pending}
+        self.paths = _Paths(tree, self.scanned)
+        self.roots: list[str] = []  # nested workspace roots met, not yet located
+        self.nested: set[str] = set()
+
+    def run(self) -> list[str]:
+        self._follow()
+        # Packages of other workspaces (a cargo-fuzz ``fuzz/``, a nested workspace) that name
+        # a path, and nested workspace roots: they may build this workspace's crates (see
+        # ``_Parser._foreign``).
+        for manifest in self.tree.manifests().named(MANIFEST):
+            directory = dirname(manifest)
+            if manifest in self.found or directory in self.scanned:
                 continue
-            found.add(manifest_path(target, MANIFEST))
-            if target not in scanned:
-                scanned.add(target)
-                pending.append((target, None))
+            text = _read_quietly(self.tree, manifest)
+            declares = _declares_workspace(text)
+            if declares or next(_path_values(text), None) is not None:
+                self.found.add(manifest)
+                self.scanned.add(directory)
+                self.pending.append((directory, text))
+            if declares:
+                self.roots.append(directory)
+        self._follow()
+        for manifest in list(self.found):
+            if self._outside_members(manifest):
+                self.found.add(manifest_path(dirname(manifest), LOCKFILE))
+        return sorted(self.found)
+
+    def _outside_members(self, manifest: str) -> bool:
+        """A package manifest outside the top member globs (its root may be elsewhere)."""
+        directory = dirname(manifest)
+        if not directory or directory in self.listed:
+            return False
+        # asked through the observing tree: a new one relocates
+        return posixpath.basename(manifest) == MANIFEST and self.tree.is_file(manifest)
+
+    def _follow(self) -> None:
+        """Every path named by what is pending, then the nested roots met on the way."""
+        while self.pending or self.roots:
+            self._follow_paths()
+            roots, self.roots = self.roots, []
+            for directory in roots:
+                if directory in self.nested:
+                    continue
+                self.nested.add(directory)
+                ws = _nested_root(self.tree, manifest_path(directory, MANIFEST))
+                if ws is not None:
+                    _locate_nested(self.tree, directory, ws, self.found, self.scanned, self.pending)
+
+    def _follow_paths(self) -> None:
+        while self.pending:
+            directory, text = self.pending.popleft()
+            if text is None:
+                text = self._read(directory)
+            for value in _path_values(text):
+                target = self.paths.directory(directory, value)
+                if target is None:
+                    continue
+                self.found.add(manifest_path(target, MANIFEST))
+                if target not in self.scanned:
+                    self.scanned.add(target)
+                    self.pending.append((target, None))
+
+    def _read(self, directory: str) -> str:
+        """A manifest's text for the path scan, noting a workspace it declares (other than
+        the top one's members: Cargo refuses a member that is a root)."""
+        text = _read_quietly(self.tree, manifest_path(directory, MANIFEST))
+        if directory and directory not in self.listed and _declares_workspace(text):
+            self.roots.append(directory)
+        return text
+
+
+def _declares_workspace(text: str) -> bool:
+    """Whether ``text`` may declare a ``[workspace]`` (a fast check; the parse decides)."""
+    return "workspace" in text and re.search(_WORKSPACE_TABLE, text) is not None
+
+
+def _nested_root(tree: Tree, manifest: str) -> _Workspace | None:
+    """The workspace a manifest other than the top one declares (None: it declares none)."""
+    loaded = load_toml_cached(tree, manifest)
+    if loaded.data is None or not isinstance(loaded.data.get("workspace"), dict):
+        return None
+    return _workspace(loaded.data, loaded, None)
+
+
+def _locate_nested(
+    tree: Tree,
+    directory: str,
+    ws: _Workspace,
+    found: set[str],
+    scanned: set[str],
+    pending: deque[tuple[str, str | None]],
+) -> None:
+    """A nested workspace root's members (the expected manifest when absent), lock and Cargo
+    configuration."""
+    members = _nested_members(tree, directory, ws)
+    found.update(manifest_path(d, MANIFEST) for d in (*members.dirs, *members.missing))
+    for member in members.dirs:
+        if member not in scanned:
+            scanned.add(member)
+            pending.append((member, None))
+    found.add(manifest_path(directory, LOCKFILE))
+    _locate_configs(tree, directory, found, pending)
+
+
+def _locate_configs(
+    tree: Tree, directory: str, found: set[str], pending: deque[tuple[str, str | None]]
+) -> None:
+    """The Cargo configuration of the workspace root ``directory``: its ``[patch]`` and
+    ``paths`` overrides are relative to ``directory``."""
+    for config in CARGO_CONFIGS:
+        path = manifest_path(directory, config)
+        if tree.is_file(path):  # asked through the observing tree: a new one relocates
+            found.add(path)
+            loaded = load_toml_cached(tree, path)
+            pending.append((directory, loaded.text))
+            data = loaded.data or {}
+            for value in str_list(data.get("paths")) or []:
+                pending.append((directory, f'path = "{value}"'))
+
+
+def _nested_members(tree: Tree, directory: str, ws: _Workspace) -> Members:
+    """A nested workspace's members: its globs and excludes are relative to its root."""
+    patterns = [_under_root(directory, p) for p in ws.patterns]
+    excludes = [_under_root(directory, p) for p in ws.excludes]
+    return expand_members(tree, patterns, excludes, MANIFEST)
+
+
+def _under_root(directory: str, pattern: str) -> str:
+    """A member glob of the workspace root ``directory`` as one relative to the repository
+    (leading ``..`` taken lexically; the directory's own glob characters escaped)."""
+    cleaned = pattern.strip().replace("\\", "/")
+    if not directory or cleaned.startswith("/") or cleaned[1:2] == ":":
+        return cleaned
+    base = directory.split("/")
+    segments = cleaned.split("/")
+    while segments and segments[0] in (".", ".."):
+        if segments.pop(0) == "..":
+            if not base:
+                return "/".join(["..", *segments])  # outside the repository: reported
+            base.pop()
+    prefix = "/".join(base)
+    if any(char in prefix for char in "*?["):
+        prefix = re.sub(r"([*?\[])", r"[\1]", prefix)
+    return "/".join(part for part in (prefix, *segments) if part)
 
 
 def _dependency_tables(loaded: Loaded, out: Collector) -> Iterator[_Dependency]:
@@ -320,12 +475,19 @@ class _Parser:
         self.paths = _Paths(tree)
         self.ws = _Workspace([], [], {})
         self.excluded: list[str] = []
-        self.patches: dict[str, _Patch] = {}
         self.members: dict[str, Loaded] = {}
         self.deps: dict[str, list[_Resolved]] = {}
         self.names: dict[str, str] = {}
         self.edges: dict[tuple[str, str, str, str], Edge] = {}
         self.foreign: set[str] = set()
+        self.roots: dict[str, _Root] = {}
+        self.not_roots: set[str] = set()
+        self.governing: dict[str, str] = {}  # package directory -> its root's directory
+        self.patches_of: dict[str, dict[str, _Patch]] = {}
+        self.config_patches: dict[str, _Patch] = {}  # the top .cargo configuration's
+        self.root_problems: dict[str, list[ManifestError]] = {}
+        self.opened: set[str] = set()  # other workspaces' roots whose members are components
+        self.gaps: list[LockGap] = []
 
     def run(self) -> Discovery:
         if MANIFEST in self.located:
@@ -338,9 +500,11 @@ class _Parser:
         for directory in sorted(self.members):
             self._edges(directory)
         if self.names:
-            self._lock_edges()
+            for root in ("", *sorted(self.opened)):
+                self._lock_edges(root)
         result = self.out.finish()
         result.edges = sorted(self.edges.values())
+        result.lock_gaps = sorted(set(self.gaps))
         return result
 
     # --- members ----------------------------------------------------------------------------
@@ -352,25 +516,35 @@ class _Parser:
         root, data = found
         if "package" in data or "workspace" not in data:
             self.members[""] = root
+            self.governing[""] = ""
         if "workspace" in data:
             self._load_members(root, data)
-        self.patches = self._patches(root)
+        self.roots[""] = _Root("", root, self.ws, "workspace" in data)
+        self.config_patches = self._config_patches("")
+        self.patches_of[""] = {**self._patches(root, ""), **self.config_patches}
+
+    def _config_patches(self, directory: str) -> dict[str, _Patch]:
+        """``[patch]`` and ``paths`` of the Cargo configuration in the workspace root
+        ``directory`` (read only when located: present)."""
+        patches: dict[str, _Patch] = {}
         for config in CARGO_CONFIGS:
-            if config in self.located and self.tree.is_file(config):  # located when present
-                loaded = load_toml(self.tree, config)
+            path = manifest_path(directory, config)
+            if path in self.located and self.tree.is_file(path):
+                loaded = load_toml(self.tree, path)
                 if loaded.error is not None:
                     self.out.result.errors.append(loaded.error)
                 elif loaded.data is not None:
-                    self.patches.update(self._patches(loaded))
-                    self.patches.update(self._path_overrides(loaded))
+                    patches.update(self._patches(loaded, directory))
+                    patches.update(self._path_overrides(loaded, directory))
+        return patches
 
-    def _path_overrides(self, config: Loaded) -> dict[str, _Patch]:
+    def _path_overrides(self, config: Loaded, base: str) -> dict[str, _Patch]:
         """``paths = [...]`` of ``.cargo/config.toml``: each directory's package replaces the
         registry package of its name."""
         assert config.data is not None
         overrides: dict[str, _Patch] = {}
         for path in str_list(config.data.get("paths")) or []:
-            directory = self.paths.directory("", path)
+            directory = self.paths.directory(base, path)
             manifest = manifest_path(directory, MANIFEST) if directory is not None else None
             loaded = load_toml(self.tree, manifest) if manifest is not None else None
             package = loaded.data.get("package") if loaded and loaded.data else None
@@ -394,14 +568,8 @@ class _Parser:
         for directory in members.dirs:
             if directory:
                 self.members[directory] = load_toml(self.tree, manifest_path(directory, MANIFEST))
-        for directory in members.missing:
-            self._missing_member(root, directory)
-        for pattern in members.outside:
-            message = f"workspace member {pattern!r} is outside the repository"
-            self._error(root, line_of_key(root.text, "members"), message, UNRESOLVED)
-        for key, patterns in (("members", self.ws.patterns), ("exclude", self.ws.excludes)):
-            for message in member_glob_problems(patterns):
-                self._error(root, line_of_key(root.text, key), message, "manifest-error")
+                self.governing[directory] = ""
+        self._member_problems(root, members, self.ws)
 
     def _missing_member(self, root: Loaded, directory: str) -> None:
         line = line_of_key(root.text, "members")
@@ -419,7 +587,8 @@ class _Parser:
         """Packages outside this workspace (another workspace's: a cargo-fuzz ``fuzz/``
         excluded from the root, a nested workspace, a standalone package) that depend by path
         on a component are built from it, so they are components too, with their own path
-        dependencies (not subject to the root's ``exclude``)."""
+        dependencies (not subject to the root's ``exclude``), read against their own
+        workspace root; so are the other members of that workspace (see ``_open``)."""
         candidates: dict[str, Loaded] = {}
         for manifest in sorted(self.located):
             directory = dirname(manifest)
@@ -438,17 +607,35 @@ class _Parser:
                 if directory in self.members:
                     continue
                 if directory not in resolved:
-                    quiet = Collector([])  # a package that stays out reports nothing
-                    out, self.out = self.out, quiet
-                    try:
+                    with self._quietly():  # a package that stays out reports nothing
                         resolved[directory] = self._dependencies(directory, loaded)
-                    finally:
-                        self.out = out
-                if any(found.directory in self.members for found in resolved[directory]):
-                    self.members[directory] = loaded
-                    self.foreign.add(directory)
-                    self._close(deque([directory]))
+                builds = any(found.directory in self.members for found in resolved[directory])
+                if builds or self._unreadable_root(directory, loaded):
+                    self._close(deque(self._admit_foreign(directory, loaded)))
                     added = True
+
+    @contextmanager
+    def _quietly(self) -> Iterator[Collector]:
+        """Errors reported meanwhile go to a collector of their own, not to the result."""
+        quiet = Collector([])
+        out, self.out = self.out, quiet
+        try:
+            yield quiet
+        finally:
+            self.out = out
+
+    def _unreadable_root(self, directory: str, loaded: Loaded) -> bool:
+        """A package whose workspace root does not parse: what it builds is unknown, so it is
+        admitted and the root's error reported (fail-safe)."""
+        root = self.roots[self._root_of(directory, loaded)]
+        return root.declared and root.loaded.data is None
+
+    def _admit_foreign(self, directory: str, loaded: Loaded) -> list[str]:
+        """``directory``, a package of another workspace, as a component; with it, the other
+        members of its workspace (the directories to close over)."""
+        self.members[directory] = loaded
+        self.foreign.add(directory)
+        return [directory, *self._open(self._root_of(directory, loaded))]
 
     def _implicit_members(self, source: str) -> Iterator[str]:
         """Directories of ``source``'s path dependencies Cargo makes members (inside the
@@ -472,10 +659,127 @@ class _Parser:
                     'path (write it as path = "..." on one line)'
                 )
                 self._error(loaded, line, message)
-            self.members[directory] = load_toml(self.tree, manifest)
             if foreign:
-                self.foreign.add(directory)
+                yield from self._admit_foreign(directory, load_toml(self.tree, manifest))
+                continue
+            self.members[directory] = load_toml(self.tree, manifest)
+            self.governing[directory] = ""
             yield directory
+
+    # --- workspace roots ----------------------------------------------------------------------
+
+    def _root_of(self, directory: str, loaded: Loaded) -> str:
+        """The directory of the workspace root a package inherits from and builds with."""
+        found = self.governing.get(directory)
+        if found is None:
+            found = self.governing[directory] = self._find_root(directory, loaded)
+        return found
+
+    def _find_root(self, directory: str, loaded: Loaded) -> str:
+        """As Cargo finds it: the package's own ``[workspace]``, else the nearest root above
+        that does not exclude it, else the package is a root of its own. (A
+        ``package.workspace`` pointer is not followed: the root it names lists the package,
+        and takes it in when that root's workspace is read.)"""
+        if self._declared(directory) is not None:
+            return directory
+        parts = directory.split("/") if directory else []
+        for depth in range(len(parts) - 1, -1, -1):
+            ancestor = "/".join(parts[:depth])
+            root = self._declared(ancestor)
+            if root is not None and not root.excludes(directory):
+                return ancestor
+        self.roots[directory] = _Root(directory, loaded, _Workspace([], [], {}), False)
+        return directory
+
+    def _declared(self, directory: str) -> _Root | None:
+        """The workspace root ``directory``'s manifest declares, if it declares one (a
+        manifest that does not parse counts when its text declares one)."""
+        root = self.roots.get(directory)
+        if root is not None:
+            return root if root.declared else None
+        if not directory or directory in self.not_roots:
+            return None
+        manifest = manifest_path(directory, MANIFEST)
+        loaded = None
+        if manifest in self.located and self.tree.is_file(manifest):
+            loaded = load_toml_cached(self.tree, manifest)
+        if loaded is None or not _is_root(loaded):
+            self.not_roots.add(directory)
+            return None
+        ws = _workspace(loaded.data, loaded, None) if loaded.data else _Workspace([], [], {})
+        root = self.roots[directory] = _Root(directory, loaded, ws, True)
+        return root
+
+    def _open(self, directory: str) -> list[str]:
+        """The members of the workspace rooted at ``directory``, made components (Cargo
+        builds each with that root's lock and patches); the root's problems reported."""
+        if not directory or directory in self.opened:
+            return []
+        self.opened.add(directory)
+        root = self.roots[directory]
+        self.out.result.errors.extend(self.root_problems.pop(directory, []))
+        loaded = root.loaded
+        if not root.declared:
+            return []
+        if loaded.data is None:
+            if loaded.error is not None:
+                self.out.result.errors.append(loaded.error)
+            return []
+        _workspace(loaded.data, loaded, self.out)
+        members = _nested_members(self.tree, directory, root.ws)
+        package = [directory] if isinstance(loaded.data.get("package"), dict) else []
+        admitted = []
+        for member in (*package, *members.dirs):
+            if member not in self.members:
+                manifest = manifest_path(member, MANIFEST)
+                self.members[member] = (
+                    loaded if member == directory else load_toml(self.tree, manifest)
+                )
+                self.foreign.add(member)
+                self.governing[member] = directory
+                admitted.append(member)
+        self._member_problems(loaded, members, root.ws)
+        return admitted
+
+    def _member_problems(self, root: Loaded, members: Members, ws: _Workspace) -> None:
+        for directory in members.missing:
+            self._missing_member(root, directory)
+        for pattern in members.outside:
+            message = f"workspace member {pattern!r} is outside the repository"
+            self._error(root, line_of_key(root.text, "members"), message, UNRESOLVED)
+        for key, patterns in (("members", ws.patterns), ("exclude", ws.excludes)):
+            for message in member_glob_problems(patterns):
+                self._error(root, line_of_key(root.text, key), message, "manifest-error")
+
+    def _patches_for(self, directory: str) -> dict[str, _Patch]:
+        """What the workspace rooted at ``directory`` builds from the repository instead of a
+        registry: its root's ``[patch]``/``[replace]``, the top Cargo configuration's and its
+        own (Cargo reads configuration from the directory it runs in upwards; the nearer wins)."""
+        found = self.patches_of.get(directory)
+        if found is not None:
+            return found
+        root = self.roots[directory]
+        with self._quietly() as quiet:
+            found = self._patches(root.loaded, directory) if root.loaded.data else {}
+            found.update(self.config_patches)
+            if root.declared:
+                found.update(self._config_patches(directory))
+        if directory in self.opened:
+            self.out.result.errors.extend(quiet.result.errors)
+        else:  # reported if its workspace turns out to build a component
+            self.root_problems.setdefault(directory, []).extend(quiet.result.errors)
+        self.patches_of[directory] = found
+        return found
+
+    def _root_inputs(self, directory: str) -> tuple[str, ...]:
+        """Globs of the files of another workspace's root that the package ``directory``
+        builds with (manifest, lock, toolchain, Cargo configuration), outside its own
+        directory (inside it, the package owns them anyway)."""
+        root = self.governing.get(directory, "")
+        if root not in self.opened:
+            return ()
+        inputs = (manifest_path(root, name) for name in GLOBAL_INPUTS)
+        return tuple(literal_glob(p) for p in inputs if not _within(p, directory))
 
     def _is_excluded(self, directory: str) -> bool:
         return any(
@@ -483,8 +787,9 @@ class _Parser:
             for excluded in self.excluded
         )
 
-    def _patches(self, root: Loaded) -> dict[str, _Patch]:
-        """Package name -> where ``[patch.<source>]`` and ``[replace]`` entries build it from."""
+    def _patches(self, root: Loaded, base: str) -> dict[str, _Patch]:
+        """Package name -> where ``[patch.<source>]`` and ``[replace]`` entries build it from
+        (paths relative to ``base``, the workspace root's directory)."""
         assert root.data is not None
         entries: list[tuple[str, object]] = []
         patch = root.data.get("patch")
@@ -502,7 +807,7 @@ class _Parser:
             if isinstance(spec, dict) and isinstance(spec.get("path"), str):
                 package = spec.get("package", alias)
                 if isinstance(package, str):
-                    directory = self.paths.directory("", spec["path"])
+                    directory = self.paths.directory(base, spec["path"])
                     patches[package] = _Patch(directory, spec["path"])
         return patches
 
@@ -519,7 +824,9 @@ class _Parser:
             manifest=loaded.path,
             paths=self._root_sources(loaded) if directory == "" else (),
             features=self._features(loaded),
-            reads=self._reads(directory, loaded) if directory != "" else (),
+            reads=(*self._reads(directory, loaded), *self._root_inputs(directory))
+            if directory != ""
+            else (),
         )
         if self.out.component(component, loaded):
             self.names[directory] = name
@@ -616,27 +923,25 @@ class _Parser:
         if not isinstance(optional, bool):
             self._bad(loaded, dep, "optional must be a boolean")
             optional = False
+        root = self.roots[self._root_of(directory, loaded)]
         inherited: dict[str, Any] | None = None
         if spec.get("workspace") is True:
-            found = self.ws.dependencies.get(dep.alias)
+            found = root.ws.dependencies.get(dep.alias)
             inherited = {"version": found} if isinstance(found, str) else found
             if not isinstance(inherited, dict):
-                self._bad(
-                    loaded, dep, "has workspace = true but is not in [workspace.dependencies]"
-                )
+                self._bad(loaded, dep, _not_inherited(root))
                 return None
         where = spec if inherited is None else inherited
         package, path = where.get("package", dep.alias), where.get("path")
         if not isinstance(package, str) or not (path is None or isinstance(path, str)):
             self._bad(loaded, dep, "package and path must be strings")
             return None
+        patches = self._patches_for(root.directory)
         if path is not None:
-            target, patched = (
-                self.paths.directory(directory if inherited is None else "", path),
-                False,
-            )
-        elif package in self.patches:
-            patch = self.patches[package]
+            base = directory if inherited is None else root.directory
+            target, patched = self.paths.directory(base, path), False
+        elif package in patches:
+            patch = patches[package]
             target, path, patched = patch.directory, patch.path, True
         else:
             return None
@@ -720,12 +1025,13 @@ class _Parser:
         message = f"[{dep.table}] {dep.alias}: path {found.path!r} {why}"
         self._error(loaded, line, message, UNRESOLVED)
 
-    def _lock_edges(self) -> None:
-        """Edges Cargo.lock records between members that the manifests lack; lock path packages
-        that no member provides."""
-        if not self.tree.is_file(LOCKFILE):
+    def _lock_edges(self, root: str) -> None:
+        """Edges the Cargo.lock of the workspace rooted at ``root`` records between components
+        that the manifests lack; lock path packages that no component provides."""
+        path = manifest_path(root, LOCKFILE)
+        if path not in self.located or not self.tree.is_file(path):
             return
-        lock = load_toml(self.tree, LOCKFILE)
+        lock = load_toml(self.tree, path)
         if lock.data is None:
             if lock.error is not None:
                 self.out.result.errors.append(lock.error)
@@ -739,7 +1045,7 @@ class _Parser:
             self._error(lock, 0, "a [[package]] entry has no name")
         local = {p["name"] for p in entries if "source" not in p}
         members = set(self.names.values())
-        self._lock_gaps(entries, local, _unused_patches(lock.data))
+        self._lock_gaps(root, path, entries, local, _unused_patches(lock.data))
         linked = {(e.source, e.target) for e in self.edges.values()}
         for package in entries:
             name = package["name"]
@@ -753,29 +1059,47 @@ class _Parser:
                 if target in members and target != name and (name, target) not in linked:
                     self._add(Edge(name, target, "normal", dep=f"{LOCKFILE_EDGE}{target}"))
 
-    def _lock_gaps(self, entries: list[dict[str, Any]], local: set[str], unused: set[str]) -> None:
-        """Members the lock does not list, and manifest edges between members it does not
-        record (called before lock-only edges are added: those come from the lock)."""
+    def _lock_gaps(
+        self,
+        root: str,
+        lockfile: str,
+        entries: list[dict[str, Any]],
+        local: set[str],
+        unused: set[str],
+    ) -> None:
+        """Members of the workspace rooted at ``root`` its lock does not list, and their
+        manifest edges it does not record (called before this lock's own edges are added)."""
         recorded: dict[str, set[str]] = {}
         for package in entries:
             if package["name"] in local and "source" not in package:
                 recorded.setdefault(package["name"], set()).update(
                     self._lock_targets(package, local)
                 )
-        gaps = [
-            LockGap(LOCKFILE, name)
+        members = {
+            name for directory, name in self.names.items() if self._member_of(directory, root)
+        }
+        self.gaps += [
+            LockGap(lockfile, name)
             for directory, name in sorted(self.names.items())
-            if name not in local
+            if name in members
+            and name not in local
             and name not in unused
             and self.members[directory].data
-            and directory not in self.foreign  # another workspace's lock records it
         ]
         for edge in self.edges.values():
             if edge.source == edge.target or edge.source not in recorded or edge.target in unused:
                 continue  # a self dev-dependency (tests with features), an absent member
+            if edge.lockfile_only or (root and edge.source not in members):
+                continue  # another lock's edge; a path package this lock resolves (no dev)
             if edge.target not in recorded[edge.source]:
-                gaps.append(LockGap(LOCKFILE, edge.source, edge.target, edge.kind))
-        self.out.result.lock_gaps = sorted(set(gaps))
+                self.gaps.append(LockGap(lockfile, edge.source, edge.target, edge.kind))
+
+    def _member_of(self, directory: str, root: str) -> bool:
+        """Whether the package ``directory`` belongs to the workspace rooted at ``root`` (the
+        top one: not another workspace's, whose lock records it)."""
+        if not root:
+            return directory not in self.foreign
+        return self.governing.get(directory) == root
 
     def _lock_targets(self, package: dict[str, Any], local: set[str]) -> Iterator[str]:
         """The path packages among ``package``'s lock dependencies (``name [version] [(src)]``)."""
@@ -796,6 +1120,20 @@ class _Parser:
         self, loaded: Loaded, line: int, message: str, reason: str = "manifest-error"
     ) -> None:
         self.out.result.errors.append(ManifestError(loaded.path, line, message, reason))
+
+
+def _not_inherited(root: _Root) -> str:
+    """Why an entry with ``workspace = true`` inherits nothing from ``root``."""
+    if not root.declared:
+        return "has workspace = true but no workspace root takes the package in"
+    where = f" of {root.loaded.path}" if root.directory else ""
+    return f"has workspace = true but is not in [workspace.dependencies]{where}"
+
+
+def _is_root(loaded: Loaded) -> bool:
+    if loaded.data is None:
+        return _declares_workspace(loaded.text)
+    return isinstance(loaded.data.get("workspace"), dict)
 
 
 def _unused_patches(lock: dict[str, Any]) -> set[str]:

@@ -78,6 +78,7 @@ def test_fixture_locate_lists_root_and_members(meerkat: Path) -> None:
         "Cargo.toml",
         "meerkat-cli/src/main.rs/Cargo.toml",
         "crates/experimental/Cargo.toml",
+        "crates/experimental/Cargo.lock",  # its own workspace's lock, listed whether present
     }
 
 
