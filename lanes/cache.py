@@ -218,8 +218,9 @@ def store_revision(repo: StrPath, family: str, observed: dict[str, Any], index: 
 
 def _observed_name(repo: StrPath, scope: str) -> str:
     # The record holds repository-relative paths: a cache directory shared by several
-    # repositories ($LANES_CACHE_DIR) keeps one record per repository.
-    text = f"{scope}\0{os.path.realpath(repo)}"
+    # repositories ($LANES_CACHE_DIR) keeps one record per repository. It also holds what
+    # locating concluded, which an index format change may change: one record per format.
+    text = f"{scope}\0{os.path.realpath(repo)}\0{FORMAT_VERSION}"
     return f"observed-{sha256(text.encode('utf-8', 'surrogateescape')).hexdigest()}.json"
 
 

@@ -79,6 +79,10 @@ GLOBAL_INPUTS = (
 )
 """Files every build of the workspace reads (listed whether or not they exist, so adding one is
 a change to every lane too)."""
+TOP_INPUTS = ("rust-toolchain", "rust-toolchain.toml", *CARGO_CONFIGS)
+"""With no root manifest, the repository top's files every Cargo build below reads (Cargo
+and rustup look for them in the directory they run in and its ancestors): inputs of every
+Cargo component."""
 ROOT_SOURCES = ("src/**", "build.rs", "tests/**", "benches/**", "examples/**", MANIFEST)
 """What a root package owns besides the files its manifest names (targets, build script, readme)."""
 UNRESOLVED = "unresolved-dependency"
@@ -256,34 +260,76 @@ def locate(source: Source) -> list[str]:
     packages of other workspaces: every nested workspace root (a ``Cargo.toml`` declaring
     ``[workspace]``) with its members, lock and Cargo configuration, and every other manifest
     that names a path. Each manifest outside the top member globs comes with the Cargo.lock
-    beside it (a nested or standalone root's own)."""
+    beside it (a nested or standalone root's own). With no root manifest, every top-most
+    tracked ``Cargo.toml`` stands for a root of its own (see :func:`top_most`), with its
+    Cargo configuration, and the repository top's."""
     tree = as_tree(source)
     if not tree.is_file(MANIFEST):
-        return []
+        tops = top_most(tree, tree.manifests().named(MANIFEST))
+        return _Locator(tree, None, tops).run() if tops else []
     root = load_toml_cached(tree, MANIFEST)
     if root.data is None:
         return sorted({MANIFEST, LOCKFILE})
     return _Locator(tree, root).run()
 
 
+def top_most(tree: Tree, manifests: Iterable[str]) -> list[str]:
+    """The directories of the ``Cargo.toml`` files among ``manifests`` that exist and have
+    none of the others in an ancestor directory: with no root manifest, each is a workspace
+    root (or a standalone package) of its own, as Cargo finds it when run there."""
+    directories = {
+        dirname(path)
+        for path in manifests
+        if posixpath.basename(path) == MANIFEST and tree.is_file(path)
+    }
+    return sorted(d for d in directories if d and not any(_ancestors(d) & directories))
+
+
+def _ancestors(directory: str) -> set[str]:
+    parts = directory.split("/")
+    return {"/".join(parts[:depth]) for depth in range(len(parts))}
+
+
 class _Locator:
-    def __init__(self, tree: Tree, root: Loaded) -> None:
-        assert root.data is not None
+    def __init__(self, tree: Tree, root: Loaded | None, tops: Iterable[str] = ()) -> None:
         self.tree = tree
-        self.found = {MANIFEST, LOCKFILE}
-        self.pending: deque[tuple[str, str | None]] = deque([("", root.text)])
-        _locate_configs(tree, "", self.found, self.pending)
+        self.found: set[str] = set()
+        self.pending: deque[tuple[str, str | None]] = deque()
         self.listed: frozenset[str] = frozenset()  # the top member globs' directories
+        self.roots: list[str] = []  # nested workspace roots met, not yet located
+        if root is not None:
+            self._top_root(root)
+        else:
+            _locate_configs(tree, "", self.found, self.pending)
+            for directory in tops:
+                self._top_most(directory)
+        self.scanned = {directory for directory, _ in self.pending}
+        self.paths = _Paths(tree, self.scanned)
+        self.nested: set[str] = set()
+
+    def _top_root(self, root: Loaded) -> None:
+        assert root.data is not None
+        self.found.update((MANIFEST, LOCKFILE))
+        self.pending.append(("", root.text))
+        _locate_configs(self.tree, "", self.found, self.pending)
         if "workspace" in root.data:
             ws = _workspace(root.data, root, None)
-            members = expand_members(tree, ws.patterns, ws.excludes, MANIFEST)
+            members = expand_members(self.tree, ws.patterns, ws.excludes, MANIFEST)
             self.found.update(manifest_path(d, MANIFEST) for d in (*members.dirs, *members.missing))
             self.pending.extend((d, None) for d in members.dirs if d)
             self.listed = frozenset(members.dirs)
-        self.scanned = {directory for directory, _ in self.pending}
-        self.paths = _Paths(tree, self.scanned)
-        self.roots: list[str] = []  # nested workspace roots met, not yet located
-        self.nested: set[str] = set()
+
+    def _top_most(self, directory: str) -> None:
+        """A top-most manifest (no root manifest above it): a workspace root, whose members,
+        lock and configuration ``_follow`` locates, or a standalone package, with its own."""
+        manifest = manifest_path(directory, MANIFEST)
+        text = _read_quietly(self.tree, manifest)
+        self.found.add(manifest)
+        self.pending.append((directory, text))
+        if _declares_workspace(text):
+            self.roots.append(directory)
+        else:
+            _locate_configs(self.tree, directory, self.found, self.pending)
 
     def run(self) -> list[str]:
         self._follow()
@@ -488,11 +534,14 @@ class _Parser:
         self.root_problems: dict[str, list[ManifestError]] = {}
         self.opened: set[str] = set()  # other workspaces' roots whose members are components
         self.gaps: list[LockGap] = []
+        self.tops: frozenset[str] = frozenset()  # with no root manifest: the top-most roots
 
     def run(self) -> Discovery:
         if MANIFEST in self.located:
             self.out.result.global_inputs = list(GLOBAL_INPUTS)
             self._load_root()
+        else:
+            self._load_top_most()
         self._close(deque(sorted(self.members)))
         self._foreign()
         for directory in sorted(self.members):
@@ -522,6 +571,21 @@ class _Parser:
         self.roots[""] = _Root("", root, self.ws, "workspace" in data)
         self.config_patches = self._config_patches("")
         self.patches_of[""] = {**self._patches(root, ""), **self.config_patches}
+
+    def _load_top_most(self) -> None:
+        """With no root manifest, each top-most manifest located is a root of its own (its
+        members and its package are components) that builds with the repository top's Cargo
+        configuration and its own. (Taken from what ``locate`` lists, so that the cache key
+        covers it: a manifest ``locate`` reaches by a path that git does not track counts.)"""
+        self.tops = frozenset(top_most(self.tree, self.located))
+        self.paths = _Paths(self.tree, self.tops)  # as locate() resolves them
+        self.config_patches = self._config_patches("")
+        for directory in sorted(self.tops):
+            if self._declared(directory) is not None:
+                self._open(directory)
+            else:
+                manifest = manifest_path(directory, MANIFEST)
+                self._admit_foreign(directory, load_toml(self.tree, manifest))
 
     def _config_patches(self, directory: str) -> dict[str, _Patch]:
         """``[patch]`` and ``paths`` of the Cargo configuration in the workspace root
@@ -762,7 +826,7 @@ class _Parser:
         with self._quietly() as quiet:
             found = self._patches(root.loaded, directory) if root.loaded.data else {}
             found.update(self.config_patches)
-            if root.declared:
+            if root.declared or directory in self.tops:
                 found.update(self._config_patches(directory))
         if directory in self.opened:
             self.out.result.errors.extend(quiet.result.errors)
@@ -776,9 +840,9 @@ class _Parser:
         builds with (manifest, lock, toolchain, Cargo configuration), outside its own
         directory (inside it, the package owns them anyway)."""
         root = self.governing.get(directory, "")
-        if root not in self.opened:
-            return ()
-        inputs = (manifest_path(root, name) for name in GLOBAL_INPUTS)
+        inputs = list(TOP_INPUTS) if self.tops else []  # else global inputs
+        if root in self.opened:
+            inputs += (manifest_path(root, name) for name in GLOBAL_INPUTS)
         return tuple(literal_glob(p) for p in inputs if not _within(p, directory))
 
     def _is_excluded(self, directory: str) -> bool:

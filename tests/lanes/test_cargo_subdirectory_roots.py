@@ -9,13 +9,17 @@ tests compare the edges with ``cargo metadata`` run in each top-most root.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from lanes import cache
+from lanes.discovery import _common
 from lanes.discovery import cargo as cargo_discovery
 from lanes.model import LOCKFILE_EDGE, Discovery
+from lanes.workspace import load_workspace
 from tests.lanes import cargo_gen
 from tests.lanes.fixtures import commit_all, git, write_files
 from tests.lanes.test_cargo_nested_workspaces import _cargo, _compare_with_cargo, _lock
@@ -121,7 +125,7 @@ def test_the_subdirectory_root_is_no_global_input(subdir_repo: Path) -> None:
 
 
 def test_an_edge_only_the_subdirectory_lock_records_is_followed(tmp_path: Path) -> None:
-    lock = _lock(("a", ["b"]), ("b", []), ("cli", ["b"]))  # cli: another root's lock
+    lock = _lock(("a", ["b"]), ("b", []))
     files = {
         **SUBDIR,
         "rust/a/Cargo.toml": package("a"),
@@ -140,7 +144,9 @@ def test_two_sibling_workspaces_with_a_cross_path_dependency(siblings_repo: Path
     assert _selected(siblings_repo, "rust/b/src/lib.rs") == {"a", "b", "ext"}
     assert _selected(siblings_repo, "engine/core/src/lib.rs") == {"core", "ext"}
     assert _selected(siblings_repo, "engine/Cargo.lock") == {"core", "ext"}
-    assert _selected(siblings_repo, "rust/Cargo.lock") == {"a", "b"}
+    # rust's inputs select its components' lanes: ext's lane builds b too (as with nested roots)
+    assert _selected(siblings_repo, "rust/Cargo.lock") == {"a", "b", "ext"}
+    assert _selected(siblings_repo, "rust/a/Cargo.toml") == {"a"}
 
 
 def test_a_rust_change_in_a_polyglot_repository_selects_precisely(polyglot_repo: Path) -> None:
@@ -195,7 +201,7 @@ UNRESOLVED_CASES = {
     ),
     "a path package of the subdirectory lock that no member provides": (
         {"rust/Cargo.lock": _lock(("a", []), ("b", []), ("ghost", []))},
-        "unresolved-dependency: rust/Cargo.lock:10",
+        "unresolved-dependency: rust/Cargo.lock:12",
     ),
     "a top-most manifest with neither [package] nor [workspace]": (
         {"tools/cli/Cargo.toml": '[dependencies]\nb = { path = "../../rust/b" }\n'},
@@ -225,7 +231,9 @@ def test_with_base_the_base_graph_is_read_from_the_revision(tmp_path: Path) -> N
     write_files(
         repo,
         {
-            "engine/ext/Cargo.toml": package("ext", '\n[dependencies]\ncore = { path = "../core" }\n'),
+            "engine/ext/Cargo.toml": package(
+                "ext", '\n[dependencies]\ncore = { path = "../core" }\n'
+            ),
             "rust/b/src/lib.rs": "// changed\n",
         },
     )
@@ -285,3 +293,82 @@ def test_a_generated_workspace_in_a_subdirectory_matches_cargo_metadata(
     found = _discovered(repo)
     assert not any(e.lockfile_only for e in found.edges)  # the lock cargo wrote agrees
     assert found.lock_gaps == []
+
+
+# --- the cache key covers what top-most roots read ---------------------------------------------
+
+
+def test_a_warm_cache_sees_each_top_most_input_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LANES_CACHE_DIR", str(tmp_path / "cache"))
+    repo = make_repo(tmp_path / "repo", dict(SUBDIR))
+
+    def covered_by(expect_hit: bool) -> dict[str, list[str]]:
+        loaded = load_workspace(repo)
+        assert loaded.cache_hit is expect_hit
+        assert loaded.index == load_workspace(repo, use_cache=False).index
+        return loaded.index.covered_by
+
+    assert sorted(covered_by(False)["b"]) == ["a", "b"]
+    covered_by(True)
+    # the root's lock appears, recording an edge the manifests lack
+    write_files(repo, {"rust/Cargo.lock": _lock(("a", []), ("b", []), ("c", ["b"]))})
+    write_files(repo, {"rust/Cargo.toml": RUST_WS.replace('"a", "b"', '"a", "b", "c"')})
+    write_files(repo, {"rust/c/Cargo.toml": package("c"), "rust/c/src/lib.rs": "\n"})
+    git(repo, "add", "-A")
+    assert sorted(covered_by(False)["b"]) == ["a", "b", "c"]
+    covered_by(True)
+    # a new top-most package, tracked: a root of its own
+    write_files(
+        repo,
+        {"py/ext/Cargo.toml": package("ext", '\n[dependencies]\nb = { path = "../../rust/b" }\n')},
+    )
+    git(repo, "add", "-A")
+    assert sorted(covered_by(False)["b"]) == ["a", "b", "c", "ext"]
+    # a Cargo.toml above it that declares a workspace takes it in (and not rust/)
+    write_files(repo, {"py/Cargo.toml": '[workspace]\nmembers = ["ext"]\n'})
+    git(repo, "add", "-A")
+    assert load_workspace(repo).cache_hit is False
+
+
+def test_an_observation_recorded_under_another_index_format_is_not_replayed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LANES_CACHE_DIR", str(tmp_path / "cache"))
+    repo = make_repo(tmp_path / "repo", dict(SUBDIR))
+    load_workspace(repo)
+    scope = f"{load_workspace(repo).config.digest}\0False"
+    assert cache.load_observed(repo, scope) is not None
+    # what an older lanes concluded (no Cargo discovery here) must not be replayed by this one
+    monkeypatch.setattr(cache, "FORMAT_VERSION", cache.FORMAT_VERSION - 1)
+    assert cache.load_observed(repo, scope) is None
+
+
+def test_locate_lists_every_file_parse_reads_under_top_most_roots(
+    siblings_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = os.path.realpath(siblings_repo)
+    touched: set[str] = set()
+    read_text, isfile = _common.read_text, os.path.isfile
+
+    def record(path: str) -> None:
+        full = os.path.realpath(path)
+        if full.startswith(real + os.sep):
+            touched.add(os.path.relpath(full, real))
+
+    def spy_read(root: object, path: str) -> tuple[str | None, object]:
+        record(os.path.join(str(root), path))
+        return read_text(root, path)  # type: ignore[arg-type]
+
+    def spy_isfile(path: object) -> bool:
+        record(str(path))
+        return isfile(path)  # type: ignore[arg-type]
+
+    located = cargo_discovery.locate(siblings_repo)
+    monkeypatch.setattr(_common, "read_text", spy_read)
+    monkeypatch.setattr(os.path, "isfile", spy_isfile)
+    cargo_discovery.parse(siblings_repo, located)
+    monkeypatch.undo()
+    assert touched <= set(located)
+    assert {"rust/a/Cargo.toml", "engine/ext/Cargo.toml", "tools/cli/Cargo.toml"} <= touched
