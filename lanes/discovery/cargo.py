@@ -22,6 +22,9 @@
   finds it): that root's ``[workspace.dependencies]``, ``[patch]``/``[replace]`` and
   ``Cargo.lock``; every member of that workspace is then a component, and the nested root's
   manifest, lock and toolchain files are inputs (``Component.reads``) of its components only.
+* With no top-level ``Cargo.toml``, every top-most tracked ``Cargo.toml`` is a root of its own
+  (a workspace, or a standalone package), read as a nested root is; the repository top's
+  toolchain and Cargo configuration files are inputs of every Cargo component.
 * A root package owns its own sources only (``src/``, ``build.rs``, ``tests/`` ...); the root
   manifest, the lockfile and the toolchain files are global inputs.
 """
@@ -837,8 +840,9 @@ class _Parser:
 
     def _root_inputs(self, directory: str) -> tuple[str, ...]:
         """Globs of the files of another workspace's root that the package ``directory``
-        builds with (manifest, lock, toolchain, Cargo configuration), outside its own
-        directory (inside it, the package owns them anyway)."""
+        builds with (manifest, lock, toolchain, Cargo configuration), and with no root
+        manifest the repository top's toolchain and configuration, outside its own directory
+        (inside it, the package owns them anyway)."""
         root = self.governing.get(directory, "")
         inputs = list(TOP_INPUTS) if self.tops else []  # else global inputs
         if root in self.opened:

@@ -23,7 +23,7 @@ from lanes.workspace import load_workspace
 from tests.lanes import cargo_gen
 from tests.lanes.fixtures import commit_all, git, write_files
 from tests.lanes.test_cargo_nested_workspaces import _cargo, _compare_with_cargo, _lock
-from tests.lanes.test_cli_cargo import detect_json
+from tests.lanes.test_cli_cargo import detect_json, lanes
 from tests.lanes.test_cli_cargo_semantics import detect, make_repo, package
 
 RUST_WS = (
@@ -153,6 +153,44 @@ def test_a_rust_change_in_a_polyglot_repository_selects_precisely(polyglot_repo:
     assert _selected(polyglot_repo, "rust/b/src/lib.rs") == {"a", "b"}
     assert _selected(polyglot_repo, "rust/a/src/lib.rs") == {"a"}
     assert _selected(polyglot_repo, "app/__init__.py") == {"app"}
+
+
+POLYGLOT_LANES = (
+    "version: 1\nlanes:\n  rust:\n    roots: [a]\n  cli:\n    roots: [cli]\n"
+    "  py:\n    roots: [app]\n"
+)
+CONFIGURED_SELECTIONS = {
+    "rust/b/src/lib.rs": {"rust"},
+    "rust/Cargo.lock": {"rust"},
+    "rust/rust-toolchain.toml": {"rust"},
+    "tools/cli/Cargo.lock": {"cli"},
+    # the repository top's: inputs of every Cargo component, not global
+    ".cargo/config.toml": {"rust", "cli"},
+    ".cargo/config": {"rust", "cli"},
+    "rust-toolchain": {"rust", "cli"},
+    "rust-toolchain.toml": {"rust", "cli"},
+    "python/app/__init__.py": {"py"},
+}
+
+
+@pytest.fixture(scope="module")
+def configured_polyglot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # the Python project in a directory of its own: a root one would own every file no Rust
+    # package owns (rust/Cargo.lock too), as a root project owns its directory
+    files = {
+        **SUBDIR,
+        "python/pyproject.toml": POLYGLOT["pyproject.toml"],
+        "python/app/__init__.py": "\n",
+        "lanes.yml": POLYGLOT_LANES,
+    }
+    return make_repo(tmp_path_factory.mktemp("configured") / "repo", files)
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGURED_SELECTIONS))
+def test_with_lanes_a_polyglot_change_selects_only_the_lanes_that_build_it(
+    configured_polyglot: Path, path: str
+) -> None:
+    assert _selected(configured_polyglot, path) == CONFIGURED_SELECTIONS[path]
 
 
 # --- standalone top-most packages -------------------------------------------------------------
@@ -372,3 +410,23 @@ def test_locate_lists_every_file_parse_reads_under_top_most_roots(
     monkeypatch.undo()
     assert touched <= set(located)
     assert {"rust/a/Cargo.toml", "engine/ext/Cargo.toml", "tools/cli/Cargo.toml"} <= touched
+
+
+def test_a_workspace_nested_in_a_subdirectory_root_and_its_stale_lock(tmp_path: Path) -> None:
+    files = {
+        "rust/Cargo.toml": '[workspace]\nmembers = ["a", "b"]\nexclude = ["fuzz"]\n',
+        "rust/a/Cargo.toml": package("a", '\n[dependencies]\nb = { path = "../b" }\n'),
+        "rust/b/Cargo.toml": package("b"),
+        "rust/fuzz/Cargo.toml": package(
+            "a-fuzz", '\n[workspace]\n\n[dependencies]\na = { path = "../a" }\n'
+        ),
+        "rust/Cargo.lock": _lock(("a", []), ("b", [])),
+    }
+    repo = make_repo(tmp_path / "repo", files)
+    assert _selected(repo, "rust/b/src/lib.rs") == {"a", "b", "a-fuzz"}
+    assert _selected(repo, "rust/fuzz/Cargo.lock") == {"a-fuzz"}
+    result = lanes(repo, "check")
+    assert (
+        "a -> b (normal) is stated by rust/a/Cargo.toml but not recorded by rust/Cargo.lock:"
+        " lanes follows the manifest; the lock is stale: run cargo update --workspace in rust/"
+    ) in " ".join((result.stdout + result.stderr).split())
