@@ -264,11 +264,11 @@ def locate(source: Source) -> list[str]:
     ``[workspace]``) with its members, lock and Cargo configuration, and every other manifest
     that names a path. Each manifest outside the top member globs comes with the Cargo.lock
     beside it (a nested or standalone root's own). With no root manifest, every top-most
-    tracked ``Cargo.toml`` stands for a root of its own (see :func:`top_most`), with its
+    tracked ``Cargo.toml`` stands for a root of its own (see :func:`_top_most_roots`), with its
     Cargo configuration, and the repository top's."""
     tree = as_tree(source)
     if not tree.is_file(MANIFEST):
-        tops = top_most(tree, tree.manifests().named(MANIFEST))
+        tops = _top_most_roots(tree, tree.manifests().named(MANIFEST))
         return _Locator(tree, None, tops).run() if tops else []
     root = load_toml_cached(tree, MANIFEST)
     if root.data is None:
@@ -276,7 +276,7 @@ def locate(source: Source) -> list[str]:
     return _Locator(tree, root).run()
 
 
-def top_most(tree: Tree, manifests: Iterable[str]) -> list[str]:
+def _top_most_roots(tree: Tree, manifests: Iterable[str]) -> list[str]:
     """The directories of the ``Cargo.toml`` files among ``manifests`` that exist and have
     none of the others in an ancestor directory: with no root manifest, each is a workspace
     root (or a standalone package) of its own, as Cargo finds it when run there."""
@@ -580,7 +580,7 @@ class _Parser:
         members and its package are components) that builds with the repository top's Cargo
         configuration and its own. (Taken from what ``locate`` lists, so that the cache key
         covers it: a manifest ``locate`` reaches by a path that git does not track counts.)"""
-        self.tops = frozenset(top_most(self.tree, self.located))
+        self.tops = frozenset(_top_most_roots(self.tree, self.located))
         self.paths = _Paths(self.tree, self.tops)  # as locate() resolves them
         self.config_patches = self._config_patches("")
         for directory in sorted(self.tops):
