@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from lanes.discovery import _common, cargo
+from lanes.model import Discovery
 from lanes.workspace import load_workspace
 from tests.lanes.fixtures import cargo_workspace, git, write_files
 
@@ -106,6 +107,19 @@ def test_locate_lists_every_file_parse_reads(
             "vendor/deep/Cargo.toml": package("deep"),
         },
     )
+    located, touched, result = located_and_read(repo, monkeypatch)
+    assert {"deep", "helper"} <= {c.name for c in result.components}
+    assert result.errors == []
+    assert touched <= set(located)
+    assert {"Cargo.lock", "vendor/helper/Cargo.toml", "vendor/deep/Cargo.toml"} <= set(located)
+
+
+def located_and_read(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[str], set[str], Discovery]:
+    """What Cargo's ``locate`` lists for ``repo``, the repository files ``parse`` then reads
+    (file reads and ``isfile`` checks, spied on), and the discovery: a warm run replays only
+    what ``locate`` listed, so ``parse`` must read nothing else."""
     real = os.path.realpath(repo)
     touched: set[str] = set()
     read_text, isfile = _common.read_text, os.path.isfile
@@ -128,7 +142,4 @@ def test_locate_lists_every_file_parse_reads(
     monkeypatch.setattr(os.path, "isfile", spy_isfile)
     result = cargo.parse(repo, located)
     monkeypatch.undo()
-    assert {"deep", "helper"} <= {c.name for c in result.components}
-    assert result.errors == []
-    assert touched <= set(located)
-    assert {"Cargo.lock", "vendor/helper/Cargo.toml", "vendor/deep/Cargo.toml"} <= set(located)
+    return located, touched, result

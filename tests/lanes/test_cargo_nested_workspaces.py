@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from lanes.discovery import _common
 from lanes.discovery import cargo as cargo_discovery
 from lanes.model import LOCKFILE_EDGE, Discovery, LockGap
 from lanes.workspace import load_workspace
 from tests.lanes import cargo_gen
 from tests.lanes.fixtures import commit_all, git, write_files
+from tests.lanes.test_cache_cargo import located_and_read
 from tests.lanes.test_cli_cargo import detect_json, lanes
 from tests.lanes.test_cli_cargo_semantics import detect, make_repo, package
 
@@ -437,28 +437,7 @@ def test_a_warm_cache_sees_each_nested_input_change(
 def test_locate_lists_every_file_parse_reads_in_nested_workspaces(
     nested_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = os.path.realpath(nested_repo)
-    touched: set[str] = set()
-    read_text, isfile = _common.read_text, os.path.isfile
-
-    def record(path: str) -> None:
-        full = os.path.realpath(path)
-        if full.startswith(real + os.sep):
-            touched.add(os.path.relpath(full, real))
-
-    def spy_read(root: object, path: str) -> tuple[str | None, object]:
-        record(os.path.join(str(root), path))
-        return read_text(root, path)  # type: ignore[arg-type]
-
-    def spy_isfile(path: object) -> bool:
-        record(str(path))
-        return isfile(path)  # type: ignore[arg-type]
-
-    located = cargo_discovery.locate(nested_repo)
-    monkeypatch.setattr(_common, "read_text", spy_read)
-    monkeypatch.setattr(os.path, "isfile", spy_isfile)
-    cargo_discovery.parse(nested_repo, located)
-    monkeypatch.undo()
+    located, touched, _ = located_and_read(nested_repo, monkeypatch)
     assert touched <= set(located)
     assert {"tools/inner/x/Cargo.toml", "fuzz/helpers/Cargo.toml"} <= touched
 

@@ -9,19 +9,18 @@ tests compare the edges with ``cargo metadata`` run in each top-most root.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from lanes import cache
-from lanes.discovery import _common
 from lanes.discovery import cargo as cargo_discovery
 from lanes.model import LOCKFILE_EDGE, Discovery
 from lanes.workspace import load_workspace
 from tests.lanes import cargo_gen
 from tests.lanes.fixtures import commit_all, git, write_files
+from tests.lanes.test_cache_cargo import located_and_read
 from tests.lanes.test_cargo_nested_workspaces import _cargo, _compare_with_cargo, _lock
 from tests.lanes.test_cli_cargo import detect_json, lanes
 from tests.lanes.test_cli_cargo_semantics import detect, make_repo, package
@@ -386,28 +385,7 @@ def test_an_observation_recorded_under_another_index_format_is_not_replayed(
 def test_locate_lists_every_file_parse_reads_under_top_most_roots(
     siblings_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = os.path.realpath(siblings_repo)
-    touched: set[str] = set()
-    read_text, isfile = _common.read_text, os.path.isfile
-
-    def record(path: str) -> None:
-        full = os.path.realpath(path)
-        if full.startswith(real + os.sep):
-            touched.add(os.path.relpath(full, real))
-
-    def spy_read(root: object, path: str) -> tuple[str | None, object]:
-        record(os.path.join(str(root), path))
-        return read_text(root, path)  # type: ignore[arg-type]
-
-    def spy_isfile(path: object) -> bool:
-        record(str(path))
-        return isfile(path)  # type: ignore[arg-type]
-
-    located = cargo_discovery.locate(siblings_repo)
-    monkeypatch.setattr(_common, "read_text", spy_read)
-    monkeypatch.setattr(os.path, "isfile", spy_isfile)
-    cargo_discovery.parse(siblings_repo, located)
-    monkeypatch.undo()
+    located, touched, _ = located_and_read(siblings_repo, monkeypatch)
     assert touched <= set(located)
     assert {"rust/a/Cargo.toml", "engine/ext/Cargo.toml", "tools/cli/Cargo.toml"} <= touched
 
