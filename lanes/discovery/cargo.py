@@ -850,10 +850,7 @@ class _Parser:
         return tuple(literal_glob(p) for p in inputs if not _within(p, directory))
 
     def _is_excluded(self, directory: str) -> bool:
-        return any(
-            directory == excluded or directory.startswith(f"{excluded}/")
-            for excluded in self.excluded
-        )
+        return any(_within(directory, excluded) for excluded in self.excluded)
 
     def _patches(self, root: Loaded, base: str) -> dict[str, _Patch]:
         """Package name -> where ``[patch.<source>]`` and ``[replace]`` entries build it from

@@ -5,9 +5,6 @@ accepted by child processes SIGKILLed right after the accept."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +12,7 @@ from session_core.agent import Agent, Say, ScriptedModel, Step
 from session_core.factory import sqlite_service
 from session_core.model import InputState
 from session_core.outcomes import committed
+from tests.session_core.test_sync_path import kill_during_turn
 
 
 class ModelDown(RuntimeError):
@@ -27,23 +25,6 @@ def _script(text: str, turn_index: int) -> Sequence[Step]:
     return [Say(f"done: {text}")]
 
 
-def _killed_after_accept(data: Path, session_id: str, text: str, input_id: str) -> None:
-    code = (
-        "import os, signal\n"
-        "from session_core.factory import sqlite_service\n"
-        "from session_core.faults import FaultInjector\n"
-        "faults = FaultInjector()\n"
-        f"svc = sqlite_service({str(data)!r}, faults, mode='open')\n"
-        "faults.arm('runtime.accept_input.after', 'crash')\n"
-        "try:\n"
-        f"    svc.run_turn({session_id!r}, {text!r}, input_id={input_id!r})\n"
-        "finally:\n"
-        "    os.kill(os.getpid(), signal.SIGKILL)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], timeout=60, check=False)
-    assert proc.returncode == -signal.SIGKILL
-
-
 def _pending(tmp_path: Path) -> Path:
     """Sessions s1 (whose input makes the agent raise) and s2, s3, each with one input left
     accepted by a killed process."""
@@ -52,9 +33,12 @@ def _pending(tmp_path: Path) -> Path:
     for sid in ("s1", "s2", "s3"):
         assert committed(svc.create(sid))
     svc.close()
-    _killed_after_accept(data, "s1", "poison", "in-1")
-    _killed_after_accept(data, "s2", "hello", "in-2")
-    _killed_after_accept(data, "s3", "hello", "in-3")
+    for sid, text, input_id in (
+        ("s1", "poison", "in-1"),
+        ("s2", "hello", "in-2"),
+        ("s3", "hello", "in-3"),
+    ):
+        kill_during_turn(data, "runtime.accept_input.after", sid, text, input_id)
     return data
 
 

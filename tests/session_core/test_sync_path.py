@@ -79,13 +79,11 @@ def test_synced_accept_and_checkpoints_when_asked(tmp_path: Path) -> None:
     assert _fsyncs_per_turn(tmp_path, "synced") == 4  # accept + begin is one transaction
 
 
-def _killed_at(tmp: Path, site: str) -> Path:
-    """A session ``s1``, then a child process that runs turn ``kept`` and is SIGKILLed at
-    ``site``."""
-    data = tmp / "data"
-    svc = sqlite_service(data)
-    assert committed(svc.create("s1"))
-    svc.close()
+def kill_during_turn(
+    data: Path, site: str, session_id: str = "s1", text: str = "hello", input_id: str = "kept"
+) -> None:
+    """A child process that opens the stores in ``data``, runs turn ``input_id`` of
+    ``session_id`` and is SIGKILLed at ``site``."""
     code = (
         "import os, signal\n"
         "from session_core.factory import sqlite_service\n"
@@ -94,12 +92,22 @@ def _killed_at(tmp: Path, site: str) -> Path:
         f"svc = sqlite_service({str(data)!r}, faults, mode='open')\n"
         f"faults.arm({site!r}, 'crash')\n"
         "try:\n"
-        "    svc.run_turn('s1', 'hello', input_id='kept')\n"
+        f"    svc.run_turn({session_id!r}, {text!r}, input_id={input_id!r})\n"
         "finally:\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], timeout=60, check=False)
     assert proc.returncode == -signal.SIGKILL
+
+
+def _killed_at(tmp: Path, site: str) -> Path:
+    """A session ``s1``, then a child process that runs turn ``kept`` and is SIGKILLed at
+    ``site``."""
+    data = tmp / "data"
+    svc = sqlite_service(data)
+    assert committed(svc.create("s1"))
+    svc.close()
+    kill_during_turn(data, site)
     return data
 
 
