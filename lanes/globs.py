@@ -126,6 +126,11 @@ class Glob:
 
 
 @lru_cache(maxsize=4096)
+def _translated(pattern: str) -> str:
+    return translate(pattern)
+
+
+@lru_cache(maxsize=4096)
 def compile_glob(pattern: str) -> Glob:
     return Glob(pattern)
 
@@ -152,18 +157,28 @@ def literal_prefix_depth(pattern: str) -> int:
 
 
 class GlobList:
-    """An ordered list of globs where ``!pattern`` removes earlier matches, compiled eagerly
-    into one RE2 set (a bad pattern raises :class:`GlobError` here).
+    """An ordered list of globs where ``!pattern`` removes earlier matches, matched as one RE2
+    set. A pattern that does not translate raises :class:`GlobError` here; the set is compiled
+    on the first match, since most lists of a run are only ever matched through a
+    :class:`GlobTable` (which compiles its own set).
 
     The last entry matching a path decides: a positive one includes it, a ``!`` one excludes
     it (what walking the list in order and toggling gives)."""
 
-    __slots__ = ("_negated", "_set", "patterns")
+    __slots__ = ("_compiled", "_negated", "patterns")
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
+        for pattern in patterns:
+            _translated(pattern.removeprefix("!"))
         self.patterns = patterns
         self._negated = tuple(pattern.startswith("!") for pattern in patterns)
-        self._set: Any = _compile_set(patterns) if patterns else None
+        self._compiled: Any = None
+
+    @property
+    def _set(self) -> Any:
+        if self._compiled is None and self.patterns:
+            self._compiled = _compile_set(self.patterns)
+        return self._compiled
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, GlobList) and other.patterns == self.patterns
@@ -247,10 +262,8 @@ def _compile_set(patterns: tuple[str, ...]) -> Any:
     re2 = _re2()
     globs = re2.Set.FullMatchSet()
     for pattern in patterns:
-        body = pattern.removeprefix("!")
-        compile_glob(body)  # validates, and is what ``compile_glob`` callers share
         try:
-            globs.Add(f"(?:{translate(body)})")
+            globs.Add(f"(?:{_translated(pattern.removeprefix('!'))})")
         except re2.error as error:
             raise GlobError(f"cannot compile {pattern!r}: {error}") from None
     try:

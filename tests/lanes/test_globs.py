@@ -118,6 +118,21 @@ def test_bad_classes_are_glob_errors_without_warnings(pattern: str) -> None:
             compile_glob(pattern)
 
 
+@pytest.mark.parametrize("pattern", ["[]", "[z-a]", "!a[]b"])
+def test_a_glob_list_refuses_a_bad_pattern_when_built_not_when_first_matched(pattern: str) -> None:
+    with pytest.raises(GlobError):
+        GlobList(("docs/**", pattern))
+
+
+def test_a_glob_list_compiles_its_set_once_on_first_match() -> None:
+    globs = GlobList(("src/**", "!src/gen/**"))
+    assert globs._compiled is None  # a list only ever matched through a GlobTable costs nothing
+    assert globs.matches("src/a.rs") and not globs.matches("src/gen/a.rs")
+    compiled = globs._compiled
+    assert compiled is not None
+    assert globs.matches("src/b.rs") and globs._compiled is compiled
+
+
 @pytest.mark.parametrize(
     ("pattern", "path", "expected"),
     [
