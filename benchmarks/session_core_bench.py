@@ -14,6 +14,8 @@ WAL + ``synchronous=FULL`` commits/s (the fsync ceiling of one writer), committe
 ``--sessions`` concurrent sessions (one thread per session in one process, and the same
 sessions spread over ``--processes`` processes), their ratio, and the fsyncs per turn counted
 by ``strace -f -c -e trace=fsync,fdatasync`` (skipped, with a message, when strace is absent).
+``--slow-fsync-ms`` repeats the raw commits and the threaded turns with every fsync made that
+much slower (strace fault injection), for disks whose sync is slow enough for batching to show.
 """
 
 from __future__ import annotations
@@ -231,6 +233,42 @@ def fsyncs_per_turn(base: Path, sessions: int, turns: int) -> dict[str, float] |
         "calls_double": double,
         "fsyncs_per_turn": (double - single) / done,
     }
+
+
+def slow_disk(
+    base: Path, sessions: int, turns: int, commits: int, delay_ms: float
+) -> dict[str, object] | str:
+    """Raw commits and threaded turns, in one child, on a disk whose every fsync and fdatasync
+    takes ``delay_ms`` longer (strace's ``inject=...:delay_exit``; with ``--seccomp-bpf`` no
+    other system call stops), as on a disk with a slow cache flush. Where the real disk syncs
+    faster than a turn's CPU, only a slower sync shows what batching buys."""
+    if shutil.which("strace") is None:
+        return "skipped: strace is not installed (apt-get install -y strace)"
+    with tempfile.TemporaryDirectory(dir=base) as tmp:
+        data = Path(tmp) / "data"
+        data.mkdir()
+        delay = f"inject=fsync,fdatasync:delay_exit={round(delay_ms * 1000)}"
+        command = [
+            "strace", "-f", "-qq", "--seccomp-bpf", "-o", os.devnull,
+            "-e", "trace=fsync,fdatasync", "-e", delay,
+            sys.executable, __file__, "--child-slow-disk", str(data),
+            "--sessions", str(sessions), "--turns", str(turns), "--raw-commits", str(commits),
+        ]  # fmt: skip
+        try:
+            done = subprocess.run(command, check=True, capture_output=True, text=True)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            return f"skipped: strace failed ({exc})"
+    result: dict[str, object] = json.loads(done.stdout)
+    return {"delay_ms": delay_ms, **result}
+
+
+def child_slow_disk(root: Path, sessions: int, turns: int, commits: int) -> None:
+    """``--child-slow-disk DIR``: what :func:`slow_disk` times under strace, as JSON."""
+    raw = bench_raw_commits(root, commits)
+    (root / "turns").mkdir()
+    threads = threaded_turns(root / "turns", sessions, turns)
+    ratio = threads["turns_per_s"] / raw["commits_per_s"]
+    print(json.dumps({"raw_commits": raw, "threads": threads, "ratio_threads": ratio}))
 
 
 def bench_throughput(
@@ -453,6 +491,20 @@ def print_throughput(t: dict[str, object]) -> None:
         print(f"{'fsyncs per turn':>22}: {fsyncs}")
 
 
+def print_slow_disk(slow: dict[str, object] | str) -> None:
+    if isinstance(slow, str):
+        print(f"{'slow-fsync disk':>22}: {slow}")
+        return
+    raw, threads = slow["raw_commits"], slow["threads"]
+    assert isinstance(raw, dict) and isinstance(threads, dict)
+    print(
+        f"{'slow-fsync disk':>22}: each fsync {slow['delay_ms']} ms slower (strace):"
+        f" raw {raw['commits_per_s']:.0f} commits/s, threads {threads['turns_per_s']:.0f}"
+        f" turns/s, ratio {slow['ratio_threads']:.2f}, runtime writes per batch"
+        f" {threads['runtime_writes_per_batch']:.2f}"
+    )
+
+
 def _counts(text: str) -> list[int]:
     counts = [int(part) for part in text.split(",") if part.strip()]
     if any(count < 1 for count in counts):
@@ -488,10 +540,21 @@ def main() -> None:
     )
     parser.add_argument("--dir", type=Path, default=None, help="where the files go (one disk)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--slow-fsync-ms",
+        type=float,
+        default=2.0,
+        help="also time raw commits and turns with every fsync this much slower, under strace"
+        " (default 2; 0: skip)",
+    )
     parser.add_argument("--child-threads", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--child-slow-disk", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_threads is not None:
         child_threads(args.child_threads, args.sessions, args.turns)
+        return
+    if args.child_slow_disk is not None:
+        child_slow_disk(args.child_slow_disk, args.sessions, args.turns, args.raw_commits)
         return
     if args.quick:
         args.sessions, args.turns, args.recovery_sessions = 5, 4, 500
@@ -501,6 +564,10 @@ def main() -> None:
     results["throughput"] = bench_throughput(
         base, args.sessions, args.turns, args.processes, args.raw_commits
     )
+    if args.slow_fsync_ms > 0:
+        results["slow_disk"] = slow_disk(
+            base, args.sessions, args.turns, args.raw_commits, args.slow_fsync_ms
+        )
     results["statements_per_turn"] = statements_per_turn()
     results["statement_threads"] = statement_threads()
     results["memory"] = bench_turns(memory_service(), args.sessions, args.turns)
@@ -520,6 +587,10 @@ def main() -> None:
     throughput = results["throughput"]
     assert isinstance(throughput, dict)
     print_throughput(throughput)
+    slow = results.get("slow_disk")
+    if slow is not None:
+        assert isinstance(slow, (dict, str))
+        print_slow_disk(slow)
     for key in ("memory", "sqlite_fsync"):
         r = results[key]
         assert isinstance(r, dict)
