@@ -437,6 +437,34 @@ def _pending_misnamed(ctx: CheckContext) -> str | None:
     return None
 
 
+@register("indeterminate_names_its_run", phases=frozenset({"step"}))
+def indeterminate_names_its_run(ctx: CheckContext) -> str | None:
+    """An ``Indeterminate`` turn that wrote receipts of its input (an in-run checkpoint, a
+    commit whose sync failed) names their run, in the first state after it: the core knew the
+    run once it had written under it. One that wrote none may name none (a failed accept or
+    ``begin_run`` cannot know its run)."""
+    state, prev = ctx.latest, ctx.previous()
+    if prev is None:
+        return None
+    for op in ctx.ops:
+        if op.op not in TURN_OPS or op.outcome != "Indeterminate" or op.done is None:
+            continue
+        if prev.events > op.invoke.index or not _first_state_after(ctx, op):
+            continue
+        s, before = state.sessions.get(op.session or ""), prev.sessions.get(op.session or "")
+        if s is None or before is None or _others_between(ctx, op, prev.events):
+            continue
+        old = set(before.receipts)
+        runs = {r.run_id for r in s.receipts if r not in old and op.input_id in r.input_ids}
+        named = op.done.value.get("run")
+        if runs and named not in runs:
+            return (
+                f"{s.id}: turn {op.input_id} indeterminate naming run {named!r}, but it wrote"
+                f" receipts of run {', '.join(sorted(runs))}"
+            )
+    return None
+
+
 def _others_between(ctx: CheckContext, failed: Operation, since: int) -> bool:
     """Another operation of the same session ran between ``since`` and the latest state."""
     return any(

@@ -17,7 +17,7 @@ from session_core.codec import decode_session
 from session_core.errors import ProjectionCancelled, SessionCoreError
 from session_core.lease import LeaseOwner
 from session_core.model import Receipt, RuntimeState, Session, validate_session_id
-from session_core.outcomes import Failed, TurnOutcome
+from session_core.outcomes import Failed, Indeterminate, TurnOutcome
 from session_core.service import SessionService, TurnOptions
 from session_core.stores import guards, sqlite_batch
 from session_core.stores.sqlite import SqliteSessionStore
@@ -269,3 +269,31 @@ def test_a_failed_built_without_its_run_id_is_caught(
     monkeypatch.setattr(SessionService, "run_begun", run_begun)
     found = checkers("agent-error-releases-run", backend)
     assert "errors_not_swallowed" in found, found
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_indeterminate_commit_names_its_run_on_the_real_core(backend: str) -> None:
+    done = completions("indeterminate-names-its-run", backend)
+    kind, value = done["commit-unsynced"]
+    assert (kind, value["outcome"]) == ("info", "Indeterminate")
+    assert isinstance(value["run"], str)  # the run its two checkpoints were written under
+    kind, value = done["accept-unsynced"]
+    assert (kind, value["outcome"], value["run"]) == ("info", "Indeterminate", None)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_indeterminate_without_its_run_is_caught(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def indeterminate(
+        self: SessionService,
+        session_id: str,
+        run_id: str | None,
+        input_id: str | None,
+        cause: SessionCoreError,
+    ) -> TurnOutcome:  # mutmut: the run id dropped
+        return Indeterminate(session_id, None, input_id, cause)
+
+    monkeypatch.setattr(SessionService, "indeterminate", indeterminate)
+    found = checkers("indeterminate-names-its-run", backend)
+    assert "indeterminate_names_its_run" in found, found

@@ -472,6 +472,31 @@ def test_indeterminate_names_its_input() -> None:
     assert verdict("indeterminate_names_its_input", create, world(0, len(create))) is None
 
 
+def test_indeterminate_names_its_run() -> None:
+    from session_core.codec import derive_receipt, encode_session
+
+    a = doc("s1", "a")
+    before = world(0, 2, sess("s1", a, a))
+    checkpoint = derive_receipt(
+        encode_session(doc("s1", "a", "b")),
+        session_id="s1",
+        run_id="run-2",
+        sequence=1,
+        kind="checkpoint",
+        input_ids=("b",),
+    )
+    wrote = sess("s1", a, a, receipts=(*receipts_for(a), checkpoint), inputs=(accepted("b"),))
+    unnamed = Hist().turn("s1", "a")
+    unnamed.turn("s1", "b", "info", outcome="Indeterminate", run=None, pending="b")
+    message = verdict("indeterminate_names_its_run", unnamed, before, world(1, 4, wrote))
+    assert message == "s1: turn b indeterminate naming run None, but it wrote receipts of run run-2"
+    named = Hist().turn("s1", "a")
+    named.turn("s1", "b", "info", outcome="Indeterminate", run="run-2", pending="b")
+    assert verdict("indeterminate_names_its_run", named, before, world(1, 4, wrote)) is None
+    nothing = sess("s1", a, a, inputs=(accepted("b"),))  # a failed accept: no run to name
+    assert verdict("indeterminate_names_its_run", unnamed, before, world(1, 4, nothing)) is None
+
+
 def test_unaudited_never_served() -> None:
     row = doc("s1", "a")
     h = (
