@@ -10,7 +10,8 @@ path under ``all``) selects every lane and records a reason code.
 With a :class:`lanes.graphdiff.Comparison` (``detect --base``), each path is also resolved
 against the base revision's index (reasons ``graph: base``), the components whose build the
 change altered select their lanes (``manifest-change``, ``lockfile-change``), and the built-in
-global inputs the comparison refined select only those.
+global inputs the comparison refined select only those (a refined nested workspace's lock: those
+and the lanes of whatever owns or reads it outside that workspace).
 """
 
 from collections.abc import Iterable
@@ -66,7 +67,8 @@ class Reason(NamedTuple):
     def _described(self) -> str:
         hops = " -> ".join(f"{c} ({e})" for c, e in self.chain)
         if self.code == "dependency" and self.chain:
-            return f"{self.path} owned by {self.component} [{self.rule}]; lane {hops}"
+            text = f"{self.path} owned by {self.component} [{self.rule}]; lane {hops}"
+            return text if self.detail is None else f"{text} ({self.detail})"
         if self.code in ("global", "lane-path"):
             text = f"{self.path} matches {self.code} rule {self.rule}"
             return text if self.detail is None else f"{text} ({self.detail})"
@@ -167,10 +169,12 @@ class _Resolver:
         self.base = comparison.base if comparison is not None else None
         self.refined: frozenset[str] = frozenset()
         self.kept: dict[str, str] = {}
+        self.scopes: dict[str, frozenset[str]] = {}
         self.marks: dict[str, list[Mark]] = {}
         if comparison is not None:
             self.global_inputs |= frozenset(comparison.base.global_inputs)
             self.refined, self.kept = comparison.refined, dict(comparison.kept)
+            self.scopes = dict(comparison.scopes)
             for mark in comparison.marks:
                 self.marks.setdefault(mark.path, []).append(mark)
 
@@ -197,23 +201,12 @@ class _Resolver:
                 pattern = decided.get((_LANE, lane))
                 if pattern is not None:
                     lanes.setdefault(lane, Reason("lane-path", path, pattern))
-        if refined:  # its marks and lane paths are all it selects: the file builds nothing
+        if refined and path not in self.scopes:
+            # its marks and lane paths are all it selects: the file builds nothing
             return PathResolution(path, "matched", None, "refined", lanes)
-        owner = self.index.owner(path)
-        if owner is not None:
-            self._add_dependents(lanes, path, owner, self.index)
-        base_owner = self.base.owner(path) if self.base is not None else None
-        if base_owner is not None and self.base is not None:
-            self._add_dependents(lanes, path, base_owner, self.base)
-        readers = self.index.readers_of(path) if self.index.readers else []
-        for reader in readers:
-            self._add_dependents(lanes, path, reader, self.index)
-        if self.base is not None and self.base.readers:
-            base_readers = self.base.readers_of(path)
-            for reader in base_readers:
-                self._add_dependents(lanes, path, reader, self.base)
-            readers += base_readers
-        owner = owner or base_owner or (readers[0] if readers else None)
+        owner = self._add_owners(lanes, path, self.scopes.get(path, frozenset()))
+        if refined:
+            return PathResolution(path, "matched", owner, "refined", lanes)
         if lanes or owner is not None:
             return PathResolution(path, "matched", owner, None, lanes)
         ignore_rule = decided.get(_IGNORE)
@@ -222,6 +215,24 @@ class _Resolver:
         if rules.unmatched == "all":
             lanes = dict.fromkeys(rules.lane_names, Reason("unmatched", path))
         return PathResolution(path, "unmatched", None, None, lanes)
+
+    def _add_owners(
+        self, lanes: dict[str, Reason], path: str, replaced: frozenset[str]
+    ) -> Owner | None:
+        """The lanes of ``path``'s owner and readers in either graph, except the ``replaced``
+        components (a refined lock's marks stand for them); returns the owner (else the first
+        reader) for the resolution."""
+        indexes = [self.index] if self.base is None else [self.index, self.base]
+        candidates = [(index.owner(path), index) for index in indexes]
+        for index in indexes:
+            if index.readers:
+                candidates += [(reader, index) for reader in index.readers_of(path)]
+        found = None
+        for who, index in candidates:
+            if who is not None and who.component not in replaced:
+                self._add_dependents(lanes, path, who, index)
+                found = found or who
+        return found
 
     def _chain(self, lane: str, component: str, index: Index) -> tuple[tuple[str, str], ...]:
         key = (lane, component, "head" if index is self.index else "base")
@@ -236,11 +247,12 @@ class _Resolver:
         """The lanes covering ``owner`` in ``index``, each with its chain (lanes already in
         ``lanes`` keep their reason)."""
         graph = None if index is self.index else "base"
+        detail = self.kept.get(path)  # why a lock below the top was not refined
         for lane in index.covered_by.get(owner.component, ()):
             if lane not in lanes:
                 chain = self._chain(lane, owner.component, index)
                 lanes[lane] = Reason(
-                    "dependency", path, owner.rule, owner.component, chain, None, graph
+                    "dependency", path, owner.rule, owner.component, chain, detail, graph
                 )
 
     def _marked(self, path: str) -> dict[str, Reason]:

@@ -8,20 +8,24 @@ returns a :class:`Comparison` that ``lanes.engine.select`` applies:
 * components whose build changed (added, removed, an edge or a feature table that differs) are
   marked ``manifest-change`` with what changed, and select the lanes covering them in either
   graph;
-* a built-in global input (a workspace root ``Cargo.toml``; a lockfile, see ``lanes.lockmarks``)
+* a built-in global input (a workspace root ``Cargo.toml``; a lockfile, see ``lanes.lockdiff``)
   is *refined*, its marks replacing "every lane", only when every difference in it is
-  attributable to components; otherwise it stays global and the reason says why (``kept``).
+  attributable to components; otherwise it stays global and the reason says why (``kept``);
+* the ``Cargo.lock`` of a workspace below the top (:func:`lock_scope`) is refined the same way
+  within that workspace: its marks replace the lanes of the workspace's members that own or
+  read it (``scopes``), and whatever else owns or reads it keeps its lanes.
 """
 
 import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from lanes.globs import literal_glob
 from lanes.index import Index
 from lanes.model import Component, Edge
 
 if TYPE_CHECKING:
-    from lanes.lockdiff import LockDiff
+    from lanes.lockdiff import LockDiff, PackageChange
 
 CARGO_ROOT = "Cargo.toml"
 _PACKAGE_TABLES = ("dependencies", "dev-dependencies", "build-dependencies", "features", "target")
@@ -49,13 +53,16 @@ class Mark(NamedTuple):
 
 
 class Comparison(NamedTuple):
-    """What the engine needs from the base revision (see the module docstring)."""
+    """What the engine needs from the base revision (see the module docstring). ``scopes``: for
+    a refined path that is no global input (a nested workspace's lock), the components whose
+    lanes as its owner or readers its marks replace."""
 
     base: Index
     marks: tuple[Mark, ...] = ()
     refined: frozenset[str] = frozenset()
     kept: Mapping[str, str] = {}
     failsafe: tuple[str, ...] = ()
+    scopes: Mapping[str, frozenset[str]] = {}
 
 
 class RootDiff(NamedTuple):
@@ -250,12 +257,13 @@ def compare(
     kept: Mapping[str, str] = {},
     failsafe: Iterable[str] = (),
     graph_files: Collection[str] = (),
+    scopes: Mapping[str, frozenset[str]] = {},
 ) -> Comparison:
     """The comparison for ``paths``. ``roots``: the refinable workspace root manifests that
-    changed, diffed (:func:`cargo_root_diff`); ``refined_marks`` / ``kept``: other built-in
-    global inputs already classified (lockfiles); ``failsafe``: reason codes (a base that could
-    not be fully read); ``graph_files``: the changed paths discovery or the configuration
-    reads."""
+    changed, diffed (:func:`cargo_root_diff`); ``refined_marks`` / ``kept``: other refinable
+    inputs already classified (lockfiles), with ``scopes`` (:attr:`Comparison.scopes`) for those
+    below the top; ``failsafe``: reason codes (a base that could not be fully read);
+    ``graph_files``: the changed paths discovery or the configuration reads."""
     refined = dict(refined_marks)
     still_global = dict(kept)
     for path, diff in roots.items():
@@ -279,6 +287,7 @@ def compare(
         refined=frozenset(refined),
         kept=still_global,
         failsafe=tuple(failsafe),
+        scopes={path: scope for path, scope in scopes.items() if path in refined},
     )
 
 
@@ -294,36 +303,133 @@ _LOCK_ECOSYSTEM = {"Cargo.lock": "cargo", "uv.lock": "python"}  # the rest are n
 _SHOWN_CHANGES = 5
 
 
+class LockMarks(NamedTuple):
+    """What a lockfile's diff selects (:func:`lockfile_marks`): ``marks``; ``failsafe`` reason
+    codes (a member that maps to no component); ``why_not``, why the lockfile cannot be refined
+    after all ("" when it can); and with a scope, ``replaced``: the components whose lanes as the
+    file's owner or readers the marks replace."""
+
+    marks: list[Mark]
+    failsafe: list[str]
+    why_not: str = ""
+    replaced: frozenset[str] = frozenset()
+
+
+def lock_scope(path: str, *indexes: Index) -> frozenset[str]:
+    """The Cargo components that build with ``path``, a ``Cargo.lock`` below the top, as their
+    workspace's lock: the packages that read it (rule ``reads <path>``, a nested or top-most
+    root's input) and the root package beside it, which owns it. Empty: it is no such lock. (A
+    lock beside a member of another workspace is one Cargo ignores: diffing it too only ever
+    narrows the lanes of its owner, which is all it selected anyway.)"""
+    directory, _, name = path.rpartition("/")
+    if name != "Cargo.lock" or not directory:
+        return frozenset()
+    glob, manifest = literal_glob(path), f"{directory}/Cargo.toml"
+    found: set[str] = set()
+    for index in indexes:
+        found.update(c for c, reads in index.readers if glob in reads)
+        owner = index.owner(path)
+        if owner is not None and index.manifests.get(owner.component) == manifest:
+            found.add(owner.component)
+    return frozenset(c for c in found if any(i.kinds.get(c) == "cargo" for i in indexes))
+
+
 def lockfile_marks(
-    path: str, diff: "LockDiff", base: Side, head: Side
-) -> tuple[list[Mark], list[str]]:
+    path: str,
+    diff: "LockDiff",
+    base: Side,
+    head: Side,
+    *,
+    scope: frozenset[str] | None = None,
+) -> LockMarks:
     """Marks for a lockfile whose every change reached a member (``diff.unattributed`` empty):
     each member mapped to its component by directory, else by name; a member that maps to no
-    component is a fail-safe reason code (``lockfile-unmapped``)."""
-    marks: list[Mark] = []
-    failsafe: list[str] = []
+    component is a fail-safe reason code (``lockfile-unmapped``).
+
+    With a ``scope`` (:func:`lock_scope`: the lock is a nested workspace's), only the scope's
+    components the lock names are replaced, each marked when reached. A reached member of
+    another workspace (a path dependency: it builds with its own lock in its own lanes) marks
+    the replaced components that depend on it instead; when none does, the lock is not
+    refined."""
     ecosystem = _LOCK_ECOSYSTEM.get(path.rpartition("/")[2], "npm")
+    sides = (head, base)
+    preferred = scope or frozenset()
+    named = {_component_of(m.name, m.directory, ecosystem, sides, preferred) for m in diff.members}
+    replaced = preferred & named
+    found = LockMarks([], [], "", replaced)
+    elsewhere: list[tuple[str, str, str]] = []  # (member, component, detail) of other workspaces
     for local, changes in sorted(diff.reached.items()):
-        component = _component_of(local.name, local.directory, ecosystem, (head, base))
+        component = _component_of(local.name, local.directory, ecosystem, sides, preferred)
         if component is None:
-            failsafe.append(f"lockfile-unmapped: {path}: {local.name}")
-            continue
-        shown = "; ".join(change.describe() for change in changes[:_SHOWN_CHANGES])
-        more = len(changes) - _SHOWN_CHANGES
-        detail = shown + (f" (+{more} more)" if more > 0 else "")
-        marks.append(Mark(component, "lockfile-change", path, detail))
-    return marks, failsafe
+            found.failsafe.append(f"lockfile-unmapped: {path}: {local.name}")
+        elif scope is None or component in replaced:
+            found.marks.append(Mark(component, "lockfile-change", path, _change_detail(changes)))
+        else:
+            elsewhere.append((local.name, component, _change_detail(changes)))
+    through, why_not = _marks_through(path, elsewhere, replaced, sides)
+    if why_not:
+        return LockMarks([], [], why_not)
+    marked = {mark.component for mark in found.marks}
+    found.marks.extend(mark for mark in through if mark.component not in marked)
+    return found
+
+
+def _marks_through(
+    path: str, reached: list[tuple[str, str, str]], scope: frozenset[str], sides: tuple[Side, ...]
+) -> tuple[list[Mark], str]:
+    """Marks for the ``scope`` components depending on each reached (member, component, what
+    changed) of another workspace; or why one of them cannot be attributed (none depends on it)."""
+    marks = []
+    for name, component, detail in reached:
+        builders = _dependents(component, sides) & scope
+        if not builders:
+            return [], f"{path}: {name} changed and no member of its workspace builds it"
+        through = f"{detail} (through {component})"
+        marks += [Mark(b, "lockfile-change", path, through) for b in sorted(builders)]
+    return marks, ""
+
+
+def _change_detail(changes: "tuple[PackageChange, ...]") -> str:
+    shown = "; ".join(change.describe() for change in changes[:_SHOWN_CHANGES])
+    more = len(changes) - _SHOWN_CHANGES
+    return shown + (f" (+{more} more)" if more > 0 else "")
+
+
+def _dependents(component: str, sides: tuple[Side, ...]) -> set[str]:
+    """The components depending on ``component`` over any edges of ``sides``, transitively."""
+    sources: dict[str, set[str]] = {}
+    for side in sides:
+        for edge in side.edges:
+            sources.setdefault(edge.target, set()).add(edge.source)
+    found: set[str] = set()
+    todo = [component]
+    while todo:
+        for source in sources.get(todo.pop(), ()):
+            if source not in found:
+                found.add(source)
+                todo.append(source)
+    return found
 
 
 def _component_of(
-    name: str, directory: str | None, ecosystem: str, sides: tuple[Side, ...]
+    name: str,
+    directory: str | None,
+    ecosystem: str,
+    sides: tuple[Side, ...],
+    preferred: frozenset[str] = frozenset(),
 ) -> str | None:
+    """The component of a lockfile member: by directory, else by name, a ``preferred`` one
+    (the lock's own workspace) first."""
+    wanted = {_normal(name), _normal(f"{ecosystem}:{name}")}
+    if directory is None:
+        for name_in_scope in sorted(preferred):
+            if _normal(name_in_scope) in wanted:
+                return name_in_scope
     for side in sides:
         if directory is not None:
             for component in side.components:
                 if component.directory == directory:
                     return component.name
-        wanted = {_normal(name), _normal(f"{ecosystem}:{name}")}
         for component in side.components:
             if _normal(component.name) in wanted:
                 return component.name

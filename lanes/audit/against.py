@@ -33,7 +33,7 @@ from lanes.workspace import Workspace, load_workspace
 
 COMMAND_TIMEOUT = 60.0
 PARALLEL_RUNS = 4
-"""Legacy detector runs at a time for the owner groups of one commit."""
+"""Legacy detector runs at a time for the attribution questions of one commit."""
 
 
 class AgainstError(Exception):

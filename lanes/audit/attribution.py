@@ -3,11 +3,12 @@
 A commit that touched a component the legacy rules forgot *and* another path that made them run
 the lanes anyway shows no miss at commit level, yet the gap is real: the next commit that
 touches only that component skips the lanes. So, besides the whole commit, the other selection
-is asked about the commit's changed paths one component at a time: the paths it owns and the
-paths it reads from elsewhere (one question per group per commit;
-:class:`~lanes.audit.against.CommandAgainst` caches the answers by the detector's content and
-the paths). A *latent gap* is a lane the dependency graph says covers a
-component (``covered_by``) that the other selection does not run for that component's paths.
+is asked about the commit's changed paths one component at a time: the paths it owns together,
+and each path it reads from elsewhere alone (:meth:`ComponentPaths.questions`; each distinct
+question once per commit, and :class:`~lanes.audit.against.CommandAgainst` caches the answers
+by the detector's content and the paths). A *latent gap* is a lane the dependency graph says
+covers a component (``covered_by``) that the other selection does not run for that component's
+own paths, or for one path it reads.
 
 Paths the configuration treats as global, and paths no component owns or reads, are policy,
 not graph: they are not attributed.
@@ -91,47 +92,77 @@ def path_components(path: str, index: Index) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def owner_groups(paths: Sequence[str], workspace: Workspace) -> dict[str, list[str]]:
+@dataclass(frozen=True)
+class ComponentPaths:
+    """A component's changed paths in one commit: those it ``owns`` and those it ``reads`` from
+    outside its own directory."""
+
+    owns: tuple[str, ...] = ()
+    reads: tuple[str, ...] = ()
+
+    def questions(self) -> list[tuple[str, ...]]:
+        """What to ask the other selection for this component: its own paths together, then
+        each path it reads alone (asked with the own paths, a read file's gap would hide behind
+        them: legacy rules map a crate's directory far more often than what it reads)."""
+        return ([self.owns] if self.owns else []) + [(path,) for path in self.reads]
+
+
+def owner_groups(paths: Sequence[str], workspace: Workspace) -> dict[str, ComponentPaths]:
     """Changed paths by the components they change (:func:`path_components`: the owner and
     the readers, so a path may be in several groups), for components some lane covers through
     the graph (global paths and paths no component owns or reads left out)."""
     rules, index = workspace.rules, workspace.index
-    groups: dict[str, list[str]] = {}
+    owns: dict[str, list[str]] = {}
+    reads: dict[str, list[str]] = {}
     for path in sorted(paths):
         if rules.global_paths.matching_pattern(path) is not None:
             continue
+        owner = index.owner(path)
         for component in path_components(path, index):
             if index.covered_by.get(component):
-                groups.setdefault(component, []).append(path)
-    return groups
+                owned = owner is not None and owner.component == component
+                (owns if owned else reads).setdefault(component, []).append(path)
+    return {
+        component: ComponentPaths(tuple(owns.get(component, ())), tuple(reads.get(component, ())))
+        for component in dict.fromkeys([*owns, *reads])
+    }
 
 
-def questions(paths: Sequence[str], groups: dict[str, list[str]]) -> list[list[str]]:
-    """The groups to ask about besides the whole commit (a group holding every path is the
-    whole commit's question already)."""
-    return [group for group in groups.values() if len(group) != len(paths)]
+def questions(paths: Sequence[str], groups: dict[str, ComponentPaths]) -> list[tuple[str, ...]]:
+    """The distinct questions of the groups besides the whole commit (a question holding every
+    path is the whole commit's already)."""
+    everything = len(set(paths))
+    found = (q for group in groups.values() for q in group.questions() if len(q) != everything)
+    return list(dict.fromkeys(found))
 
 
 def attribute(
     paths: Sequence[str],
-    groups: dict[str, list[str]],
+    groups: dict[str, ComponentPaths],
     answers: Sequence[OtherSelection],
     whole: OtherSelection,
     workspace: Workspace,
 ) -> Attribution:
     """The latent findings of one commit: ``answers`` are the other selection's answers to
-    :func:`questions` (in order), ``whole`` its answer for the commit."""
+    :func:`questions` (in order), ``whole`` its answer for the commit. A lane is latent for a
+    component when one of its questions is answered without it; the finding names that
+    question's first path."""
     result = Attribution()
-    asked = iter(answers)
+    answered = dict(zip(questions(paths, groups), answers, strict=True))
     for component, group in groups.items():
-        answer = whole if len(group) == len(paths) else next(asked)
-        if answer.error is not None:
-            result.errors.append(f"{component} ({len(group)} paths): {answer.error}")
-            continue
-        for lane in workspace.index.covered_by[component]:
-            if lane not in answer.lanes:
-                hidden = whole.error is None and lane in whole.lanes
-                result.findings.append(LatentFinding(component, lane, group[0], hidden))
+        lanes = workspace.index.covered_by[component]
+        missing: dict[str, str] = {}  # lane -> the first path asked without it
+        for question in group.questions():
+            answer = answered.get(question, whole)
+            if answer.error is not None:
+                result.errors.append(f"{component} ({len(question)} paths): {answer.error}")
+                continue
+            for lane in lanes:
+                if lane not in answer.lanes:
+                    missing.setdefault(lane, question[0])
+        for lane in (lane for lane in lanes if lane in missing):
+            hidden = whole.error is None and lane in whole.lanes
+            result.findings.append(LatentFinding(component, lane, missing[lane], hidden))
     return result
 
 

@@ -259,7 +259,7 @@ def audit_commit(
     attribution: bool = False,
 ) -> tuple[CommitAudit, OtherSelection | None]:
     """Select one commit's lanes and compare them with ``against`` (and, with
-    ``attribution``, each owner group of its paths)."""
+    ``attribution``, each component's questions about its paths)."""
     judge = workspace if isinstance(workspace, Judge) else FixedConfig(workspace).at(sha)
     space = judge.workspace
     uncertain = [change.uncertain] if change.uncertain else []

@@ -105,7 +105,8 @@ def _compare_with(
             base_config = workspace.config._replace(components=components)
             base = _side(base_config, base_found, links_from=at_base.tree)
         head = _side(workspace.config, workspace.discovered(), workspace.index)
-        contents, kept = _contents(workspace, revisions, _refinable(workspace, base, paths))
+        refinable = _refinable(workspace, base, paths)
+        contents, kept = _contents(workspace, revisions, list(refinable))
     except (GitError, ConfigError, OSError) as error:
         reason = f"{BASE_UNLOADABLE}: {revision[:12]}: {error}"
         return Comparison(base=workspace.index, failsafe=(reason,))
@@ -114,7 +115,8 @@ def _compare_with(
         for path, (old, new) in contents.items()
         if path == CARGO_ROOT
     }
-    locks = _lockfiles(base, head, {p: c for p, c in contents.items() if p != CARGO_ROOT})
+    lockfiles = {p: c for p, c in contents.items() if p != CARGO_ROOT}
+    locks = _lockfiles(base, head, lockfiles, refinable)
     return compare(
         base,
         head,
@@ -124,6 +126,7 @@ def _compare_with(
         kept={**kept, **locks.kept},
         failsafe=[*_base_problems(base_found), *locks.failsafe],
         graph_files=[p for p in paths if touches_graph([p], config_file)],
+        scopes=locks.scopes,
     )
 
 
@@ -153,25 +156,31 @@ def _base_problems(found: Discovery) -> list[str]:
     return [f"base-{code}" for code in [e.code() for e in found.errors] + duplicate_names(found)]
 
 
-def _refinable(workspace: Workspace, base: Side, paths: list[str]) -> list[str]:
-    """The changed paths only a built-in default makes global (a discovered workspace input,
-    or without a configuration ``lanes.workspace.DEFAULT_GLOBAL``; never a path the
-    configuration's ``global`` lists) that a diff can refine: the workspace root Cargo.toml and
-    the lockfiles ``lanes.lockdiff`` reads."""
+def _refinable(
+    workspace: Workspace, base: Side, paths: list[str]
+) -> dict[str, frozenset[str] | None]:
+    """The changed paths a diff can refine (never one the configuration's ``global`` lists),
+    each with its scope: those only a built-in default makes global (a discovered workspace
+    input, or without a configuration ``lanes.workspace.DEFAULT_GLOBAL``) that are the
+    workspace root Cargo.toml or a lockfile ``lanes.lockdiff`` reads, scope None (every lane);
+    and the lock of a Cargo workspace below the top, scoped to the components building with it
+    (``lanes.graphdiff.lock_scope``)."""
     from lanes.globs import GlobList
-    from lanes.graphdiff import CARGO_ROOT
+    from lanes.graphdiff import CARGO_ROOT, lock_scope
     from lanes.lockdiff import KINDS
 
     inputs = {*workspace.index.global_inputs, *base.derived.global_inputs}
     defaults = GlobList(() if workspace.configured else DEFAULT_GLOBAL)
     user = workspace.rules.global_paths if workspace.configured else GlobList(())
-    return [
-        path
-        for path in paths
-        if (path == CARGO_ROOT or path.rpartition("/")[2] in KINDS)
-        and (path in inputs or defaults.matches(path))
-        and not user.matches(path)
-    ]
+    found: dict[str, frozenset[str] | None] = {}
+    for path in paths:
+        if user.matches(path) or not (path == CARGO_ROOT or path.rpartition("/")[2] in KINDS):
+            continue
+        if path in inputs or defaults.matches(path):
+            found[path] = None
+        elif scope := lock_scope(path, workspace.index, base.derived):
+            found[path] = scope
+    return found
 
 
 def _contents(
@@ -199,17 +208,22 @@ class _Locks(NamedTuple):
     marks: dict[str, list[Mark]]
     kept: dict[str, str]
     failsafe: list[str]
+    scopes: dict[str, frozenset[str]]
 
 
 def _lockfiles(
-    base: Side, head: Side, contents: Mapping[str, tuple[bytes | None, bytes | None]]
+    base: Side,
+    head: Side,
+    contents: Mapping[str, tuple[bytes | None, bytes | None]],
+    scopes: Mapping[str, frozenset[str] | None],
 ) -> _Locks:
-    """Each changed lockfile diffed: refined to its marks when every change reached a member,
-    else kept global with the reason (a parse error, unattributed changes)."""
+    """Each changed lockfile diffed: refined to its marks when every change reached a member
+    (of its scope's workspace, for a lock below the top), else kept unrefined with the reason (a
+    parse error, unattributed changes)."""
     from lanes.graphdiff import lockfile_marks
     from lanes.lockdiff import LockParseError, diff_lockfile
 
-    found = _Locks({}, {}, [])
+    found = _Locks({}, {}, [], {})
     for path, (old, new) in contents.items():
         if old is None or new is None:  # every resolution changes: none was pinned before
             found.kept[path] = f"not refined: {path} {'added' if old is None else 'removed'}"
@@ -224,9 +238,15 @@ def _lockfiles(
             extra = f" (+{more} more)" if more > 0 else ""
             found.kept[path] = f"not refined: {diff.unattributed[0]}{extra}"
             continue
-        marks, failsafe = lockfile_marks(path, diff, base, head)
-        found.marks[path] = marks
-        found.failsafe.extend(failsafe)
+        scope = scopes.get(path)
+        marked = lockfile_marks(path, diff, base, head, scope=scope)
+        if marked.why_not:
+            found.kept[path] = f"not refined: {marked.why_not}"
+            continue
+        found.marks[path] = marked.marks
+        found.failsafe.extend(marked.failsafe)
+        if scope is not None:
+            found.scopes[path] = marked.replaced
     return found
 
 

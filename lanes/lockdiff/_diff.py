@@ -32,7 +32,11 @@ def diff_graphs(path: str, old: LockGraph | None, new: LockGraph | None) -> Lock
         unattributed.append(f"{path}: {change.describe()}: no workspace member reaches it")
     if aspects or unattributed:
         unattributed.extend(_dangling(path, [*before.dangling, *after.dangling]))
-    return LockDiff(reached, tuple(unattributed))
+    return LockDiff(reached, tuple(unattributed), _members(before, after))
+
+
+def _members(*graphs: LockGraph) -> frozenset[LocalPackage]:
+    return frozenset(n.local for g in graphs for n in g.nodes.values() if n.local is not None)
 
 
 def _changed(before: LockGraph, after: LockGraph) -> dict[str, tuple[str, ...]]:

@@ -54,10 +54,12 @@ class LockDiff(NamedTuple):
     """``reached``: each member whose resolved closure (old or new lock) holds a changed package,
     with those changes (a member whose own entry changed lists a change naming itself).
     ``unattributed``: changes no member reaches or that are not package-level, each a short
-    reason naming the lockfile; the caller must treat each as fail-safe."""
+    reason naming the lockfile; the caller must treat each as fail-safe. ``members``: every
+    member either lock records, reached or not."""
 
     reached: dict[LocalPackage, tuple[PackageChange, ...]]
     unattributed: tuple[str, ...]
+    members: frozenset[LocalPackage] = frozenset()
 
 
 class Node(NamedTuple):

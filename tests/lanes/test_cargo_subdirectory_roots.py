@@ -280,14 +280,16 @@ def test_with_base_the_base_graph_is_read_from_the_revision(tmp_path: Path) -> N
     assert set(data["selected"]) == {"a", "b", "ext"}
 
 
-def test_with_base_a_subdirectory_lock_selects_its_workspace(tmp_path: Path) -> None:
+def test_with_base_a_subdirectory_lock_is_diffed_within_its_workspace(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", {**SIBLINGS, "engine/Cargo.lock": _lock(("core", []))})
     base = git(repo, "rev-parse", "HEAD").strip()
     write_files(repo, {"engine/Cargo.lock": _lock(("core", []), ("ext", []))})
     commit_all(repo, "engine lock changed")
     data = detect_json(repo, "--base", base)
     assert data["mode"] == "precise", data["failsafe"]
-    assert set(data["selected"]) == {"core", "ext"}
+    assert data["selected"] == ["ext"]  # core's entry is as it was
+    (found,) = [r for r in data["reasons"]["ext"] if r["code"] == "lockfile-change"]
+    assert found["path"] == "engine/Cargo.lock" and found["detail"] == "ext 0.1.0 added"
 
 
 # --- differential: cargo metadata in each top-most root ---------------------------------------

@@ -6,7 +6,14 @@ from typing import Any
 
 from lanes.config import Config, LaneSpec
 from lanes.graph import build_index
-from lanes.graphdiff import Side, cargo_root_diff, compare, component_changes, lockfile_marks
+from lanes.graphdiff import (
+    Side,
+    cargo_root_diff,
+    compare,
+    component_changes,
+    lock_scope,
+    lockfile_marks,
+)
 from lanes.lockdiff import LocalPackage, LockDiff, PackageChange
 from lanes.model import Component, Discovery, Edge
 
@@ -86,9 +93,10 @@ def test_a_lockfile_member_mapping_to_no_component_fails_safe() -> None:
     graph = side([A, B], [Edge("a", "b")])
     change = (PackageChange("serde", "1.0.1", "1.0.2"),)
     diff = LockDiff({LocalPackage("a", None): change, LocalPackage("ghost", "x"): change}, ())
-    marks, failsafe = lockfile_marks("Cargo.lock", diff, graph, graph)
-    assert [(m.component, m.detail) for m in marks] == [("a", "serde 1.0.1 -> 1.0.2")]
-    assert failsafe == ["lockfile-unmapped: Cargo.lock: ghost"]
+    found = lockfile_marks("Cargo.lock", diff, graph, graph)
+    assert [(m.component, m.detail) for m in found.marks] == [("a", "serde 1.0.1 -> 1.0.2")]
+    assert found.failsafe == ["lockfile-unmapped: Cargo.lock: ghost"]
+    assert found.why_not == "" and found.replaced == frozenset()
 
 
 def test_a_root_package_table_change_marks_the_root_package() -> None:
@@ -110,3 +118,53 @@ def test_a_workspace_dependency_mapping_to_no_component_keeps_the_root_global() 
     assert found.kept == {
         "Cargo.toml": "not refined: [workspace.dependencies] gone maps to no component"
     }
+
+
+# --- the lock of a workspace below the top -----------------------------------------------------
+
+FUZZ = Component("fuzz", "cargo", directory="fuzz", manifest="fuzz/Cargo.toml")
+HELPER = Component(
+    "helper", "cargo", directory="fuzz/h", manifest="fuzz/h/Cargo.toml", reads=("fuzz/Cargo.lock",)
+)
+NOTES = Component("notes", "explicit", paths=("notes/**",), reads=("fuzz/Cargo.lock",))
+NESTED = [A, B, FUZZ, HELPER, NOTES]
+NESTED_EDGES = [Edge("fuzz", "a"), Edge("helper", "a"), Edge("a", "b")]
+SERDE = (PackageChange("serde", "1.0.1", "1.0.2"),)
+NAMES = ("fuzz", "helper")
+
+
+def test_a_nested_lock_is_scoped_to_the_cargo_packages_building_with_it() -> None:
+    graph = side(NESTED, NESTED_EDGES)
+    assert lock_scope("fuzz/Cargo.lock", graph.derived) == {"fuzz", "helper"}  # notes: explicit
+    assert lock_scope("Cargo.lock", graph.derived) == frozenset()
+    assert lock_scope("a/src/Cargo.lock", graph.derived) == frozenset()  # no manifest beside it
+
+
+def test_only_the_scope_members_the_lock_names_are_replaced() -> None:
+    graph = side(NESTED, NESTED_EDGES)
+    # the lock names fuzz and a (a path dependency of another workspace), not helper: a stale
+    # lock, so helper's lanes stay; a reached through b marks fuzz, which is marked already
+    diff = LockDiff(
+        {LocalPackage("fuzz", None): SERDE, LocalPackage("a", None): SERDE},
+        (),
+        frozenset({LocalPackage("fuzz", None), LocalPackage("a", None)}),
+    )
+    found = lockfile_marks("fuzz/Cargo.lock", diff, graph, graph, scope=frozenset(NAMES))
+    assert found.replaced == {"fuzz"}
+    assert [(m.component, m.detail) for m in found.marks] == [("fuzz", "serde 1.0.1 -> 1.0.2")]
+
+
+def test_another_workspaces_member_marks_the_scope_members_depending_on_it() -> None:
+    graph = side(NESTED, NESTED_EDGES)
+    members = frozenset(LocalPackage(n, None) for n in ("fuzz", "helper", "a", "b"))
+    diff = LockDiff({LocalPackage("b", None): SERDE}, (), members)
+    found = lockfile_marks("fuzz/Cargo.lock", diff, graph, graph, scope=frozenset(NAMES))
+    assert [(m.component, m.detail) for m in found.marks] == [
+        ("fuzz", "serde 1.0.1 -> 1.0.2 (through b)"),
+        ("helper", "serde 1.0.1 -> 1.0.2 (through b)"),
+    ]
+    lonely = side(NESTED, [Edge("a", "b")])  # no scope member builds a or b
+    found = lockfile_marks("fuzz/Cargo.lock", diff, lonely, lonely, scope=frozenset(NAMES))
+    assert found.marks == [] and found.why_not == (
+        "fuzz/Cargo.lock: b changed and no member of its workspace builds it"
+    )

@@ -213,7 +213,7 @@ def test_npm_settings_and_version_checks() -> None:
     new = json.loads(npm_lock())
     new["requires"] = False
     diff = diff_lockfile("package-lock.json", npm_lock(), json.dumps(new).encode())
-    assert diff == ({}, ("package-lock.json: requires changed",))
+    assert diff[:2] == ({}, ("package-lock.json: requires changed",))
     with pytest.raises(LockParseError, match=r"unsupported package-lock lockfileVersion 1"):
         diff_lockfile("package-lock.json", b'{"lockfileVersion": 1, "dependencies": {}}', None)
     with pytest.raises(LockParseError, match=r"^package-lock.json:2: invalid JSON"):
@@ -262,7 +262,7 @@ def test_yarn_berry_checksum_and_metadata() -> None:
     diff = diff_lockfile("yarn.lock", YARN.encode(), new.encode())
     assert described(diff)["packages/a"] == ["is-number 6.0.0 -> 6.0.0 (checksum changed)"]
     new = YARN.replace("cacheKey: 10c0", "cacheKey: 10c1")
-    assert diff_lockfile("yarn.lock", YARN.encode(), new.encode()) == (
+    assert diff_lockfile("yarn.lock", YARN.encode(), new.encode())[:2] == (
         {},
         ("yarn.lock: __metadata changed",),
     )
@@ -297,7 +297,7 @@ def test_added_deleted_and_unchanged_js_locks(path: str, text: str) -> None:
     members = diff_lockfile(path, None, text.encode()).reached
     assert {m.directory for m in members} == {*ALL_BUT_CORE, "packages/core"}
     assert diff_lockfile(path, text.encode(), None).reached.keys() == members.keys()
-    assert diff_lockfile(path, text.encode(), text.encode()) == ({}, ())
+    assert diff_lockfile(path, text.encode(), text.encode())[:2] == ({}, ())
 
 
 def test_pnpm_package_no_importer_reaches_is_unattributed() -> None:
@@ -307,7 +307,7 @@ def test_pnpm_package_no_importer_reaches_is_unattributed() -> None:
     )
     bumped = orphan.replace("orphan@1.0.0", "orphan@1.0.1")
     diff = diff_lockfile("pnpm-lock.yaml", orphan.encode(), bumped.encode())
-    assert diff == (
+    assert diff[:2] == (
         {},
         ("pnpm-lock.yaml: orphan 1.0.0 -> 1.0.1: no workspace member reaches it",),
     )

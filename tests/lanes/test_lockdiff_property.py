@@ -107,4 +107,4 @@ def test_reached_members_match_the_oracle(pair: tuple[Model, Model]) -> None:
 @settings(max_examples=100, deadline=None)
 @given(models())
 def test_identical_bytes_have_an_empty_diff(model: Model) -> None:
-    assert diff_lockfile("Cargo.lock", model.lock(), model.lock()) == ({}, ())
+    assert diff_lockfile("Cargo.lock", model.lock(), model.lock())[:2] == ({}, ())

@@ -107,7 +107,7 @@ def test_settings_are_unattributed() -> None:
     old = lock()
     new = old.replace(b'requires-python = ">=3.11"', b'requires-python = ">=3.12"')
     new = new.replace(b"revision = 3", b"revision = 4")
-    assert diff_lockfile("uv.lock", old, new) == (
+    assert diff_lockfile("uv.lock", old, new)[:2] == (
         {},
         ("uv.lock: requires-python changed", "uv.lock: revision changed"),
     )
@@ -134,7 +134,7 @@ def test_uv_written_locks_members_and_own_entry_changes() -> None:
     locks = real_locks()
     assert len(locks) >= 10
     for path, text in locks:
-        assert diff_lockfile(path, text.encode(), text.encode()) == ({}, ())
+        assert diff_lockfile(path, text.encode(), text.encode())[:2] == ({}, ())
         members = diff_lockfile(path, None, text.encode()).reached
         assert len(members) == text.count("\n[[package]]\n")  # every package is local here
         assert all(m.directory is not None for m in members)
