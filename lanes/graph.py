@@ -31,6 +31,14 @@ def duplicate_names(discovery: Discovery) -> list[str]:
     ]
 
 
+def discovery_codes(config: Config, discovery: Discovery) -> list[str]:
+    """The reason code of each discovery problem, but for an ``unlocked-dependencies`` one of a
+    uv root the configuration's ``third_party_never_requires_local`` names: that statement is
+    the record the missing lock would have been."""
+    stated = set(config.third_party_never_requires_local)
+    return [error.code() for error in discovery.errors if error.root not in stated]
+
+
 def merge_components(config: Config, discovery: Discovery) -> tuple[list[Component], list[Edge]]:
     """Discovered components with the explicit ones from the configuration laid over them."""
     components = {c.name: c for c in discovery.components}
@@ -77,7 +85,7 @@ def _problems(
 ) -> list[str]:
     """``kinds``: component -> kind (plain dictionaries: importing networkx for this would cost
     more than building the whole index)."""
-    problems = [error.code() for error in discovery.errors] + duplicate_names(discovery)
+    problems = discovery_codes(config, discovery) + duplicate_names(discovery)
     for lane in config.lanes.values():
         problems += [_unknown(kinds, root, f"lane {lane.name}") for root in lane.roots]
         problems += unknown_features(features, lane)
