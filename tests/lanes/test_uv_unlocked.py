@@ -231,6 +231,32 @@ def test_path_linked_uv_projects_without_a_lock(tmp_path: Path) -> None:
     assert data["mode"] == "fail-safe" and set(data["selected"]) == {"app", "foo-core"}
 
 
+def test_two_roots_locking_one_project_each_name_it(tmp_path: Path) -> None:
+    """``tool`` (a uv project of its own) links the member ``m``: both roots would lock m, so
+    both are unlocked for its requirement; the index names it once, and a statement about one
+    root does not silence the other."""
+    files = {
+        "pyproject.toml": '[tool.uv.workspace]\nmembers = ["packages/*"]\n',
+        "packages/m/pyproject.toml": project("m", 'dependencies = ["attrs"]\n'),
+        "packages/n/pyproject.toml": project("n"),
+        "tool/pyproject.toml": project(
+            "tool", 'dependencies = ["m"]\n[tool.uv.sources]\nm = { path = "../packages/m" }\n'
+        ),
+    }
+    repo = make_repo(tmp_path, files, plugin=False)
+    code = f"{UNLOCKED_DEPENDENCIES}: packages/m/pyproject.toml:5"
+    assert sorted((e.code(), e.root) for e in discovered_errors(repo)) == [
+        (code, ""),
+        (code, "tool"),
+    ]
+    assert load_workspace(repo, use_cache=False).index.problems == [code]
+    statement = "version: 1\nthird_party_never_requires_local: [tool]\n"
+    lanes_yml = statement + "lanes:\n" + "".join(f"  {n}:\n    roots: [{n}]\n" for n in "mn")
+    write_files(repo, {"lanes.yml": lanes_yml})
+    commit_all(repo, "a statement about tool only")
+    assert changed(repo, "packages/n/x.py")["failsafe"] == [code]
+
+
 # --- (b) a committed uv.lock: precise ---------------------------------------------------------
 
 
