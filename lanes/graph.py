@@ -34,11 +34,19 @@ def duplicate_names(discovery: Discovery) -> list[str]:
 def discovery_codes(config: Config, discovery: Discovery) -> list[str]:
     """The reason code of each discovery problem, but for an ``unlocked-dependencies`` one of a
     uv root the configuration's ``third_party_never_requires_local`` names: that statement is
-    the record the missing lock would have been. Each code once: two roots that lock the same
+    the record the missing lock would have been. Such a code once: two roots that lock the same
     project may name the same requirement."""
     stated = set(config.third_party_never_requires_local)
-    codes = (error.code() for error in discovery.errors if error.root not in stated)
-    return list(dict.fromkeys(codes))
+    codes: list[str] = []
+    unlocked: set[str] = set()
+    for error in discovery.errors:
+        code = error.code()
+        if error.root is not None and (error.root in stated or code in unlocked):
+            continue
+        if error.root is not None:
+            unlocked.add(code)
+        codes.append(code)
+    return codes
 
 
 def merge_components(config: Config, discovery: Discovery) -> tuple[list[Component], list[Edge]]:
