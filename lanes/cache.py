@@ -115,9 +115,10 @@ def store(repo: StrPath, key: str, index: Index) -> None:
     _write_json(cache_dir(repo), f"index-{key}.json", index.to_json(), keep_prefix="index-")
 
 
-CONFIG_FORMAT = "config-v3"
+CONFIG_FORMAT = "config-v4"
 """v3: lane features/extras/groups, contract `exists`, stricter validation (reserved lane names,
-plain integers, glob classes): a configuration cached by an older lanes is parsed again."""
+plain integers, glob classes); v4: `third_party_never_requires_local`. A configuration cached by
+an older lanes is parsed again."""
 
 
 def _config_name(digest: str, display: str) -> str:

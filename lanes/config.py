@@ -101,6 +101,9 @@ class Config(NamedTuple):
     lanes: Mapping[str, LaneSpec] = _NOTHING
     unmatched: Unmatched = "all"
     contracts: tuple[Contract, ...] = ()
+    # Directories of uv workspaces (or uv projects) committed without a uv.lock for which the
+    # user states that no third-party package requires one of their projects ("" is the top).
+    third_party_never_requires_local: tuple[str, ...] = ()
     digest: str = ""
     marks: Mapping[str, tuple[int, int]] = _NOTHING
 
@@ -161,6 +164,7 @@ class Config(NamedTuple):
                 )
                 for c in data["contracts"]
             ),
+            third_party_never_requires_local=tup(data["third_party_never_requires_local"]),
             digest=data["digest"],
             marks={k: (v[0], v[1]) for k, v in data["marks"].items()},
         )

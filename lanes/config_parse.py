@@ -177,6 +177,7 @@ TOP_KEYS = (
     "lanes",
     "unmatched",
     "contracts",
+    "third_party_never_requires_local",
 )
 COMPONENT_KEYS = ("paths", "depends_on", "dev_depends_on", "exclude")
 LANE_KEYS = (
@@ -323,6 +324,28 @@ def _unmatched(reader: _Reader, node: yaml.Node) -> Unmatched:
     raise reader.fail(node, "unmatched", "expected one of all, none, error")
 
 
+def _directories(reader: _Reader, node: yaml.Node | None, key: str) -> tuple[str, ...]:
+    """Repository-relative directories (``.`` the top), normalized: ``./a/`` is ``a``."""
+    if node is None:
+        return ()
+
+    def directory(item: yaml.Node, item_key: str, value: str) -> None:
+        expected = "expected a repository-relative directory ('.' for the top)"
+        if not value or value.startswith("/") or "\\" in value or value[1:2] == ":":
+            raise reader.fail(item, item_key, expected)
+        if ".." in value.split("/"):
+            raise reader.fail(item, item_key, f"{expected}, without '..'")
+        if any(c in value for c in "*?[]!"):
+            raise reader.fail(item, item_key, f"{expected}, not a glob")
+
+    return tuple(_normdir(value) for value in reader.str_list(node, key, directory))
+
+
+def _normdir(value: str) -> str:
+    parts = [part for part in value.split("/") if part not in ("", ".")]
+    return "/".join(parts)
+
+
 def _check_output_names(reader: _Reader, config: Config) -> None:
     """Each lane writes ``<lane>=true|false`` to ``$GITHUB_OUTPUT``, whose names GitHub compares
     case-insensitively: a reserved name or two names equal but for case would overwrite."""
@@ -451,6 +474,9 @@ def _build(reader: _Reader, top: dict[str, yaml.Node], file: str, text: str) -> 
         lanes={name: _lane(reader, name, node) for name, node in lanes.items()},
         unmatched="all" if top.get("unmatched") is None else _unmatched(reader, top["unmatched"]),
         contracts=tuple(_contract(reader, i, node) for i, node in enumerate(contracts)),
+        third_party_never_requires_local=_directories(
+            reader, top.get("third_party_never_requires_local"), "third_party_never_requires_local"
+        ),
         digest=sha256(text.encode("utf-8", "surrogateescape")).hexdigest(),
         marks=reader.marks,
     )

@@ -31,6 +31,24 @@ def duplicate_names(discovery: Discovery) -> list[str]:
     ]
 
 
+def discovery_codes(config: Config, discovery: Discovery) -> list[str]:
+    """The reason code of each discovery problem, but for an ``unlocked-dependencies`` one of a
+    uv root the configuration's ``third_party_never_requires_local`` names: that statement is
+    the record the missing lock would have been. Such a code once: two roots that lock the same
+    project may name the same requirement."""
+    stated = set(config.third_party_never_requires_local)
+    codes: list[str] = []
+    unlocked: set[str] = set()
+    for error in discovery.errors:
+        code = error.code()
+        if error.root is not None and (error.root in stated or code in unlocked):
+            continue
+        if error.root is not None:
+            unlocked.add(code)
+        codes.append(code)
+    return codes
+
+
 def merge_components(config: Config, discovery: Discovery) -> tuple[list[Component], list[Edge]]:
     """Discovered components with the explicit ones from the configuration laid over them."""
     components = {c.name: c for c in discovery.components}
@@ -77,7 +95,7 @@ def _problems(
 ) -> list[str]:
     """``kinds``: component -> kind (plain dictionaries: importing networkx for this would cost
     more than building the whole index)."""
-    problems = [error.code() for error in discovery.errors] + duplicate_names(discovery)
+    problems = discovery_codes(config, discovery) + duplicate_names(discovery)
     for lane in config.lanes.values():
         problems += [_unknown(kinds, root, f"lane {lane.name}") for root in lane.roots]
         problems += unknown_features(features, lane)

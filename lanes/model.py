@@ -99,14 +99,23 @@ class LockGap(NamedTuple):
     recorded: str = ""
 
 
+UNLOCKED_DEPENDENCIES = "unlocked-dependencies"
+"""The reason of a uv workspace (or uv project) that has no ``uv.lock`` while its projects require
+third-party packages, whose own requirements (possibly on its projects) only a lock records."""
+
+
 class ManifestError(NamedTuple):
     """A manifest that could not be read or understood, or an edge it states that lands nowhere
-    (``reason`` ``unresolved-dependency``). ``line`` is 1-based, 0 when unknown."""
+    (``reason`` ``unresolved-dependency``). ``line`` is 1-based, 0 when unknown. ``root`` is
+    the directory of the uv workspace (or standalone project) an ``unlocked-dependencies``
+    reason is about (``""``: the repository's top), which the configuration's
+    ``third_party_never_requires_local`` may name; None for every other reason."""
 
     path: str
     line: int
     message: str
     reason: str = "manifest-error"
+    root: str | None = None
 
     def code(self) -> str:
         """The reason code recorded by the fail-safe: ``manifest-error: path:line``."""

@@ -124,7 +124,7 @@ def _compare_with(
         roots=roots,
         refined_marks=locks.marks,
         kept={**kept, **locks.kept},
-        failsafe=[*_base_problems(base_found), *locks.failsafe],
+        failsafe=[*_base_problems(workspace.config, base_found), *locks.failsafe],
         graph_files=[p for p in paths if touches_graph([p], config_file)],
         scopes=locks.scopes,
     )
@@ -150,10 +150,13 @@ def _side(
     return Side(index, tuple(components), tuple(edges))
 
 
-def _base_problems(found: Discovery) -> list[str]:
-    from lanes.graph import duplicate_names
+def _base_problems(config: Config, found: Discovery) -> list[str]:
+    """The base graph's discovery problems, prefixed ``base-`` (the head's configuration, as
+    the base graph is built with it)."""
+    from lanes.graph import discovery_codes, duplicate_names
 
-    return [f"base-{code}" for code in [e.code() for e in found.errors] + duplicate_names(found)]
+    codes = discovery_codes(config, found) + duplicate_names(found)
+    return [f"base-{code}" for code in codes]
 
 
 def _refinable(

@@ -137,6 +137,9 @@ def explain(
             if lane not in resolution.lanes
         },
     }
+    failsafe = _failsafe_codes(workspace, comparison)
+    if failsafe:
+        report["failsafe"] = failsafe
     if given is not None and given != path:
         report["given"] = given
     if not os.path.lexists(os.path.join(workspace.root, path)):
@@ -145,6 +148,16 @@ def explain(
         if suggestion is not None:
             report["did_you_mean"] = suggestion
     return report
+
+
+def _failsafe_codes(workspace: Workspace, comparison: Comparison | None) -> list[str]:
+    """The reason codes that make ``lanes detect`` select every lane whatever the path (a
+    discovery problem of the graph, ``unlocked-dependencies`` ...; with ``--base``, the base
+    graph's and the change's own)."""
+    found = list(workspace.index.problems)
+    if comparison is not None:
+        found += [code for code in comparison.failsafe if code not in found]
+    return found
 
 
 def _comparison(args: argparse.Namespace, workspace: Workspace) -> tuple[Comparison | None, str]:
@@ -193,6 +206,9 @@ def _print_text(report: dict[str, Any]) -> None:
         missing = " (no such file" + (f"; did you mean {shown(hint)}?)" if hint else ")")
     graphs = f" [graphs: {shown(report['graphs'])}]" if "graphs" in report else ""
     out.write(f"{shown(report['path'])}: {report['resolution']}, {owned}{missing}{graphs}\n")
+    if report.get("failsafe"):
+        codes = ", ".join(shown(code) for code in report["failsafe"])
+        out.write(f"  ! fail-safe: lanes detect selects every lane ({codes})\n")
     for lane, text in report["explanations"].items():
         out.write(f"  + {shown(lane)}: {shown(text)}\n")
     for lane, text in report["not_selected"].items():

@@ -14,6 +14,11 @@ standalone project) the lock does not list, and a manifest edge its entry does n
 matching section (``dependencies``, ``optional-dependencies.<extra>``,
 ``dev-dependencies.<group>``) are ``LockGap`` records: a stale lock, reported by ``lanes check``.
 Build requirements are not checked: uv does not lock ``[build-system] requires``.
+
+Without a ``uv.lock``, what a third-party package requires is unknown, and uv resolves its
+requirement on a local project's name to that project: a uv workspace (or a project with a
+``[tool.uv]`` table) that has no lock, two local projects or more and a third-party requirement
+is an ``unlocked-dependencies`` error (one per root, at its first third-party requirement).
 """
 
 from __future__ import annotations
@@ -41,11 +46,17 @@ from lanes.discovery._common import (
     str_list,
     table,
 )
-from lanes.discovery._pep508 import InvalidRequirement, normalize, parse_requirement
+from lanes.discovery._pep508 import (
+    InvalidRequirement,
+    Requirement,
+    normalize,
+    parse_requirement,
+)
 from lanes.discovery._source import Source, Tree, as_tree
 from lanes.globs import literal_glob
 from lanes.model import (
     LOCKFILE_EDGE,
+    UNLOCKED_DEPENDENCIES,
     Component,
     Discovery,
     Edge,
@@ -93,6 +104,9 @@ class _Project:
         self.sources: dict[str, list[_Source]] = {}
         self.features: dict[str, list[str]] = {}
         self.locked = False  # a uv.lock records it
+        # (line, text) of each requirement that lands on no project: a third-party package,
+        # whose own requirements only a lock records
+        self.third_party: list[tuple[int, str]] = []
         self.files: set[str] = set()  # archives it installs from the repository (path sources)
 
     @property
@@ -111,6 +125,12 @@ def _uv(doc: dict[str, Any]) -> dict[str, Any]:
     tool = doc.get("tool")
     uv = tool.get("uv") if isinstance(tool, dict) else None
     return uv if isinstance(uv, dict) else {}
+
+
+def _has_uv_table(doc: dict[str, Any]) -> bool:
+    """A ``[tool.uv]`` table (any key, or none): the project is managed with uv."""
+    tool = doc.get("tool")
+    return isinstance(tool, dict) and isinstance(tool.get("uv"), dict)
 
 
 def _workspace_table(doc: dict[str, Any]) -> dict[str, Any] | None:
@@ -549,16 +569,13 @@ class _Parser:
             self.out.error(project.loaded.path, line, message)
             return
         extras = tuple(normalize(extra) for extra in parsed.extras)
-        sources = project.sources.get(parsed.key) or root_sources.get(parsed.key)
-        if parsed.url is not None and parsed.url.startswith("file:"):
-            targets = [self._from_file_url(project, parsed.url, requirement.text)]
-        elif sources is None:
-            targets = [self._by_name(parsed.key, project)]
-        else:
-            targets = [self._from_source(source, parsed.key, project) for source in sources]
-        targets += self._overrides(project).get(parsed.key, [])
+        overridden = self._overrides(project).get(parsed.key, [])
+        errors = len(self.out.result.errors)
+        targets = self._targets(project, parsed, requirement.text, root_sources)
+        if not overridden and None in targets and len(self.out.result.errors) == errors:
+            self._third_party(project, requirement)  # not an unresolved local source either
         feature = requirement.feature
-        for target in dict.fromkeys(t for t in targets if t is not None):
+        for target in dict.fromkeys(t for t in [*targets, *overridden] if t is not None):
             if target == project.name:  # `pkg[a]` inside pkg itself: a reference to its extras
                 if feature:
                     project.features.setdefault(feature, []).extend(extras)
@@ -568,6 +585,29 @@ class _Parser:
                     )
                 continue
             self._add(project, target, requirement.kind, feature, _dep_key(feature, target), extras)
+
+    def _targets(
+        self,
+        project: _Project,
+        parsed: Requirement,
+        text: str,
+        root_sources: dict[str, list[_Source]],
+    ) -> list[str | None]:
+        """The project each way of installing a requirement lands on (one per source); None
+        for a package from outside the repository (a registry, git, a URL) or an archive."""
+        sources = project.sources.get(parsed.key) or root_sources.get(parsed.key)
+        if parsed.url is not None and parsed.url.startswith("file:"):
+            return [self._from_file_url(project, parsed.url, text)]
+        if sources is None:
+            return [self._by_name(parsed.key, project)]
+        return [self._from_source(source, parsed.key, project) for source in sources]
+
+    def _third_party(self, project: _Project, requirement: _Requirement) -> None:
+        """Note a requirement installed (in some case) from outside the projects: what that
+        package requires in turn only a lock records. Build requirements are not locked."""
+        if requirement.kind != "build":
+            line = _requirement_line(project.loaded.text, requirement)
+            project.third_party.append((line, requirement.text))
 
     def _add(
         self,
@@ -666,13 +706,24 @@ class _Parser:
         owners = {
             p.workspace if p.workspace is not None else p.directory for p in self.projects.values()
         }
+        unlocked: list[str] = []
         for directory in sorted(owners | set(self.workspaces)):
             path = manifest_path(directory, LOCK)
             if path in self.manifests and self.tree.is_file(path):
                 self._lockfile(directory, load_toml(self.tree, path))
+            else:
+                unlocked.append(directory)
         for project in self.projects.values():
             self._check_dynamic(project)
             self._unlocked_overrides(project)
+        if unlocked:
+            by_name = {p.name: p for p in self.projects.values() if p.name is not None}
+            outgoing: dict[str, list[str]] = {}
+            for edge in self.edges:
+                if edge.kind != "build":  # resolved apart, and not locked
+                    outgoing.setdefault(edge.source, []).append(edge.target)
+            for directory in unlocked:
+                self._check_unlocked(directory, by_name, outgoing)
 
     def _lockfile(self, directory: str, lock: Loaded) -> None:
         if lock.data is None:
@@ -881,6 +932,39 @@ class _Parser:
             ManifestError(project.loaded.path, line, message, reason="dynamic-dependencies")
         )
 
+    def _check_unlocked(
+        self, root: str, by_name: dict[str, _Project], outgoing: dict[str, list[str]]
+    ) -> None:
+        """A uv workspace (or uv project) at ``root`` without a ``uv.lock``, whose resolution
+        holds two local projects or more and a third-party requirement: uv resolves what that
+        package requires by the name of a local project to the project, and only a lock
+        records that. The reason names the first such requirement (the root's own first)."""
+        if not self._uv_managed(root):
+            return
+        resolution = _resolution(root, by_name, outgoing)
+        if len(resolution) < 2:
+            return  # a third-party package requiring the one project changes no lane
+        for project in sorted(resolution, key=lambda p: (p.directory != root, p.directory)):
+            if not project.third_party:
+                continue
+            line, text = min(project.third_party)
+            lock = manifest_path(root, LOCK)
+            message = (
+                f"no {lock}: what {text!r} (required by {project.name!r}) requires is unknown, "
+                f"and uv resolves a requirement on a project's name to that project"
+            )
+            self.out.result.errors.append(
+                ManifestError(project.loaded.path, line, message, UNLOCKED_DEPENDENCIES, root)
+            )
+            return
+
+    def _uv_managed(self, root: str) -> bool:
+        """A workspace root, or a project with a ``[tool.uv]`` table (sources among them)."""
+        if root in self.workspaces:
+            return True
+        project = self.projects.get(root)
+        return project is not None and _has_uv_table(project.data)
+
     def _check_truncated(self) -> None:
         if self.tree.manifests().truncated:
             message = f"stopped looking for projects after {_tree.MAX_DIRECTORIES} directories"
@@ -906,6 +990,34 @@ class _Parser:
             for name, values in sorted(project.features.items())
         )
         return component._replace(features=features)
+
+
+def _resolution(
+    root: str, by_name: dict[str, _Project], outgoing: dict[str, list[str]]
+) -> list[_Project]:
+    """The local projects uv would lock at ``root``: its workspace members (or the project),
+    and every project they reach over ``outgoing`` (name -> names it requires)."""
+    pending = [
+        name
+        for name, p in by_name.items()
+        if p.workspace == root or (p.workspace is None and p.directory == root)
+    ]
+    found = set(pending)
+    while pending:
+        for target in outgoing.get(pending.pop(), []):
+            if target in by_name and target not in found:
+                found.add(target)
+                pending.append(target)
+    return [by_name[name] for name in found]
+
+
+def _requirement_line(text: str, requirement: _Requirement) -> int:
+    """The line of a requirement string (quoted as TOML writes it), else of its key."""
+    for needle in (f'"{requirement.text}"', f"'{requirement.text}'", requirement.text):
+        line = line_of_text(text, needle)
+        if line:
+            return line
+    return line_of_key(text, requirement.where)
 
 
 def _package_line(text: str, name: str) -> int:

@@ -33,6 +33,7 @@ contracts:
   - path: core/src/lib.rs
     selects: [sdk]
     not: [docs]
+third_party_never_requires_local: [".", "./py/"]
 """
 
 
@@ -48,6 +49,7 @@ def test_full_example_from_the_issue_loads() -> None:
     assert config.unmatched == "all"
     assert config.contracts[0].selects == ("sdk",) and config.contracts[0].not_selects == ("docs",)
     assert config.contracts[0].line == 23
+    assert config.third_party_never_requires_local == ("", "py")
 
 
 def test_defaults() -> None:

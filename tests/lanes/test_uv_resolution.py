@@ -88,11 +88,17 @@ def make_repo(root: Path, case: Case, lock: str | None) -> Path:
     return root
 
 
-def under_selected(repo: Path, lock: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict:
-    """Per local package of the lock: what the lock installs and its lane does not cover."""
+def under_selected(
+    repo: Path,
+    lock: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    problems: tuple[str, ...] = (),
+) -> dict:
+    """Per local package of the lock: what the lock installs and its lane does not cover (the
+    graph's coverage: ``problems``, the index's reason codes, would make detect fail safe)."""
     monkeypatch.setenv("LANES_CACHE_DIR", str(repo / ".cache"))
     loaded = load_workspace(repo, use_cache=False)
-    assert loaded.index.problems == []
+    assert loaded.index.problems == list(problems)
     by_key = {normalize(name): name for name in loaded.index.kinds}
     local = {normalize(p["name"]) for p in lock["package"] if _local(p)}
     under: dict[str, set[str]] = {}
@@ -114,17 +120,26 @@ def test_every_local_package_uv_installs_is_covered(
 
 # What only a lock can say: which members and overridden names a third-party package requires.
 LOCK_ONLY = {"third-party": {"app": {"plugin"}, "svc": {"plugin"}}}
+# Without the lock, a case that requires a third-party package (a find-links wheel, a wheel in
+# the repository) is fail-safe, at its first such requirement.
+UNLOCKED = {
+    "third-party": ("unlocked-dependencies: packages/app/pyproject.toml:6",),
+    "archive": ("unlocked-dependencies: packages/app/pyproject.toml:5",),
+}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_without_the_lock_the_manifests_suffice(
+def test_without_the_lock_the_manifests_suffice_or_detect_fails_safe(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without a uv.lock: the same coverage, but for a third-party package's own requirements
-    (no manifest in the repository states them); an override naming a directory is then taken
-    to be required by every project."""
+    """Without a uv.lock: the same coverage where every requirement lands on a project (an
+    override naming a directory is then taken to be required by every project). A third-party
+    package's own requirements no manifest in the repository states, so there the graph alone
+    misses what ``LOCK_ONLY`` says, and the index records ``unlocked-dependencies``."""
     repo = make_repo(tmp_path / "repo", CASES[name], None)
-    assert under_selected(repo, tomllib.loads(LOCKS[name]), monkeypatch) == LOCK_ONLY.get(name, {})
+    lock = tomllib.loads(LOCKS[name])
+    problems = UNLOCKED.get(name, ())
+    assert under_selected(repo, lock, monkeypatch, problems) == LOCK_ONLY.get(name, {})
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
