@@ -24,11 +24,17 @@ package that really uses the changed one) or, for the configuration files, ``unm
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from tests.lanes.fixtures import commit_all
+from tests.lanes.test_check_stale_yarn import yarn_berry
 from tests.lanes.test_cli_cargo_semantics import detect, make_repo, selected
 
 DATA = Path(__file__).resolve().parent / "data" / "jslocks"
@@ -165,21 +171,90 @@ def test_package_manager_configuration_is_a_workspace_input(tmp_path: Path, conf
     assert {r["code"] for r in data["reasons"]["a"]} == {"global"}
 
 
-def test_pnpm_catalog_alias_to_a_workspace_package(tmp_path: Path) -> None:
-    """``x: catalog:`` with ``catalog: {x: npm:c@^1.0.0}``: pnpm 9 and 10 link ``x`` to the
-    workspace ``c`` (with ``link-workspace-packages``); without a lock only the catalog says so."""
-    workspace = (
-        PNPM_WORKSPACE + "catalog:\n  x: 'npm:c@^1.0.0'\ncatalogs:\n  alt:\n    y: 'npm:d@^1'\n"
-    )
-    files = {
+def catalog_workspace() -> dict[str, str]:
+    catalogs = "catalog:\n  x: 'npm:c@^1.0.0'\ncatalogs:\n  alt:\n    y: 'npm:d@^1'\n"
+    return {
         "package.json": json.dumps({"name": "root", "private": True}),
-        "pnpm-workspace.yaml": workspace,
+        "pnpm-workspace.yaml": PNPM_WORKSPACE + catalogs,
         ".npmrc": "link-workspace-packages=true\n",
         "packages/a/package.json": manifest("a", dependencies={"x": "catalog:"}),
         "packages/b/package.json": manifest("b", dependencies={"y": "catalog:alt"}),
         "packages/c/package.json": manifest("c"),
         "packages/d/package.json": manifest("d"),
     }
-    repo = make_repo(tmp_path / "repo", files)
+
+
+def test_pnpm_catalog_alias_to_a_workspace_package(tmp_path: Path) -> None:
+    """``x: catalog:`` with ``catalog: {x: npm:c@^1.0.0}``: pnpm 9 and 10 link ``x`` to the
+    workspace ``c`` (with ``link-workspace-packages``); without a lock only the catalog says so."""
+    repo = make_repo(tmp_path / "repo", catalog_workspace())
     assert selected(repo, "packages/c/index.js") == {"a", "c"}
     assert selected(repo, "packages/d/index.js") == {"b", "d"}
+
+
+# --- the real tools, where installed ---------------------------------------------------------
+
+
+def pnpm() -> str | None:
+    """``$LANES_TEST_PNPM``, else a ``pnpm`` on ``PATH`` (9.5+: catalogs), or None."""
+    return os.environ.get("LANES_TEST_PNPM") or shutil.which("pnpm")
+
+
+PNPM = pnpm()
+YARN = yarn_berry()
+TOOL_ENV = {"CI": "1", "YARN_ENABLE_TELEMETRY": "0", "YARN_ENABLE_GLOBAL_CACHE": "0"}
+
+
+def run_tool(command: list[str], cwd: Path) -> str:
+    done = subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, env={**os.environ, **TOOL_ENV}
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.mark.skipif(PNPM is None, reason="pnpm is not installed (set $LANES_TEST_PNPM)")
+def test_differential_pnpm_catalog(tmp_path: Path) -> None:
+    """Real pnpm locks the catalog workspace (offline: no registry package) and links ``x`` to
+    the workspace ``c``; lanes, with and without that lock, selects ``a`` for ``c``."""
+    assert PNPM is not None
+    files = catalog_workspace()
+    repo = make_repo(tmp_path / "repo", files)
+    run_tool([PNPM, "install", "--lockfile-only", "--offline"], repo)
+    importers = yaml.safe_load((repo / "pnpm-lock.yaml").read_text())["importers"]
+    assert importers["packages/a"]["dependencies"]["x"]["version"] == "link:../c"
+    commit_all(repo, "lock")
+    assert selected(repo, "packages/c/index.js") == {"a", "c"}
+
+
+@pytest.mark.skipif(YARN is None, reason="yarn berry (2+) is not installed ($LANES_TEST_YARN)")
+def test_differential_yarn_extensions_and_patch(tmp_path: Path) -> None:
+    """Real yarn installs a workspace with a ``packageExtensions`` dependency of one workspace
+    on another and a ``patch:`` of a workspace (no registry package: offline); ``yarn why``
+    names the dependents, and lanes selects them."""
+    assert YARN is not None
+    extensions = "packageExtensions:\n  'a@*':\n    dependencies:\n      c: 'workspace:*'\n"
+    patch = (
+        "--- a/index.js\n+++ b/index.js\n@@ -1 +1 @@\n-module.exports = 1;\n+module.exports = 2;\n"
+    )
+    files = {
+        "package.json": ROOT,
+        ".yarnrc.yml": "nodeLinker: node-modules\n" + extensions,
+        "yarn.lock": "",
+        "packages/a/package.json": manifest("a"),
+        "packages/b/package.json": manifest("b", main="index.js"),
+        "packages/b/index.js": "module.exports = 1;\n",
+        "packages/c/package.json": manifest("c"),
+        "packages/d/package.json": manifest(
+            "d", dependencies={"pb": "patch:b@workspace:packages/b#./b.patch"}
+        ),
+        "packages/d/b.patch": patch,
+    }
+    repo = make_repo(tmp_path / "repo", files)
+    run_tool([YARN, "install", "--no-immutable"], repo)
+    assert "a@workspace:packages/a" in run_tool([YARN, "why", "c"], repo)
+    assert "d@workspace:packages/d" in run_tool([YARN, "why", "pb"], repo)  # patched b
+    (repo / ".gitignore").write_text("node_modules\n.yarn\n")
+    commit_all(repo, "install")
+    assert selected(repo, "packages/c/index.js") == {"a", "c"}
+    assert selected(repo, "packages/b/index.js") == {"b", "d"}
