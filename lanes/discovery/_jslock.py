@@ -22,6 +22,12 @@ Each reader turns one lockfile into :class:`LockLink` records between workspace 
   yarn (v1) lockfiles have no workspace entries (yarn 1 links workspaces without recording
   them), so they add no edges.
 
+Each reader also follows the lock's third-party entries to the workspace packages they link
+(:func:`_via_links`): a registry package's dependency that npm's lookup or yarn's descriptor
+resolution lands on a workspace package, a pnpm snapshot's ``link:`` (``deep`` linking,
+``packageExtensions``, pnpmfile hooks); a workspace depending on such an entry links that
+package (name ``<dependency>>...>pkg>dep``). The entries are parsed only when the text shows one.
+
 Every file is read only up to :data:`MAX_LOCK_BYTES`; a larger or unparsable lockfile is a
 ``manifest-error`` (the run is fail-safe), never an empty answer.
 """
