@@ -64,11 +64,11 @@ _SKIP = frozenset({"node_modules", ".git"})
 # The lockfiles read as a second source of edges (by lanes.discovery._jslock, imported only when
 # parsing: a warm run locates them and hashes them, nothing more).
 LOCKFILES = ("pnpm-lock.yaml", "package-lock.json", "npm-shrinkwrap.json", "yarn.lock")
-YARNRC = ".yarnrc.yml"
+_YARNRC = ".yarnrc.yml"
 # Package-manager configuration at a workspace root: settings that decide what links where
 # (``link-workspace-packages``, ``nodeLinker``, ``packageExtensions``), hooks that rewrite any
 # manifest (``.pnpmfile.cjs`` ``readPackage``). Workspace inputs: a change selects every lane.
-CONFIG_FILES = (".npmrc", ".pnpmfile.cjs", ".pnpmfile.mjs", YARNRC)
+_CONFIG_FILES = (".npmrc", ".pnpmfile.cjs", ".pnpmfile.mjs", _YARNRC)
 MAX_WORKSPACE_BYTES = 1 << 20
 MAX_WILDCARDS = 4  # in a path the root package owns (see _simple)
 # Every field is installed by default (npm >= 7 installs peers and optionals; devDependencies for
@@ -199,7 +199,7 @@ def locate(source: Source) -> list[str]:
     located = {manifest_path(d, MANIFEST) for d in (*members.dirs, *members.missing)}
     located.update(name for name, present in ((MANIFEST, root), (PNPM, has_pnpm)) if present)
     located.update(lock for lock in LOCKFILES if tree.is_file(lock))
-    located.update(config for config in CONFIG_FILES if tree.is_file(config))
+    located.update(config for config in _CONFIG_FILES if tree.is_file(config))
     return sorted(located)
 
 
@@ -228,7 +228,7 @@ class _Parser:
         self._load_root()
         literal = _literal_members(self.patterns)
         for path in self.manifests:
-            if path in (MANIFEST, PNPM) or path in LOCKFILES or path in CONFIG_FILES:
+            if path in (MANIFEST, PNPM) or path in LOCKFILES or path in _CONFIG_FILES:
                 continue
             directory = dirname(path)
             if self.tree.is_file(path):
@@ -244,7 +244,7 @@ class _Parser:
         self._extension_edges()
         result = self.out.finish()
         self._lockfile_edges(result)
-        configs = CONFIG_FILES if self.workspace_root else ()
+        configs = _CONFIG_FILES if self.workspace_root else ()
         result.global_inputs = [
             path
             for path in self.manifests
@@ -412,7 +412,7 @@ class _Parser:
             pnpm = root.data.get("pnpm")
             if isinstance(pnpm, dict):
                 found.append((MANIFEST, root.text, pnpm.get("packageExtensions")))
-        for path in (PNPM, YARNRC):
+        for path in (PNPM, _YARNRC):
             if path not in self.manifests:
                 continue
             if path == PNPM:
@@ -426,7 +426,7 @@ class _Parser:
     def _yarnrc(self) -> tuple[str | None, Any]:
         """``.yarnrc.yml``'s text and document; a document that does not parse is a
         ``manifest-error`` (its ``packageExtensions`` could add any edge)."""
-        text, error = read_text(self.tree, YARNRC)
+        text, error = read_text(self.tree, _YARNRC)
         if text is None:
             self.out.result.errors.extend([error] if error else [])
             return None, None
@@ -438,7 +438,7 @@ class _Parser:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else 0
             message = f"invalid YAML: {exc}".splitlines()[0]
-            self.out.result.errors.append(ManifestError(YARNRC, line, message))
+            self.out.result.errors.append(ManifestError(_YARNRC, line, message))
             return text, None
 
     def _must_link(self, directory: str, spec: str) -> bool:
