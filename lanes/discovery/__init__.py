@@ -33,6 +33,7 @@ DISCOVERY_FILES = frozenset(
         "pnpm-workspace.yaml",
         "pnpm-lock.yaml",
         "yarn.lock",
+        ".yarnrc.yml",
     }
 )
 """Files discovery reads, by name (the configuration file is added by path): a change to none

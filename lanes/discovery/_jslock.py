@@ -22,6 +22,12 @@ Each reader turns one lockfile into :class:`LockLink` records between workspace 
   yarn (v1) lockfiles have no workspace entries (yarn 1 links workspaces without recording
   them), so they add no edges.
 
+Each reader also follows the lock's third-party entries to the workspace packages they link
+(:func:`_via_links`): a registry package's dependency that npm's lookup or yarn's descriptor
+resolution lands on a workspace package, a pnpm snapshot's ``link:`` (``deep`` linking,
+``packageExtensions``, pnpmfile hooks); a workspace depending on such an entry links that
+package (name ``<dependency>>...>pkg>dep``). The entries are parsed only when the text shows one.
+
 Every file is read only up to :data:`MAX_LOCK_BYTES`; a larger or unparsable lockfile is a
 ``manifest-error`` (the run is fail-safe), never an empty answer.
 """
@@ -31,8 +37,9 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Literal, NamedTuple
+from urllib.parse import quote, unquote
 
 from lanes.discovery._common import join_dir, line_of_text, load_json, normdir, read_text
 from lanes.discovery._source import Source, Tree, as_tree
@@ -65,6 +72,16 @@ class LockLink(NamedTuple):
     kind: EdgeKind
 
 
+class _Start(NamedTuple):
+    """A workspace dependency on a third-party lock entry ``node``."""
+
+    line: int
+    source: str
+    name: str
+    kind: EdgeKind
+    node: str
+
+
 # A lock's answer for one manifest dependency: (directory, manifest, name) -> the (stated,
 # recorded) of a LockGap, or None when the lock records it as a fresh lock does.
 LockCompare = Callable[[str, dict[str, Any], str], "tuple[str, str] | None"]
@@ -80,6 +97,8 @@ class LockRead(NamedTuple):
     """pnpm only: what each importer records, field by field, and the lock's settings."""
     yarn: YarnLock | None = None
     """yarn berry only: what each workspace entry records for each dependency."""
+    starts: tuple[_Start, ...] = ()
+    """pnpm only: each importer's dependencies on third-party packages (``node`` their version)."""
 
     def compare(self) -> LockCompare | None:
         """The staleness check of this lock's format for one manifest dependency (``gap`` of
@@ -152,6 +171,44 @@ def _top_level_blocks(text: str) -> Iterator[tuple[int, str]]:
         yield text.count("\n", 0, start) + 1, text[start:end]
 
 
+# --- links through third-party packages -----------------------------------------------------
+
+
+def _via_links(
+    path: str,
+    deps: Mapping[str, list[str]],
+    hot: Mapping[str, dict[str, str]],
+    starts: Iterable[_Start],
+) -> list[LockLink]:
+    """Workspace links made through third-party packages: ``deps`` is each third-party entry's
+    third-party dependencies, ``hot`` the workspace directories an entry itself links
+    (directory -> ``pkg>dep``), ``starts`` each workspace's dependencies on entries. A start
+    whose entry reaches a hot one links its workspace to that directory, named
+    ``<dependency>>...>pkg>dep``."""
+    reverse: dict[str, list[str]] = {}
+    for node, children in deps.items():
+        for child in children:
+            reverse.setdefault(child, []).append(node)
+    reaches: dict[str, dict[str, str]] = {}
+    for origin, linked in hot.items():
+        seen = {origin}
+        stack = [origin]
+        while stack:
+            node = stack.pop()
+            for target, label in linked.items():
+                reaches.setdefault(node, {}).setdefault(target, label)
+            for parent in reverse.get(node, ()):
+                if parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+    links: list[LockLink] = []
+    for start in starts:
+        for target, label in sorted(reaches.get(start.node, {}).items()):
+            name = label if label.startswith(f"{start.name}>") else f"{start.name}>...>{label}"
+            links.append(LockLink(path, start.line, start.source, target, name, start.kind))
+    return links
+
+
 # --- pnpm ------------------------------------------------------------------------------------
 
 
@@ -162,8 +219,11 @@ def _pnpm(tree: Tree, path: str) -> LockRead:
     wanted = {"importers", "dependencies", "devDependencies", "optionalDependencies", "settings"}
     wanted.add("ignoredOptionalDependencies")
     blocks: dict[str, tuple[int, Any]] = {}
+    resolved: list[tuple[int, str]] = []  # the ``packages`` and ``snapshots`` blocks, unparsed
     for line, block in _top_level_blocks(text):
         key = block.split(":", 1)[0].strip().strip("'\"")
+        if key in ("packages", "snapshots"):
+            resolved.append((line, block))
         if key in wanted or key == "specifiers":
             data, error = _safe_yaml(block, path, line)
             if error is not None:
@@ -174,9 +234,20 @@ def _pnpm(tree: Tree, path: str) -> LockRead:
         return _pnpm_whole(text, path)
     top = {key: value for key, (_line, value) in blocks.items()}
     importers = blocks.get("importers")
-    if importers is not None:
-        return _pnpm_importers(text, path, importers[1], top)
-    return _pnpm_importers(text, path, {".": top}, top)
+    read = _pnpm_importers(text, path, importers[1] if importers is not None else {".": top}, top)
+    if read.errors or not any(_PNPM_LOCAL.search(block) for _line, block in resolved):
+        return read
+    entries: dict[str, Any] = {}
+    for line, block in resolved:
+        data, error = _safe_yaml(block, path, line)
+        if error is not None:
+            return LockRead([], [error])
+        for value in data.values() if isinstance(data, dict) else ():
+            for key, entry in value.items() if isinstance(value, dict) else ():
+                if isinstance(entry, dict):
+                    entries.setdefault(str(key), {}).update(entry)
+    via = _pnpm_via(path, entries, read.starts)
+    return read._replace(links=read.links + via)
 
 
 def _pnpm_whole(text: str, path: str) -> LockRead:
@@ -187,7 +258,16 @@ def _pnpm_whole(text: str, path: str) -> LockRead:
     if not isinstance(data, dict):
         return LockRead([], [ManifestError(path, 1, "expected a YAML mapping")])
     importers = data.get("importers")
-    return _pnpm_importers(text, path, importers if importers is not None else {".": data}, data)
+    read = _pnpm_importers(text, path, importers if importers is not None else {".": data}, data)
+    entries: dict[str, Any] = {}
+    for block in ("packages", "snapshots"):
+        value = data.get(block)
+        for key, entry in value.items() if isinstance(value, dict) else ():
+            if isinstance(entry, dict):
+                entries.setdefault(str(key), {}).update(entry)
+    if read.errors or not entries:
+        return read
+    return read._replace(links=read.links + _pnpm_via(path, entries, read.starts))
 
 
 def _pnpm_importers(text: str, path: str, importers: object, top: Mapping[str, Any]) -> LockRead:
@@ -195,6 +275,7 @@ def _pnpm_importers(text: str, path: str, importers: object, top: Mapping[str, A
         line = line_of_text(text, "importers:")
         return LockRead([], [ManifestError(path, line, "importers must be a mapping")])
     links: list[LockLink] = []
+    starts: list[_Start] = []  # each importer's dependency on a third-party package: its version
     listed: dict[str, frozenset[str]] = {}
     recorded: dict[str, dict[str, frozenset[tuple[str, str | None]]]] = {}
     for importer, sections in importers.items():
@@ -218,8 +299,12 @@ def _pnpm_importers(text: str, path: str, importers: object, top: Mapping[str, A
                 target = _pnpm_target(source, value, specifiers.get(name))
                 if target is not False:
                     links.append(LockLink(path, line, source, target, str(name), kind))
+                    continue
+                version = value.get("version") if isinstance(value, dict) else value
+                if isinstance(version, (str, int, float)) and not isinstance(version, bool):
+                    starts.append(_Start(line, source, str(name), kind, str(version)))
         recorded[source] = {name: frozenset(pairs) for name, pairs in found.items()}
-    return LockRead(links, [], listed, _pnpm_settings(top, recorded))
+    return LockRead(links, [], listed, _pnpm_settings(top, recorded), starts=tuple(starts))
 
 
 def _pnpm_settings(
@@ -267,6 +352,67 @@ def _pnpm_target(source: str, value: object, specifier: object) -> str | Literal
     if isinstance(specifier, str) and specifier.startswith("workspace:"):
         return None  # a workspace specifier that pnpm did not link: lands nowhere
     return False
+
+
+# A dependency of a third-party entry that is a workspace directory: linked (``link:``, with
+# ``link-workspace-packages=deep``, a ``packageExtensions`` or ``.pnpmfile.cjs`` dependency on a
+# workspace package) or injected (``file:``).
+_PNPM_LOCAL = re.compile(r"(?m)^ {4,}\S+: ['\"]?(?:link|file):")
+_ARCHIVES = (".tgz", ".tar.gz", ".tar", ".zip")
+
+
+def _pnpm_via(path: str, entries: Mapping[str, Any], starts: tuple[_Start, ...]) -> list[LockLink]:
+    """Workspace directories third-party entries of ``packages``/``snapshots`` link (their
+    ``link:``/``file:`` dependencies are relative to the lockfile), reached from the
+    importers' dependencies ``starts``; entries of local packages (``b@file:packages/b``) are
+    the workspaces themselves, whose own edges come from their manifests and importers."""
+    third_party = {key for key in entries if "@file:" not in key and "@link:" not in key}
+    deps: dict[str, list[str]] = {}
+    hot: dict[str, dict[str, str]] = {}
+    for key in third_party:
+        for field in ("dependencies", "optionalDependencies"):
+            found = entries[key].get(field)
+            for name, value in found.items() if isinstance(found, dict) else ():
+                version = _scalar(value) or ""
+                target = _pnpm_local(version)
+                if target is not None:
+                    label = f"{_pnpm_entry_name(key)}>{name}"
+                    hot.setdefault(key, {}).setdefault(target, label)
+                node = _pnpm_entry(third_party, str(name), version)
+                if node is not None:
+                    deps.setdefault(key, []).append(node)
+    if not hot:
+        return []
+    resolved = [
+        start._replace(node=node)
+        for start in starts
+        if (node := _pnpm_entry(third_party, start.name, start.node)) is not None
+    ]
+    return _via_links(path, deps, hot, resolved)
+
+
+def _pnpm_local(version: str) -> str | None:
+    """The directory of a ``link:``/``file:`` version (relative to the lockfile), else None."""
+    for protocol in ("link:", "file:"):
+        if version.startswith(protocol) and not version.endswith(_ARCHIVES):
+            return join_dir("", version[len(protocol) :].split("(", 1)[0])
+    return None
+
+
+def _pnpm_entry(keys: set[str] | frozenset[str], name: str, version: str) -> str | None:
+    """The ``packages``/``snapshots`` key of dependency ``name`` at ``version``, in the key
+    styles of lockfile v9 (``name@1.0.0``), v6 (``/name@1.0.0``) and v5 (``/name/1.0.0``);
+    an alias's version names its package (``string-width@4.2.3``)."""
+    for key in (version, f"{name}@{version}", f"/{name}@{version}", f"/{name}/{version}"):
+        if key in keys:
+            return key
+    return None
+
+
+def _pnpm_entry_name(key: str) -> str:
+    key = key.removeprefix("/")
+    at = key.find("@", 1)
+    return key[:at] if at > 0 else key.rsplit("/", 1)[0]
 
 
 class PnpmExpected(NamedTuple):
@@ -381,7 +527,61 @@ def _npm(tree: Tree, path: str) -> LockRead:
                 target = _npm_resolve(packages, source, str(name))
                 if target is not False:
                     links.append(LockLink(path, line, source, target, str(name), kind))
-    return LockRead(links, [], listed)
+    return LockRead(links + _npm_via(path, packages, loaded.text), [], listed)
+
+
+_NPM_INSTALLED = ("dependencies", "optionalDependencies", "peerDependencies")
+
+
+def _npm_via(path: str, packages: Mapping[str, Any], text: str) -> list[LockLink]:
+    """Workspace packages an installed third-party package resolves its own dependencies to:
+    npm's lookup from ``node_modules/x`` finds ``node_modules/<name>``, which for a workspace's
+    name is the link to it (a registry package requiring ``js-tokens`` gets the workspace
+    ``js-tokens`` when its version satisfies the range). Nothing is resolved unless some
+    third-party entry names a linked package."""
+    entries = {k: e for k, e in packages.items() if isinstance(e, dict)}
+    linked = {k.rpartition("node_modules/")[2] for k, e in entries.items() if _npm_link(k, e)}
+    installed = {k: e for k, e in entries.items() if "node_modules/" in k and not _npm_link(k, e)}
+    if not linked or not any(linked & _npm_dep_names(e) for e in installed.values()):
+        return []
+    deps: dict[str, list[str]] = {}
+    hot: dict[str, dict[str, str]] = {}
+    for key, entry in installed.items():
+        for name in sorted(_npm_dep_names(entry)):
+            found = npm_lookup(packages, key, name)
+            if found is None:
+                continue
+            if found in installed:
+                deps.setdefault(key, []).append(found)
+                continue
+            resolved = entries[found].get("resolved")
+            target = join_dir("", resolved) if isinstance(resolved, str) else None
+            if target is not None:
+                label = f"{key.rpartition('node_modules/')[2]}>{name}"
+                hot.setdefault(key, {}).setdefault(target, label)
+    if not hot:
+        return []
+    starts: list[_Start] = []
+    for key, entry in entries.items():
+        if "node_modules" in key.split("/"):
+            continue
+        source = normdir(key)
+        line = line_of_text(text, f'"{key}": {{') if key else 0
+        for field, kind in _FIELDS:
+            names = entry.get(field)
+            for name in names if isinstance(names, dict) else ():
+                found = npm_lookup(packages, source, str(name))
+                if found in installed:
+                    starts.append(_Start(line, source, str(name), kind, found))
+    return _via_links(path, deps, hot, starts)
+
+
+def _npm_link(key: str, entry: Mapping[str, Any]) -> bool:
+    return "node_modules/" in key and entry.get("link") is True
+
+
+def _npm_dep_names(entry: Mapping[str, Any]) -> set[str]:
+    return {str(n) for f in _NPM_INSTALLED if isinstance(entry.get(f), dict) for n in entry[f]}
 
 
 def _npm_resolve(
@@ -496,8 +696,10 @@ def _yarn(tree: Tree, path: str) -> LockRead:
         return LockRead([], [])  # classic yarn v1: no workspace entries
     workspaces: list[_YarnWorkspace] = []
     descriptors: dict[str, str | None] = {}
+    others: list[tuple[int, str]] = []
     for line, block in _top_level_blocks(text):
         if "@workspace:" not in block.split("\n", 1)[0]:
+            others.append((line, block))
             continue
         data, error = _safe_yaml(block, path, line)
         if error is not None:
@@ -509,13 +711,83 @@ def _yarn(tree: Tree, path: str) -> LockRead:
             continue
         resolution = str(entry.get("resolution", ""))
         target = _yarn_workspace_path(resolution)
+        patched = _yarn_patched_workspace(resolution) if target is None else None
         for descriptor in str(key).split(","):
-            descriptors[descriptor.strip()] = target
-        workspaces.append(_YarnWorkspace(line, target, entry))
+            descriptors[descriptor.strip()] = target if patched is None else patched
+        if patched is None:
+            workspaces.append(_YarnWorkspace(line, target, entry))
     listed = {w.path: _names(w.entry) for w in workspaces if w.path is not None}
     recorded = {w.path: _yarn_recorded(w.entry) for w in workspaces if w.path is not None}
     links = _yarn_links(path, workspaces, descriptors)
-    return LockRead(links, [], listed, yarn=YarnLock(recorded))
+    via, errors = _yarn_via(path, workspaces, descriptors, others)
+    if errors:
+        return LockRead([], errors)
+    return LockRead(links + via, [], listed, yarn=YarnLock(recorded))
+
+
+def _yarn_patched_workspace(resolution: str) -> str | None:
+    """The workspace a ``patch:`` resolution patches (``pb@patch:b@workspace%3Apackages/b#...``:
+    a copy of ``packages/b`` with the patch applied), or None."""
+    _name, found, rest = resolution.partition("@patch:")
+    inner = unquote(rest.split("#", 1)[0]) if found else ""
+    return _yarn_workspace_path(inner) if "@workspace:" in inner else None
+
+
+def _yarn_descriptor_name(descriptor: str) -> str:
+    at = descriptor.find("@", 1)
+    return descriptor[:at] if at > 0 else descriptor
+
+
+def _yarn_via(
+    path: str,
+    workspaces: list[_YarnWorkspace],
+    descriptors: Mapping[str, str | None],
+    others: list[tuple[int, str]],
+) -> tuple[list[LockLink], list[ManifestError]]:
+    """Workspaces a third-party entry resolves its dependencies to: yarn resolves a
+    descriptor (``js-tokens@npm:^4``) to a workspace of that name whose version satisfies it,
+    for registry packages' dependencies too, and ``packageExtensions`` can add ``workspace:``
+    ones (the lock records the descriptor, not who asked for it: see ``lanes.discovery.npm``).
+    The other entries are parsed only when one names a workspace's package at the indent of a
+    dependency."""
+    names = {_yarn_descriptor_name(d) for d, target in descriptors.items() if target is not None}
+    if not names or not others:
+        return [], []
+    pattern = "|".join(re.escape(n) for n in sorted(names))
+    named = re.compile(rf'(?m)^ {{4}}"?(?:{pattern})"?:')
+    if not any(named.search(block) for _line, block in others):
+        return [], []
+    entries: dict[str, Mapping[str, Any]] = {}
+    resolves: dict[str, str] = {}
+    for line, block in others:
+        data, error = _safe_yaml(block, path, line)
+        if error is not None:
+            return [], [error]
+        for key, entry in data.items() if isinstance(data, dict) else ():
+            if isinstance(entry, dict):
+                entries[str(key)] = entry
+                for descriptor in str(key).split(","):
+                    resolves[descriptor.strip()] = str(key)
+    deps: dict[str, list[str]] = {}
+    hot: dict[str, dict[str, str]] = {}
+    for key, entry in entries.items():
+        found = entry.get("dependencies")
+        for name, spec in found.items() if isinstance(found, dict) else ():
+            descriptor = f"{name}@{spec}"
+            target = descriptors.get(descriptor)
+            if target is not None:
+                label = f"{_yarn_descriptor_name(key)}>{name}"
+                hot.setdefault(key, {}).setdefault(target, label)
+            elif descriptor in resolves:
+                deps.setdefault(key, []).append(resolves[descriptor])
+    starts: list[_Start] = []
+    for workspace in workspaces:
+        found = workspace.entry.get("dependencies")
+        for name, spec in found.items() if isinstance(found, dict) else ():
+            node = resolves.get(f"{name}@{spec}")
+            if workspace.path is not None and node is not None:
+                starts.append(_Start(workspace.line, workspace.path, str(name), "normal", node))
+    return _via_links(path, deps, hot, starts), []
 
 
 def _yarn_recorded(entry: Mapping[str, Any]) -> dict[str, dict[str, str]]:
@@ -548,8 +820,11 @@ def _yarn_links(
             deps = workspace.entry.get(field)
             if not isinstance(deps, dict):
                 continue
+            locator = quote(str(workspace.entry.get("resolution", "")), safe="")
             for name, spec in deps.items():
                 descriptor = f"{name}@{spec}"
+                if f"{descriptor}::locator={locator}" in descriptors:
+                    descriptor = f"{descriptor}::locator={locator}"
                 if descriptor in descriptors:
                     target = descriptors[descriptor]
                 elif field == "dependencies" and str(spec).startswith("workspace:"):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import posixpath
 import re
 from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import unquote
 
 from lanes.discovery._common import (
     Collector,
@@ -63,6 +64,11 @@ _SKIP = frozenset({"node_modules", ".git"})
 # The lockfiles read as a second source of edges (by lanes.discovery._jslock, imported only when
 # parsing: a warm run locates them and hashes them, nothing more).
 LOCKFILES = ("pnpm-lock.yaml", "package-lock.json", "npm-shrinkwrap.json", "yarn.lock")
+_YARNRC = ".yarnrc.yml"
+# Package-manager configuration at a workspace root: settings that decide what links where
+# (``link-workspace-packages``, ``nodeLinker``, ``packageExtensions``), hooks that rewrite any
+# manifest (``.pnpmfile.cjs`` ``readPackage``). Workspace inputs: a change selects every lane.
+_CONFIG_FILES = (".npmrc", ".pnpmfile.cjs", ".pnpmfile.mjs", _YARNRC)
 MAX_WORKSPACE_BYTES = 1 << 20
 MAX_WILDCARDS = 4  # in a path the root package owns (see _simple)
 # Every field is installed by default (npm >= 7 installs peers and optionals; devDependencies for
@@ -193,6 +199,7 @@ def locate(source: Source) -> list[str]:
     located = {manifest_path(d, MANIFEST) for d in (*members.dirs, *members.missing)}
     located.update(name for name, present in ((MANIFEST, root), (PNPM, has_pnpm)) if present)
     located.update(lock for lock in LOCKFILES if tree.is_file(lock))
+    located.update(config for config in _CONFIG_FILES if tree.is_file(config))
     return sorted(located)
 
 
@@ -221,7 +228,7 @@ class _Parser:
         self._load_root()
         literal = _literal_members(self.patterns)
         for path in self.manifests:
-            if path in (MANIFEST, PNPM) or path in LOCKFILES:
+            if path in (MANIFEST, PNPM) or path in LOCKFILES or path in _CONFIG_FILES:
                 continue
             directory = dirname(path)
             if self.tree.is_file(path):
@@ -234,10 +241,14 @@ class _Parser:
         for directory in sorted(self.packages):
             self._edges(directory, self.packages[directory])
         self._override_edges()
+        self._extension_edges()
         result = self.out.finish()
         self._lockfile_edges(result)
+        configs = _CONFIG_FILES if self.workspace_root else ()
         result.global_inputs = [
-            path for path in self.manifests if path in (MANIFEST, PNPM) or path in LOCKFILES
+            path
+            for path in self.manifests
+            if path in (MANIFEST, PNPM) or path in LOCKFILES or path in configs
         ]
         return result
 
@@ -349,6 +360,87 @@ class _Parser:
             for source in self.names.values():
                 self.out.edge(source, target, "normal", False)
 
+    def _catalog(self, catalog: str, alias: str) -> str | None:
+        """pnpm's ``catalog:<catalog>`` entry for ``alias`` in ``pnpm-workspace.yaml``
+        (``catalog`` is the ``default`` one), or None."""
+        if PNPM not in self.manifests:
+            return None
+        _text, data, _error = _read_pnpm(self.tree)
+        if not isinstance(data, dict):
+            return None
+        catalogs = data.get("catalogs")
+        found = catalogs.get(catalog) if isinstance(catalogs, dict) else None
+        if found is None and catalog == "default":
+            found = data.get("catalog")
+        entry = found.get(alias) if isinstance(found, dict) else None
+        return entry if isinstance(entry, str) else None
+
+    def _extension_edges(self) -> None:
+        """``packageExtensions`` (root ``pnpm.packageExtensions``, ``pnpm-workspace.yaml``,
+        ``.yarnrc.yml``) add dependencies to the packages their selector names, workspace
+        packages and registry packages alike, which neither the manifests nor yarn's lock show:
+        a dependency landing on a workspace package is an edge from the workspace package the
+        selector names, and from every package when it names a third-party package (the
+        install tree may hold it anywhere)."""
+        for path, text, extensions in self._extensions():
+            for selector, extension in extensions.items():
+                for field, kind in _DEP_FIELDS:
+                    deps = extension.get(field) if isinstance(extension, dict) else None
+                    for alias, spec in deps.items() if isinstance(deps, dict) else ():
+                        if isinstance(spec, str):
+                            self._extension_edge(path, text, str(selector), str(alias), spec, kind)
+
+    def _extension_edge(
+        self, path: str, text: str, selector: str, alias: str, spec: str, kind: EdgeKind
+    ) -> None:
+        target = self._target("", alias, spec)
+        if target is None:
+            if self._must_link("", spec):
+                message = f"packageExtensions {selector!r}: {alias} {spec!r} lands on no package"
+                self._unresolved(path, line_of_key(text, alias), message)
+            return
+        extended = self._by_name(_alias_name(selector, require_range=False) or selector)
+        for source in [extended] if extended is not None else list(self.names.values()):
+            if source != target:
+                self.out.edge(source, target, kind, False)
+
+    def _extensions(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(file, text, its ``packageExtensions`` mapping) of each file that has one."""
+        found: list[tuple[str, str, object]] = []
+        root = self.root
+        if root is not None and isinstance(root.data, dict):
+            pnpm = root.data.get("pnpm")
+            if isinstance(pnpm, dict):
+                found.append((MANIFEST, root.text, pnpm.get("packageExtensions")))
+        for path in (PNPM, _YARNRC):
+            if path not in self.manifests:
+                continue
+            if path == PNPM:
+                text, data, _error = _read_pnpm(self.tree)
+            else:
+                text, data = self._yarnrc()
+            if isinstance(data, dict):
+                found.append((path, text or "", data.get("packageExtensions")))
+        return [(path, text, value) for path, text, value in found if isinstance(value, dict)]
+
+    def _yarnrc(self) -> tuple[str | None, Any]:
+        """``.yarnrc.yml``'s text and document; a document that does not parse is a
+        ``manifest-error`` (its ``packageExtensions`` could add any edge)."""
+        text, error = read_text(self.tree, _YARNRC)
+        if text is None:
+            self.out.result.errors.extend([error] if error else [])
+            return None, None
+        import yaml
+
+        try:
+            return text, yaml.safe_load(text)
+        except (yaml.YAMLError, RecursionError) as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else 0
+            message = f"invalid YAML: {exc}".splitlines()[0]
+            self.out.result.errors.append(ManifestError(_YARNRC, line, message))
+            return text, None
+
     def _must_link(self, directory: str, spec: str) -> bool:
         """Whether ``spec`` names a workspace package or a directory (not a registry range, nor
         a tarball file inside the repository)."""
@@ -360,8 +452,18 @@ class _Parser:
         target = join_dir(directory, spec.split(":", 1)[1])
         return target is None or not self.tree.is_file(target)
 
-    def _target(self, directory: str, alias: str, spec: str) -> str | None:
+    def _target(self, directory: str, alias: str, spec: str, depth: int = 0) -> str | None:
         spec = spec.strip()
+        if spec.startswith("patch:") and depth < 4:
+            # yarn: ``patch:b@workspace:packages/b#./b.patch`` is a patched copy of ``b``
+            inner = unquote(spec[len("patch:") :].split("#", 1)[0])
+            name = _alias_name(inner, require_range=True)
+            if name is not None:
+                return self._target(directory, name, inner[len(name) + 1 :], depth + 1)
+        if spec.startswith("catalog:") and depth < 4:
+            entry = self._catalog(spec[len("catalog:") :].strip() or "default", alias)
+            if entry is not None:
+                return self._target(directory, alias, entry, depth + 1)
         if spec.startswith(_PATH_PROTOCOLS):
             return self._by_path(directory, spec.split(":", 1)[1])
         if spec.startswith("workspace:"):
