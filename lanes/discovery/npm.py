@@ -424,22 +424,20 @@ class _Parser:
         return [(path, text, value) for path, text, value in found if isinstance(value, dict)]
 
     def _yarnrc(self) -> tuple[str | None, Any]:
-        """``.yarnrc.yml``'s text and document; a document that does not parse is a
-        ``manifest-error`` (its ``packageExtensions`` could add any edge)."""
-        text, error = read_text(self.tree, _YARNRC)
-        if text is None:
-            self.out.result.errors.extend([error] if error else [])
-            return None, None
-        import yaml
+        """``.yarnrc.yml``'s text and document, within the size bound of
+        ``pnpm-workspace.yaml``; one too large or that does not parse is a ``manifest-error``
+        (its ``packageExtensions`` could add any edge)."""
+        from lanes.discovery._jslock import _safe_yaml
 
-        try:
-            return text, yaml.safe_load(text)
-        except (yaml.YAMLError, RecursionError) as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else 0
-            message = f"invalid YAML: {exc}".splitlines()[0]
-            self.out.result.errors.append(ManifestError(_YARNRC, line, message))
+        text, error = read_text(self.tree, _YARNRC)
+        if text is not None and len(text) > MAX_WORKSPACE_BYTES:
+            error = ManifestError(_YARNRC, 0, f"larger than {MAX_WORKSPACE_BYTES >> 10} KiB")
+        if text is None or error is not None:
+            self.out.result.errors.extend([error] if error else [])
             return text, None
+        data, error = _safe_yaml(text, _YARNRC, 1)
+        self.out.result.errors.extend([error] if error else [])
+        return text, data
 
     def _must_link(self, directory: str, spec: str) -> bool:
         """Whether ``spec`` names a workspace package or a directory (not a registry range, nor

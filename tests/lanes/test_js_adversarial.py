@@ -135,6 +135,26 @@ def test_yarn_package_extensions_which_yarn_lock_does_not_record(tmp_path: Path)
     assert "a" in selected(repo, "packages/b/index.js")  # through loose-envify
 
 
+@pytest.mark.parametrize(
+    ("yarnrc", "code"),
+    [
+        ("packageExtensions: [unclosed\n", "manifest-error: .yarnrc.yml:2"),
+        ("nodeLinker: node-modules\n" + "#" * (1 << 20) + "\n", "manifest-error: .yarnrc.yml:0"),
+    ],
+)
+def test_an_unreadable_yarnrc_fails_safe(tmp_path: Path, yarnrc: str, code: str) -> None:
+    files = {
+        "package.json": ROOT,
+        ".yarnrc.yml": yarnrc,
+        "packages/b/package.json": manifest("b"),
+        "packages/c/package.json": manifest("c"),
+    }
+    data = detect(make_repo(tmp_path / "repo", files), "packages/c/index.js")
+    assert data["mode"] == "fail-safe"
+    assert set(data["selected"]) == set(data["lanes"]) >= {"b", "c"}  # every lane
+    assert code in data["failsafe"], data["failsafe"]
+
+
 def test_yarn_patch_of_a_workspace_package(tmp_path: Path) -> None:
     patched = "patch:b@workspace:packages/b#./b.patch"
     files = {
