@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote
 
@@ -343,7 +344,7 @@ class _Parser:
                 for key, spec in _override_specs(value, 0):
                     found.append((MANIFEST, key, spec, line_of_key(self.root.text, key)))
         if PNPM in self.manifests:
-            text, data, _ = _read_pnpm(self.tree)  # an error is reported by the locate step
+            text, data = self._pnpm
             if isinstance(data, dict):
                 for key, spec in _override_specs(data.get("overrides"), 0):
                     found.append((PNPM, key, spec, line_of_key(text or "", key)))
@@ -365,7 +366,7 @@ class _Parser:
         (``catalog`` is the ``default`` one), or None."""
         if PNPM not in self.manifests:
             return None
-        _text, data, _error = _read_pnpm(self.tree)
+        _text, data = self._pnpm
         if not isinstance(data, dict):
             return None
         catalogs = data.get("catalogs")
@@ -415,13 +416,17 @@ class _Parser:
         for path in (PNPM, _YARNRC):
             if path not in self.manifests:
                 continue
-            if path == PNPM:
-                text, data, _error = _read_pnpm(self.tree)
-            else:
-                text, data = self._yarnrc()
+            text, data = self._pnpm if path == PNPM else self._yarnrc()
             if isinstance(data, dict):
                 found.append((path, text or "", data.get("packageExtensions")))
         return [(path, text, value) for path, text, value in found if isinstance(value, dict)]
+
+    @cached_property
+    def _pnpm(self) -> tuple[str | None, Any]:
+        """``pnpm-workspace.yaml``'s text and document, read once per parse (overrides,
+        catalogs and ``packageExtensions`` read it; its errors are reported by the locate step)."""
+        text, data, _error = _read_pnpm(self.tree)
+        return text, data
 
     def _yarnrc(self) -> tuple[str | None, Any]:
         """``.yarnrc.yml``'s text and document, within the size bound of
