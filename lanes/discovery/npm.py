@@ -224,6 +224,10 @@ class _Parser:
         # (source directory, target component, kind, dependency name) of every manifest edge:
         # what a fresh lockfile records
         self.declared: list[tuple[str, str, EdgeKind, str]] = []
+        # Patch files (yarn ``patch:``, pnpm ``patchedDependencies``) by the component whose
+        # install they change; ``None``: every component's (a third-party package patched
+        # wherever the install tree holds it)
+        self.patches: dict[str | None, list[str]] = {}
 
     def run(self) -> Discovery:
         self._load_root()
@@ -243,7 +247,9 @@ class _Parser:
             self._edges(directory, self.packages[directory])
         self._override_edges()
         self._extension_edges()
+        self._configured_patches()
         result = self.out.finish()
+        result.components = [self._with_patches(c) for c in result.components]
         self._lockfile_edges(result)
         configs = _CONFIG_FILES if self.workspace_root else ()
         result.global_inputs = [
@@ -316,6 +322,8 @@ class _Parser:
                     message = f"{field_name}.{alias} must be a version string"
                     self.out.error_at_key(loaded, alias, message)
                     continue
+                if spec.strip().startswith("patch:"):
+                    self._patch(source, directory, spec)
                 target = self._target(directory, alias, spec)
                 if target is not None:
                     self.out.edge(source, target, kind, False)
@@ -360,6 +368,60 @@ class _Parser:
                 continue
             for source in self.names.values():
                 self.out.edge(source, target, "normal", False)
+
+    def _patch(self, reader: str | None, directory: str, spec: str) -> None:
+        """The patch files of yarn's ``patch:<source>#<paths>`` (``&``-separated, each maybe
+        ``optional!``; ``~/`` is the project root, anything else relative to ``directory``, the
+        package declaring it), read by ``reader``. ``builtin<...>`` patches (``~builtin<...>``
+        before yarn 4) ship with yarn."""
+        body = spec.strip()[len("patch:") :]
+        selector = body.partition("#")[2].split("::", 1)[0]
+        for raw in selector.split("&"):
+            path = raw.strip().removeprefix("optional!")
+            if not path or path.startswith(("~builtin<", "builtin<")):
+                continue
+            base, path = ("", path[2:]) if path.startswith("~/") else (directory, path)
+            for text in dict.fromkeys((path, unquote(path))):
+                found = join_dir(base, text)
+                if found:  # a path outside the repository: no change can touch it
+                    self.patches.setdefault(reader, []).append(found)
+
+    def _configured_patches(self) -> None:
+        """Patches the workspace root applies wherever a package is installed: yarn
+        ``resolutions`` with a ``patch:`` value (of a workspace package: read by it, its
+        dependents follow; else by every package) and pnpm ``patchedDependencies`` (root
+        ``pnpm.patchedDependencies``, ``pnpm-workspace.yaml``; paths from the root), read by
+        every package: the patched package may sit anywhere in the install tree."""
+        root = self.root.data if self.root is not None else None
+        if isinstance(root, dict):
+            resolutions = root.get("resolutions")
+            for _key, spec in _override_specs(resolutions, 0):
+                if spec.strip().startswith("patch:"):
+                    target = self._target("", "", spec)
+                    self._patch(target, "", spec)
+            pnpm = root.get("pnpm")
+            if isinstance(pnpm, dict):
+                self._patched_dependencies(pnpm.get("patchedDependencies"))
+        if PNPM in self.manifests:
+            _text, data = self._pnpm
+            if isinstance(data, dict):
+                self._patched_dependencies(data.get("patchedDependencies"))
+
+    def _patched_dependencies(self, value: object) -> None:
+        for path in value.values() if isinstance(value, dict) else ():
+            found = join_dir("", path) if isinstance(path, str) else None
+            if found:
+                self.patches.setdefault(None, []).append(found)
+
+    def _with_patches(self, component: Component) -> Component:
+        """``component`` reading the patch files that change what it installs."""
+        from lanes.globs import literal_glob
+
+        paths = [*self.patches.get(component.name, ()), *self.patches.get(None, ())]
+        if not paths:
+            return component
+        reads = (*component.reads, *(literal_glob(p) for p in paths))
+        return component._replace(reads=tuple(dict.fromkeys(reads)))
 
     def _catalog(self, catalog: str, alias: str) -> str | None:
         """pnpm's ``catalog:<catalog>`` entry for ``alias`` in ``pnpm-workspace.yaml``

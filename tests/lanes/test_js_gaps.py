@@ -1,0 +1,196 @@
+"""JS workspace cases probed against the real package managers (npm 11.19.1, pnpm 9.15.9 and
+10.34.9, yarn 4.18.1; node 20), in the style of ``test_js_adversarial``: the lockfiles under
+``data/jslocks/gap-*`` were written by the real tools for the manifests below.
+
+* A patch file outside the patched package and its consumer: yarn ``patch:`` with a
+  ``~/.yarn/patches/...`` path (root ``resolutions``, as ``yarn patch-commit -s`` writes it) or a
+  path relative to the declaring member (``../../patches/le.patch``), pnpm
+  ``patchedDependencies`` (root ``package.json``, ``pnpm-workspace.yaml`` in pnpm 10). A change
+  to it changes what the consumer installs, and was ``unmatched`` (a silent drop under
+  ``unmatched: ignore``).
+* pnpm injected workspace packages (``dependenciesMeta.<name>.injected``,
+  ``injectWorkspacePackages``): the lock records ``file:<path>`` from the lockfile's directory.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.lanes.fixtures import commit_all
+from tests.lanes.test_check_stale_yarn import yarn_berry
+from tests.lanes.test_cli_cargo_semantics import detect, make_repo, selected
+from tests.lanes.test_js_adversarial import run_tool
+
+DATA = Path(__file__).resolve().parent / "data" / "jslocks"
+PNPM_WORKSPACE = "packages:\n  - 'packages/*'\n"
+YARN = yarn_berry()
+# A patch of loose-envify@1.4.0 (the registry package of these cases), as yarn and pnpm apply it.
+LOOSE_ENVIFY_PATCH = (
+    "diff --git a/index.js b/index.js\n--- a/index.js\n+++ b/index.js\n@@ -1,3 +1,4 @@\n"
+    " 'use strict';\n \n module.exports = require('./loose-envify')(process.env);\n"
+    "+module.exports.patched = true;\n"
+)
+B_PATCH = (
+    "--- a/index.js\n+++ b/index.js\n@@ -1 +1 @@\n-module.exports = 1;\n+module.exports = 2;\n"
+)
+
+
+def manifest(name: str, **fields: Any) -> str:
+    return json.dumps({"name": name, "version": "1.0.0", **fields}, indent=2) + "\n"
+
+
+def lock(name: str) -> str:
+    return (DATA / name).read_text(encoding="utf-8")
+
+
+def root(**fields: Any) -> str:
+    return json.dumps({"name": "root", "private": True, **fields}) + "\n"
+
+
+# --- patch files outside the patched package -------------------------------------------------
+
+
+def yarn_resolutions_patch() -> dict[str, str]:
+    resolutions = {
+        "loose-envify@npm:1.4.0": (
+            "patch:loose-envify@npm%3A1.4.0#~/.yarn/patches/loose-envify-npm-1.4.0.patch"
+        ),
+        "b@workspace:packages/b": "patch:b@workspace%3Apackages/b#~/.yarn/patches/b.patch",
+    }
+    return {
+        "package.json": root(workspaces=["packages/*"], resolutions=resolutions),
+        ".yarnrc.yml": "nodeLinker: node-modules\n",
+        "packages/a/package.json": manifest(
+            "a", dependencies={"loose-envify": "1.4.0", "b": "workspace:*"}
+        ),
+        "packages/b/package.json": manifest("b", main="index.js"),
+        "packages/b/index.js": "module.exports = 1;\n",
+        "packages/c/package.json": manifest("c", dependencies={"b": "workspace:*"}),
+        "packages/d/package.json": manifest("d"),
+        ".yarn/patches/loose-envify-npm-1.4.0.patch": LOOSE_ENVIFY_PATCH,
+        ".yarn/patches/b.patch": B_PATCH,
+    }
+
+
+def test_yarn_resolutions_patch_outside_every_member(tmp_path: Path) -> None:
+    """Root ``resolutions`` patch loose-envify (installed for ``a``: ``yarn.lock`` records the
+    ``patch:`` resolution) and the member ``b`` from ``~/.yarn/patches``: a change to the
+    registry package's patch may change any package's install tree (every package), to the
+    member's patch whatever uses ``b`` (``b`` and its dependents, not ``d``)."""
+    files = yarn_resolutions_patch()
+    for extra in ({}, {"yarn.lock": lock("gap-patch-resolutions-yarn4.yarn.lock")}):
+        repo = make_repo(tmp_path / f"repo{len(extra)}", {**files, **extra})
+        patched = ".yarn/patches/loose-envify-npm-1.4.0.patch"
+        assert selected(repo, patched) == {"a", "b", "c", "d", "root"}
+        assert selected(repo, ".yarn/patches/b.patch") == {"a", "b", "c"}
+        reasons = detect(repo, patched)["reasons"]["a"]
+        assert [r["rule"] for r in reasons] == [f"reads {patched}"]
+
+
+def test_yarn_patch_relative_to_the_declaring_member(tmp_path: Path) -> None:
+    """``a`` depends on ``patch:loose-envify@npm%3A1.4.0#../../patches/le.patch``: yarn reads
+    the patch from ``a``'s directory (``::locator=a@workspace:packages/a`` in the lock), so
+    ``patches/le.patch`` is ``a``'s input (its dependent ``b`` follows; ``c`` does not)."""
+    spec = "patch:loose-envify@npm%3A1.4.0#../../patches/le.patch"
+    files = {
+        "package.json": root(workspaces=["packages/*"]),
+        ".yarnrc.yml": "nodeLinker: node-modules\n",
+        "packages/a/package.json": manifest("a", dependencies={"loose-envify": spec}),
+        "packages/b/package.json": manifest("b", dependencies={"a": "workspace:*"}),
+        "packages/c/package.json": manifest("c"),
+        "patches/le.patch": LOOSE_ENVIFY_PATCH,
+        "yarn.lock": lock("gap-patch-relative-yarn4.yarn.lock"),
+    }
+    repo = make_repo(tmp_path / "repo", files)
+    assert selected(repo, "patches/le.patch") == {"a", "b"}
+
+
+@pytest.mark.parametrize(
+    ("spec", "read"),
+    [
+        ("patch:x@npm%3A1.0.0#./p/x.patch&optional!../../q.patch::locator=a", "q.patch"),
+        ("patch:x@npm%3A1.0.0#~/p%20q/x.patch", "p q/x.patch"),
+        ("patch:x@npm%3A1.0.0#~/p%20q/x.patch", "p%20q/x.patch"),
+        ("patch:typescript@npm%3A5#optional!builtin<compat/typescript>&~/t.patch", "t.patch"),
+    ],
+)
+def test_yarn_patch_paths(tmp_path: Path, spec: str, read: str) -> None:
+    """Several patches (``&``), ``optional!``, ``::`` parameters, URL-encoded paths (both
+    spellings, as yarn may decode them) and yarn's built-in patches (no file)."""
+    files = {
+        "package.json": root(workspaces=["packages/*"]),
+        "packages/a/package.json": manifest("a", dependencies={"x": spec}),
+        "packages/b/package.json": manifest("b"),
+    }
+    repo = make_repo(tmp_path / "repo", files)
+    assert selected(repo, read) == {"a"}
+
+
+def pnpm_patched(where: str) -> dict[str, str]:
+    patched = {"loose-envify@1.4.0": "patches/loose-envify@1.4.0.patch"}
+    files = {
+        "packages/a/package.json": manifest("a", dependencies={"loose-envify": "1.4.0"}),
+        "packages/b/package.json": manifest("b", dependencies={"a": "workspace:*"}),
+        "packages/c/package.json": manifest("c"),
+        "patches/loose-envify@1.4.0.patch": LOOSE_ENVIFY_PATCH,
+    }
+    if where == "package.json":
+        files["package.json"] = root(pnpm={"patchedDependencies": patched})
+        files["pnpm-workspace.yaml"] = PNPM_WORKSPACE
+        files["pnpm-lock.yaml"] = lock("gap-patched-pnpm9.pnpm-lock.yaml")
+    else:  # pnpm 10: the setting in pnpm-workspace.yaml, keyed by name alone
+        files["package.json"] = root()
+        patched_yaml = "patchedDependencies:\n  loose-envify: patches/loose-envify@1.4.0.patch\n"
+        files["pnpm-workspace.yaml"] = PNPM_WORKSPACE + patched_yaml
+        files["pnpm-lock.yaml"] = lock("gap-patched-pnpm10.pnpm-lock.yaml")
+    return files
+
+
+@pytest.mark.parametrize("where", ["package.json", "pnpm-workspace.yaml"])
+def test_pnpm_patched_dependencies(tmp_path: Path, where: str) -> None:
+    """``patchedDependencies`` patch loose-envify wherever it is installed (the lock shows it in
+    ``a``'s importer as ``1.4.0(patch_hash=...)``): every package reads the patch file. A patch
+    outside the repository, which no change can touch, adds no read (nor an error)."""
+    files = pnpm_patched(where)
+    outside = {"x@1": "../outside.patch", "y@1": "/abs.patch", "z@1": 3}
+    if where == "package.json":
+        data = json.loads(files["package.json"])
+        data["pnpm"]["patchedDependencies"].update(outside)
+        files["package.json"] = json.dumps(data)
+    repo = make_repo(tmp_path / "repo", files)
+    assert selected(repo, "patches/loose-envify@1.4.0.patch") == {"a", "b", "c", "root"}
+    assert selected(repo, "packages/c/index.js") == {"c"}
+
+
+@pytest.mark.skipif(YARN is None, reason="yarn berry (2+) is not installed ($LANES_TEST_YARN)")
+def test_differential_yarn_patch_from_the_project_root(tmp_path: Path) -> None:
+    """Real yarn installs ``d``'s ``patch:b@workspace:packages/b#~/patches/b.patch`` (offline:
+    no registry package) from the project root's ``patches/``; lanes selects ``d`` (and its
+    dependent ``e``) for a change to that patch."""
+    assert YARN is not None
+    files = {
+        "package.json": root(workspaces=["packages/*"]),
+        ".yarnrc.yml": "nodeLinker: node-modules\n",
+        "yarn.lock": "",
+        "packages/b/package.json": manifest("b", main="index.js"),
+        "packages/b/index.js": "module.exports = 1;\n",
+        "packages/d/package.json": manifest(
+            "d", dependencies={"pb": "patch:b@workspace:packages/b#~/patches/b.patch"}
+        ),
+        "packages/e/package.json": manifest("e", dependencies={"d": "workspace:*"}),
+        "patches/b.patch": B_PATCH,
+    }
+    repo = make_repo(tmp_path / "repo", files)
+    run_tool([YARN, "install", "--no-immutable"], repo)
+    assert "d@workspace:packages/d" in run_tool([YARN, "why", "pb"], repo)
+    (archive,) = (repo / ".yarn/cache").glob("pb-patch-*.zip")  # the patched copy of b
+    with zipfile.ZipFile(archive) as patched:
+        assert patched.read("node_modules/pb/index.js") == b"module.exports = 2;\n"
+    (repo / ".gitignore").write_text("node_modules\n.yarn\n")
+    commit_all(repo, "install")
+    assert selected(repo, "patches/b.patch") == {"d", "e"}  # b itself is not patched
