@@ -65,6 +65,9 @@ _SKIP = frozenset({"node_modules", ".git"})
 # The lockfiles read as a second source of edges (by lanes.discovery._jslock, imported only when
 # parsing: a warm run locates them and hashes them, nothing more).
 LOCKFILES = ("pnpm-lock.yaml", "package-lock.json", "npm-shrinkwrap.json", "yarn.lock")
+# A workspace package's own lock (pnpm ``shared-workspace-lockfile=false``, or
+# ``sharedWorkspaceLockfile: false`` in pnpm-workspace.yaml): read as a lock of that package
+_OWN_LOCK = "/pnpm-lock.yaml"
 _YARNRC = ".yarnrc.yml"
 # Package-manager configuration at a workspace root: settings that decide what links where
 # (``link-workspace-packages``, ``nodeLinker``, ``packageExtensions``), hooks that rewrite any
@@ -200,6 +203,8 @@ def locate(source: Source) -> list[str]:
     located = {manifest_path(d, MANIFEST) for d in (*members.dirs, *members.missing)}
     located.update(name for name, present in ((MANIFEST, root), (PNPM, has_pnpm)) if present)
     located.update(lock for lock in LOCKFILES if tree.is_file(lock))
+    own_locks = (manifest_path(d, _OWN_LOCK[1:]) for d in members.dirs if d)
+    located.update(lock for lock in own_locks if tree.is_file(lock))
     located.update(config for config in _CONFIG_FILES if tree.is_file(config))
     return sorted(located)
 
@@ -234,6 +239,8 @@ class _Parser:
         literal = _literal_members(self.patterns)
         for path in self.manifests:
             if path in (MANIFEST, PNPM) or path in LOCKFILES or path in _CONFIG_FILES:
+                continue
+            if path.endswith(_OWN_LOCK):
                 continue
             directory = dirname(path)
             if self.tree.is_file(path):
@@ -554,7 +561,8 @@ class _Parser:
 
         known = {(e.source, e.target) for e in result.edges}
         reported: set[tuple[str, str]] = set()
-        for lockfile in (path for path in self.manifests if path in LOCKFILES):
+        own = {dirname(path) for path in self.manifests if path.endswith(_OWN_LOCK)}
+        for lockfile in (p for p in self.manifests if p in LOCKFILES or p.endswith(_OWN_LOCK)):
             read = read_lockfile(self.tree, lockfile)
             result.errors.extend(read.errors)
             for link in read.links:
@@ -574,21 +582,31 @@ class _Parser:
                     dep = f"{LOCKFILE_EDGE}{link.name}"
                     result.edges.append(Edge(source, target, link.kind, dep=dep))
             if read.listed is not None and not read.errors:
-                result.lock_gaps += self._lock_gaps(lockfile, read.listed, read.compare())
+                # a package with its own lock is not in the workspace's; its own lists it alone
+                mine = {dirname(lockfile)} if lockfile not in LOCKFILES else set(self.names) - own
+                listed = {d: names for d, names in read.listed.items() if d in mine}
+                gaps = self._lock_gaps(lockfile, listed, read.compare(), mine)
+                result.lock_gaps += gaps
         result.errors.sort(key=lambda e: (e.path, e.line, e.message))
 
     def _lock_gaps(
-        self, lockfile: str, listed: dict[str, frozenset[str]], compare: LockCompare | None
+        self,
+        lockfile: str,
+        listed: dict[str, frozenset[str]],
+        compare: LockCompare | None,
+        mine: set[str],
     ) -> list[LockGap]:
         """Packages ``lockfile`` does not list, and manifest edges it does not record for the
         depending package: for pnpm and yarn berry (``compare``: ``LockRead.compare``), as
         their frozen install checks it, once per dependency name (a normal edge before a dev
         one); for package-lock by dependency name in any field (a name a lock resolves from the
-        registry by configuration is not stale)."""
+        registry by configuration is not stale). Only the packages ``mine`` lock with it."""
         gaps = [
             LockGap(lockfile, name)
             for directory, name in sorted(self.names.items())
-            if directory not in listed and self.packages[directory].data is not None
+            if directory in mine
+            and directory not in listed
+            and self.packages[directory].data is not None
         ]
         compared: set[tuple[str, str]] = set()
         for directory, target, kind, alias in sorted(self.declared, key=lambda d: d[2] == "dev"):

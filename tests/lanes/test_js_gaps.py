@@ -15,14 +15,18 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.lanes.fixtures import commit_all
 from tests.lanes.test_check_stale_yarn import yarn_berry
+from tests.lanes.test_cli_cargo import lanes
 from tests.lanes.test_cli_cargo_semantics import detect, make_repo, selected
 from tests.lanes.test_js_adversarial import run_tool
 
@@ -194,3 +198,130 @@ def test_differential_yarn_patch_from_the_project_root(tmp_path: Path) -> None:
     (repo / ".gitignore").write_text("node_modules\n.yarn\n")
     commit_all(repo, "install")
     assert selected(repo, "patches/b.patch") == {"d", "e"}  # b itself is not patched
+
+
+# --- pnpm injected workspace packages (already right) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "config"),
+    [
+        ("gap-injected-pnpm9.pnpm-lock.yaml", {".npmrc": "dedupe-injected-deps=false\n"}),
+        (
+            "gap-inject-workspace-pnpm10.pnpm-lock.yaml",
+            {"pnpm-workspace.yaml": PNPM_WORKSPACE + "injectWorkspacePackages: true\n"},
+        ),
+    ],
+)
+def test_pnpm_injected_workspace_packages(
+    tmp_path: Path, data: str, config: dict[str, str]
+) -> None:
+    """pnpm hard-links a copy of ``b`` into ``a`` (``dependenciesMeta.b.injected`` with
+    ``dedupe-injected-deps=false``, or pnpm 10's ``injectWorkspacePackages``); the lock records
+    ``version: file:packages/b``, from the lockfile's directory, not the importer's. The edge is
+    the manifest's; with the manifest's dependency gone, the lock's alone (``lockfile-edge:b``)."""
+    meta = {"dependenciesMeta": {"b": {"injected": True}}} if "pnpm9" in data else {}
+    files = {
+        "package.json": root(),
+        "pnpm-workspace.yaml": PNPM_WORKSPACE,
+        **config,
+        "packages/a/package.json": manifest("a", dependencies={"b": "workspace:*"}, **meta),
+        "packages/b/package.json": manifest("b", main="index.js"),
+        "packages/c/package.json": manifest("c", devDependencies={"a": "workspace:*"}),
+        "pnpm-lock.yaml": lock(data),
+    }
+    repo = make_repo(tmp_path / "repo", files)
+    assert selected(repo, "packages/b/index.js") == {"a", "b", "c"}
+    files["packages/a/package.json"] = manifest("a")
+    stale = make_repo(tmp_path / "stale", files)
+    found = detect(stale, "packages/b/index.js")
+    assert set(found["selected"]) == {"a", "b", "c"}, found["failsafe"]
+    assert "normal+lockfile-edge" in json.dumps(found["reasons"]["a"])
+
+
+# --- pnpm shared-workspace-lockfile=false: a lock per package ---------------------------------
+
+
+def own_locks() -> dict[str, str]:
+    """pnpm 9 with ``shared-workspace-lockfile=false``: ``a`` depends on ``b`` and
+    loose-envify, ``c`` on ``a`` (dev); each package's lock has the importer ``.`` (itself),
+    with ``link:../b`` from there; the root's lists the root alone."""
+    files = {
+        "package.json": root(),
+        "pnpm-workspace.yaml": PNPM_WORKSPACE,
+        ".npmrc": "shared-workspace-lockfile=false\n",
+        "pnpm-lock.yaml": lock("gap-own-root-pnpm9.pnpm-lock.yaml"),
+        "packages/a/package.json": manifest(
+            "a", dependencies={"b": "workspace:*", "loose-envify": "1.4.0"}
+        ),
+        "packages/b/package.json": manifest("b"),
+        "packages/c/package.json": manifest("c", devDependencies={"a": "workspace:*"}),
+    }
+    for member in "abc":
+        files[f"packages/{member}/pnpm-lock.yaml"] = lock(f"gap-own-{member}-pnpm9.pnpm-lock.yaml")
+    return files
+
+
+def lanes_check(repo: Path) -> str:
+    done = lanes(repo, "check")
+    return str(done.stdout) + str(done.stderr)
+
+
+def test_pnpm_own_locks_are_read_as_locks(tmp_path: Path) -> None:
+    """Each package's own ``pnpm-lock.yaml`` is its lock: a link only it records is an edge
+    (``a`` without ``b`` in its manifest still depends on it), and ``lanes check`` neither
+    calls every package missing from the root's lock stale nor misses a stale own lock."""
+    files = own_locks()
+    repo = make_repo(tmp_path / "repo", files)
+    assert selected(repo, "packages/b/index.js") == {"a", "b", "c"}
+    assert selected(repo, "packages/a/pnpm-lock.yaml") == {"a", "c"}  # owned by a
+    assert "not listed" not in lanes_check(repo)
+    files["packages/a/package.json"] = manifest("a", dependencies={"loose-envify": "1.4.0"})
+    files["packages/c/package.json"] = manifest("c", devDependencies={"b": "workspace:*"})
+    stale = make_repo(tmp_path / "stale", files)
+    found = detect(stale, "packages/b/index.js")
+    assert set(found["selected"]) == {"a", "b", "c"}, found["failsafe"]
+    assert "normal+lockfile-edge" in json.dumps(found["reasons"]["a"])
+    report = lanes_check(stale)
+    assert "c -> b (dev) is stated by packages/c/package.json" in report, report
+    assert "packages/c/pnpm-lock.yaml" in report, report
+
+
+def test_a_broken_own_lock_fails_safe(tmp_path: Path) -> None:
+    files = own_locks()
+    files["packages/c/pnpm-lock.yaml"] = files["packages/c/pnpm-lock.yaml"].replace(
+        "link:../a", "link:../gone"
+    )
+    data = detect(make_repo(tmp_path / "repo", files), "packages/b/index.js")
+    assert data["mode"] == "fail-safe"
+    assert any(
+        c.startswith("unresolved-dependency: packages/c/pnpm-lock.yaml:") for c in data["failsafe"]
+    )
+
+
+PNPM = os.environ.get("LANES_TEST_PNPM") or shutil.which("pnpm")
+
+
+@pytest.mark.skipif(PNPM is None, reason="pnpm is not installed (set $LANES_TEST_PNPM)")
+def test_differential_pnpm_own_locks(tmp_path: Path) -> None:
+    """Real pnpm (offline: no registry package) writes a lock per package; each links what
+    lanes links, and a link only the own lock records (``a``'s manifest no longer names ``b``)
+    is still an edge."""
+    assert PNPM is not None
+    files = {
+        "package.json": root(),
+        "pnpm-workspace.yaml": PNPM_WORKSPACE,
+        ".npmrc": "shared-workspace-lockfile=false\n",
+        "packages/a/package.json": manifest("a", dependencies={"b": "workspace:*"}),
+        "packages/b/package.json": manifest("b"),
+        "packages/c/package.json": manifest("c", devDependencies={"a": "workspace:*"}),
+    }
+    repo = make_repo(tmp_path / "repo", files)
+    run_tool([PNPM, "install", "--offline", "--no-frozen-lockfile"], repo)
+    own = yaml.safe_load((repo / "packages/a/pnpm-lock.yaml").read_text())["importers"]["."]
+    assert own["dependencies"]["b"]["version"] == "link:../b"
+    assert os.readlink(repo / "packages/a/node_modules/b") == "../../b"
+    (repo / ".gitignore").write_text("node_modules\n")
+    (repo / "packages/a/package.json").write_text(manifest("a"))
+    commit_all(repo, "install")
+    assert selected(repo, "packages/b/index.js") == {"a", "b", "c"}
