@@ -319,6 +319,11 @@ class _Parser:
         source = self.names.get(directory)
         if loaded.data is None or source is None:
             return
+        if directory and loaded.data.get("workspaces"):
+            # yarn berry links the packages a member's own ``workspaces`` name (by name, plain
+            # ranges too); lanes does not follow them, so a package using one would be missed
+            message = "nested workspaces are not followed: a package linking one is missed"
+            self._unresolved(loaded.path, line_of_key(loaded.text, "workspaces"), message)
         for field_name, kind in _DEP_FIELDS:
             deps = loaded.data.get(field_name, {})
             if not isinstance(deps, dict):

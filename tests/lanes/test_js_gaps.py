@@ -325,3 +325,62 @@ def test_differential_pnpm_own_locks(tmp_path: Path) -> None:
     (repo / "packages/a/package.json").write_text(manifest("a"))
     commit_all(repo, "install")
     assert selected(repo, "packages/b/index.js") == {"a", "b", "c"}
+
+
+# --- the rest: nested yarn workspaces, aliases, peers, symlinked members ------------------------
+
+
+def test_nested_yarn_workspaces_without_a_lock_fail_safe(tmp_path: Path) -> None:
+    """yarn 4 links ``b``'s ``"x": "^1.0.0"`` to ``x``, a workspace of the member ``a``'s own
+    ``workspaces`` (``yarn why x``: ``x@workspace:packages/a/sub/x (via npm:^1.0.0)``). lanes
+    does not follow nested workspaces, and without a lock nothing shows the link: a change to
+    ``x`` selected ``a`` alone. Such a member is now ``unresolved-dependency``."""
+    files = {
+        "package.json": root(workspaces=["packages/*"]),
+        "packages/a/package.json": json.dumps(
+            {"name": "a", "private": True, "workspaces": ["sub/*"]}, indent=2
+        ),
+        "packages/a/sub/x/package.json": manifest("x"),
+        "packages/b/package.json": manifest("b", dependencies={"x": "^1.0.0"}),
+    }
+    data = detect(make_repo(tmp_path / "repo", files), "packages/a/sub/x/index.js")
+    assert data["mode"] == "fail-safe"
+    assert data["failsafe"] == ["unresolved-dependency: packages/a/package.json:4"]
+    assert set(data["selected"]) == {"a", "b", "root"}
+
+
+def test_pnpm_alias_and_auto_installed_peer_of_members(tmp_path: Path) -> None:
+    """pnpm 9 (``link-workspace-packages=true``) links ``"x": "npm:b@^1"`` and, with
+    ``autoInstallPeers``, ``c``'s peer ``b`` to the member (the lock: ``link:../b`` for both;
+    ``packages/*/node_modules`` hold the symlinks). Already right, and ``lanes check`` finds
+    the lock fresh."""
+    files = {
+        "package.json": root(),
+        "pnpm-workspace.yaml": PNPM_WORKSPACE,
+        ".npmrc": "link-workspace-packages=true\n",
+        "packages/a/package.json": manifest("a", dependencies={"x": "npm:b@^1"}),
+        "packages/b/package.json": manifest("b"),
+        "packages/c/package.json": manifest("c", peerDependencies={"b": "^1.0.0"}),
+        "pnpm-lock.yaml": lock("gap-alias-peer-pnpm9.pnpm-lock.yaml"),
+    }
+    repo = make_repo(tmp_path / "repo", files)
+    assert selected(repo, "packages/b/index.js") == {"a", "b", "c"}
+    assert "warn" not in lanes_check(repo)
+
+
+def test_a_member_reached_through_a_symlinked_directory(tmp_path: Path) -> None:
+    """``packages/c`` is a symbolic link to ``libs/c``: npm 11 makes it the workspace ``c``
+    (``node_modules/c -> ../packages/c``, the lock's ``"resolved": "packages/c"``), so a change
+    under ``libs/c`` changes ``c``; it was ``unmatched`` (a silent drop under
+    ``unmatched: ignore``)."""
+    files = {
+        "package.json": root(workspaces=["packages/*"]),
+        "packages/a/package.json": manifest("a", dependencies={"c": "^1.0.0"}),
+        "libs/c/package.json": manifest("c"),
+    }
+    repo = tmp_path / "repo"
+    (repo / "packages").mkdir(parents=True)
+    (repo / "packages/c").symlink_to("../libs/c")
+    repo = make_repo(repo, files)
+    assert selected(repo, "libs/c/index.js") == {"a", "c"}
+    assert selected(repo, "packages/c/index.js") == {"a", "c"}
