@@ -409,8 +409,13 @@ class _Parser:
             resolutions = root.get("resolutions")
             for _key, spec in _override_specs(resolutions, 0):
                 if spec.strip().startswith("patch:"):
-                    target = self._target("", "", spec)
-                    self._patch(target, "", spec)
+                    # a workspace package's patched copy (``patch:b@workspace:...``) changes
+                    # what uses ``b``; a registry package's (even one named as a member) may
+                    # sit anywhere in the install tree
+                    source = unquote(spec.strip()[len("patch:") :].split("#", 1)[0])
+                    name = _alias_name(source, require_range=True) or ""
+                    local = source[len(name) + 1 :].startswith((*_PATH_PROTOCOLS, "workspace:"))
+                    self._patch(self._target("", "", spec) if local else None, "", spec)
             pnpm = root.get("pnpm")
             if isinstance(pnpm, dict):
                 self._patched_dependencies(pnpm.get("patchedDependencies"))

@@ -96,6 +96,21 @@ def test_yarn_resolutions_patch_outside_every_member(tmp_path: Path) -> None:
         assert [r["rule"] for r in reasons] == [f"reads {patched}"]
 
 
+def test_yarn_resolutions_patch_of_a_registry_package_named_as_a_member(tmp_path: Path) -> None:
+    """``js-tokens@npm:4.0.0`` is the registry package (loose-envify's dependency in ``a``'s
+    tree), not the member ``js-tokens`` 9.0.0: its patch is every package's input, not the
+    member's alone (which ``a`` does not depend on). The source's range without a protocol is
+    yarn's default ``npm:``."""
+    spec = "patch:js-tokens@^4.0.0#~/.yarn/patches/js-tokens.patch"
+    files = {
+        "package.json": root(workspaces=["packages/*"], resolutions={"js-tokens@npm:4.0.0": spec}),
+        "packages/a/package.json": manifest("a", dependencies={"loose-envify": "1.4.0"}),
+        "packages/js-tokens/package.json": json.dumps({"name": "js-tokens", "version": "9.0.0"}),
+    }
+    repo = make_repo(tmp_path / "repo", files)
+    assert selected(repo, ".yarn/patches/js-tokens.patch") == {"a", "js-tokens", "root"}
+
+
 def test_yarn_patch_relative_to_the_declaring_member(tmp_path: Path) -> None:
     """``a`` depends on ``patch:loose-envify@npm%3A1.4.0#../../patches/le.patch``: yarn reads
     the patch from ``a``'s directory (``::locator=a@workspace:packages/a`` in the lock), so
