@@ -593,7 +593,8 @@ class _Parser:
                     result.edges.append(Edge(source, target, link.kind, dep=dep))
             if read.listed is not None and not read.errors:
                 # a package with its own lock is not in the workspace's; its own lists it alone
-                mine = {dirname(lockfile)} if lockfile not in LOCKFILES else set(self.names) - own
+                mine = {dirname(lockfile)} if lockfile not in LOCKFILES else set(self.names)
+                mine -= own if lockfile == _OWN_LOCK[1:] else set()
                 listed = {d: names for d, names in read.listed.items() if d in mine}
                 gaps = self._lock_gaps(lockfile, listed, read.compare(), mine)
                 result.lock_gaps += gaps
