@@ -183,10 +183,15 @@ def link_readers(tree: Tree, index: Index) -> Index:
             index = index._replace(problems=[*index.problems, code])
     readers: dict[str, list[str]] = {}
     for link, glob in found.targets:
-        owner = index.owner(link)
-        if owner is None:
-            continue  # the link's own path is unowned: its change, not its target's, decides
-        readers.setdefault(owner.component, []).append(glob)
+        # a component whose directory is the link (a workspace member reached through a
+        # symlinked directory) builds from the target; else the owner of the link's path
+        component = index.directories.get(link)
+        if component is None:
+            owner = index.owner(link)
+            if owner is None:
+                continue  # the link's own path is unowned: its change, not its target's, decides
+            component = owner.component
+        readers.setdefault(component, []).append(glob)
     if not readers:
         return index
     extra = tuple((component, tuple(globs)) for component, globs in sorted(readers.items()))

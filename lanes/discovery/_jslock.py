@@ -129,7 +129,9 @@ class PnpmLock(NamedTuple):
 
 
 def read_lockfile(source: Source, path: str) -> LockRead:
-    """The workspace links recorded in lockfile ``path`` (one of :data:`LOCKFILES`)."""
+    """The workspace links recorded in lockfile ``path`` (one of :data:`LOCKFILES`, or a
+    workspace package's own ``pnpm-lock.yaml``: pnpm's ``shared-workspace-lockfile=false``,
+    whose importer ``.`` is that package and whose paths start there)."""
     tree = as_tree(source)
     try:
         size = tree.size(path)
@@ -138,8 +140,9 @@ def read_lockfile(source: Source, path: str) -> LockRead:
     if size > MAX_LOCK_BYTES:
         message = f"lockfile larger than {MAX_LOCK_BYTES >> 20} MiB: not read"
         return LockRead([], [ManifestError(path, 0, message)])
-    if path == PNPM_LOCK:
-        return _pnpm(tree, path)
+    directory, _, name = path.rpartition("/")
+    if name == PNPM_LOCK:
+        return _pnpm(tree, path, directory)
     if path == YARN_LOCK:
         return _yarn(tree, path)
     return _npm(tree, path)
@@ -212,7 +215,7 @@ def _via_links(
 # --- pnpm ------------------------------------------------------------------------------------
 
 
-def _pnpm(tree: Tree, path: str) -> LockRead:
+def _pnpm(tree: Tree, path: str, base: str) -> LockRead:
     text, error = read_text(tree, path)
     if text is None:
         return LockRead([], [error] if error else [])
@@ -231,10 +234,11 @@ def _pnpm(tree: Tree, path: str) -> LockRead:
             if isinstance(data, dict):
                 blocks[key] = (line, data.get(key))
     if not blocks and text.strip() and not text.lstrip().startswith(("lockfileVersion", "#")):
-        return _pnpm_whole(text, path)
+        return _pnpm_whole(text, path, base)
     top = {key: value for key, (_line, value) in blocks.items()}
     importers = blocks.get("importers")
-    read = _pnpm_importers(text, path, importers[1] if importers is not None else {".": top}, top)
+    found = importers[1] if importers is not None else {".": top}
+    read = _pnpm_importers(text, path, found, top, base)
     if read.errors or not any(_PNPM_LOCAL.search(block) for _line, block in resolved):
         return read
     entries: dict[str, Any] = {}
@@ -246,11 +250,11 @@ def _pnpm(tree: Tree, path: str) -> LockRead:
             for key, entry in value.items() if isinstance(value, dict) else ():
                 if isinstance(entry, dict):
                     entries.setdefault(str(key), {}).update(entry)
-    via = _pnpm_via(path, entries, read.starts)
+    via = _pnpm_via(path, entries, read.starts, base)
     return read._replace(links=read.links + via)
 
 
-def _pnpm_whole(text: str, path: str) -> LockRead:
+def _pnpm_whole(text: str, path: str, base: str) -> LockRead:
     """A lockfile not in pnpm's block style (flow style, hand-written): parse it whole."""
     data, error = _safe_yaml(text, path, 1)
     if error is not None:
@@ -258,7 +262,8 @@ def _pnpm_whole(text: str, path: str) -> LockRead:
     if not isinstance(data, dict):
         return LockRead([], [ManifestError(path, 1, "expected a YAML mapping")])
     importers = data.get("importers")
-    read = _pnpm_importers(text, path, importers if importers is not None else {".": data}, data)
+    found = importers if importers is not None else {".": data}
+    read = _pnpm_importers(text, path, found, data, base)
     entries: dict[str, Any] = {}
     for block in ("packages", "snapshots"):
         value = data.get(block)
@@ -267,10 +272,14 @@ def _pnpm_whole(text: str, path: str) -> LockRead:
                 entries.setdefault(str(key), {}).update(entry)
     if read.errors or not entries:
         return read
-    return read._replace(links=read.links + _pnpm_via(path, entries, read.starts))
+    return read._replace(links=read.links + _pnpm_via(path, entries, read.starts, base))
 
 
-def _pnpm_importers(text: str, path: str, importers: object, top: Mapping[str, Any]) -> LockRead:
+def _pnpm_importers(
+    text: str, path: str, importers: object, top: Mapping[str, Any], base: str
+) -> LockRead:
+    """Each importer's links; importer directories and ``file:`` paths are relative to the
+    lockfile's directory ``base``, ``link:`` paths to the importer's."""
     if not isinstance(importers, dict):
         line = line_of_text(text, "importers:")
         return LockRead([], [ManifestError(path, line, "importers must be a mapping")])
@@ -279,7 +288,8 @@ def _pnpm_importers(text: str, path: str, importers: object, top: Mapping[str, A
     listed: dict[str, frozenset[str]] = {}
     recorded: dict[str, dict[str, frozenset[tuple[str, str | None]]]] = {}
     for importer, sections in importers.items():
-        source = normdir(str(importer))
+        source = join_dir(base, normdir(str(importer)))
+        source = normdir(str(importer)) if source is None else source  # outside: no component
         recorded[source] = {}
         if not isinstance(sections, dict):
             listed[source] = frozenset()  # ``packages/a:`` with nothing below: no dependency
@@ -296,7 +306,7 @@ def _pnpm_importers(text: str, path: str, importers: object, top: Mapping[str, A
             for name, value in deps.items():
                 spec = value.get("specifier") if isinstance(value, dict) else specifiers.get(name)
                 found.setdefault(str(name), set()).add((field, _scalar(spec)))
-                target = _pnpm_target(source, value, specifiers.get(name))
+                target = _pnpm_target(source, value, specifiers.get(name), base)
                 if target is not False:
                     links.append(LockLink(path, line, source, target, str(name), kind))
                     continue
@@ -337,8 +347,11 @@ def _names(entry: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(str(n) for f in fields if isinstance(entry.get(f), dict) for n in entry[f])
 
 
-def _pnpm_target(source: str, value: object, specifier: object) -> str | Literal[False] | None:
-    """The directory a pnpm importer dependency links to; ``False`` for a registry package."""
+def _pnpm_target(
+    source: str, value: object, specifier: object, base: str
+) -> str | Literal[False] | None:
+    """The directory a pnpm importer dependency links to (``file:`` paths are relative to the
+    lockfile's directory ``base``); ``False`` for a registry package."""
     if isinstance(value, dict):
         specifier = value.get("specifier", specifier)
         value = value.get("version")
@@ -348,7 +361,7 @@ def _pnpm_target(source: str, value: object, specifier: object) -> str | Literal
     if version.startswith("link:"):
         return join_dir(source, version[len("link:") :])
     if version.startswith("file:"):
-        return join_dir("", version[len("file:") :])
+        return join_dir(base, version[len("file:") :])
     if isinstance(specifier, str) and specifier.startswith("workspace:"):
         return None  # a workspace specifier that pnpm did not link: lands nowhere
     return False
@@ -361,7 +374,9 @@ _PNPM_LOCAL = re.compile(r"(?m)^ {4,}\S+: ['\"]?(?:link|file):")
 _ARCHIVES = (".tgz", ".tar.gz", ".tar", ".zip")
 
 
-def _pnpm_via(path: str, entries: Mapping[str, Any], starts: tuple[_Start, ...]) -> list[LockLink]:
+def _pnpm_via(
+    path: str, entries: Mapping[str, Any], starts: tuple[_Start, ...], base: str
+) -> list[LockLink]:
     """Workspace directories third-party entries of ``packages``/``snapshots`` link (their
     ``link:``/``file:`` dependencies are relative to the lockfile), reached from the
     importers' dependencies ``starts``; entries of local packages (``b@file:packages/b``) are
@@ -374,7 +389,7 @@ def _pnpm_via(path: str, entries: Mapping[str, Any], starts: tuple[_Start, ...])
             found = entries[key].get(field)
             for name, value in found.items() if isinstance(found, dict) else ():
                 version = _scalar(value) or ""
-                target = _pnpm_local(version)
+                target = _pnpm_local(version, base)
                 if target is not None:
                     label = f"{_pnpm_entry_name(key)}>{name}"
                     hot.setdefault(key, {}).setdefault(target, label)
@@ -391,11 +406,12 @@ def _pnpm_via(path: str, entries: Mapping[str, Any], starts: tuple[_Start, ...])
     return _via_links(path, deps, hot, resolved)
 
 
-def _pnpm_local(version: str) -> str | None:
-    """The directory of a ``link:``/``file:`` version (relative to the lockfile), else None."""
+def _pnpm_local(version: str, base: str) -> str | None:
+    """The directory of a ``link:``/``file:`` version (relative to the lockfile's directory
+    ``base``), else None."""
     for protocol in ("link:", "file:"):
         if version.startswith(protocol) and not version.endswith(_ARCHIVES):
-            return join_dir("", version[len(protocol) :].split("(", 1)[0])
+            return join_dir(base, version[len(protocol) :].split("(", 1)[0])
     return None
 
 

@@ -65,6 +65,9 @@ _SKIP = frozenset({"node_modules", ".git"})
 # The lockfiles read as a second source of edges (by lanes.discovery._jslock, imported only when
 # parsing: a warm run locates them and hashes them, nothing more).
 LOCKFILES = ("pnpm-lock.yaml", "package-lock.json", "npm-shrinkwrap.json", "yarn.lock")
+# A workspace package's own lock (pnpm ``shared-workspace-lockfile=false``, or
+# ``sharedWorkspaceLockfile: false`` in pnpm-workspace.yaml): read as a lock of that package
+_OWN_LOCK = "/pnpm-lock.yaml"
 _YARNRC = ".yarnrc.yml"
 # Package-manager configuration at a workspace root: settings that decide what links where
 # (``link-workspace-packages``, ``nodeLinker``, ``packageExtensions``), hooks that rewrite any
@@ -200,6 +203,8 @@ def locate(source: Source) -> list[str]:
     located = {manifest_path(d, MANIFEST) for d in (*members.dirs, *members.missing)}
     located.update(name for name, present in ((MANIFEST, root), (PNPM, has_pnpm)) if present)
     located.update(lock for lock in LOCKFILES if tree.is_file(lock))
+    own_locks = (manifest_path(d, _OWN_LOCK[1:]) for d in members.dirs if d)
+    located.update(lock for lock in own_locks if tree.is_file(lock))
     located.update(config for config in _CONFIG_FILES if tree.is_file(config))
     return sorted(located)
 
@@ -224,12 +229,18 @@ class _Parser:
         # (source directory, target component, kind, dependency name) of every manifest edge:
         # what a fresh lockfile records
         self.declared: list[tuple[str, str, EdgeKind, str]] = []
+        # Patch files (yarn ``patch:``, pnpm ``patchedDependencies``) by the component whose
+        # install they change; ``None``: every component's (a third-party package patched
+        # wherever the install tree holds it)
+        self.patches: dict[str | None, list[str]] = {}
 
     def run(self) -> Discovery:
         self._load_root()
         literal = _literal_members(self.patterns)
         for path in self.manifests:
             if path in (MANIFEST, PNPM) or path in LOCKFILES or path in _CONFIG_FILES:
+                continue
+            if path.endswith(_OWN_LOCK):
                 continue
             directory = dirname(path)
             if self.tree.is_file(path):
@@ -243,7 +254,9 @@ class _Parser:
             self._edges(directory, self.packages[directory])
         self._override_edges()
         self._extension_edges()
+        self._configured_patches()
         result = self.out.finish()
+        result.components = [self._with_patches(c) for c in result.components]
         self._lockfile_edges(result)
         configs = _CONFIG_FILES if self.workspace_root else ()
         result.global_inputs = [
@@ -306,6 +319,11 @@ class _Parser:
         source = self.names.get(directory)
         if loaded.data is None or source is None:
             return
+        if directory and loaded.data.get("workspaces"):
+            # yarn berry links the packages a member's own ``workspaces`` name (by name, plain
+            # ranges too); lanes does not follow them, so a package using one would be missed
+            message = "nested workspaces are not followed: a package linking one is missed"
+            self._unresolved(loaded.path, line_of_key(loaded.text, "workspaces"), message)
         for field_name, kind in _DEP_FIELDS:
             deps = loaded.data.get(field_name, {})
             if not isinstance(deps, dict):
@@ -316,6 +334,8 @@ class _Parser:
                     message = f"{field_name}.{alias} must be a version string"
                     self.out.error_at_key(loaded, alias, message)
                     continue
+                if spec.strip().startswith("patch:"):
+                    self._patch(source, directory, spec)
                 target = self._target(directory, alias, spec)
                 if target is not None:
                     self.out.edge(source, target, kind, False)
@@ -360,6 +380,65 @@ class _Parser:
                 continue
             for source in self.names.values():
                 self.out.edge(source, target, "normal", False)
+
+    def _patch(self, reader: str | None, directory: str, spec: str) -> None:
+        """The patch files of yarn's ``patch:<source>#<paths>`` (``&``-separated, each maybe
+        ``optional!``; ``~/`` is the project root, anything else relative to ``directory``, the
+        package declaring it), read by ``reader``. ``builtin<...>`` patches (``~builtin<...>``
+        before yarn 4) ship with yarn."""
+        body = spec.strip()[len("patch:") :]
+        selector = body.partition("#")[2].split("::", 1)[0]
+        for raw in selector.split("&"):
+            path = raw.strip().removeprefix("optional!")
+            if not path or path.startswith(("~builtin<", "builtin<")):
+                continue
+            base, path = ("", path[2:]) if path.startswith("~/") else (directory, path)
+            for text in dict.fromkeys((path, unquote(path))):
+                found = join_dir(base, text)
+                if found:  # a path outside the repository: no change can touch it
+                    self.patches.setdefault(reader, []).append(found)
+
+    def _configured_patches(self) -> None:
+        """Patches the workspace root applies wherever a package is installed: yarn
+        ``resolutions`` with a ``patch:`` value (of a workspace package: read by it, its
+        dependents follow; else by every package) and pnpm ``patchedDependencies`` (root
+        ``pnpm.patchedDependencies``, ``pnpm-workspace.yaml``; paths from the root), read by
+        every package: the patched package may sit anywhere in the install tree."""
+        root = self.root.data if self.root is not None else None
+        if isinstance(root, dict):
+            resolutions = root.get("resolutions")
+            for _key, spec in _override_specs(resolutions, 0):
+                if spec.strip().startswith("patch:"):
+                    # a workspace package's patched copy (``patch:b@workspace:...``) changes
+                    # what uses ``b``; a registry package's (even one named as a member) may
+                    # sit anywhere in the install tree
+                    source = unquote(spec.strip()[len("patch:") :].split("#", 1)[0])
+                    name = _alias_name(source, require_range=True) or ""
+                    local = source[len(name) + 1 :].startswith((*_PATH_PROTOCOLS, "workspace:"))
+                    self._patch(self._target("", "", spec) if local else None, "", spec)
+            pnpm = root.get("pnpm")
+            if isinstance(pnpm, dict):
+                self._patched_dependencies(pnpm.get("patchedDependencies"))
+        if PNPM in self.manifests:
+            _text, data = self._pnpm
+            if isinstance(data, dict):
+                self._patched_dependencies(data.get("patchedDependencies"))
+
+    def _patched_dependencies(self, value: object) -> None:
+        for path in value.values() if isinstance(value, dict) else ():
+            found = join_dir("", path) if isinstance(path, str) else None
+            if found:
+                self.patches.setdefault(None, []).append(found)
+
+    def _with_patches(self, component: Component) -> Component:
+        """``component`` reading the patch files that change what it installs."""
+        from lanes.globs import literal_glob
+
+        paths = [*self.patches.get(component.name, ()), *self.patches.get(None, ())]
+        if not paths:
+            return component
+        reads = (*component.reads, *(literal_glob(p) for p in paths))
+        return component._replace(reads=tuple(dict.fromkeys(reads)))
 
     def _catalog(self, catalog: str, alias: str) -> str | None:
         """pnpm's ``catalog:<catalog>`` entry for ``alias`` in ``pnpm-workspace.yaml``
@@ -492,7 +571,8 @@ class _Parser:
 
         known = {(e.source, e.target) for e in result.edges}
         reported: set[tuple[str, str]] = set()
-        for lockfile in (path for path in self.manifests if path in LOCKFILES):
+        own = {dirname(path) for path in self.manifests if path.endswith(_OWN_LOCK)}
+        for lockfile in (p for p in self.manifests if p in LOCKFILES or p.endswith(_OWN_LOCK)):
             read = read_lockfile(self.tree, lockfile)
             result.errors.extend(read.errors)
             for link in read.links:
@@ -512,21 +592,32 @@ class _Parser:
                     dep = f"{LOCKFILE_EDGE}{link.name}"
                     result.edges.append(Edge(source, target, link.kind, dep=dep))
             if read.listed is not None and not read.errors:
-                result.lock_gaps += self._lock_gaps(lockfile, read.listed, read.compare())
+                # a package with its own lock is not in the workspace's; its own lists it alone
+                mine = {dirname(lockfile)} if lockfile not in LOCKFILES else set(self.names)
+                mine -= own if lockfile == _OWN_LOCK[1:] else set()
+                listed = {d: names for d, names in read.listed.items() if d in mine}
+                gaps = self._lock_gaps(lockfile, listed, read.compare(), mine)
+                result.lock_gaps += gaps
         result.errors.sort(key=lambda e: (e.path, e.line, e.message))
 
     def _lock_gaps(
-        self, lockfile: str, listed: dict[str, frozenset[str]], compare: LockCompare | None
+        self,
+        lockfile: str,
+        listed: dict[str, frozenset[str]],
+        compare: LockCompare | None,
+        mine: set[str],
     ) -> list[LockGap]:
         """Packages ``lockfile`` does not list, and manifest edges it does not record for the
         depending package: for pnpm and yarn berry (``compare``: ``LockRead.compare``), as
         their frozen install checks it, once per dependency name (a normal edge before a dev
         one); for package-lock by dependency name in any field (a name a lock resolves from the
-        registry by configuration is not stale)."""
+        registry by configuration is not stale). Only the packages ``mine`` lock with it."""
         gaps = [
             LockGap(lockfile, name)
             for directory, name in sorted(self.names.items())
-            if directory not in listed and self.packages[directory].data is not None
+            if directory in mine
+            and directory not in listed
+            and self.packages[directory].data is not None
         ]
         compared: set[tuple[str, str]] = set()
         for directory, target, kind, alias in sorted(self.declared, key=lambda d: d[2] == "dev"):
