@@ -49,7 +49,8 @@ def argparse_hint(parser: argparse.ArgumentParser, message: str) -> str:
             option = word.split("=", 1)[0]
             commands = commands_with(parser, option)
             if commands:  # spelled right, in the wrong place (before the command, or another's)
-                return f" ({option} is an option of {', '.join(commands)}: give it after the command)"
+                listed = ", ".join(commands)
+                return f" ({option} is an option of {listed}: give it after the command)"
             hint = did_you_mean(option, options)
             if hint:
                 return hint

@@ -241,6 +241,7 @@ class _Parser:
             self._component(directory, self.packages[directory])
         for directory in sorted(self.packages):
             self._edges(directory, self.packages[directory])
+        self._root_edges()
         self._override_edges()
         self._extension_edges()
         result = self.out.finish()
@@ -325,6 +326,32 @@ class _Parser:
                     message = f"{field_name}.{alias!r}: {spec!r} lands on no workspace package"
                     line = line_of_key(loaded.text, alias)
                     self._unresolved(loaded.path, line, message)
+
+    def _root_edges(self) -> None:
+        """A workspace root's own dependencies are installed in the root ``node_modules``, which
+        Node's module resolution reaches from every member's directory (it looks upwards), and
+        what the root installs is usually used by every member (a shared ESLint or TypeScript
+        configuration, a code generator, a test runner's preset): each member depends on the
+        workspace packages the root depends on, named root or not, as Turborepo has every
+        package depend on the root. A root dependency that must link and lands on no member is
+        unresolved (for a named root, :meth:`_edges` reports it)."""
+        root = self.root
+        if not self.workspace_root or root is None or not isinstance(root.data, dict):
+            return
+        members = [name for directory, name in self.names.items() if directory]
+        for field_name, kind in _DEP_FIELDS:
+            deps = root.data.get(field_name)
+            for alias, spec in deps.items() if isinstance(deps, dict) else ():
+                if not isinstance(spec, str):
+                    continue  # reported by _edges for a named root
+                target = self._target("", alias, spec)
+                if target is None:
+                    if "" not in self.names and self._must_link("", spec):
+                        message = f"{field_name}.{alias!r}: {spec!r} lands on no workspace package"
+                        self._unresolved(root.path, line_of_key(root.text, alias), message)
+                    continue
+                for source in members:
+                    self.out.edge(source, target, kind, False)
 
     def _override_edges(self) -> None:
         """Root ``overrides`` (npm), ``resolutions`` (yarn), ``pnpm.overrides`` and
@@ -496,24 +523,36 @@ class _Parser:
             read = read_lockfile(self.tree, lockfile)
             result.errors.extend(read.errors)
             for link in read.links:
-                source = self.names.get(link.source)
+                sources = self._lock_sources(link.source)
                 target = self.names.get(link.target) if link.target is not None else None
-                if source is None and not link.source:
-                    continue  # an unnamed workspace root is no component
-                if source is None or target is None:
-                    where = link.source if source is None else f"{link.source}:{link.name}"
+                if sources is None:
+                    continue  # an unnamed root package outside a workspace is no component
+                if not sources or target is None:
+                    where = f"{link.source}:{link.name}" if sources else link.source
                     if (lockfile, where) not in reported:
                         reported.add((lockfile, where))
                         message = f"{link.name!r}: lockfile link from {link.source or '.'!r} "
                         self._unresolved(lockfile, link.line, message + "lands on no package")
                     continue
-                if source != target and (source, target) not in known:
-                    known.add((source, target))
-                    dep = f"{LOCKFILE_EDGE}{link.name}"
-                    result.edges.append(Edge(source, target, link.kind, dep=dep))
+                for source in sources:
+                    if source != target and (source, target) not in known:
+                        known.add((source, target))
+                        dep = f"{LOCKFILE_EDGE}{link.name}"
+                        result.edges.append(Edge(source, target, link.kind, dep=dep))
             if read.listed is not None and not read.errors:
                 result.lock_gaps += self._lock_gaps(lockfile, read.listed, read.compare())
         result.errors.sort(key=lambda e: (e.path, e.line, e.message))
+
+    def _lock_sources(self, directory: str) -> list[str] | None:
+        """The components a lockfile link from ``directory`` is an edge of: the package there,
+        and for the workspace root every member as well (see :meth:`_root_edges`); None for an
+        unnamed root package outside a workspace."""
+        if not directory and self.workspace_root:
+            return list(self.names.values())
+        source = self.names.get(directory)
+        if source is None and not directory:
+            return None
+        return [source] if source is not None else []
 
     def _lock_gaps(
         self, lockfile: str, listed: dict[str, frozenset[str]], compare: LockCompare | None
