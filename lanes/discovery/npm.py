@@ -224,6 +224,8 @@ class _Parser:
         # (source directory, target component, kind, dependency name) of every manifest edge:
         # what a fresh lockfile records
         self.declared: list[tuple[str, str, EdgeKind, str]] = []
+        # the workspace packages each package depends on: (target component, kind) by directory
+        self.targets: dict[str, list[tuple[str, EdgeKind]]] = {}
 
     def run(self) -> Discovery:
         self._load_root()
@@ -241,7 +243,7 @@ class _Parser:
             self._component(directory, self.packages[directory])
         for directory in sorted(self.packages):
             self._edges(directory, self.packages[directory])
-        self._root_edges()
+        self._enclosing_edges()
         self._override_edges()
         self._extension_edges()
         result = self.out.finish()
@@ -320,6 +322,7 @@ class _Parser:
                 target = self._target(directory, alias, spec)
                 if target is not None:
                     self.out.edge(source, target, kind, False)
+                    self.targets.setdefault(directory, []).append((target, kind))
                     if target != source:
                         self.declared.append((directory, target, kind, alias))
                 elif self._must_link(directory, spec):
@@ -327,31 +330,44 @@ class _Parser:
                     line = line_of_key(loaded.text, alias)
                     self._unresolved(loaded.path, line, message)
 
-    def _root_edges(self) -> None:
-        """A workspace root's own dependencies are installed in the root ``node_modules``, which
-        Node's module resolution reaches from every member's directory (it looks upwards), and
-        what the root installs is usually used by every member (a shared ESLint or TypeScript
-        configuration, a code generator, a test runner's preset): each member depends on the
-        workspace packages the root depends on, named root or not, as Turborepo has every
-        package depend on the root. A root dependency that must link and lands on no member is
-        unresolved (for a named root, :meth:`_edges` reports it)."""
+    def _enclosing_edges(self) -> None:
+        """Node's module resolution looks upwards from a package's directory, through the
+        ``node_modules`` of every directory above it, and the package manager installs what a
+        package depends on in its own directory's ``node_modules``: what an enclosing package
+        depends on (the workspace root, or a member whose directory holds other members) is
+        resolvable from every package below it, and usually used by them (a shared ESLint or
+        TypeScript configuration, a code generator, a test preset installed at the root). So each
+        package depends on the workspace packages its enclosing packages depend on, as Turborepo
+        has every package depend on the workspace root."""
+        enclosing = dict(self.targets)
+        if self.workspace_root and "" not in self.names:
+            enclosing[""] = self._unnamed_root_targets()
+        for directory, source in self.names.items():
+            above = directory
+            while above:
+                above = posixpath.dirname(above)
+                for target, kind in enclosing.get(above, ()):
+                    self.out.edge(source, target, kind, False)
+
+    def _unnamed_root_targets(self) -> list[tuple[str, EdgeKind]]:
+        """The workspace packages an unnamed workspace root depends on (it is no component, so
+        :meth:`_edges` skips it); one that must link and lands on no member is unresolved."""
         root = self.root
-        if not self.workspace_root or root is None or not isinstance(root.data, dict):
-            return
-        members = [name for directory, name in self.names.items() if directory]
+        if root is None or not isinstance(root.data, dict):
+            return []
+        found: list[tuple[str, EdgeKind]] = []
         for field_name, kind in _DEP_FIELDS:
             deps = root.data.get(field_name)
             for alias, spec in deps.items() if isinstance(deps, dict) else ():
                 if not isinstance(spec, str):
-                    continue  # reported by _edges for a named root
-                target = self._target("", alias, spec)
-                if target is None:
-                    if "" not in self.names and self._must_link("", spec):
-                        message = f"{field_name}.{alias!r}: {spec!r} lands on no workspace package"
-                        self._unresolved(root.path, line_of_key(root.text, alias), message)
                     continue
-                for source in members:
-                    self.out.edge(source, target, kind, False)
+                target = self._target("", alias, spec)
+                if target is not None:
+                    found.append((target, kind))
+                elif self._must_link("", spec):
+                    message = f"{field_name}.{alias!r}: {spec!r} lands on no workspace package"
+                    self._unresolved(root.path, line_of_key(root.text, alias), message)
+        return found
 
     def _override_edges(self) -> None:
         """Root ``overrides`` (npm), ``resolutions`` (yarn), ``pnpm.overrides`` and
@@ -544,15 +560,17 @@ class _Parser:
         result.errors.sort(key=lambda e: (e.path, e.line, e.message))
 
     def _lock_sources(self, directory: str) -> list[str] | None:
-        """The components a lockfile link from ``directory`` is an edge of: the package there,
-        and for the workspace root every member as well (see :meth:`_root_edges`); None for an
-        unnamed root package outside a workspace."""
-        if not directory and self.workspace_root:
-            return list(self.names.values())
+        """The components a lockfile link from ``directory`` is an edge of: the package there
+        and every package below it (see :meth:`_enclosing_edges`); None for an unnamed root
+        package outside a workspace."""
         source = self.names.get(directory)
-        if source is None and not directory:
-            return None
-        return [source] if source is not None else []
+        if not directory and not self.workspace_root:
+            return None if source is None else [source]
+        if directory and source is None:
+            return []
+        prefix = f"{directory}/" if directory else ""
+        below = [name for d, name in self.names.items() if d != directory and d.startswith(prefix)]
+        return [source, *below] if source is not None else below
 
     def _lock_gaps(
         self, lockfile: str, listed: dict[str, frozenset[str]], compare: LockCompare | None

@@ -1,4 +1,5 @@
-"""A JS workspace root's own dependencies reach every member.
+"""A JS workspace root's own dependencies reach every member, and a member's reach the members
+nested in its directory.
 
 The root's ``node_modules`` holds what the root package depends on, and Node's module
 resolution looks upwards from a member's directory, so every member resolves it (pnpm, whose
@@ -8,8 +9,11 @@ a workspace shares its ESLint, TypeScript or test configuration packages, and Tu
 every package depend on the root for it. Before, a change to such a package selected only the
 root (when it had a name) or nothing at all (when it had none), in mode ``precise``.
 
-The lockfiles under ``data/jslocks/root-devdep-*`` were written by pnpm 9.15.9 and npm 11.19.1
-(node 20) for the manifests below.
+The same holds for a member whose directory holds other members (``packages/ui`` and
+``packages/ui/examples/demo``): the demo resolves what ``ui`` depends on.
+
+The lockfiles under ``data/jslocks/root-devdep-*`` and ``nested-member-*`` were written by pnpm
+9.15.9 and npm 11.19.1 (node 20) for the manifests below.
 """
 
 from __future__ import annotations
@@ -101,6 +105,33 @@ def test_an_unnamed_root_dependency_landing_nowhere_is_fail_safe(tmp_path: Path)
     assert any("unresolved-dependency: package.json:" in r for r in data["failsafe"]), data
 
 
+def test_a_member_nested_in_another_reaches_what_the_outer_one_depends_on(tmp_path: Path) -> None:
+    files = {
+        "package.json": root_manifest(True),
+        "pnpm-workspace.yaml": "packages:\n  - 'packages/*'\n  - 'packages/*/examples/*'\n",
+        "packages/ui/package.json": member("ui", dependencies={"config": "workspace:*"}),
+        "packages/ui/examples/demo/package.json": member("demo"),
+        "packages/config/package.json": member("config"),
+        "pnpm-lock.yaml": (DATA / "nested-member-pnpm9.pnpm-lock.yaml").read_text(),
+    }
+    repo = make_repo(tmp_path / "repo", files)
+    assert selected(repo, "packages/config/index.js") == {"config", "ui", "demo"}
+    assert selected(repo, "packages/ui/index.js") == {"ui"}
+
+
+def test_a_lock_link_of_an_outer_member_reaches_the_nested_one(tmp_path: Path) -> None:
+    files = {
+        "package.json": root_manifest(True),
+        "pnpm-workspace.yaml": "packages:\n  - 'packages/*'\n  - 'packages/*/examples/*'\n",
+        "packages/ui/package.json": member("ui"),
+        "packages/ui/examples/demo/package.json": member("demo"),
+        "packages/config/package.json": member("config"),
+        "pnpm-lock.yaml": (DATA / "nested-member-pnpm9.pnpm-lock.yaml").read_text(),
+    }
+    repo = make_repo(tmp_path / "repo", files)
+    assert selected(repo, "packages/config/index.js") == {"config", "ui", "demo"}
+
+
 @pytest.mark.skipif(shutil.which("pnpm") is None, reason="pnpm is not installed")
 def test_what_node_resolves_after_a_real_pnpm_install_is_covered(tmp_path: Path) -> None:
     """Differential: after a real ``pnpm install``, every workspace package that Node resolves
@@ -108,8 +139,9 @@ def test_what_node_resolves_after_a_real_pnpm_install_is_covered(tmp_path: Path)
     files = {
         **MEMBERS,
         "packages/d/package.json": member("d", dependencies={"b": "workspace:*"}),
+        "packages/d/examples/e/package.json": member("e"),
         "package.json": root_manifest(True, devDependencies={"config": "workspace:*"}),
-        "pnpm-workspace.yaml": PNPM_WORKSPACE,
+        "pnpm-workspace.yaml": "packages:\n  - 'packages/*'\n  - 'packages/*/examples/*'\n",
     }
     work = tmp_path / "install"
     for relative, text in files.items():
@@ -119,15 +151,19 @@ def test_what_node_resolves_after_a_real_pnpm_install_is_covered(tmp_path: Path)
     subprocess.run(
         ["pnpm", "install", "--offline"], cwd=work, env=env, check=True, capture_output=True
     )
-    names = ("a", "b", "config", "d")
+    directories = {"a": "a", "b": "b", "config": "config", "d": "d", "e": "d/examples/e"}
     repo = make_repo(
         tmp_path / "repo", {**files, "pnpm-lock.yaml": (work / "pnpm-lock.yaml").read_text()}
     )
-    for source in names:
-        for target in names:
+    resolved = 0
+    for source, directory in directories.items():
+        for target, target_directory in directories.items():
             probe = f"require.resolve({json.dumps(target + '/package.json')})"
             found = subprocess.run(
-                ["node", "-e", probe], cwd=work / "packages" / source, capture_output=True
+                ["node", "-e", probe], cwd=work / "packages" / directory, capture_output=True
             )
             if found.returncode == 0 and source != target:
-                assert source in selected(repo, f"packages/{target}/index.js"), (source, target)
+                resolved += 1
+                changed = f"packages/{target_directory}/index.js"
+                assert source in selected(repo, changed), (source, target)
+    assert resolved >= 5  # a->config, b->config, d->b, e->config (root), e->b (through d)
