@@ -538,7 +538,9 @@ class _Parser:
         for lockfile in (path for path in self.manifests if path in LOCKFILES):
             read = read_lockfile(self.tree, lockfile)
             result.errors.extend(read.errors)
-            for link in read.links:
+            # deepest importers first: a package's own link decides its edge's kind, before
+            # the same link reaches it from an enclosing package
+            for link in sorted(read.links, key=lambda link: -_depth(link.source)):
                 sources = self._lock_sources(link.source)
                 target = self.names.get(link.target) if link.target is not None else None
                 if sources is None:
@@ -657,6 +659,11 @@ def root_paths(
     # lanes.yml replaces a component's exclude, and these must hold whatever the file says.
     never = ("!.*", "!.*/**", *(f"!{m}/**" for m in members if m))
     return (*valid, *never), (), problems
+
+
+def _depth(directory: str) -> int:
+    """How many directories deep ``directory`` lies (the root ``""`` is 0)."""
+    return directory.count("/") + 1 if directory else 0
 
 
 def _simple(pattern: str) -> str:
