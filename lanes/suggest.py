@@ -44,8 +44,25 @@ def argparse_hint(parser: argparse.ArgumentParser, message: str) -> str:
     if message.startswith(UNRECOGNIZED):
         options = list(option_strings(parser))
         for word in message[len(UNRECOGNIZED) :].split():
-            if word.startswith("-"):
-                hint = did_you_mean(word.split("=", 1)[0], options)
-                if hint:
-                    return hint
+            if not word.startswith("-"):
+                continue
+            option = word.split("=", 1)[0]
+            commands = commands_with(parser, option)
+            if commands:  # spelled right, in the wrong place (before the command, or another's)
+                listed = ", ".join(commands)
+                return f" ({option} is an option of {listed}: give it after the command)"
+            hint = did_you_mean(option, options)
+            if hint:
+                return hint
     return ""
+
+
+def commands_with(parser: argparse.ArgumentParser, option: str) -> list[str]:
+    """The subcommands of ``parser`` that take ``option``."""
+    found: list[str] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found.extend(
+                name for name, sub in action.choices.items() if option in option_strings(sub)
+            )
+    return found

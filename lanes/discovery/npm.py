@@ -233,6 +233,8 @@ class _Parser:
         # install they change; ``None``: every component's (a third-party package patched
         # wherever the install tree holds it)
         self.patches: dict[str | None, list[str]] = {}
+        # the workspace packages each package depends on: (target component, kind) by directory
+        self.targets: dict[str, list[tuple[str, EdgeKind]]] = {}
 
     def run(self) -> Discovery:
         self._load_root()
@@ -252,6 +254,7 @@ class _Parser:
             self._component(directory, self.packages[directory])
         for directory in sorted(self.packages):
             self._edges(directory, self.packages[directory])
+        self._enclosing_edges()
         self._override_edges()
         self._extension_edges()
         self._configured_patches()
@@ -339,12 +342,52 @@ class _Parser:
                 target = self._target(directory, alias, spec)
                 if target is not None:
                     self.out.edge(source, target, kind, False)
+                    self.targets.setdefault(directory, []).append((target, kind))
                     if target != source:
                         self.declared.append((directory, target, kind, alias))
                 elif self._must_link(directory, spec):
                     message = f"{field_name}.{alias!r}: {spec!r} lands on no workspace package"
                     line = line_of_key(loaded.text, alias)
                     self._unresolved(loaded.path, line, message)
+
+    def _enclosing_edges(self) -> None:
+        """Node's module resolution looks upwards from a package's directory, through the
+        ``node_modules`` of every directory above it, and the package manager installs what a
+        package depends on in its own directory's ``node_modules``: what an enclosing package
+        depends on (the workspace root, or a member whose directory holds other members) is
+        resolvable from every package below it, and usually used by them (a shared ESLint or
+        TypeScript configuration, a code generator, a test preset installed at the root). So each
+        package depends on the workspace packages its enclosing packages depend on, as Turborepo
+        has every package depend on the workspace root."""
+        enclosing = dict(self.targets)
+        if self.workspace_root and "" not in self.names:
+            enclosing[""] = self._unnamed_root_targets()
+        for directory, source in self.names.items():
+            above = directory
+            while above:
+                above = posixpath.dirname(above)
+                for target, kind in enclosing.get(above, ()):
+                    self.out.edge(source, target, kind, False)
+
+    def _unnamed_root_targets(self) -> list[tuple[str, EdgeKind]]:
+        """The workspace packages an unnamed workspace root depends on (it is no component, so
+        :meth:`_edges` skips it); one that must link and lands on no member is unresolved."""
+        root = self.root
+        if root is None or not isinstance(root.data, dict):
+            return []
+        found: list[tuple[str, EdgeKind]] = []
+        for field_name, kind in _DEP_FIELDS:
+            deps = root.data.get(field_name)
+            for alias, spec in deps.items() if isinstance(deps, dict) else ():
+                if not isinstance(spec, str):
+                    continue
+                target = self._target("", alias, spec)
+                if target is not None:
+                    found.append((target, kind))
+                elif self._must_link("", spec):
+                    message = f"{field_name}.{alias!r}: {spec!r} lands on no workspace package"
+                    self._unresolved(root.path, line_of_key(root.text, alias), message)
+        return found
 
     def _override_edges(self) -> None:
         """Root ``overrides`` (npm), ``resolutions`` (yarn), ``pnpm.overrides`` and
@@ -575,22 +618,25 @@ class _Parser:
         for lockfile in (p for p in self.manifests if p in LOCKFILES or p.endswith(_OWN_LOCK)):
             read = read_lockfile(self.tree, lockfile)
             result.errors.extend(read.errors)
-            for link in read.links:
-                source = self.names.get(link.source)
+            # deepest importers first: a package's own link decides its edge's kind, before
+            # the same link reaches it from an enclosing package
+            for link in sorted(read.links, key=lambda link: -_depth(link.source)):
+                sources = self._lock_sources(link.source)
                 target = self.names.get(link.target) if link.target is not None else None
-                if source is None and not link.source:
-                    continue  # an unnamed workspace root is no component
-                if source is None or target is None:
-                    where = link.source if source is None else f"{link.source}:{link.name}"
+                if sources is None:
+                    continue  # an unnamed root package outside a workspace is no component
+                if not sources or target is None:
+                    where = f"{link.source}:{link.name}" if sources else link.source
                     if (lockfile, where) not in reported:
                         reported.add((lockfile, where))
                         message = f"{link.name!r}: lockfile link from {link.source or '.'!r} "
                         self._unresolved(lockfile, link.line, message + "lands on no package")
                     continue
-                if source != target and (source, target) not in known:
-                    known.add((source, target))
-                    dep = f"{LOCKFILE_EDGE}{link.name}"
-                    result.edges.append(Edge(source, target, link.kind, dep=dep))
+                for source in sources:
+                    if source != target and (source, target) not in known:
+                        known.add((source, target))
+                        dep = f"{LOCKFILE_EDGE}{link.name}"
+                        result.edges.append(Edge(source, target, link.kind, dep=dep))
             if read.listed is not None and not read.errors:
                 # a package with its own lock is not in the workspace's; its own lists it alone
                 mine = {dirname(lockfile)} if lockfile not in LOCKFILES else set(self.names)
@@ -599,6 +645,19 @@ class _Parser:
                 gaps = self._lock_gaps(lockfile, listed, read.compare(), mine)
                 result.lock_gaps += gaps
         result.errors.sort(key=lambda e: (e.path, e.line, e.message))
+
+    def _lock_sources(self, directory: str) -> list[str] | None:
+        """The components a lockfile link from ``directory`` is an edge of: the package there
+        and every package below it (see :meth:`_enclosing_edges`); None for an unnamed root
+        package outside a workspace."""
+        source = self.names.get(directory)
+        if not directory and not self.workspace_root:
+            return None if source is None else [source]
+        if directory and source is None:
+            return []
+        prefix = f"{directory}/" if directory else ""
+        below = [name for d, name in self.names.items() if d != directory and d.startswith(prefix)]
+        return [source, *below] if source is not None else below
 
     def _lock_gaps(
         self,
@@ -691,6 +750,11 @@ def root_paths(
     # lanes.yml replaces a component's exclude, and these must hold whatever the file says.
     never = ("!.*", "!.*/**", *(f"!{m}/**" for m in members if m))
     return (*valid, *never), (), problems
+
+
+def _depth(directory: str) -> int:
+    """How many directories deep ``directory`` lies (the root ``""`` is 0)."""
+    return directory.count("/") + 1 if directory else 0
 
 
 def _simple(pattern: str) -> str:

@@ -166,6 +166,10 @@ def test_mistyped_subcommands_options_and_choices_get_suggestions(tmp_path: Path
         ): "unrecognized arguments: --fromat json (did you mean --format?)",
         ("detect", "--format", "jsn"): "(did you mean json?)",
         ("graph", "--formt=dot"): "(did you mean --format?)",
+        ("--no-cache", "detect"): (
+            "unrecognized arguments: --no-cache (--no-cache is an option of detect, explain,"
+            " graph, check, audit: give it after the command)"
+        ),
     }
     for args, hint in cases.items():
         result = lanes(repo, *args)

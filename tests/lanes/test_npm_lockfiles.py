@@ -241,8 +241,11 @@ left-pad@^1.3.0:
 
 EXPECTED_PNPM = {
     ("root", "a", "dev", "lockfile-edge:a"),
+    # the root's link reaches every member (the root node_modules is resolved from each)
+    ("c", "a", "dev", "lockfile-edge:a"),
+    ("core", "a", "dev", "lockfile-edge:a"),
     ("a", "core", "dev", "lockfile-edge:core"),
-    ("b", "a", "normal", "lockfile-edge:a"),
+    ("b", "a", "normal", "lockfile-edge:a"),  # b's own link decides the kind
     ("b", "core", "normal", "lockfile-edge:core"),
     ("c", "b", "normal", "lockfile-edge:b"),
     ("c", "core", "normal", "lockfile-edge:core"),
@@ -264,6 +267,8 @@ def test_package_lock_links_add_the_edges_manifests_lack(tmp_path: Path) -> None
     assert result.errors == []
     assert lock_edges(result) == {
         ("root", "a", "dev", "lockfile-edge:a"),
+        ("c", "a", "dev", "lockfile-edge:a"),  # the root's link reaches every member
+        ("core", "a", "dev", "lockfile-edge:a"),
         ("a", "core", "dev", "lockfile-edge:core"),
         ("b", "a", "normal", "lockfile-edge:a"),
         ("b", "core", "normal", "lockfile-edge:core"),
@@ -288,6 +293,8 @@ def test_yarn_berry_workspace_entries_add_the_edges_manifests_lack(tmp_path: Pat
     assert result.errors == []
     assert lock_edges(result) == {
         ("root", "a", "normal", "lockfile-edge:a"),
+        ("c", "a", "normal", "lockfile-edge:a"),  # the root's link reaches every member
+        ("core", "a", "normal", "lockfile-edge:a"),
         ("a", "core", "normal", "lockfile-edge:core"),  # yarn merges devDependencies
         ("b", "a", "normal", "lockfile-edge:a"),
         ("b", "core", "normal", "lockfile-edge:core"),
