@@ -1,15 +1,16 @@
 """``lanes detect`` against Turborepo's dependents filter on generated pnpm workspaces, change by
 change (results go to docs/lanes.md; nothing here is a test).
 
-Usage: python benchmarks/js_turbo_differential.py [--seeds 0:25] [--json]
+Usage: python benchmarks/js_turbo_differential.py [--manager pnpm|npm] [--seeds 0:25] [--json]
 
-Each seed generates a pnpm workspace of 5 to 11 packages in three directory layouts, with random
+Each seed generates a workspace of 5 to 11 packages in three directory layouts, with random
 edges: every dependency field (``dependencies``, ``devDependencies``, ``optionalDependencies``,
-``peerDependencies``), every workspace specifier (``workspace:*``, ``workspace:^``,
-``workspace:~``, ``workspace:1.0.0``, plain ranges under ``link-workspace-packages``, ``link:``
-and ``file:`` paths), named and private packages, and sometimes a root ``devDependency`` on a
-member. The real pnpm installs it (offline: every dependency is a workspace package) and writes
-its lock; then, for a change to each package in turn, committed, the benchmark compares
+``peerDependencies``), the specifiers the package manager links (pnpm: ``workspace:*``,
+``workspace:^``, ``workspace:~``, ``workspace:1.0.0``, plain ranges under
+``link-workspace-packages``, ``link:`` and ``file:`` paths; npm: plain ranges and ``file:``
+paths), named and private packages, and sometimes a root ``devDependency`` on a member. The real
+package manager installs it (offline: every dependency is a workspace package) and writes its
+lock; then, for a change to each package in turn, committed, the benchmark compares
 
 * ``lanes detect --base HEAD^ --format json`` with
 * ``turbo ls --filter=...[HEAD^] --output=json`` (the changed packages and their dependents).
@@ -40,6 +41,8 @@ GROUPS = ("packages", "apps", "libs/g1", "libs/g2")
 FIELDS = ("dependencies", "dependencies", "devDependencies", "optionalDependencies", "peer")
 SPECS = ("workspace:*", "workspace:^", "workspace:~", "workspace:1.0.0", "1.0.0", "^1.0.0", "*")
 PATHS = ("link:", "file:")
+NPM_SPECS = ("*", "^1.0.0", "1.0.0", "file:")
+PATTERNS = ("packages/*", "apps/*", "libs/**")
 
 
 def install_turbo(env: dict[str, str]) -> Path:
@@ -51,36 +54,39 @@ def install_turbo(env: dict[str, str]) -> Path:
     return turbo
 
 
-def make_workspace(root: Path, seed: int) -> list[str]:
-    """A random pnpm workspace at ``root``; the member directories."""
+def make_workspace(root: Path, seed: int, manager: str) -> list[str]:
+    """A random workspace of ``manager`` (pnpm, npm) at ``root``; the member directories."""
     rng = random.Random(seed)
     count = rng.randrange(5, 12)
     dirs = [f"{rng.choice(GROUPS)}/p{i}" for i in range(count)]
     names = [f"@s/p{i}" if rng.random() < 0.5 else f"p{i}" for i in range(count)]
-    linking = rng.random() < 0.5  # plain ranges link members only with this setting
-    write(
-        root / "pnpm-workspace.yaml", "packages:\n  - 'packages/*'\n  - 'apps/*'\n  - 'libs/**'\n"
-    )
-    if linking:
-        write(root / ".npmrc", "link-workspace-packages=true\n")
+    linking = rng.random() < 0.5  # pnpm links plain ranges to members only with this setting
+    manifest: dict[str, Any] = {"name": "root", "private": True}
+    if manager == "npm":
+        manifest["workspaces"] = list(PATTERNS)
+        manifest["packageManager"] = f"npm@{npm_version()}"
+    else:
+        listed = "".join(f"  - '{pattern}'\n" for pattern in PATTERNS)
+        write(root / "pnpm-workspace.yaml", f"packages:\n{listed}")
+        manifest["packageManager"] = f"pnpm@{PNPM_VERSION}"
+        if linking:
+            write(root / ".npmrc", "link-workspace-packages=true\n")
     for index, directory in enumerate(dirs):
         document: dict[str, Any] = {"name": names[index], "version": "1.0.0"}
         for target in rng.sample(range(count), rng.randrange(0, 4)):
             if target != index:
-                add_dependency(
-                    rng, document, names[target], os.path.relpath(dirs[target], directory), linking
-                )
+                relative = os.path.relpath(dirs[target], directory)
+                if manager == "npm":
+                    add_npm_dependency(rng, document, names[target], relative)
+                else:
+                    add_dependency(rng, document, names[target], relative, linking)
         if rng.random() < 0.2:
             document["private"] = True
         write(root / directory / "package.json", json.dumps(document, indent=2) + "\n")
         write(root / directory / "src" / "index.js", "export const x = 1;\n")
-    manifest: dict[str, Any] = {
-        "name": "root",
-        "private": True,
-        "packageManager": f"pnpm@{PNPM_VERSION}",
-    }
     if rng.random() < 0.3:
-        manifest["devDependencies"] = {rng.choice(names): "workspace:*"}
+        spec = "*" if manager == "npm" else "workspace:*"
+        manifest["devDependencies"] = {rng.choice(names): spec}
     write(root / "package.json", json.dumps(manifest, indent=2) + "\n")
     write(root / "turbo.json", json.dumps({"tasks": {"build": {"dependsOn": ["^build"]}}}) + "\n")
     write(root / ".gitignore", "node_modules/\n.turbo/\n")
@@ -103,6 +109,31 @@ def add_dependency(
     ):
         spec = "workspace:*"  # a plain range would make pnpm ask the registry
     document.setdefault(field, {})[name] = spec
+
+
+def add_npm_dependency(
+    rng: random.Random, document: dict[str, Any], name: str, relative: str
+) -> None:
+    """npm links a member for a plain range it satisfies (it has no ``workspace:`` protocol)."""
+    field = rng.choice(FIELDS)
+    spec = rng.choice(NPM_SPECS)
+    if spec == "file:":
+        spec = f"file:{relative}"
+    if field == "peer":
+        field, spec = "peerDependencies", rng.choice(("^1.0.0", "*"))
+    document.setdefault(field, {})[name] = spec
+
+
+def npm_version() -> str:
+    return subprocess.run(
+        ["npm", "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def install_command(manager: str, pnpm: Path) -> list[str]:
+    if manager == "npm":
+        return ["npm", "install", "--offline", "--no-audit", "--no-fund"]
+    return [str(pnpm), "install", "--offline", "--store-dir", str(OUT / "pnpm-store")]
 
 
 def compare(
@@ -135,6 +166,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--manager", choices=("pnpm", "npm"), default="pnpm")
     parser.add_argument("--seeds", default="0:25", help="seed range START:END (default 0:25)")
     parser.add_argument("--json", action="store_true", help="print every comparison as JSON")
     args = parser.parse_args()
@@ -156,23 +188,24 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as directory:
         for seed in range(int(start), int(end)):
             repo = Path(directory) / f"w{seed}"
-            dirs = make_workspace(repo, seed)
-            install = [str(pnpm), "install", "--offline", "--store-dir", str(OUT / "pnpm-store")]
+            dirs = make_workspace(repo, seed, args.manager)
+            install = install_command(args.manager, pnpm)
             if subprocess.run(install, cwd=repo, env=tools_env, capture_output=True).returncode:
-                skipped.append(seed)  # pnpm refused the generated workspace: nothing to compare
+                skipped.append(seed)  # the tool refused the generated workspace: nothing to compare
                 shutil.rmtree(repo)
                 continue
             git(repo, "init", "-q", "-b", "main")
             git(repo, "add", "-A")
             git(repo, "commit", "-q", "-m", "generated workspace")
             results += [{"seed": seed, **r} for r in compare(repo, dirs, turbo, envs)]
+    manager_label = f"npm {npm_version()}" if args.manager == "npm" else f"pnpm {PNPM_VERSION}"
     under = [r for r in results if r["under"]]
     more = [r for r in results if r["more"] and r["more"] != ["root"]]
     if args.json:
         print(json.dumps({"results": results, "skipped": skipped}, indent=1))
     print(
         f"{len(results)} changes in {len({r['seed'] for r in results})} workspaces "
-        f"(pnpm {PNPM_VERSION}, turbo {TURBO_VERSION}; seeds pnpm refused: {skipped or 'none'}): "
+        f"({manager_label}, turbo {TURBO_VERSION}; seeds it refused: {skipped or 'none'}): "
         f"{len(under)} under-selections, {len(more)} with more packages than turbo "
         "(besides the named root)"
     )
