@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 from lanes.globs import globlist, literal_prefix_depth
 
-FORMAT_VERSION = 11
+FORMAT_VERSION = 12
 
 
 class Owner(NamedTuple):

@@ -56,6 +56,7 @@ from lanes.discovery._source import Source, Tree, as_tree
 from lanes.globs import literal_glob
 from lanes.model import (
     LOCKFILE_EDGE,
+    STALE_LOCKFILE,
     UNLOCKED_DEPENDENCIES,
     Component,
     Discovery,
@@ -93,6 +94,16 @@ class _Requirement(NamedTuple):
     where: str
 
 
+class _ThirdParty(NamedTuple):
+    """A requirement of a project installed (in some case) from outside the projects."""
+
+    line: int
+    text: str
+    key: str  # the normalized name
+    feature: str  # "" for plain dependencies, else the extra or "group:<name>"
+    extras: tuple[str, ...]
+
+
 class _Project:
     """A project being read: its name and sources are filled in once it is a component."""
 
@@ -104,9 +115,9 @@ class _Project:
         self.sources: dict[str, list[_Source]] = {}
         self.features: dict[str, list[str]] = {}
         self.locked = False  # a uv.lock records it
-        # (line, text) of each requirement that lands on no project: a third-party package,
-        # whose own requirements only a lock records
-        self.third_party: list[tuple[int, str]] = []
+        # each requirement that lands on no project: a third-party package, whose own
+        # requirements only a lock records
+        self.third_party: list[_ThirdParty] = []
         self.files: set[str] = set()  # archives it installs from the repository (path sources)
 
     @property
@@ -295,6 +306,8 @@ class _Locals(NamedTuple):
         """The project a dependency entry names: by its source when it gives one (two local
         packages of one name, as per-marker sources make), else by its name."""
         source = _local_source(item.get("source")) or _local_source(item)
+        if source is None and ("git" in item or "url" in item):
+            return None  # a requirement as read (``[package.metadata]``) with a remote source
         found = self.by_source.get(source) if source is not None else None
         return found or self.by_name.get(normalize(item["name"]))
 
@@ -311,6 +324,7 @@ class _Parser:
         self.edges: list[Edge] = []
         self.virtual_sources: dict[str, dict[str, list[_Source]]] = {}  # of roots without [project]
         self.overrides: dict[str, dict[str, list[str]]] = {}  # root directory -> name -> targets
+        self.locks: dict[str, _ReadLock] = {}  # root directory -> its uv.lock, as read
 
     def run(self) -> Discovery:
         loaded = self._load_all()
@@ -573,7 +587,7 @@ class _Parser:
         errors = len(self.out.result.errors)
         targets = self._targets(project, parsed, requirement.text, root_sources)
         if not overridden and None in targets and len(self.out.result.errors) == errors:
-            self._third_party(project, requirement)  # not an unresolved local source either
+            self._third_party(project, requirement, parsed)  # not an unresolved local source
         feature = requirement.feature
         for target in dict.fromkeys(t for t in [*targets, *overridden] if t is not None):
             if target == project.name:  # `pkg[a]` inside pkg itself: a reference to its extras
@@ -602,12 +616,26 @@ class _Parser:
             return [self._by_name(parsed.key, project)]
         return [self._from_source(source, parsed.key, project) for source in sources]
 
-    def _third_party(self, project: _Project, requirement: _Requirement) -> None:
+    def _third_party(
+        self, project: _Project, requirement: _Requirement, parsed: Requirement
+    ) -> None:
         """Note a requirement installed (in some case) from outside the projects: what that
         package requires in turn only a lock records. Build requirements are not locked."""
-        if requirement.kind != "build":
-            line = _requirement_line(project.loaded.text, requirement)
-            project.third_party.append((line, requirement.text))
+        if requirement.kind == "build":
+            return
+        line = _requirement_line(project.loaded.text, requirement)
+        feature = requirement.feature
+        extra = re.search(_EXTRA_MARKER, parsed.marker) if not feature else None
+        extras = tuple(sorted(normalize(e) for e in parsed.extras))
+        project.third_party.append(
+            _ThirdParty(
+                line,
+                requirement.text,
+                parsed.key,
+                normalize(extra.group(1)) if extra else feature,
+                extras,
+            )
+        )
 
     def _add(
         self,
@@ -716,14 +744,15 @@ class _Parser:
         for project in self.projects.values():
             self._check_dynamic(project)
             self._unlocked_overrides(project)
-        if unlocked:
-            by_name = {p.name: p for p in self.projects.values() if p.name is not None}
-            outgoing: dict[str, list[str]] = {}
-            for edge in self.edges:
-                if edge.kind != "build":  # resolved apart, and not locked
-                    outgoing.setdefault(edge.source, []).append(edge.target)
-            for directory in unlocked:
-                self._check_unlocked(directory, by_name, outgoing)
+        by_name = {p.name: p for p in self.projects.values() if p.name is not None}
+        outgoing: dict[str, list[str]] = {}
+        for edge in self.edges:
+            if edge.kind != "build":  # resolved apart, and not locked
+                outgoing.setdefault(edge.source, []).append(edge.target)
+        for directory in unlocked:
+            self._check_unlocked(directory, by_name, outgoing)
+        for directory, lock in sorted(self.locks.items()):
+            self._check_stale(directory, lock, _resolution(directory, by_name, outgoing))
 
     def _lockfile(self, directory: str, lock: Loaded) -> None:
         if lock.data is None:
@@ -731,6 +760,7 @@ class _Parser:
                 self.out.result.errors.append(lock.error)
             return
         packages = self._lock_packages(directory, lock)
+        self.locks[directory] = _ReadLock(lock, {p.directory: p.entry for p in packages})
         named = [(p, self.projects.get(p.directory)) for p in packages]
         local = _Locals(
             {p.name: project for p, project in named if project and project.name},
@@ -947,7 +977,7 @@ class _Parser:
         for project in sorted(resolution, key=lambda p: (p.directory != root, p.directory)):
             if not project.third_party:
                 continue
-            line, text = min(project.third_party)
+            line, text = min(project.third_party)[:2]
             lock = manifest_path(root, LOCK)
             message = (
                 f"no {lock}: what {text!r} (required by {project.name!r}) requires is unknown, "
@@ -957,6 +987,57 @@ class _Parser:
                 ManifestError(project.loaded.path, line, message, UNLOCKED_DEPENDENCIES, root)
             )
             return
+
+    def _check_stale(self, root: str, lock: _ReadLock, resolution: list[_Project]) -> None:
+        """A ``uv.lock`` at ``root`` that predates what its projects now state: a project it
+        does not list, a third-party requirement (by name, extra or group, and the extras it
+        asks for) its entry's ``[package.metadata]`` does not record, or an override or
+        constraint pointing at a local project its ``[manifest]`` does not record. What such
+        a package requires is then as unknown as without a lock, so the same conditions as
+        ``_check_unlocked`` apply (two local projects or more, a third-party requirement)."""
+        if len(resolution) < 2 or not any(p.third_party for p in resolution):
+            return
+        stale = self._stale_override(root, lock)
+        for project in sorted(resolution, key=lambda p: (p.directory != root, p.directory)):
+            if stale is not None:
+                break
+            stale = _stale_entry(project, lock)
+        if stale is not None:
+            path, line, what = stale
+            message = (
+                f"{lock.loaded.path} is stale: {what}; what third-party packages require of "
+                f"the local projects is unknown until it is refreshed (run uv lock)"
+            )
+            self.out.result.errors.append(ManifestError(path, line, message, STALE_LOCKFILE, root))
+
+    def _stale_override(self, root: str, lock: _ReadLock) -> tuple[str, int, str] | None:
+        """The first override or constraint of ``root`` pointing at a local project that the
+        lock's ``[manifest]`` does not record (uv writes each one there)."""
+        owner = self.projects.get(root)
+        loaded = owner.loaded if owner is not None else self.workspaces.get(root)
+        if loaded is None or loaded.data is None:
+            return None
+        local = self._overrides(owner if owner is not None else _Project(root, loaded, root))
+        manifest = table(lock.loaded.data or {}, "manifest") or {}
+        for key, field in (
+            ("override-dependencies", "overrides"),
+            ("constraint-dependencies", "constraints"),
+        ):
+            recorded = manifest.get(field)
+            names = {
+                normalize(item["name"])
+                for item in (recorded if isinstance(recorded, list) else [])
+                if isinstance(item, dict) and isinstance(item.get("name"), str)
+            }
+            for text in str_list(_uv(loaded.data).get(key, [])) or []:
+                try:
+                    name = parse_requirement(text).key
+                except InvalidRequirement:
+                    continue  # reported where the overrides are read
+                if local.get(name) and name not in names:
+                    line = line_of_text(loaded.text, text) or line_of_key(loaded.text, key)
+                    return loaded.path, line, f"it does not record the {key} entry {text!r}"
+        return None
 
     def _uv_managed(self, root: str) -> bool:
         """A workspace root, or a project with a ``[tool.uv]`` table (sources among them)."""
@@ -990,6 +1071,35 @@ class _Parser:
             for name, values in sorted(project.features.items())
         )
         return component._replace(features=features)
+
+
+class _ReadLock(NamedTuple):
+    """A workspace's (or standalone project's) ``uv.lock``: the file, and the entry of each
+    local package by its repository-relative directory."""
+
+    loaded: Loaded
+    entries: dict[str, dict[str, Any]]
+
+
+def _stale_entry(project: _Project, lock: _ReadLock) -> tuple[str, int, str] | None:
+    """What of ``project`` the lock does not record (path, line, what), or None."""
+    entry = lock.entries.get(project.directory)
+    if entry is None:
+        line = line_of_key(project.loaded.text, "name", section=("project",))
+        where = project.directory or "."
+        return project.loaded.path, line, f"it does not list {project.name!r} ({where})"
+    metadata = {"metadata": table(entry, "metadata") or {}}  # the requirements as read
+    recorded: dict[tuple[str, str], set[str]] = {}
+    for dependency in _lock_dependencies(metadata):
+        key = (normalize(dependency.item["name"]), dependency.feature)
+        recorded.setdefault(key, set()).update(dependency.extras)
+    for requirement in sorted(project.third_party):
+        extras = recorded.get((requirement.key, requirement.feature))
+        if extras is None or not set(requirement.extras) <= extras:
+            where = requirement.feature or "dependencies"
+            what = f"its entry for {project.name!r} does not record {requirement.text!r} ({where})"
+            return project.loaded.path, requirement.line, what
+    return None
 
 
 def _resolution(
