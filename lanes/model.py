@@ -113,9 +113,10 @@ requires is as unknown as without a lock. ``third_party_never_requires_local`` a
 class ManifestError(NamedTuple):
     """A manifest that could not be read or understood, or an edge it states that lands nowhere
     (``reason`` ``unresolved-dependency``). ``line`` is 1-based, 0 when unknown. ``root`` is
-    the directory of the uv workspace (or standalone project) an ``unlocked-dependencies``
-    (or ``stale-lockfile``) reason is about (``""``: the repository's top), which the configuration's
-    ``third_party_never_requires_local`` may name; None for every other reason."""
+    the directory of the uv workspace (or standalone project) an ``unlocked-dependencies`` (or
+    ``stale-lockfile``) reason is about (``""``: the repository's top), which the
+    configuration's ``third_party_never_requires_local`` may name; None for every other
+    reason."""
 
     path: str
     line: int

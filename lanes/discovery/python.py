@@ -68,6 +68,20 @@ from lanes.model import (
 
 MANIFEST = "pyproject.toml"
 LOCK = "uv.lock"
+UV_TOML = "uv.toml"  # uv's configuration beside a workspace root's (or project's) manifest
+# Fields uv refuses in a uv.toml ("only applicable in the context of a project"), uv 0.13.9.
+_PROJECT_ONLY = (
+    "sources",
+    "dev-dependencies",
+    "workspace",
+    "managed",
+    "package",
+    "default-groups",
+    "conflicts",
+    "environments",
+    "required-environments",
+    "build-backend",
+)
 _PROJECT_NAME = re.compile(r"""^\[project\][^\[]*?^\s*name\s*=\s*["']([^"'\n]+)["']""", re.M | re.S)
 _EXTRA_MARKER = r"""extra\s*==\s*["']([^"']+)["']"""  # compiled on first use (parse only)
 # Any spelling of a workspace table (``[tool.uv.workspace]``, ``workspace = {``,
@@ -209,7 +223,7 @@ def locate(source: Source) -> list[str]:
         members |= present | missing
         located.update(manifest_path(d, MANIFEST) for d in present | missing)
     owners = set(roots) | {dirname(p) for p in pyprojects if dirname(p) not in members}
-    located.update(manifest_path(d, LOCK) for d in owners)
+    located.update(manifest_path(d, name) for d in owners for name in (LOCK, UV_TOML))
     return sorted(located)
 
 
@@ -343,9 +357,9 @@ class _Parser:
         narrowed = {c.directory or "" for c in result.components if c.paths}
         for root in sorted(set(self.workspaces) | narrowed):
             result.global_inputs.append(manifest_path(root, MANIFEST))
-            lock = manifest_path(root, LOCK)
-            if self.tree.is_file(lock):
-                result.global_inputs.append(lock)
+            for name in (LOCK, UV_TOML):
+                if self.tree.is_file(manifest_path(root, name)):
+                    result.global_inputs.append(manifest_path(root, name))
         return result
 
     # --- reading -----------------------------------------------------------------------------
@@ -736,6 +750,7 @@ class _Parser:
         }
         unlocked: list[str] = []
         for directory in sorted(owners | set(self.workspaces)):
+            self._uv_toml(directory)
             path = manifest_path(directory, LOCK)
             if path in self.manifests and self.tree.is_file(path):
                 self._lockfile(directory, load_toml(self.tree, path))
@@ -770,7 +785,7 @@ class _Parser:
         view = _LockView(
             local,
             self._present_edges(),
-            self._lock_archives(directory, lock),
+            _archive_closure(lock.data, self._lock_archives(directory, lock)),
             _third_party_reach(lock.data, local),
         )
         for package in packages:
@@ -799,9 +814,7 @@ class _Parser:
             self._lock_edge(project, target, kind, feature, extras, view.present)
         for dependency in _lock_dependencies(entry):
             name = normalize(dependency.item["name"])
-            archive = view.archives.get(name)
-            if archive is not None:
-                project.files.add(archive)
+            project.files.update(view.archives.get(name, ()))
             for directory, extras in sorted(view.reach.get(name, {}).items()):
                 self._via_edge(project, self.projects[directory], dependency, name, extras, view)
 
@@ -893,19 +906,45 @@ class _Parser:
                 return self.projects[directory].features
         return {}
 
-    def _lock_archives(self, directory: str, lock: Loaded) -> dict[str, str]:
-        """Packages the lock at ``directory`` installs from an archive (``source = { path =
-        ... }``) in the repository: normalized name -> repository-relative file."""
+    def _lock_archives(self, directory: str, lock: Loaded) -> dict[str, list[str]]:
+        """Packages the lock at ``directory`` installs from archives in the repository: a path
+        source (``source = { path = ... }``), or a ``find-links`` directory or flat index in
+        the repository (``source = { registry = "wheels" }``, its ``wheels`` and ``sdist``
+        paths relative to it): normalized name -> repository-relative files."""
         assert lock.data is not None
-        found: dict[str, str] = {}
+        found: dict[str, list[str]] = {}
         entries = lock.data.get("package", [])
         for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry.get("name"), str):
+                continue
+            paths: list[str | None] = []
             path = _dig(entry, "source", "path")
-            if isinstance(path, str) and isinstance(entry.get("name"), str):
-                file = self._source_directory(directory, path)
-                if file is not None and self.tree.is_file(file):
-                    found[normalize(entry["name"])] = file
+            if isinstance(path, str):
+                paths.append(self._source_directory(directory, path))
+            registry = self._local_registry(directory, _dig(entry, "source", "registry"))
+            if registry is not None:
+                wheels = entry.get("wheels")
+                items = [*(wheels if isinstance(wheels, list) else []), entry.get("sdist")]
+                for item in items:
+                    file = _dig(item, "path")
+                    if isinstance(file, str):
+                        paths.append(join_dir(registry, file))
+            files = [f for f in paths if f is not None and self.tree.is_file(f)]
+            if files:
+                found.setdefault(normalize(entry["name"]), []).extend(files)
         return found
+
+    def _local_registry(self, directory: str, registry: object) -> str | None:
+        """The repository-relative directory of a lock's ``registry`` source, if it is a
+        directory (``find-links``, a flat index) in the repository; None for a URL."""
+        if not isinstance(registry, str):
+            return None
+        if registry.startswith("file://"):
+            registry = registry.removeprefix("file://").removeprefix("localhost")
+        elif "://" in registry:
+            return None
+        found = self._source_directory(directory, registry)
+        return found if found is not None and self.tree.is_dir(found) else None
 
     def _lock_packages(self, directory: str, lock: Loaded) -> list[_LockPackage]:
         assert lock.data is not None
@@ -1012,12 +1051,20 @@ class _Parser:
 
     def _stale_override(self, root: str, lock: _ReadLock) -> tuple[str, int, str] | None:
         """The first override or constraint of ``root`` pointing at a local project that the
-        lock's ``[manifest]`` does not record (uv writes each one there)."""
+        lock's ``[manifest]`` does not record (uv writes each one there), for a name the lock
+        has a package of: an override of a name nothing locked requires changes nothing
+        locked, and uv finds the lock fresh (a new requirement on it is stale by itself)."""
         owner = self.projects.get(root)
         loaded = owner.loaded if owner is not None else self.workspaces.get(root)
         if loaded is None or loaded.data is None:
             return None
         local = self._overrides(owner if owner is not None else _Project(root, loaded, root))
+        packages = (lock.loaded.data or {}).get("package")
+        locked = {
+            normalize(entry["name"])
+            for entry in (packages if isinstance(packages, list) else [])
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str)
+        }
         manifest = table(lock.loaded.data or {}, "manifest") or {}
         for key, field in (
             ("override-dependencies", "overrides"),
@@ -1034,14 +1081,35 @@ class _Parser:
                     name = parse_requirement(text).key
                 except InvalidRequirement:
                     continue  # reported where the overrides are read
-                if local.get(name) and name not in names:
+                # uv re-locks for it only when it changes a locked package (uv 0.13.9)
+                if local.get(name) and name not in names and name in locked:
                     line = line_of_text(loaded.text, text) or line_of_key(loaded.text, key)
                     return loaded.path, line, f"it does not record the {key} entry {text!r}"
         return None
 
+    def _uv_toml(self, root: str) -> None:
+        """The ``uv.toml`` beside a root's manifest, which uv reads as that workspace's (or
+        project's) configuration: it must parse, and hold none of the fields uv refuses there
+        (``sources`` among them: uv fails on the file). Its ``override-dependencies`` and
+        ``constraint-dependencies`` are not applied by ``uv lock`` (only by ``uv pip``); what
+        its ``find-links`` and indexes install from the repository the lock records."""
+        path = manifest_path(root, UV_TOML)
+        if path not in self.manifests or not self.tree.is_file(path):
+            return
+        loaded = load_toml(self.tree, path)
+        if loaded.data is None:
+            if loaded.error is not None:
+                self.out.result.errors.append(loaded.error)
+            return
+        for key in _PROJECT_ONLY:
+            if key in loaded.data:
+                message = f"uv refuses {key!r} in a uv.toml (it belongs in [tool.uv] of {MANIFEST})"
+                self.out.error_at_key(loaded, key, message)
+
     def _uv_managed(self, root: str) -> bool:
-        """A workspace root, or a project with a ``[tool.uv]`` table (sources among them)."""
-        if root in self.workspaces:
+        """A workspace root, a project with a ``[tool.uv]`` table (sources among them), or one
+        with a ``uv.toml`` beside it."""
+        if root in self.workspaces or self.tree.is_file(manifest_path(root, UV_TOML)):
             return True
         project = self.projects.get(root)
         return project is not None and _has_uv_table(project.data)
@@ -1185,6 +1253,35 @@ def _third_party_reach(
     return {n: {d: tuple(sorted(e)) for d, e in found.items()} for n, found in reach.items()}
 
 
+def _archive_closure(lock: dict[str, Any], archives: dict[str, list[str]]) -> dict[str, set[str]]:
+    """Name -> the archives in the repository that installing that package installs: its own,
+    and those of the third-party packages it requires, transitively (a local package in
+    between is a component of its own, reached over edges)."""
+    if not archives:
+        return {}
+    requires: dict[str, set[str]] = {}
+    entries = lock.get("package", [])
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            continue
+        if _local_source(entry.get("source")) is not None:
+            continue
+        names = requires.setdefault(normalize(entry["name"]), set())
+        names.update(normalize(d.item["name"]) for d in _lock_dependencies(entry))
+    closure: dict[str, set[str]] = {}
+    for start in {*requires, *archives}:
+        seen, pending = {start}, [start]
+        while pending:
+            for name in requires.get(pending.pop(), ()):
+                if name not in seen:
+                    seen.add(name)
+                    pending.append(name)
+        files = {f for name in seen for f in archives.get(name, ())}
+        if files:
+            closure[start] = files
+    return closure
+
+
 def _extras_closure(features: dict[str, list[str]], extras: set[str]) -> set[str]:
     """``extras`` and the extras they turn on in turn (``all = ["pkg[a, b]"]``)."""
     on: set[str] = set()
@@ -1213,7 +1310,9 @@ class _LockView(NamedTuple):
 
     local: _Locals
     present: set[tuple[str, str, str, bool]]  # edges known: (source, target, kind, optional)
-    archives: dict[str, str]  # name -> archive file in the repository
+    # name -> archive files in the repository it installs, itself or through the third-party
+    # packages it requires
+    archives: dict[str, set[str]]
     reach: dict[str, dict[str, tuple[str, ...]]]  # third-party name -> local packages it needs
 
 

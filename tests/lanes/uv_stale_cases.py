@@ -1,5 +1,5 @@
 """uv workspaces whose committed ``uv.lock`` is fresh, and edits that make it stale
-(tests/lanes/test_uv_stale.py).
+(tests/lanes/test_uv_stale.py), and one configured by a ``uv.toml`` (tests/lanes/test_uv_toml.py).
 
 Each case's lock was written by ``uv lock --offline`` (workspace, path and ``find-links``
 packages only, so no network) and is committed in ``tests/lanes/data/uv_stale.json``; run this
@@ -28,6 +28,8 @@ WHEELS = {
     "attrs_x": Wheel("attrs_x"),
     "tool_y": Wheel("tool_y"),
     "win_z": Wheel("win_z"),
+    "host": Wheel("host", ("simple",)),
+    "simple": Wheel("simple"),
 }
 
 
@@ -78,6 +80,17 @@ CASES: dict[str, Case] = {
         },
         "py/wheels",
         lock_dir="py",
+    ),
+    # find-links from a uv.toml: app installs simple's wheel through host's, lib directly.
+    "uv-toml": Case(
+        {
+            "uv.toml": 'find-links = ["wheels"]\n',
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["packages/*"]\n',
+            "packages/app/pyproject.toml": project("app", 'dependencies = ["host"]\n'),
+            "packages/lib/pyproject.toml": project("lib", 'dependencies = ["simple"]\n'),
+            "packages/other/pyproject.toml": project("other", 'dependencies = ["attrs-x"]\n'),
+        },
+        "wheels",
     ),
 }
 
