@@ -42,6 +42,8 @@ from lanes.discovery._common import (
     manifest_path,
     member_glob_problems,
     normdir,
+    parse_toml,
+    read_text,
     repo_name,
     str_list,
     table,
@@ -224,6 +226,7 @@ def locate(source: Source) -> list[str]:
         located.update(manifest_path(d, MANIFEST) for d in present | missing)
     owners = set(roots) | {dirname(p) for p in pyprojects if dirname(p) not in members}
     located.update(manifest_path(d, name) for d in owners for name in (LOCK, UV_TOML))
+    located.update(tree.manifests().scripts())  # PEP 723 scripts: read, so keyed by content
     return sorted(located)
 
 
@@ -339,6 +342,7 @@ class _Parser:
         self.virtual_sources: dict[str, dict[str, list[_Source]]] = {}  # of roots without [project]
         self.overrides: dict[str, dict[str, list[str]]] = {}  # root directory -> name -> targets
         self.locks: dict[str, _ReadLock] = {}  # root directory -> its uv.lock, as read
+        self.scripts: dict[str, list[str]] = {}  # PEP 723 script -> files it reads elsewhere
 
     def run(self) -> Discovery:
         loaded = self._load_all()
@@ -350,6 +354,7 @@ class _Parser:
         for directory in sorted(self.projects):
             self._edges(self.projects[directory])
         self._lockfiles()
+        self._scripts()
         self._check_truncated()
         result = self.out.finish()
         result.components = [self._with_reads(self._with_features(c)) for c in result.components]
@@ -1087,6 +1092,70 @@ class _Parser:
                     return loaded.path, line, f"it does not record the {key} entry {text!r}"
         return None
 
+    # --- PEP 723 scripts -----------------------------------------------------------------------
+
+    def _scripts(self) -> None:
+        for path in self.manifests:
+            if path.endswith(_tree.SCRIPT_SUFFIX):
+                self._script(path)
+
+    def _script(self, path: str) -> None:
+        """A Python file with a PEP 723 ``script`` block, as ``uv run --script`` installs it:
+        a component (named after its path, owning it and its ``<path>.lock``) when it installs
+        anything from the repository, with an edge to each project its ``[tool.uv.sources]``
+        (``path``, relative to its directory), ``file://`` references, overrides and
+        constraints land on, and reading the archives and ``find-links`` directories it
+        installs from."""
+        try:
+            if self.tree.size(path) > _tree.MAX_SCRIPT_BYTES:
+                limit = _tree.MAX_SCRIPT_BYTES
+                message = f"PEP 723 script larger than {limit} bytes: not read"
+                self.out.result.errors.append(ManifestError(path, 0, message))
+                return
+        except OSError:
+            return  # gone from the work tree since git listed it
+        text, error = read_text(self.tree, path)
+        if text is None:
+            if error is not None and self.tree.exists(path):
+                self.out.result.errors.append(error)
+            return
+        block = _script_block(path, text)
+        if block is None:
+            return  # no block any more (the work tree differs from git's index)
+        if isinstance(block, ManifestError):
+            self.out.result.errors.append(block)
+            return
+        loaded = block
+        assert loaded.data is not None
+        project = _Project(dirname(path), loaded, None)
+        project.name = path
+        script = _ScriptEdges(self, project)
+        requirements = str_list(loaded.data.get("dependencies", []))
+        if requirements is None:
+            self.out.error_at_key(loaded, "dependencies", "dependencies must be an array")
+            requirements = []
+        for requirement in requirements:
+            script.requirement(requirement, "dependencies")
+        uv = _uv(loaded.data)
+        for key in ("override-dependencies", "constraint-dependencies"):
+            for requirement in self._override_entries(loaded, uv, key):
+                script.requirement(requirement, key, override=True)
+        for entry in str_list(uv.get("find-links", [])) or []:
+            script.find_links(entry)
+        if not script.local:
+            return  # installs nothing from the repository: a file like any other
+        component = Component(
+            path,
+            "python",
+            manifest=path,
+            paths=(literal_glob(path), literal_glob(f"{path}.lock")),
+        )
+        if not self.out.component(component, loaded):
+            return
+        self.scripts[path] = sorted(project.files | script.reads)
+        for target, extras in script.targets:
+            self.edges.append(Edge(path, target, "normal", False, "", extras))
+
     def _uv_toml(self, root: str) -> None:
         """The ``uv.toml`` beside a root's manifest, which uv reads as that workspace's (or
         project's) configuration: it must parse, and hold none of the fields uv refuses there
@@ -1122,6 +1191,12 @@ class _Parser:
 
     def _with_reads(self, component: Component) -> Component:
         """``component`` reading the archives (wheels, sdists) its path sources install."""
+        if component.name in self.scripts and component.directory is None:
+            reads = tuple(
+                f"{literal_glob(f)}/**" if self.tree.is_dir(f) else literal_glob(f)
+                for f in self.scripts[component.name]
+            )
+            return component._replace(reads=reads)
         project = self.projects.get(component.directory or "")
         if project is None or not project.files:
             return component
@@ -1139,6 +1214,105 @@ class _Parser:
             for name, values in sorted(project.features.items())
         )
         return component._replace(features=features)
+
+
+def _script_block(path: str, text: str) -> Loaded | ManifestError | None:
+    """The PEP 723 ``script`` block of a Python file as uv reads it: the lines after ``#
+    /// script`` that are ``#`` or start with ``# ``, up to the last ``# ///`` among them, as
+    TOML. None without an opening line; an error for an unclosed block, a second block or
+    invalid TOML. The ``Loaded`` text is the block uncommented in place (every other line
+    blank), so lines found in it are the file's."""
+    lines = text.splitlines()
+    openings = [number for number, line in enumerate(lines) if line == "# /// script"]
+    if not openings:
+        return None
+    if len(openings) > 1:
+        message = "the script contains multiple PEP 723 metadata blocks"
+        return ManifestError(path, openings[1] + 1, message)
+    start = openings[0]
+    end = None
+    for number in range(start + 1, len(lines)):
+        line = lines[number]
+        if line != "#" and not line.startswith("# "):
+            break
+        if line == "# ///":
+            end = number
+    if end is None:
+        message = "a PEP 723 opening tag (# /// script) without a closing tag (# ///)"
+        return ManifestError(path, start + 1, message)
+    uncommented = [""] * len(lines)
+    for number in range(start + 1, end):
+        uncommented[number] = lines[number][2:]
+    content = "\n".join(uncommented) + "\n"
+    parsed = parse_toml(path, content)
+    if parsed.data is None:
+        return parsed.error or ManifestError(path, start + 1, "invalid PEP 723 block")
+    return Loaded(path, content, parsed.data)
+
+
+class _ScriptEdges:
+    """What one PEP 723 script installs from the repository, read requirement by requirement
+    (with the parser's project lookups: ``_ScriptEdges.project`` stands for the script)."""
+
+    def __init__(self, parser: _Parser, project: _Project) -> None:
+        self.parser = parser
+        self.project = project
+        self.sources = parser._sources(project.loaded, project.directory)
+        self.targets: list[tuple[str, tuple[str, ...]]] = []
+        self.reads: set[str] = set()
+        self.local = False  # a path, file URL or find-links entry naming the repository
+
+    def requirement(self, text: str, where: str, *, override: bool = False) -> None:
+        parser, loaded = self.parser, self.project.loaded
+        line = line_of_text(loaded.text, text) or line_of_key(loaded.text, where)
+        try:
+            parsed = parse_requirement(text)
+        except InvalidRequirement as exc:
+            parser.out.error(loaded.path, line, f"invalid requirement {text!r} in {where}: {exc}")
+            return
+        extras = tuple(normalize(e) for e in parsed.extras)
+        if parsed.url is not None and parsed.url.startswith("file:"):
+            self.local = True
+            self._file_url(parsed.url, text, line, extras)
+            return
+        if parsed.url is not None:
+            return  # a remote URL
+        for source in self.sources.get(parsed.key, []):
+            if source.spec.get("workspace") is True:
+                message = f"workspace source {parsed.key!r}: uv refuses it outside a workspace"
+                parser._unresolved(source, parsed.key, message)
+                self.local = True
+            elif isinstance(source.spec.get("path"), str):
+                self.local = True
+                target = parser._from_source(source, parsed.key, self.project)
+                if target is not None:
+                    self.targets.append((target, () if override else extras))
+        # without a source: from the registry (a script is in no workspace)
+
+    def _file_url(self, url: str, text: str, line: int, extras: tuple[str, ...]) -> None:
+        parser, loaded = self.parser, self.project.loaded
+        path = url.removeprefix("file:")
+        if "${PROJECT_ROOT}" in path or not path.startswith("//"):
+            # uv expands ${PROJECT_ROOT} to the directory it runs in, and refuses a relative URL
+            message = f"requirement {text!r}: a file URL uv resolves from its working directory"
+            parser.out.result.errors.append(
+                ManifestError(loaded.path, line, message, reason="unresolved-dependency")
+            )
+            return
+        target = parser._from_file_url(self.project, url, text)
+        if target is not None:
+            self.targets.append((target, extras))
+
+    def find_links(self, entry: str) -> None:
+        """A ``find-links`` entry naming a directory of the repository: the script installs
+        archives from it."""
+        if "://" in entry and not entry.startswith("file://"):
+            return
+        path = entry.removeprefix("file://").removeprefix("localhost")
+        found = self.parser._source_directory(self.project.directory, path)
+        if found is not None and self.parser.tree.exists(found):
+            self.local = True
+            self.reads.add(found)
 
 
 class _ReadLock(NamedTuple):
