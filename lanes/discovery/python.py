@@ -1260,7 +1260,12 @@ class _ScriptEdges:
         self.sources = parser._sources(project.loaded, project.directory)
         self.targets: list[tuple[str, tuple[str, ...]]] = []
         self.reads: set[str] = set()
-        self.local = False  # a path, file URL or find-links entry naming the repository
+
+    @property
+    def local(self) -> bool:
+        """Whether the script installs anything from the repository (a project, an archive, a
+        ``find-links`` directory); what it names there and cannot follow is an error."""
+        return bool(self.targets or self.reads or self.project.files)
 
     def requirement(self, text: str, where: str, *, override: bool = False) -> None:
         parser, loaded = self.parser, self.project.loaded
@@ -1272,7 +1277,6 @@ class _ScriptEdges:
             return
         extras = tuple(normalize(e) for e in parsed.extras)
         if parsed.url is not None and parsed.url.startswith("file:"):
-            self.local = True
             self._file_url(parsed.url, text, line, extras)
             return
         if parsed.url is not None:
@@ -1281,9 +1285,7 @@ class _ScriptEdges:
             if source.spec.get("workspace") is True:
                 message = f"workspace source {parsed.key!r}: uv refuses it outside a workspace"
                 parser._unresolved(source, parsed.key, message)
-                self.local = True
             elif isinstance(source.spec.get("path"), str):
-                self.local = True
                 target = parser._from_source(source, parsed.key, self.project)
                 if target is not None:
                     self.targets.append((target, () if override else extras))
@@ -1311,7 +1313,6 @@ class _ScriptEdges:
         path = entry.removeprefix("file://").removeprefix("localhost")
         found = self.parser._source_directory(self.project.directory, path)
         if found is not None and self.parser.tree.exists(found):
-            self.local = True
             self.reads.add(found)
 
 

@@ -184,6 +184,7 @@ def test_absolute_file_urls_overrides_and_archives(tmp_path: Path) -> None:
         f'# dependencies = ["util @ file://{repo}/packages/util", "attrs", "vend"]\n'
         "# [tool.uv]\n"
         f'# override-dependencies = ["attrs @ file://{repo}/packages/other"]\n'
+        '# find-links = ["../wheels"]\n'
         "# [tool.uv.sources]\n"
         '# vend = { path = "../dist/vend-1.0-py3-none-any.whl" }\n'
         "# ///\n"
@@ -194,11 +195,14 @@ def test_absolute_file_urls_overrides_and_archives(tmp_path: Path) -> None:
     write_files(repo, {**FILES, "scripts/x.py": script, "lanes.yml": lanes_yml})
     (repo / "dist").mkdir()
     (repo / "dist/vend-1.0-py3-none-any.whl").write_bytes(wheel_bytes(Wheel("vend")))
+    (repo / "wheels").mkdir()
+    (repo / "wheels/w-1.0-py3-none-any.whl").write_bytes(wheel_bytes(Wheel("w")))
     commit_all(repo, "initial")
     assert codes(repo) == []
     assert selected(repo, "packages/util/x.py") == {"release", "tool", "util"}
     assert selected(repo, "packages/other/x.py") == {"release", "other"}
     assert selected(repo, "dist/vend-1.0-py3-none-any.whl") == {"release"}
+    assert selected(repo, "wheels/w-1.0-py3-none-any.whl") == {"release"}  # find-links
 
 
 def test_an_explicit_component_for_the_script_keeps_its_file(tmp_path: Path) -> None:

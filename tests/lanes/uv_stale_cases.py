@@ -75,7 +75,8 @@ CASES: dict[str, Case] = {
             "py/packages/core/pyproject.toml": project("foo-core"),
             "ext/pyproject.toml": project(
                 "ext",
-                'dependencies = ["attrs-x"]\n[project.optional-dependencies]\ny = ["foo-plugin"]\n',
+                'dependencies = ["attrs-x"]\n[project.optional-dependencies]\ny = ["foo-plugin"]\n'
+                '[dependency-groups]\ndev = ["tool-y"]\n',
             ),
         },
         "py/wheels",
