@@ -29,8 +29,12 @@ from lanes.config import (
 from lanes.digest import sha256
 from lanes.globs import GlobError, compile_glob
 
-# An optional ecosystem qualifier names one of two components of the same name (``cargo:x``).
-NAME_RE = re.compile(r"(?:(?:cargo|python|npm):)?(@[A-Za-z0-9_.-]+/)?[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
+# An optional ecosystem qualifier names one of two components of the same name (``cargo:x``);
+# a PEP 723 script is named by its path (``scripts/release.py``).
+NAME_RE = re.compile(
+    r"(?:(?:cargo|python|npm):)?"
+    r"(?:(@[A-Za-z0-9_.-]+/)?[A-Za-z0-9_][A-Za-z0-9_.-]*|(?:[A-Za-z0-9_.-]+/)+[A-Za-z0-9_.-]+\.py)\Z"
+)
 LANE_NAME_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
 FEATURE_RE = re.compile(r"(?:(?:@[A-Za-z0-9_.-]+/)?[A-Za-z0-9_.-]+/)?[A-Za-z0-9_.+-]+\Z")
 
@@ -143,7 +147,8 @@ class _Reader:
                 node,
                 key,
                 "expected a component name (letters, digits, _ - . and an optional @scope/,"
-                " qualified as cargo:name, python:name or npm:name where two ecosystems use it)",
+                " qualified as cargo:name, python:name or npm:name where two ecosystems use it;"
+                " a PEP 723 script by its path, dir/name.py)",
             )
 
     def feature_name(self, node: yaml.Node, key: str, value: str) -> None:

@@ -117,8 +117,58 @@ def _unknown(kinds: dict[str, str], name: str, where: str) -> str:
     return f"unknown-component: {name} ({where})"
 
 
+def is_script(component: Component) -> bool:
+    """A PEP 723 script discovered as a component (it owns its file by path)."""
+    manifest = component.manifest or ""
+    return component.kind == "python" and component.directory is None and manifest.endswith(".py")
+
+
+def _owners(components: list[Component]) -> list[ExplicitOwner]:
+    """The path owners, those of the configuration first: they win a tie of depth."""
+    owners = [c for c in components if c.paths]
+    owners.sort(key=lambda c: (c.kind != "explicit", is_script(c)))
+    return [ExplicitOwner(c.name, c.paths, c.exclude) for c in owners]
+
+
+def _previous_owners(components: list[Component], base: Index) -> list[Component]:
+    """``components`` with each discovered script's files read by the component that owns
+    them when scripts are no components (``base``), and by the script itself (a component of
+    the configuration whose paths name the file wins it): a change to a script selects what it
+    selected before, and the lanes covering the script."""
+    extra: dict[str, list[str]] = {}
+    for component in components:
+        if is_script(component) and component.manifest:
+            extra.setdefault(component.name, []).extend(component.paths)
+            owner = base.owner(component.manifest)
+            if owner is not None and owner.component != component.name:
+                extra.setdefault(owner.component, []).extend(component.paths)
+    return [
+        c._replace(reads=tuple(dict.fromkeys((*c.reads, *extra[c.name])))) if c.name in extra else c
+        for c in components
+    ]
+
+
+def _ownership(components: list[Component]) -> Index:
+    """An index that answers only who owns a path (``Index.owner``)."""
+    by_directory = {c.directory: c for c in components if not c.paths and c.directory is not None}
+    return Index(
+        kinds={},
+        manifests={},
+        directories={directory: c.name for directory, c in by_directory.items()},
+        directory_excludes={c.name: list(c.exclude) for c in by_directory.values() if c.exclude},
+        explicit=_owners(components),
+        coverage={},
+        covered_by={},
+        edges=[],
+        problems=[],
+    )
+
+
 def build_index(config: Config, discovery: Discovery) -> Index:
     components, edges = merge_components(config, discovery)
+    if any(is_script(c) for c in components):
+        plain = [c for c in components if not is_script(c)]
+        components = _previous_owners(components, _ownership(plain))
     kinds: dict[str, str] = {c.name: c.kind for c in components}
     features = Graph.build(components, edges)
     coverage = {lane.name: lane_coverage(features, lane) for lane in config.lanes.values()}
@@ -132,7 +182,7 @@ def build_index(config: Config, discovery: Discovery) -> Index:
         manifests={c.name: c.manifest for c in components if c.manifest},
         directories={directory: c.name for directory, c in by_directory.items()},
         directory_excludes={c.name: list(c.exclude) for c in by_directory.values() if c.exclude},
-        explicit=[ExplicitOwner(c.name, c.paths, c.exclude) for c in components if c.paths],
+        explicit=_owners(components),
         coverage=coverage,
         covered_by=covered_by,
         edges=sorted({(e.source, e.target, e.kind, e.optional) for e in edges}),

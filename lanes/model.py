@@ -104,12 +104,19 @@ UNLOCKED_DEPENDENCIES = "unlocked-dependencies"
 third-party packages, whose own requirements (possibly on its projects) only a lock records."""
 
 
+STALE_LOCKFILE = "stale-lockfile"
+"""The reason of a uv workspace (or uv project) whose ``uv.lock`` predates what its projects state
+(a project it does not list, a third-party requirement it does not record): what that package
+requires is as unknown as without a lock. ``third_party_never_requires_local`` applies to it."""
+
+
 class ManifestError(NamedTuple):
     """A manifest that could not be read or understood, or an edge it states that lands nowhere
     (``reason`` ``unresolved-dependency``). ``line`` is 1-based, 0 when unknown. ``root`` is
-    the directory of the uv workspace (or standalone project) an ``unlocked-dependencies``
-    reason is about (``""``: the repository's top), which the configuration's
-    ``third_party_never_requires_local`` may name; None for every other reason."""
+    the directory of the uv workspace (or standalone project) an ``unlocked-dependencies`` (or
+    ``stale-lockfile``) reason is about (``""``: the repository's top), which the
+    configuration's ``third_party_never_requires_local`` may name; None for every other
+    reason."""
 
     path: str
     line: int

@@ -31,6 +31,7 @@ DEFAULT_GLOBAL = (
     "yarn.lock",
     "pyproject.toml",
     "uv.lock",
+    "uv.toml",
     ".python-version",
     ".github/workflows/**",
 )

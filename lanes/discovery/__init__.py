@@ -28,6 +28,7 @@ DISCOVERY_FILES = frozenset(
         "Cargo.lock",
         "pyproject.toml",
         "uv.lock",
+        "uv.toml",
         "package.json",
         "package-lock.json",
         "pnpm-workspace.yaml",

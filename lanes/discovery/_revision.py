@@ -207,9 +207,22 @@ class RevisionTree:
         from lanes.discovery._tree import kept
 
         if self._listing is None:
-            paths = (p for p, item in self._items.items() if item.kind == "blob" and kept(p))
-            self._listing = Listing(tuple(sorted(paths)))
+            paths = {p for p, item in self._items.items() if item.kind == "blob" and kept(p)}
+            scripts = self._scripts()
+            self._files |= {self._items[p].oid for p in scripts}  # read with the manifests
+            self._listing = Listing(tuple(sorted(paths | set(scripts))))
         return self._listing
+
+    def _scripts(self) -> list[str]:
+        """The regular files of the revision that open a PEP 723 ``script`` block."""
+        from lanes.discovery._tree import SCRIPT_SUFFIX, grep_scripts
+
+        if not any(p.endswith(SCRIPT_SUFFIX) for p in self._items):
+            return []
+        found = grep_scripts(str(self.repo), [check_rev(self.rev)])
+        if found is None:
+            raise GitError(f"cannot list the PEP 723 scripts of {self.rev!r}")
+        return [p for p in found if p in self._items and self._items[p].mode in REGULAR_MODES]
 
     def _list_dir(self, directory: str) -> list[list[str | bool]]:
         real = self._real(directory)

@@ -1,5 +1,9 @@
 """The manifest files anywhere in a repository: from git's index, else a bounded walk.
 
+Besides the manifests by name, the listing holds the Python files that open a PEP 723 inline
+metadata block (a line ``# /// script``): ``git grep --cached`` of the index's blobs, cached with
+the names; outside git, the walk reads the ``.py`` files of at most :data:`MAX_SCRIPT_BYTES`.
+
 Projects are not always at the root (several linked projects, a workspace in a subdirectory), so
 discovery looks at every tracked manifest. In a git repository the list is ``git ls-files`` of the
 manifest names, cached under the index file's identity (inode, size, modification time): git
@@ -10,6 +14,7 @@ process. Outside git (or without an index) a walk lists them, skipping virtual e
 """
 
 import os
+import re
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -22,7 +27,13 @@ SKIP_DIRS = frozenset(
     {"node_modules", "__pycache__", "site-packages", ".venv", "venv", ".tox", ".nox", ".git"}
 )
 MAX_DIRECTORIES = 20_000
-_FORMAT = 1
+MAX_SCRIPT_BYTES = 1 << 20
+"""A ``.py`` file larger than this is not read for a PEP 723 block by the walk (outside git)."""
+SCRIPT_SUFFIX = ".py"
+# The opening line of a PEP 723 block of type ``script`` (what uv runs); a CRLF line too.
+SCRIPT_OPENING = r"^# /// script\r?$"
+_SCRIPT_LINE = re.compile(SCRIPT_OPENING.encode(), re.M)
+_FORMAT = 2
 _NO_INDEX = ("no-index",)
 
 
@@ -35,6 +46,10 @@ class Tree(NamedTuple):
 
     def named(self, name: str) -> list[str]:
         return [p for p in self.paths if p == name or p.endswith(f"/{name}")]
+
+    def scripts(self) -> list[str]:
+        """The Python files that open a PEP 723 ``script`` block."""
+        return [p for p in self.paths if p.endswith(SCRIPT_SUFFIX)]
 
 
 _memo: dict[tuple[str, object], Tree] = {}
@@ -121,8 +136,36 @@ def _ls_files(root: str) -> tuple[str, ...] | None:
         stdout = output(root, args)
     except GitError:
         return None
+    scripts = grep_scripts(root, ["--cached"])
+    if scripts is None:
+        return None
     paths = {raw.decode("utf-8", "surrogateescape") for raw in stdout.split(b"\0") if raw}
-    return tuple(sorted(p for p in paths if kept(p)))
+    return tuple(sorted({*(p for p in paths if kept(p)), *scripts}))
+
+
+def grep_scripts(root: str, where: list[str]) -> list[str] | None:
+    """The ``.py`` files that open a PEP 723 ``script`` block, by ``git grep -l`` in ``where``
+    (``--cached``: the index's blobs; a revision: ``REV:path`` names), outside the directories
+    discovery skips; None when git fails."""
+    from lanes.git.runner import GitError, run
+
+    args = [
+        *("-c", "core.quotePath=false", "grep", "-l", "-z", "-I", "--no-color", "-E"),
+        *("-e", SCRIPT_OPENING.replace("\\r", "\r"), *where, "--", f":(glob)**/*{SCRIPT_SUFFIX}"),
+    ]
+    try:
+        result = run(root, args)
+    except GitError:
+        return None
+    if result.returncode not in (0, 1):  # 1: nothing matched
+        return None
+    prefix = f"{where[0]}:" if where and not where[0].startswith("-") else ""
+    found = []
+    for raw in result.stdout.split(b"\0"):
+        path = raw.decode("utf-8", "surrogateescape").removeprefix(prefix)
+        if path and SKIP_DIRS.isdisjoint(path.split("/")[:-1]):
+            found.append(path)
+    return found
 
 
 def kept(path: str) -> bool:
@@ -130,8 +173,24 @@ def kept(path: str) -> bool:
     return name in MANIFEST_NAMES and SKIP_DIRS.isdisjoint(directories)
 
 
-def _manifests_in(_current: str, _dirs: list[str], files: list[str]) -> list[str]:
-    return [name for name in files if name in MANIFEST_NAMES]
+def _manifests_in(current: str, _dirs: list[str], files: list[str]) -> list[str]:
+    return [
+        name
+        for name in files
+        if name in MANIFEST_NAMES
+        or (name.endswith(SCRIPT_SUFFIX) and _opens_script(os.path.join(current, name)))
+    ]
+
+
+def _opens_script(path: str) -> bool:
+    """Whether the file at ``path`` (at most :data:`MAX_SCRIPT_BYTES`) has a PEP 723 opening."""
+    try:
+        if os.path.islink(path) or os.path.getsize(path) > MAX_SCRIPT_BYTES:
+            return False
+        with open(path, "rb") as handle:
+            return _SCRIPT_LINE.search(handle.read(MAX_SCRIPT_BYTES)) is not None
+    except OSError:
+        return False
 
 
 def _links_in(current: str, dirs: list[str], files: list[str]) -> list[str]:

@@ -42,6 +42,8 @@ from lanes.discovery._common import (
     manifest_path,
     member_glob_problems,
     normdir,
+    parse_toml,
+    read_text,
     repo_name,
     str_list,
     table,
@@ -56,6 +58,7 @@ from lanes.discovery._source import Source, Tree, as_tree
 from lanes.globs import literal_glob
 from lanes.model import (
     LOCKFILE_EDGE,
+    STALE_LOCKFILE,
     UNLOCKED_DEPENDENCIES,
     Component,
     Discovery,
@@ -67,6 +70,20 @@ from lanes.model import (
 
 MANIFEST = "pyproject.toml"
 LOCK = "uv.lock"
+UV_TOML = "uv.toml"  # uv's configuration beside a workspace root's (or project's) manifest
+# Fields uv refuses in a uv.toml ("only applicable in the context of a project"), uv 0.13.9.
+_PROJECT_ONLY = (
+    "sources",
+    "dev-dependencies",
+    "workspace",
+    "managed",
+    "package",
+    "default-groups",
+    "conflicts",
+    "environments",
+    "required-environments",
+    "build-backend",
+)
 _PROJECT_NAME = re.compile(r"""^\[project\][^\[]*?^\s*name\s*=\s*["']([^"'\n]+)["']""", re.M | re.S)
 _EXTRA_MARKER = r"""extra\s*==\s*["']([^"']+)["']"""  # compiled on first use (parse only)
 # Any spelling of a workspace table (``[tool.uv.workspace]``, ``workspace = {``,
@@ -93,6 +110,16 @@ class _Requirement(NamedTuple):
     where: str
 
 
+class _ThirdParty(NamedTuple):
+    """A requirement of a project installed (in some case) from outside the projects."""
+
+    line: int
+    text: str
+    key: str  # the normalized name
+    feature: str  # "" for plain dependencies, else the extra or "group:<name>"
+    extras: tuple[str, ...]
+
+
 class _Project:
     """A project being read: its name and sources are filled in once it is a component."""
 
@@ -104,9 +131,9 @@ class _Project:
         self.sources: dict[str, list[_Source]] = {}
         self.features: dict[str, list[str]] = {}
         self.locked = False  # a uv.lock records it
-        # (line, text) of each requirement that lands on no project: a third-party package,
-        # whose own requirements only a lock records
-        self.third_party: list[tuple[int, str]] = []
+        # each requirement that lands on no project: a third-party package, whose own
+        # requirements only a lock records
+        self.third_party: list[_ThirdParty] = []
         self.files: set[str] = set()  # archives it installs from the repository (path sources)
 
     @property
@@ -198,7 +225,8 @@ def locate(source: Source) -> list[str]:
         members |= present | missing
         located.update(manifest_path(d, MANIFEST) for d in present | missing)
     owners = set(roots) | {dirname(p) for p in pyprojects if dirname(p) not in members}
-    located.update(manifest_path(d, LOCK) for d in owners)
+    located.update(manifest_path(d, name) for d in owners for name in (LOCK, UV_TOML))
+    located.update(tree.manifests().scripts())  # PEP 723 scripts: read, so keyed by content
     return sorted(located)
 
 
@@ -295,6 +323,8 @@ class _Locals(NamedTuple):
         """The project a dependency entry names: by its source when it gives one (two local
         packages of one name, as per-marker sources make), else by its name."""
         source = _local_source(item.get("source")) or _local_source(item)
+        if source is None and ("git" in item or "url" in item):
+            return None  # a requirement as read (``[package.metadata]``) with a remote source
         found = self.by_source.get(source) if source is not None else None
         return found or self.by_name.get(normalize(item["name"]))
 
@@ -311,6 +341,8 @@ class _Parser:
         self.edges: list[Edge] = []
         self.virtual_sources: dict[str, dict[str, list[_Source]]] = {}  # of roots without [project]
         self.overrides: dict[str, dict[str, list[str]]] = {}  # root directory -> name -> targets
+        self.locks: dict[str, _ReadLock] = {}  # root directory -> its uv.lock, as read
+        self.scripts: dict[str, list[str]] = {}  # PEP 723 script -> files it reads elsewhere
 
     def run(self) -> Discovery:
         loaded = self._load_all()
@@ -322,6 +354,7 @@ class _Parser:
         for directory in sorted(self.projects):
             self._edges(self.projects[directory])
         self._lockfiles()
+        self._scripts()
         self._check_truncated()
         result = self.out.finish()
         result.components = [self._with_reads(self._with_features(c)) for c in result.components]
@@ -329,9 +362,9 @@ class _Parser:
         narrowed = {c.directory or "" for c in result.components if c.paths}
         for root in sorted(set(self.workspaces) | narrowed):
             result.global_inputs.append(manifest_path(root, MANIFEST))
-            lock = manifest_path(root, LOCK)
-            if self.tree.is_file(lock):
-                result.global_inputs.append(lock)
+            for name in (LOCK, UV_TOML):
+                if self.tree.is_file(manifest_path(root, name)):
+                    result.global_inputs.append(manifest_path(root, name))
         return result
 
     # --- reading -----------------------------------------------------------------------------
@@ -573,7 +606,7 @@ class _Parser:
         errors = len(self.out.result.errors)
         targets = self._targets(project, parsed, requirement.text, root_sources)
         if not overridden and None in targets and len(self.out.result.errors) == errors:
-            self._third_party(project, requirement)  # not an unresolved local source either
+            self._third_party(project, requirement, parsed)  # not an unresolved local source
         feature = requirement.feature
         for target in dict.fromkeys(t for t in [*targets, *overridden] if t is not None):
             if target == project.name:  # `pkg[a]` inside pkg itself: a reference to its extras
@@ -602,12 +635,26 @@ class _Parser:
             return [self._by_name(parsed.key, project)]
         return [self._from_source(source, parsed.key, project) for source in sources]
 
-    def _third_party(self, project: _Project, requirement: _Requirement) -> None:
+    def _third_party(
+        self, project: _Project, requirement: _Requirement, parsed: Requirement
+    ) -> None:
         """Note a requirement installed (in some case) from outside the projects: what that
         package requires in turn only a lock records. Build requirements are not locked."""
-        if requirement.kind != "build":
-            line = _requirement_line(project.loaded.text, requirement)
-            project.third_party.append((line, requirement.text))
+        if requirement.kind == "build":
+            return
+        line = _requirement_line(project.loaded.text, requirement)
+        feature = requirement.feature
+        extra = re.search(_EXTRA_MARKER, parsed.marker) if not feature else None
+        extras = tuple(sorted(normalize(e) for e in parsed.extras))
+        project.third_party.append(
+            _ThirdParty(
+                line,
+                requirement.text,
+                parsed.key,
+                normalize(extra.group(1)) if extra else feature,
+                extras,
+            )
+        )
 
     def _add(
         self,
@@ -708,6 +755,7 @@ class _Parser:
         }
         unlocked: list[str] = []
         for directory in sorted(owners | set(self.workspaces)):
+            self._uv_toml(directory)
             path = manifest_path(directory, LOCK)
             if path in self.manifests and self.tree.is_file(path):
                 self._lockfile(directory, load_toml(self.tree, path))
@@ -716,14 +764,15 @@ class _Parser:
         for project in self.projects.values():
             self._check_dynamic(project)
             self._unlocked_overrides(project)
-        if unlocked:
-            by_name = {p.name: p for p in self.projects.values() if p.name is not None}
-            outgoing: dict[str, list[str]] = {}
-            for edge in self.edges:
-                if edge.kind != "build":  # resolved apart, and not locked
-                    outgoing.setdefault(edge.source, []).append(edge.target)
-            for directory in unlocked:
-                self._check_unlocked(directory, by_name, outgoing)
+        by_name = {p.name: p for p in self.projects.values() if p.name is not None}
+        outgoing: dict[str, list[str]] = {}
+        for edge in self.edges:
+            if edge.kind != "build":  # resolved apart, and not locked
+                outgoing.setdefault(edge.source, []).append(edge.target)
+        for directory in unlocked:
+            self._check_unlocked(directory, by_name, outgoing)
+        for directory, lock in sorted(self.locks.items()):
+            self._check_stale(directory, lock, _resolution(directory, by_name, outgoing))
 
     def _lockfile(self, directory: str, lock: Loaded) -> None:
         if lock.data is None:
@@ -731,6 +780,7 @@ class _Parser:
                 self.out.result.errors.append(lock.error)
             return
         packages = self._lock_packages(directory, lock)
+        self.locks[directory] = _ReadLock(lock, {p.directory: p.entry for p in packages})
         named = [(p, self.projects.get(p.directory)) for p in packages]
         local = _Locals(
             {p.name: project for p, project in named if project and project.name},
@@ -740,7 +790,7 @@ class _Parser:
         view = _LockView(
             local,
             self._present_edges(),
-            self._lock_archives(directory, lock),
+            _archive_closure(lock.data, self._lock_archives(directory, lock)),
             _third_party_reach(lock.data, local),
         )
         for package in packages:
@@ -769,9 +819,7 @@ class _Parser:
             self._lock_edge(project, target, kind, feature, extras, view.present)
         for dependency in _lock_dependencies(entry):
             name = normalize(dependency.item["name"])
-            archive = view.archives.get(name)
-            if archive is not None:
-                project.files.add(archive)
+            project.files.update(view.archives.get(name, ()))
             for directory, extras in sorted(view.reach.get(name, {}).items()):
                 self._via_edge(project, self.projects[directory], dependency, name, extras, view)
 
@@ -863,19 +911,45 @@ class _Parser:
                 return self.projects[directory].features
         return {}
 
-    def _lock_archives(self, directory: str, lock: Loaded) -> dict[str, str]:
-        """Packages the lock at ``directory`` installs from an archive (``source = { path =
-        ... }``) in the repository: normalized name -> repository-relative file."""
+    def _lock_archives(self, directory: str, lock: Loaded) -> dict[str, list[str]]:
+        """Packages the lock at ``directory`` installs from archives in the repository: a path
+        source (``source = { path = ... }``), or a ``find-links`` directory or flat index in
+        the repository (``source = { registry = "wheels" }``, its ``wheels`` and ``sdist``
+        paths relative to it): normalized name -> repository-relative files."""
         assert lock.data is not None
-        found: dict[str, str] = {}
+        found: dict[str, list[str]] = {}
         entries = lock.data.get("package", [])
         for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry.get("name"), str):
+                continue
+            paths: list[str | None] = []
             path = _dig(entry, "source", "path")
-            if isinstance(path, str) and isinstance(entry.get("name"), str):
-                file = self._source_directory(directory, path)
-                if file is not None and self.tree.is_file(file):
-                    found[normalize(entry["name"])] = file
+            if isinstance(path, str):
+                paths.append(self._source_directory(directory, path))
+            registry = self._local_registry(directory, _dig(entry, "source", "registry"))
+            if registry is not None:
+                wheels = entry.get("wheels")
+                items = [*(wheels if isinstance(wheels, list) else []), entry.get("sdist")]
+                for item in items:
+                    file = _dig(item, "path")
+                    if isinstance(file, str):
+                        paths.append(join_dir(registry, file))
+            files = [f for f in paths if f is not None and self.tree.is_file(f)]
+            if files:
+                found.setdefault(normalize(entry["name"]), []).extend(files)
         return found
+
+    def _local_registry(self, directory: str, registry: object) -> str | None:
+        """The repository-relative directory of a lock's ``registry`` source, if it is a
+        directory (``find-links``, a flat index) in the repository; None for a URL."""
+        if not isinstance(registry, str):
+            return None
+        if registry.startswith("file://"):
+            registry = registry.removeprefix("file://").removeprefix("localhost")
+        elif "://" in registry:
+            return None
+        found = self._source_directory(directory, registry)
+        return found if found is not None and self.tree.is_dir(found) else None
 
     def _lock_packages(self, directory: str, lock: Loaded) -> list[_LockPackage]:
         assert lock.data is not None
@@ -947,7 +1021,7 @@ class _Parser:
         for project in sorted(resolution, key=lambda p: (p.directory != root, p.directory)):
             if not project.third_party:
                 continue
-            line, text = min(project.third_party)
+            line, text = min(project.third_party)[:2]
             lock = manifest_path(root, LOCK)
             message = (
                 f"no {lock}: what {text!r} (required by {project.name!r}) requires is unknown, "
@@ -958,9 +1032,153 @@ class _Parser:
             )
             return
 
+    def _check_stale(self, root: str, lock: _ReadLock, resolution: list[_Project]) -> None:
+        """A ``uv.lock`` at ``root`` that predates what its projects now state: a project it
+        does not list, a third-party requirement (by name, extra or group, and the extras it
+        asks for) its entry's ``[package.metadata]`` does not record, or an override or
+        constraint pointing at a local project its ``[manifest]`` does not record. What such
+        a package requires is then as unknown as without a lock, so the same conditions as
+        ``_check_unlocked`` apply (two local projects or more, a third-party requirement)."""
+        if len(resolution) < 2 or not any(p.third_party for p in resolution):
+            return
+        stale = self._stale_override(root, lock)
+        for project in sorted(resolution, key=lambda p: (p.directory != root, p.directory)):
+            if stale is not None:
+                break
+            stale = _stale_entry(project, lock)
+        if stale is not None:
+            path, line, what = stale
+            message = (
+                f"{lock.loaded.path} is stale: {what}; what third-party packages require of "
+                f"the local projects is unknown until it is refreshed (run uv lock)"
+            )
+            self.out.result.errors.append(ManifestError(path, line, message, STALE_LOCKFILE, root))
+
+    def _stale_override(self, root: str, lock: _ReadLock) -> tuple[str, int, str] | None:
+        """The first override or constraint of ``root`` pointing at a local project that the
+        lock's ``[manifest]`` does not record (uv writes each one there), for a name the lock
+        has a package of: an override of a name nothing locked requires changes nothing
+        locked, and uv finds the lock fresh (a new requirement on it is stale by itself)."""
+        owner = self.projects.get(root)
+        loaded = owner.loaded if owner is not None else self.workspaces.get(root)
+        if loaded is None or loaded.data is None:
+            return None
+        local = self._overrides(owner if owner is not None else _Project(root, loaded, root))
+        packages = (lock.loaded.data or {}).get("package")
+        locked = {
+            normalize(entry["name"])
+            for entry in (packages if isinstance(packages, list) else [])
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str)
+        }
+        manifest = table(lock.loaded.data or {}, "manifest") or {}
+        for key, field in (
+            ("override-dependencies", "overrides"),
+            ("constraint-dependencies", "constraints"),
+        ):
+            recorded = manifest.get(field)
+            names = {
+                normalize(item["name"])
+                for item in (recorded if isinstance(recorded, list) else [])
+                if isinstance(item, dict) and isinstance(item.get("name"), str)
+            }
+            for text in str_list(_uv(loaded.data).get(key, [])) or []:
+                try:
+                    name = parse_requirement(text).key
+                except InvalidRequirement:
+                    continue  # reported where the overrides are read
+                # uv re-locks for it only when it changes a locked package (uv 0.13.9)
+                if local.get(name) and name not in names and name in locked:
+                    line = line_of_text(loaded.text, text) or line_of_key(loaded.text, key)
+                    return loaded.path, line, f"it does not record the {key} entry {text!r}"
+        return None
+
+    # --- PEP 723 scripts -----------------------------------------------------------------------
+
+    def _scripts(self) -> None:
+        for path in self.manifests:
+            if path.endswith(_tree.SCRIPT_SUFFIX):
+                self._script(path)
+
+    def _script(self, path: str) -> None:
+        """A Python file with a PEP 723 ``script`` block, as ``uv run --script`` installs it:
+        a component (named after its path, owning it and its ``<path>.lock``) when it installs
+        anything from the repository, with an edge to each project its ``[tool.uv.sources]``
+        (``path``, relative to its directory), ``file://`` references, overrides and
+        constraints land on, and reading the archives and ``find-links`` directories it
+        installs from."""
+        try:
+            if self.tree.size(path) > _tree.MAX_SCRIPT_BYTES:
+                limit = _tree.MAX_SCRIPT_BYTES
+                message = f"PEP 723 script larger than {limit} bytes: not read"
+                self.out.result.errors.append(ManifestError(path, 0, message))
+                return
+        except OSError:
+            return  # gone from the work tree since git listed it
+        text, error = read_text(self.tree, path)
+        if text is None:
+            if error is not None and self.tree.exists(path):
+                self.out.result.errors.append(error)
+            return
+        block = _script_block(path, text)
+        if block is None:
+            return  # no block any more (the work tree differs from git's index)
+        if isinstance(block, ManifestError):
+            self.out.result.errors.append(block)
+            return
+        loaded = block
+        assert loaded.data is not None
+        project = _Project(dirname(path), loaded, None)
+        project.name = path
+        script = _ScriptEdges(self, project)
+        requirements = str_list(loaded.data.get("dependencies", []))
+        if requirements is None:
+            self.out.error_at_key(loaded, "dependencies", "dependencies must be an array")
+            requirements = []
+        for requirement in requirements:
+            script.requirement(requirement, "dependencies")
+        uv = _uv(loaded.data)
+        for key in ("override-dependencies", "constraint-dependencies"):
+            for requirement in self._override_entries(loaded, uv, key):
+                script.requirement(requirement, key, override=True)
+        for entry in str_list(uv.get("find-links", [])) or []:
+            script.find_links(entry)
+        if not script.local:
+            return  # installs nothing from the repository: a file like any other
+        component = Component(
+            path,
+            "python",
+            manifest=path,
+            paths=(literal_glob(path), literal_glob(f"{path}.lock")),
+        )
+        if not self.out.component(component, loaded):
+            return
+        self.scripts[path] = sorted(project.files | script.reads)
+        for target, extras in script.targets:
+            self.edges.append(Edge(path, target, "normal", False, "", extras))
+
+    def _uv_toml(self, root: str) -> None:
+        """The ``uv.toml`` beside a root's manifest, which uv reads as that workspace's (or
+        project's) configuration: it must parse, and hold none of the fields uv refuses there
+        (``sources`` among them: uv fails on the file). Its ``override-dependencies`` and
+        ``constraint-dependencies`` are not applied by ``uv lock`` (only by ``uv pip``); what
+        its ``find-links`` and indexes install from the repository the lock records."""
+        path = manifest_path(root, UV_TOML)
+        if path not in self.manifests or not self.tree.is_file(path):
+            return
+        loaded = load_toml(self.tree, path)
+        if loaded.data is None:
+            if loaded.error is not None:
+                self.out.result.errors.append(loaded.error)
+            return
+        for key in _PROJECT_ONLY:
+            if key in loaded.data:
+                message = f"uv refuses {key!r} in a uv.toml (it belongs in [tool.uv] of {MANIFEST})"
+                self.out.error_at_key(loaded, key, message)
+
     def _uv_managed(self, root: str) -> bool:
-        """A workspace root, or a project with a ``[tool.uv]`` table (sources among them)."""
-        if root in self.workspaces:
+        """A workspace root, a project with a ``[tool.uv]`` table (sources among them), or one
+        with a ``uv.toml`` beside it."""
+        if root in self.workspaces or self.tree.is_file(manifest_path(root, UV_TOML)):
             return True
         project = self.projects.get(root)
         return project is not None and _has_uv_table(project.data)
@@ -973,6 +1191,12 @@ class _Parser:
 
     def _with_reads(self, component: Component) -> Component:
         """``component`` reading the archives (wheels, sdists) its path sources install."""
+        if component.name in self.scripts and component.directory is None:
+            reads = tuple(
+                f"{literal_glob(f)}/**" if self.tree.is_dir(f) else literal_glob(f)
+                for f in self.scripts[component.name]
+            )
+            return component._replace(reads=reads)
         project = self.projects.get(component.directory or "")
         if project is None or not project.files:
             return component
@@ -990,6 +1214,135 @@ class _Parser:
             for name, values in sorted(project.features.items())
         )
         return component._replace(features=features)
+
+
+def _script_block(path: str, text: str) -> Loaded | ManifestError | None:
+    """The PEP 723 ``script`` block of a Python file as uv reads it: the lines after ``#
+    /// script`` that are ``#`` or start with ``# ``, up to the last ``# ///`` among them, as
+    TOML. None without an opening line; an error for an unclosed block, a second block or
+    invalid TOML. The ``Loaded`` text is the block uncommented in place (every other line
+    blank), so lines found in it are the file's."""
+    lines = text.splitlines()
+    openings = [number for number, line in enumerate(lines) if line == "# /// script"]
+    if not openings:
+        return None
+    if len(openings) > 1:
+        message = "the script contains multiple PEP 723 metadata blocks"
+        return ManifestError(path, openings[1] + 1, message)
+    start = openings[0]
+    end = None
+    for number in range(start + 1, len(lines)):
+        line = lines[number]
+        if line != "#" and not line.startswith("# "):
+            break
+        if line == "# ///":
+            end = number
+    if end is None:
+        message = "a PEP 723 opening tag (# /// script) without a closing tag (# ///)"
+        return ManifestError(path, start + 1, message)
+    uncommented = [""] * len(lines)
+    for number in range(start + 1, end):
+        uncommented[number] = lines[number][2:]
+    content = "\n".join(uncommented) + "\n"
+    parsed = parse_toml(path, content)
+    if parsed.data is None:
+        return parsed.error or ManifestError(path, start + 1, "invalid PEP 723 block")
+    return Loaded(path, content, parsed.data)
+
+
+class _ScriptEdges:
+    """What one PEP 723 script installs from the repository, read requirement by requirement
+    (with the parser's project lookups: ``_ScriptEdges.project`` stands for the script)."""
+
+    def __init__(self, parser: _Parser, project: _Project) -> None:
+        self.parser = parser
+        self.project = project
+        self.sources = parser._sources(project.loaded, project.directory)
+        self.targets: list[tuple[str, tuple[str, ...]]] = []
+        self.reads: set[str] = set()
+
+    @property
+    def local(self) -> bool:
+        """Whether the script installs anything from the repository (a project, an archive, a
+        ``find-links`` directory); what it names there and cannot follow is an error."""
+        return bool(self.targets or self.reads or self.project.files)
+
+    def requirement(self, text: str, where: str, *, override: bool = False) -> None:
+        parser, loaded = self.parser, self.project.loaded
+        line = line_of_text(loaded.text, text) or line_of_key(loaded.text, where)
+        try:
+            parsed = parse_requirement(text)
+        except InvalidRequirement as exc:
+            parser.out.error(loaded.path, line, f"invalid requirement {text!r} in {where}: {exc}")
+            return
+        extras = tuple(normalize(e) for e in parsed.extras)
+        if parsed.url is not None and parsed.url.startswith("file:"):
+            self._file_url(parsed.url, text, line, extras)
+            return
+        if parsed.url is not None:
+            return  # a remote URL
+        for source in self.sources.get(parsed.key, []):
+            if source.spec.get("workspace") is True:
+                message = f"workspace source {parsed.key!r}: uv refuses it outside a workspace"
+                parser._unresolved(source, parsed.key, message)
+            elif isinstance(source.spec.get("path"), str):
+                target = parser._from_source(source, parsed.key, self.project)
+                if target is not None:
+                    self.targets.append((target, () if override else extras))
+        # without a source: from the registry (a script is in no workspace)
+
+    def _file_url(self, url: str, text: str, line: int, extras: tuple[str, ...]) -> None:
+        parser, loaded = self.parser, self.project.loaded
+        path = url.removeprefix("file:")
+        if "${PROJECT_ROOT}" in path or not path.startswith("//"):
+            # uv expands ${PROJECT_ROOT} to the directory it runs in, and refuses a relative URL
+            message = f"requirement {text!r}: a file URL uv resolves from its working directory"
+            parser.out.result.errors.append(
+                ManifestError(loaded.path, line, message, reason="unresolved-dependency")
+            )
+            return
+        target = parser._from_file_url(self.project, url, text)
+        if target is not None:
+            self.targets.append((target, extras))
+
+    def find_links(self, entry: str) -> None:
+        """A ``find-links`` entry naming a directory of the repository: the script installs
+        archives from it."""
+        if "://" in entry and not entry.startswith("file://"):
+            return
+        path = entry.removeprefix("file://").removeprefix("localhost")
+        found = self.parser._source_directory(self.project.directory, path)
+        if found is not None and self.parser.tree.exists(found):
+            self.reads.add(found)
+
+
+class _ReadLock(NamedTuple):
+    """A workspace's (or standalone project's) ``uv.lock``: the file, and the entry of each
+    local package by its repository-relative directory."""
+
+    loaded: Loaded
+    entries: dict[str, dict[str, Any]]
+
+
+def _stale_entry(project: _Project, lock: _ReadLock) -> tuple[str, int, str] | None:
+    """What of ``project`` the lock does not record (path, line, what), or None."""
+    entry = lock.entries.get(project.directory)
+    if entry is None:
+        line = line_of_key(project.loaded.text, "name", section=("project",))
+        where = project.directory or "."
+        return project.loaded.path, line, f"it does not list {project.name!r} ({where})"
+    metadata = {"metadata": table(entry, "metadata") or {}}  # the requirements as read
+    recorded: dict[tuple[str, str], set[str]] = {}
+    for dependency in _lock_dependencies(metadata):
+        key = (normalize(dependency.item["name"]), dependency.feature)
+        recorded.setdefault(key, set()).update(dependency.extras)
+    for requirement in sorted(project.third_party):
+        extras = recorded.get((requirement.key, requirement.feature))
+        if extras is None or not set(requirement.extras) <= extras:
+            where = requirement.feature or "dependencies"
+            what = f"its entry for {project.name!r} does not record {requirement.text!r} ({where})"
+            return project.loaded.path, requirement.line, what
+    return None
 
 
 def _resolution(
@@ -1075,6 +1428,35 @@ def _third_party_reach(
     return {n: {d: tuple(sorted(e)) for d, e in found.items()} for n, found in reach.items()}
 
 
+def _archive_closure(lock: dict[str, Any], archives: dict[str, list[str]]) -> dict[str, set[str]]:
+    """Name -> the archives in the repository that installing that package installs: its own,
+    and those of the third-party packages it requires, transitively (a local package in
+    between is a component of its own, reached over edges)."""
+    if not archives:
+        return {}
+    requires: dict[str, set[str]] = {}
+    entries = lock.get("package", [])
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            continue
+        if _local_source(entry.get("source")) is not None:
+            continue
+        names = requires.setdefault(normalize(entry["name"]), set())
+        names.update(normalize(d.item["name"]) for d in _lock_dependencies(entry))
+    closure: dict[str, set[str]] = {}
+    for start in {*requires, *archives}:
+        seen, pending = {start}, [start]
+        while pending:
+            for name in requires.get(pending.pop(), ()):
+                if name not in seen:
+                    seen.add(name)
+                    pending.append(name)
+        files = {f for name in seen for f in archives.get(name, ())}
+        if files:
+            closure[start] = files
+    return closure
+
+
 def _extras_closure(features: dict[str, list[str]], extras: set[str]) -> set[str]:
     """``extras`` and the extras they turn on in turn (``all = ["pkg[a, b]"]``)."""
     on: set[str] = set()
@@ -1103,7 +1485,9 @@ class _LockView(NamedTuple):
 
     local: _Locals
     present: set[tuple[str, str, str, bool]]  # edges known: (source, target, kind, optional)
-    archives: dict[str, str]  # name -> archive file in the repository
+    # name -> archive files in the repository it installs, itself or through the third-party
+    # packages it requires
+    archives: dict[str, set[str]]
     reach: dict[str, dict[str, tuple[str, ...]]]  # third-party name -> local packages it needs
 
 

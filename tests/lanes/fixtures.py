@@ -512,14 +512,59 @@ ACME_PY_SESSION_DEPENDENTS: dict[str, frozenset[str]] = {
 }
 
 
+def _uv_metadata_lock(manifests: Mapping[str, str]) -> str:
+    """A ``uv.lock`` listing each project of ``manifests`` (directory -> pyproject text) with the
+    requirements it states, as uv's ``[package.metadata]`` records them: not what uv would
+    resolve (the fixture names registry packages, which no test may download), but a lock no
+    requirement postdates, so discovery does not find it stale."""
+    import tomllib
+
+    from lanes.discovery._pep508 import normalize, parse_requirement
+
+    def entry(text: str, extra: str = "") -> str:
+        parsed = parse_requirement(text)
+        fields = [f'name = "{parsed.key}"']
+        git = sources.get(parsed.key, {}).get("git")
+        if git:  # not the member of that name: uv records the source
+            fields.append(f'git = "{git}"')
+        if parsed.extras:
+            extras = ", ".join(f'"{normalize(e)}"' for e in sorted(parsed.extras))
+            fields.append(f"extras = [{extras}]")
+        if extra:
+            fields.append(f"marker = \"extra == '{extra}'\"")
+        return "{ " + ", ".join(fields) + " }"
+
+    text = 'version = 1\nrevision = 5\nrequires-python = ">=3.11"\n'
+    for directory, manifest in sorted(manifests.items()):
+        data = tomllib.loads(manifest)
+        project = data["project"]
+        sources = data.get("tool", {}).get("uv", {}).get("sources", {})
+        requires = [entry(r) for r in project.get("dependencies", [])]
+        for extra, items in project.get("optional-dependencies", {}).items():
+            requires += [entry(r, normalize(extra)) for r in items]
+        text += f'\n[[package]]\nname = "{normalize(project["name"])}"\nversion = "1.0.0"\n'
+        text += f'source = {{ editable = "{directory or "."}" }}\n\n[package.metadata]\n'
+        text += f"requires-dist = [{', '.join(requires)}]\n"
+        groups = data.get("dependency-groups", {})
+        if groups:
+            text += "\n[package.metadata.requires-dev]\n"
+            for group, items in groups.items():
+                named = [entry(r) for r in items if isinstance(r, str)]
+                text += f"{normalize(group)} = [{', '.join(named)}]\n"
+    return text
+
+
 def uv_files() -> dict[str, str]:
-    files = {"pyproject.toml": _UV_ROOT, "uv.lock": 'version = 1\nrequires-python = ">=3.11"\n'}
+    files = {"pyproject.toml": _UV_ROOT}
     for directory, name in UV_PROJECTS.items():
         if not directory:
             continue
         module = name.replace("-", "_").replace(".", "_")
         files[f"{directory}/pyproject.toml"] = _pyproject(name, _UV_BODIES[directory])
         files[f"{directory}/src/{module}/__init__.py"] = f'"""{name}."""\n'
+    files["uv.lock"] = _uv_metadata_lock(
+        {d: files[f"{d}/pyproject.toml" if d else "pyproject.toml"] for d in UV_PROJECTS}
+    )
     files["packages/session/src/acme_session/persistent.py"] = "class PersistentSession: ...\n"
     files["packages/session/src/acme_session/schema.sql"] = "CREATE TABLE sessions (id TEXT);\n"
     files["packages/legacy/pyproject.toml"] = _pyproject(

@@ -74,7 +74,8 @@ def test_fixture_locate_finds_every_project_and_lock(acme: Path) -> None:
     assert "pyproject.toml" in located
     assert "packages/legacy/pyproject.toml" in located  # excluded: a project of its own
     assert {"uv.lock", "packages/legacy/uv.lock"} <= set(located)
-    assert len(located) == len(UV_PROJECTS) + 3
+    assert {"uv.toml", "packages/legacy/uv.toml"} <= set(located)  # each root's, absent too
+    assert len(located) == len(UV_PROJECTS) + 5
 
 
 def test_fixture_edges(acme_result: Discovery) -> None:
@@ -161,7 +162,7 @@ def test_no_pyproject(tmp_path: Path) -> None:
 def test_single_project_without_workspace(tmp_path: Path) -> None:
     write_files(tmp_path, {"pyproject.toml": project("solo", 'dependencies = ["requests"]\n')})
     result = discover(tmp_path)
-    assert result.manifests == ["pyproject.toml", "uv.lock"]
+    assert result.manifests == ["pyproject.toml", "uv.lock", "uv.toml"]
     assert result.components == [
         Component("solo", "python", directory="", manifest="pyproject.toml")
     ]
@@ -177,7 +178,14 @@ def test_unlinked_nested_project_is_a_component_of_its_own(tmp_path: Path) -> No
         },
     )
     result = discover(tmp_path)
-    assert result.manifests == ["pyproject.toml", "sub/pyproject.toml", "sub/uv.lock", "uv.lock"]
+    assert result.manifests == [
+        "pyproject.toml",
+        "sub/pyproject.toml",
+        "sub/uv.lock",
+        "sub/uv.toml",
+        "uv.lock",
+        "uv.toml",
+    ]
     assert [c.name for c in result.components] == ["solo", "other"]
     assert result.edges == [] and result.errors == []  # no source: uv takes it from the registry
 
@@ -310,9 +318,11 @@ def test_exclude_and_missing_member(tmp_path: Path) -> None:
         "packages/empty/pyproject.toml",
         "packages/old-x/pyproject.toml",
         "packages/old-x/uv.lock",
+        "packages/old-x/uv.toml",
         "pyproject.toml",
         "tools/cli/pyproject.toml",
         "uv.lock",
+        "uv.toml",
     ]
     result = discover(tmp_path)
     assert [c.name for c in result.components] == ["a", "old"]
@@ -340,7 +350,7 @@ def test_invalid_toml_member_keeps_component(tmp_path: Path) -> None:
 
 def test_invalid_root_is_reported(tmp_path: Path) -> None:
     write_files(tmp_path, {"pyproject.toml": "[project\nname = 'x'\n"})
-    assert python.locate(tmp_path) == ["pyproject.toml", "uv.lock"]
+    assert python.locate(tmp_path) == ["pyproject.toml", "uv.lock", "uv.toml"]
     result = discover(tmp_path)
     assert [(e.path, e.line) for e in result.errors] == [("pyproject.toml", 1)]
 
@@ -447,7 +457,7 @@ def test_git_repository_lists_tracked_manifests_only(tmp_path: Path) -> None:
     git(tmp_path, "add", "-f", "a", "node_modules", ".venv")
     git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
     write_files(tmp_path, {"untracked/pyproject.toml": project("untracked")})
-    assert python.locate(tmp_path) == ["a/pyproject.toml", "a/uv.lock"]
+    assert python.locate(tmp_path) == ["a/pyproject.toml", "a/uv.lock", "a/uv.toml"]
     git(tmp_path, "add", "untracked")  # the index changed: the cached list is refreshed
     assert "untracked/pyproject.toml" in python.locate(tmp_path)
 
