@@ -1,15 +1,16 @@
 """``lanes detect`` against Turborepo's dependents filter on generated pnpm workspaces, change by
 change (results go to docs/lanes.md; nothing here is a test).
 
-Usage: python benchmarks/js_turbo_differential.py [--manager pnpm|npm] [--seeds 0:25] [--json]
+Usage: python benchmarks/js_turbo_differential.py [--manager pnpm|npm|yarn] [--seeds 0:25] [--json]
 
 Each seed generates a workspace of 5 to 11 packages in three directory layouts, with random
 edges: every dependency field (``dependencies``, ``devDependencies``, ``optionalDependencies``,
 ``peerDependencies``), the specifiers the package manager links (pnpm: ``workspace:*``,
 ``workspace:^``, ``workspace:~``, ``workspace:1.0.0``, plain ranges under
 ``link-workspace-packages``, ``link:`` and ``file:`` paths; npm: plain ranges and ``file:``
-paths), named and private packages, and sometimes a root ``devDependency`` on a member. The real
-package manager installs it (offline: every dependency is a workspace package) and writes its
+paths; yarn 4: ``workspace:`` ranges, plain ranges, ``portal:`` and ``link:`` paths), named and
+private packages, and sometimes a root ``devDependency`` on a member. The real package manager
+installs it (offline: every dependency is a workspace package) and writes its
 lock; then, for a change to each package in turn, committed, the benchmark compares
 
 * ``lanes detect --base HEAD^ --format json`` with
@@ -42,6 +43,8 @@ FIELDS = ("dependencies", "dependencies", "devDependencies", "optionalDependenci
 SPECS = ("workspace:*", "workspace:^", "workspace:~", "workspace:1.0.0", "1.0.0", "^1.0.0", "*")
 PATHS = ("link:", "file:")
 NPM_SPECS = ("*", "^1.0.0", "1.0.0", "file:")
+YARN_SPECS = ("workspace:*", "workspace:^", "workspace:~", "*", "^1.0.0", "portal:", "link:")
+YARN_VERSION = "4.18.1"
 PATTERNS = ("packages/*", "apps/*", "libs/**")
 
 
@@ -62,9 +65,10 @@ def make_workspace(root: Path, seed: int, manager: str) -> list[str]:
     names = [f"@s/p{i}" if rng.random() < 0.5 else f"p{i}" for i in range(count)]
     linking = rng.random() < 0.5  # pnpm links plain ranges to members only with this setting
     manifest: dict[str, Any] = {"name": "root", "private": True}
-    if manager == "npm":
+    if manager in ("npm", "yarn"):
         manifest["workspaces"] = list(PATTERNS)
-        manifest["packageManager"] = f"npm@{npm_version()}"
+        version = npm_version() if manager == "npm" else YARN_VERSION
+        manifest["packageManager"] = f"{manager}@{version}"
     else:
         listed = "".join(f"  - '{pattern}'\n" for pattern in PATTERNS)
         write(root / "pnpm-workspace.yaml", f"packages:\n{listed}")
@@ -76,8 +80,9 @@ def make_workspace(root: Path, seed: int, manager: str) -> list[str]:
         for target in rng.sample(range(count), rng.randrange(0, 4)):
             if target != index:
                 relative = os.path.relpath(dirs[target], directory)
-                if manager == "npm":
-                    add_npm_dependency(rng, document, names[target], relative)
+                if manager in ("npm", "yarn"):
+                    specs = NPM_SPECS if manager == "npm" else YARN_SPECS
+                    add_plain_dependency(rng, document, names[target], relative, specs)
                 else:
                     add_dependency(rng, document, names[target], relative, linking)
         if rng.random() < 0.2:
@@ -85,11 +90,11 @@ def make_workspace(root: Path, seed: int, manager: str) -> list[str]:
         write(root / directory / "package.json", json.dumps(document, indent=2) + "\n")
         write(root / directory / "src" / "index.js", "export const x = 1;\n")
     if rng.random() < 0.3:
-        spec = "*" if manager == "npm" else "workspace:*"
+        spec = "*" if manager != "pnpm" else "workspace:*"
         manifest["devDependencies"] = {rng.choice(names): spec}
     write(root / "package.json", json.dumps(manifest, indent=2) + "\n")
     write(root / "turbo.json", json.dumps({"tasks": {"build": {"dependsOn": ["^build"]}}}) + "\n")
-    write(root / ".gitignore", "node_modules/\n.turbo/\n")
+    write(root / ".gitignore", "node_modules/\n.turbo/\n.yarn/\n.pnp.*\n")
     return dirs
 
 
@@ -111,14 +116,14 @@ def add_dependency(
     document.setdefault(field, {})[name] = spec
 
 
-def add_npm_dependency(
-    rng: random.Random, document: dict[str, Any], name: str, relative: str
+def add_plain_dependency(
+    rng: random.Random, document: dict[str, Any], name: str, relative: str, specs: tuple[str, ...]
 ) -> None:
-    """npm links a member for a plain range it satisfies (it has no ``workspace:`` protocol)."""
+    """npm and yarn link a member for a plain range it satisfies (npm has no ``workspace:``)."""
     field = rng.choice(FIELDS)
-    spec = rng.choice(NPM_SPECS)
-    if spec == "file:":
-        spec = f"file:{relative}"
+    spec = rng.choice(specs)
+    if spec.endswith(":") and not spec.startswith("workspace"):
+        spec = f"{spec}{relative}"
     if field == "peer":
         field, spec = "peerDependencies", rng.choice(("^1.0.0", "*"))
     document.setdefault(field, {})[name] = spec
@@ -130,9 +135,20 @@ def npm_version() -> str:
     ).stdout.strip()
 
 
-def install_command(manager: str, pnpm: Path) -> list[str]:
+def install_yarn(env: dict[str, str]) -> Path:
+    prefix = OUT / "yarn-tools"
+    yarn = prefix / "node_modules" / ".bin" / "yarn"
+    if not yarn.exists():
+        command = ["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund"]
+        run([*command, f"@yarnpkg/cli-dist@{YARN_VERSION}"], OUT, env)
+    return yarn
+
+
+def install_command(manager: str, pnpm: Path, yarn: Path | None) -> list[str]:
     if manager == "npm":
         return ["npm", "install", "--offline", "--no-audit", "--no-fund"]
+    if manager == "yarn" and yarn is not None:
+        return [str(yarn), "install"]
     return [str(pnpm), "install", "--offline", "--store-dir", str(OUT / "pnpm-store")]
 
 
@@ -166,7 +182,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--manager", choices=("pnpm", "npm"), default="pnpm")
+    parser.add_argument("--manager", choices=("pnpm", "npm", "yarn"), default="pnpm")
     parser.add_argument("--seeds", default="0:25", help="seed range START:END (default 0:25)")
     parser.add_argument("--json", action="store_true", help="print every comparison as JSON")
     args = parser.parse_args()
@@ -175,11 +191,14 @@ def main() -> int:
     base_env.pop("PYTHONDONTWRITEBYTECODE", None)
     OUT.mkdir(exist_ok=True)
     pnpm, turbo = install_pnpm(base_env), install_turbo(base_env)
+    yarn = install_yarn(base_env) if args.manager == "yarn" else None
     tools_env = {
         **base_env,
         "PATH": f"{pnpm.parent}{os.pathsep}{base_env.get('PATH', '')}",
         "TURBO_TELEMETRY_DISABLED": "1",
         "DO_NOT_TRACK": "1",
+        "YARN_ENABLE_NETWORK": "0",  # every dependency is a workspace package
+        "YARN_ENABLE_TELEMETRY": "0",
     }
     lanes_env = {**base_env, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     envs = {"turbo": tools_env, "lanes": lanes_env}
@@ -189,7 +208,7 @@ def main() -> int:
         for seed in range(int(start), int(end)):
             repo = Path(directory) / f"w{seed}"
             dirs = make_workspace(repo, seed, args.manager)
-            install = install_command(args.manager, pnpm)
+            install = install_command(args.manager, pnpm, yarn)
             if subprocess.run(install, cwd=repo, env=tools_env, capture_output=True).returncode:
                 skipped.append(seed)  # the tool refused the generated workspace: nothing to compare
                 shutil.rmtree(repo)
@@ -198,7 +217,8 @@ def main() -> int:
             git(repo, "add", "-A")
             git(repo, "commit", "-q", "-m", "generated workspace")
             results += [{"seed": seed, **r} for r in compare(repo, dirs, turbo, envs)]
-    manager_label = f"npm {npm_version()}" if args.manager == "npm" else f"pnpm {PNPM_VERSION}"
+    versions = {"npm": npm_version(), "pnpm": PNPM_VERSION, "yarn": YARN_VERSION}
+    manager_label = f"{args.manager} {versions[args.manager]}"
     under = [r for r in results if r["under"]]
     more = [r for r in results if r["more"] and r["more"] != ["root"]]
     if args.json:
