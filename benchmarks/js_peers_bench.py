@@ -96,13 +96,19 @@ def run(command: list[str], cwd: Path, env: dict[str, str]) -> bytes:
     return result.stdout
 
 
-def install_pnpm(env: dict[str, str]) -> Path:
-    prefix = OUT / "js-tools"
-    pnpm = prefix / "node_modules" / ".bin" / "pnpm"
-    if not pnpm.exists():
+def npm_tool(directory: str, package: str, binary: str, env: dict[str, str]) -> Path:
+    """``binary`` of ``package`` (``name@version``), installed from the npm registry into
+    ``benchmarks/out/<directory>`` unless it is there already."""
+    prefix = OUT / directory
+    tool = prefix / "node_modules" / ".bin" / binary
+    if not tool.exists():
         command = ["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund"]
-        run([*command, f"pnpm@{PNPM_VERSION}"], HERE, env)
-    return pnpm
+        run([*command, package], HERE, env)
+    return tool
+
+
+def install_pnpm(env: dict[str, str]) -> Path:
+    return npm_tool("js-tools", f"pnpm@{PNPM_VERSION}", "pnpm", env)
 
 
 def git(repo: Path, *args: str) -> None:

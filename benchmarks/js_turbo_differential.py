@@ -35,7 +35,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from js_peers_bench import OUT, PNPM_VERSION, TURBO_VERSION, git, install_pnpm, run, write
+from js_peers_bench import (
+    OUT,
+    PNPM_VERSION,
+    TURBO_VERSION,
+    git,
+    install_pnpm,
+    npm_tool,
+    run,
+    write,
+)
 
 LANES = [sys.executable, "-m", "lanes.cli"]
 GROUPS = ("packages", "apps", "libs/g1", "libs/g2")
@@ -49,12 +58,7 @@ PATTERNS = ("packages/*", "apps/*", "libs/**")
 
 
 def install_turbo(env: dict[str, str]) -> Path:
-    prefix = OUT / "turbo-tools"
-    turbo = prefix / "node_modules" / ".bin" / "turbo"
-    if not turbo.exists():
-        command = ["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund"]
-        run([*command, f"turbo@{TURBO_VERSION}"], OUT, env)
-    return turbo
+    return npm_tool("turbo-tools", f"turbo@{TURBO_VERSION}", "turbo", env)
 
 
 def make_workspace(root: Path, seed: int, manager: str) -> list[str]:
@@ -136,12 +140,7 @@ def npm_version() -> str:
 
 
 def install_yarn(env: dict[str, str]) -> Path:
-    prefix = OUT / "yarn-tools"
-    yarn = prefix / "node_modules" / ".bin" / "yarn"
-    if not yarn.exists():
-        command = ["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund"]
-        run([*command, f"@yarnpkg/cli-dist@{YARN_VERSION}"], OUT, env)
-    return yarn
+    return npm_tool("yarn-tools", f"@yarnpkg/cli-dist@{YARN_VERSION}", "yarn", env)
 
 
 def install_command(manager: str, pnpm: Path, yarn: Path | None) -> list[str]:
