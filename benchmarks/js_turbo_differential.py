@@ -11,7 +11,9 @@ edges: every dependency field (``dependencies``, ``devDependencies``, ``optional
 paths; yarn 4: ``workspace:`` ranges, plain ranges, ``portal:`` and ``link:`` paths), named and
 private packages, and sometimes a root ``devDependency`` on a member. The real package manager
 installs it (offline: every dependency is a workspace package) and writes its
-lock; then, for a change to each package in turn, committed, the benchmark compares
+lock; then, for a change to a source file of each package in turn, and for three changes that
+each add a dependency between two members (the manifest and the lock the real tool rewrites),
+committed one by one, the benchmark compares
 
 * ``lanes detect --base HEAD^ --format json`` with
 * ``turbo ls --filter=...[HEAD^] --output=json`` (the changed packages and their dependents).
@@ -51,6 +53,7 @@ GROUPS = ("packages", "apps", "libs/g1", "libs/g2")
 FIELDS = ("dependencies", "dependencies", "devDependencies", "optionalDependencies", "peer")
 SPECS = ("workspace:*", "workspace:^", "workspace:~", "workspace:1.0.0", "1.0.0", "^1.0.0", "*")
 PATHS = ("link:", "file:")
+DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 NPM_SPECS = ("*", "^1.0.0", "1.0.0", "file:")
 YARN_SPECS = ("workspace:*", "workspace:^", "workspace:~", "*", "^1.0.0", "portal:", "link:")
 YARN_VERSION = "4.18.1"
@@ -151,29 +154,66 @@ def install_command(manager: str, pnpm: Path, yarn: Path | None) -> list[str]:
     return [str(pnpm), "install", "--offline", "--store-dir", str(OUT / "pnpm-store")]
 
 
+def compare_one(
+    repo: Path, changed: str, turbo: Path, envs: dict[str, dict[str, str]]
+) -> dict[str, Any]:
+    """The last commit's selections by turbo and lanes."""
+    listed = json.loads(
+        run([str(turbo), "ls", "--filter=...[HEAD^]", "--output=json"], repo, envs["turbo"])
+    )
+    turbo_set = {item["name"] for item in listed["packages"]["items"]}
+    detected = json.loads(
+        run([*LANES, "detect", "--base", "HEAD^", "--format", "json"], repo, envs["lanes"])
+    )
+    lanes_set = set(detected["selected"])
+    return {
+        "changed": changed,
+        "mode": detected["mode"],
+        "under": sorted(turbo_set - lanes_set),
+        "more": sorted(lanes_set - turbo_set),
+    }
+
+
 def compare(
     repo: Path, dirs: list[str], turbo: Path, envs: dict[str, dict[str, str]]
 ) -> list[dict[str, Any]]:
+    """A source change to each package in turn."""
     found = []
     for index, directory in enumerate(dirs):
         write(repo / directory / "src" / "index.js", f"export const x = {index + 2};\n")
         git(repo, "commit", "-q", "-a", "-m", f"change {directory}")
-        listed = json.loads(
-            run([str(turbo), "ls", "--filter=...[HEAD^]", "--output=json"], repo, envs["turbo"])
-        )
-        turbo_set = {item["name"] for item in listed["packages"]["items"]}
-        detected = json.loads(
-            run([*LANES, "detect", "--base", "HEAD^", "--format", "json"], repo, envs["lanes"])
-        )
-        lanes_set = set(detected["selected"])
-        found.append(
-            {
-                "changed": directory,
-                "mode": detected["mode"],
-                "under": sorted(turbo_set - lanes_set),
-                "more": sorted(lanes_set - turbo_set),
-            }
-        )
+        found.append(compare_one(repo, directory, turbo, envs))
+    return found
+
+
+def compare_manifests(
+    repo: Path,
+    dirs: list[str],
+    seed: int,
+    install: list[str],
+    turbo: Path,
+    envs: dict[str, dict[str, str]],
+) -> list[dict[str, Any]]:
+    """Three commits that each add a dependency between two members to a manifest and the
+    lock the real package manager rewrites for it: the graph lanes compares with the base's."""
+    rng = random.Random(seed + 1000)
+    found = []
+    for _ in range(3):
+        source, target = rng.sample(dirs, 2)
+        manifest = repo / source / "package.json"
+        document = json.loads(manifest.read_text(encoding="utf-8"))
+        name = json.loads((repo / target / "package.json").read_text(encoding="utf-8"))["name"]
+        if any(name in document.get(field, {}) for field in DEPENDENCY_FIELDS):
+            continue  # already a dependency: nothing would change
+        spec = "workspace:*" if (repo / "pnpm-workspace.yaml").exists() else "*"
+        document.setdefault("dependencies", {})[name] = spec
+        write(manifest, json.dumps(document, indent=2) + "\n")
+        if subprocess.run(install, cwd=repo, env=envs["turbo"], capture_output=True).returncode:
+            git(repo, "checkout", "-q", "--", ".")
+            continue
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", f"{source} depends on {target}")
+        found.append(compare_one(repo, f"{source}/package.json -> {target}", turbo, envs))
     return found
 
 
@@ -215,7 +255,9 @@ def main() -> int:
             git(repo, "init", "-q", "-b", "main")
             git(repo, "add", "-A")
             git(repo, "commit", "-q", "-m", "generated workspace")
-            results += [{"seed": seed, **r} for r in compare(repo, dirs, turbo, envs)]
+            found = compare(repo, dirs, turbo, envs)
+            found += compare_manifests(repo, dirs, seed, install, turbo, envs)
+            results += [{"seed": seed, **r} for r in found]
     versions = {"npm": npm_version(), "pnpm": PNPM_VERSION, "yarn": YARN_VERSION}
     manager_label = f"{args.manager} {versions[args.manager]}"
     under = [r for r in results if r["under"]]
