@@ -5,9 +5,11 @@ workspaces, so no change in it could be attributed.
 Each entry is keyed by the descriptors it satisfies (``name@npm:^1.0.0, name@npm:^1.2.0``) and
 is one node, identified by its ``resolution`` locator. Members are the entries resolved to
 ``name@workspace:<dir>``. A dependency ``name: range`` leads to the entry keyed
-``name@range``; a peer dependency counts when such an entry exists (the parent provides it
-otherwise). A patched package (``name@patch:name@npm%3A1.0.0#...``) is reached through the
-package it patches. ``__metadata`` is a setting.
+``name@range``, or, for a relative ``link:``, ``portal:`` or ``file:`` range, the entry yarn
+binds to the depending package (``name@link:../b::locator=<its locator, URL-encoded>``); a peer
+dependency counts when such an entry exists (the parent provides it otherwise). A patched
+package (``name@patch:name@npm%3A1.0.0#...``) is reached through the package it patches.
+``__metadata`` is a setting.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ _VERSIONS = range(4, 11)
 _OWN = ("version", "resolution", "checksum", "dependencies", "peerDependencies")
 _WORKSPACE = "workspace:"
 _PATCH = "patch:"
+_BOUND = "::locator="
 
 
 def parse(path: str, data: bytes) -> LockGraph:
@@ -48,6 +51,7 @@ def parse(path: str, data: bytes) -> LockGraph:
         raise LockParseError(path, f"unsupported yarn.lock __metadata version {version!r}")
     entries: dict[str, dict[str, Any]] = {}
     descriptors: dict[str, str] = {}
+    bound: dict[tuple[str, str], str] = {}  # (descriptor, depending locator) -> locator
     for key, value in doc.items():
         if key == "__metadata":
             continue
@@ -59,11 +63,15 @@ def parse(path: str, data: bytes) -> LockGraph:
             raise LockParseError(path, f"resolution {locator!r} is listed twice")
         entries[locator] = entry
         for descriptor in str(key).split(","):
-            descriptors[descriptor.strip()] = locator
+            descriptor = descriptor.strip()
+            descriptors[descriptor] = locator
+            if _BOUND in descriptor:
+                plain, _, parent = descriptor.partition(_BOUND)
+                bound[plain, unquote(parent)] = locator
     nodes: dict[str, Node] = {}
     dangling: list[str] = []
     for locator, entry in entries.items():
-        deps = _deps(path, locator, entry, descriptors, dangling)
+        deps = _deps(path, locator, entry, descriptors, bound, dangling)
         nodes[locator] = _node(path, locator, entry, deps)
     for patched, inner in _patched(entries):
         nodes[inner] = nodes[inner]._replace(deps=(*nodes[inner].deps, patched))
@@ -89,13 +97,15 @@ def _deps(
     locator: str,
     entry: dict[str, Any],
     descriptors: dict[str, str],
+    bound: dict[tuple[str, str], str],
     dangling: list[str],
 ) -> tuple[str, ...]:
     deps = []
     for field in ("dependencies", "peerDependencies"):
         table = expect_mapping(path, entry.get(field) or {}, f"{locator}: {field}")
         for name, spec in table.items():
-            target = descriptors.get(f"{name}@{spec}")
+            descriptor = f"{name}@{spec}"
+            target = descriptors.get(descriptor) or bound.get((descriptor, locator))
             if target is not None:
                 deps.append(target)
             elif field == "dependencies":

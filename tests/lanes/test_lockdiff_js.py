@@ -10,6 +10,7 @@ that depends on ``a`` (root, b, c), never ``core``.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -329,3 +330,16 @@ def test_npm_workspace_version_bump_is_its_own_change() -> None:
     lock["packages"]["packages/core"]["version"] = "1.1.0"
     diff = diff_lockfile("package-lock.json", npm_lock(), json.dumps(lock).encode())
     assert described(diff) == {"packages/core": ["core 1.0.0 -> 1.1.0 (version changed)"]}
+
+
+def test_yarn_link_and_portal_dependencies_bound_to_their_parent_are_followed() -> None:
+    """yarn keys a relative ``link:``/``portal:`` dependency's entry by the package depending
+    on it (``d@portal:../d::locator=c%40workspace%3Apackages%2Fc``); the lock diff used to call
+    it "not in the lockfile", leave every change of such a lock unattributed and so run every
+    lane. Locks written by yarn 4.18.1; the second adds ``b`` to ``c``'s dependencies."""
+    data = Path(__file__).resolve().parent / "data" / "jslocks"
+    old = (data / "link-portal-yarn4.yarn.lock").read_bytes()
+    new = (data / "link-portal-added-yarn4.yarn.lock").read_bytes()
+    diff = diff_lockfile("yarn.lock", old, new)
+    assert diff.unattributed == ()
+    assert set(diff.reached) == {LocalPackage("c", "packages/c")}  # b's entry resolves as before
