@@ -132,7 +132,10 @@ def test_a_lock_link_of_an_outer_member_reaches_the_nested_one(tmp_path: Path) -
     assert selected(repo, "packages/config/index.js") == {"config", "ui", "demo"}
 
 
-@pytest.mark.skipif(shutil.which("pnpm") is None, reason="pnpm is not installed")
+PNPM = os.environ.get("LANES_TEST_PNPM") or shutil.which("pnpm")
+
+
+@pytest.mark.skipif(PNPM is None, reason="pnpm is not installed (set $LANES_TEST_PNPM)")
 def test_what_node_resolves_after_a_real_pnpm_install_is_covered(tmp_path: Path) -> None:
     """Differential: after a real ``pnpm install``, every workspace package that Node resolves
     from a member's directory (``require.resolve``) is in what a change to it selects."""
@@ -149,7 +152,7 @@ def test_what_node_resolves_after_a_real_pnpm_install_is_covered(tmp_path: Path)
         (work / relative).write_text(text)
     env = {**os.environ, "npm_config_offline": "true"}
     subprocess.run(
-        ["pnpm", "install", "--offline"], cwd=work, env=env, check=True, capture_output=True
+        [str(PNPM), "install", "--offline"], cwd=work, env=env, check=True, capture_output=True
     )
     directories = {"a": "a", "b": "b", "config": "config", "d": "d", "e": "d/examples/e"}
     repo = make_repo(
