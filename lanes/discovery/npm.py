@@ -57,6 +57,8 @@ from lanes.model import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from lanes.discovery._jslock import LockCompare
 
 MANIFEST = "package.json"
@@ -327,28 +329,41 @@ class _Parser:
             # ranges too); lanes does not follow them, so a package using one would be missed
             message = "nested workspaces are not followed: a package linking one is missed"
             self._unresolved(loaded.path, line_of_key(loaded.text, "workspaces"), message)
+        for kind, alias, spec, target in self._dependencies(directory, loaded, checked=True):
+            if spec.strip().startswith("patch:"):
+                self._patch(source, directory, spec)
+            if target is None:
+                continue
+            self.out.edge(source, target, kind, False)
+            self.targets.setdefault(directory, []).append((target, kind))
+            if target != source:
+                self.declared.append((directory, target, kind, alias))
+
+    def _dependencies(
+        self, directory: str, loaded: Loaded, *, checked: bool
+    ) -> Iterator[tuple[EdgeKind, str, str, str | None]]:
+        """(kind, name, specifier, the workspace package it lands on or None) of each
+        dependency of the package at ``directory``; one that must link and lands on no package
+        is unresolved. With ``checked``, a field or specifier of the wrong type is an error (an
+        unnamed workspace root, no component, is not checked)."""
+        assert loaded.data is not None
         for field_name, kind in _DEP_FIELDS:
             deps = loaded.data.get(field_name, {})
             if not isinstance(deps, dict):
-                self.out.error_at_key(loaded, field_name, f"{field_name} must be an object")
+                if checked:
+                    self.out.error_at_key(loaded, field_name, f"{field_name} must be an object")
                 continue
             for alias, spec in deps.items():
                 if not isinstance(spec, str):
-                    message = f"{field_name}.{alias} must be a version string"
-                    self.out.error_at_key(loaded, alias, message)
+                    if checked:
+                        message = f"{field_name}.{alias} must be a version string"
+                        self.out.error_at_key(loaded, alias, message)
                     continue
-                if spec.strip().startswith("patch:"):
-                    self._patch(source, directory, spec)
                 target = self._target(directory, alias, spec)
-                if target is not None:
-                    self.out.edge(source, target, kind, False)
-                    self.targets.setdefault(directory, []).append((target, kind))
-                    if target != source:
-                        self.declared.append((directory, target, kind, alias))
-                elif self._must_link(directory, spec):
+                if target is None and self._must_link(directory, spec):
                     message = f"{field_name}.{alias!r}: {spec!r} lands on no workspace package"
-                    line = line_of_key(loaded.text, alias)
-                    self._unresolved(loaded.path, line, message)
+                    self._unresolved(loaded.path, line_of_key(loaded.text, alias), message)
+                yield kind, alias, spec, target
 
     def _enclosing_edges(self) -> None:
         """Node's module resolution looks upwards from a package's directory, through the
@@ -375,19 +390,8 @@ class _Parser:
         root = self.root
         if root is None or not isinstance(root.data, dict):
             return []
-        found: list[tuple[str, EdgeKind]] = []
-        for field_name, kind in _DEP_FIELDS:
-            deps = root.data.get(field_name)
-            for alias, spec in deps.items() if isinstance(deps, dict) else ():
-                if not isinstance(spec, str):
-                    continue
-                target = self._target("", alias, spec)
-                if target is not None:
-                    found.append((target, kind))
-                elif self._must_link("", spec):
-                    message = f"{field_name}.{alias!r}: {spec!r} lands on no workspace package"
-                    self._unresolved(root.path, line_of_key(root.text, alias), message)
-        return found
+        found = self._dependencies("", root, checked=False)
+        return [(target, kind) for kind, _alias, _spec, target in found if target is not None]
 
     def _override_edges(self) -> None:
         """Root ``overrides`` (npm), ``resolutions`` (yarn), ``pnpm.overrides`` and
