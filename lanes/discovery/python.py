@@ -713,11 +713,7 @@ class _Parser:
     def _from_file_url(self, project: _Project, url: str, text: str) -> str | None:
         """``pkg @ file:///abs/path`` or ``file:../rel`` (``${PROJECT_ROOT}`` expanded): the project
         there, or None outside the repository; a place in it without a project is unresolved."""
-        path = url.removeprefix("file:")
-        if path.startswith("//"):
-            path = path[2:]
-            if path.startswith("localhost/"):  # the one host a file URL may name (RFC 8089)
-                path = path.removeprefix("localhost")
+        path = _file_url_path(url) if url.startswith("file://") else url.removeprefix("file:")
         root = posixpath.join(self.tree.root, project.directory)
         path = path.replace("${PROJECT_ROOT}", root.rstrip("/") or "/")
         directory = self._source_directory(project.directory, path)
@@ -942,13 +938,10 @@ class _Parser:
     def _local_registry(self, directory: str, registry: object) -> str | None:
         """The repository-relative directory of a lock's ``registry`` source, if it is a
         directory (``find-links``, a flat index) in the repository; None for a URL."""
-        if not isinstance(registry, str):
+        path = _local_path(registry) if isinstance(registry, str) else None
+        if path is None:
             return None
-        if registry.startswith("file://"):
-            registry = registry.removeprefix("file://").removeprefix("localhost")
-        elif "://" in registry:
-            return None
-        found = self._source_directory(directory, registry)
+        found = self._source_directory(directory, path)
         return found if found is not None and self.tree.is_dir(found) else None
 
     def _lock_packages(self, directory: str, lock: Loaded) -> list[_LockPackage]:
@@ -1016,9 +1009,9 @@ class _Parser:
         if not self._uv_managed(root):
             return
         resolution = _resolution(root, by_name, outgoing)
-        if len(resolution) < 2:
-            return  # a third-party package requiring the one project changes no lane
-        for project in sorted(resolution, key=lambda p: (p.directory != root, p.directory)):
+        if not _lock_matters(resolution):
+            return
+        for project in _root_first(root, resolution):
             if not project.third_party:
                 continue
             line, text = min(project.third_party)[:2]
@@ -1039,10 +1032,10 @@ class _Parser:
         constraint pointing at a local project its ``[manifest]`` does not record. What such
         a package requires is then as unknown as without a lock, so the same conditions as
         ``_check_unlocked`` apply (two local projects or more, a third-party requirement)."""
-        if len(resolution) < 2 or not any(p.third_party for p in resolution):
+        if not _lock_matters(resolution):
             return
         stale = self._stale_override(root, lock)
-        for project in sorted(resolution, key=lambda p: (p.directory != root, p.directory)):
+        for project in _root_first(root, resolution):
             if stale is not None:
                 break
             stale = _stale_entry(project, lock)
@@ -1216,6 +1209,21 @@ class _Parser:
         return component._replace(features=features)
 
 
+def _file_url_path(url: str) -> str:
+    """The path of a ``file://`` URL (``localhost``, the one host it may name, dropped: RFC
+    8089)."""
+    path = url[len("file://") :]
+    return path.removeprefix("localhost") if path.startswith("localhost/") else path
+
+
+def _local_path(location: str) -> str | None:
+    """The path a local location names: a ``file://`` URL's, or a plain path as it is; None for
+    any other URL."""
+    if location.startswith("file://"):
+        return _file_url_path(location)
+    return None if "://" in location else location
+
+
 def _script_block(path: str, text: str) -> Loaded | ManifestError | None:
     """The PEP 723 ``script`` block of a Python file as uv reads it: the lines after ``#
     /// script`` that are ``#`` or start with ``# ``, up to the last ``# ///`` among them, as
@@ -1308,9 +1316,9 @@ class _ScriptEdges:
     def find_links(self, entry: str) -> None:
         """A ``find-links`` entry naming a directory of the repository: the script installs
         archives from it."""
-        if "://" in entry and not entry.startswith("file://"):
+        path = _local_path(entry)
+        if path is None:
             return
-        path = entry.removeprefix("file://").removeprefix("localhost")
         found = self.parser._source_directory(self.project.directory, path)
         if found is not None and self.parser.tree.exists(found):
             self.reads.add(found)
@@ -1362,6 +1370,18 @@ def _resolution(
                 found.add(target)
                 pending.append(target)
     return [by_name[name] for name in found]
+
+
+def _lock_matters(resolution: list[_Project]) -> bool:
+    """Whether what third-party packages require can change lanes at this resolution: it holds
+    two local projects or more (a third-party package requiring the one project changes no
+    lane) and a third-party requirement."""
+    return len(resolution) >= 2 and any(p.third_party for p in resolution)
+
+
+def _root_first(root: str, resolution: list[_Project]) -> list[_Project]:
+    """The projects of ``resolution``, the one at ``root`` first, then by directory."""
+    return sorted(resolution, key=lambda p: (p.directory != root, p.directory))
 
 
 def _requirement_line(text: str, requirement: _Requirement) -> int:
