@@ -148,15 +148,26 @@ def _previous_owners(components: list[Component], base: Index) -> list[Component
     ]
 
 
+def _owned(
+    components: list[Component],
+) -> tuple[dict[str, str], dict[str, list[str]], list[ExplicitOwner]]:
+    """The ``Index`` fields that decide who owns a path: ``directories``,
+    ``directory_excludes`` and ``explicit``."""
+    by_directory = {c.directory: c for c in components if not c.paths and c.directory is not None}
+    directories = {directory: c.name for directory, c in by_directory.items()}
+    excludes = {c.name: list(c.exclude) for c in by_directory.values() if c.exclude}
+    return directories, excludes, _owners(components)
+
+
 def _ownership(components: list[Component]) -> Index:
     """An index that answers only who owns a path (``Index.owner``)."""
-    by_directory = {c.directory: c for c in components if not c.paths and c.directory is not None}
+    directories, excludes, explicit = _owned(components)
     return Index(
         kinds={},
         manifests={},
-        directories={directory: c.name for directory, c in by_directory.items()},
-        directory_excludes={c.name: list(c.exclude) for c in by_directory.values() if c.exclude},
-        explicit=_owners(components),
+        directories=directories,
+        directory_excludes=excludes,
+        explicit=explicit,
         coverage={},
         covered_by={},
         edges=[],
@@ -176,13 +187,13 @@ def build_index(config: Config, discovery: Discovery) -> Index:
     for lane, tree in coverage.items():
         for covered in tree:
             covered_by.setdefault(covered, []).append(lane)
-    by_directory = {c.directory: c for c in components if not c.paths and c.directory is not None}
+    directories, excludes, explicit = _owned(components)
     return Index(
         kinds=kinds,
         manifests={c.name: c.manifest for c in components if c.manifest},
-        directories={directory: c.name for directory, c in by_directory.items()},
-        directory_excludes={c.name: list(c.exclude) for c in by_directory.values() if c.exclude},
-        explicit=_owners(components),
+        directories=directories,
+        directory_excludes=excludes,
+        explicit=explicit,
         coverage=coverage,
         covered_by=covered_by,
         edges=sorted({(e.source, e.target, e.kind, e.optional) for e in edges}),

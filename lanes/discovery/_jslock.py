@@ -247,9 +247,7 @@ def _pnpm(tree: Tree, path: str, base: str) -> LockRead:
         if error is not None:
             return LockRead([], [error])
         for value in data.values() if isinstance(data, dict) else ():
-            for key, entry in value.items() if isinstance(value, dict) else ():
-                if isinstance(entry, dict):
-                    entries.setdefault(str(key), {}).update(entry)
+            _merge_entries(entries, value)
     via = _pnpm_via(path, entries, read.starts, base)
     return read._replace(links=read.links + via)
 
@@ -266,13 +264,18 @@ def _pnpm_whole(text: str, path: str, base: str) -> LockRead:
     read = _pnpm_importers(text, path, found, data, base)
     entries: dict[str, Any] = {}
     for block in ("packages", "snapshots"):
-        value = data.get(block)
-        for key, entry in value.items() if isinstance(value, dict) else ():
-            if isinstance(entry, dict):
-                entries.setdefault(str(key), {}).update(entry)
+        _merge_entries(entries, data.get(block))
     if read.errors or not entries:
         return read
     return read._replace(links=read.links + _pnpm_via(path, entries, read.starts, base))
+
+
+def _merge_entries(entries: dict[str, Any], block: object) -> None:
+    """Add a ``packages`` or ``snapshots`` block's entries to ``entries`` (v9 splits one
+    package's fields between the two)."""
+    for key, entry in block.items() if isinstance(block, dict) else ():
+        if isinstance(entry, dict):
+            entries.setdefault(str(key), {}).update(entry)
 
 
 def _pnpm_importers(
